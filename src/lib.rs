@@ -1,0 +1,41 @@
+//! docseal: seal published articles into signed, verifiable archive bundles.
+//!
+//! A bundle is one ZIP file holding an article's exact bytes, its attachments, a metadata
+//! record and a SHA-256 manifest signed with Ed25519 in minisign's format; unzipped, it is a
+//! BagIt 1.0 bag. The format is specified in `docs/FORMAT.md`; verification codes and limits in
+//! `docs/VERIFY.md`.
+//!
+//! Which API for which job:
+//! - seal an article: [`seal::seal`] with a [`seal::SealRequest`] and a [`minisign::SecretKey`];
+//! - verify a bundle file or an unzipped bundle directory: [`verify::verify_path`], which
+//!   returns a [`verify::Report`] whose findings carry stable [`finding::Code`]s;
+//! - read a bundle without a trust decision: [`verify::inspect`];
+//! - make and read keys: [`keyfile`] (files on disk) over [`minisign`] (the formats).
+//!
+//! The data flows one way: inputs ([`ingest`]) -> sealed bundle ([`seal`], [`zipfmt`],
+//! [`bagit`], [`metadata`]) -> findings ([`verify`]).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod bagit;
+pub mod error;
+pub mod finding;
+pub mod keyfile;
+pub mod metadata;
+pub mod minisign;
+pub mod path;
+pub mod seal;
+pub mod verify;
+pub mod zipfmt;
+
+pub use error::{Error, Result};
+
+/// The bundle format version this docseal writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tool name and version recorded in bundles (`sealedWith`).
+pub fn tool_version() -> String {
+    format!("docseal {}", env!("CARGO_PKG_VERSION"))
+}

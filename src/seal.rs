@@ -1,0 +1,272 @@
+//! Sealing: article + metadata + attachments -> one signed bundle, written atomically.
+//!
+//! The writer is canonical and deterministic: the same inputs, key and sealing time give a
+//! byte-identical bundle (`docs/FORMAT.md`).
+
+use crate::atomic::Output;
+use crate::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST};
+use crate::error::{Error, Result};
+use crate::metadata::{self, hex, Metadata, Supersedes, ATTACHMENTS_DIR};
+use crate::minisign::{KeyId, PublicKey, SecretKey};
+use crate::zipfmt::ZipWriter;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
+
+/// Where the article comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArticleSource {
+    /// A file.
+    Path(PathBuf),
+    /// Standard input (read to its end).
+    Stdin,
+}
+
+/// What to seal: the article, its metadata as given on the command line, attachments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealRequest {
+    /// The article's bytes.
+    pub article: ArticleSource,
+    /// Source URL.
+    pub url: String,
+    /// Title (`headline`).
+    pub title: String,
+    /// Publisher name.
+    pub publisher: String,
+    /// Publication date.
+    pub published: String,
+    /// Authors, in order.
+    pub authors: Vec<String>,
+    /// Retrieval time.
+    pub retrieved: Option<String>,
+    /// Sealing time; `None` means now.
+    pub created: Option<String>,
+    /// Attachment files.
+    pub attachments: Vec<PathBuf>,
+    /// The bundle this one supersedes.
+    pub supersedes: Option<Supersedes>,
+}
+
+/// What was sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// The bundle written.
+    pub path: PathBuf,
+    /// The bundle identity.
+    pub id: String,
+    /// The content digest (SHA-256 of the tag manifest), hex.
+    pub content_sha256: String,
+    /// The sealer's key id.
+    pub key_id: KeyId,
+    /// The bundle's size in bytes.
+    pub size: u64,
+}
+
+/// The pinned untrusted comment of a signature by `key_id`.
+pub fn untrusted_comment(key_id: KeyId) -> String {
+    format!("docseal signature from key {key_id}")
+}
+
+/// Longest trusted comment docseal writes.
+pub const MAX_TRUSTED_COMMENT: usize = 900;
+
+/// The pinned trusted comment of a signature of the bundle `m` by `key`.
+pub fn trusted_comment(m: &Metadata, key: &PublicKey) -> String {
+    let head = format!("docseal v1 bundle={} sealed={} signer={} url=", m.id, m.date_sealed, key.to_base64());
+    if head.len() + m.url.len() <= MAX_TRUSTED_COMMENT {
+        return head + &m.url;
+    }
+    let room = MAX_TRUSTED_COMMENT.saturating_sub(head.len() + 3);
+    let mut cut = room.min(m.url.len());
+    while !m.url.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{head}{}...", &m.url[..cut])
+}
+
+/// The signature file of `tagmanifest` for bundle `m`, by `key`.
+pub fn sign_tagmanifest(m: &Metadata, key: &SecretKey, tagmanifest: &[u8]) -> String {
+    let pk = key.public_key();
+    key.sign(tagmanifest, &untrusted_comment(key.key_id()), &trusted_comment(m, &pk)).to_file_string()
+}
+
+/// An opened input: a file with a known size.
+struct Input {
+    file: File,
+    size: u64,
+    label: PathBuf,
+}
+
+fn open_input(path: &Path) -> Result<Input> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::invalid(path.display().to_string(), "is a directory, not a file"));
+    }
+    if meta.is_file() {
+        return Ok(Input { file, size: meta.len(), label: path.to_path_buf() });
+    }
+    spool(file, path)
+}
+
+/// Copy a stream (stdin, a pipe) to an anonymous temp file so its size is known.
+fn spool(mut r: impl Read, label: &Path) -> Result<Input> {
+    let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
+    let size = std::io::copy(&mut r, &mut tmp).map_err(|e| Error::io(label, e))?;
+    tmp.rewind().map_err(|e| Error::io(label, e))?;
+    Ok(Input { file: tmp, size, label: label.to_path_buf() })
+}
+
+/// Check the request's metadata; returns the normalized URL and sealing time.
+fn check_request(req: &SealRequest) -> Result<(String, String)> {
+    let url = metadata::normalize_url(&req.url).map_err(|p| Error::invalid("--url", p))?;
+    metadata::check_text(&req.title).map_err(|p| Error::invalid("--title", p))?;
+    metadata::check_text(&req.publisher).map_err(|p| Error::invalid("--publisher", p))?;
+    for a in &req.authors {
+        metadata::check_text(a).map_err(|p| Error::invalid("--author", p))?;
+    }
+    metadata::check_date(&req.published).map_err(|p| Error::invalid("--published", p))?;
+    if let Some(r) = &req.retrieved {
+        metadata::check_date(r).map_err(|p| Error::invalid("--retrieved", p))?;
+    }
+    let sealed = match &req.created {
+        Some(c) => metadata::normalize_sealed(c).map_err(|p| Error::invalid("--created", p))?,
+        None => metadata::format_sealed(chrono::Utc::now()),
+    };
+    Ok((url, sealed))
+}
+
+/// The bundle path of each attachment, sorted; refuses non-portable or colliding names.
+fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBuf)>> {
+    let mut out: Vec<(String, &PathBuf)> = Vec::new();
+    for p in paths {
+        let label = p.display().to_string();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::invalid(&label, "attachment file name is not valid UTF-8"))?;
+        let name: String = name.nfc().collect();
+        let full = format!("{ATTACHMENTS_DIR}{name}");
+        crate::path::check(&full).map_err(|(code, why)| Error::invalid(&label, format!("attachment name refused ({code}): {why}")))?;
+        let key = crate::path::collision_key(&full);
+        if let Some((other, _)) = out.iter().find(|(o, _)| crate::path::collision_key(o) == key) {
+            return Err(Error::invalid(&label, format!("attachment name collides with {other}")));
+        }
+        out.push((full, p));
+    }
+    out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(out)
+}
+
+/// Seal `req` with `key` into the bundle `out` (atomically; never replacing `out` unless
+/// `force`). On any error nothing is left at `out`.
+pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Result<Sealed> {
+    let (url, date_sealed) = check_request(req)?;
+    let attachments = attachment_names(&req.attachments)?;
+    let (mut article, article_file) = match &req.article {
+        ArticleSource::Path(p) => (open_input(p)?, metadata::article_path(p.file_name().and_then(|n| n.to_str()))),
+        ArticleSource::Stdin => (spool(std::io::stdin().lock(), Path::new("<stdin>"))?, metadata::article_path(None)),
+    };
+    let mut inputs = Vec::with_capacity(attachments.len());
+    for (name, p) in &attachments {
+        inputs.push((name.clone(), open_input(p)?));
+    }
+    let mut output = Output::create(out, force)?;
+    let out_err = |e| Error::io(out, e);
+    let input_err = |label: &Path, e: std::io::Error| Error::io(label, e);
+
+    let mut zw = ZipWriter::new(output.file());
+    let mut payload: Vec<(String, [u8; 32])> = Vec::new();
+    let mut payload_bytes = 0u64;
+    let a = zw.add_reader(&article_file, article.size, &mut article.file).map_err(|e| classify(e, &article.label, out))?;
+    payload.push((article_file.clone(), a.sha256));
+    payload_bytes += a.size;
+    for (name, mut input) in inputs {
+        let d = zw.add_reader(&name, input.size, &mut input.file).map_err(|e| classify(e, &input.label, out))?;
+        payload.push((name, d.sha256));
+        payload_bytes += d.size;
+    }
+    let _ = input_err;
+
+    let m = Metadata {
+        format: crate::FORMAT_VERSION,
+        id: metadata::bundle_id(&a.sha256, &url, &date_sealed),
+        context: "https://schema.org".into(),
+        kind: "NewsArticle".into(),
+        headline: req.title.clone(),
+        author: req.authors.clone(),
+        publisher: req.publisher.clone(),
+        date_published: req.published.clone(),
+        url,
+        date_retrieved: req.retrieved.clone(),
+        date_sealed,
+        sealed_with: crate::tool_version(),
+        article_file,
+        attachments: attachments.iter().map(|(n, _)| n.clone()).collect(),
+        supersedes: req.supersedes.clone(),
+    };
+    if let Some((field, p)) = m.problems().into_iter().next() {
+        return Err(Error::invalid(field, p));
+    }
+    let bag_info = bagit::bag_info(&m, payload_bytes, payload.len() as u64);
+    let meta_bytes = m.to_bytes();
+    let manifest = bagit::manifest(&payload);
+    let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+    let tagmanifest = bagit::manifest(&[
+        (BAG_INFO.to_string(), sha(&bag_info)),
+        (BAGIT.to_string(), sha(bagit::BAGIT_TXT)),
+        (MANIFEST.to_string(), sha(&manifest)),
+        (METADATA.to_string(), sha(&meta_bytes)),
+    ]);
+    let signature = sign_tagmanifest(&m, key, &tagmanifest);
+    for (name, bytes) in [
+        (BAGIT, bagit::BAGIT_TXT),
+        (BAG_INFO, &bag_info[..]),
+        (METADATA, &meta_bytes[..]),
+        (MANIFEST, &manifest[..]),
+        (TAGMANIFEST, &tagmanifest[..]),
+        (SIGNATURE, signature.as_bytes()),
+    ] {
+        zw.add_bytes(name, bytes).map_err(out_err)?;
+    }
+    let f = zw.finish().map_err(out_err)?;
+    let size = f.stream_position().map_err(out_err)?;
+    f.flush().map_err(out_err)?;
+    output.commit()?;
+    Ok(Sealed { path: out.to_path_buf(), id: m.id, content_sha256: hex(&sha(&tagmanifest)), key_id: key.key_id(), size })
+}
+
+/// An error while copying an input into the bundle: the input changed, or reading it failed,
+/// or writing the bundle failed.
+fn classify(e: std::io::Error, input: &Path, out: &Path) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => Error::invalid(input.display().to_string(), "changed size while being sealed"),
+        std::io::ErrorKind::InvalidInput => Error::invalid(input.display().to_string(), e.to_string()),
+        _ => {
+            // The zip writer reports read and write failures alike; name both files.
+            Error::Io { path: PathBuf::from(format!("{} -> {}", input.display(), out.display())), source: e }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_comment_is_capped() {
+        let key = SecretKey::from_seed(&[1; 32], KeyId([2; 8]));
+        let mut m: Metadata = serde_json::from_str(&format!(
+            r#"{{"docsealFormat":1,"id":"urn:docseal:{}","@context":"https://schema.org","@type":"NewsArticle","headline":"t","author":[],"publisher":"p","datePublished":"2018-09-11","url":"https://e.com/","dateSealed":"2026-01-01T00:00:00Z","sealedWith":"docseal 0","articleFile":"data/article.txt","attachments":[]}}"#,
+            "0".repeat(32)
+        ))
+        .unwrap();
+        assert!(trusted_comment(&m, &key.public_key()).ends_with("url=https://e.com/"));
+        m.url = format!("https://e.com/{}", "a".repeat(2000));
+        let tc = trusted_comment(&m, &key.public_key());
+        assert_eq!(tc.len(), MAX_TRUSTED_COMMENT);
+        assert!(tc.ends_with("..."));
+    }
+}
