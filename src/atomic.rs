@@ -25,11 +25,21 @@ impl Output {
     /// Start writing `path`. Fails at once if it exists and `force` is false.
     pub fn create(path: &Path, force: bool) -> Result<Output> {
         if !force && path.symlink_metadata().is_ok() {
-            return Err(Error::Exists { path: path.to_path_buf() });
+            return Err(Error::Exists {
+                path: path.to_path_buf(),
+            });
         }
         let dir = parent_of(path);
-        let tmp = tempfile::Builder::new().prefix(".docseal-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(path, e))?;
-        Ok(Output { path: path.to_path_buf(), tmp, force })
+        let tmp = tempfile::Builder::new()
+            .prefix(".docseal-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Output {
+            path: path.to_path_buf(),
+            tmp,
+            force,
+        })
     }
 
     /// The file to write to.
@@ -68,7 +78,9 @@ impl Output {
 /// Write `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     let mut out = Output::create(path, force)?;
-    out.file().write_all(bytes).map_err(|e| Error::io(path, e))?;
+    out.file()
+        .write_all(bytes)
+        .map_err(|e| Error::io(path, e))?;
     out.commit()
 }
 
@@ -97,11 +109,18 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("out.zip");
         write(&p, b"one", false).unwrap();
-        assert!(matches!(write(&p, b"two", false), Err(Error::Exists { .. })));
+        assert!(matches!(
+            write(&p, b"two", false),
+            Err(Error::Exists { .. })
+        ));
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         write(&p, b"two", true).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

@@ -34,8 +34,15 @@ pub fn cosignature_name(key_id: &str) -> String {
 
 /// The key id in a co-signature's file name, if `name` is one.
 pub fn cosignature_key_id(name: &str) -> Option<&str> {
-    let id = name.strip_prefix(TAGMANIFEST)?.strip_prefix('.')?.strip_suffix(".minisig")?;
-    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))).then_some(id)
+    let id = name
+        .strip_prefix(TAGMANIFEST)?
+        .strip_prefix('.')?
+        .strip_suffix(".minisig")?;
+    (id.len() == 16
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)))
+    .then_some(id)
 }
 
 /// `bag-info.txt` for this metadata and payload (total bytes, file count).
@@ -95,9 +102,14 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<(String, [u8; 32])>, String> {
     let mut out: Vec<(String, [u8; 32])> = Vec::new();
     for (i, line) in text[..text.len() - 1].split('\n').enumerate() {
         let n = i + 1;
-        let (h, path) = line.split_at_checked(64).ok_or_else(|| format!("line {n}: too short"))?;
-        let path = path.strip_prefix("  ").ok_or_else(|| format!("line {n}: digest and path must be separated by two spaces"))?;
-        let digest = parse_hex32(h).ok_or_else(|| format!("line {n}: digest is not 64 lower-case hex digits"))?;
+        let (h, path) = line
+            .split_at_checked(64)
+            .ok_or_else(|| format!("line {n}: too short"))?;
+        let path = path
+            .strip_prefix("  ")
+            .ok_or_else(|| format!("line {n}: digest and path must be separated by two spaces"))?;
+        let digest = parse_hex32(h)
+            .ok_or_else(|| format!("line {n}: digest is not 64 lower-case hex digits"))?;
         if path.is_empty() || path.contains('\r') {
             return Err(format!("line {n}: bad path"));
         }
@@ -113,7 +125,11 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<(String, [u8; 32])>, String> {
 
 /// Parse 64 lower-case hex digits.
 pub fn parse_hex32(h: &str) -> Option<[u8; 32]> {
-    if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if h.len() != 64
+        || !h
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     let mut d = [0u8; 32];
@@ -129,13 +145,16 @@ mod tests {
 
     #[test]
     fn manifest_round_trip_and_strictness() {
-        let e = vec![("data/b".to_string(), [2u8; 32]), ("data/a".to_string(), [1u8; 32])];
+        let e = vec![
+            ("data/b".to_string(), [0xabu8; 32]),
+            ("data/a".to_string(), [1u8; 32]),
+        ];
         let m = manifest(&e);
         let text = String::from_utf8(m.clone()).unwrap();
         assert!(text.starts_with(&format!("{}  data/a\n", "01".repeat(32))));
         let parsed = parse_manifest(&m).unwrap();
         assert_eq!(parsed[0].0, "data/a");
-        assert_eq!(parsed[1].1, [2u8; 32]);
+        assert_eq!(parsed[1].1, [0xabu8; 32]);
         assert!(parse_manifest(text.replace("  ", " ").as_bytes()).is_err());
         assert!(parse_manifest(text.replace('\n', "\r\n").as_bytes()).is_err());
         assert!(parse_manifest(text.to_uppercase().as_bytes()).is_err());
@@ -149,8 +168,14 @@ mod tests {
 
     #[test]
     fn cosignature_names() {
-        assert_eq!(cosignature_key_id(&cosignature_name("0123456789ABCDEF")), Some("0123456789ABCDEF"));
+        assert_eq!(
+            cosignature_key_id(&cosignature_name("0123456789ABCDEF")),
+            Some("0123456789ABCDEF")
+        );
         assert_eq!(cosignature_key_id("tagmanifest-sha256.txt.minisig"), None);
-        assert_eq!(cosignature_key_id("tagmanifest-sha256.txt.0123456789abcdef.minisig"), None);
+        assert_eq!(
+            cosignature_key_id("tagmanifest-sha256.txt.0123456789abcdef.minisig"),
+            None
+        );
     }
 }

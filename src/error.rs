@@ -35,7 +35,9 @@ pub enum Error {
         source: crate::minisign::KeyError,
     },
     /// A secret key file can be read by group or others.
-    #[error("{path}: secret key is readable by others (mode {mode:o}); fix with: chmod 600 {path}")]
+    #[error(
+        "{path}: secret key is readable by others (mode {mode:o}); fix with: chmod 600 {path}"
+    )]
     KeyPermissions {
         /// The key file.
         path: PathBuf,
@@ -49,7 +51,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// A passphrase is needed and there is no way to ask for one.
-    #[error("{path}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)")]
+    #[error(
+        "{path}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)"
+    )]
     NoPassphrase {
         /// The key file.
         path: PathBuf,
@@ -70,10 +74,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An I/O error about `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
     /// An invalid input.
     pub fn invalid(what: impl Into<String>, problem: impl Into<String>) -> Self {
-        Error::Invalid { what: what.into(), problem: problem.into() }
+        Error::Invalid {
+            what: what.into(),
+            problem: problem.into(),
+        }
     }
 }

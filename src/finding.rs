@@ -221,11 +221,21 @@ pub struct Finding {
 impl Finding {
     /// An error finding without a path.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Finding { code, severity: Severity::Error, path: None, message: message.into() }
+        Finding {
+            code,
+            severity: Severity::Error,
+            path: None,
+            message: message.into(),
+        }
     }
     /// An error finding about one entry.
     pub fn at(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding { code, severity: Severity::Error, path: Some(path.into()), message: message.into() }
+        Finding {
+            code,
+            severity: Severity::Error,
+            path: Some(path.into()),
+            message: message.into(),
+        }
     }
     /// Turn this finding into a warning.
     pub fn warning(mut self) -> Self {
@@ -254,7 +264,14 @@ mod tests {
         for c in Code::ALL {
             let s = c.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
-            assert!(s.contains('.') && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_' || b.is_ascii_digit()), "{s}");
+            assert!(
+                s.contains('.')
+                    && s.bytes().all(|b| b.is_ascii_lowercase()
+                        || b == b'.'
+                        || b == b'_'
+                        || b.is_ascii_digit()),
+                "{s}"
+            );
             assert!(!c.describe().is_empty());
         }
     }

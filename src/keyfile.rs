@@ -32,9 +32,16 @@ pub fn generate(base: &Path, passphrase: Option<&[u8]>) -> Result<(PathBuf, Path
         }
     }
     let sk = SecretKey::generate();
-    let text = sk.to_file_string(passphrase).map_err(|e| Error::Key { path: key_path.clone(), source: e })?;
+    let text = sk.to_file_string(passphrase).map_err(|e| Error::Key {
+        path: key_path.clone(),
+        source: e,
+    })?;
     write_new_private(&key_path, text.as_bytes())?;
-    if let Err(e) = crate::atomic::write(&pub_path, sk.public_key().to_file_string().as_bytes(), false) {
+    if let Err(e) = crate::atomic::write(
+        &pub_path,
+        sk.public_key().to_file_string().as_bytes(),
+        false,
+    ) {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
     }
@@ -52,7 +59,9 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
         opts.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     let mut f = opts.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::Exists { path: path.to_path_buf() },
+        std::io::ErrorKind::AlreadyExists => Error::Exists {
+            path: path.to_path_buf(),
+        },
         _ => Error::io(path, e),
     })?;
     let res = f.write_all(bytes).and_then(|()| f.sync_all());
@@ -61,7 +70,10 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(path);
         return Err(Error::io(path, e));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     crate::atomic::sync_dir(dir).map_err(|e| Error::io(path, e))
 }
 
@@ -76,49 +88,80 @@ fn read_small_nofollow(path: &Path) -> Result<(File, Zeroizing<Vec<u8>>)> {
     }
     let f = opts.open(path).map_err(|e| {
         if e.raw_os_error() == Some(libc::ELOOP) {
-            Error::invalid(path.display().to_string(), "is a symbolic link; key files are never followed through links")
+            Error::invalid(
+                path.display().to_string(),
+                "is a symbolic link; key files are never followed through links",
+            )
         } else {
             Error::io(path, e)
         }
     })?;
     let meta = f.metadata().map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        return Err(Error::invalid(path.display().to_string(), "is not a regular file"));
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "is not a regular file",
+        ));
     }
     if meta.len() > MAX_KEY_FILE {
-        return Err(Error::invalid(path.display().to_string(), format!("larger than {MAX_KEY_FILE} bytes: not a key file")));
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!("larger than {MAX_KEY_FILE} bytes: not a key file"),
+        ));
     }
     let mut buf = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    (&f).take(MAX_KEY_FILE).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+    (&f).take(MAX_KEY_FILE)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
     Ok((f, buf))
 }
 
 /// Read a public key file (refusing weak keys).
 pub fn read_public_key(path: &Path) -> Result<PublicKey> {
     let (_, bytes) = read_small_nofollow(path)?;
-    PublicKey::from_file_bytes(&bytes).map_err(|e| Error::Key { path: path.to_path_buf(), source: e })
+    PublicKey::from_file_bytes(&bytes).map_err(|e| Error::Key {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Whether a secret key file is encrypted.
 pub fn secret_key_is_encrypted(path: &Path) -> Result<bool> {
     let (_, bytes) = read_small_nofollow(path)?;
-    SecretKey::file_is_encrypted(&bytes).map_err(|e| Error::Key { path: path.to_path_buf(), source: e })
+    SecretKey::file_is_encrypted(&bytes).map_err(|e| Error::Key {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Read a secret key file. Refuses files readable by group or others and symlinks. When the key
 /// is encrypted, `passphrase` is called to get the passphrase.
-pub fn read_secret_key(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<Vec<u8>>>) -> Result<SecretKey> {
+pub fn read_secret_key(
+    path: &Path,
+    passphrase: &mut dyn FnMut() -> Result<Zeroizing<Vec<u8>>>,
+) -> Result<SecretKey> {
     let (f, bytes) = read_small_nofollow(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = f.metadata().map_err(|e| Error::io(path, e))?.permissions().mode() & 0o777;
+        let mode = f
+            .metadata()
+            .map_err(|e| Error::io(path, e))?
+            .permissions()
+            .mode()
+            & 0o777;
         if mode & 0o077 != 0 {
-            return Err(Error::KeyPermissions { path: path.to_path_buf(), mode });
+            return Err(Error::KeyPermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
         }
     }
     drop(f);
-    let key_err = |e| Error::Key { path: path.to_path_buf(), source: e };
+    let key_err = |e| Error::Key {
+        path: path.to_path_buf(),
+        source: e,
+    };
     if SecretKey::file_is_encrypted(&bytes).map_err(key_err)? {
         let pass = passphrase()?;
         SecretKey::from_file_bytes(&bytes, Some(&pass)).map_err(key_err)
@@ -130,13 +173,19 @@ pub fn read_secret_key(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroi
 /// Read a passphrase file: its first line, without the line ending. Empty is refused.
 pub fn read_passphrase_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let (_, bytes) = read_small_nofollow(path)?;
-    let end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
     let mut line = &bytes[..end];
     if let Some(l) = line.strip_suffix(b"\r") {
         line = l;
     }
     if line.is_empty() {
-        return Err(Error::invalid(path.display().to_string(), "the passphrase (first line) is empty"));
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "the passphrase (first line) is empty",
+        ));
     }
     Ok(Zeroizing::new(line.to_vec()))
 }

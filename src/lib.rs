@@ -27,6 +27,7 @@ pub mod metadata;
 pub mod minisign;
 pub mod path;
 pub mod seal;
+pub mod trust;
 pub mod verify;
 pub mod zipfmt;
 

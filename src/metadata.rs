@@ -55,7 +55,11 @@ pub struct Metadata {
     /// Source URL (normalized by the `url` crate).
     pub url: String,
     /// When the article was retrieved, if known.
-    #[serde(rename = "dateRetrieved", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dateRetrieved",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub date_retrieved: Option<String>,
     /// When it was sealed, `YYYY-MM-DDTHH:MM:SSZ`. Asserted by the signer, not proven.
     #[serde(rename = "dateSealed")]
@@ -106,7 +110,10 @@ impl Metadata {
                     vec![Finding::at(
                         Code::BundleVersion,
                         F,
-                        format!("format version {} is not one this docseal knows (it reads 1)", v.format),
+                        format!(
+                            "format version {} is not one this docseal knows (it reads 1)",
+                            v.format
+                        ),
                     )],
                 )
             }
@@ -116,10 +123,17 @@ impl Metadata {
             Ok(m) => m,
             Err(e) => return malformed(e.to_string()),
         };
-        let mut findings: Vec<Finding> =
-            m.problems().into_iter().map(|(field, p)| Finding::at(Code::MetadataInvalid, F, format!("{field}: {p}"))).collect();
+        let mut findings: Vec<Finding> = m
+            .problems()
+            .into_iter()
+            .map(|(field, p)| Finding::at(Code::MetadataInvalid, F, format!("{field}: {p}")))
+            .collect();
         if m.to_bytes() != bytes {
-            findings.push(Finding::at(Code::MetadataNoncanonical, F, "not in the canonical serialization the writer produces"));
+            findings.push(Finding::at(
+                Code::MetadataNoncanonical,
+                F,
+                "not in the canonical serialization the writer produces",
+            ));
         }
         (Some(m), findings)
     }
@@ -128,10 +142,16 @@ impl Metadata {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if self.format != crate::FORMAT_VERSION {
-            p.push(("docsealFormat", format!("must be {}", crate::FORMAT_VERSION)));
+            p.push((
+                "docsealFormat",
+                format!("must be {}", crate::FORMAT_VERSION),
+            ));
         }
         if !is_id(&self.id) {
-            p.push(("id", "must be urn:docseal: and 32 lower-case hex digits".into()));
+            p.push((
+                "id",
+                "must be urn:docseal: and 32 lower-case hex digits".into(),
+            ));
         }
         if self.context != "https://schema.org" {
             p.push(("@context", "must be https://schema.org".into()));
@@ -171,13 +191,22 @@ impl Metadata {
             p.push(("sealedWith", "must be \"docseal <version>\"".into()));
         }
         if !is_article_path(&self.article_file) {
-            p.push(("articleFile", "must be data/article.<ext>, ext of 1 to 10 of [a-z0-9]".into()));
+            p.push((
+                "articleFile",
+                "must be data/article.<ext>, ext of 1 to 10 of [a-z0-9]".into(),
+            ));
         }
         let mut prev: Option<&str> = None;
         for a in &self.attachments {
-            let ok = a.strip_prefix(ATTACHMENTS_DIR).is_some_and(|n| !n.contains('/')) && crate::path::check(a).is_ok();
+            let ok = a
+                .strip_prefix(ATTACHMENTS_DIR)
+                .is_some_and(|n| !n.contains('/'))
+                && crate::path::check(a).is_ok();
             if !ok {
-                p.push(("attachments", format!("{a:?} is not data/attachments/<portable name>")));
+                p.push((
+                    "attachments",
+                    format!("{a:?} is not data/attachments/<portable name>"),
+                ));
             }
             if prev.is_some_and(|q| q.as_bytes() >= a.as_bytes()) {
                 p.push(("attachments", "not sorted, or a name repeats".into()));
@@ -186,10 +215,16 @@ impl Metadata {
         }
         if let Some(s) = &self.supersedes {
             if !is_id(&s.id) {
-                p.push(("supersedes.id", "must be urn:docseal: and 32 lower-case hex digits".into()));
+                p.push((
+                    "supersedes.id",
+                    "must be urn:docseal: and 32 lower-case hex digits".into(),
+                ));
             }
             if !is_hex64(&s.sha256) {
-                p.push(("supersedes.sha256", "must be 64 lower-case hex digits".into()));
+                p.push((
+                    "supersedes.sha256",
+                    "must be 64 lower-case hex digits".into(),
+                ));
             }
         }
         p
@@ -203,7 +238,12 @@ impl Metadata {
 
 /// The bundle identity from the article's SHA-256, the URL and the sealing time.
 pub fn bundle_id(article_sha256: &[u8; 32], url: &str, date_sealed: &str) -> String {
-    let text = format!("docseal-id-v1\n{}\n{}\n{}\n", hex(article_sha256), url, date_sealed);
+    let text = format!(
+        "docseal-id-v1\n{}\n{}\n{}\n",
+        hex(article_sha256),
+        url,
+        date_sealed
+    );
     let d = Sha256::digest(text.as_bytes());
     format!("urn:docseal:{}", &hex(&d)[..32])
 }
@@ -219,25 +259,37 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn is_id(s: &str) -> bool {
-    s.strip_prefix("urn:docseal:")
-        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    s.strip_prefix("urn:docseal:").is_some_and(|h| {
+        h.len() == 32
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Whether `s` is 64 lower-case hex digits.
 pub fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_article_path(s: &str) -> bool {
-    s.strip_prefix(ARTICLE_PREFIX)
-        .is_some_and(|e| (1..=10).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    s.strip_prefix(ARTICLE_PREFIX).is_some_and(|e| {
+        (1..=10).contains(&e.len())
+            && e.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
 }
 
 /// The article's path in a bundle, from its file name (`None` for standard input).
 pub fn article_path(file_name: Option<&str>) -> String {
     let ext = file_name
         .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()))
-        .filter(|e| (1..=10).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        .filter(|e| {
+            (1..=10).contains(&e.len())
+                && e.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
         .unwrap_or_else(|| "txt".into());
     format!("{ARTICLE_PREFIX}{ext}")
 }
@@ -262,7 +314,9 @@ pub fn check_date(s: &str) -> Result<(), String> {
     if plain || chrono::DateTime::parse_from_rfc3339(s).is_ok() {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 date-time"))
+        Err(format!(
+            "{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
+        ))
     }
 }
 
@@ -285,7 +339,8 @@ pub fn normalize_url(s: &str) -> Result<String, String> {
 /// Normalize a sealing time to `YYYY-MM-DDTHH:MM:SSZ` (UTC). Accepts an RFC 3339 date-time
 /// with whole seconds, or a plain date (midnight UTC).
 pub fn normalize_sealed(s: &str) -> Result<String, String> {
-    let bad = || format!("{s:?} is not an RFC 3339 date-time with whole seconds, or a YYYY-MM-DD date");
+    let bad =
+        || format!("{s:?} is not an RFC 3339 date-time with whole seconds, or a YYYY-MM-DD date");
     if s.len() == 10 {
         let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())?;
         return Ok(format!("{}T00:00:00Z", d.format("%Y-%m-%d")));
@@ -307,7 +362,8 @@ mod tests {
     use super::*;
 
     fn sample() -> Metadata {
-        let url = normalize_url("https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/").unwrap();
+        let url = normalize_url("https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/")
+            .unwrap();
         Metadata {
             format: 1,
             id: bundle_id(&[7; 32], &url, "2026-11-27T00:00:00Z"),
@@ -337,7 +393,11 @@ mod tests {
     }
 
     fn codes(bytes: &[u8]) -> Vec<Code> {
-        Metadata::parse(bytes).1.into_iter().map(|f| f.code).collect()
+        Metadata::parse(bytes)
+            .1
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
     }
 
     #[test]
@@ -354,7 +414,11 @@ mod tests {
         assert_eq!(codes(dup.as_bytes()), [Code::MetadataMalformed]);
         let unknown = s.replacen("\"publisher\"", "\"extra\": 1,\n  \"publisher\"", 1);
         assert_eq!(codes(unknown.as_bytes()), [Code::MetadataMalformed]);
-        let deep = s.replacen("\"Usman Ghani\"", &format!("{}{}", "[".repeat(500), "]".repeat(500)), 1);
+        let deep = s.replacen(
+            "\"Usman Ghani\"",
+            &format!("{}{}", "[".repeat(500), "]".repeat(500)),
+            1,
+        );
         assert_eq!(codes(deep.as_bytes()), [Code::MetadataMalformed]);
         let mut bad_utf8 = good.clone();
         bad_utf8[20] = 0xff;
@@ -364,8 +428,17 @@ mod tests {
     #[test]
     fn refuses_unknown_version_and_noncanonical_form() {
         let s = String::from_utf8(sample().to_bytes()).unwrap();
-        assert_eq!(codes(s.replacen("\"docsealFormat\": 1", "\"docsealFormat\": 2", 1).as_bytes()), [Code::BundleVersion]);
-        assert_eq!(codes(s.replace("\n", "\r\n").as_bytes()), [Code::MetadataNoncanonical]);
+        assert_eq!(
+            codes(
+                s.replacen("\"docsealFormat\": 1", "\"docsealFormat\": 2", 1)
+                    .as_bytes()
+            ),
+            [Code::BundleVersion]
+        );
+        assert_eq!(
+            codes(s.replace("\n", "\r\n").as_bytes()),
+            [Code::MetadataNoncanonical]
+        );
         assert_eq!(codes(s.trim_end().as_bytes()), [Code::MetadataNoncanonical]);
     }
 
@@ -386,12 +459,21 @@ mod tests {
         assert!(check_date("2018-09-11T10:00:00+05:00").is_ok());
         assert!(check_date("2018-9-11").is_err());
         assert!(check_date("2018-02-30").is_err());
-        assert_eq!(normalize_sealed("2026-11-27T20:30:00+01:00").unwrap(), "2026-11-27T19:30:00Z");
-        assert_eq!(normalize_sealed("2026-11-27").unwrap(), "2026-11-27T00:00:00Z");
+        assert_eq!(
+            normalize_sealed("2026-11-27T20:30:00+01:00").unwrap(),
+            "2026-11-27T19:30:00Z"
+        );
+        assert_eq!(
+            normalize_sealed("2026-11-27").unwrap(),
+            "2026-11-27T00:00:00Z"
+        );
         assert!(normalize_sealed("2026-11-27T20:30:00.5Z").is_err());
         assert!(normalize_url("dailytimes.com.pk/x").is_err());
         assert!(normalize_url("file:///etc/passwd").is_err());
-        assert_eq!(normalize_url("HTTPS://Example.COM/a b").unwrap(), "https://example.com/a%20b");
+        assert_eq!(
+            normalize_url("HTTPS://Example.COM/a b").unwrap(),
+            "https://example.com/a%20b"
+        );
         assert_eq!(article_path(Some("a.HTML")), "data/article.html");
         assert_eq!(article_path(Some("noext")), "data/article.txt");
         assert_eq!(article_path(None), "data/article.txt");

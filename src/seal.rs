@@ -74,7 +74,12 @@ pub const MAX_TRUSTED_COMMENT: usize = 900;
 
 /// The pinned trusted comment of a signature of the bundle `m` by `key`.
 pub fn trusted_comment(m: &Metadata, key: &PublicKey) -> String {
-    let head = format!("docseal v1 bundle={} sealed={} signer={} url=", m.id, m.date_sealed, key.to_base64());
+    let head = format!(
+        "docseal v1 bundle={} sealed={} signer={} url=",
+        m.id,
+        m.date_sealed,
+        key.to_base64()
+    );
     if head.len() + m.url.len() <= MAX_TRUSTED_COMMENT {
         return head + &m.url;
     }
@@ -89,7 +94,12 @@ pub fn trusted_comment(m: &Metadata, key: &PublicKey) -> String {
 /// The signature file of `tagmanifest` for bundle `m`, by `key`.
 pub fn sign_tagmanifest(m: &Metadata, key: &SecretKey, tagmanifest: &[u8]) -> String {
     let pk = key.public_key();
-    key.sign(tagmanifest, &untrusted_comment(key.key_id()), &trusted_comment(m, &pk)).to_file_string()
+    key.sign(
+        tagmanifest,
+        &untrusted_comment(key.key_id()),
+        &trusted_comment(m, &pk),
+    )
+    .to_file_string()
 }
 
 /// An opened input: a file with a known size.
@@ -103,10 +113,17 @@ fn open_input(path: &Path) -> Result<Input> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
-        return Err(Error::invalid(path.display().to_string(), "is a directory, not a file"));
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "is a directory, not a file",
+        ));
     }
     if meta.is_file() {
-        return Ok(Input { file, size: meta.len(), label: path.to_path_buf() });
+        return Ok(Input {
+            file,
+            size: meta.len(),
+            label: path.to_path_buf(),
+        });
     }
     spool(file, path)
 }
@@ -116,7 +133,11 @@ fn spool(mut r: impl Read, label: &Path) -> Result<Input> {
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
     let size = std::io::copy(&mut r, &mut tmp).map_err(|e| Error::io(label, e))?;
     tmp.rewind().map_err(|e| Error::io(label, e))?;
-    Ok(Input { file: tmp, size, label: label.to_path_buf() })
+    Ok(Input {
+        file: tmp,
+        size,
+        label: label.to_path_buf(),
+    })
 }
 
 /// Check the request's metadata; returns the normalized URL and sealing time.
@@ -149,10 +170,18 @@ fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBuf)>> {
             .ok_or_else(|| Error::invalid(&label, "attachment file name is not valid UTF-8"))?;
         let name: String = name.nfc().collect();
         let full = format!("{ATTACHMENTS_DIR}{name}");
-        crate::path::check(&full).map_err(|(code, why)| Error::invalid(&label, format!("attachment name refused ({code}): {why}")))?;
+        crate::path::check(&full).map_err(|(code, why)| {
+            Error::invalid(&label, format!("attachment name refused ({code}): {why}"))
+        })?;
         let key = crate::path::collision_key(&full);
-        if let Some((other, _)) = out.iter().find(|(o, _)| crate::path::collision_key(o) == key) {
-            return Err(Error::invalid(&label, format!("attachment name collides with {other}")));
+        if let Some((other, _)) = out
+            .iter()
+            .find(|(o, _)| crate::path::collision_key(o) == key)
+        {
+            return Err(Error::invalid(
+                &label,
+                format!("attachment name collides with {other}"),
+            ));
         }
         out.push((full, p));
     }
@@ -166,8 +195,14 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
     let (url, date_sealed) = check_request(req)?;
     let attachments = attachment_names(&req.attachments)?;
     let (mut article, article_file) = match &req.article {
-        ArticleSource::Path(p) => (open_input(p)?, metadata::article_path(p.file_name().and_then(|n| n.to_str()))),
-        ArticleSource::Stdin => (spool(std::io::stdin().lock(), Path::new("<stdin>"))?, metadata::article_path(None)),
+        ArticleSource::Path(p) => (
+            open_input(p)?,
+            metadata::article_path(p.file_name().and_then(|n| n.to_str())),
+        ),
+        ArticleSource::Stdin => (
+            spool(std::io::stdin().lock(), Path::new("<stdin>"))?,
+            metadata::article_path(None),
+        ),
     };
     let mut inputs = Vec::with_capacity(attachments.len());
     for (name, p) in &attachments {
@@ -180,11 +215,15 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
     let mut zw = ZipWriter::new(output.file());
     let mut payload: Vec<(String, [u8; 32])> = Vec::new();
     let mut payload_bytes = 0u64;
-    let a = zw.add_reader(&article_file, article.size, &mut article.file).map_err(|e| classify(e, &article.label, out))?;
+    let a = zw
+        .add_reader(&article_file, article.size, &mut article.file)
+        .map_err(|e| classify(e, &article.label, out))?;
     payload.push((article_file.clone(), a.sha256));
     payload_bytes += a.size;
     for (name, mut input) in inputs {
-        let d = zw.add_reader(&name, input.size, &mut input.file).map_err(|e| classify(e, &input.label, out))?;
+        let d = zw
+            .add_reader(&name, input.size, &mut input.file)
+            .map_err(|e| classify(e, &input.label, out))?;
         payload.push((name, d.sha256));
         payload_bytes += d.size;
     }
@@ -235,18 +274,32 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
     let size = f.stream_position().map_err(out_err)?;
     f.flush().map_err(out_err)?;
     output.commit()?;
-    Ok(Sealed { path: out.to_path_buf(), id: m.id, content_sha256: hex(&sha(&tagmanifest)), key_id: key.key_id(), size })
+    Ok(Sealed {
+        path: out.to_path_buf(),
+        id: m.id,
+        content_sha256: hex(&sha(&tagmanifest)),
+        key_id: key.key_id(),
+        size,
+    })
 }
 
 /// An error while copying an input into the bundle: the input changed, or reading it failed,
 /// or writing the bundle failed.
 fn classify(e: std::io::Error, input: &Path, out: &Path) -> Error {
     match e.kind() {
-        std::io::ErrorKind::InvalidData => Error::invalid(input.display().to_string(), "changed size while being sealed"),
-        std::io::ErrorKind::InvalidInput => Error::invalid(input.display().to_string(), e.to_string()),
+        std::io::ErrorKind::InvalidData => Error::invalid(
+            input.display().to_string(),
+            "changed size while being sealed",
+        ),
+        std::io::ErrorKind::InvalidInput => {
+            Error::invalid(input.display().to_string(), e.to_string())
+        }
         _ => {
             // The zip writer reports read and write failures alike; name both files.
-            Error::Io { path: PathBuf::from(format!("{} -> {}", input.display(), out.display())), source: e }
+            Error::Io {
+                path: PathBuf::from(format!("{} -> {}", input.display(), out.display())),
+                source: e,
+            }
         }
     }
 }

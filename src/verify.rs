@@ -9,12 +9,15 @@
 //! assert!(report.ok);
 //! ```
 
-use crate::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST, TAGMANIFEST_LISTS, TAG_FILES};
+use crate::bagit::{
+    self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST, TAGMANIFEST_LISTS, TAG_FILES,
+};
 use crate::error::{Error, Result};
 use crate::finding::{Code, Finding, Severity};
 use crate::metadata::{hex, Metadata};
 use crate::minisign::{KeyId, PublicKey, Signature, VerifyError};
 use crate::zipfmt::{self, Entry, Limits};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -25,37 +28,7 @@ use std::path::{Path, PathBuf};
 /// Largest signature file the verifier reads.
 pub const MAX_SIGNATURE_BYTES: u64 = 4096;
 
-/// A trusted public key, with an optional name.
-#[derive(Clone, Debug)]
-pub struct TrustedKey {
-    /// The key.
-    pub key: PublicKey,
-    /// A name for people (from a trust file), if any.
-    pub name: Option<String>,
-}
-
-/// The keys a verification trusts. Trust comes only from here, never from a bundle.
-#[derive(Clone, Debug, Default)]
-pub struct Trust {
-    /// The trusted keys.
-    pub keys: Vec<TrustedKey>,
-}
-
-impl Trust {
-    /// Load minisign public key files (weak keys are refused when loaded).
-    pub fn from_public_key_files(paths: &[PathBuf]) -> Result<Trust> {
-        let mut keys = Vec::new();
-        for p in paths {
-            let key = crate::keyfile::read_public_key(p)?;
-            keys.push(TrustedKey { key, name: None });
-        }
-        Ok(Trust { keys })
-    }
-    /// The trusted key with this id.
-    pub fn find(&self, id: KeyId) -> Option<&TrustedKey> {
-        self.keys.iter().find(|k| k.key.key_id() == id)
-    }
-}
+pub use crate::trust::{Trust, TrustedKey};
 
 /// Verification options.
 #[derive(Clone, Debug)]
@@ -64,11 +37,18 @@ pub struct Options {
     pub limits: Limits,
     /// Distinct trusted signers required (at least 1).
     pub require_signers: usize,
+    /// Independently established times: content digest (hex) -> the time of the first archive
+    /// checkpoint that included the bundle. Used for keys revoked after that time.
+    pub established: HashMap<String, DateTime<Utc>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { limits: Limits::default(), require_signers: 1 }
+        Options {
+            limits: Limits::default(),
+            require_signers: 1,
+            established: HashMap::new(),
+        }
     }
 }
 
@@ -96,6 +76,9 @@ pub enum SignerStatus {
     Unknown,
     /// The signature does not verify.
     Invalid,
+    /// The signature verifies with a trusted key, but the trust file refuses the key for this
+    /// bundle (revoked, or outside its validity window).
+    Refused,
 }
 
 /// One signature in a bundle.
@@ -161,7 +144,11 @@ impl Report {
     }
     /// The error findings' codes, in order (for tests and summaries).
     pub fn error_codes(&self) -> Vec<Code> {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code).collect()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.code)
+            .collect()
     }
 }
 
@@ -186,12 +173,27 @@ impl ZipSource<'_> {
     fn entry(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.name == name)
     }
-    fn stream(&mut self, name: &str, out: Option<&mut dyn std::io::Write>) -> std::result::Result<[u8; 32], Finding> {
-        let e = self.entry(name).cloned().ok_or_else(|| Finding::at(Code::BundleMissingFile, name, "not in the bundle"))?;
+    fn stream(
+        &mut self,
+        name: &str,
+        out: Option<&mut dyn std::io::Write>,
+    ) -> std::result::Result<[u8; 32], Finding> {
+        let e = self
+            .entry(name)
+            .cloned()
+            .ok_or_else(|| Finding::at(Code::BundleMissingFile, name, "not in the bundle"))?;
         let mut f = self.file;
-        let d = zipfmt::hash_entry(&mut f, &e, out).map_err(|err| Finding::at(Code::IoRead, name, err.to_string()))?;
+        let d = zipfmt::hash_entry(&mut f, &e, out)
+            .map_err(|err| Finding::at(Code::IoRead, name, err.to_string()))?;
         if d.crc32 != e.crc32 {
-            return Err(Finding::at(Code::ZipCrc, name, format!("CRC-32 {:08x} differs from the declared {:08x}", d.crc32, e.crc32)));
+            return Err(Finding::at(
+                Code::ZipCrc,
+                name,
+                format!(
+                    "CRC-32 {:08x} differs from the declared {:08x}",
+                    d.crc32, e.crc32
+                ),
+            ));
         }
         Ok(d.sha256)
     }
@@ -199,12 +201,19 @@ impl ZipSource<'_> {
 
 impl Source for ZipSource<'_> {
     fn files(&self) -> Vec<(String, u64)> {
-        self.entries.iter().map(|e| (e.name.clone(), e.size)).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.name.clone(), e.size))
+            .collect()
     }
     fn read(&mut self, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
         let size = self.entry(name).map(|e| e.size).unwrap_or(0);
         if size > max {
-            return Err(Finding::at(Code::LimitTagFile, name, format!("{size} bytes, more than the {max} allowed")));
+            return Err(Finding::at(
+                Code::LimitTagFile,
+                name,
+                format!("{size} bytes, more than the {max} allowed"),
+            ));
         }
         let mut buf = Vec::with_capacity(size as usize);
         self.stream(name, Some(&mut buf))?;
@@ -242,7 +251,10 @@ impl DirSource {
             let rd = match std::fs::read_dir(&dir) {
                 Ok(rd) => rd,
                 Err(e) => {
-                    report.push(Finding::new(Code::IoRead, format!("{}: {e}", dir.display())));
+                    report.push(Finding::new(
+                        Code::IoRead,
+                        format!("{}: {e}", dir.display()),
+                    ));
                     continue;
                 }
             };
@@ -250,7 +262,10 @@ impl DirSource {
                 let ent = match ent {
                     Ok(e) => e,
                     Err(e) => {
-                        report.push(Finding::new(Code::IoRead, format!("{}: {e}", dir.display())));
+                        report.push(Finding::new(
+                            Code::IoRead,
+                            format!("{}: {e}", dir.display()),
+                        ));
                         continue;
                     }
                 };
@@ -258,7 +273,11 @@ impl DirSource {
                 let name = match raw.to_str() {
                     Some(n) => format!("{prefix}{n}"),
                     None => {
-                        report.push(Finding::at(Code::PathNotUtf8, format!("{prefix}{}", raw.to_string_lossy()), "name is not valid UTF-8"));
+                        report.push(Finding::at(
+                            Code::PathNotUtf8,
+                            format!("{prefix}{}", raw.to_string_lossy()),
+                            "name is not valid UTF-8",
+                        ));
                         continue;
                     }
                 };
@@ -279,11 +298,21 @@ impl DirSource {
                     let size = ent.metadata().map(|m| m.len()).unwrap_or(0);
                     files.push((name, size));
                 } else {
-                    report.push(Finding::at(Code::ZipNotRegularFile, name, "not a regular file (symlink, device, ...)"));
+                    report.push(Finding::at(
+                        Code::ZipNotRegularFile,
+                        name,
+                        "not a regular file (symlink, device, ...)",
+                    ));
                 }
                 if files.len() as u64 > limits.max_entries {
-                    report.push(Finding::new(Code::LimitEntries, format!("more than {} files", limits.max_entries)));
-                    return DirSource { root: root.to_path_buf(), files: Vec::new() };
+                    report.push(Finding::new(
+                        Code::LimitEntries,
+                        format!("more than {} files", limits.max_entries),
+                    ));
+                    return DirSource {
+                        root: root.to_path_buf(),
+                        files: Vec::new(),
+                    };
                 }
             }
         }
@@ -291,10 +320,17 @@ impl DirSource {
         let mut seen: HashMap<String, String> = HashMap::new();
         for (n, _) in &files {
             if let Some(other) = seen.insert(crate::path::collision_key(n), n.clone()) {
-                report.push(Finding::at(Code::ZipNameCollision, n.clone(), format!("collides with {other} after case folding or normalization")));
+                report.push(Finding::at(
+                    Code::ZipNameCollision,
+                    n.clone(),
+                    format!("collides with {other} after case folding or normalization"),
+                ));
             }
         }
-        DirSource { root: root.to_path_buf(), files }
+        DirSource {
+            root: root.to_path_buf(),
+            files,
+        }
     }
 }
 
@@ -303,16 +339,24 @@ impl Source for DirSource {
         self.files.clone()
     }
     fn read(&mut self, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
-        let f = open_nofollow(&self.root.join(name)).map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
+        let f = open_nofollow(&self.root.join(name))
+            .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         let mut buf = Vec::new();
-        f.take(max + 1).read_to_end(&mut buf).map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
+        f.take(max + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         if buf.len() as u64 > max {
-            return Err(Finding::at(Code::LimitTagFile, name, format!("more than the {max} bytes allowed")));
+            return Err(Finding::at(
+                Code::LimitTagFile,
+                name,
+                format!("more than the {max} bytes allowed"),
+            ));
         }
         Ok(buf)
     }
     fn digest(&mut self, name: &str) -> std::result::Result<[u8; 32], Finding> {
-        let mut f = open_nofollow(&self.root.join(name)).map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
+        let mut f = open_nofollow(&self.root.join(name))
+            .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -350,7 +394,10 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            report.push(Finding::new(Code::IoRead, format!("{}: {e}", path.display())));
+            report.push(Finding::new(
+                Code::IoRead,
+                format!("{}: {e}", path.display()),
+            ));
             return (report.finish(), Digests::new());
         }
     };
@@ -362,7 +409,10 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            report.push(Finding::new(Code::IoRead, format!("{}: {e}", path.display())));
+            report.push(Finding::new(
+                Code::IoRead,
+                format!("{}: {e}", path.display()),
+            ));
             return (report.finish(), Digests::new());
         }
     };
@@ -370,7 +420,12 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report
     (report.finish(), d)
 }
 
-fn verify_zip_file(file: &File, trust: Option<&Trust>, opts: &Options, report: &mut Report) -> Digests {
+fn verify_zip_file(
+    file: &File,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) -> Digests {
     let len = match file.metadata() {
         Ok(m) => m.len(),
         Err(e) => {
@@ -378,9 +433,17 @@ fn verify_zip_file(file: &File, trust: Option<&Trust>, opts: &Options, report: &
             return Digests::new();
         }
     };
-    let max_bundle = opts.limits.max_total_size.saturating_add(opts.limits.max_entries.saturating_mul(2 * (30 + 46 + 1024 + 48)) + 1024);
+    let max_bundle = opts.limits.max_total_size.saturating_add(
+        opts.limits
+            .max_entries
+            .saturating_mul(2 * (30 + 46 + 1024 + 48))
+            + 1024,
+    );
     if len > max_bundle {
-        report.push(Finding::new(Code::LimitBundleSize, format!("{len} bytes, more than the {max_bundle} allowed by the limits")));
+        report.push(Finding::new(
+            Code::LimitBundleSize,
+            format!("{len} bytes, more than the {max_bundle} allowed by the limits"),
+        ));
         return Digests::new();
     }
     let mut r = file;
@@ -422,38 +485,68 @@ fn classify(name: &str) -> Kind {
 fn rank(name: &str) -> (u8, Vec<u8>) {
     match classify(name) {
         Kind::Payload => (0, name.as_bytes().to_vec()),
-        Kind::Tag => (1, vec![TAG_FILES.iter().position(|t| *t == name).unwrap_or(0) as u8]),
+        Kind::Tag => (
+            1,
+            vec![TAG_FILES.iter().position(|t| *t == name).unwrap_or(0) as u8],
+        ),
         Kind::Sig => (2, Vec::new()),
         Kind::Cosig => (3, name.as_bytes().to_vec()),
         Kind::Unknown => (4, name.as_bytes().to_vec()),
     }
 }
 
-fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, report: &mut Report) -> Digests {
+fn check_bundle(
+    src: &mut dyn Source,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) -> Digests {
     let mut digests = Digests::new();
     let files = src.files();
     let present: HashMap<&str, u64> = files.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-    report.files = files.iter().map(|(n, s)| FileInfo { path: n.clone(), size: *s, sha256: None }).collect();
+    report.files = files
+        .iter()
+        .map(|(n, s)| FileInfo {
+            path: n.clone(),
+            size: *s,
+            sha256: None,
+        })
+        .collect();
 
     // Layout: known names only, required files present, canonical order.
     for (n, _) in &files {
         if let Kind::Unknown = classify(n) {
-            report.push(Finding::at(Code::BundleUnexpectedFile, n.clone(), "not a file the bundle format allows"));
+            report.push(Finding::at(
+                Code::BundleUnexpectedFile,
+                n.clone(),
+                "not a file the bundle format allows",
+            ));
         }
     }
     for t in TAG_FILES {
         if !present.contains_key(t) {
-            report.push(Finding::at(Code::BundleMissingFile, t, "required file is missing"));
+            report.push(Finding::at(
+                Code::BundleMissingFile,
+                t,
+                "required file is missing",
+            ));
         }
     }
     if !present.contains_key(SIGNATURE) {
-        report.push(Finding::at(Code::SigMissing, SIGNATURE, "the bundle has no signature"));
+        report.push(Finding::at(
+            Code::SigMissing,
+            SIGNATURE,
+            "the bundle has no signature",
+        ));
     }
     if src.ordered() {
         let mut sorted = files.clone();
         sorted.sort_by_key(|(n, _)| rank(n));
         if sorted != files {
-            report.push(Finding::new(Code::ZipOrder, "entries are not in the canonical order (payload, tag files, signatures)"));
+            report.push(Finding::new(
+                Code::ZipOrder,
+                "entries are not in the canonical order (payload, tag files, signatures)",
+            ));
         }
     }
 
@@ -463,7 +556,11 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
             Ok(b) => {
                 digests.insert(BAGIT.into(), Sha256::digest(&b).into());
                 if b != bagit::BAGIT_TXT {
-                    report.push(Finding::at(Code::BundleBagit, BAGIT, "not the exact BagIt 1.0 declaration"));
+                    report.push(Finding::at(
+                        Code::BundleBagit,
+                        BAGIT,
+                        "not the exact BagIt 1.0 declaration",
+                    ));
                 }
             }
             Err(f) => report.push(f),
@@ -492,7 +589,10 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
     }
 
     // Payload: hash every payload file (also for the file list), then the payload manifest.
-    for (n, _) in files.iter().filter(|(n, _)| matches!(classify(n), Kind::Payload)) {
+    for (n, _) in files
+        .iter()
+        .filter(|(n, _)| matches!(classify(n), Kind::Payload))
+    {
         match src.digest(n) {
             Ok(d) => {
                 digests.insert(n.clone(), d);
@@ -500,7 +600,11 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
             Err(f) => report.push(f),
         }
     }
-    let payload_names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).filter(|n| matches!(classify(n), Kind::Payload)).collect();
+    let payload_names: Vec<&str> = files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| matches!(classify(n), Kind::Payload))
+        .collect();
     let mut manifest_bytes = None;
     if present.contains_key(MANIFEST) {
         match src.read(MANIFEST, bagit::MAX_MANIFEST_BYTES) {
@@ -508,9 +612,17 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
                 digests.insert(MANIFEST.into(), Sha256::digest(&b).into());
                 match bagit::parse_manifest(&b) {
                     Ok(list) => {
-                        let bad: Vec<&String> = list.iter().map(|(p, _)| p).filter(|p| !p.starts_with("data/")).collect();
+                        let bad: Vec<&String> = list
+                            .iter()
+                            .map(|(p, _)| p)
+                            .filter(|p| !p.starts_with("data/"))
+                            .collect();
                         for p in bad {
-                            report.push(Finding::at(Code::ManifestMalformed, MANIFEST, format!("lists {p}, which is not a payload file")));
+                            report.push(Finding::at(
+                                Code::ManifestMalformed,
+                                MANIFEST,
+                                format!("lists {p}, which is not a payload file"),
+                            ));
                         }
                         compare_manifest(MANIFEST, &list, &payload_names, &digests, report);
                     }
@@ -531,7 +643,11 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
                 if let Some(m) = &meta {
                     let total: u64 = payload_names.iter().map(|n| present[n]).sum();
                     if b != bagit::bag_info(m, total, payload_names.len() as u64) {
-                        report.push(Finding::at(Code::BundleBagit, BAG_INFO, "not what the writer derives from metadata.json and the payload"));
+                        report.push(Finding::at(
+                            Code::BundleBagit,
+                            BAG_INFO,
+                            "not what the writer derives from metadata.json and the payload",
+                        ));
                     }
                 }
             }
@@ -545,17 +661,29 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
         named.extend(m.attachments.iter().map(String::as_str));
         for n in &named {
             if !present.contains_key(n) {
-                report.push(Finding::at(Code::ManifestMissing, *n, "named in metadata.json but not in the bundle"));
+                report.push(Finding::at(
+                    Code::ManifestMissing,
+                    *n,
+                    "named in metadata.json but not in the bundle",
+                ));
             }
         }
         for n in &payload_names {
             if !named.contains(n) {
-                report.push(Finding::at(Code::BundleUnexpectedFile, *n, "payload file not named in metadata.json"));
+                report.push(Finding::at(
+                    Code::BundleUnexpectedFile,
+                    *n,
+                    "payload file not named in metadata.json",
+                ));
             }
         }
         if let Some(a) = digests.get(&m.article_file) {
             if crate::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
-                report.push(Finding::at(Code::MetadataInvalid, METADATA, "id does not match the article, URL and sealing time"));
+                report.push(Finding::at(
+                    Code::MetadataInvalid,
+                    METADATA,
+                    "id does not match the article, URL and sealing time",
+                ));
             }
         }
     }
@@ -571,11 +699,21 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
                 match bagit::parse_manifest(&b) {
                     Ok(list) => {
                         for (p, _) in &list {
-                            if !TAGMANIFEST_LISTS.contains(&p.as_str()) && present.contains_key(p.as_str()) {
-                                report.push(Finding::at(Code::ManifestMalformed, TAGMANIFEST, format!("lists {p}, which is not a tag file it may list")));
+                            if !TAGMANIFEST_LISTS.contains(&p.as_str())
+                                && present.contains_key(p.as_str())
+                            {
+                                report.push(Finding::at(
+                                    Code::ManifestMalformed,
+                                    TAGMANIFEST,
+                                    format!("lists {p}, which is not a tag file it may list"),
+                                ));
                             }
                         }
-                        let tags: Vec<&str> = TAGMANIFEST_LISTS.iter().copied().filter(|t| present.contains_key(t)).collect();
+                        let tags: Vec<&str> = TAGMANIFEST_LISTS
+                            .iter()
+                            .copied()
+                            .filter(|t| present.contains_key(t))
+                            .collect();
                         compare_manifest(TAGMANIFEST, &list, &tags, &digests, report);
                     }
                     Err(why) => report.push(Finding::at(Code::ManifestMalformed, TAGMANIFEST, why)),
@@ -587,7 +725,11 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
     }
 
     // Signatures.
-    let sig_names: Vec<String> = files.iter().map(|(n, _)| n.clone()).filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig)).collect();
+    let sig_names: Vec<String> = files
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig))
+        .collect();
     let mut trusted_signers: Vec<KeyId> = Vec::new();
     let mut untrusted: Vec<usize> = Vec::new();
     let mut sealer_id: Option<KeyId> = None;
@@ -610,33 +752,65 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
         let kid = sig.key_id.to_string();
         if let Some(fid) = bagit::cosignature_key_id(name) {
             if fid != kid {
-                report.push(Finding::at(Code::SigMalformed, name.clone(), format!("file name says key {fid}, the signature says {kid}")));
+                report.push(Finding::at(
+                    Code::SigMalformed,
+                    name.clone(),
+                    format!("file name says key {fid}, the signature says {kid}"),
+                ));
                 continue;
             }
             if sealer_id == Some(sig.key_id) {
-                report.push(Finding::at(Code::SigMalformed, name.clone(), "a co-signature by the sealer's own key"));
+                report.push(Finding::at(
+                    Code::SigMalformed,
+                    name.clone(),
+                    "a co-signature by the sealer's own key",
+                ));
                 continue;
             }
         } else {
             sealer_id = Some(sig.key_id);
         }
         if !sig.prehashed {
-            report.push(Finding::at(Code::SigLegacy, name.clone(), "legacy Ed algorithm; docseal writes only the prehashed ED form"));
-            report.signers.push(SignerInfo { file: name.clone(), key_id: kid, name: None, status: SignerStatus::Invalid });
+            report.push(Finding::at(
+                Code::SigLegacy,
+                name.clone(),
+                "legacy Ed algorithm; docseal writes only the prehashed ED form",
+            ));
+            report.signers.push(SignerInfo {
+                file: name.clone(),
+                key_id: kid,
+                name: None,
+                status: SignerStatus::Invalid,
+            });
             continue;
         }
         if sig.untrusted_comment != crate::seal::untrusted_comment(sig.key_id) {
-            report.push(Finding::at(Code::SigComment, name.clone(), "untrusted comment is not the exact value the writer produces"));
+            report.push(Finding::at(
+                Code::SigComment,
+                name.clone(),
+                "untrusted comment is not the exact value the writer produces",
+            ));
         }
         let Some(tm) = &tagmanifest else { continue };
-        let (status, key_name) = check_signature(name, &sig, tm, meta.as_ref(), trust, report);
+        let established = report
+            .content_sha256
+            .as_ref()
+            .and_then(|c| opts.established.get(c))
+            .copied();
+        let (status, key_name) =
+            check_signature(name, &sig, tm, meta.as_ref(), trust, established, report);
         if status == SignerStatus::Trusted && !trusted_signers.contains(&sig.key_id) {
             trusted_signers.push(sig.key_id);
         }
         if status == SignerStatus::Unknown && trust.is_some() {
             untrusted.push(report.findings.len() - 1);
         }
-        report.signers.push(SignerInfo { file: name.clone(), key_id: kid, name: key_name, status });
+        report.signers.push(SignerInfo {
+            file: name.clone(),
+            key_id: kid,
+            name: key_name,
+            status,
+        });
     }
     if trust.is_some() {
         let need = opts.require_signers.max(1);
@@ -647,7 +821,10 @@ fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, rep
         } else if need > 1 {
             report.push(Finding::new(
                 Code::SigTooFewSigners,
-                format!("{} distinct trusted signer(s), {need} required", trusted_signers.len()),
+                format!(
+                    "{} distinct trusted signer(s), {need} required",
+                    trusted_signers.len()
+                ),
             ));
         }
     }
@@ -666,34 +843,44 @@ fn check_signature(
     tagmanifest: &[u8],
     meta: Option<&Metadata>,
     trust: Option<&Trust>,
+    established: Option<DateTime<Utc>>,
     report: &mut Report,
 ) -> (SignerStatus, Option<String>) {
     let key_id = sig.key_id;
     let (key, key_name) = match trust {
-        Some(t) => match t.find(key_id) {
-            Some(tk) => (tk.key.clone(), tk.name.clone()),
-            None => {
-                // Diagnose a key id that lies: does a trusted key verify it anyway?
-                for tk in &t.keys {
-                    let mut other = sig.clone();
-                    other.key_id = tk.key.key_id();
-                    if other.verify(&tk.key, tagmanifest).is_ok() {
-                        report.push(Finding::at(
-                            Code::SigKeyIdMismatch,
-                            name,
-                            format!("names key {key_id} but was made by trusted key {}", tk.key.key_id()),
-                        ));
-                        return (SignerStatus::Invalid, None);
+        Some(t) => {
+            match t.find(key_id) {
+                Some(tk) => (tk.key.clone(), tk.name.clone()),
+                None => {
+                    // Diagnose a key id that lies: does a trusted key verify it anyway?
+                    for tk in &t.keys {
+                        let mut other = sig.clone();
+                        other.key_id = tk.key.key_id();
+                        if other.verify(&tk.key, tagmanifest).is_ok() {
+                            report.push(Finding::at(
+                                Code::SigKeyIdMismatch,
+                                name,
+                                format!(
+                                    "names key {key_id} but was made by trusted key {}",
+                                    tk.key.key_id()
+                                ),
+                            ));
+                            return (SignerStatus::Invalid, None);
+                        }
                     }
+                    report.push(Finding::at(Code::SigUntrustedKey, name, format!("signed by key {key_id}, which is not trusted (give its .pub with --trust)")));
+                    return (SignerStatus::Unknown, None);
                 }
-                report.push(Finding::at(Code::SigUntrustedKey, name, format!("signed by key {key_id}, which is not trusted (give its .pub with --trust)")));
-                return (SignerStatus::Unknown, None);
             }
-        },
+        }
         None => match embedded_signer(sig) {
             Some(k) if k.key_id() == key_id => (k, None),
             _ => {
-                report.push(Finding::at(Code::SigComment, name, "the trusted comment does not name the signing key"));
+                report.push(Finding::at(
+                    Code::SigComment,
+                    name,
+                    "the trusted comment does not name the signing key",
+                ));
                 return (SignerStatus::Unknown, None);
             }
         },
@@ -701,7 +888,11 @@ fn check_signature(
     match sig.verify(&key, tagmanifest) {
         Ok(()) => {}
         Err(VerifyError::NotStrict) => {
-            report.push(Finding::at(Code::SigNotStrict, name, "verifies only under non-strict Ed25519 rules"));
+            report.push(Finding::at(
+                Code::SigNotStrict,
+                name,
+                "verifies only under non-strict Ed25519 rules",
+            ));
             return (SignerStatus::Invalid, key_name);
         }
         Err(VerifyError::Legacy) => {
@@ -718,13 +909,20 @@ fn check_signature(
                         report.push(Finding::at(
                             Code::SigKeyIdMismatch,
                             name,
-                            format!("names key {key_id} but was made by trusted key {}", tk.key.key_id()),
+                            format!(
+                                "names key {key_id} but was made by trusted key {}",
+                                tk.key.key_id()
+                            ),
                         ));
                         return (SignerStatus::Invalid, key_name);
                     }
                 }
             }
-            report.push(Finding::at(Code::SigInvalid, name, format!("{e} with key {key_id}: the tag manifest or the signature was changed")));
+            report.push(Finding::at(
+                Code::SigInvalid,
+                name,
+                format!("{e} with key {key_id}: the tag manifest or the signature was changed"),
+            ));
             return (SignerStatus::Invalid, key_name);
         }
     }
@@ -734,7 +932,12 @@ fn check_signature(
             return (SignerStatus::Invalid, key_name);
         }
     }
-    if trust.is_some() {
+    if let Some(tk) = trust.and_then(|t| t.find(key_id)) {
+        let asserted = meta.and_then(|m| crate::trust::parse_time(&m.date_sealed).ok());
+        if let Some(f) = tk.check(name, asserted, established) {
+            report.push(f);
+            return (SignerStatus::Refused, key_name);
+        }
         (SignerStatus::Trusted, key_name)
     } else {
         (SignerStatus::ValidUntrusted, None)
@@ -743,34 +946,64 @@ fn check_signature(
 
 /// The signer's public key as named in a docseal trusted comment (`signer=<base64>`).
 fn embedded_signer(sig: &Signature) -> Option<PublicKey> {
-    let b64 = sig.trusted_comment.split(' ').find_map(|w| w.strip_prefix("signer="))?;
+    let b64 = sig
+        .trusted_comment
+        .split(' ')
+        .find_map(|w| w.strip_prefix("signer="))?;
     PublicKey::from_base64(b64).ok()
 }
 
 /// Compare a manifest's entries with the files present (`names`), using known `digests`.
-fn compare_manifest(manifest: &str, list: &[(String, [u8; 32])], names: &[&str], digests: &Digests, report: &mut Report) {
+fn compare_manifest(
+    manifest: &str,
+    list: &[(String, [u8; 32])],
+    names: &[&str],
+    digests: &Digests,
+    report: &mut Report,
+) {
     let listed: HashMap<&str, &[u8; 32]> = list.iter().map(|(p, d)| (p.as_str(), d)).collect();
-    let keys: HashMap<String, &str> = names.iter().map(|n| (crate::path::collision_key(n), *n)).collect();
+    let keys: HashMap<String, &str> = names
+        .iter()
+        .map(|n| (crate::path::collision_key(n), *n))
+        .collect();
     for (p, want) in list {
         if names.contains(&p.as_str()) {
             if let Some(got) = digests.get(p) {
                 if got != want {
-                    report.push(Finding::at(Code::ManifestDigest, p.clone(), format!("SHA-256 differs from {manifest}")));
+                    report.push(Finding::at(
+                        Code::ManifestDigest,
+                        p.clone(),
+                        format!("SHA-256 differs from {manifest}"),
+                    ));
                 }
             }
-        } else if let Some(real) = keys.get(&crate::path::collision_key(p)).filter(|_| true) {
-            report.push(Finding::at(Code::ManifestEquivalentPath, p.clone(), format!("{manifest} lists {p:?}; the bundle has {real:?}")));
-        } else if !p.starts_with("data/") && manifest == MANIFEST {
+        } else if let Some(real) = keys.get(&crate::path::collision_key(p)) {
+            report.push(Finding::at(
+                Code::ManifestEquivalentPath,
+                p.clone(),
+                format!("{manifest} lists {p:?}; the bundle has {real:?}"),
+            ));
+        } else if manifest == MANIFEST && !p.starts_with("data/") {
             // Reported as malformed by the caller.
-        } else if manifest == TAGMANIFEST && !TAGMANIFEST_LISTS.contains(&p.as_str()) && !names.contains(&p.as_str()) {
-            report.push(Finding::at(Code::ManifestMissing, p.clone(), format!("listed in {manifest} but not in the bundle")));
         } else {
-            report.push(Finding::at(Code::ManifestMissing, p.clone(), format!("listed in {manifest} but not in the bundle")));
+            report.push(Finding::at(
+                Code::ManifestMissing,
+                p.clone(),
+                format!("listed in {manifest} but not in the bundle"),
+            ));
         }
     }
     for n in names {
-        if !listed.contains_key(n) && !list.iter().any(|(p, _)| crate::path::collision_key(p) == crate::path::collision_key(n)) {
-            report.push(Finding::at(Code::ManifestUnlisted, *n, format!("present but not listed in {manifest}")));
+        if !listed.contains_key(n)
+            && !list
+                .iter()
+                .any(|(p, _)| crate::path::collision_key(p) == crate::path::collision_key(n))
+        {
+            report.push(Finding::at(
+                Code::ManifestUnlisted,
+                *n,
+                format!("present but not listed in {manifest}"),
+            ));
         }
     }
 }
@@ -779,17 +1012,29 @@ fn compare_manifest(manifest: &str, list: &[(String, [u8; 32])], names: &[&str],
 /// empty, unless `force`). Nothing is written unless verification passes; the files are
 /// written to a temporary directory beside `out_dir` and renamed into place, and every byte
 /// written is hashed again and compared with what was verified.
-pub fn extract(bundle: &Path, trust: &Trust, opts: &Options, out_dir: &Path, force: bool) -> Result<Report> {
+pub fn extract(
+    bundle: &Path,
+    trust: &Trust,
+    opts: &Options,
+    out_dir: &Path,
+    force: bool,
+) -> Result<Report> {
     let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
     let mut report = Report::new(bundle, true);
     if file.metadata().map_err(|e| Error::io(bundle, e))?.is_dir() {
-        return Err(Error::invalid(bundle.display().to_string(), "is a directory; extract takes a bundle file"));
+        return Err(Error::invalid(
+            bundle.display().to_string(),
+            "is a directory; extract takes a bundle file",
+        ));
     }
     let digests = verify_zip_file(&file, Some(trust), opts, &mut report);
     let report = report.finish();
     if !report.ok {
         let summary: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-        return Err(Error::Refused { path: bundle.to_path_buf(), summary: summary.join(", ") });
+        return Err(Error::Refused {
+            path: bundle.to_path_buf(),
+            summary: summary.join(", "),
+        });
     }
     let non_empty = match std::fs::read_dir(out_dir) {
         Ok(mut rd) => rd.next().is_some(),
@@ -797,26 +1042,42 @@ pub fn extract(bundle: &Path, trust: &Trust, opts: &Options, out_dir: &Path, for
         Err(e) => return Err(Error::io(out_dir, e)),
     };
     if non_empty && !force {
-        return Err(Error::invalid(out_dir.display().to_string(), "directory is not empty (use --force to write into it)"));
+        return Err(Error::invalid(
+            out_dir.display().to_string(),
+            "directory is not empty (use --force to write into it)",
+        ));
     }
     let parent = match out_dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::Builder::new().prefix(".docseal-extract-").tempdir_in(parent).map_err(|e| Error::io(parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".docseal-extract-")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
     let mut r = &file;
     let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
-    let entries = zipfmt::read_strict(&mut r, len, &opts.limits)
-        .map_err(|_| Error::Refused { path: bundle.to_path_buf(), summary: "changed while being extracted".into() })?;
+    let entries = zipfmt::read_strict(&mut r, len, &opts.limits).map_err(|_| Error::Refused {
+        path: bundle.to_path_buf(),
+        summary: "changed while being extracted".into(),
+    })?;
     for e in &entries {
         let target = tmp.path().join(&e.name);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
         }
-        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|err| Error::io(&target, err))?;
-        let d = zipfmt::hash_entry(&mut r, e, Some(&mut out)).map_err(|err| Error::io(bundle, err))?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|err| Error::io(&target, err))?;
+        let d =
+            zipfmt::hash_entry(&mut r, e, Some(&mut out)).map_err(|err| Error::io(bundle, err))?;
         if d.crc32 != e.crc32 || digests.get(&e.name) != Some(&d.sha256) {
-            return Err(Error::Refused { path: bundle.to_path_buf(), summary: format!("{} changed while being extracted", e.name) });
+            return Err(Error::Refused {
+                path: bundle.to_path_buf(),
+                summary: format!("{} changed while being extracted", e.name),
+            });
         }
         out.sync_all().map_err(|err| Error::io(&target, err))?;
     }
@@ -828,7 +1089,10 @@ pub fn extract(bundle: &Path, trust: &Trust, opts: &Options, out_dir: &Path, for
                 std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
             }
             if dst.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-                return Err(Error::invalid(dst.display().to_string(), "is a directory; not replaced"));
+                return Err(Error::invalid(
+                    dst.display().to_string(),
+                    "is a directory; not replaced",
+                ));
             }
             std::fs::rename(tmp.path().join(&e.name), &dst).map_err(|err| Error::io(&dst, err))?;
         }

@@ -9,7 +9,11 @@ fn round_trip_seal_verify_inspect_extract() {
     let env = Env::new();
     let (key, public) = env.keygen("me");
     let bundle = env.pack_sample(&key, "a.zip");
-    let v = env.cmd().args(["verify", "a.zip", "--trust"]).arg(&public).ok();
+    let v = env
+        .cmd()
+        .args(["verify", "a.zip", "--trust"])
+        .arg(&public)
+        .ok();
     assert!(v.stdout().starts_with("OK "), "{}", v.stdout());
 
     let i = env.cmd().args(["inspect", "a.zip"]).ok();
@@ -18,8 +22,16 @@ fn round_trip_seal_verify_inspect_extract() {
     assert!(s.contains("No trust decision was made"), "{s}");
     assert!(s.contains("checks out"), "{s}");
 
-    env.cmd().args(["extract", "a.zip", "--trust"]).arg(&public).args(["--out", "x"]).ok();
-    assert_eq!(fs::read(env.path("x/data/article.txt")).unwrap(), fs::read(sample_article()).unwrap(), "article bytes are exact");
+    env.cmd()
+        .args(["extract", "a.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "x"])
+        .ok();
+    assert_eq!(
+        fs::read(env.path("x/data/article.txt")).unwrap(),
+        fs::read(sample_article()).unwrap(),
+        "article bytes are exact"
+    );
     // The extracted directory verifies too, with the same strictness.
     env.cmd().args(["verify", "x", "--trust"]).arg(&public).ok();
     assert!(bundle.exists());
@@ -32,16 +44,30 @@ fn keygen_writes_private_key_0600_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let pubtext = fs::read_to_string(&public).unwrap();
-    assert!(pubtext.starts_with("untrusted comment: minisign public key "), "{pubtext}");
+    assert!(
+        pubtext.starts_with("untrusted comment: minisign public key "),
+        "{pubtext}"
+    );
     let before = fs::read(&key).unwrap();
     let d = env.cmd().args(["keygen", "k", "--no-passphrase"]).fails(3);
-    assert!(d.stderr().contains("k.key") && d.stderr().contains("already exists"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("k.key") && d.stderr().contains("already exists"),
+        "{}",
+        d.stderr()
+    );
     assert_eq!(fs::read(&key).unwrap(), before);
     assert!(!String::from_utf8_lossy(&before).is_empty());
-    assert!(!d.stdout().contains(&String::from_utf8_lossy(&before).to_string()), "secret never printed");
+    assert!(
+        !d.stdout()
+            .contains(&String::from_utf8_lossy(&before).to_string()),
+        "secret never printed"
+    );
 }
 
 #[test]
@@ -61,7 +87,11 @@ fn article_from_standard_input() {
     let mut args = sample_pack_args(&key, "s.zip");
     args[1] = "-".into();
     env.cmd().args(args).stdin(&article).ok();
-    env.cmd().args(["extract", "s.zip", "--trust"]).arg(&public).args(["--out", "x"]).ok();
+    env.cmd()
+        .args(["extract", "s.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "x"])
+        .ok();
     assert_eq!(fs::read(env.path("x/data/article.txt")).unwrap(), article);
     // Same bytes from stdin and from the file seal to the same bundle.
     let from_file = fs::read(env.pack_sample(&key, "f.zip")).unwrap();
@@ -74,7 +104,10 @@ fn every_changed_article_byte_is_refused() {
     let (key, public) = env.keygen("k");
     let bundle = fs::read(env.pack_sample(&key, "a.zip")).unwrap();
     let article = fs::read(sample_article()).unwrap();
-    let start = bundle.windows(article.len()).position(|w| w == article).expect("article stored as is");
+    let start = bundle
+        .windows(article.len())
+        .position(|w| w == article)
+        .expect("article stored as is");
     let dir = env.path("mut");
     fs::create_dir(&dir).unwrap();
     let mut names = Vec::new();
@@ -85,21 +118,41 @@ fn every_changed_article_byte_is_refused() {
         fs::write(env.path(&n), &b).unwrap();
         names.push(n);
     }
-    let d = env.cmd().arg("verify").args(&names).arg("--trust").arg(&public).arg("--json").fails(1);
+    let d = env
+        .cmd()
+        .arg("verify")
+        .args(&names)
+        .arg("--trust")
+        .arg(&public)
+        .arg("--json")
+        .fails(1);
     let codes = json_codes(&d.json());
     assert_eq!(codes.len(), article.len());
     for (i, c) in codes.iter().enumerate() {
         assert!(c.contains(&"zip.crc".to_string()), "byte {i}: {c:?}");
     }
     // In an unzipped bundle, where no CRC guards it, the manifest digest catches it.
-    env.cmd().args(["extract", "a.zip", "--trust"]).arg(&public).args(["--out", "x"]).ok();
+    env.cmd()
+        .args(["extract", "a.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "x"])
+        .ok();
     let p = env.path("x/data/article.txt");
     for i in [0, article.len() / 2, article.len() - 1] {
         let mut a = article.clone();
         a[i] ^= 1;
         fs::write(&p, &a).unwrap();
-        let d = env.cmd().args(["verify", "x", "--trust"]).arg(&public).arg("--json").fails(1);
-        assert_eq!(json_codes(&d.json()), [vec!["manifest.digest".to_string()]], "byte {i}");
+        let d = env
+            .cmd()
+            .args(["verify", "x", "--trust"])
+            .arg(&public)
+            .arg("--json")
+            .fails(1);
+        assert_eq!(
+            json_codes(&d.json()),
+            [vec!["manifest.digest".to_string()]],
+            "byte {i}"
+        );
     }
 }
 
@@ -121,7 +174,9 @@ fn metadata_change_is_refused() {
     let good = fs::read(env.pack_sample(&key, "a.zip")).unwrap();
     let bad = rebuild(&good, |e| {
         let m = &mut e.iter_mut().find(|(n, _)| n == "metadata.json").unwrap().1;
-        let s = String::from_utf8(m.clone()).unwrap().replace("Pak-Russia", "Pak-China");
+        let s = String::from_utf8(m.clone())
+            .unwrap()
+            .replace("Pak-Russia", "Pak-China");
         *m = s.into_bytes();
     });
     let codes = verify_codes(&env, &bad, &[&public]);
@@ -133,15 +188,23 @@ fn unlisted_missing_and_foreign_files_have_their_own_codes() {
     let env = Env::new();
     let (key, public) = env.keygen("k");
     let good = fs::read(env.pack_sample(&key, "a.zip")).unwrap();
-    let unlisted = rebuild(&good, |e| e.insert(1, ("data/extra.txt".into(), b"not sealed".to_vec())));
-    assert_eq!(verify_codes(&env, &unlisted, &[&public]), ["manifest.unlisted", "bundle.unexpected_file"]);
+    let unlisted = rebuild(&good, |e| {
+        e.insert(1, ("data/extra.txt".into(), b"not sealed".to_vec()))
+    });
+    assert_eq!(
+        verify_codes(&env, &unlisted, &[&public]),
+        ["manifest.unlisted", "bundle.unexpected_file"]
+    );
     let missing = rebuild(&good, |e| {
         e.remove(0);
     });
     let codes = verify_codes(&env, &missing, &[&public]);
     assert!(codes.contains(&"manifest.missing".to_string()), "{codes:?}");
     let foreign = rebuild(&good, |e| e.push(("evil.sh".into(), b"#!/bin/sh".to_vec())));
-    assert_eq!(verify_codes(&env, &foreign, &[&public]), ["bundle.unexpected_file"]);
+    assert_eq!(
+        verify_codes(&env, &foreign, &[&public]),
+        ["bundle.unexpected_file"]
+    );
 }
 
 #[test]
@@ -151,14 +214,24 @@ fn signatures_by_other_or_untrusted_keys_are_refused() {
     let (_, other_pub) = env.keygen("other");
     let good = fs::read(env.pack_sample(&key, "a.zip")).unwrap();
     // Trusting only another key: the bundle's own key never passes by itself.
-    assert_eq!(verify_codes(&env, &good, &[&other_pub]), ["sig.untrusted_key"]);
+    assert_eq!(
+        verify_codes(&env, &good, &[&other_pub]),
+        ["sig.untrusted_key"]
+    );
     // Re-signed by a key nobody trusts.
     let mallory = docseal::minisign::SecretKey::generate();
-    assert_eq!(verify_codes(&env, &resign(&good, &mallory), &[&public]), ["sig.untrusted_key"]);
+    assert_eq!(
+        verify_codes(&env, &resign(&good, &mallory), &[&public]),
+        ["sig.untrusted_key"]
+    );
     // Signed by another key, but naming the trusted key's id.
     let trusted = docseal::keyfile::read_public_key(&public).unwrap();
     let forged = rebuild(&resign(&good, &mallory), |e| {
-        let s = &mut e.iter_mut().find(|(n, _)| n == "tagmanifest-sha256.txt.minisig").unwrap().1;
+        let s = &mut e
+            .iter_mut()
+            .find(|(n, _)| n == "tagmanifest-sha256.txt.minisig")
+            .unwrap()
+            .1;
         let mut sig = docseal::minisign::Signature::parse(s).unwrap();
         sig.key_id = trusted.key_id();
         sig.untrusted_comment = docseal::seal::untrusted_comment(trusted.key_id());
@@ -169,13 +242,20 @@ fn signatures_by_other_or_untrusted_keys_are_refused() {
     let second = docseal::minisign::SecretKey::generate();
     fs::write(env.path("second.pub"), second.public_key().to_file_string()).unwrap();
     let swapped = rebuild(&resign(&good, &second), |e| {
-        let s = &mut e.iter_mut().find(|(n, _)| n == "tagmanifest-sha256.txt.minisig").unwrap().1;
+        let s = &mut e
+            .iter_mut()
+            .find(|(n, _)| n == "tagmanifest-sha256.txt.minisig")
+            .unwrap()
+            .1;
         let mut sig = docseal::minisign::Signature::parse(s).unwrap();
         sig.key_id = trusted.key_id();
         sig.untrusted_comment = docseal::seal::untrusted_comment(trusted.key_id());
         *s = sig.to_file_string().into_bytes();
     });
-    assert_eq!(verify_codes(&env, &swapped, &[&public, &env.path("second.pub")]), ["sig.key_id_mismatch"]);
+    assert_eq!(
+        verify_codes(&env, &swapped, &[&public, &env.path("second.pub")]),
+        ["sig.key_id_mismatch"]
+    );
     // No signature at all.
     let unsigned = rebuild(&good, |e| {
         e.pop();
@@ -193,11 +273,18 @@ fn verify_reports_every_bundle_and_every_problem() {
         e.push(("evil.sh".into(), b"x".to_vec()));
     });
     fs::write(env.path("bad.zip"), &bad).unwrap();
-    let d = env.cmd().args(["verify", "a.zip", "bad.zip", "--trust"]).arg(&public).fails(1);
+    let d = env
+        .cmd()
+        .args(["verify", "a.zip", "bad.zip", "--trust"])
+        .arg(&public)
+        .fails(1);
     let out = d.stdout();
     assert!(out.contains("OK      a.zip"), "{out}");
     assert!(out.contains("FAILED  bad.zip"), "{out}");
-    assert!(out.contains("manifest.digest") && out.contains("bundle.unexpected_file"), "{out}");
+    assert!(
+        out.contains("manifest.digest") && out.contains("bundle.unexpected_file"),
+        "{out}"
+    );
     assert!(out.contains("1 passed, 1 failed"), "{out}");
 }
 
@@ -227,7 +314,20 @@ fn bad_inputs_get_one_line_errors_and_leave_nothing() {
         (with("--published", "11 Sept 2018"), 2, "--published"),
         (with("--title", ""), 2, "--title"),
         (with("--created", "yesterday"), 2, "--created"),
-        (with("pack", "pack").into_iter().map(|x| if x.ends_with(".txt") { "missing.txt".into() } else { x }).collect(), 4, "missing.txt"),
+        (
+            with("pack", "pack")
+                .into_iter()
+                .map(|x| {
+                    if x.ends_with(".txt") {
+                        "missing.txt".into()
+                    } else {
+                        x
+                    }
+                })
+                .collect(),
+            4,
+            "missing.txt",
+        ),
         (with("--key", "nokey.key"), 4, "nokey.key"),
     ] {
         let d = env.cmd().args(&args).fails(code);
@@ -237,11 +337,23 @@ fn bad_inputs_get_one_line_errors_and_leave_nothing() {
         assert!(!err.contains("panicked"), "{err}");
     }
     let mut a = base.clone();
-    a.extend(["--attach".into(), env.path("k.pub").display().to_string(), "--attach".into(), env.path("k.pub").display().to_string()]);
+    a.extend([
+        "--attach".into(),
+        env.path("k.pub").display().to_string(),
+        "--attach".into(),
+        env.path("k.pub").display().to_string(),
+    ]);
     let d = env.cmd().args(&a).fails(2);
     assert!(d.stderr().contains("collides"), "{}", d.stderr());
-    let left: Vec<_> = fs::read_dir(env.dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(left.len(), 2, "only the key files, no output or temp file: {left:?}");
+    let left: Vec<_> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        left.len(),
+        2,
+        "only the key files, no output or temp file: {left:?}"
+    );
 }
 
 #[test]
@@ -250,9 +362,16 @@ fn existing_output_is_not_replaced_without_force() {
     let (key, _) = env.keygen("k");
     fs::write(env.path("o.zip"), b"precious").unwrap();
     let d = env.cmd().args(sample_pack_args(&key, "o.zip")).fails(3);
-    assert!(d.stderr().contains("o.zip") && d.stderr().contains("--force"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("o.zip") && d.stderr().contains("--force"),
+        "{}",
+        d.stderr()
+    );
     assert_eq!(fs::read(env.path("o.zip")).unwrap(), b"precious");
-    env.cmd().args(sample_pack_args(&key, "o.zip")).arg("--force").ok();
+    env.cmd()
+        .args(sample_pack_args(&key, "o.zip"))
+        .arg("--force")
+        .ok();
     assert_ne!(fs::read(env.path("o.zip")).unwrap(), b"precious");
 }
 
@@ -263,16 +382,34 @@ fn extract_refuses_tampered_bundles_and_non_empty_dirs() {
     let good = fs::read(env.pack_sample(&key, "a.zip")).unwrap();
     fs::create_dir(env.path("full")).unwrap();
     fs::write(env.path("full/keep"), b"x").unwrap();
-    let d = env.cmd().args(["extract", "a.zip", "--trust"]).arg(&public).args(["--out", "full"]).fails(2);
+    let d = env
+        .cmd()
+        .args(["extract", "a.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "full"])
+        .fails(2);
     assert!(d.stderr().contains("not empty"), "{}", d.stderr());
-    env.cmd().args(["extract", "a.zip", "--trust"]).arg(&public).args(["--out", "full", "--force"]).ok();
+    env.cmd()
+        .args(["extract", "a.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "full", "--force"])
+        .ok();
     assert!(env.path("full/keep").exists() && env.path("full/bagit.txt").exists());
 
     let bad = rebuild(&good, |e| e[0].1[10] ^= 1);
     fs::write(env.path("bad.zip"), bad).unwrap();
-    let d = env.cmd().args(["extract", "bad.zip", "--trust"]).arg(&public).args(["--out", "y"]).fails(1);
+    let d = env
+        .cmd()
+        .args(["extract", "bad.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "y"])
+        .fails(1);
     assert!(d.stderr().contains("manifest.digest"), "{}", d.stderr());
     assert!(!env.path("y").exists());
-    let stray: Vec<_> = fs::read_dir(env.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".docseal")).collect();
+    let stray: Vec<_> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".docseal"))
+        .collect();
     assert!(stray.is_empty());
 }

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 /// Seal documents into signed, verifiable archive bundles.
 #[derive(Parser, Debug)]
 #[command(name = "docseal", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok; 1 verification failed; 2 usage error or invalid input; \
-3 output exists (use --force); 4 I/O error.")]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 verification failed; 2 usage error or invalid input; \
+3 output exists (use --force); 4 I/O error."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -25,6 +27,52 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Verify a bundle, then write its files under a directory.
     Extract(ExtractArgs),
+    /// Show keys and manage trust files (names, validity, rotation, revocation).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Show a key's id and fingerprint (PATH.pub or PATH.key; a secret key is never printed).
+    Show {
+        /// A public or secret key file.
+        path: PathBuf,
+    },
+    /// Add a public key to a trust file (created if missing).
+    Trust {
+        /// The trust file (TOML).
+        trust_file: PathBuf,
+        /// The public key file to trust.
+        public_key: PathBuf,
+        /// A name for the key.
+        #[arg(long)]
+        name: String,
+        /// Not valid for bundles sealed before TIME.
+        #[arg(long, value_name = "TIME")]
+        valid_from: Option<String>,
+        /// Not valid for bundles sealed after TIME.
+        #[arg(long, value_name = "TIME")]
+        valid_until: Option<String>,
+    },
+    /// Revoke a key in a trust file: retired (orderly) or compromised.
+    Revoke {
+        /// The trust file (TOML).
+        trust_file: PathBuf,
+        /// The key: its name in the trust file, or its 16-digit key id.
+        key: String,
+        /// Why: retired or compromised.
+        #[arg(long, value_parser = ["retired", "compromised"])]
+        reason: String,
+        /// From when (RFC 3339 or YYYY-MM-DD); default now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// List the keys of a trust file with their status.
+    List {
+        /// The trust file (TOML).
+        trust_file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,8 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
-use super::args::{Cli, Command, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs};
+use super::args::{
+    Cli, Command, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs,
+};
 use super::output;
 use anyhow::Result;
 use docseal::keyfile;
@@ -19,18 +21,25 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(a) => verify(a),
         Command::Inspect(a) => inspect(a),
         Command::Extract(a) => extract(a),
+        Command::Key(k) => super::key::run(k),
     }
 }
 
 fn limits(l: &LimitArgs) -> Limits {
-    Limits { max_entries: l.max_entries, max_file_size: l.max_file_size, max_total_size: l.max_total_size }
+    Limits {
+        max_entries: l.max_entries,
+        max_file_size: l.max_file_size,
+        max_total_size: l.max_total_size,
+    }
 }
 
 /// Ask for a passphrase on the terminal (never echoing it). Fails at once, without waiting,
 /// when there is no terminal.
 fn ask_passphrase(prompt: &str, key: &Path) -> docseal::Result<Zeroizing<Vec<u8>>> {
     if std::fs::File::open("/dev/tty").is_err() {
-        return Err(Error::NoPassphrase { path: key.to_path_buf() });
+        return Err(Error::NoPassphrase {
+            path: key.to_path_buf(),
+        });
     }
     let p = rpassword::prompt_password(prompt).map_err(|e| Error::io("/dev/tty", e))?;
     Ok(Zeroizing::new(p.into_bytes()))
@@ -46,17 +55,32 @@ fn keygen(a: KeygenArgs) -> Result<u8> {
         let p1 = ask_passphrase("Passphrase for the new key: ", &key_path)?;
         let p2 = ask_passphrase("Passphrase again: ", &key_path)?;
         if p1 != p2 {
-            return Err(Error::invalid(key_path.display().to_string(), "the two passphrases differ; nothing was written").into());
+            return Err(Error::invalid(
+                key_path.display().to_string(),
+                "the two passphrases differ; nothing was written",
+            )
+            .into());
         }
         if p1.is_empty() {
-            return Err(Error::invalid(key_path.display().to_string(), "empty passphrase; use --no-passphrase for an unencrypted key").into());
+            return Err(Error::invalid(
+                key_path.display().to_string(),
+                "empty passphrase; use --no-passphrase for an unencrypted key",
+            )
+            .into());
         }
         Some(p1)
     };
     let (k, p, id) = keyfile::generate(&a.path, pass.as_deref().map(|v| &v[..]))?;
     println!("key id {id}");
-    println!("secret key: {} (keep it private; never share it)", k.display());
-    println!("public key: {} (give it to verifiers: docseal verify --trust {})", p.display(), p.display());
+    println!(
+        "secret key: {} (keep it private; never share it)",
+        k.display()
+    );
+    println!(
+        "public key: {} (give it to verifiers: docseal verify --trust {})",
+        p.display(),
+        p.display()
+    );
     Ok(0)
 }
 
@@ -72,7 +96,11 @@ pub fn load_secret_key(k: &KeyArgs) -> docseal::Result<SecretKey> {
 
 fn pack(a: PackArgs) -> Result<u8> {
     let key = load_secret_key(&a.key)?;
-    let article = if a.article.as_os_str() == "-" { ArticleSource::Stdin } else { ArticleSource::Path(a.article.clone()) };
+    let article = if a.article.as_os_str() == "-" {
+        ArticleSource::Stdin
+    } else {
+        ArticleSource::Path(a.article.clone())
+    };
     let req = SealRequest {
         article,
         url: a.url,
@@ -94,8 +122,12 @@ fn pack(a: PackArgs) -> Result<u8> {
 }
 
 fn verify(a: VerifyArgs) -> Result<u8> {
-    let trust = Trust::from_public_key_files(&a.trust)?;
-    let opts = Options { limits: limits(&a.limits), require_signers: a.require_signers };
+    let trust = Trust::load(&a.trust)?;
+    let opts = Options {
+        limits: limits(&a.limits),
+        require_signers: a.require_signers,
+        ..Options::default()
+    };
     let mut failed = 0usize;
     let mut reports = Vec::new();
     for b in &a.bundles {
@@ -118,7 +150,10 @@ fn verify(a: VerifyArgs) -> Result<u8> {
 }
 
 fn inspect(a: InspectArgs) -> Result<u8> {
-    let opts = Options { limits: limits(&a.limits), require_signers: 1 };
+    let opts = Options {
+        limits: limits(&a.limits),
+        ..Options::default()
+    };
     let r = verify::inspect(&a.bundle, &opts);
     if a.json {
         output::print_json(&r)?;
@@ -129,9 +164,18 @@ fn inspect(a: InspectArgs) -> Result<u8> {
 }
 
 fn extract(a: ExtractArgs) -> Result<u8> {
-    let trust = Trust::from_public_key_files(&a.trust)?;
-    let opts = Options { limits: limits(&a.limits), require_signers: a.require_signers };
+    let trust = Trust::load(&a.trust)?;
+    let opts = Options {
+        limits: limits(&a.limits),
+        require_signers: a.require_signers,
+        ..Options::default()
+    };
     let r = verify::extract(&a.bundle, &trust, &opts, &a.out, a.force)?;
-    println!("verified {} and extracted {} files under {}", a.bundle.display(), r.files.len(), a.out.display());
+    println!(
+        "verified {} and extracted {} files under {}",
+        a.bundle.display(),
+        r.files.len(),
+        a.out.display()
+    );
     Ok(0)
 }

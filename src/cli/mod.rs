@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod key;
 mod output;
 
 use clap::Parser;
@@ -57,5 +58,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -16,7 +16,12 @@ fn signer_summary(r: &Report) -> String {
     let s: Vec<String> = r
         .signers
         .iter()
-        .filter(|s| matches!(s.status, SignerStatus::Trusted | SignerStatus::ValidUntrusted))
+        .filter(|s| {
+            matches!(
+                s.status,
+                SignerStatus::Trusted | SignerStatus::ValidUntrusted
+            )
+        })
         .map(|s| match &s.name {
             Some(n) => format!("{} ({n})", s.key_id),
             None => s.key_id.clone(),
@@ -32,14 +37,23 @@ fn signer_summary(r: &Report) -> String {
 pub fn print_verify(r: &Report, quiet: bool) {
     if r.ok {
         if !quiet {
-            println!("OK      {}  {}  {}", r.path, r.id.as_deref().unwrap_or("-"), signer_summary(r));
+            println!(
+                "OK      {}  {}  {}",
+                r.path,
+                r.id.as_deref().unwrap_or("-"),
+                signer_summary(r)
+            );
         }
     } else {
         println!("FAILED  {}", r.path);
     }
     for f in &r.findings {
         if f.severity == Severity::Error || !quiet {
-            let tag = if f.severity == Severity::Warning { "warning " } else { "" };
+            let tag = if f.severity == Severity::Warning {
+                "warning "
+            } else {
+                ""
+            };
             println!("  {tag}{f}");
         }
     }
@@ -70,7 +84,12 @@ pub fn print_inspect(r: &Report) {
     }
     println!("files:");
     for f in &r.files {
-        println!("  {:>12}  {}  {}", f.size, f.sha256.as_deref().unwrap_or("-"), f.path);
+        println!(
+            "  {:>12}  {}  {}",
+            f.size,
+            f.sha256.as_deref().unwrap_or("-"),
+            f.path
+        );
     }
     println!("signatures:");
     for s in &r.signers {
@@ -79,6 +98,7 @@ pub fn print_inspect(r: &Report) {
             SignerStatus::Trusted => "valid, trusted",
             SignerStatus::Unknown => "cannot be checked: the bundle does not name a usable key",
             SignerStatus::Invalid => "does NOT check out",
+            SignerStatus::Refused => "valid, but the trust file refuses this key for this bundle",
         };
         println!("  key {}  {}  ({})", s.key_id, what, s.file);
     }

@@ -15,7 +15,11 @@ pub fn repo(rel: &str) -> PathBuf {
 
 /// Whether external tools must be present (CI set): then a missing tool fails the test.
 pub fn require_tool(name: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
         if std::env::var_os("CI").is_some() {
             panic!("{name} is required when CI is set (install it: see .ci/run)");
@@ -32,18 +36,27 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
     pub fn cmd(&self) -> Run {
-        Run { cmd: Command::new(env!("CARGO_BIN_EXE_docseal")), stdin: None }.cwd(self.dir.path())
+        Run {
+            cmd: Command::new(env!("CARGO_BIN_EXE_docseal")),
+            stdin: None,
+        }
+        .cwd(self.dir.path())
     }
     /// `docseal keygen NAME --no-passphrase`; returns (NAME.key, NAME.pub).
     pub fn keygen(&self, name: &str) -> (PathBuf, PathBuf) {
         self.cmd().args(["keygen", name, "--no-passphrase"]).ok();
-        (self.path(&format!("{name}.key")), self.path(&format!("{name}.pub")))
+        (
+            self.path(&format!("{name}.key")),
+            self.path(&format!("{name}.pub")),
+        )
     }
     /// Seal the sample article with fixed metadata and sealing time.
     pub fn pack_sample(&self, key: &Path, out: &str) -> PathBuf {
@@ -95,7 +108,8 @@ impl Done {
         self.out.status.code().unwrap_or(-1)
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout()))
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout()))
     }
 }
 
@@ -123,7 +137,11 @@ impl Run {
     pub fn run(mut self) -> Done {
         use std::io::Write;
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.cmd.spawn().expect("spawn docseal");
         if let Some(b) = self.stdin.take() {
             let mut si = child.stdin.take().unwrap();
@@ -131,18 +149,32 @@ impl Run {
                 let _ = si.write_all(&b);
             });
         }
-        Done { out: child.wait_with_output().unwrap() }
+        Done {
+            out: child.wait_with_output().unwrap(),
+        }
     }
     /// Run and require exit 0.
     pub fn ok(self) -> Done {
         let d = self.run();
-        assert_eq!(d.code(), 0, "expected success\nstdout: {}\nstderr: {}", d.stdout(), d.stderr());
+        assert_eq!(
+            d.code(),
+            0,
+            "expected success\nstdout: {}\nstderr: {}",
+            d.stdout(),
+            d.stderr()
+        );
         d
     }
     /// Run and require this exit code and a one-line error on stderr.
     pub fn fails(self, code: i32) -> Done {
         let d = self.run();
-        assert_eq!(d.code(), code, "expected exit {code}\nstdout: {}\nstderr: {}", d.stdout(), d.stderr());
+        assert_eq!(
+            d.code(),
+            code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            d.stdout(),
+            d.stderr()
+        );
         d
     }
 }
@@ -167,7 +199,12 @@ pub fn json_codes(v: &serde_json::Value) -> Vec<Vec<String>> {
 /// The entries (name, bytes) of a bundle, read with the library's strict reader.
 pub fn entries(bundle: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut c = std::io::Cursor::new(bundle);
-    let list = docseal::zipfmt::read_strict(&mut c, bundle.len() as u64, &docseal::zipfmt::Limits::default()).expect("a valid bundle");
+    let list = docseal::zipfmt::read_strict(
+        &mut c,
+        bundle.len() as u64,
+        &docseal::zipfmt::Limits::default(),
+    )
+    .expect("a valid bundle");
     list.iter()
         .map(|e| {
             let mut buf = Vec::new();
@@ -198,8 +235,16 @@ pub fn resign(bundle: &[u8], key: &docseal::minisign::SecretKey) -> Vec<u8> {
     rebuild(bundle, |e| {
         let meta_bytes = &e.iter().find(|(n, _)| n == "metadata.json").unwrap().1;
         let m = docseal::metadata::Metadata::parse(meta_bytes).0.unwrap();
-        let tm = e.iter().find(|(n, _)| n == "tagmanifest-sha256.txt").unwrap().1.clone();
+        let tm = e
+            .iter()
+            .find(|(n, _)| n == "tagmanifest-sha256.txt")
+            .unwrap()
+            .1
+            .clone();
         let sig = docseal::seal::sign_tagmanifest(&m, key, &tm);
-        e.iter_mut().find(|(n, _)| n == "tagmanifest-sha256.txt.minisig").unwrap().1 = sig.into_bytes();
+        e.iter_mut()
+            .find(|(n, _)| n == "tagmanifest-sha256.txt.minisig")
+            .unwrap()
+            .1 = sig.into_bytes();
     })
 }
