@@ -605,7 +605,7 @@ fn check_bundle(
         .map(|(n, _)| n.as_str())
         .filter(|n| matches!(classify(n), Kind::Payload))
         .collect();
-    let mut manifest_bytes = None;
+    let mut listed_payload: Vec<(String, [u8; 32])> = Vec::new();
     if present.contains_key(MANIFEST) {
         match src.read(MANIFEST, bagit::MAX_MANIFEST_BYTES) {
             Ok(b) => {
@@ -625,15 +625,14 @@ fn check_bundle(
                             ));
                         }
                         compare_manifest(MANIFEST, &list, &payload_names, &digests, report);
+                        listed_payload = list;
                     }
                     Err(why) => report.push(Finding::at(Code::ManifestMalformed, MANIFEST, why)),
                 }
-                manifest_bytes = Some(b);
             }
             Err(f) => report.push(f),
         }
     }
-    let _ = manifest_bytes;
 
     // bag-info.txt must be what the writer derives from the metadata and payload.
     if present.contains_key(BAG_INFO) {
@@ -641,8 +640,12 @@ fn check_bundle(
             Ok(b) => {
                 digests.insert(BAG_INFO.into(), Sha256::digest(&b).into());
                 if let Some(m) = &meta {
-                    let total: u64 = payload_names.iter().map(|n| present[n]).sum();
-                    if b != bagit::bag_info(m, total, payload_names.len() as u64) {
+                    // Payload-Oxum of the sealed payload: the files the metadata names. When one
+                    // is missing that is reported already, and the oxum cannot be known.
+                    let mut named = vec![m.article_file.as_str()];
+                    named.extend(m.attachments.iter().map(String::as_str));
+                    let sizes: Option<Vec<u64>> = named.iter().map(|n| present.get(n).copied()).collect();
+                    if sizes.is_some_and(|s| b != bagit::bag_info(m, s.iter().sum(), s.len() as u64)) {
                         report.push(Finding::at(
                             Code::BundleBagit,
                             BAG_INFO,
@@ -677,7 +680,8 @@ fn check_bundle(
                 ));
             }
         }
-        if let Some(a) = digests.get(&m.article_file) {
+        // The id binds the article's sealed digest (as listed), the URL and the sealing time.
+        if let Some((_, a)) = listed_payload.iter().find(|(p, _)| *p == m.article_file) {
             if crate::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
                 report.push(Finding::at(
                     Code::MetadataInvalid,

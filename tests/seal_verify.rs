@@ -314,20 +314,7 @@ fn bad_inputs_get_one_line_errors_and_leave_nothing() {
         (with("--published", "11 Sept 2018"), 2, "--published"),
         (with("--title", ""), 2, "--title"),
         (with("--created", "yesterday"), 2, "--created"),
-        (
-            with("pack", "pack")
-                .into_iter()
-                .map(|x| {
-                    if x.ends_with(".txt") {
-                        "missing.txt".into()
-                    } else {
-                        x
-                    }
-                })
-                .collect(),
-            4,
-            "missing.txt",
-        ),
+        (with("pack", "missing.txt"), 4, "missing.txt"),
         (with("--key", "nokey.key"), 4, "nokey.key"),
     ] {
         let d = env.cmd().args(&args).fails(code);
