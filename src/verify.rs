@@ -644,8 +644,11 @@ fn check_bundle(
                     // is missing that is reported already, and the oxum cannot be known.
                     let mut named = vec![m.article_file.as_str()];
                     named.extend(m.attachments.iter().map(String::as_str));
-                    let sizes: Option<Vec<u64>> = named.iter().map(|n| present.get(n).copied()).collect();
-                    if sizes.is_some_and(|s| b != bagit::bag_info(m, s.iter().sum(), s.len() as u64)) {
+                    let sizes: Option<Vec<u64>> =
+                        named.iter().map(|n| present.get(n).copied()).collect();
+                    if sizes
+                        .is_some_and(|s| b != bagit::bag_info(m, s.iter().sum(), s.len() as u64))
+                    {
                         report.push(Finding::at(
                             Code::BundleBagit,
                             BAG_INFO,
@@ -1113,4 +1116,39 @@ pub fn extract(
         crate::atomic::sync_dir(parent).map_err(|e| Error::io(parent, e))?;
     }
     Ok(report)
+}
+
+/// The bundles under `path`: a file is one bundle; a directory with `bagit.txt` at its root is
+/// one unzipped bundle; any other directory is searched recursively (without following
+/// symlinks) for `*.zip` files and unzipped bundles, in sorted order.
+pub fn find_bundles(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_dir() || path.join(BAGIT).is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut children: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io(&dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        children.sort();
+        for c in children.into_iter().rev() {
+            let Ok(m) = c.symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                if c.join(BAGIT).is_file() {
+                    out.push(c);
+                } else {
+                    stack.push(c);
+                }
+            } else if m.is_file() && c.extension().is_some_and(|x| x == "zip") {
+                out.push(c);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }

@@ -126,7 +126,7 @@ fn every_changed_article_byte_is_refused() {
         .arg(&public)
         .arg("--json")
         .fails(1);
-    let codes = json_codes(&d.json());
+    let codes = json_codes(&d.stdout());
     assert_eq!(codes.len(), article.len());
     for (i, c) in codes.iter().enumerate() {
         assert!(c.contains(&"zip.crc".to_string()), "byte {i}: {c:?}");
@@ -149,7 +149,7 @@ fn every_changed_article_byte_is_refused() {
             .arg("--json")
             .fails(1);
         assert_eq!(
-            json_codes(&d.json()),
+            json_codes(&d.stdout()),
             [vec!["manifest.digest".to_string()]],
             "byte {i}"
         );
@@ -164,7 +164,7 @@ fn verify_codes(env: &Env, bundle: &[u8], trust: &[&std::path::Path]) -> Vec<Str
         c = c.arg("--trust").arg(t);
     }
     let d = c.fails(1);
-    json_codes(&d.json()).remove(0)
+    json_codes(&d.stdout()).remove(0)
 }
 
 #[test]
@@ -399,4 +399,45 @@ fn extract_refuses_tampered_bundles_and_non_empty_dirs() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".docseal"))
         .collect();
     assert!(stray.is_empty());
+}
+
+#[test]
+fn verify_a_directory_finds_every_bundle_and_json_lines_end_in_a_summary() {
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    fs::create_dir_all(env.path("arch/2018/09")).unwrap();
+    let good = fs::read(env.pack_sample(&key, "arch/2018/09/a.zip")).unwrap();
+    fs::write(
+        env.path("arch/2018/b.zip"),
+        rebuild(&good, |e| e[0].1[0] ^= 1),
+    )
+    .unwrap();
+    env.cmd()
+        .args(["extract", "arch/2018/09/a.zip", "--trust"])
+        .arg(&public)
+        .args(["--out", "arch/unzipped"])
+        .ok();
+    fs::write(env.path("arch/notes.txt"), b"not a bundle").unwrap();
+    let d = env
+        .cmd()
+        .args(["verify", "arch", "--json", "--trust"])
+        .arg(&public)
+        .fails(1);
+    let (reports, summary) = json_lines(&d.stdout());
+    let paths: Vec<&str> = reports
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["arch/2018/09/a.zip", "arch/2018/b.zip", "arch/unzipped"]
+    );
+    assert_eq!(summary["passed"], 2);
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(summary["by_code"]["manifest.digest"], 1);
+    // A directory with bagit.txt at its root is one unzipped bundle.
+    env.cmd()
+        .args(["verify", "arch/unzipped", "--trust"])
+        .arg(&public)
+        .ok();
 }

@@ -128,25 +128,30 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         require_signers: a.require_signers,
         ..Options::default()
     };
-    let mut failed = 0usize;
-    let mut reports = Vec::new();
+    let mut bundles = Vec::new();
     for b in &a.bundles {
+        bundles.extend(verify::find_bundles(b)?);
+    }
+    let mut summary = output::Summary::default();
+    for b in &bundles {
         let r = verify::verify_path(b, Some(&trust), &opts);
-        if !r.ok {
-            failed += 1;
-        }
+        summary.add(&r);
         if a.json {
-            reports.push(r);
+            output::print_json_line(&r)?;
         } else {
             output::print_verify(&r, a.quiet);
         }
     }
     if a.json {
-        output::print_json(&reports)?;
-    } else if a.bundles.len() > 1 && !a.quiet {
-        println!("{} passed, {} failed", a.bundles.len() - failed, failed);
+        output::print_json_line(&serde_json::json!({ "summary": summary }))?;
+    } else if !a.quiet || summary.failed > 0 {
+        output::print_summary(&summary);
     }
-    Ok(if failed == 0 { 0 } else { super::EXIT_FAILED })
+    Ok(if summary.failed == 0 {
+        0
+    } else {
+        super::EXIT_FAILED
+    })
 }
 
 fn inspect(a: InspectArgs) -> Result<u8> {

@@ -5,6 +5,52 @@ use docseal::verify::{Report, SignerStatus};
 use serde::Serialize;
 use std::io::Write;
 
+/// Totals over a verification run.
+#[derive(Default, Serialize)]
+pub struct Summary {
+    pub bundles: usize,
+    pub passed: usize,
+    pub failed: usize,
+    /// Error findings by code.
+    pub by_code: std::collections::BTreeMap<String, usize>,
+}
+
+impl Summary {
+    pub fn add(&mut self, r: &Report) {
+        self.bundles += 1;
+        if r.ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
+            *self.by_code.entry(f.code.to_string()).or_default() += 1;
+        }
+    }
+}
+
+pub fn print_summary(s: &Summary) {
+    let codes: Vec<String> = s.by_code.iter().map(|(c, n)| format!("{c} x{n}")).collect();
+    if codes.is_empty() {
+        println!("{} passed, {} failed", s.passed, s.failed);
+    } else {
+        println!(
+            "{} passed, {} failed ({})",
+            s.passed,
+            s.failed,
+            codes.join(", ")
+        );
+    }
+}
+
+/// One compact JSON object on one line (JSON Lines).
+pub fn print_json_line<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 pub fn print_json<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;

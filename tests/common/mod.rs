@@ -179,10 +179,24 @@ impl Run {
     }
 }
 
+/// The JSON Lines of `docseal verify --json`: one report per bundle, then the summary.
+pub fn json_lines(stdout: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut v: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary = v.pop().expect("a summary line");
+    assert!(
+        summary.get("summary").is_some(),
+        "last line is the summary: {summary}"
+    );
+    (v, summary["summary"].clone())
+}
+
 /// Error codes of each bundle in `docseal verify --json` output.
-pub fn json_codes(v: &serde_json::Value) -> Vec<Vec<String>> {
-    v.as_array()
-        .expect("array of reports")
+pub fn json_codes(stdout: &str) -> Vec<Vec<String>> {
+    json_lines(stdout)
+        .0
         .iter()
         .map(|r| {
             r["findings"]
