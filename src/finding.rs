@@ -180,6 +180,38 @@ codes! {
     ProvSuperseded => "prov.superseded",
     /// The bundle names a superseded bundle whose digest or identity does not match.
     ProvSupersedesMismatch => "prov.supersedes_mismatch",
+
+    // ---- archive log ----
+    /// A log entry line or checkpoint is not in the exact form docseal writes (or an unexpected file in the log).
+    LogMalformed => "log.malformed",
+    /// Log entries are out of order: a line's index is not its position.
+    LogReordered => "log.reordered",
+    /// An entry index is missing from the log: an entry was removed.
+    LogEntryRemoved => "log.entry_removed",
+    /// The log's entries do not hash to the root a signed checkpoint (or one you kept) commits to: entries altered, inserted or rewritten.
+    LogEntryAltered => "log.entry_altered",
+    /// The log holds fewer entries than a checkpoint (or one you kept) covers: truncated or rolled back.
+    LogTruncated => "log.truncated",
+    /// A checkpoint's signature is missing or does not verify, or the checkpoint is not what its file name says: altered or forged.
+    LogCheckpointInvalid => "log.checkpoint_invalid",
+    /// A checkpoint is signed by a key not given with `--trust`, or by one revoked or outside its validity at the checkpoint's time.
+    LogCheckpointUntrusted => "log.checkpoint_untrusted",
+    /// Checkpoints contradict each other or one you kept: another root for the same size, time going backwards (back-dated), origin or chain changed.
+    LogCheckpointInconsistent => "log.checkpoint_inconsistent",
+    /// A checkpoint is missing: named as `previous` by a later one, kept by you but gone, or no checkpoint at all.
+    LogCheckpointMissing => "log.checkpoint_missing",
+    /// Entries after the latest checkpoint, which no checkpoint signs yet (an interrupted `archive add`).
+    LogUnsignedEntries => "log.unsigned_entries",
+
+    // ---- archive bundles ----
+    /// A bundle the log lists is missing from the archive.
+    ArchiveBundleRemoved => "archive.bundle_removed",
+    /// A bundle file differs from the one the log records (replaced, co-signed or rewritten after it was archived, or swapped with another).
+    ArchiveBundleReplaced => "archive.bundle_replaced",
+    /// A file in the archive's bundle directory that the log does not list.
+    ArchiveBundleUnlisted => "archive.bundle_unlisted",
+    /// A bundle the log lists fails its integrity checks.
+    ArchiveBundleInvalid => "archive.bundle_invalid",
 }
 
 impl fmt::Display for Code {

@@ -22,15 +22,34 @@ pub fn key_paths(base: &Path) -> (PathBuf, PathBuf) {
     (PathBuf::from(k), PathBuf::from(p))
 }
 
-/// Generate a key pair and write `PATH.key` (mode 0600, created new) and `PATH.pub`.
-/// Neither file may exist. With a passphrase the secret key is scrypt-encrypted.
-pub fn generate(base: &Path, passphrase: Option<&[u8]>) -> Result<(PathBuf, PathBuf, KeyId)> {
+/// Check that neither `PATH.key` nor `PATH.pub` exists (as anything: a file, a directory, a
+/// symlink, even a dangling one), so that `keygen` can refuse before asking for a passphrase.
+/// [`generate`] checks again and creates the secret key with `create_new`.
+pub fn check_new_key_paths(base: &Path) -> Result<(PathBuf, PathBuf)> {
     let (key_path, pub_path) = key_paths(base);
     for p in [&key_path, &pub_path] {
         if p.symlink_metadata().is_ok() {
             return Err(Error::Exists { path: p.clone() });
         }
     }
+    let dir = key_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+    if !meta.is_dir() {
+        return Err(Error::invalid(
+            dir.display().to_string(),
+            "is not a directory",
+        ));
+    }
+    Ok((key_path, pub_path))
+}
+
+/// Generate a key pair and write `PATH.key` (mode 0600, created new) and `PATH.pub`.
+/// Neither file may exist. With a passphrase the secret key is scrypt-encrypted.
+pub fn generate(base: &Path, passphrase: Option<&[u8]>) -> Result<(PathBuf, PathBuf, KeyId)> {
+    let (key_path, pub_path) = check_new_key_paths(base)?;
     let sk = SecretKey::generate();
     let text = sk.to_file_string(passphrase).map_err(|e| Error::Key {
         path: key_path.clone(),
@@ -170,9 +189,83 @@ pub fn read_secret_key(
     }
 }
 
-/// Read a passphrase file: its first line, without the line ending. Empty is refused.
+/// What a key file holds, as far as can be told without a passphrase.
+#[derive(Debug)]
+pub enum KeyFileKind {
+    /// A public key file (checked: canonical, not weak).
+    Public(PublicKey),
+    /// A secret key file (structure, algorithms and, when encrypted, the scrypt limits checked;
+    /// not decrypted).
+    Secret {
+        /// Whether it is scrypt-encrypted.
+        encrypted: bool,
+        /// Its permission bits (Unix), to warn about files readable by others.
+        mode: Option<u32>,
+    },
+}
+
+/// Tell a public key file from a secret key file (by the length of the base64 line: 56
+/// characters for a public key, 212 for a secret key) and check it, without decrypting
+/// anything and without following a symlink.
+pub fn identify_key_file(path: &Path) -> Result<KeyFileKind> {
+    let (f, bytes) = read_small_nofollow(path)?;
+    let second_len = bytes
+        .split(|&b| b == b'\n')
+        .nth(1)
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len());
+    let key_err = |e| Error::Key {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    match second_len {
+        Some(56) => Ok(KeyFileKind::Public(
+            PublicKey::from_file_bytes(&bytes).map_err(key_err)?,
+        )),
+        Some(212) => {
+            let encrypted = SecretKey::file_is_encrypted(&bytes).map_err(key_err)?;
+            #[cfg(unix)]
+            let mode = {
+                use std::os::unix::fs::PermissionsExt;
+                let m = f.metadata().map_err(|e| Error::io(path, e))?;
+                Some(m.permissions().mode() & 0o777)
+            };
+            #[cfg(not(unix))]
+            let mode = {
+                drop(f);
+                None
+            };
+            Ok(KeyFileKind::Secret { encrypted, mode })
+        }
+        _ => Err(Error::invalid(
+            path.display().to_string(),
+            "not a minisign public or secret key file",
+        )),
+    }
+}
+
+/// Read a passphrase file: its first line, without the line ending (LF or CRLF). Empty is
+/// refused. Unlike key files, a passphrase file may be a symlink or a pipe, so that
+/// `--passphrase-file /dev/stdin`, `--passphrase-file <(pass show key)` and secrets mounted
+/// through links work; at most [`MAX_KEY_FILE`] bytes are read.
 pub fn read_passphrase_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let (_, bytes) = read_small_nofollow(path)?;
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    if f.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "is a directory, not a passphrase file",
+        ));
+    }
+    // Room for all of it, so that no reallocation leaves a copy behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+    (&f).take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!("larger than {MAX_KEY_FILE} bytes: not a passphrase file"),
+        ));
+    }
     let end = bytes
         .iter()
         .position(|&b| b == b'\n')

@@ -10,7 +10,12 @@
 //! - verify a bundle file or an unzipped bundle directory: [`verify::verify_path`], which
 //!   returns a [`verify::Report`] whose findings carry stable [`finding::Code`]s;
 //! - read a bundle without a trust decision: [`verify::inspect`];
-//! - make and read keys: [`keyfile`] (files on disk) over [`minisign`] (the formats).
+//! - many bundles at once: [`batch::verify_all`] (parallel, results in order) and
+//!   [`batch::Batch`] with [`batch::JobReader`] (a jobs file, as `pack --batch`);
+//! - make and read keys: [`keyfile`] (files on disk) over [`minisign`] (the formats);
+//! - provenance over time: [`cosign::cosign`] (another signer), [`history`] (corrections and
+//!   their order), [`archive`] (an append-only, signed archive log and its proofs) over [`log`]
+//!   (RFC 9162 Merkle trees).
 //!
 //! The data flows one way: inputs ([`ingest`]) -> sealed bundle ([`seal`], [`zipfmt`],
 //! [`bagit`], [`metadata`]) -> findings ([`verify`]).
@@ -18,11 +23,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod atomic;
 pub mod bagit;
+pub mod batch;
+pub mod cosign;
 pub mod error;
 pub mod finding;
+pub mod history;
 pub mod keyfile;
+pub mod log;
 pub mod metadata;
 pub mod minisign;
 pub mod path;

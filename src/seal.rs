@@ -160,7 +160,7 @@ fn check_request(req: &SealRequest) -> Result<(String, String)> {
 }
 
 /// The bundle path of each attachment, sorted; refuses non-portable or colliding names.
-fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBuf)>> {
+pub(crate) fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBuf)>> {
     let mut out: Vec<(String, &PathBuf)> = Vec::new();
     for p in paths {
         let label = p.display().to_string();
@@ -192,6 +192,20 @@ fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBuf)>> {
 /// Seal `req` with `key` into the bundle `out` (atomically; never replacing `out` unless
 /// `force`). On any error nothing is left at `out`.
 pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Result<Sealed> {
+    seal_with(req, key, out, force, true)
+}
+
+/// [`seal`]; with `sync_dir` false, the directory holding `out` is not fsynced after the
+/// rename (the bundle itself is fsynced before it is renamed into place), and the caller must
+/// fsync it ([`crate::atomic::sync_dir`]) before reporting the bundle as sealed. Lets a batch
+/// share one directory fsync among many bundles.
+pub fn seal_with(
+    req: &SealRequest,
+    key: &SecretKey,
+    out: &Path,
+    force: bool,
+    sync_dir: bool,
+) -> Result<Sealed> {
     let (url, date_sealed) = check_request(req)?;
     let attachments = attachment_names(&req.attachments)?;
     let (mut article, article_file) = match &req.article {
@@ -210,7 +224,6 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
     }
     let mut output = Output::create(out, force)?;
     let out_err = |e| Error::io(out, e);
-    let input_err = |label: &Path, e: std::io::Error| Error::io(label, e);
 
     let mut zw = ZipWriter::new(output.file());
     let mut payload: Vec<(String, [u8; 32])> = Vec::new();
@@ -227,7 +240,6 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
         payload.push((name, d.sha256));
         payload_bytes += d.size;
     }
-    let _ = input_err;
 
     let m = Metadata {
         format: crate::FORMAT_VERSION,
@@ -273,7 +285,11 @@ pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Resu
     let f = zw.finish().map_err(out_err)?;
     let size = f.stream_position().map_err(out_err)?;
     f.flush().map_err(out_err)?;
-    output.commit()?;
+    if sync_dir {
+        output.commit()?;
+    } else {
+        output.commit_file()?;
+    }
     Ok(Sealed {
         path: out.to_path_buf(),
         id: m.id,

@@ -111,37 +111,65 @@ impl TrustedKey {
         established: Option<DateTime<Utc>>,
     ) -> Option<Finding> {
         let id = self.key.key_id();
+        let who = match &self.name {
+            Some(n) => format!("key {id} ({n})"),
+            None => format!("key {id}"),
+        };
         if let Some((at, reason)) = self.revoked {
             let why = match reason {
                 Reason::Retired => "retired",
                 Reason::Compromised => "compromised",
             };
-            return match established {
-                Some(t) if t < at => None,
-                Some(t) => Some(Finding::at(
-                    Code::TrustRevoked,
-                    file,
-                    format!("key {id} was {why} at {}; the archive log first shows this bundle at {}, not before", fmt(at), fmt(t)),
-                )),
-                None => Some(Finding::at(
-                    Code::TrustRevoked,
-                    file,
-                    format!(
-                        "key {id} was {why} at {}; the bundle's sealing time is only the signer's word (give an archive log that includes it to establish it)",
-                        fmt(at)
-                    ),
-                )),
-            };
+            match established {
+                // Provably sealed before the revocation: the validity window still applies.
+                Some(t) if t < at => {}
+                Some(t) => {
+                    return Some(Finding::at(
+                        Code::TrustRevoked,
+                        file,
+                        format!(
+                            "{who} was {why} at {}; the archive log first shows this bundle at {}, not before",
+                            fmt(at),
+                            fmt(t)
+                        ),
+                    ))
+                }
+                None => {
+                    let claim = match asserted {
+                        Some(s) => format!("the bundle says it was sealed at {}, but", fmt(s)),
+                        None => "the bundle's sealing time".into(),
+                    };
+                    return Some(Finding::at(
+                        Code::TrustRevoked,
+                        file,
+                        format!(
+                            "{who} was {why} at {}; {claim} that is only the signer's word, which anyone holding the key can backdate (an archive log that included the bundle before {} would establish it)",
+                            fmt(at),
+                            fmt(at)
+                        ),
+                    ));
+                }
+            }
         }
-        let when = established.or(asserted)?;
-        if self.valid_from.is_some_and(|f| when < f) || self.valid_until.is_some_and(|u| when > u) {
+        // Every time known for the bundle must fall inside the window: the archive-established
+        // time (the bundle existed by then) and the signer-asserted one (its own claim).
+        let times = [
+            (established, "established by the archive log"),
+            (asserted, "as asserted by the signer, not proven"),
+        ];
+        for (t, how) in times {
+            let Some(t) = t else { continue };
+            let before = self.valid_from.filter(|&f| t < f);
+            let after = self.valid_until.filter(|&u| t > u);
+            let edge = match (before, after) {
+                (Some(f), _) => format!("before {who} is valid (from {})", fmt(f)),
+                (_, Some(u)) => format!("after {who} stopped being valid (until {})", fmt(u)),
+                (None, None) => continue,
+            };
             return Some(Finding::at(
                 Code::TrustOutsideValidity,
                 file,
-                format!(
-                    "sealed at {} (as asserted by the signer), outside key {id}'s validity window",
-                    fmt(when)
-                ),
+                format!("sealed at {} ({how}), {edge}", fmt(t)),
             ));
         }
         None
@@ -206,12 +234,12 @@ impl Trust {
     }
 
     fn add_file(&mut self, path: &Path) -> Result<()> {
-        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = read_bounded(path)?;
         if text.starts_with(b"untrusted comment:") {
             let k = crate::keyfile::read_public_key(path)?;
             self.push(path, TrustedKey::plain(k))
         } else {
-            let tf = read_trust_file(path)?;
+            let tf = parse_trust_file(path, &text)?;
             for k in resolve(path, &tf)? {
                 self.push(path, k)?;
             }
@@ -219,26 +247,45 @@ impl Trust {
         }
     }
 
+    /// Add a key. The same key given twice (a `.pub` file and a trust file, or two trust files)
+    /// is merged into the strictest statement: the earliest revocation (a compromise wins a
+    /// tie), the narrowest validity window, the first name. A revocation is never lost.
     fn push(&mut self, path: &Path, k: TrustedKey) -> Result<()> {
-        if let Some(prev) = self.keys.iter().find(|p| p.key.key_id() == k.key.key_id()) {
-            if prev.key != k.key {
-                return Err(Error::invalid(
-                    path.display().to_string(),
-                    format!("two different keys share the id {}", k.key.key_id()),
-                ));
-            }
-            // The same key twice: the stricter statement wins (a revocation is never lost).
-            if k.revoked.is_some() || (k.name.is_some() && prev.name.is_none()) {
-                let i = self
-                    .keys
-                    .iter()
-                    .position(|p| p.key.key_id() == k.key.key_id())
-                    .unwrap_or(0);
-                self.keys[i] = k;
-            }
+        let Some(prev) = self
+            .keys
+            .iter_mut()
+            .find(|p| p.key.key_id() == k.key.key_id())
+        else {
+            self.keys.push(k);
             return Ok(());
+        };
+        if prev.key != k.key {
+            return Err(Error::invalid(
+                path.display().to_string(),
+                format!("two different keys share the id {}", k.key.key_id()),
+            ));
         }
-        self.keys.push(k);
+        if prev.name.is_none() {
+            prev.name = k.name;
+        }
+        prev.valid_from = match (prev.valid_from, k.valid_from) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        prev.valid_until = match (prev.valid_until, k.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        prev.revoked = match (prev.revoked, k.revoked) {
+            (Some(a), Some(b)) => {
+                if b.0 < a.0 || (b.0 == a.0 && b.1 == Reason::Compromised) {
+                    Some(b)
+                } else {
+                    Some(a)
+                }
+            }
+            (a, b) => a.or(b),
+        };
         Ok(())
     }
 
@@ -248,28 +295,58 @@ impl Trust {
     }
 }
 
-/// Read and parse a trust file (not checking the keys).
-pub fn read_trust_file(path: &Path) -> Result<TrustFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    toml::from_str(&text).map_err(|e| {
-        Error::invalid(
+/// Largest trust file docseal reads (about ten thousand keys).
+pub const MAX_TRUST_FILE: u64 = 4 << 20;
+
+/// Read at most [`MAX_TRUST_FILE`] bytes of a file; a larger one is refused.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = Vec::new();
+    f.take(MAX_TRUST_FILE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    if buf.len() as u64 > MAX_TRUST_FILE {
+        return Err(Error::invalid(
             path.display().to_string(),
-            format!("not a trust file: {}", e.message()),
-        )
-    })
+            format!("larger than {MAX_TRUST_FILE} bytes: not a trust file"),
+        ));
+    }
+    Ok(buf)
+}
+
+fn parse_trust_file(path: &Path, bytes: &[u8]) -> Result<TrustFile> {
+    let bad = |m: String| Error::invalid(path.display().to_string(), m);
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("not a trust file: not UTF-8".into()))?;
+    toml::from_str(text).map_err(|e| bad(format!("not a trust file: {}", e.message().trim())))
+}
+
+/// Read and parse a trust file (not checking the keys; see [`resolve`]).
+pub fn read_trust_file(path: &Path) -> Result<TrustFile> {
+    parse_trust_file(path, &read_bounded(path)?)
 }
 
 /// Check a trust file's entries and turn them into trusted keys.
 pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
     let bad = |what: String| Error::invalid(path.display().to_string(), what);
-    let mut out = Vec::new();
+    let mut out: Vec<TrustedKey> = Vec::new();
     let mut names: HashMap<&str, ()> = HashMap::new();
     for k in &tf.keys {
+        crate::metadata::check_text(&k.name)
+            .map_err(|e| bad(format!("key name {:?}: {e}", k.name)))?;
         if names.insert(k.name.as_str(), ()).is_some() {
             return Err(bad(format!("the name {:?} is used twice", k.name)));
         }
         let key = PublicKey::from_base64(&k.public_key)
             .map_err(|e| bad(format!("key {:?}: {e}", k.name)))?;
+        if let Some(other) = out.iter().find(|o| o.key.key_id() == key.key_id()) {
+            return Err(bad(format!(
+                "key {:?}: key {} is already listed as {:?}",
+                k.name,
+                key.key_id(),
+                other.name.as_deref().unwrap_or_default()
+            )));
+        }
         let time = |s: &Option<String>, field: &str| -> Result<Option<DateTime<Utc>>> {
             s.as_deref()
                 .map(|v| parse_time(v).map_err(|e| bad(format!("key {:?}: {field}: {e}", k.name))))
@@ -282,18 +359,93 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
             )),
             None => None,
         };
+        let valid_from = time(&k.valid_from, "valid_from")?;
+        let valid_until = time(&k.valid_until, "valid_until")?;
+        if let (Some(f), Some(u)) = (valid_from, valid_until) {
+            if f > u {
+                return Err(bad(format!(
+                    "key {:?}: valid_from ({}) is after valid_until ({})",
+                    k.name,
+                    fmt(f),
+                    fmt(u)
+                )));
+            }
+        }
         out.push(TrustedKey {
             key,
             name: Some(k.name.clone()),
-            valid_from: time(&k.valid_from, "valid_from")?,
-            valid_until: time(&k.valid_until, "valid_until")?,
+            valid_from,
+            valid_until,
             revoked,
         });
     }
     Ok(out)
 }
 
-/// Write a trust file atomically (replacing the old one).
+/// A lock file held while a trust file is read, changed and written; removed when dropped.
+struct TrustLock(PathBuf);
+
+impl TrustLock {
+    fn acquire(trust_file: &Path) -> Result<TrustLock> {
+        let mut name = trust_file.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(_) => Ok(TrustLock(lock)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::invalid(
+                trust_file.display().to_string(),
+                format!(
+                    "is being changed by another docseal command (if none is running, one was interrupted: remove {})",
+                    lock.display()
+                ),
+            )),
+            Err(e) => Err(Error::io(&lock, e)),
+        }
+    }
+}
+
+impl Drop for TrustLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Read, change and write a trust file as one step. `change` returns its result and whether
+/// to write. A lock file (`PATH.lock`, created with `create_new`) keeps two docseal commands
+/// from losing each other's changes; a trust file that is a symlink is updated where it points
+/// (so that a revocation lands in the file verifiers read, not in a new file beside the link);
+/// the write is atomic. A missing file starts empty when `create` is true.
+pub fn update_trust_file<R>(
+    path: &Path,
+    create: bool,
+    change: impl FnOnce(&mut TrustFile) -> Result<(R, bool)>,
+) -> Result<R> {
+    let real = match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let _lock = TrustLock::acquire(&real)?;
+    let exists = real.try_exists().map_err(|e| Error::io(&real, e))?;
+    let mut tf = if exists || !create {
+        read_trust_file(&real)?
+    } else {
+        TrustFile::default()
+    };
+    let (r, write) = change(&mut tf)?;
+    if write {
+        write_trust_file(&real, &tf)?;
+    }
+    Ok(r)
+}
+
+/// Write a trust file atomically (replacing the old one; see [`update_trust_file`] to change
+/// one). Comments other than docseal's header line are not kept.
 pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
     resolve(path, tf)?;
     let mut text =
@@ -303,4 +455,152 @@ pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
             .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?,
     );
     crate::atomic::write(path, text.as_bytes(), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minisign::SecretKey;
+
+    fn key(n: u8) -> PublicKey {
+        SecretKey::from_seed(&[n; 32], KeyId([n; 8])).public_key()
+    }
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_time(s).unwrap()
+    }
+    fn code(f: Option<Finding>) -> Option<(Code, String)> {
+        f.map(|f| (f.code, f.message))
+    }
+
+    #[test]
+    fn revocation_needs_an_established_time_before_it() {
+        let mut k = TrustedKey::plain(key(1));
+        k.revoked = Some((t("2026-03-01"), Reason::Retired));
+        let asserted = Some(t("2026-01-01"));
+        let (c, m) = code(k.check("sig", asserted, None)).unwrap();
+        assert_eq!(c, Code::TrustRevoked);
+        assert!(m.contains("sealed at 2026-01-01T00:00:00Z"), "{m}");
+        assert!(m.contains("only the signer's word"), "{m}");
+        assert!(k.check("sig", asserted, Some(t("2026-02-01"))).is_none());
+        let (c, m) = code(k.check("sig", asserted, Some(t("2026-03-01")))).unwrap();
+        assert_eq!(c, Code::TrustRevoked);
+        assert!(m.contains("first shows this bundle at 2026-03-01"), "{m}");
+        k.revoked = Some((t("2026-03-01"), Reason::Compromised));
+        let (_, m) = code(k.check("sig", asserted, None)).unwrap();
+        assert!(m.contains("compromised"), "{m}");
+        assert!(k.check("sig", asserted, Some(t("2026-02-01"))).is_none());
+    }
+
+    #[test]
+    fn a_revoked_key_proven_earlier_still_needs_its_window() {
+        let mut k = TrustedKey::plain(key(1));
+        k.revoked = Some((t("2026-03-01"), Reason::Retired));
+        k.valid_from = Some(t("2026-02-15"));
+        let (c, m) = code(k.check("sig", Some(t("2026-01-01")), Some(t("2026-02-01")))).unwrap();
+        assert_eq!(c, Code::TrustOutsideValidity);
+        assert!(m.contains("established by the archive log"), "{m}");
+    }
+
+    #[test]
+    fn every_known_time_must_be_inside_the_window() {
+        let mut k = TrustedKey::plain(key(1));
+        k.valid_from = Some(t("2026-01-01"));
+        k.valid_until = Some(t("2026-12-31"));
+        assert!(k.check("sig", Some(t("2026-06-01")), None).is_none());
+        assert!(k
+            .check("sig", Some(t("2026-06-01")), Some(t("2026-07-01")))
+            .is_none());
+        let (c, m) = code(k.check("sig", Some(t("2025-06-01")), None)).unwrap();
+        assert_eq!(c, Code::TrustOutsideValidity);
+        assert!(m.contains("as asserted by the signer"), "{m}");
+        assert!(m.contains("before key"), "{m}");
+        // The signer's claim is inside, but the archive only saw it after the window.
+        let (_, m) = code(k.check("sig", Some(t("2026-06-01")), Some(t("2027-02-01")))).unwrap();
+        assert!(
+            m.contains("established by the archive log") && m.contains("after key"),
+            "{m}"
+        );
+        // The archive saw it inside, but the signer claims a time before the window.
+        let (_, m) = code(k.check("sig", Some(t("2025-06-01")), Some(t("2026-02-01")))).unwrap();
+        assert!(m.contains("as asserted by the signer"), "{m}");
+    }
+
+    #[test]
+    fn the_same_key_twice_merges_into_the_strictest_statement() {
+        let p = Path::new("x");
+        let mut tr = Trust::default();
+        tr.push(p, TrustedKey::plain(key(1))).unwrap();
+        let mut named = TrustedKey::plain(key(1));
+        named.name = Some("n".into());
+        named.valid_until = Some(t("2026-12-31"));
+        named.revoked = Some((t("2026-06-01"), Reason::Retired));
+        tr.push(p, named.clone()).unwrap();
+        let mut other = TrustedKey::plain(key(1));
+        other.name = Some("other".into());
+        other.valid_from = Some(t("2026-01-01"));
+        other.valid_until = Some(t("2027-12-31"));
+        other.revoked = Some((t("2026-09-01"), Reason::Compromised));
+        tr.push(p, other).unwrap();
+        tr.push(p, TrustedKey::plain(key(1))).unwrap();
+        assert_eq!(tr.keys.len(), 1);
+        let k = &tr.keys[0];
+        assert_eq!(k.name.as_deref(), Some("n"));
+        assert_eq!(k.valid_from, Some(t("2026-01-01")));
+        assert_eq!(k.valid_until, Some(t("2026-12-31")));
+        assert_eq!(k.revoked, Some((t("2026-06-01"), Reason::Retired)));
+        // At the same time, compromised wins.
+        let mut same = TrustedKey::plain(key(1));
+        same.revoked = Some((t("2026-06-01"), Reason::Compromised));
+        tr.push(p, same).unwrap();
+        assert_eq!(
+            tr.keys[0].revoked,
+            Some((t("2026-06-01"), Reason::Compromised))
+        );
+        // A different key under the same id is refused.
+        let mut clash = TrustedKey::plain(key(2));
+        clash.key = SecretKey::from_seed(&[2; 32], KeyId([1; 8])).public_key();
+        assert!(tr.push(p, clash).is_err());
+    }
+
+    #[test]
+    fn resolve_refuses_ambiguous_or_unreadable_entries() {
+        let p = Path::new("t.toml");
+        let entry = |name: &str, n: u8| KeyEntry {
+            name: name.into(),
+            public_key: key(n).to_base64(),
+            valid_from: None,
+            valid_until: None,
+            revoked: None,
+        };
+        let ok = TrustFile {
+            keys: vec![entry("a", 1), entry("b", 2)],
+        };
+        assert_eq!(resolve(p, &ok).unwrap().len(), 2);
+        let err = |tf: TrustFile| resolve(p, &tf).unwrap_err().to_string();
+        assert!(err(TrustFile {
+            keys: vec![entry("a", 1), entry("a", 2)]
+        })
+        .contains("used twice"));
+        assert!(err(TrustFile {
+            keys: vec![entry("a", 1), entry("b", 1)]
+        })
+        .contains("already listed"));
+        assert!(err(TrustFile {
+            keys: vec![entry("a\u{1b}[2J", 1)]
+        })
+        .contains("control character"));
+        let mut w = entry("a", 1);
+        w.valid_from = Some("2027-01-01".into());
+        w.valid_until = Some("2026-01-01".into());
+        assert!(err(TrustFile { keys: vec![w] }).contains("after valid_until"));
+    }
+
+    #[test]
+    fn oversized_trust_files_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big.toml");
+        std::fs::write(&f, vec![b'#'; MAX_TRUST_FILE as usize + 1]).unwrap();
+        let e = Trust::load(&[f]).unwrap_err().to_string();
+        assert!(e.contains("not a trust file"), "{e}");
+    }
 }

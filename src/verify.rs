@@ -20,13 +20,25 @@ use crate::zipfmt::{self, Entry, Limits};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Largest signature file the verifier reads.
 pub const MAX_SIGNATURE_BYTES: u64 = 4096;
+
+/// Largest tag manifest the verifier reads. It lists exactly four files, in 344 bytes.
+pub const MAX_TAGMANIFEST_BYTES: u64 = 64 << 10;
+
+/// Longest manifest line: a digest, two spaces, a path of at most
+/// [`crate::path::MAX_PATH_BYTES`].
+const MAX_MANIFEST_LINE: usize = 64 + 2 + crate::path::MAX_PATH_BYTES;
+
+/// Anything a bundle ZIP can be read from: a [`File`], or bytes in memory
+/// (`std::io::Cursor`). See [`verify_reader`].
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 pub use crate::trust::{Trust, TrustedKey};
 
@@ -117,14 +129,21 @@ pub struct Report {
     pub files: Vec<FileInfo>,
     /// The signatures.
     pub signers: Vec<SignerInfo>,
-    /// Every problem found.
+    /// Every problem found; at most [`zipfmt::MAX_FINDINGS_PER_CODE`] of one code, then one
+    /// finding of that code saying how many more there were.
     pub findings: Vec<Finding>,
+    /// Findings made so far, by code (listed or not).
+    #[serde(skip)]
+    counts: BTreeMap<Code, usize>,
 }
 
 impl Report {
     fn new(path: &Path, trust_checked: bool) -> Report {
+        Report::labeled(path.display().to_string(), trust_checked)
+    }
+    fn labeled(path: String, trust_checked: bool) -> Report {
         Report {
-            path: path.display().to_string(),
+            path,
             ok: false,
             trust_checked,
             id: None,
@@ -133,12 +152,31 @@ impl Report {
             files: Vec::new(),
             signers: Vec::new(),
             findings: Vec::new(),
+            counts: BTreeMap::new(),
         }
     }
     fn push(&mut self, f: Finding) {
-        self.findings.push(f);
+        let n = self.counts.entry(f.code).or_default();
+        *n += 1;
+        if *n <= zipfmt::MAX_FINDINGS_PER_CODE {
+            self.findings.push(f);
+        }
     }
     fn finish(mut self) -> Report {
+        let counts = std::mem::take(&mut self.counts);
+        for (code, n) in counts {
+            if n > zipfmt::MAX_FINDINGS_PER_CODE {
+                let severity = self
+                    .findings
+                    .iter()
+                    .rev()
+                    .find(|f| f.code == code)
+                    .map_or(Severity::Error, |f| f.severity);
+                let mut f = zipfmt::findings_not_listed(code, n - zipfmt::MAX_FINDINGS_PER_CODE);
+                f.severity = severity;
+                self.findings.push(f);
+            }
+        }
         self.ok = !self.findings.iter().any(|f| f.severity == Severity::Error);
         self
     }
@@ -153,37 +191,37 @@ impl Report {
 }
 
 /// Where a bundle's files come from: a ZIP file read strictly, or an unzipped directory.
+///
+/// Files are named by their index in [`Source::files`] (and by name, for messages and for
+/// directories), so that no lookup by name is needed and names are held once.
 trait Source {
-    /// (name, size) of every file, in order.
-    fn files(&self) -> Vec<(String, u64)>;
-    /// Read a file of at most `max` bytes (checking the ZIP CRC).
-    fn read(&mut self, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding>;
-    /// Stream a file through SHA-256 (checking the ZIP CRC).
-    fn digest(&mut self, name: &str) -> std::result::Result<[u8; 32], Finding>;
+    /// (name, size) of every file, in order. Called once: the source hands its names over.
+    fn files(&mut self) -> Vec<(String, u64)>;
+    /// Read file `i`, `name`, of at most `max` bytes (checking the ZIP CRC).
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding>;
+    /// Stream file `i`, `name`, through SHA-256 (checking the ZIP CRC).
+    fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding>;
     /// Whether entry order is significant (ZIP) or not (directory).
     fn ordered(&self) -> bool;
 }
 
 struct ZipSource<'a> {
-    file: &'a File,
+    r: &'a mut dyn ReadSeek,
     entries: Vec<Entry>,
 }
 
 impl ZipSource<'_> {
-    fn entry(&self, name: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.name == name)
-    }
     fn stream(
         &mut self,
+        i: usize,
         name: &str,
         out: Option<&mut dyn std::io::Write>,
     ) -> std::result::Result<[u8; 32], Finding> {
         let e = self
-            .entry(name)
-            .cloned()
+            .entries
+            .get(i)
             .ok_or_else(|| Finding::at(Code::BundleMissingFile, name, "not in the bundle"))?;
-        let mut f = self.file;
-        let d = zipfmt::hash_entry(&mut f, &e, out)
+        let d = zipfmt::hash_entry(&mut self.r, e, out)
             .map_err(|err| Finding::at(Code::IoRead, name, err.to_string()))?;
         if d.crc32 != e.crc32 {
             return Err(Finding::at(
@@ -200,14 +238,14 @@ impl ZipSource<'_> {
 }
 
 impl Source for ZipSource<'_> {
-    fn files(&self) -> Vec<(String, u64)> {
+    fn files(&mut self) -> Vec<(String, u64)> {
         self.entries
-            .iter()
-            .map(|e| (e.name.clone(), e.size))
+            .iter_mut()
+            .map(|e| (std::mem::take(&mut e.name), e.size))
             .collect()
     }
-    fn read(&mut self, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
-        let size = self.entry(name).map(|e| e.size).unwrap_or(0);
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+        let size = self.entries.get(i).map(|e| e.size).unwrap_or(0);
         if size > max {
             return Err(Finding::at(
                 Code::LimitTagFile,
@@ -216,11 +254,11 @@ impl Source for ZipSource<'_> {
             ));
         }
         let mut buf = Vec::with_capacity(size as usize);
-        self.stream(name, Some(&mut buf))?;
+        self.stream(i, name, Some(&mut buf))?;
         Ok(buf)
     }
-    fn digest(&mut self, name: &str) -> std::result::Result<[u8; 32], Finding> {
-        self.stream(name, None)
+    fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
+        self.stream(i, name, None)
     }
     fn ordered(&self) -> bool {
         true
@@ -335,10 +373,10 @@ impl DirSource {
 }
 
 impl Source for DirSource {
-    fn files(&self) -> Vec<(String, u64)> {
-        self.files.clone()
+    fn files(&mut self) -> Vec<(String, u64)> {
+        std::mem::take(&mut self.files)
     }
-    fn read(&mut self, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+    fn read(&mut self, _: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
         let f = open_nofollow(&self.root.join(name))
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         let mut buf = Vec::new();
@@ -354,7 +392,7 @@ impl Source for DirSource {
         }
         Ok(buf)
     }
-    fn digest(&mut self, name: &str) -> std::result::Result<[u8; 32], Finding> {
+    fn digest(&mut self, _: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         let mut f = open_nofollow(&self.root.join(name))
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         let mut h = Sha256::new();
@@ -378,7 +416,7 @@ impl Source for DirSource {
 /// (inspect), signatures are checked against the keys the bundle names and no trust decision
 /// is made.
 pub fn verify_path(path: &Path, trust: Option<&Trust>, opts: &Options) -> Report {
-    verify_collect(path, trust, opts).0
+    verify_collect(path, trust, opts)
 }
 
 /// Inspect a bundle: everything `verify` checks except trust.
@@ -386,10 +424,7 @@ pub fn inspect(path: &Path, opts: &Options) -> Report {
     verify_path(path, None, opts)
 }
 
-/// Digests established during verification, by file name.
-type Digests = BTreeMap<String, [u8; 32]>;
-
-fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report, Digests) {
+fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> Report {
     let mut report = Report::new(path, trust.is_some());
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -398,13 +433,13 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report
                 Code::IoRead,
                 format!("{}: {e}", path.display()),
             ));
-            return (report.finish(), Digests::new());
+            return report.finish();
         }
     };
     if meta.is_dir() {
         let mut src = DirSource::scan(path, &opts.limits, &mut report);
-        let d = check_bundle(&mut src, trust, opts, &mut report);
-        return (report.finish(), d);
+        check_bundle(&mut src, trust, opts, &mut report);
+        return report.finish();
     }
     let file = match File::open(path) {
         Ok(f) => f,
@@ -413,48 +448,79 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> (Report
                 Code::IoRead,
                 format!("{}: {e}", path.display()),
             ));
-            return (report.finish(), Digests::new());
+            return report.finish();
         }
     };
-    let d = verify_zip_file(&file, trust, opts, &mut report);
-    (report.finish(), d)
+    verify_zip_file(&file, trust, opts, &mut report);
+    report.finish()
 }
 
-fn verify_zip_file(
-    file: &File,
+/// Verify a bundle ZIP held in memory; `label` names it in the report (`path`). Exactly the
+/// checks [`verify_path`] makes on a bundle file.
+pub fn verify_bytes(label: &str, bytes: &[u8], trust: Option<&Trust>, opts: &Options) -> Report {
+    let mut c = std::io::Cursor::new(bytes);
+    verify_reader(label, &mut c, bytes.len() as u64, trust, opts)
+}
+
+/// Verify a bundle ZIP read from `r`, whose length is `len` bytes; `label` names it in the
+/// report. [`verify_path`] and [`verify_bytes`] call this.
+pub fn verify_reader(
+    label: &str,
+    r: &mut dyn ReadSeek,
+    len: u64,
     trust: Option<&Trust>,
     opts: &Options,
-    report: &mut Report,
-) -> Digests {
+) -> Report {
+    let mut report = Report::labeled(label.to_owned(), trust.is_some());
+    verify_zip(r, len, trust, opts, &mut report);
+    report.finish()
+}
+
+fn verify_zip_file(file: &File, trust: Option<&Trust>, opts: &Options, report: &mut Report) {
     let len = match file.metadata() {
         Ok(m) => m.len(),
         Err(e) => {
             report.push(Finding::new(Code::IoRead, e.to_string()));
-            return Digests::new();
+            return;
         }
     };
-    let max_bundle = opts.limits.max_total_size.saturating_add(
-        opts.limits
+    let mut r = file;
+    verify_zip(&mut r, len, trust, opts, report)
+}
+
+/// The largest bundle file the limits allow: every file at its limit, plus its local and central
+/// headers at their largest, plus the end records.
+pub fn max_bundle_size(limits: &Limits) -> u64 {
+    limits.max_total_size.saturating_add(
+        limits
             .max_entries
             .saturating_mul(2 * (30 + 46 + 1024 + 48))
-            + 1024,
-    );
+            .saturating_add(1024),
+    )
+}
+
+fn verify_zip(
+    r: &mut dyn ReadSeek,
+    len: u64,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) {
+    let max_bundle = max_bundle_size(&opts.limits);
     if len > max_bundle {
         report.push(Finding::new(
             Code::LimitBundleSize,
             format!("{len} bytes, more than the {max_bundle} allowed by the limits"),
         ));
-        return Digests::new();
+        return;
     }
-    let mut r = file;
-    match zipfmt::read_strict(&mut r, len, &opts.limits) {
+    match zipfmt::read_strict(&mut &mut *r, len, &opts.limits) {
         Ok(entries) => {
-            let mut src = ZipSource { file, entries };
-            check_bundle(&mut src, trust, opts, report)
+            let mut src = ZipSource { r, entries };
+            check_bundle(&mut src, trust, opts, report);
         }
         Err(findings) => {
             report.findings.extend(findings);
-            Digests::new()
         }
     }
 }
@@ -495,26 +561,39 @@ fn rank(name: &str) -> (u8, Vec<u8>) {
     }
 }
 
-fn check_bundle(
+fn check_bundle(src: &mut dyn Source, trust: Option<&Trust>, opts: &Options, report: &mut Report) {
+    let files = src.files();
+    // SHA-256 of each file, by index, as established while checking.
+    let mut digests: Vec<Option<[u8; 32]>> = vec![None; files.len()];
+    check_files(src, &files, &mut digests, trust, opts, report);
+    report.files = files
+        .into_iter()
+        .zip(digests)
+        .map(|((path, size), d)| FileInfo {
+            path,
+            size,
+            sha256: d.map(|d| hex(&d)),
+        })
+        .collect();
+}
+
+fn check_files(
     src: &mut dyn Source,
+    files: &[(String, u64)],
+    digests: &mut [Option<[u8; 32]>],
     trust: Option<&Trust>,
     opts: &Options,
     report: &mut Report,
-) -> Digests {
-    let mut digests = Digests::new();
-    let files = src.files();
+) {
     let present: HashMap<&str, u64> = files.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-    report.files = files
+    let index: HashMap<&str, usize> = files
         .iter()
-        .map(|(n, s)| FileInfo {
-            path: n.clone(),
-            size: *s,
-            sha256: None,
-        })
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
         .collect();
 
     // Layout: known names only, required files present, canonical order.
-    for (n, _) in &files {
+    for (n, _) in files {
         if let Kind::Unknown = classify(n) {
             report.push(Finding::at(
                 Code::BundleUnexpectedFile,
@@ -539,22 +618,18 @@ fn check_bundle(
             "the bundle has no signature",
         ));
     }
-    if src.ordered() {
-        let mut sorted = files.clone();
-        sorted.sort_by_key(|(n, _)| rank(n));
-        if sorted != files {
-            report.push(Finding::new(
-                Code::ZipOrder,
-                "entries are not in the canonical order (payload, tag files, signatures)",
-            ));
-        }
+    if src.ordered() && files.windows(2).any(|w| rank(&w[0].0) > rank(&w[1].0)) {
+        report.push(Finding::new(
+            Code::ZipOrder,
+            "entries are not in the canonical order (payload, tag files, signatures)",
+        ));
     }
 
     // bagit.txt
     if present.contains_key(BAGIT) {
-        match src.read(BAGIT, bagit::MAX_BAG_INFO_BYTES) {
+        match src.read(index[BAGIT], BAGIT, bagit::MAX_BAG_INFO_BYTES) {
             Ok(b) => {
-                digests.insert(BAGIT.into(), Sha256::digest(&b).into());
+                digests[index[BAGIT]] = Some(Sha256::digest(&b).into());
                 if b != bagit::BAGIT_TXT {
                     report.push(Finding::at(
                         Code::BundleBagit,
@@ -570,14 +645,20 @@ fn check_bundle(
     // metadata.json
     let mut meta: Option<Metadata> = None;
     if present.contains_key(METADATA) {
-        match src.read(METADATA, crate::metadata::MAX_METADATA_BYTES) {
+        match src.read(
+            index[METADATA],
+            METADATA,
+            crate::metadata::MAX_METADATA_BYTES,
+        ) {
             Ok(b) => {
-                digests.insert(METADATA.into(), Sha256::digest(&b).into());
+                digests[index[METADATA]] = Some(Sha256::digest(&b).into());
                 let (m, f) = Metadata::parse(&b);
                 let unknown_version = f.iter().any(|f| f.code == Code::BundleVersion);
-                report.findings.extend(f);
+                for f in f {
+                    report.push(f);
+                }
                 if unknown_version {
-                    return digests;
+                    return;
                 }
                 meta = m;
             }
@@ -589,14 +670,12 @@ fn check_bundle(
     }
 
     // Payload: hash every payload file (also for the file list), then the payload manifest.
-    for (n, _) in files
-        .iter()
-        .filter(|(n, _)| matches!(classify(n), Kind::Payload))
-    {
-        match src.digest(n) {
-            Ok(d) => {
-                digests.insert(n.clone(), d);
-            }
+    for (i, (n, _)) in files.iter().enumerate() {
+        if !matches!(classify(n), Kind::Payload) {
+            continue;
+        }
+        match src.digest(i, n) {
+            Ok(d) => digests[i] = Some(d),
             Err(f) => report.push(f),
         }
     }
@@ -607,10 +686,10 @@ fn check_bundle(
         .collect();
     let mut listed_payload: Vec<(String, [u8; 32])> = Vec::new();
     if present.contains_key(MANIFEST) {
-        match src.read(MANIFEST, bagit::MAX_MANIFEST_BYTES) {
+        match src.read(index[MANIFEST], MANIFEST, bagit::MAX_MANIFEST_BYTES) {
             Ok(b) => {
-                digests.insert(MANIFEST.into(), Sha256::digest(&b).into());
-                match bagit::parse_manifest(&b) {
+                digests[index[MANIFEST]] = Some(Sha256::digest(&b).into());
+                match parse_manifest(MANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         let bad: Vec<&String> = list
                             .iter()
@@ -624,10 +703,10 @@ fn check_bundle(
                                 format!("lists {p}, which is not a payload file"),
                             ));
                         }
-                        compare_manifest(MANIFEST, &list, &payload_names, &digests, report);
+                        compare_manifest(MANIFEST, &list, &payload_names, &index, digests, report);
                         listed_payload = list;
                     }
-                    Err(why) => report.push(Finding::at(Code::ManifestMalformed, MANIFEST, why)),
+                    Err(f) => report.push(f),
                 }
             }
             Err(f) => report.push(f),
@@ -636,9 +715,9 @@ fn check_bundle(
 
     // bag-info.txt must be what the writer derives from the metadata and payload.
     if present.contains_key(BAG_INFO) {
-        match src.read(BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
+        match src.read(index[BAG_INFO], BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
             Ok(b) => {
-                digests.insert(BAG_INFO.into(), Sha256::digest(&b).into());
+                digests[index[BAG_INFO]] = Some(Sha256::digest(&b).into());
                 if let Some(m) = &meta {
                     // Payload-Oxum of the sealed payload: the files the metadata names. When one
                     // is missing that is reported already, and the oxum cannot be known.
@@ -698,12 +777,12 @@ fn check_bundle(
     // Tag manifest: the signed file.
     let mut tagmanifest: Option<Vec<u8>> = None;
     if present.contains_key(TAGMANIFEST) {
-        match src.read(TAGMANIFEST, bagit::MAX_MANIFEST_BYTES) {
+        match src.read(index[TAGMANIFEST], TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
             Ok(b) => {
                 let d: [u8; 32] = Sha256::digest(&b).into();
-                digests.insert(TAGMANIFEST.into(), d);
+                digests[index[TAGMANIFEST]] = Some(d);
                 report.content_sha256 = Some(hex(&d));
-                match bagit::parse_manifest(&b) {
+                match parse_manifest(TAGMANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         for (p, _) in &list {
                             if !TAGMANIFEST_LISTS.contains(&p.as_str())
@@ -721,9 +800,9 @@ fn check_bundle(
                             .copied()
                             .filter(|t| present.contains_key(t))
                             .collect();
-                        compare_manifest(TAGMANIFEST, &list, &tags, &digests, report);
+                        compare_manifest(TAGMANIFEST, &list, &tags, &index, digests, report);
                     }
-                    Err(why) => report.push(Finding::at(Code::ManifestMalformed, TAGMANIFEST, why)),
+                    Err(f) => report.push(f),
                 }
                 tagmanifest = Some(b);
             }
@@ -738,17 +817,16 @@ fn check_bundle(
         .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig))
         .collect();
     let mut trusted_signers: Vec<KeyId> = Vec::new();
-    let mut untrusted: Vec<usize> = Vec::new();
     let mut sealer_id: Option<KeyId> = None;
     for name in &sig_names {
-        let bytes = match src.read(name, MAX_SIGNATURE_BYTES) {
+        let bytes = match src.read(index[name.as_str()], name, MAX_SIGNATURE_BYTES) {
             Ok(b) => b,
             Err(f) => {
                 report.push(f);
                 continue;
             }
         };
-        digests.insert(name.clone(), Sha256::digest(&bytes).into());
+        digests[index[name.as_str()]] = Some(Sha256::digest(&bytes).into());
         let sig = match Signature::parse(&bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -809,9 +887,6 @@ fn check_bundle(
         if status == SignerStatus::Trusted && !trusted_signers.contains(&sig.key_id) {
             trusted_signers.push(sig.key_id);
         }
-        if status == SignerStatus::Unknown && trust.is_some() {
-            untrusted.push(report.findings.len() - 1);
-        }
         report.signers.push(SignerInfo {
             file: name.clone(),
             key_id: kid,
@@ -822,8 +897,11 @@ fn check_bundle(
     if trust.is_some() {
         let need = opts.require_signers.max(1);
         if trusted_signers.len() >= need {
-            for i in untrusted {
-                report.findings[i].severity = Severity::Warning;
+            // Enough trusted signers: signatures by keys that are not trusted are only noted.
+            for f in &mut report.findings {
+                if f.code == Code::SigUntrustedKey {
+                    f.severity = Severity::Warning;
+                }
             }
         } else if need > 1 {
             report.push(Finding::new(
@@ -836,11 +914,7 @@ fn check_bundle(
         }
     }
 
-    for fi in &mut report.files {
-        fi.sha256 = digests.get(&fi.path).map(|d| hex(d));
-    }
     report.metadata = meta;
-    digests
 }
 
 /// Check one signature; pushes findings; returns the status and the trusted key's name.
@@ -907,6 +981,18 @@ fn check_signature(
             return (SignerStatus::Invalid, key_name);
         }
         Err(e) => {
+            // An S that is not reduced modulo the group order: strict Ed25519 refuses it, lax
+            // verifiers reduce it first. Say so when the reduced signature would verify.
+            if let Some(reduced) = with_reduced_s(sig) {
+                if reduced.verify(&key, tagmanifest).is_ok() {
+                    report.push(Finding::at(
+                        Code::SigNotStrict,
+                        name,
+                        "verifies only when its non-canonical S (not reduced modulo the group order) is reduced, as non-strict verifiers do",
+                    ));
+                    return (SignerStatus::Invalid, key_name);
+                }
+            }
             // Made by another trusted key than the one its id names?
             if let Some(t) = trust {
                 for tk in t.keys.iter().filter(|k| k.key.key_id() != key_id) {
@@ -951,6 +1037,44 @@ fn check_signature(
     }
 }
 
+/// The Ed25519 group order ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// Reduce a little-endian 256-bit scalar modulo ℓ in place (at most 16 subtractions, since
+/// ℓ > 2^252); returns whether it was not reduced.
+fn reduce_mod_order(s: &mut [u8]) -> bool {
+    let ge = |s: &[u8]| {
+        for i in (0..32).rev() {
+            if s[i] != GROUP_ORDER[i] {
+                return s[i] > GROUP_ORDER[i];
+            }
+        }
+        true
+    };
+    let mut changed = false;
+    while ge(s) {
+        let mut borrow = 0i16;
+        for (b, l) in s.iter_mut().zip(GROUP_ORDER) {
+            let d = i16::from(*b) - i16::from(l) - borrow;
+            borrow = i16::from(d < 0);
+            *b = d.rem_euclid(256) as u8;
+        }
+        changed = true;
+    }
+    changed
+}
+
+/// `sig` with the S halves of both Ed25519 signatures reduced modulo ℓ, when either was not.
+fn with_reduced_s(sig: &Signature) -> Option<Signature> {
+    let mut r = sig.clone();
+    let a = reduce_mod_order(&mut r.signature[32..]);
+    let b = reduce_mod_order(&mut r.global_signature[32..]);
+    (a || b).then_some(r)
+}
+
 /// The signer's public key as named in a docseal trusted comment (`signer=<base64>`).
 fn embedded_signer(sig: &Signature) -> Option<PublicKey> {
     let b64 = sig
@@ -960,23 +1084,65 @@ fn embedded_signer(sig: &Signature) -> Option<PublicKey> {
     PublicKey::from_base64(b64).ok()
 }
 
-/// Compare a manifest's entries with the files present (`names`), using known `digests`.
+/// Parse a manifest after checking its shape against the limits, before anything is allocated
+/// for its lines: at most `max_entries` lines (no bundle holds more files), none longer than a
+/// digest and the longest path.
+fn parse_manifest(
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> std::result::Result<Vec<(String, [u8; 32])>, Finding> {
+    let mut lines = 0u64;
+    let mut start = 0usize;
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        lines += 1;
+        if at - start > MAX_MANIFEST_LINE {
+            return Err(Finding::at(
+                Code::ManifestMalformed,
+                name,
+                format!("line {lines} is {} bytes long, longer than any digest and path allowed ({MAX_MANIFEST_LINE})", at - start),
+            ));
+        }
+        start = at + 1;
+    }
+    if lines > limits.max_entries {
+        return Err(Finding::at(
+            Code::LimitEntries,
+            name,
+            format!(
+                "lists {lines} files, more than the limit of {} entries",
+                limits.max_entries
+            ),
+        ));
+    }
+    bagit::parse_manifest(bytes).map_err(|why| Finding::at(Code::ManifestMalformed, name, why))
+}
+
+/// The key under which two paths collide ([`crate::path::collision_key`]), as its SHA-256, so
+/// that keys of long names take 32 bytes each.
+fn collision_digest(p: &str) -> [u8; 32] {
+    Sha256::digest(crate::path::collision_key(p).as_bytes()).into()
+}
+
+/// Compare a manifest's entries with the files present (`names`), using the `digests`
+/// established so far (by index in the bundle's file list, `index`). Linear in the sizes of the
+/// manifest and of `names`.
 fn compare_manifest(
     manifest: &str,
     list: &[(String, [u8; 32])],
     names: &[&str],
-    digests: &Digests,
+    index: &HashMap<&str, usize>,
+    digests: &[Option<[u8; 32]>],
     report: &mut Report,
 ) {
-    let listed: HashMap<&str, &[u8; 32]> = list.iter().map(|(p, d)| (p.as_str(), d)).collect();
-    let keys: HashMap<String, &str> = names
-        .iter()
-        .map(|n| (crate::path::collision_key(n), *n))
-        .collect();
+    let listed: HashSet<&str> = list.iter().map(|(p, _)| p.as_str()).collect();
+    let named: HashSet<&str> = names.iter().copied().collect();
+    let keys: HashMap<[u8; 32], &str> = names.iter().map(|n| (collision_digest(n), *n)).collect();
+    let listed_keys: HashSet<[u8; 32]> = list.iter().map(|(p, _)| collision_digest(p)).collect();
     for (p, want) in list {
-        if names.contains(&p.as_str()) {
-            if let Some(got) = digests.get(p) {
-                if got != want {
+        if named.contains(p.as_str()) {
+            if let Some(got) = index.get(p.as_str()).and_then(|&i| digests[i]) {
+                if got != *want {
                     report.push(Finding::at(
                         Code::ManifestDigest,
                         p.clone(),
@@ -984,7 +1150,7 @@ fn compare_manifest(
                     ));
                 }
             }
-        } else if let Some(real) = keys.get(&crate::path::collision_key(p)) {
+        } else if let Some(real) = keys.get(&collision_digest(p)) {
             report.push(Finding::at(
                 Code::ManifestEquivalentPath,
                 p.clone(),
@@ -1001,11 +1167,7 @@ fn compare_manifest(
         }
     }
     for n in names {
-        if !listed.contains_key(n)
-            && !list
-                .iter()
-                .any(|(p, _)| crate::path::collision_key(p) == crate::path::collision_key(n))
-        {
+        if !listed.contains(n) && !listed_keys.contains(&collision_digest(n)) {
             report.push(Finding::at(
                 Code::ManifestUnlisted,
                 *n,
@@ -1034,7 +1196,7 @@ pub fn extract(
             "is a directory; extract takes a bundle file",
         ));
     }
-    let digests = verify_zip_file(&file, Some(trust), opts, &mut report);
+    verify_zip_file(&file, Some(trust), opts, &mut report);
     let report = report.finish();
     if !report.ok {
         let summary: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
@@ -1064,11 +1226,18 @@ pub fn extract(
         .map_err(|e| Error::io(parent, e))?;
     let mut r = &file;
     let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
-    let entries = zipfmt::read_strict(&mut r, len, &opts.limits).map_err(|_| Error::Refused {
+    let changed = |what: &str| Error::Refused {
         path: bundle.to_path_buf(),
-        summary: "changed while being extracted".into(),
-    })?;
-    for e in &entries {
+        summary: format!("{what} changed while being extracted"),
+    };
+    let entries = zipfmt::read_strict(&mut r, len, &opts.limits).map_err(|_| changed("it"))?;
+    if entries.len() != report.files.len() {
+        return Err(changed("it"));
+    }
+    for (e, verified) in entries.iter().zip(&report.files) {
+        if e.name != verified.path {
+            return Err(changed("it"));
+        }
         let target = tmp.path().join(&e.name);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
@@ -1080,11 +1249,8 @@ pub fn extract(
             .map_err(|err| Error::io(&target, err))?;
         let d =
             zipfmt::hash_entry(&mut r, e, Some(&mut out)).map_err(|err| Error::io(bundle, err))?;
-        if d.crc32 != e.crc32 || digests.get(&e.name) != Some(&d.sha256) {
-            return Err(Error::Refused {
-                path: bundle.to_path_buf(),
-                summary: format!("{} changed while being extracted", e.name),
-            });
+        if d.crc32 != e.crc32 || verified.sha256.as_deref() != Some(hex(&d.sha256).as_str()) {
+            return Err(changed(&e.name));
         }
         out.sync_all().map_err(|err| Error::io(&target, err))?;
     }
@@ -1151,4 +1317,109 @@ pub fn find_bundles(path: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// A bundle known by its identity and content digest without being verified in this run: an
+/// archive log entry ([`crate::archive`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownBundle {
+    /// The bundle identity.
+    pub id: String,
+    /// Its content digest, hex.
+    pub content_sha256: String,
+    /// The content digest of the bundle it supersedes, if any.
+    pub supersedes: Option<String>,
+    /// Where it is, for messages.
+    pub label: String,
+}
+
+/// Check `supersedes` links among bundles verified together (`reports`) and `known` ones
+/// (an archive's log). A bundle naming a superseded bundle that is present with the same id
+/// but another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a
+/// newer bundle supersedes (one that passed verification here, or one the archive holds) gets
+/// `prov.superseded` (a warning, naming the newer version). Links to bundles that are not
+/// present cannot be checked and are left alone.
+pub fn check_supersedes(reports: &mut [Report], known: &[KnownBundle]) {
+    // id -> (content digest, where), over everything present.
+    let mut by_id: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for r in reports.iter() {
+        if let (Some(id), Some(c)) = (&r.id, &r.content_sha256) {
+            by_id.entry(id).or_default().push((c, &r.path));
+        }
+    }
+    for k in known {
+        by_id
+            .entry(&k.id)
+            .or_default()
+            .push((&k.content_sha256, &k.label));
+    }
+    let mut mismatches: Vec<(usize, Finding)> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let Some(s) = r.metadata.as_ref().and_then(|m| m.supersedes.as_ref()) else {
+            continue;
+        };
+        let own = r.content_sha256.as_deref();
+        let present: Vec<&(&str, &str)> = by_id
+            .get(s.id.as_str())
+            .map(|v| v.iter().filter(|(c, _)| Some(*c) != own).collect())
+            .unwrap_or_default();
+        if present.is_empty() || present.iter().any(|(c, _)| *c == s.sha256) {
+            continue;
+        }
+        let (c, at) = present[0];
+        mismatches.push((
+            i,
+            Finding::at(
+                Code::ProvSupersedesMismatch,
+                METADATA,
+                format!(
+                    "supersedes {} with content sha256 {}, but {at} holds {} with content sha256 {c}",
+                    s.id, s.sha256, s.id
+                ),
+            ),
+        ));
+    }
+    for (i, f) in mismatches {
+        reports[i].findings.push(f);
+        reports[i].ok = false;
+    }
+    // Newer versions: content digest superseded -> (newer id, where).
+    let mut newer: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for r in reports.iter().filter(|r| r.ok) {
+        if let (Some(s), Some(id)) = (
+            r.metadata.as_ref().and_then(|m| m.supersedes.as_ref()),
+            &r.id,
+        ) {
+            newer
+                .entry(s.sha256.clone())
+                .or_default()
+                .push((id.clone(), r.path.clone()));
+        }
+    }
+    for k in known {
+        if let Some(s) = &k.supersedes {
+            newer
+                .entry(s.clone())
+                .or_default()
+                .push((k.id.clone(), k.label.clone()));
+        }
+    }
+    for r in reports.iter_mut() {
+        let Some(c) = &r.content_sha256 else { continue };
+        let Some(list) = newer.get(c) else { continue };
+        let mut seen: Vec<&str> = Vec::new();
+        for (id, at) in list {
+            if seen.contains(&id.as_str()) {
+                continue;
+            }
+            seen.push(id);
+            r.findings.push(
+                Finding::new(
+                    Code::ProvSuperseded,
+                    format!("superseded by a newer version: {id} ({at})"),
+                )
+                .warning(),
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@
 use crate::finding::{Code, Finding};
 use crate::path;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
@@ -374,8 +374,11 @@ impl<W: Write + Seek> ZipWriter<W> {
             .checked_add(size)
             .ok_or_else(|| invalid_input(format!("entry of {size} bytes is too large")))?;
         self.w.write_all(&header)?;
-        if self.buf.is_empty() {
-            self.buf = vec![0u8; BUF_SIZE];
+        // As large as this entry needs, at most BUF_SIZE: a small entry does not pay for
+        // zeroing a 1 MiB buffer.
+        let need = size.min(BUF_SIZE as u64) as usize;
+        if self.buf.len() < need {
+            self.buf = vec![0u8; need];
         }
         let mut crc = crc32fast::Hasher::new();
         let mut sha = Sha256::new();
@@ -505,20 +508,55 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// At most this many findings of one code are listed for one bundle; one more finding of
+/// that code says how many others there were. This bounds a report's size (and the memory it
+/// takes) whatever a bundle holds: 10,000 entries with the same problem are reported as 100
+/// and a count.
+pub const MAX_FINDINGS_PER_CODE: usize = 100;
+
+/// The finding that stands for `more` findings of `code` that are not listed.
+pub fn findings_not_listed(code: Code, more: usize) -> Finding {
+    Finding::new(
+        code,
+        format!(
+            "{more} more findings with this code are not listed (at most {MAX_FINDINGS_PER_CODE} of one code are)"
+        ),
+    )
+}
+
 /// The findings collected so far, and which entries they concern.
 #[derive(Default)]
 struct Report {
     items: Vec<Finding>,
     flagged: HashSet<usize>,
+    /// Findings made, by code (listed or not).
+    counts: BTreeMap<Code, usize>,
 }
 
 impl Report {
+    fn push(&mut self, f: Finding) {
+        let n = self.counts.entry(f.code).or_default();
+        *n += 1;
+        if *n <= MAX_FINDINGS_PER_CODE {
+            self.items.push(f);
+        }
+    }
     fn global(&mut self, code: Code, msg: impl Into<String>) {
-        self.items.push(Finding::new(code, msg));
+        self.push(Finding::new(code, msg));
     }
     fn entry(&mut self, i: usize, name: &str, code: Code, msg: impl Into<String>) {
-        self.items.push(Finding::at(code, name, msg));
+        self.push(Finding::at(code, name, msg));
         self.flagged.insert(i);
+    }
+    /// The listed findings, then one for each code with findings not listed.
+    fn into_findings(mut self) -> Vec<Finding> {
+        for (&code, &n) in &self.counts {
+            if n > MAX_FINDINGS_PER_CODE {
+                self.items
+                    .push(findings_not_listed(code, n - MAX_FINDINGS_PER_CODE));
+            }
+        }
+        self.items
     }
     fn has_entry(&self, i: usize) -> bool {
         self.flagged.contains(&i)
@@ -608,8 +646,21 @@ struct Central {
     size: u64,
     csize: u64,
     offset: u64,
-    /// The name as shown in findings.
-    shown: String,
+}
+
+impl Central {
+    /// The name as shown in findings (computed when needed: names can be long and many). A
+    /// name longer than any path allowed is cut to that length, with its length said.
+    fn shown(&self) -> String {
+        if self.name.len() <= path::MAX_PATH_BYTES {
+            return path::display_bytes(&self.name);
+        }
+        format!(
+            "{}... ({} bytes)",
+            path::display_bytes(&self.name[..path::MAX_PATH_BYTES]),
+            self.name.len()
+        )
+    }
 }
 
 /// The records of an extra field, or `None` when it does not parse.
@@ -779,7 +830,6 @@ fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
         internal: le16(h, 36),
         external: le32(h, 38),
         offset32: le32(h, 42),
-        shown: path::display_bytes(&name),
         name,
         extra,
         size: 0,
@@ -791,7 +841,7 @@ fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
 /// Check one central directory record against the canonical values; fills in the resolved
 /// sizes and offset.
 fn check_central(rep: &mut Report, i: usize, c: &mut Central) {
-    let shown = c.shown.clone();
+    let shown = c.shown();
     let s = shown.as_str();
     let zip64 = check_extra(rep, i, s, &c.extra, "central directory");
     let v = resolve_zip64(
@@ -966,7 +1016,7 @@ pub fn read_strict<R: Read + Seek>(
                 // Cannot happen (every stop records why), but never accept on a stop.
                 rep.global(Code::ZipNotZip, "the archive could not be read");
             }
-            Err(rep.items)
+            Err(rep.into_findings())
         }
     }
 }
@@ -1305,7 +1355,21 @@ fn read_inner<R: Read + Seek>(
         }
         if !more && p < cd.len() {
             if cd.len() - p >= EOCD_LEN && le32(&cd, p) == SIG_EOCD {
-                rep.global(Code::ZipComment, "another end of central directory record precedes the last one (an archive comment holding an end record)");
+                // An earlier end record: its comment runs to the end of the file (a comment
+                // holding an end record), or other bytes follow it (an archive appended).
+                let at = cd_start + p as u64;
+                let inner_end = at + (EOCD_LEN as u64) + u64::from(le16(&cd, p + 20));
+                if inner_end == src.len {
+                    rep.global(Code::ZipComment, "another end of central directory record precedes the last one (an archive comment holding an end record)");
+                } else {
+                    rep.global(
+                        Code::ZipTrailingBytes,
+                        format!(
+                            "{} bytes follow the end of central directory record at offset {at} (another archive appended to this one)",
+                            src.len.saturating_sub(at + EOCD_LEN as u64)
+                        ),
+                    );
+                }
             } else {
                 rep.global(
                     Code::ZipGap,
@@ -1321,13 +1385,16 @@ fn read_inner<R: Read + Seek>(
     // Each record on its own, then the names.
     let mut total = 0u64;
     let mut by_name: HashMap<&[u8], usize> = HashMap::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut names: Vec<Option<String>> = Vec::with_capacity(recs.len());
+    // Collision keys are held as their SHA-256: 32 bytes each, however long the names.
+    let mut by_key: HashMap<[u8; 32], usize> = HashMap::new();
+    // Whether each name is a valid file name (it becomes the entry's name).
+    let mut valid: Vec<bool> = Vec::with_capacity(recs.len());
     for (i, c) in recs.iter_mut().enumerate() {
         check_central(rep, i, c);
     }
     for (i, c) in recs.iter().enumerate() {
-        let s = c.shown.as_str();
+        let shown = c.shown();
+        let s = shown.as_str();
         let big = c.size.max(c.csize);
         if big > limits.max_file_size {
             rep.entry(
@@ -1370,11 +1437,10 @@ fn read_inner<R: Read + Seek>(
             None => path::check_bytes(&c.name),
         };
         match checked {
-            Ok(_) if c.name.ends_with(b"/") => names.push(None),
-            Ok(n) => names.push(Some(n.to_owned())),
+            Ok(_) => valid.push(!c.name.ends_with(b"/")),
             Err((code, why)) => {
                 rep.entry(i, s, code, why);
-                names.push(None);
+                valid.push(false);
             }
         }
         if let Some(&j) = by_name.get(c.name.as_slice()) {
@@ -1388,7 +1454,7 @@ fn read_inner<R: Read + Seek>(
         }
         by_name.insert(&c.name, i);
         if let Ok(n) = std::str::from_utf8(&c.name) {
-            let key = path::collision_key(n);
+            let key: [u8; 32] = Sha256::digest(path::collision_key(n).as_bytes()).into();
             if let Some(&j) = by_key.get(&key) {
                 rep.entry(
                     i,
@@ -1396,7 +1462,7 @@ fn read_inner<R: Read + Seek>(
                     Code::ZipNameCollision,
                     format!(
                         "the name is the same as `{}` after Unicode normalization and case folding",
-                        recs[j].shown
+                        recs[j].shown()
                     ),
                 );
             } else {
@@ -1406,11 +1472,13 @@ fn read_inner<R: Read + Seek>(
     }
 
     // Walk the local headers in central directory order.
-    let mut locals: Vec<Option<Local>> = Vec::with_capacity(recs.len());
+    // Where each entry's data starts, when its local header could be read.
+    let mut locals: Vec<Option<u64>> = Vec::with_capacity(recs.len());
     let mut expected = 0u64;
     let mut by_offset: HashMap<u64, usize> = HashMap::new();
     for (i, c) in recs.iter().enumerate() {
-        let s = c.shown.as_str();
+        let shown = c.shown();
+        let s = shown.as_str();
         let off = c.offset.saturating_add(shift);
         if let Some(&j) = by_offset.get(&off) {
             rep.entry(
@@ -1419,7 +1487,7 @@ fn read_inner<R: Read + Seek>(
                 Code::ZipOverlap,
                 format!(
                     "the entry has the same local header offset ({off}) as `{}`",
-                    recs[j].shown
+                    recs[j].shown()
                 ),
             );
             locals.push(None);
@@ -1455,7 +1523,12 @@ fn read_inner<R: Read + Seek>(
         if let Some(l) = &local {
             expected = expected.max(l.data_offset.saturating_add(c.csize));
         }
-        locals.push(local);
+        // Final check of this entry, unless something specific was found: re-render both
+        // headers from the parsed values and compare (here, so that no local header is kept).
+        if !rep.has_entry(i) {
+            compare_canonical(rep, i, c, &cd[c.at..c.at + c.len], local.as_ref(), s);
+        }
+        locals.push(local.map(|l| l.data_offset));
     }
     if cd_complete {
         if recs.is_empty() && cd_start > 0 {
@@ -1474,43 +1547,18 @@ fn read_inner<R: Read + Seek>(
         }
     }
 
-    // Final check: re-render every header from the parsed values and compare.
-    for (i, (c, l)) in recs.iter().zip(&locals).enumerate() {
-        if rep.has_entry(i) {
-            continue;
-        }
-        let mut want = Vec::new();
-        render_central(&mut want, &c.name, c.size, c.crc, c.offset);
-        if let Some(at) = first_diff(&cd[c.at..c.at + c.len], &want) {
-            let (code, field) = central_field(at);
-            rep.entry(i, &c.shown, code, format!("the central directory record differs from the canonical one ({field}, byte {at})"));
-            continue;
-        }
-        if let Some(l) = l {
-            want.clear();
-            render_local(&mut want, &c.name, c.size, c.crc, c.offset);
-            if let Some(at) = first_diff(&l.header, &want) {
-                let (code, field) = local_field(at);
-                rep.entry(
-                    i,
-                    &c.shown,
-                    code,
-                    format!("the local header differs from the canonical one ({field}, byte {at})"),
-                );
-            }
-        }
-    }
+    drop(cd);
     if rep.is_empty() {
         // Whole-file layout: entries from byte 0, then the central directory, then the end records.
         let mut pos = 0u64;
         let mut cd_len = 0u64;
         for (c, l) in recs.iter().zip(&locals) {
-            let l = l.as_ref().ok_or(Stop)?;
+            let data_offset = l.ok_or(Stop)?;
             let header_len = (LOCAL_LEN + c.name.len() + local_extra(c.size).len()) as u64;
-            if c.offset != pos || l.data_offset != pos + header_len {
+            if c.offset != pos || data_offset != pos + header_len {
                 rep.global(
                     Code::ZipGap,
-                    format!("entry `{}` is not at its canonical offset {pos}", c.shown),
+                    format!("entry `{}` is not at its canonical offset {pos}", c.shown()),
                 );
             }
             pos = pos.saturating_add(header_len).saturating_add(c.size);
@@ -1546,18 +1594,59 @@ fn read_inner<R: Read + Seek>(
         return Err(Stop);
     }
     let mut out = Vec::with_capacity(recs.len());
-    for ((c, l), n) in recs.iter().zip(locals).zip(names) {
-        let (Some(l), Some(name)) = (l, n) else {
+    for ((c, l), ok) in recs.into_iter().zip(locals).zip(valid) {
+        let (Some(data_offset), true) = (l, ok) else {
             return Err(Stop);
         };
+        // The name was checked to be UTF-8; it moves into the entry without a copy.
+        let name = String::from_utf8(c.name).map_err(|_| Stop)?;
         out.push(Entry {
             name,
-            data_offset: l.data_offset,
+            data_offset,
             size: c.size,
             crc32: c.crc,
         });
     }
     Ok(out)
+}
+
+/// The last check of an entry: both headers re-rendered from the values parsed, compared with
+/// the bytes of the file (`central` is the record's bytes; `local` the local header, if read).
+fn compare_canonical(
+    rep: &mut Report,
+    i: usize,
+    c: &Central,
+    central: &[u8],
+    local: Option<&Local>,
+    shown: &str,
+) {
+    let mut want = Vec::new();
+    render_central(&mut want, &c.name, c.size, c.crc, c.offset);
+    if let Some(at) = first_diff(central, &want) {
+        let (code, field) = central_field(at);
+        rep.entry(
+            i,
+            shown,
+            code,
+            format!(
+                "the central directory record differs from the canonical one ({field}, byte {at})"
+            ),
+        );
+        return;
+    }
+    if let Some(l) = local {
+        want.clear();
+        render_local(&mut want, &c.name, c.size, c.crc, c.offset);
+        if let Some(at) = first_diff(&l.header, &want) {
+            let (code, field) = local_field(at);
+            rep.entry(
+                i,
+                shown,
+                code,
+                format!("the local header differs from the canonical one ({field}, byte {at})"),
+            );
+        }
+    }
 }
 
 /// Read and check the local header of entry `i` at `off`. `Ok(None)` when it cannot be read
@@ -1570,7 +1659,8 @@ fn walk_local<R: Read + Seek>(
     off: u64,
     cd_start: u64,
 ) -> Result<Option<Local>, Stop> {
-    let s = c.shown.as_str();
+    let shown = c.shown();
+    let s = shown.as_str();
     if past(off, LOCAL_LEN as u64, src.len) {
         rep.entry(
             i,
@@ -1666,7 +1756,9 @@ fn walk_local<R: Read + Seek>(
     if csize32 != c.csize32 || usize32 != c.usize32 || lsize != c.size || lcsize != c.csize {
         differ.push("sizes");
     }
-    if extra != local_extra(c.size).as_slice() {
+    // A non-canonical extra field that both headers share is reported by `check_extra`; this
+    // is only about the two disagreeing.
+    if extra != local_extra(c.size).as_slice() && extra != c.extra.as_slice() {
         differ.push("extra field");
     }
     if !differ.is_empty() {

@@ -27,7 +27,9 @@ fn vector_key() -> SecretKey {
 
 fn sample_request() -> SealRequest {
     SealRequest {
-        article: ArticleSource::Path(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/000_1b4e483194c528fc.txt")),
+        article: ArticleSource::Path(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/000_1b4e483194c528fc.txt"),
+        ),
         url: "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/".into(),
         title: "A thaw in Pak-Russia relations".into(),
         publisher: "Daily Times".into(),
@@ -46,15 +48,26 @@ fn vectors() -> Vec<(&'static str, SealRequest)> {
     full.authors = vec!["Usman Ghani".into(), "Désk Éditor".into()];
     full.retrieved = Some("2018-09-12T08:30:00+05:00".into());
     full.created = Some("2026-11-28T10:15:30+01:00".into());
-    full.attachments = vec![dir().join("inputs/scan.png"), dir().join("inputs/correction-note.txt")];
+    full.attachments = vec![
+        dir().join("inputs/scan.png"),
+        dir().join("inputs/correction-note.txt"),
+    ];
     // The correction names the first vector by its identity and content digest.
     let first = verify::inspect(&dir().join("sample.zip"), &Options::default());
-    full.supersedes = Some(Supersedes { id: first.id.expect("sample vector id"), sha256: first.content_sha256.expect("sample vector digest") });
-    vec![("sample.zip", sample_request()), ("attachments-and-supersedes.zip", full)]
+    full.supersedes = Some(Supersedes {
+        id: first.id.expect("sample vector id"),
+        sha256: first.content_sha256.expect("sample vector digest"),
+    });
+    vec![
+        ("sample.zip", sample_request()),
+        ("attachments-and-supersedes.zip", full),
+    ]
 }
 
 fn trust() -> Trust {
-    Trust { keys: vec![TrustedKey::plain(vector_key().public_key())] }
+    Trust {
+        keys: vec![TrustedKey::plain(vector_key().public_key())],
+    }
 }
 
 #[test]
@@ -65,7 +78,11 @@ fn vectors_verify_and_the_writer_reproduces_them() {
     if write && !pub_path.exists() {
         std::fs::write(&pub_path, key.public_key().to_file_string()).unwrap();
     }
-    assert_eq!(std::fs::read_to_string(&pub_path).unwrap(), key.public_key().to_file_string(), "the published key");
+    assert_eq!(
+        std::fs::read_to_string(&pub_path).unwrap(),
+        key.public_key().to_file_string(),
+        "the published key"
+    );
     let tmp = tempfile::tempdir().unwrap();
     for (name, req) in vectors() {
         let path = dir().join(name);
@@ -79,7 +96,10 @@ fn vectors_verify_and_the_writer_reproduces_them() {
         if meta.sealed_with == docseal::tool_version() {
             let again = tmp.path().join(name);
             seal::seal(&req, &key, &again, false).unwrap();
-            assert!(std::fs::read(&again).unwrap() == committed, "{name}: the writer no longer reproduces the vector byte for byte");
+            assert!(
+                std::fs::read(&again).unwrap() == committed,
+                "{name}: the writer no longer reproduces the vector byte for byte"
+            );
         }
     }
 }

@@ -30,6 +30,14 @@ pub enum Command {
     /// Show keys and manage trust files (names, validity, rotation, revocation).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Add another signer's signature to a bundle, without changing what is sealed.
+    Cosign(CosignArgs),
+    /// Show the versions of corrected articles (supersedes links), oldest first.
+    History(HistoryArgs),
+    /// Archive directories: add bundles to an append-only signed log, audit it, prove
+    /// inclusion and consistency.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,20 +98,20 @@ pub struct KeygenArgs {
 #[derive(Args, Debug)]
 pub struct PackArgs {
     /// The article file, or - for standard input. Its bytes are sealed exactly as they are.
-    #[arg(value_name = "ARTICLE")]
-    pub article: PathBuf,
+    #[arg(value_name = "ARTICLE", required_unless_present = "batch")]
+    pub article: Option<PathBuf>,
     /// Source URL (absolute http or https).
-    #[arg(long)]
-    pub url: String,
+    #[arg(long, required_unless_present = "batch")]
+    pub url: Option<String>,
     /// Title (headline).
-    #[arg(long)]
-    pub title: String,
+    #[arg(long, required_unless_present = "batch")]
+    pub title: Option<String>,
     /// Publisher name.
-    #[arg(long)]
-    pub publisher: String,
+    #[arg(long, required_unless_present = "batch")]
+    pub publisher: Option<String>,
     /// Publication date: YYYY-MM-DD or RFC 3339.
-    #[arg(long)]
-    pub published: String,
+    #[arg(long, required_unless_present = "batch")]
+    pub published: Option<String>,
     /// An author; repeat for several, in order.
     #[arg(long = "author", value_name = "NAME")]
     pub authors: Vec<String>,
@@ -120,11 +128,37 @@ pub struct PackArgs {
     #[command(flatten)]
     pub key: KeyArgs,
     /// The bundle to write.
-    #[arg(long, value_name = "BUNDLE.zip")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "BUNDLE.zip", required_unless_present = "batch")]
+    pub out: Option<PathBuf>,
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
+    /// The bundle this one corrects: its identity and content digest are sealed into the new
+    /// bundle's metadata (it must be intact; see docseal inspect).
+    #[arg(long, value_name = "OLD.zip", conflicts_with = "batch")]
+    pub supersedes: Option<PathBuf>,
+    /// Seal every job of a JSON Lines file instead: one job per line, with pack's long flags
+    /// as keys (article, url, title, publisher, published, author, retrieved, created, attach)
+    /// and an optional out file name. Jobs run in parallel; bundles already sealed are skipped.
+    #[arg(
+        long,
+        value_name = "JOBS.jsonl",
+        requires = "out_dir",
+        conflicts_with_all = [
+            "article", "url", "title", "publisher", "published", "authors", "retrieved",
+            "created", "attachments", "out", "force",
+        ]
+    )]
+    pub batch: Option<PathBuf>,
+    /// With --batch: the directory to write the bundles in (created if missing).
+    #[arg(long, value_name = "DIR", requires = "batch")]
+    pub out_dir: Option<PathBuf>,
+    /// With --batch: threads to seal on (default: four per core, as sealing waits on fsync).
+    #[arg(long, value_name = "N", requires = "batch")]
+    pub threads: Option<usize>,
+    /// With --batch: no progress bar, and report only the jobs that failed.
+    #[arg(long, short, requires = "batch")]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -152,7 +186,8 @@ pub struct LimitArgs {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Bundle files or unzipped bundle directories.
+    /// Bundle files, unzipped bundle directories (with bagit.txt at the root), or directories
+    /// to search for bundles; all are verified in parallel.
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// A trusted public key (PATH.pub); repeat for several. Required.
@@ -164,9 +199,16 @@ pub struct VerifyArgs {
     /// Machine-readable output (JSON).
     #[arg(long)]
     pub json: bool,
-    /// Print only failures.
+    /// Print only failures, and no progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Threads to verify on (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// An archive whose log establishes when bundles existed (for keys revoked later), and
+    /// whose bundles count for supersedes checks; its checkpoint key must be among --trust.
+    #[arg(long, value_name = "ARCHIVE")]
+    pub archive: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -198,6 +240,136 @@ pub struct ExtractArgs {
     /// Require this many distinct trusted signers.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub require_signers: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CosignArgs {
+    /// The bundle file; it is replaced atomically by the co-signed bundle.
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Bundle files, unzipped bundles, or directories (an archive) to search for bundles.
+    #[arg(required = true, value_name = "BUNDLE_OR_DIR")]
+    pub bundles: Vec<PathBuf>,
+    /// Machine-readable output (JSON).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArchiveCommand {
+    /// Put bundles into an archive directory (created if missing), append them to its log,
+    /// then sign a new checkpoint with the archive key.
+    Add(ArchiveAddArgs),
+    /// Check the log and the checkpoints against the bundles; name every problem.
+    Audit(ArchiveAuditArgs),
+    /// Write an inclusion proof: this bundle is in the archive as of a checkpoint.
+    Prove(ArchiveProveArgs),
+    /// Write a consistency proof: a later checkpoint extends an earlier one.
+    ProveConsistency(ArchiveProveConsistencyArgs),
+    /// Check a proof file with the archive's public key alone (no archive needed).
+    CheckProof(ArchiveCheckProofArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveAddArgs {
+    /// The archive directory.
+    pub archive: PathBuf,
+    /// Bundle files to add.
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The checkpoint's time (RFC 3339 or YYYY-MM-DD), default now: the archive operator's
+    /// clock, for reproducible archives and tests. It may not be before the latest checkpoint.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveAuditArgs {
+    /// The archive directory.
+    pub archive: PathBuf,
+    /// The archive's public key (or a trust file); repeat for several. Required.
+    #[arg(long = "trust", value_name = "PATH.pub", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// A checkpoint you kept from earlier (a checkpoint file, with FILE.minisig beside it,
+    /// or a proof file): the log must still extend it. Repeat for several.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Machine-readable output (JSON).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveProveArgs {
+    /// The archive directory.
+    pub archive: PathBuf,
+    /// The bundle: a bundle file, its name in the archive, or its content sha256.
+    pub bundle: String,
+    /// The checkpoint (its tree size) to prove against; default the latest.
+    #[arg(long, value_name = "N")]
+    pub checkpoint: Option<u64>,
+    /// The proof file to write.
+    #[arg(long, value_name = "PROOF.json")]
+    pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveProveConsistencyArgs {
+    /// The archive directory.
+    pub archive: PathBuf,
+    /// The earlier checkpoint (its tree size).
+    #[arg(long, value_name = "N")]
+    pub from: u64,
+    /// The later checkpoint (its tree size); default the latest.
+    #[arg(long, value_name = "M")]
+    pub to: Option<u64>,
+    /// The proof file to write.
+    #[arg(long, value_name = "PROOF.json")]
+    pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveCheckProofArgs {
+    /// The proof file.
+    pub proof: PathBuf,
+    /// The archive's public key (or a trust file); repeat for several. Required.
+    #[arg(long = "trust", value_name = "ARCHIVE.pub", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// Inclusion proof: check that this bundle is the one the proof is about.
+    #[arg(long, value_name = "BUNDLE")]
+    pub bundle: Option<PathBuf>,
+    /// Consistency proof: check that it starts from this checkpoint you kept (a checkpoint
+    /// file or a proof file).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Machine-readable output (JSON).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -22,10 +22,13 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Inspect(a) => inspect(a),
         Command::Extract(a) => extract(a),
         Command::Key(k) => super::key::run(k),
+        Command::Cosign(a) => super::provenance::cosign(a),
+        Command::History(a) => super::provenance::history(a),
+        Command::Archive(a) => super::provenance::archive(a),
     }
 }
 
-fn limits(l: &LimitArgs) -> Limits {
+pub fn limits(l: &LimitArgs) -> Limits {
     Limits {
         max_entries: l.max_entries,
         max_file_size: l.max_file_size,
@@ -41,17 +44,51 @@ fn ask_passphrase(prompt: &str, key: &Path) -> docseal::Result<Zeroizing<Vec<u8>
             path: key.to_path_buf(),
         });
     }
-    let p = rpassword::prompt_password(prompt).map_err(|e| Error::io("/dev/tty", e))?;
+    let p = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
+        // Ctrl-D or Ctrl-C at the prompt: no passphrase, not an I/O failure.
+        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Interrupted => {
+            // End the prompt's line, so the message does not continue it.
+            if let Ok(mut t) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+                let _ = std::io::Write::write_all(&mut t, b"\n");
+            }
+            Error::invalid(
+                key.display().to_string(),
+                "no passphrase entered; nothing was done",
+            )
+        }
+        _ => Error::io("/dev/tty", e),
+    })?;
     Ok(Zeroizing::new(p.into_bytes()))
 }
 
+/// `keygen` never replaces anything; say so (there is no --force to suggest).
+fn keygen_exists(path: &Path) -> Result<u8> {
+    eprintln!(
+        "docseal: {}: already exists (keygen never replaces or follows an existing file or symlink; remove it or choose another PATH)",
+        path.display()
+    );
+    Ok(super::EXIT_EXISTS)
+}
+
 fn keygen(a: KeygenArgs) -> Result<u8> {
+    // Refuse an existing PATH.key or PATH.pub before asking for anything.
+    let key_path = match keyfile::check_new_key_paths(&a.path) {
+        Ok((k, _)) => k,
+        Err(Error::Exists { path }) => return keygen_exists(&path),
+        Err(e) => return Err(e.into()),
+    };
     let pass: Option<Zeroizing<Vec<u8>>> = if a.no_passphrase {
         None
     } else if let Some(f) = &a.passphrase_file {
         Some(keyfile::read_passphrase_file(f)?)
     } else {
-        let (key_path, _) = keyfile::key_paths(&a.path);
+        if std::fs::File::open("/dev/tty").is_err() {
+            return Err(Error::invalid(
+                key_path.display().to_string(),
+                "no terminal to ask for a passphrase on: give --passphrase-file FILE (or --no-passphrase for an unencrypted key); nothing was written",
+            )
+            .into());
+        }
         let p1 = ask_passphrase("Passphrase for the new key: ", &key_path)?;
         let p2 = ask_passphrase("Passphrase again: ", &key_path)?;
         if p1 != p2 {
@@ -70,7 +107,11 @@ fn keygen(a: KeygenArgs) -> Result<u8> {
         }
         Some(p1)
     };
-    let (k, p, id) = keyfile::generate(&a.path, pass.as_deref().map(|v| &v[..]))?;
+    let (k, p, id) = match keyfile::generate(&a.path, pass.as_deref().map(|v| &v[..])) {
+        Ok(r) => r,
+        Err(Error::Exists { path }) => return keygen_exists(&path),
+        Err(e) => return Err(e.into()),
+    };
     println!("key id {id}");
     println!(
         "secret key: {} (keep it private; never share it)",
@@ -95,25 +136,37 @@ pub fn load_secret_key(k: &KeyArgs) -> docseal::Result<SecretKey> {
 }
 
 fn pack(a: PackArgs) -> Result<u8> {
+    if let Some(jobs) = &a.batch {
+        return super::batch::pack_batch(&a, jobs);
+    }
+    // clap requires these without --batch.
+    let need = |what: &str| Error::invalid(what, "required (or give --batch)");
+    let article = a.article.clone().ok_or_else(|| need("ARTICLE"))?;
+    let out = a.out.clone().ok_or_else(|| need("--out"))?;
+    // The bundle corrected must be intact: checked before any passphrase is asked for.
+    let supersedes = match &a.supersedes {
+        Some(old) => Some(docseal::history::supersedes_link(old, &Limits::default())?),
+        None => None,
+    };
     let key = load_secret_key(&a.key)?;
-    let article = if a.article.as_os_str() == "-" {
+    let article = if article.as_os_str() == "-" {
         ArticleSource::Stdin
     } else {
-        ArticleSource::Path(a.article.clone())
+        ArticleSource::Path(article)
     };
     let req = SealRequest {
         article,
-        url: a.url,
-        title: a.title,
-        publisher: a.publisher,
-        published: a.published,
+        url: a.url.ok_or_else(|| need("--url"))?,
+        title: a.title.ok_or_else(|| need("--title"))?,
+        publisher: a.publisher.ok_or_else(|| need("--publisher"))?,
+        published: a.published.ok_or_else(|| need("--published"))?,
         authors: a.authors,
         retrieved: a.retrieved,
         created: a.created,
         attachments: a.attachments,
-        supersedes: None,
+        supersedes,
     };
-    let s = docseal::seal::seal(&req, &key, &a.out, a.force)?;
+    let s = docseal::seal::seal(&req, &key, &out, a.force)?;
     println!("sealed {} ({} bytes)", s.path.display(), s.size);
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
@@ -123,30 +176,70 @@ fn pack(a: PackArgs) -> Result<u8> {
 
 fn verify(a: VerifyArgs) -> Result<u8> {
     let trust = Trust::load(&a.trust)?;
-    let opts = Options {
+    let mut opts = Options {
         limits: limits(&a.limits),
         require_signers: a.require_signers,
         ..Options::default()
     };
+    // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
+    let mut known = Vec::new();
+    if let Some(arch) = &a.archive {
+        let ev = docseal::archive::evidence(arch, &trust)?;
+        if !a.quiet {
+            for n in &ev.notes {
+                eprintln!("docseal: note: {}: {n}", arch.display());
+            }
+        }
+        opts.established = ev.established;
+        known = ev.known;
+    }
     let mut bundles = Vec::new();
     for b in &a.bundles {
         bundles.extend(verify::find_bundles(b)?);
     }
     let mut summary = output::Summary::default();
-    for b in &bundles {
-        let r = verify::verify_path(b, Some(&trust), &opts);
-        summary.add(&r);
+    let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
+    let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
+    let mut out = output::Out::new(&bar);
+    // Supersedes links are checked across all the bundles (and the archive's): hold the
+    // reports until every bundle is verified when there is more than one to relate.
+    let mut held: Option<Vec<verify::Report>> =
+        (bundles.len() > 1 || a.archive.is_some()).then(Vec::new);
+    let mut print = |out: &mut output::Out, r: &verify::Report| -> std::io::Result<()> {
+        summary.add(r);
         if a.json {
-            output::print_json_line(&r)?;
+            output::write_json_line(&mut out.buf, r)?;
         } else {
-            output::print_verify(&r, a.quiet);
+            output::write_verify(&mut out.buf, r, a.quiet)?;
+        }
+        out.flush_if_full()
+    };
+    docseal::batch::verify_all(&bundles, &trust, &opts, threads, |item| {
+        let Some((_, r)) = item else {
+            return out.flush();
+        };
+        bar.inc(1);
+        match &mut held {
+            Some(h) => {
+                h.push(r);
+                Ok(())
+            }
+            None => print(&mut out, &r),
+        }
+    })?;
+    bar.finish_and_clear();
+    if let Some(mut reports) = held {
+        verify::check_supersedes(&mut reports, &known);
+        for r in &reports {
+            print(&mut out, r)?;
         }
     }
     if a.json {
-        output::print_json_line(&serde_json::json!({ "summary": summary }))?;
+        output::write_json_line(&mut out.buf, &serde_json::json!({ "summary": summary }))?;
     } else if !a.quiet || summary.failed > 0 {
-        output::print_summary(&summary);
+        output::write_summary(&mut out.buf, &summary)?;
     }
+    out.flush()?;
     Ok(if summary.failed == 0 {
         0
     } else {

@@ -2,9 +2,10 @@
 
 use super::args::KeyCommand;
 use anyhow::Result;
+use docseal::keyfile::KeyFileKind;
 use docseal::metadata::hex;
 use docseal::minisign::{PublicKey, SecretKey};
-use docseal::trust::{self, KeyEntry, Reason, Revocation, TrustFile};
+use docseal::trust::{self, KeyEntry, Reason, Revocation};
 use docseal::{keyfile, Error};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -35,47 +36,57 @@ fn fingerprint(k: &PublicKey) -> String {
 }
 
 fn show(path: &Path) -> Result<u8> {
-    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let public = if text.starts_with(b"untrusted comment: minisign public key")
-        || path.extension().is_some_and(|e| e == "pub")
-    {
-        keyfile::read_public_key(path)?
-    } else {
-        let encrypted = keyfile::secret_key_is_encrypted(path)?;
-        if encrypted {
-            println!("secret key (encrypted; its public key is in the matching .pub file)");
-            println!("key id      {}", key_id_of_encrypted(&text, path)?);
-            return Ok(0);
+    let public = match keyfile::identify_key_file(path)? {
+        KeyFileKind::Public(p) => {
+            println!("public key file {}", path.display());
+            p
         }
-        let sk: SecretKey = keyfile::read_secret_key(path, &mut || {
-            Err(Error::NoPassphrase {
-                path: path.to_path_buf(),
-            })
-        })?;
-        println!("secret key (unencrypted)");
-        sk.public_key()
+        KeyFileKind::Secret { encrypted, mode } => {
+            // (An unencrypted one is refused below, with the same fix.)
+            if let Some(m) = mode.filter(|m| encrypted && m & 0o077 != 0) {
+                eprintln!(
+                    "docseal: warning: {}: secret key is readable by others (mode {m:o}); fix with: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+            if encrypted {
+                // The key id and public key inside an encrypted minisign key are encrypted too:
+                // without the passphrase, the matching .pub file is the only source.
+                println!(
+                    "secret key file {} (encrypted with a passphrase; the secret is never shown)",
+                    path.display()
+                );
+                let pubp = path.with_extension("pub");
+                match keyfile::read_public_key(&pubp) {
+                    Ok(p) => {
+                        println!("key id      {} (from {}: not checked against the secret key, which needs the passphrase)", p.key_id(), pubp.display());
+                        println!("fingerprint {}", fingerprint(&p));
+                        println!("public key  {}", p.to_base64());
+                    }
+                    Err(_) => println!(
+                        "key id      unknown without the passphrase (no readable {} beside it)",
+                        pubp.display()
+                    ),
+                }
+                return Ok(0);
+            }
+            let sk: SecretKey = keyfile::read_secret_key(path, &mut || {
+                Err(Error::NoPassphrase {
+                    path: path.to_path_buf(),
+                })
+            })?;
+            println!(
+                "secret key file {} (unencrypted; the secret is never shown)",
+                path.display()
+            );
+            sk.public_key()
+        }
     };
     println!("key id      {}", public.key_id());
     println!("fingerprint {}", fingerprint(&public));
     println!("public key  {}", public.to_base64());
     Ok(0)
-}
-
-/// The key id of an encrypted minisign secret key is itself encrypted; say so plainly.
-fn key_id_of_encrypted(_text: &[u8], path: &Path) -> Result<String> {
-    let pubp = path.with_extension("pub");
-    match keyfile::read_public_key(&pubp) {
-        Ok(p) => Ok(format!("{} (from {})", p.key_id(), pubp.display())),
-        Err(_) => Ok("unknown without the passphrase (no matching .pub beside it)".into()),
-    }
-}
-
-fn load_or_new(path: &Path) -> Result<TrustFile> {
-    if path.exists() {
-        Ok(trust::read_trust_file(path)?)
-    } else {
-        Ok(TrustFile::default())
-    }
 }
 
 fn check_time(flag: &str, t: &Option<String>) -> Result<Option<String>> {
@@ -97,33 +108,31 @@ fn add(
 ) -> Result<u8> {
     let key = keyfile::read_public_key(pub_path)?;
     docseal::metadata::check_text(&name).map_err(|e| Error::invalid("--name", e))?;
-    let mut tf = load_or_new(tf_path)?;
-    if tf.keys.iter().any(|k| k.name == name) {
-        return Err(Error::invalid(
-            tf_path.display().to_string(),
-            format!("already has a key named {name:?}"),
-        )
-        .into());
-    }
-    if tf
-        .keys
-        .iter()
-        .any(|k| PublicKey::from_base64(&k.public_key).is_ok_and(|p| p.key_id() == key.key_id()))
-    {
-        return Err(Error::invalid(
-            tf_path.display().to_string(),
-            format!("already trusts key {}", key.key_id()),
-        )
-        .into());
-    }
-    tf.keys.push(KeyEntry {
-        name: name.clone(),
-        public_key: key.to_base64(),
-        valid_from: check_time("--valid-from", &valid_from)?,
-        valid_until: check_time("--valid-until", &valid_until)?,
-        revoked: None,
-    });
-    trust::write_trust_file(tf_path, &tf)?;
+    let valid_from = check_time("--valid-from", &valid_from)?;
+    let valid_until = check_time("--valid-until", &valid_until)?;
+    let bad = |m: String| Error::invalid(tf_path.display().to_string(), m);
+    trust::update_trust_file(tf_path, true, |tf| {
+        if tf.keys.iter().any(|k| k.name == name) {
+            return Err(bad(format!("already has a key named {name:?}")));
+        }
+        if let Some(k) = tf.keys.iter().find(|k| {
+            PublicKey::from_base64(&k.public_key).is_ok_and(|p| p.key_id() == key.key_id())
+        }) {
+            return Err(bad(format!(
+                "already trusts key {} (as {:?})",
+                key.key_id(),
+                k.name
+            )));
+        }
+        tf.keys.push(KeyEntry {
+            name: name.clone(),
+            public_key: key.to_base64(),
+            valid_from,
+            valid_until,
+            revoked: None,
+        });
+        Ok(((), true))
+    })?;
     println!(
         "{}: now trusts key {} as {name:?}",
         tf_path.display(),
@@ -132,52 +141,107 @@ fn add(
     Ok(0)
 }
 
+fn reason_name(r: Reason) -> &'static str {
+    match r {
+        Reason::Retired => "retired",
+        Reason::Compromised => "compromised",
+    }
+}
+
+/// Revoke a key, found by its name or, failing that, its key id. A revocation is only ever made
+/// stricter (earlier, or from retired to compromised); weakening one is refused, since an
+/// attacker with a stolen key would like nothing better.
 fn revoke(tf_path: &Path, which: &str, reason: &str, at: Option<String>) -> Result<u8> {
-    let mut tf = trust::read_trust_file(tf_path)?;
-    let at = match check_time("--at", &at)? {
+    let at_text = match check_time("--at", &at)? {
         Some(t) => t,
         None => docseal::metadata::format_sealed(chrono::Utc::now()),
     };
+    let at = trust::parse_time(&at_text).map_err(|e| Error::invalid("--at", e))?;
     let reason = if reason == "compromised" {
         Reason::Compromised
     } else {
         Reason::Retired
     };
-    let entry = tf
-        .keys
-        .iter_mut()
-        .find(|k| {
-            k.name == which
-                || PublicKey::from_base64(&k.public_key)
-                    .is_ok_and(|p| p.key_id().to_string() == which.to_ascii_uppercase())
-        })
-        .ok_or_else(|| {
-            Error::invalid(
-                tf_path.display().to_string(),
-                format!("no key named or with id {which:?}"),
-            )
-        })?;
-    entry.revoked = Some(Revocation {
-        at: at.clone(),
-        reason,
-    });
-    let name = entry.name.clone();
-    trust::write_trust_file(tf_path, &tf)?;
-    println!(
-        "{}: key {name:?} revoked ({}) at {at}",
-        tf_path.display(),
-        if reason == Reason::Compromised {
-            "compromised"
-        } else {
-            "retired"
-        }
-    );
+    let bad = |m: String| Error::invalid(tf_path.display().to_string(), m);
+    let msg = trust::update_trust_file(tf_path, false, |tf| {
+        let resolved = trust::resolve(tf_path, tf)?;
+        let by_name = tf.keys.iter().position(|k| k.name == which);
+        let by_id = resolved
+            .iter()
+            .position(|k| k.key.key_id().to_string().eq_ignore_ascii_case(which));
+        let i = match (by_name, by_id) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(bad(format!(
+                    "{which:?} is the name of one key and the id of another ({:?}); edit the file by hand",
+                    tf.keys[b].name
+                )))
+            }
+            (Some(i), _) | (None, Some(i)) => i,
+            (None, None) => {
+                return Err(bad(format!(
+                    "no key named {which:?} or with that key id (see docseal key list)"
+                )))
+            }
+        };
+        let name = tf.keys[i].name.clone();
+        let id = resolved[i].key.key_id();
+        let (at, reason) = match resolved[i].revoked {
+            None => (at, reason),
+            Some((old_at, old_reason)) => {
+                let weaker = at > old_at
+                    || (at == old_at
+                        && old_reason == Reason::Compromised
+                        && reason == Reason::Retired);
+                if weaker {
+                    return Err(bad(format!(
+                        "key {name:?} is already revoked ({} at {}); a revocation is only made earlier or changed to compromised, never weakened (edit the file by hand to undo a mistake)",
+                        reason_name(old_reason),
+                        docseal::metadata::format_sealed(old_at)
+                    )));
+                }
+                let merged = (
+                    at.min(old_at),
+                    if old_reason == Reason::Compromised {
+                        Reason::Compromised
+                    } else {
+                        reason
+                    },
+                );
+                if merged == (old_at, old_reason) {
+                    let m = format!(
+                        "{}: key {name:?} ({id}) is already revoked ({}) at {}; nothing changed",
+                        tf_path.display(),
+                        reason_name(old_reason),
+                        docseal::metadata::format_sealed(old_at)
+                    );
+                    return Ok((m, false));
+                }
+                merged
+            }
+        };
+        let at_text = docseal::metadata::format_sealed(at);
+        tf.keys[i].revoked = Some(Revocation {
+            at: at_text.clone(),
+            reason,
+        });
+        let m = format!(
+            "{}: key {name:?} ({id}) revoked ({}) at {at_text}",
+            tf_path.display(),
+            reason_name(reason)
+        );
+        Ok((m, true))
+    })?;
+    println!("{msg}");
     Ok(0)
 }
 
 fn list(tf_path: &Path) -> Result<u8> {
     let tf = trust::read_trust_file(tf_path)?;
-    for k in trust::resolve(tf_path, &tf)? {
+    let keys = trust::resolve(tf_path, &tf)?;
+    if keys.is_empty() {
+        println!("{}: no keys", tf_path.display());
+    }
+    for k in keys {
         let status = match k.revoked {
             Some((t, Reason::Retired)) => {
                 format!("retired at {}", docseal::metadata::format_sealed(t))

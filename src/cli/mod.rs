@@ -3,9 +3,11 @@
 //! 3 an output exists and `--force` was not given; 4 an I/O error (read, write, disk full).
 
 mod args;
+mod batch;
 mod commands;
 mod key;
 mod output;
+mod provenance;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -21,7 +23,18 @@ pub const EXIT_IO: u8 = 4;
 
 /// Run the command line and turn its outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("docseal: {}", usage_error_line(&e.render().to_string()));
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -32,6 +45,21 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// clap's usage error on one line: the error and its details, without the usage block.
+fn usage_error_line(rendered: &str) -> String {
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let mut s = parts.join(" ");
+    if let Some(rest) = s.strip_prefix("error: ") {
+        s = rest.to_string();
+    }
+    format!("{s} (see docseal --help)")
 }
 
 fn one_line(e: &anyhow::Error) -> String {

@@ -2,8 +2,9 @@
 
 use docseal::finding::Severity;
 use docseal::verify::{Report, SignerStatus};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Totals over a verification run.
 #[derive(Default, Serialize)]
@@ -29,26 +30,87 @@ impl Summary {
     }
 }
 
-pub fn print_summary(s: &Summary) {
+pub fn write_summary(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     let codes: Vec<String> = s.by_code.iter().map(|(c, n)| format!("{c} x{n}")).collect();
     if codes.is_empty() {
-        println!("{} passed, {} failed", s.passed, s.failed);
+        writeln!(w, "{} passed, {} failed", s.passed, s.failed)
     } else {
-        println!(
+        writeln!(
+            w,
             "{} passed, {} failed ({})",
             s.passed,
             s.failed,
             codes.join(", ")
-        );
+        )
     }
 }
 
-/// One compact JSON object on one line (JSON Lines).
-pub fn print_json_line<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, v)?;
-    writeln!(out)?;
-    Ok(())
+/// A progress bar on standard error, shown only when standard error is a terminal and not
+/// `quiet`.
+pub fn progress(len: u64, quiet: bool, unit: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{elapsed}}, eta {{eta}}"))
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Standard output for a run with a progress bar: lines collect in `buf` and are written out
+/// when the run has caught up (or `buf` is large), with the bar hidden meanwhile when both
+/// go to the same terminal.
+pub struct Out<'a> {
+    pub buf: Vec<u8>,
+    bar: &'a ProgressBar,
+    suspend: bool,
+}
+
+impl<'a> Out<'a> {
+    pub fn new(bar: &'a ProgressBar) -> Self {
+        Out {
+            buf: Vec::with_capacity(1 << 16),
+            bar,
+            suspend: !bar.is_hidden() && std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Write out what was collected.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let write = |buf: &[u8]| {
+            let mut o = std::io::stdout().lock();
+            o.write_all(buf)?;
+            o.flush()
+        };
+        if self.suspend {
+            self.bar.suspend(|| write(&self.buf))?;
+        } else {
+            write(&self.buf)?;
+        }
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Write out what was collected when it is large.
+    pub fn flush_if_full(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= 1 << 16 {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// One compact JSON object on one line (JSON Lines), to `w`.
+pub fn write_json_line<T: Serialize + ?Sized>(w: &mut dyn Write, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, v)?;
+    writeln!(w)
 }
 
 pub fn print_json<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
@@ -80,18 +142,27 @@ fn signer_summary(r: &Report) -> String {
     }
 }
 
-pub fn print_verify(r: &Report, quiet: bool) {
+pub fn write_verify(w: &mut dyn Write, r: &Report, quiet: bool) -> std::io::Result<()> {
     if r.ok {
         if !quiet {
-            println!(
+            writeln!(
+                w,
                 "OK      {}  {}  {}",
                 r.path,
                 r.id.as_deref().unwrap_or("-"),
                 signer_summary(r)
-            );
+            )?;
+            // Say what the sealing time is: the signer's claim (docs/SECURITY.md).
+            if let Some(m) = &r.metadata {
+                writeln!(
+                    w,
+                    "  sealed {} by the signer's own account (the signature proves who sealed the bundle and that it has not changed since, not when)",
+                    m.date_sealed
+                )?;
+            }
         }
     } else {
-        println!("FAILED  {}", r.path);
+        writeln!(w, "FAILED  {}", r.path)?;
     }
     for f in &r.findings {
         if f.severity == Severity::Error || !quiet {
@@ -100,9 +171,10 @@ pub fn print_verify(r: &Report, quiet: bool) {
             } else {
                 ""
             };
-            println!("  {tag}{f}");
+            writeln!(w, "  {tag}{f}")?;
         }
     }
+    Ok(())
 }
 
 pub fn print_inspect(r: &Report) {

@@ -1,0 +1,968 @@
+//! Many bundles at once: verifying an archive in parallel, and sealing a file of jobs
+//! (`docseal pack --batch JOBS.jsonl`).
+//!
+//! Both run their work on several threads and hand the results back **in input order**, each
+//! as soon as it and all before it are done, holding at most a small window of finished
+//! results ([`ordered_parallel`]); memory does not grow with the number of bundles.
+//!
+//! # Jobs file
+//!
+//! One JSON object per line (JSON Lines; blank lines are skipped, lines are numbered from 1 as
+//! in an editor). The keys are pack's long flags:
+//!
+//! | key | type | |
+//! |---|---|---|
+//! | `article` | string | required; the article file (not `-`) |
+//! | `url`, `title`, `publisher`, `published` | string | required |
+//! | `author` | string or list of strings | optional |
+//! | `retrieved`, `created` | string | optional (`null` = absent) |
+//! | `attach` | list of strings | optional; attachment files |
+//! | `out` | string | optional; the bundle's file name in the output directory (`NAME.zip`) |
+//!
+//! Unknown keys, duplicate keys and wrong types are refused, with the line number. Relative
+//! paths (`article`, `attach`) are relative to **the directory of the jobs file**, so a jobs
+//! file and its inputs can be moved together.
+//!
+//! # Re-running
+//!
+//! Without `out`, a job's bundle is named `<16 hex digits>.zip`, the start of the SHA-256 of
+//! the job's canonical form (every key but `out`, as written), so the same job always names the
+//! same file. When that file exists already, the job is **already sealed** (skipped, not an
+//! error) if the file is a valid bundle, signed by the batch's key, of exactly this job: same
+//! metadata, same article and attachment names and bytes (hashed again to compare), and, when
+//! the job gives `created`, the same sealing time. A job without `created` is sealed "now" on
+//! its first run; re-running it finds that bundle and leaves it alone. Any other existing file
+//! is a **conflict**: it is reported and never replaced. Two lines naming the same output must be
+//! the same job (the later one then finds the bundle sealed); otherwise the later is refused.
+//!
+//! Every bundle is written atomically (temp file, fsync, rename, fsync of the directory); a
+//! failed job leaves nothing behind and does not affect the others.
+
+use crate::error::{Error, Result};
+use crate::metadata::{self, hex};
+use crate::minisign::SecretKey;
+use crate::seal::{self, ArticleSource, SealRequest, Sealed};
+use crate::verify::{self, Options, Report, Trust, TrustedKey};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
+
+/// Longest line a jobs file may have.
+pub const MAX_JOB_LINE: usize = 1 << 20;
+
+/// The number of threads to use by default: one per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run `work` on every item of `items` on `threads` threads, and call
+/// `emit(Some((index, result)))` on the calling thread in input order, each result as soon as
+/// it and every earlier one are done. Items are taken from `items` lazily; at most a small
+/// window (a few per thread) of finished results waits for an earlier one. `emit(None)` is
+/// called whenever the results have all been emitted so far and the next is not ready yet (a
+/// moment to flush output), and once at the end.
+///
+/// When `emit` fails, no further item is started and the error is returned once the threads
+/// have finished the items they hold. A panic in `work` stops the other threads and is passed
+/// on.
+pub fn ordered_parallel<I, T, R, E, W, F>(
+    items: I,
+    threads: usize,
+    work: W,
+    mut emit: F,
+) -> std::result::Result<(), E>
+where
+    I: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    W: Fn(T) -> R + Sync,
+    F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E>,
+{
+    let threads = threads.max(1);
+    let window = threads * 4 + 4;
+    let source = Mutex::new((items, 0usize));
+    // How many results were emitted, and whether to stop; workers wait on the condvar for
+    // room in the window.
+    let gate = (Mutex::new((0usize, false)), Condvar::new());
+    let stopped = AtomicBool::new(false);
+    let stop = || {
+        let mut g = lock(&gate.0);
+        g.1 = true;
+        stopped.store(true, Ordering::SeqCst);
+        drop(g);
+        gate.1.notify_all();
+    };
+    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (source, gate, stopped, work, stop) = (&source, &gate, &stopped, &work, &stop);
+            s.spawn(move || loop {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let (i, item) = {
+                    let mut g = lock(source);
+                    let Some(item) = g.0.next() else { break };
+                    let i = g.1;
+                    g.1 += 1;
+                    (i, item)
+                };
+                {
+                    let mut g = lock(&gate.0);
+                    while i >= g.0 + window && !g.1 {
+                        g = gate.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                    }
+                    if g.1 {
+                        break;
+                    }
+                }
+                let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
+                {
+                    Ok(r) => r,
+                    Err(p) => {
+                        stop();
+                        std::panic::resume_unwind(p);
+                    }
+                };
+                if tx.send((i, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut run = || -> std::result::Result<(), E> {
+            loop {
+                let (i, r) = match rx.try_recv() {
+                    Ok(m) => m,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        emit(None)?;
+                        match rx.recv() {
+                            Ok(m) => m,
+                            Err(_) => break,
+                        }
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                };
+                pending.insert(i, r);
+                let before = next;
+                while let Some(r) = pending.remove(&next) {
+                    next += 1;
+                    emit(Some((next - 1, r)))?;
+                }
+                if next != before {
+                    lock(&gate.0).0 = next;
+                    gate.1.notify_all();
+                }
+            }
+            emit(None)
+        };
+        let res = run();
+        if res.is_err() {
+            stop();
+        }
+        res
+    })
+}
+
+/// Verify `paths` on `threads` threads against `trust`; `emit` gets each report in the order
+/// of `paths`, and `None` when it may flush (see [`ordered_parallel`]).
+pub fn verify_all<E>(
+    paths: &[PathBuf],
+    trust: &Trust,
+    opts: &Options,
+    threads: usize,
+    emit: impl FnMut(Option<(usize, Report)>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    ordered_parallel(paths.iter(), threads, |p| verify_one(p, trust, opts), emit)
+}
+
+/// Bundle files up to this size are read whole, with one read, and verified in memory:
+/// the same checks as [`verify::verify_path`], without a seek and a read per header and
+/// entry. Larger files are streamed.
+pub const IN_MEMORY_MAX: u64 = 1 << 20;
+
+/// Verify one bundle as [`verify::verify_path`] does (same checks, same report).
+pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
+    let small = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && m.len() <= IN_MEMORY_MAX);
+    if let Some(m) = small {
+        let mut bytes = Vec::with_capacity(m.len() as usize);
+        let read = std::fs::File::open(path)
+            .and_then(|f| f.take(IN_MEMORY_MAX + 1).read_to_end(&mut bytes));
+        // Anything unexpected (an error, a file that changed size): the streaming path
+        // reports it.
+        if read.is_ok() && bytes.len() as u64 == m.len() {
+            let label = path.display().to_string();
+            return verify::verify_bytes(&label, &bytes, Some(trust), opts);
+        }
+    }
+    verify::verify_path(path, Some(trust), opts)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+/// One job of a jobs file, as written (paths not yet resolved).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Job {
+    /// The article file.
+    pub article: String,
+    /// Source URL.
+    pub url: String,
+    /// Title.
+    pub title: String,
+    /// Publisher.
+    pub publisher: String,
+    /// Publication date.
+    pub published: String,
+    /// Authors, in order (a single string in the file is one author).
+    pub author: Vec<String>,
+    /// Retrieval time.
+    pub retrieved: Option<String>,
+    /// Sealing time; absent means now.
+    pub created: Option<String>,
+    /// Attachment files.
+    pub attach: Vec<String>,
+    /// The bundle's file name, if given.
+    #[serde(skip)]
+    pub out: Option<String>,
+}
+
+impl Job {
+    /// The job's identity: SHA-256 of its canonical form (every key but `out`), hex.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_string(self).unwrap_or_default();
+        hex(&Sha256::digest(format!("docseal-job-v1\n{canonical}\n")))
+    }
+
+    /// The bundle's file name: `out`, or the first 16 hex digits of [`Job::digest`] + `.zip`.
+    pub fn out_name(&self) -> String {
+        match &self.out {
+            Some(o) => o.clone(),
+            None => format!("{}.zip", &self.digest()[..16]),
+        }
+    }
+}
+
+/// A JSON object's members in order, keeping duplicates so that they can be refused.
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, val)) = map.next_entry::<String, Value>()? {
+                    v.push((k, val));
+                }
+                Ok(Members(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+const KEYS: [&str; 10] = [
+    "article",
+    "url",
+    "title",
+    "publisher",
+    "published",
+    "author",
+    "retrieved",
+    "created",
+    "attach",
+    "out",
+];
+
+/// Parse one line of a jobs file (without its line ending). The error says what is wrong.
+pub fn parse_job(line: &str) -> std::result::Result<Job, String> {
+    let Members(members) =
+        serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
+    let mut fields: HashMap<&str, Value> = HashMap::new();
+    for (k, v) in members {
+        let Some(key) = KEYS.iter().find(|x| **x == k) else {
+            return Err(format!("unknown key {k:?} (known: {})", KEYS.join(", ")));
+        };
+        if fields.insert(key, v).is_some() {
+            return Err(format!("key {k:?} appears twice"));
+        }
+    }
+    let mut take = |k: &str| fields.remove(k);
+    let string = |k: &str, v: Option<Value>| -> std::result::Result<Option<String>, String> {
+        match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("{k:?} must be a string, not {}", kind(&other))),
+        }
+    };
+    let required = |k: &str, v: Option<Value>| -> std::result::Result<String, String> {
+        match v {
+            None => Err(format!("missing key {k:?}")),
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("{k:?} must be a string, not {}", kind(&other))),
+        }
+    };
+    let list =
+        |k: &str, v: Option<Value>, single: bool| -> std::result::Result<Vec<String>, String> {
+            let what = if single {
+                "a string or a list of strings"
+            } else {
+                "a list of strings"
+            };
+            match v {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::String(s)) if single => Ok(vec![s]),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|i| match i {
+                        Value::String(s) => Ok(s),
+                        other => Err(format!("{k:?} must be {what}; it holds {}", kind(&other))),
+                    })
+                    .collect(),
+                Some(other) => Err(format!("{k:?} must be {what}, not {}", kind(&other))),
+            }
+        };
+    let article = required("article", take("article"))?;
+    if article.is_empty() || article == "-" {
+        return Err(
+            "\"article\" must name a file (standard input is not available in a batch)".into(),
+        );
+    }
+    let job = Job {
+        article,
+        url: required("url", take("url"))?,
+        title: required("title", take("title"))?,
+        publisher: required("publisher", take("publisher"))?,
+        published: required("published", take("published"))?,
+        author: list("author", take("author"), true)?,
+        retrieved: string("retrieved", take("retrieved"))?,
+        created: string("created", take("created"))?,
+        attach: list("attach", take("attach"), false)?,
+        out: string("out", take("out"))?,
+    };
+    if job.attach.iter().any(String::is_empty) {
+        return Err("\"attach\" holds an empty file name".into());
+    }
+    if let Some(o) = &job.out {
+        check_out_name(o)?;
+    }
+    Ok(job)
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `out` is a plain, portable file name ending in `.zip` (so `docseal verify DIR` finds it).
+fn check_out_name(o: &str) -> std::result::Result<(), String> {
+    if o.contains('/') || o.contains('\\') {
+        return Err(format!(
+            "\"out\" must be a file name, not a path: {o:?} (bundles go to --out-dir)"
+        ));
+    }
+    crate::path::check(o).map_err(|(code, why)| format!("\"out\" refused ({code}): {why}"))?;
+    if !o.ends_with(".zip") || o.len() <= 4 {
+        return Err(format!("\"out\" must end in .zip: {o:?}"));
+    }
+    Ok(())
+}
+
+/// The jobs of a jobs file, read lazily, one line at a time: `(line number, job or error)`.
+/// Output names are claimed in line order; a later line naming a claimed output is a duplicate
+/// or a conflict (see the module documentation).
+pub struct JobReader<R> {
+    reader: R,
+    line: usize,
+    claimed: HashMap<String, (usize, String)>,
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+/// A parsed line: its job, or why it was refused, with the output name it claims.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A job to run, writing `out_name`.
+    Job {
+        /// The job.
+        job: Box<Job>,
+        /// Its bundle's file name.
+        out_name: String,
+    },
+    /// The line is refused.
+    Invalid(String),
+}
+
+impl<R: BufRead> JobReader<R> {
+    /// Read jobs from `reader`.
+    pub fn new(reader: R) -> Self {
+        JobReader {
+            reader,
+            line: 0,
+            claimed: HashMap::new(),
+            buf: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// The next non-blank line, or its read error; `None` at the end.
+    fn next_line(
+        &mut self,
+    ) -> Option<(usize, std::io::Result<std::result::Result<String, String>>)> {
+        loop {
+            self.buf.clear();
+            self.line += 1;
+            let limit = (MAX_JOB_LINE + 1) as u64;
+            let n = match (&mut self.reader)
+                .take(limit)
+                .read_until(b'\n', &mut self.buf)
+            {
+                Ok(0) => return None,
+                Ok(n) => n,
+                Err(e) => return Some((self.line, Err(e))),
+            };
+            if n as u64 == limit && self.buf.last() != Some(&b'\n') {
+                // Skip the rest of the over-long line.
+                loop {
+                    self.buf.clear();
+                    match (&mut self.reader)
+                        .take(1 << 16)
+                        .read_until(b'\n', &mut self.buf)
+                    {
+                        Ok(0) => break,
+                        Ok(_) if self.buf.last() == Some(&b'\n') => break,
+                        Ok(_) => {}
+                        Err(e) => return Some((self.line, Err(e))),
+                    }
+                }
+                return Some((
+                    self.line,
+                    Ok(Err(format!("line longer than {MAX_JOB_LINE} bytes"))),
+                ));
+            }
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some((
+                self.line,
+                Ok(String::from_utf8(std::mem::take(&mut self.buf))
+                    .map_err(|_| "not valid UTF-8".to_string())),
+            ));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for JobReader<R> {
+    type Item = (usize, std::io::Result<Parsed>);
+
+    /// Lines with their jobs; after a read error, the end.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let (line, text) = self.next_line()?;
+        let parsed = match text {
+            Err(e) => {
+                self.failed = true;
+                return Some((line, Err(e)));
+            }
+            Ok(Err(why)) => Parsed::Invalid(why),
+            Ok(Ok(text)) => match parse_job(&text) {
+                Err(why) => Parsed::Invalid(why),
+                Ok(job) => {
+                    let out_name = job.out_name();
+                    let digest = job.digest();
+                    match self.claimed.get(&out_name) {
+                        // The same job again: it runs, and finds the bundle sealed.
+                        Some((_, d)) if *d == digest => Parsed::Job {
+                            job: Box::new(job),
+                            out_name,
+                        },
+                        Some((l, _)) => Parsed::Invalid(format!(
+                            "output {out_name} is already the output of line {l}, a different job"
+                        )),
+                        None => {
+                            self.claimed.insert(out_name.clone(), (line, digest));
+                            Parsed::Job {
+                                job: Box::new(job),
+                                out_name,
+                            }
+                        }
+                    }
+                }
+            },
+        };
+        Some((line, Ok(parsed)))
+    }
+}
+
+/// What became of one job.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Sealed now.
+    Sealed(Sealed),
+    /// The output exists and is this job's bundle, signed by this key.
+    AlreadySealed {
+        /// The bundle.
+        path: PathBuf,
+        /// Its identity.
+        id: String,
+    },
+    /// The output exists and is something else; it was left alone.
+    Conflict {
+        /// The existing file.
+        path: PathBuf,
+        /// How it differs.
+        why: String,
+    },
+    /// The job failed (invalid job or metadata, unreadable input, I/O error); nothing was
+    /// written for it.
+    Failed(Error),
+}
+
+impl Outcome {
+    /// Whether the job succeeded (sealed, or already sealed).
+    pub fn is_ok(&self) -> bool {
+        !matches!(self, Outcome::Conflict { .. } | Outcome::Failed(_))
+    }
+}
+
+/// Seals jobs with one key into one directory.
+pub struct Batch<'a> {
+    key: &'a SecretKey,
+    trust: Trust,
+    base: PathBuf,
+    out_dir: PathBuf,
+    dir_sync: DirSync,
+}
+
+/// Group commit of directory fsyncs: a thread that renamed a bundle into the directory waits
+/// for an fsync of the directory that started after its rename, and starts one if none is
+/// running. Threads finishing together share one fsync instead of one each.
+struct DirSync {
+    dir: PathBuf,
+    state: Mutex<SyncState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    /// Tickets are taken after a rename, in order.
+    next_ticket: u64,
+    /// Every ticket below this is covered by a completed fsync.
+    synced_below: u64,
+    running: bool,
+}
+
+impl DirSync {
+    fn new(dir: &Path) -> Self {
+        DirSync {
+            dir: dir.to_path_buf(),
+            state: Mutex::new(SyncState::default()),
+            done: Condvar::new(),
+        }
+    }
+
+    /// Make every rename done before this call durable.
+    fn sync(&self) -> std::io::Result<()> {
+        let mut g = lock(&self.state);
+        let ticket = g.next_ticket;
+        g.next_ticket += 1;
+        loop {
+            if g.synced_below > ticket {
+                return Ok(());
+            }
+            if !g.running {
+                g.running = true;
+                let covers = g.next_ticket;
+                drop(g);
+                let res = crate::atomic::sync_dir(&self.dir);
+                g = lock(&self.state);
+                g.running = false;
+                if res.is_ok() {
+                    g.synced_below = g.synced_below.max(covers);
+                }
+                self.done.notify_all();
+                res?;
+                continue;
+            }
+            g = self.done.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl<'a> Batch<'a> {
+    /// A batch sealing with `key` into `out_dir`; relative job paths are resolved against
+    /// `base` (the jobs file's directory).
+    pub fn new(key: &'a SecretKey, base: &Path, out_dir: &Path) -> Self {
+        Batch {
+            key,
+            trust: Trust {
+                keys: vec![TrustedKey::plain(key.public_key())],
+            },
+            base: base.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            dir_sync: DirSync::new(out_dir),
+        }
+    }
+
+    fn resolve(&self, p: &str) -> PathBuf {
+        self.base.join(p)
+    }
+
+    /// The seal request of a job.
+    pub fn request(&self, job: &Job) -> SealRequest {
+        SealRequest {
+            article: ArticleSource::Path(self.resolve(&job.article)),
+            url: job.url.clone(),
+            title: job.title.clone(),
+            publisher: job.publisher.clone(),
+            published: job.published.clone(),
+            authors: job.author.clone(),
+            retrieved: job.retrieved.clone(),
+            created: job.created.clone(),
+            attachments: job.attach.iter().map(|a| self.resolve(a)).collect(),
+            supersedes: None,
+        }
+    }
+
+    /// Run one parsed line.
+    pub fn run(&self, parsed: Parsed) -> (Option<PathBuf>, Outcome) {
+        match parsed {
+            Parsed::Invalid(why) => (None, Outcome::Failed(Error::invalid("job", why))),
+            Parsed::Job { job, out_name } => {
+                let out = self.out_dir.join(out_name);
+                let outcome = self.run_job(&job, &out);
+                (Some(out), outcome)
+            }
+        }
+    }
+
+    fn run_job(&self, job: &Job, out: &Path) -> Outcome {
+        let req = self.request(job);
+        if out.symlink_metadata().is_ok() {
+            return self.existing(&req, out);
+        }
+        // The bundle is fsynced before its rename; the directory fsync that makes the rename
+        // durable is shared with the other threads (group commit), and done before the job
+        // is reported sealed.
+        match seal::seal_with(&req, self.key, out, false, false) {
+            Ok(s) => match self.dir_sync.sync() {
+                Ok(()) => Outcome::Sealed(s),
+                Err(e) => Outcome::Failed(Error::io(&self.out_dir, e)),
+            },
+            // Written meanwhile by someone else (another run of the same jobs).
+            Err(Error::Exists { .. }) => self.existing(&req, out),
+            Err(e) => Outcome::Failed(unflag(e)),
+        }
+    }
+
+    /// The output exists: is it this job's bundle?
+    fn existing(&self, req: &SealRequest, out: &Path) -> Outcome {
+        match self.matches(req, out) {
+            Ok(Ok(id)) => Outcome::AlreadySealed {
+                path: out.to_path_buf(),
+                id,
+            },
+            Ok(Err(why)) => Outcome::Conflict {
+                path: out.to_path_buf(),
+                why,
+            },
+            Err(e) => Outcome::Failed(unflag(e)),
+        }
+    }
+
+    /// `Ok(Ok(id))` when `out` is a valid bundle of `req` signed by this batch's key;
+    /// `Ok(Err(why))` when it is something else; `Err` when the job itself is invalid or an
+    /// input cannot be read.
+    fn matches(
+        &self,
+        req: &SealRequest,
+        out: &Path,
+    ) -> Result<std::result::Result<String, String>> {
+        // The job's own values, checked as sealing would check them.
+        let url = metadata::normalize_url(&req.url).map_err(|p| Error::invalid("url", p))?;
+        let created = match &req.created {
+            Some(c) => {
+                Some(metadata::normalize_sealed(c).map_err(|p| Error::invalid("created", p))?)
+            }
+            None => None,
+        };
+        let ArticleSource::Path(article) = &req.article else {
+            return Err(Error::invalid("article", "must name a file"));
+        };
+        let article_file = metadata::article_path(article.file_name().and_then(|n| n.to_str()));
+        let attachments = seal::attachment_names(&req.attachments)?;
+
+        if out.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+            return Ok(Err("exists and is not a regular file".into()));
+        }
+        let report = verify::verify_path(out, Some(&self.trust), &Options::default());
+        if !report.ok {
+            let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+            return Ok(Err(format!(
+                "exists and is not a valid bundle signed by this key ({})",
+                codes.join(", ")
+            )));
+        }
+        let Some(m) = &report.metadata else {
+            return Ok(Err("exists and has no readable metadata".into()));
+        };
+        let differs = |what: &str| {
+            Ok(Err(format!(
+                "exists and holds another bundle ({what} differs)"
+            )))
+        };
+        if m.url != url {
+            return differs("url");
+        }
+        if m.headline != req.title {
+            return differs("title");
+        }
+        if m.publisher != req.publisher {
+            return differs("publisher");
+        }
+        if m.date_published != req.published {
+            return differs("published");
+        }
+        if m.author != req.authors {
+            return differs("author");
+        }
+        if m.date_retrieved != req.retrieved {
+            return differs("retrieved");
+        }
+        if created.as_ref().is_some_and(|c| *c != m.date_sealed) {
+            return differs("created");
+        }
+        if m.supersedes.is_some() {
+            return differs("supersedes");
+        }
+        if m.article_file != article_file {
+            return differs("article file name");
+        }
+        let names: Vec<&String> = attachments.iter().map(|(n, _)| n).collect();
+        if m.attachments.iter().collect::<Vec<_>>() != names {
+            return differs("attachment names");
+        }
+        let mut inputs: Vec<(&str, &Path)> = vec![(article_file.as_str(), article.as_path())];
+        inputs.extend(attachments.iter().map(|(n, p)| (n.as_str(), p.as_path())));
+        for (name, path) in inputs {
+            let sealed = report
+                .files
+                .iter()
+                .find(|f| f.path == name)
+                .and_then(|f| f.sha256.clone());
+            if sealed.as_deref() != Some(hex(&sha256_file(path)?).as_str()) {
+                return differs(&format!("content of {name}"));
+            }
+        }
+        Ok(Ok(m.id.clone()))
+    }
+}
+
+/// Errors from sealing name pack's flags (`--url`); in a batch they are job keys (`url`).
+fn unflag(e: Error) -> Error {
+    match e {
+        Error::Invalid { what, problem } => match what.strip_prefix("--") {
+            Some(k) => Error::Invalid {
+                what: k.to_string(),
+                problem,
+            },
+            None => Error::Invalid { what, problem },
+        },
+        other => other,
+    }
+}
+
+/// SHA-256 of a file, streamed in 1 MiB blocks.
+pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; len.clamp(1, 1 << 20) as usize];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Job {
+        parse_job(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+    fn err(line: &str) -> String {
+        parse_job(line).expect_err(line)
+    }
+    const BASE: &str = r#""article":"a.txt","url":"https://e.com/","title":"t","publisher":"p","published":"2020-01-01""#;
+
+    #[test]
+    fn jobs_parse_strictly() {
+        let j = ok(&format!("{{{BASE}}}"));
+        assert!(j.author.is_empty() && j.attach.is_empty() && j.out.is_none());
+        assert_eq!(ok(&format!(r#"{{{BASE},"author":"A"}}"#)).author, ["A"]);
+        assert_eq!(
+            ok(&format!(
+                r#"{{{BASE},"author":["A","B"],"attach":["x.pdf"]}}"#
+            ))
+            .author,
+            ["A", "B"]
+        );
+        assert_eq!(ok(&format!(r#"{{{BASE},"created":null}}"#)).created, None);
+        assert!(err(&format!(r#"{{{BASE},"colour":"red"}}"#)).contains("unknown key \"colour\""));
+        assert!(err(&format!(r#"{{{BASE},"url":"https://x/"}}"#)).contains("twice"));
+        assert!(err(r#"{"article":"a.txt"}"#).contains("missing key \"url\""));
+        assert!(err(&format!(r#"{{{BASE},"author":3}}"#)).contains("string or a list"));
+        assert!(err(&format!(r#"{{{BASE},"author":["A",1]}}"#)).contains("holds a number"));
+        assert!(err(&format!(r#"{{{BASE},"attach":"x.pdf"}}"#)).contains("a list of strings"));
+        assert!(err(&format!(r#"{{{BASE},"created":5}}"#)).contains("must be a string"));
+        assert!(err(&format!(r#"{{{BASE},"out":"../x.zip"}}"#)).contains("file name"));
+        assert!(err(&format!(r#"{{{BASE},"out":"x.tar"}}"#)).contains(".zip"));
+        assert!(err("[1,2]").contains("JSON object"));
+        assert!(err("{").contains("JSON object"));
+        assert!(err(&format!(r#"{{{BASE}}} x"#)).contains("JSON object"));
+        assert!(
+            err(r#"{"article":"-","url":"u","title":"t","publisher":"p","published":"d"}"#)
+                .contains("standard input")
+        );
+    }
+
+    #[test]
+    fn default_names_are_stable_and_ignore_out() {
+        let a = ok(&format!("{{{BASE}}}"));
+        let mut b = a.clone();
+        b.out = Some("x.zip".into());
+        assert_eq!(a.digest(), b.digest());
+        assert_eq!(a.out_name().len(), 16 + 4);
+        assert_eq!(a.out_name(), ok(&format!("{{{BASE}}}")).out_name());
+        let c = ok(&format!(r#"{{{BASE},"author":"other"}}"#));
+        assert_ne!(a.out_name(), c.out_name());
+    }
+
+    #[test]
+    fn reader_numbers_lines_and_claims_outputs() {
+        let text = format!(
+            "{{{BASE}}}\n\n  \nnot json\n{{{BASE}}}\n{{{BASE},\"author\":\"u\",\"out\":\"{}\"}}\n\u{0}\n",
+            ok(&format!("{{{BASE}}}")).out_name()
+        );
+        let got: Vec<(usize, Parsed)> = JobReader::new(text.as_bytes())
+            .map(|(l, p)| (l, p.unwrap()))
+            .collect();
+        let lines: Vec<usize> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 4, 5, 6, 7]);
+        assert!(matches!(got[0].1, Parsed::Job { .. }));
+        assert!(matches!(got[1].1, Parsed::Invalid(_)));
+        assert!(matches!(got[2].1, Parsed::Job { .. }));
+        assert!(matches!(&got[3].1, Parsed::Invalid(w) if w.contains("line 1")));
+        assert!(matches!(got[4].1, Parsed::Invalid(_)));
+    }
+
+    #[test]
+    fn overlong_lines_are_refused_and_skipped() {
+        let mut text = vec![b' '; MAX_JOB_LINE + 10];
+        text.push(b'\n');
+        text.extend_from_slice(format!("{{{BASE}}}\n").as_bytes());
+        let got: Vec<(usize, Parsed)> = JobReader::new(&text[..])
+            .map(|(l, p)| (l, p.unwrap()))
+            .collect();
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[0].1, Parsed::Invalid(w) if w.contains("longer")));
+        assert_eq!(got[1].0, 2);
+        assert!(matches!(got[1].1, Parsed::Job { .. }));
+    }
+
+    #[test]
+    fn ordered_parallel_keeps_order_and_bounds_the_window() {
+        use std::sync::atomic::AtomicUsize;
+        let running = AtomicUsize::new(0);
+        let max_ahead = AtomicUsize::new(0);
+        let emitted = AtomicUsize::new(0);
+        let mut got = Vec::new();
+        ordered_parallel(
+            0..500u64,
+            4,
+            |i| {
+                running.fetch_add(1, Ordering::SeqCst);
+                let ahead = (i as usize).saturating_sub(emitted.load(Ordering::SeqCst));
+                max_ahead.fetch_max(ahead, Ordering::SeqCst);
+                // Uneven work: early items are slow.
+                std::thread::sleep(std::time::Duration::from_micros((500 - i) % 7 * 50));
+                i * 2
+            },
+            |item| {
+                if let Some((idx, r)) = item {
+                    assert_eq!(r, idx as u64 * 2);
+                    got.push(r);
+                    emitted.store(idx + 1, Ordering::SeqCst);
+                }
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(got, (0..500).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(
+            max_ahead.load(Ordering::SeqCst) <= 4 * 4 + 4,
+            "{max_ahead:?}"
+        );
+    }
+
+    #[test]
+    fn ordered_parallel_stops_when_emit_fails() {
+        use std::sync::atomic::AtomicUsize;
+        let done = AtomicUsize::new(0);
+        let res = ordered_parallel(
+            0..100_000u32,
+            2,
+            |i| {
+                done.fetch_add(1, Ordering::SeqCst);
+                i
+            },
+            |item| match item {
+                Some((10, _)) => Err("broken pipe"),
+                _ => Ok(()),
+            },
+        );
+        assert_eq!(res, Err("broken pipe"));
+        assert!(done.load(Ordering::SeqCst) < 100, "{done:?}");
+    }
+}

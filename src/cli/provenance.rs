@@ -1,0 +1,262 @@
+//! `docseal cosign`, `docseal history`, `docseal archive ...`: thin layers over
+//! [`docseal::cosign`], [`docseal::history`] and [`docseal::archive`].
+
+use super::args::{
+    ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveProveArgs,
+    ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
+};
+use super::commands::{limits, load_secret_key};
+use super::output;
+use anyhow::Result;
+use docseal::archive::{self, Proof};
+use docseal::finding::Severity;
+use docseal::metadata::format_sealed;
+use docseal::verify::{self, Options, Trust};
+use docseal::Error;
+
+pub fn cosign(a: CosignArgs) -> Result<u8> {
+    let key = load_secret_key(&a.key)?;
+    let c = docseal::cosign::cosign(&a.bundle, &key, &limits(&a.limits))?;
+    println!(
+        "co-signed {} with key {} ({} signatures now)",
+        c.path.display(),
+        c.key_id,
+        c.signatures
+    );
+    println!("  id {}", c.id);
+    println!("  content sha256 {} (unchanged)", c.content_sha256);
+    println!("  added {}", c.file);
+    Ok(0)
+}
+
+pub fn history(a: HistoryArgs) -> Result<u8> {
+    let opts = Options {
+        limits: limits(&a.limits),
+        ..Options::default()
+    };
+    let mut paths = Vec::new();
+    for b in &a.bundles {
+        paths.extend(verify::find_bundles(b)?);
+    }
+    paths.sort();
+    paths.dedup();
+    let reports: Vec<verify::Report> = paths.iter().map(|p| verify::inspect(p, &opts)).collect();
+    let h = docseal::history::history(&reports);
+    if a.json {
+        output::print_json(&h)?;
+    } else {
+        for (ci, chain) in h.chains.iter().enumerate() {
+            if ci > 0 {
+                println!();
+            }
+            let first = &chain.versions[0];
+            let n = chain.versions.len();
+            println!(
+                "{} ({} version{}, oldest first)",
+                first.url,
+                n,
+                if n == 1 { "" } else { "s" }
+            );
+            let pos = |c: &str| {
+                chain
+                    .versions
+                    .iter()
+                    .position(|v| v.content_sha256 == c)
+                    .map(|i| i + 1)
+            };
+            for (i, v) in chain.versions.iter().enumerate() {
+                let state = if !v.superseded_by.is_empty() {
+                    let by: Vec<String> = v
+                        .superseded_by
+                        .iter()
+                        .filter_map(|c| pos(c).map(|p| p.to_string()))
+                        .collect();
+                    format!("superseded by {}", by.join(", "))
+                } else {
+                    "latest".into()
+                };
+                println!(
+                    "  {}. {}  sealed {} (as asserted by the signer)  [{state}]",
+                    i + 1,
+                    v.id,
+                    v.date_sealed
+                );
+                println!("     \"{}\"", v.headline);
+                if let Some(s) = &v.supersedes {
+                    match pos(&s.sha256) {
+                        Some(p) => println!("     corrects version {p}"),
+                        None => println!("     corrects {} ({})", s.id, s.sha256),
+                    }
+                }
+                println!("     content sha256 {}", v.content_sha256);
+                for f in &v.files {
+                    println!("     file {f}");
+                }
+                for p in &v.problems {
+                    println!("     problem: {p}");
+                }
+                for n in &v.notes {
+                    println!("     note: {n}");
+                }
+            }
+        }
+        for u in &h.unplaced {
+            println!("unreadable {}: {}", u.path, u.problems.join(", "));
+        }
+    }
+    Ok(if h.ok() { 0 } else { super::EXIT_FAILED })
+}
+
+pub fn archive(c: ArchiveCommand) -> Result<u8> {
+    match c {
+        ArchiveCommand::Add(a) => add(a),
+        ArchiveCommand::Audit(a) => audit(a),
+        ArchiveCommand::Prove(a) => prove(a),
+        ArchiveCommand::ProveConsistency(a) => prove_consistency(a),
+        ArchiveCommand::CheckProof(a) => check_proof(a),
+    }
+}
+
+fn add(a: ArchiveAddArgs) -> Result<u8> {
+    let time = match &a.time {
+        Some(t) => Some(docseal::trust::parse_time(t).map_err(|e| Error::invalid("--time", e))?),
+        None => None,
+    };
+    let key = load_secret_key(&a.key)?;
+    let r = archive::add(&a.archive, &a.bundles, &key, time, &limits(&a.limits))?;
+    for e in &r.entries {
+        println!(
+            "logged {} as entry {} ({}, content sha256 {})",
+            e.name, e.index, e.id, e.content_sha256
+        );
+    }
+    let cp = &r.checkpoint;
+    println!(
+        "checkpoint {} of {} signed by key {} at {}",
+        cp.size,
+        cp.origin,
+        r.key_id,
+        format_sealed(cp.time)
+    );
+    Ok(0)
+}
+
+fn audit(a: ArchiveAuditArgs) -> Result<u8> {
+    let trust = Trust::load(&a.trust)?;
+    let mut kept = Vec::new();
+    for k in &a.checkpoints {
+        kept.extend(archive::read_kept(k)?);
+    }
+    let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
+    if a.json {
+        output::print_json(&r)?;
+    } else {
+        println!(
+            "{}  {}  {} entries, {} checkpoints",
+            if r.ok { "OK    " } else { "FAILED" },
+            r.archive,
+            r.entries,
+            r.checkpoints
+        );
+        if let Some(l) = &r.latest {
+            println!(
+                "  latest checkpoint {} at {}, root {}, signed by {}",
+                l.size,
+                l.time,
+                l.root,
+                l.signer.as_deref().unwrap_or("an untrusted key")
+            );
+        }
+        for f in &r.findings {
+            let tag = if f.severity == Severity::Warning {
+                "warning "
+            } else {
+                ""
+            };
+            println!("  {tag}{f}");
+        }
+    }
+    Ok(if r.ok { 0 } else { super::EXIT_FAILED })
+}
+
+fn prove(a: ArchiveProveArgs) -> Result<u8> {
+    let p = archive::prove_inclusion(&a.archive, &a.bundle, a.checkpoint, &limits(&a.limits))?;
+    let entry =
+        archive::Entry::parse(p.entry.as_bytes()).map_err(|e| Error::invalid("entry", e))?;
+    let cp = archive::Checkpoint::parse(p.checkpoint.body.as_bytes())
+        .map_err(|e| Error::invalid("checkpoint", e))?;
+    docseal::atomic::write(&a.out, &Proof::Inclusion(p).to_bytes(), a.force)?;
+    println!(
+        "wrote {}: entry {} ({}) is in {} as of checkpoint {} ({})",
+        a.out.display(),
+        entry.index,
+        entry.name,
+        cp.origin,
+        cp.size,
+        format_sealed(cp.time)
+    );
+    Ok(0)
+}
+
+fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
+    let p = archive::prove_consistency(&a.archive, a.from, a.to)?;
+    let new = archive::Checkpoint::parse(p.new.body.as_bytes())
+        .map_err(|e| Error::invalid("checkpoint", e))?;
+    docseal::atomic::write(&a.out, &Proof::Consistency(p).to_bytes(), a.force)?;
+    println!(
+        "wrote {}: checkpoint {} extends checkpoint {}",
+        a.out.display(),
+        new.size,
+        a.from
+    );
+    Ok(0)
+}
+
+fn check_proof(a: ArchiveCheckProofArgs) -> Result<u8> {
+    let trust = Trust::load(&a.trust)?;
+    let kept = match &a.checkpoint {
+        Some(k) => archive::read_kept(k)?.pop(),
+        None => None,
+    };
+    let r = archive::check_proof(
+        &a.proof,
+        &trust,
+        a.bundle.as_deref(),
+        kept.as_ref(),
+        &limits(&a.limits),
+    )?;
+    if a.json {
+        output::print_json(&r)?;
+        return Ok(0);
+    }
+    let cp = &r.checkpoint;
+    let signer = match &cp.key_name {
+        Some(n) => format!("key {} ({n})", cp.key_id),
+        None => format!("key {}", cp.key_id),
+    };
+    match (&r.entry, &r.old) {
+        (Some(e), _) => {
+            println!(
+                "OK  entry {} ({}, {}) is in {} as of checkpoint {}",
+                e.index, e.name, e.id, cp.origin, cp.size
+            );
+            println!("  content sha256 {}", e.content_sha256);
+            println!(
+                "  checkpoint {} signed by {signer} at {}: the bundle existed by then",
+                cp.size, cp.time
+            );
+        }
+        (None, Some(old)) => {
+            println!(
+                "OK  checkpoint {} ({}) of {} extends checkpoint {} ({})",
+                cp.size, cp.time, cp.origin, old.size, old.time
+            );
+            println!("  both signed by trusted keys; nothing logged by {} was removed, replaced or reordered", old.size);
+        }
+        (None, None) => {}
+    }
+    for n in &r.notes {
+        println!("  {n}");
+    }
+    Ok(0)
+}
