@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Longest line a jobs file may have.
 pub const MAX_JOB_LINE: usize = 1 << 20;
@@ -66,11 +66,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Run `work` on every item of `items` on `threads` threads, and call
-/// `emit(Some((index, result)))` on the calling thread in input order, each result as soon as
-/// it and every earlier one are done. Items are taken from `items` lazily; at most a small
-/// window (a few per thread) of finished results waits for an earlier one. `emit(None)` is
-/// called whenever the results have all been emitted so far and the next is not ready yet (a
-/// moment to flush output), and once at the end.
+/// `emit(Some((index, result)))` in input order, each result as soon as it and every earlier
+/// one are done. Items are taken from `items` lazily; at most a small window (a few per
+/// thread) of finished results waits for an earlier one. `emit(None)` is called whenever the
+/// results have all been emitted so far and the next is not ready yet (a moment to flush
+/// output), and once at the end.
+///
+/// `emit` runs on the worker thread that completed the next result in order, one call at a
+/// time (under a lock): no thread hand-off per item.
 ///
 /// When `emit` fails, no further item is started and the error is returned once the threads
 /// have finished the items they hold. A panic in `work` stops the other threads and is passed
@@ -79,15 +82,22 @@ pub fn ordered_parallel<I, T, R, E, W, F>(
     items: I,
     threads: usize,
     work: W,
-    mut emit: F,
+    emit: F,
 ) -> std::result::Result<(), E>
 where
     I: Iterator<Item = T> + Send,
     T: Send,
     R: Send,
+    E: Send,
     W: Fn(T) -> R + Sync,
-    F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E>,
+    F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E> + Send,
 {
+    struct Out<R, F, E> {
+        pending: BTreeMap<usize, R>,
+        next: usize,
+        emit: F,
+        error: Option<E>,
+    }
     let threads = threads.max(1);
     let window = threads * 4 + 4;
     let source = Mutex::new((items, 0usize));
@@ -102,11 +112,16 @@ where
         drop(g);
         gate.1.notify_all();
     };
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    let out = Mutex::new(Out {
+        pending: BTreeMap::new(),
+        next: 0,
+        emit,
+        error: None,
+    });
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let tx = tx.clone();
-            let (source, gate, stopped, work, stop) = (&source, &gate, &stopped, &work, &stop);
+            let (source, gate, stopped, work, stop, out) =
+                (&source, &gate, &stopped, &work, &stop, &out);
             s.spawn(move || loop {
                 if stopped.load(Ordering::SeqCst) {
                     break;
@@ -135,56 +150,54 @@ where
                         std::panic::resume_unwind(p);
                     }
                 };
-                if tx.send((i, r)).is_err() {
+                let mut o = lock(out);
+                if o.error.is_some() {
                     break;
+                }
+                o.pending.insert(i, r);
+                let before = o.next;
+                let mut res = Ok(());
+                while res.is_ok() {
+                    let next = o.next;
+                    let Some(r) = o.pending.remove(&next) else {
+                        break;
+                    };
+                    o.next += 1;
+                    res = (o.emit)(Some((next, r)));
+                }
+                if res.is_ok() && o.next != before {
+                    res = (o.emit)(None);
+                }
+                if let Err(e) = res {
+                    o.error = Some(e);
+                    drop(o);
+                    stop();
+                    break;
+                }
+                if o.next != before {
+                    let emitted = o.next;
+                    drop(o);
+                    lock(&gate.0).0 = emitted;
+                    gate.1.notify_all();
                 }
             });
         }
-        drop(tx);
-        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
-        let mut next = 0usize;
-        let mut run = || -> std::result::Result<(), E> {
-            loop {
-                let (i, r) = match rx.try_recv() {
-                    Ok(m) => m,
-                    Err(mpsc::TryRecvError::Empty) => {
-                        emit(None)?;
-                        match rx.recv() {
-                            Ok(m) => m,
-                            Err(_) => break,
-                        }
-                    }
-                    Err(mpsc::TryRecvError::Disconnected) => break,
-                };
-                pending.insert(i, r);
-                let before = next;
-                while let Some(r) = pending.remove(&next) {
-                    next += 1;
-                    emit(Some((next - 1, r)))?;
-                }
-                if next != before {
-                    lock(&gate.0).0 = next;
-                    gate.1.notify_all();
-                }
-            }
-            emit(None)
-        };
-        let res = run();
-        if res.is_err() {
-            stop();
-        }
-        res
-    })
+    });
+    let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    match o.error.take() {
+        Some(e) => Err(e),
+        None => (o.emit)(None),
+    }
 }
 
 /// Verify `paths` on `threads` threads against `trust`; `emit` gets each report in the order
 /// of `paths`, and `None` when it may flush (see [`ordered_parallel`]).
-pub fn verify_all<E>(
+pub fn verify_all<E: Send>(
     paths: &[PathBuf],
     trust: &Trust,
     opts: &Options,
     threads: usize,
-    emit: impl FnMut(Option<(usize, Report)>) -> std::result::Result<(), E>,
+    emit: impl FnMut(Option<(usize, Report)>) -> std::result::Result<(), E> + Send,
 ) -> std::result::Result<(), E> {
     ordered_parallel(paths.iter(), threads, |p| verify_one(p, trust, opts), emit)
 }
@@ -196,18 +209,17 @@ pub const IN_MEMORY_MAX: u64 = 1 << 20;
 
 /// Verify one bundle as [`verify::verify_path`] does (same checks, same report).
 pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
-    let small = std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file() && m.len() <= IN_MEMORY_MAX);
-    if let Some(m) = small {
-        let mut bytes = Vec::with_capacity(m.len() as usize);
-        let read = std::fs::File::open(path)
-            .and_then(|f| f.take(IN_MEMORY_MAX + 1).read_to_end(&mut bytes));
-        // Anything unexpected (an error, a file that changed size): the streaming path
-        // reports it.
-        if read.is_ok() && bytes.len() as u64 == m.len() {
-            let label = path.display().to_string();
-            return verify::verify_bytes(&label, &bytes, Some(trust), opts);
+    // One open, one fstat, one read for a small bundle file.
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        if let Some(len) = len.filter(|&l| l <= IN_MEMORY_MAX) {
+            let mut bytes = vec![0u8; len as usize];
+            // Anything unexpected (an error, a file that shrank): the streaming path reports
+            // it.
+            if f.read_exact(&mut bytes).is_ok() {
+                let label = path.display().to_string();
+                return verify::verify_bytes(&label, &bytes, Some(trust), opts);
+            }
         }
     }
     verify::verify_path(path, Some(trust), opts)
@@ -216,6 +228,14 @@ pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
 // ---------------------------------------------------------------------------------------------
 // Jobs
 // ---------------------------------------------------------------------------------------------
+
+/// A 64-bit fingerprint of `s` (SipHash with fixed keys).
+fn fingerprint(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
 
 /// One job of a jobs file, as written (paths not yet resolved).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -399,12 +419,14 @@ fn check_out_name(o: &str) -> std::result::Result<(), String> {
 }
 
 /// The jobs of a jobs file, read lazily, one line at a time: `(line number, job or error)`.
-/// Output names are claimed in line order; a later line naming a claimed output is a duplicate
-/// or a conflict (see the module documentation).
+/// Output names are claimed in line order; a later line naming a claimed output (compared
+/// after Unicode normalization and case folding, as a case-insensitive file system would) is
+/// the same job or refused (see the module documentation). What is kept per line is a few
+/// machine words: fingerprints of the name and of the job.
 pub struct JobReader<R> {
     reader: R,
     line: usize,
-    claimed: HashMap<String, (usize, String)>,
+    claimed: HashMap<u64, (usize, u64)>,
     buf: Vec<u8>,
     failed: bool,
 }
@@ -504,8 +526,9 @@ impl<R: BufRead> Iterator for JobReader<R> {
                 Err(why) => Parsed::Invalid(why),
                 Ok(job) => {
                     let out_name = job.out_name();
-                    let digest = job.digest();
-                    match self.claimed.get(&out_name) {
+                    let digest = fingerprint(&job.digest());
+                    let key = fingerprint(&crate::path::collision_key(&out_name));
+                    match self.claimed.get(&key) {
                         // The same job again: it runs, and finds the bundle sealed.
                         Some((_, d)) if *d == digest => Parsed::Job {
                             job: Box::new(job),
@@ -515,7 +538,7 @@ impl<R: BufRead> Iterator for JobReader<R> {
                             "output {out_name} is already the output of line {l}, a different job"
                         )),
                         None => {
-                            self.claimed.insert(out_name.clone(), (line, digest));
+                            self.claimed.insert(key, (line, digest));
                             Parsed::Job {
                                 job: Box::new(job),
                                 out_name,

@@ -1067,6 +1067,34 @@ fn reduce_mod_order(s: &mut [u8]) -> bool {
     changed
 }
 
+#[cfg(test)]
+mod group_order_tests {
+    use super::*;
+
+    #[test]
+    fn reduce_mod_order_reduces_exactly_the_unreduced() {
+        let mut l = GROUP_ORDER;
+        assert!(reduce_mod_order(&mut l));
+        assert_eq!(l, [0; 32]);
+        let mut below = GROUP_ORDER;
+        below[0] -= 1;
+        let kept = below;
+        assert!(!reduce_mod_order(&mut below));
+        assert_eq!(below, kept);
+        // 2^256 - 1 = 15 * l + r with r < l: at most 16 subtractions, result reduced.
+        let mut max = [0xff; 32];
+        assert!(reduce_mod_order(&mut max));
+        assert!(!reduce_mod_order(&mut max.clone()));
+        // l + 5 -> 5.
+        let mut x = GROUP_ORDER;
+        x[0] += 5;
+        assert!(reduce_mod_order(&mut x));
+        let mut five = [0u8; 32];
+        five[0] = 5;
+        assert_eq!(x, five);
+    }
+}
+
 /// `sig` with the S halves of both Ed25519 signatures reduced modulo ℓ, when either was not.
 fn with_reduced_s(sig: &Signature) -> Option<Signature> {
     let mut r = sig.clone();
@@ -1255,7 +1283,31 @@ pub fn extract(
         out.sync_all().map_err(|err| Error::io(&target, err))?;
     }
     if non_empty {
-        // --force into a non-empty directory: move each file over, atomically per file.
+        // --force into a non-empty directory. Nothing is moved unless every file can be: no
+        // existing directory on a file's way is a symbolic link (which could lead outside DIR)
+        // or something else than a directory, and no file to be replaced is a directory.
+        for e in &entries {
+            let mut at = out_dir.to_path_buf();
+            let segments: Vec<&str> = e.name.split('/').collect();
+            for (k, seg) in segments.iter().enumerate() {
+                at.push(seg);
+                let Ok(m) = at.symlink_metadata() else {
+                    break; // not there yet: created below, inside DIR
+                };
+                let last = k + 1 == segments.len();
+                let why = if m.file_type().is_symlink() && !last {
+                    "is a symbolic link; not followed"
+                } else if !last && !m.is_dir() {
+                    "is not a directory"
+                } else if last && m.is_dir() {
+                    "is a directory; not replaced"
+                } else {
+                    continue;
+                };
+                return Err(Error::invalid(at.display().to_string(), why));
+            }
+        }
+        // Then move each file over, atomically per file.
         for e in &entries {
             let dst = out_dir.join(&e.name);
             if let Some(dir) = dst.parent() {

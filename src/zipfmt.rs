@@ -2772,6 +2772,73 @@ mod tests {
         assert_code(&a.build(), Code::ZipGap);
     }
 
+    /// Regression (hostile corpus, `trailing-second-archive`): a second archive appended to the
+    /// first was reported as an archive comment.
+    #[test]
+    fn appended_archive_is_trailing_bytes_not_a_comment() {
+        assert_only(&[good(), good()].concat(), Code::ZipTrailingBytes);
+    }
+
+    /// Regression (hostile corpus, `extra-field-timestamp`): the same extra field in both
+    /// headers is a non-canonical extra field, not a disagreement between the headers.
+    #[test]
+    fn shared_extra_field_is_not_a_header_mismatch() {
+        let a = Asm::sample();
+        let x = extra(0x5455, &[1, 0, 0, 0, 0]);
+        let bytes = a.build_with(
+            &|i, h| {
+                if i == 0 {
+                    local_set_extra(h, &x)
+                }
+            },
+            &|i, h| {
+                if i == 0 {
+                    central_set_extra(h, &x)
+                }
+            },
+            &|_, _| {},
+        );
+        assert_only(&bytes, Code::ZipExtraField);
+        // Only in the local header: both.
+        let bytes = a.local(&|i, h| {
+            if i == 0 {
+                local_set_extra(h, &x)
+            }
+        });
+        let got = codes(&bytes);
+        assert!(
+            got.contains(&Code::ZipHeaderMismatch) && got.contains(&Code::ZipExtraField),
+            "{got:?}"
+        );
+    }
+
+    /// Findings of one code are listed up to the cap, then counted in one more finding.
+    #[test]
+    fn findings_of_one_code_are_capped() {
+        let names: Vec<Vec<u8>> = (0..250).map(|i| format!("a/../{i}").into_bytes()).collect();
+        let list: Vec<(&[u8], &[u8])> = names.iter().map(|n| (n.as_slice(), &b"x"[..])).collect();
+        let f = read(&Asm::new(&list).build()).unwrap_err();
+        assert_eq!(f.len(), MAX_FINDINGS_PER_CODE + 1);
+        assert!(f.iter().all(|f| f.code == Code::PathTraversal));
+        assert!(f[MAX_FINDINGS_PER_CODE]
+            .message
+            .starts_with("150 more findings"));
+    }
+
+    /// A name longer than any path is shown cut, so findings stay small.
+    #[test]
+    fn long_names_are_shown_cut() {
+        let name = vec![b'n'; 60_000];
+        let f = read(&Asm::new(&[(&name, b"x")]).build()).unwrap_err();
+        assert_eq!(f[0].code, Code::PathTooLong);
+        let shown = f[0].path.as_deref().unwrap();
+        assert!(
+            shown.ends_with("... (60000 bytes)") && shown.len() < 1100,
+            "{}",
+            shown.len()
+        );
+    }
+
     #[test]
     fn trailing_bytes() {
         assert_only(&[good(), b"trailing"].concat(), Code::ZipTrailingBytes);

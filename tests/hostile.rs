@@ -1548,6 +1548,151 @@ fn weak_keys_given_to_trust_are_refused_when_loaded() {
     }
 }
 
+/// `extract --force` into an existing directory never follows a symbolic link found there out of
+/// it, and moves nothing when it refuses.
+#[cfg(unix)]
+#[test]
+fn extract_force_never_follows_symlinks_out_of_the_target() {
+    let fx = Fixture::new();
+    let outside = fx.env.path("outside");
+    fs::create_dir(&outside).unwrap();
+    let target = fx.env.path("target");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("keep"), b"mine").unwrap();
+    std::os::unix::fs::symlink(&outside, target.join("data")).unwrap();
+    let before = snapshot(fx.env.dir.path());
+    let d = fx
+        .env
+        .cmd()
+        .args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "target", "--force"])
+        .fails(2);
+    assert!(d.stderr().contains("symbolic link"), "{}", d.stderr());
+    assert!(fs::read_dir(&outside).unwrap().next().is_none());
+    assert_eq!(snapshot(fx.env.dir.path()), before);
+    // Something else than a directory in the way: refused the same way, nothing moved.
+    fs::remove_file(target.join("data")).unwrap();
+    fs::write(target.join("data"), b"a file").unwrap();
+    let before = snapshot(fx.env.dir.path());
+    let d = fx
+        .env
+        .cmd()
+        .args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "target", "--force"])
+        .fails(2);
+    assert!(d.stderr().contains("not a directory"), "{}", d.stderr());
+    assert_eq!(snapshot(fx.env.dir.path()), before);
+    // With the way clear, --force writes the files beside what was there.
+    fs::remove_file(target.join("data")).unwrap();
+    fx.env
+        .cmd()
+        .args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "target", "--force"])
+        .ok();
+    assert!(target.join("data/article.txt").is_file() && target.join("keep").is_file());
+    assert!(fs::read_dir(&outside).unwrap().next().is_none());
+}
+
+/// Peak resident memory (KiB) of `docseal verify FILE --trust PUB --json`, measured with
+/// `/usr/bin/time` (Debian package `time`); and the exit code.
+fn peak_rss_kib(file: &Path, public: &Path) -> (u64, i32) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_docseal"))
+        .arg("verify")
+        .arg(file)
+        .arg("--trust")
+        .arg(public)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kib = err
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no RSS figure from /usr/bin/time: {err}"));
+    (kib, out.status.code().unwrap_or(-1))
+}
+
+/// Whatever a file declares, verifying it takes less than 64 MiB: the nastiest inputs under the
+/// default limits (docs/VERIFY.md, "Bounded resources" has the figures of a release build).
+#[test]
+fn verify_memory_stays_under_64_mib_on_the_nastiest_inputs() {
+    if !require_tool("/usr/bin/time") {
+        return;
+    }
+    let fx = Fixture::new();
+    let long = |i: usize| {
+        let n = format!("data/{i:05}/{}", format!("{}/", "n".repeat(250)).repeat(4));
+        format!("{n}{}", "x".repeat(1024 - n.len())).into_bytes()
+    };
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    // The largest central directory the limits allow: 10,000 entries, 1,024-byte names.
+    let names: Vec<Vec<u8>> = (0..10_000).map(long).collect();
+    let list: Vec<(Vec<u8>, Vec<u8>)> = names.iter().map(|n| (n.clone(), Vec::new())).collect();
+    inputs.push((
+        "entries-10000-long-names",
+        Asm {
+            entries: list,
+            ..Asm::default()
+        }
+        .build(),
+    ));
+    // A sealed bundle plus 9,990 unlisted payload files with 1,024-byte names: two findings
+    // about each, were they all listed.
+    let mut a = Asm::of(&fx.good);
+    for (i, n) in names.iter().take(10_000 - a.entries.len()).enumerate() {
+        a.entries.insert(1 + i, (n.clone(), Vec::new()));
+    }
+    inputs.push(("payload-long-names-unlisted", a.build()));
+    // End records declaring 2^32 entries, in 98 bytes.
+    let mut e = Vec::new();
+    e.extend_from_slice(b"PK\x06\x06");
+    e.extend_from_slice(&44u64.to_le_bytes());
+    e.extend_from_slice(&0x032Du16.to_le_bytes());
+    e.extend_from_slice(&45u16.to_le_bytes());
+    e.extend_from_slice(&[0; 8]);
+    e.extend_from_slice(&(1u64 << 32).to_le_bytes());
+    e.extend_from_slice(&(1u64 << 32).to_le_bytes());
+    e.extend_from_slice(&[0; 16]);
+    e.extend_from_slice(b"PK\x06\x07");
+    e.extend_from_slice(&0u32.to_le_bytes());
+    e.extend_from_slice(&0u64.to_le_bytes());
+    e.extend_from_slice(&1u32.to_le_bytes());
+    e.extend_from_slice(b"PK\x05\x06\0\0\0\0\xff\xff\xff\xff\0\0\0\0\xff\xff\xff\xff\0\0");
+    inputs.push(("count-2pow32", e));
+    // Tag files at their limits: a 16 MiB payload manifest listing ~230,000 absent files.
+    let mut man = Vec::new();
+    let mut i = 0;
+    while man.len() + 80 < 16 << 20 {
+        man.extend_from_slice(format!("{}  data/f{i:08}\n", "0".repeat(64)).as_bytes());
+        i += 1;
+    }
+    inputs.push((
+        "manifest-16mib",
+        rebuild(&fx.good, |e| *get(e, MANIFEST) = man),
+    ));
+    let mut paths = Vec::new();
+    for (name, bytes) in &inputs {
+        let p = fx.env.path(&format!("{name}.zip"));
+        fs::write(&p, bytes).unwrap();
+        paths.push((name.to_string(), p));
+    }
+    // A 1 GiB file of zeros (sparse).
+    let p = fx.env.path("sparse-1gib.zip");
+    fs::File::create(&p).unwrap().set_len(1 << 30).unwrap();
+    paths.push(("sparse-1gib".into(), p));
+    for (name, p) in paths {
+        let (kib, code) = peak_rss_kib(&p, &fx.public);
+        assert_eq!(code, 1, "{name}");
+        assert!(kib < 64 * 1024, "{name}: peak RSS {kib} KiB");
+    }
+}
+
 /// Write the corpus as the fuzzer's seeds (`fuzz/corpus/verify/`) and the corpus key's public
 /// half (`fuzz/corpus.pub`). Run by name:
 /// `cargo test --test hostile -- --ignored write_fuzz_corpus`.

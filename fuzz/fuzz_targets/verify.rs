@@ -44,7 +44,10 @@ fuzz_target!(|data: &[u8]| {
             hash_entry(&mut c, e, Some(&mut buf)).expect("entry data");
             w.add_bytes(&e.name, &buf).expect("a name the writer takes");
         }
-        assert!(w.finish().expect("written").into_inner() == data, "accepted a non-canonical form");
+        assert!(
+            w.finish().expect("written").into_inner() == data,
+            "accepted a non-canonical form"
+        );
     }
     let i = verify_bytes("fuzz", data, None, &opts);
     assert_eq!(i.ok, i.error_codes().is_empty());

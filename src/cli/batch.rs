@@ -1,14 +1,18 @@
-//! `docseal pack --batch JOBS.jsonl --key PATH.key --out-dir DIR`: the jobs run in parallel
-//! (library: `docseal::batch`); one report line per job, in line order, then a summary.
+//! Many bundles at once on the command line (library: `docseal::batch`):
+//! `docseal pack --batch JOBS.jsonl --key PATH.key --out-dir DIR` (one report line per job, in
+//! line order, then a summary), and `verify` of many bundles whose supersedes links are
+//! checked across all of them.
 
-use super::args::PackArgs;
+use super::args::{PackArgs, VerifyArgs};
 use super::commands::load_secret_key;
 use super::output;
 use anyhow::Result;
 use docseal::batch::{self, Batch, JobReader, Outcome};
+use docseal::verify::{self, KnownBundle, Options, Report, Trust};
 use docseal::Error;
-use std::io::{BufReader, Read, Write};
-use std::path::Path;
+use std::collections::HashSet;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 #[derive(Default)]
 struct Totals {
@@ -135,4 +139,120 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     }
     out.flush()?;
     Ok(t.code.unwrap_or(0))
+}
+
+/// What `verify` keeps of each report while a run is in progress, when supersedes links must
+/// be checked across all the bundles: fingerprints of the bundle's id and content digest, its
+/// supersedes link, and the length of its rendered output in the spill file.
+struct Trace {
+    id: u64,
+    content: u64,
+    link: Option<Box<(String, String)>>,
+    len: u64,
+}
+
+fn fingerprint(s: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Verify many bundles in parallel and check the supersedes links among them (and the
+/// archive's `known` bundles), in bounded memory: each report is rendered as soon as it is
+/// ready into an unnamed temporary file and only a [`Trace`] is kept; afterwards the bundles a
+/// link can concern (those with a link, and those whose id or content digest a link names) are
+/// verified again and checked together with `verify::check_supersedes`, and the output is
+/// written in order, the rendered text of the others copied from the temporary file.
+pub fn verify_related(
+    a: &VerifyArgs,
+    bundles: &[PathBuf],
+    trust: &Trust,
+    opts: &Options,
+    known: &[KnownBundle],
+    out: &mut output::Out,
+    summary: &mut output::Summary,
+) -> Result<()> {
+    let render = |w: &mut Vec<u8>, r: &Report| {
+        if a.json {
+            output::write_json_line(w, r)
+        } else {
+            output::write_verify(w, r, a.quiet)
+        }
+    };
+    let threads = a.threads.unwrap_or_else(batch::default_threads);
+    let spill = tempfile::tempfile()?;
+    let mut traces: Vec<Trace> = Vec::with_capacity(bundles.len());
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, &spill);
+        let mut text = Vec::new();
+        batch::verify_all(bundles, trust, opts, threads, |item| {
+            let Some((_, r)) = item else {
+                return Ok(());
+            };
+            out.bar().inc(1);
+            text.clear();
+            render(&mut text, &r)?;
+            w.write_all(&text)?;
+            summary.add(&r);
+            traces.push(Trace {
+                id: fingerprint(r.id.as_deref()),
+                content: fingerprint(r.content_sha256.as_deref()),
+                link: r
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.supersedes.as_ref())
+                    .map(|s| Box::new((s.id.clone(), s.sha256.clone()))),
+                len: text.len() as u64,
+            });
+            Ok::<(), std::io::Error>(())
+        })?;
+        w.flush()?;
+    }
+    out.bar().finish_and_clear();
+
+    // The bundles a supersedes link can concern.
+    let mut ids = HashSet::new();
+    let mut contents = HashSet::new();
+    for l in traces.iter().filter_map(|t| t.link.as_ref()) {
+        ids.insert(fingerprint(Some(&l.0)));
+        contents.insert(fingerprint(Some(&l.1)));
+    }
+    for k in known {
+        if let Some(s) = &k.supersedes {
+            contents.insert(fingerprint(Some(s)));
+        }
+    }
+    let involved: Vec<usize> = traces
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.link.is_some() || ids.contains(&t.id) || contents.contains(&t.content))
+        .map(|(i, _)| i)
+        .collect();
+    let mut fresh: Vec<Report> = involved
+        .iter()
+        .map(|&i| batch::verify_one(&bundles[i], trust, opts))
+        .collect();
+    for r in &fresh {
+        summary.remove(r);
+    }
+    verify::check_supersedes(&mut fresh, known);
+    for r in &fresh {
+        summary.add(r);
+    }
+
+    let mut spilled = std::io::BufReader::with_capacity(1 << 16, &spill);
+    spilled.seek(SeekFrom::Start(0))?;
+    let mut fresh = involved.iter().copied().zip(fresh).peekable();
+    let mut text = Vec::new();
+    for (i, t) in traces.iter().enumerate() {
+        text.clear();
+        (&mut spilled).take(t.len).read_to_end(&mut text)?;
+        match fresh.next_if(|(j, _)| *j == i) {
+            Some((_, r)) => render(&mut out.buf, &r)?,
+            None => out.buf.extend_from_slice(&text),
+        }
+        out.flush_if_full()?;
+    }
+    Ok(())
 }

@@ -201,38 +201,25 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
     let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
     let mut out = output::Out::new(&bar);
-    // Supersedes links are checked across all the bundles (and the archive's): hold the
-    // reports until every bundle is verified when there is more than one to relate.
-    let mut held: Option<Vec<verify::Report>> =
-        (bundles.len() > 1 || a.archive.is_some()).then(Vec::new);
-    let mut print = |out: &mut output::Out, r: &verify::Report| -> std::io::Result<()> {
-        summary.add(r);
-        if a.json {
-            output::write_json_line(&mut out.buf, r)?;
-        } else {
-            output::write_verify(&mut out.buf, r, a.quiet)?;
-        }
-        out.flush_if_full()
-    };
-    docseal::batch::verify_all(&bundles, &trust, &opts, threads, |item| {
-        let Some((_, r)) = item else {
-            return out.flush();
-        };
-        bar.inc(1);
-        match &mut held {
-            Some(h) => {
-                h.push(r);
-                Ok(())
+    if bundles.len() > 1 || a.archive.is_some() {
+        // Supersedes links are checked across all the bundles (and the archive's): a report is
+        // final once every bundle is verified. Bounded memory; output at the end.
+        super::batch::verify_related(&a, &bundles, &trust, &opts, &known, &mut out, &mut summary)?;
+    } else {
+        docseal::batch::verify_all(&bundles, &trust, &opts, threads, |item| {
+            let Some((_, r)) = item else {
+                return out.flush();
+            };
+            bar.inc(1);
+            summary.add(&r);
+            if a.json {
+                output::write_json_line(&mut out.buf, &r)?;
+            } else {
+                output::write_verify(&mut out.buf, &r, a.quiet)?;
             }
-            None => print(&mut out, &r),
-        }
-    })?;
-    bar.finish_and_clear();
-    if let Some(mut reports) = held {
-        verify::check_supersedes(&mut reports, &known);
-        for r in &reports {
-            print(&mut out, r)?;
-        }
+            out.flush_if_full()
+        })?;
+        bar.finish_and_clear();
     }
     if a.json {
         output::write_json_line(&mut out.buf, &serde_json::json!({ "summary": summary }))?;

@@ -28,6 +28,25 @@ impl Summary {
             *self.by_code.entry(f.code.to_string()).or_default() += 1;
         }
     }
+
+    /// Take back what [`Summary::add`] counted for `r`.
+    pub fn remove(&mut self, r: &Report) {
+        self.bundles = self.bundles.saturating_sub(1);
+        if r.ok {
+            self.passed = self.passed.saturating_sub(1);
+        } else {
+            self.failed = self.failed.saturating_sub(1);
+        }
+        for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
+            let code = f.code.to_string();
+            if let Some(n) = self.by_code.get_mut(&code) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.by_code.remove(&code);
+                }
+            }
+        }
+    }
 }
 
 pub fn write_summary(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
@@ -52,9 +71,9 @@ pub fn progress(len: u64, quiet: bool, unit: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{elapsed}}, eta {{eta}}"))
-    {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {unit}, {{elapsed}}, eta {{eta}}"
+    )) {
         bar.set_style(style);
     }
     bar
@@ -95,6 +114,11 @@ impl<'a> Out<'a> {
         }
         self.buf.clear();
         Ok(())
+    }
+
+    /// The progress bar.
+    pub fn bar(&self) -> &ProgressBar {
+        self.bar
     }
 
     /// Write out what was collected when it is large.
