@@ -934,20 +934,9 @@ fn check_signature(
                 Some(tk) => (tk.key.clone(), tk.name.clone()),
                 None => {
                     // Diagnose a key id that lies: does a trusted key verify it anyway?
-                    for tk in &t.keys {
-                        let mut other = sig.clone();
-                        other.key_id = tk.key.key_id();
-                        if other.verify(&tk.key, tagmanifest).is_ok() {
-                            report.push(Finding::at(
-                                Code::SigKeyIdMismatch,
-                                name,
-                                format!(
-                                    "names key {key_id} but was made by trusted key {}",
-                                    tk.key.key_id()
-                                ),
-                            ));
-                            return (SignerStatus::Invalid, None);
-                        }
+                    if let Some(f) = made_by_another_trusted_key(name, sig, tagmanifest, t) {
+                        report.push(f);
+                        return (SignerStatus::Invalid, None);
                     }
                     report.push(Finding::at(Code::SigUntrustedKey, name, format!("signed by key {key_id}, which is not trusted (give its .pub with --trust)")));
                     return (SignerStatus::Unknown, None);
@@ -994,22 +983,11 @@ fn check_signature(
                 }
             }
             // Made by another trusted key than the one its id names?
-            if let Some(t) = trust {
-                for tk in t.keys.iter().filter(|k| k.key.key_id() != key_id) {
-                    let mut other = sig.clone();
-                    other.key_id = tk.key.key_id();
-                    if other.verify(&tk.key, tagmanifest).is_ok() {
-                        report.push(Finding::at(
-                            Code::SigKeyIdMismatch,
-                            name,
-                            format!(
-                                "names key {key_id} but was made by trusted key {}",
-                                tk.key.key_id()
-                            ),
-                        ));
-                        return (SignerStatus::Invalid, key_name);
-                    }
-                }
+            if let Some(f) =
+                trust.and_then(|t| made_by_another_trusted_key(name, sig, tagmanifest, t))
+            {
+                report.push(f);
+                return (SignerStatus::Invalid, key_name);
             }
             report.push(Finding::at(
                 Code::SigInvalid,
@@ -1101,6 +1079,34 @@ fn with_reduced_s(sig: &Signature) -> Option<Signature> {
     let a = reduce_mod_order(&mut r.signature[32..]);
     let b = reduce_mod_order(&mut r.global_signature[32..]);
     (a || b).then_some(r)
+}
+
+/// A signature whose key id names one key but that another trusted key made: the finding.
+fn made_by_another_trusted_key(
+    name: &str,
+    sig: &Signature,
+    tagmanifest: &[u8],
+    trust: &Trust,
+) -> Option<Finding> {
+    let named = sig.key_id;
+    trust
+        .keys
+        .iter()
+        .filter(|k| k.key.key_id() != named)
+        .find_map(|tk| {
+            let mut other = sig.clone();
+            other.key_id = tk.key.key_id();
+            other.verify(&tk.key, tagmanifest).is_ok().then(|| {
+                Finding::at(
+                    Code::SigKeyIdMismatch,
+                    name,
+                    format!(
+                        "names key {named} but was made by trusted key {}",
+                        tk.key.key_id()
+                    ),
+                )
+            })
+        })
 }
 
 /// The signer's public key as named in a docseal trusted comment (`signer=<base64>`).
