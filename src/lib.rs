@@ -17,7 +17,7 @@
 //!   their order), [`archive`] (an append-only, signed archive log and its proofs) over [`log`]
 //!   (RFC 9162 Merkle trees).
 //!
-//! The data flows one way: inputs ([`ingest`]) -> sealed bundle ([`seal`], [`zipfmt`],
+//! The data flows one way: inputs ([`seal::SealRequest`], [`batch`]) -> sealed bundle ([`seal`], [`zipfmt`],
 //! [`bagit`], [`metadata`]) -> findings ([`verify`]).
 
 #![forbid(unsafe_code)]
