@@ -575,18 +575,7 @@ fn prefix_roots(leaves: &[Hash], sizes: &BTreeSet<u64>) -> HashMap<u64, Hash> {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(hex(&h.finalize()))
+    crate::batch::sha256_file(path).map(|d| hex(&d))
 }
 
 // ---------------------------------------------------------------------------------------------

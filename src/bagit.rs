@@ -123,6 +123,23 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<(String, [u8; 32])>, String> {
     Ok(out)
 }
 
+/// SHA-256 of everything `r` yields, read in blocks of at most 1 MiB (`size_hint` sizes the
+/// buffer for small inputs).
+pub fn sha256_reader(r: &mut dyn std::io::Read, size_hint: u64) -> std::io::Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; size_hint.clamp(1, 1 << 20) as usize];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize().into())
+}
+
 /// Parse 64 lower-case hex digits.
 pub fn parse_hex32(h: &str) -> Option<[u8; 32]> {
     if h.len() != 64

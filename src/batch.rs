@@ -834,17 +834,7 @@ fn unflag(e: Error) -> Error {
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; len.clamp(1, 1 << 20) as usize];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(h.finalize().into())
+    crate::bagit::sha256_reader(&mut f, len).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

@@ -395,17 +395,8 @@ impl Source for DirSource {
     fn digest(&mut self, _: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         let mut f = open_nofollow(&self.root.join(name))
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => h.update(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Finding::at(Code::IoRead, name, e.to_string())),
-            }
-        }
-        Ok(h.finalize().into())
+        bagit::sha256_reader(&mut f, 1 << 20)
+            .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))
     }
     fn ordered(&self) -> bool {
         false
