@@ -435,6 +435,9 @@ fn verify_a_directory_finds_every_bundle_and_json_lines_end_in_a_summary() {
     assert_eq!(summary["passed"], 2);
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["by_code"]["manifest.digest"], 1);
+    // The limits in effect travel with the results.
+    let last: serde_json::Value = serde_json::from_str(d.stdout().lines().last().unwrap()).unwrap();
+    assert_eq!(last["limits"]["max_entries"], 10_000);
     // A directory with bagit.txt at its root is one unzipped bundle.
     env.cmd()
         .args(["verify", "arch/unzipped", "--trust"])

@@ -222,7 +222,16 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         bar.finish_and_clear();
     }
     if a.json {
-        output::write_json_line(&mut out.buf, &serde_json::json!({ "summary": summary }))?;
+        let l = &opts.limits;
+        let limits = serde_json::json!({
+            "max_entries": l.max_entries,
+            "max_file_size": l.max_file_size,
+            "max_total_size": l.max_total_size,
+        });
+        output::write_json_line(
+            &mut out.buf,
+            &serde_json::json!({ "summary": summary, "limits": limits }),
+        )?;
     } else if !a.quiet || summary.failed > 0 {
         output::write_summary(&mut out.buf, &summary)?;
     }
