@@ -1,17 +1,34 @@
 //! Atomic outputs: a temp file in the target directory, fsync, rename into place, fsync the
 //! directory. An existing output is never replaced without `force`; a failed write leaves
 //! nothing behind (the temp file is removed when dropped).
+//!
+//! Many outputs in one directory can share that work ([`GroupSync`], `docseal pack --batch`):
+//! each is still durable before it is put in place, and its name durable before
+//! [`Output::commit_in`] returns, but the threads finishing together share the syncs
+//! ([`GroupCommit`]). On Linux such an output is written without a name (`O_TMPFILE`) and
+//! linked into place, which never replaces anything either.
 
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// An output file being written. Dropped without [`Output::commit`], it leaves nothing.
 pub struct Output {
     path: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    tmp: Temp,
     force: bool,
+}
+
+/// Where an output is written until it is put in place.
+enum Temp {
+    /// A temp file beside the output, renamed into place.
+    Named(tempfile::NamedTempFile),
+    /// A file without a name in the output's directory (`O_TMPFILE`), linked into place.
+    #[cfg(target_os = "linux")]
+    Unnamed(File),
 }
 
 fn parent_of(path: &Path) -> &Path {
@@ -21,14 +38,19 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
+fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(Error::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 impl Output {
     /// Start writing `path`. Fails at once if it exists and `force` is false.
     pub fn create(path: &Path, force: bool) -> Result<Output> {
-        if !force && path.symlink_metadata().is_ok() {
-            return Err(Error::Exists {
-                path: path.to_path_buf(),
-            });
-        }
+        refuse_existing(path, force)?;
         let dir = parent_of(path);
         let tmp = tempfile::Builder::new()
             .prefix(".docseal-")
@@ -37,14 +59,37 @@ impl Output {
             .map_err(|e| Error::io(path, e))?;
         Ok(Output {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Temp::Named(tmp),
             force,
         })
     }
 
+    /// [`Output::create`] (never replacing) of one of many outputs in `group`'s directory, to
+    /// be committed with [`Output::commit_in`]. Where the group allows, the file has no name
+    /// until it is linked into place: one directory entry is written instead of a temp name
+    /// and a rename, and an interrupted run leaves no temp file. An existing `path` is then
+    /// refused when the file is linked (the caller checks first: a batch does).
+    pub fn create_in(path: &Path, group: &GroupSync) -> Result<Output> {
+        #[cfg(target_os = "linux")]
+        if group.unnamed {
+            let file = open_unnamed(parent_of(path)).map_err(|e| Error::io(path, e))?;
+            return Ok(Output {
+                path: path.to_path_buf(),
+                tmp: Temp::Unnamed(file),
+                force: false,
+            });
+        }
+        let _ = group;
+        Output::create(path, false)
+    }
+
     /// The file to write to.
     pub fn file(&mut self) -> &mut File {
-        self.tmp.as_file_mut()
+        match &mut self.tmp {
+            Temp::Named(t) => t.as_file_mut(),
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(f) => f,
+        }
     }
 
     /// The final path.
@@ -52,37 +97,133 @@ impl Output {
         &self.path
     }
 
-    /// Flush, fsync, give mode 0644, rename into place (without replacing unless forced), and
-    /// fsync the directory.
-    pub fn commit(self) -> Result<()> {
-        let path = self.path.clone();
-        self.commit_file()?;
-        sync_dir(parent_of(&path)).map_err(|e| Error::io(&path, e))
+    /// Flush and give mode 0644.
+    fn finish(&mut self) -> std::io::Result<()> {
+        let f = self.file();
+        f.flush()?;
+        set_mode(f, 0o644)
     }
 
-    /// [`Output::commit`] without the final directory fsync: the file is complete and fsynced
-    /// before it is renamed into place, but the rename is durable only once the caller fsyncs
-    /// the directory ([`sync_dir`]). Lets many outputs in one directory share a directory
-    /// fsync (`docseal pack --batch`).
-    pub fn commit_file(mut self) -> Result<()> {
+    /// Flush, fsync, give mode 0644, put in place (without replacing unless forced), and
+    /// fsync the directory.
+    pub fn commit(mut self) -> Result<()> {
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
-        self.tmp.as_file_mut().flush().map_err(io)?;
-        set_mode(self.tmp.as_file(), 0o644).map_err(io)?;
-        self.tmp.as_file().sync_all().map_err(io)?;
-        if self.force {
-            self.tmp.persist(&path).map_err(|e| io(e.error))?;
+        self.finish().map_err(io)?;
+        self.file().sync_all().map_err(io)?;
+        self.place()?;
+        sync_dir(parent_of(&path)).map_err(io)
+    }
+
+    /// [`Output::commit`] for one of many outputs in `group`'s directory: flush, give mode
+    /// 0644, make the bytes durable (a run of the group's sync that started after this call,
+    /// or, where that sync does not cover file contents, an fsync of this file), put it in
+    /// place (without replacing unless forced), and make that durable (another run of the
+    /// group's sync, started after). When a sync fails, nothing is left: neither the temp
+    /// file nor, unless forced, the output.
+    pub fn commit_in(self, group: &GroupSync) -> Result<()> {
+        self.commit_in_deferred(group)?.settle(group)
+    }
+
+    /// [`Output::commit_in`] up to putting the file in place: the file is durable before it
+    /// is in place, and the returned [`Placed`] must be settled ([`Placed::settle`]) before
+    /// the output is reported written. Lets a thread go on with its next output while the
+    /// sync that makes this one's name durable is shared with the next outputs' syncs.
+    pub fn commit_in_deferred(mut self, group: &GroupSync) -> Result<Placed> {
+        let path = self.path.clone();
+        let io = |e| Error::io(&path, e);
+        self.finish().map_err(io)?;
+        if group.whole_fs {
+            group.wait()?;
         } else {
-            self.tmp.persist_noclobber(&path).map_err(|e| {
-                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::Exists { path: path.clone() }
-                } else {
-                    io(e.error)
-                }
-            })?;
+            self.file().sync_all().map_err(io)?;
+        }
+        let force = self.force;
+        self.place()?;
+        Ok(Placed {
+            path,
+            ticket: group.group.ticket(),
+            force,
+        })
+    }
+
+    /// Put the file in place: replacing only when forced.
+    fn place(self) -> Result<()> {
+        let path = self.path;
+        let exists = |e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Exists { path: path.clone() }
+            } else {
+                Error::io(&path, e)
+            }
+        };
+        match self.tmp {
+            Temp::Named(t) if self.force => {
+                t.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+            }
+            Temp::Named(t) => {
+                t.persist_noclobber(&path).map_err(|e| exists(e.error))?;
+            }
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(f) => link_unnamed(&f, &path).map_err(exists)?,
         }
         Ok(())
     }
+}
+
+/// An output in place whose name is not yet known to be durable ([`Output::commit_in_deferred`]).
+#[must_use = "an output is durable only once settled"]
+#[derive(Debug)]
+pub struct Placed {
+    path: PathBuf,
+    /// Taken after the output was put in place.
+    ticket: u64,
+    force: bool,
+}
+
+impl Placed {
+    /// Wait for a run of `group`'s sync that started after the output was put in place. When
+    /// it fails the output is removed (unless forced: then it replaced something), so that
+    /// nothing is left that was not reported written.
+    pub fn settle(self, group: &GroupSync) -> Result<()> {
+        group
+            .group
+            .wait_ticket(self.ticket)
+            .map_err(|e| Error::io(&group.dir, e))
+            .inspect_err(|_| {
+                if !self.force {
+                    let _ = std::fs::remove_file(&self.path);
+                }
+            })
+    }
+}
+
+/// A new file without a name in `dir` (`O_TMPFILE`, mode 0600), that [`link_unnamed`] can
+/// give one.
+#[cfg(target_os = "linux")]
+fn open_unnamed(dir: &Path) -> std::io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(rustix::fs::CWD, dir, flags, Mode::from_raw_mode(0o600))?;
+    Ok(File::from(fd))
+}
+
+/// Give the unnamed file `f` the name `path` (which must be in the directory it was opened
+/// in); fails with `AlreadyExists` if `path` exists. Through `/proc/self/fd`, as linking the
+/// descriptor itself needs a privilege.
+#[cfg(target_os = "linux")]
+fn link_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::os::fd::AsRawFd;
+    let fd_path = format!("/proc/self/fd/{}", f.as_raw_fd());
+    rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
+    Ok(())
+}
+
+/// Whether outputs in `dir` can be written unnamed and linked into place.
+#[cfg(target_os = "linux")]
+fn unnamed_works(dir: &Path) -> bool {
+    Path::new("/proc/self/fd").is_dir() && open_unnamed(dir).is_ok()
 }
 
 /// Write `bytes` to `path` atomically.
@@ -99,6 +240,215 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Group commit: threads that each need an operation (a sync) to run **after** a point of
+/// theirs share its runs. [`GroupCommit::wait`] takes a ticket and returns once a run that
+/// started after the ticket was taken has succeeded; it starts a run itself when none is in
+/// progress. Threads arriving while a run is in progress are served together by the next.
+///
+/// A failed run fails every ticket it would have covered, and every ticket after it: a
+/// file system's writeback error cannot be pinned on one file, and `syncfs` reports it only
+/// once, so nothing written since can be trusted to be durable. The operation is not run
+/// again.
+pub struct GroupCommit {
+    op: Box<dyn Fn() -> std::io::Result<()> + Send + Sync>,
+    state: Mutex<GroupState>,
+    /// Every ticket below this is covered by a successful run that started after it. Read
+    /// without the lock by a woken waiter.
+    synced_below: AtomicU64,
+}
+
+#[derive(Default)]
+struct GroupState {
+    /// Tickets are handed out in order, one per wait.
+    next_ticket: u64,
+    /// A run is in progress.
+    running: bool,
+    /// The waiters parked until a run ends: their tickets and threads. The end of a run wakes
+    /// those it covers, and one other to start the next run.
+    parked: Vec<(u64, std::thread::Thread)>,
+    /// The first failure: kind and message.
+    failed: Option<(std::io::ErrorKind, String)>,
+}
+
+impl GroupCommit {
+    /// Share runs of `op`.
+    pub fn new(op: impl Fn() -> std::io::Result<()> + Send + Sync + 'static) -> Self {
+        GroupCommit {
+            op: Box::new(op),
+            state: Mutex::new(GroupState::default()),
+            synced_below: AtomicU64::new(0),
+        }
+    }
+
+    fn covered(&self, ticket: u64) -> bool {
+        self.synced_below.load(Ordering::Acquire) > ticket
+    }
+
+    /// Wait for a successful run of the operation that started after this call; or its
+    /// error, or an earlier one.
+    pub fn wait(&self) -> std::io::Result<()> {
+        self.wait_ticket(self.ticket())
+    }
+
+    /// Take a ticket: a point after which a run must start to cover it.
+    pub fn ticket(&self) -> u64 {
+        let mut g = lock(&self.state);
+        let ticket = g.next_ticket;
+        g.next_ticket += 1;
+        ticket
+    }
+
+    /// Wait for a successful run that started after `ticket` was taken ([`GroupCommit::ticket`]);
+    /// or its error, or an earlier one.
+    pub fn wait_ticket(&self, ticket: u64) -> std::io::Result<()> {
+        let mut g = lock(&self.state);
+        loop {
+            if self.covered(ticket) {
+                return Ok(());
+            }
+            if let Some((kind, msg)) = &g.failed {
+                return Err(std::io::Error::new(*kind, msg.clone()));
+            }
+            if g.running {
+                if !g.parked.iter().any(|(t, _)| *t == ticket) {
+                    g.parked.push((ticket, std::thread::current()));
+                }
+                drop(g);
+                std::thread::park();
+                if self.covered(ticket) {
+                    return Ok(());
+                }
+                g = lock(&self.state);
+                continue;
+            }
+            g.running = true;
+            let covers = g.next_ticket;
+            drop(g);
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.op)()));
+            g = lock(&self.state);
+            g.running = false;
+            match &res {
+                Ok(Ok(())) => self.synced_below.store(covers, Ordering::Release),
+                Ok(Err(e)) => g.failed = Some((e.kind(), e.to_string())),
+                Err(_) => g.failed = Some((std::io::ErrorKind::Other, "sync panicked".into())),
+            }
+            // Wake the waiters this run covered (every one after a failure), and the first
+            // of the others, to start the next run.
+            let all = g.failed.is_some();
+            let mut wake = Vec::new();
+            g.parked.retain(|(t, thread)| {
+                let done = all || *t < covers;
+                if done {
+                    wake.push(thread.clone());
+                }
+                !done
+            });
+            if !g.parked.is_empty() {
+                wake.push(g.parked.remove(0).1);
+            }
+            drop(g);
+            for thread in wake {
+                thread.unpark();
+            }
+            if let Err(p) = res {
+                std::panic::resume_unwind(p);
+            }
+            g = lock(&self.state);
+        }
+    }
+
+    #[cfg(test)]
+    fn tickets(&self) -> u64 {
+        lock(&self.state).next_ticket
+    }
+}
+
+/// Outputs in one directory made durable together ([`Output::commit_in`]).
+///
+/// On Linux 5.8 and later, one run is `syncfs` on the directory, which writes every dirty
+/// page and inode of its file system and waits for them (and reports any writeback error on
+/// it since the directory was opened here), then an fsync of the directory, whose cache flush
+/// makes all of that durable (`syncfs` writes the last metadata after its own flush). Files
+/// are then not fsynced one by one. Elsewhere, each file is fsynced before it is put in place
+/// and only the directory fsync is shared.
+pub struct GroupSync {
+    dir: PathBuf,
+    /// A run makes file contents durable too.
+    whole_fs: bool,
+    /// Outputs are written without a name and linked into place ([`Output::create_in`]).
+    #[cfg(target_os = "linux")]
+    unnamed: bool,
+    group: GroupCommit,
+}
+
+impl GroupSync {
+    /// Share the syncs of outputs written into `dir` (opened once, here).
+    pub fn open(dir: &Path) -> Result<GroupSync> {
+        let d = File::open(dir).map_err(|e| Error::io(dir, e))?;
+        #[cfg(target_os = "linux")]
+        if syncfs_reports_errors() {
+            return Ok(Self::with_op(dir, true, move || {
+                rustix::fs::syncfs(&d)?;
+                d.sync_all()
+            }));
+        }
+        Ok(Self::with_op(dir, false, move || d.sync_all()))
+    }
+
+    /// With `op` as the sync: `whole_fs` when it makes file contents durable too.
+    pub(crate) fn with_op(
+        dir: &Path,
+        whole_fs: bool,
+        op: impl Fn() -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> GroupSync {
+        GroupSync {
+            dir: dir.to_path_buf(),
+            whole_fs,
+            #[cfg(target_os = "linux")]
+            unnamed: unnamed_works(dir),
+            group: GroupCommit::new(op),
+        }
+    }
+
+    /// Outputs with a temp name, renamed into place, wherever unnamed files would work.
+    #[cfg(test)]
+    pub(crate) fn named(mut self) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            self.unnamed = false;
+        }
+        self
+    }
+
+    /// A run that started after this call has succeeded; an error names the directory.
+    fn wait(&self) -> Result<()> {
+        self.group.wait().map_err(|e| Error::io(&self.dir, e))
+    }
+}
+
+/// `syncfs` reports writeback errors since Linux 5.8; before, it returns success whatever
+/// happened, so files are fsynced one by one.
+#[cfg(target_os = "linux")]
+fn syncfs_reports_errors() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .is_ok_and(|release| kernel_at_least(&release, (5, 8)))
+}
+
+/// Whether a kernel release (`6.18.44-fc`) is at least `major.minor`; an unreadable one is not.
+#[cfg(any(target_os = "linux", test))]
+fn kernel_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut nums = release.trim().split(['.', '-', '+']);
+    let mut num = || nums.next().and_then(|n| n.parse::<u32>().ok());
+    match (num(), num()) {
+        (Some(major), Some(minor)) => (major, minor) >= want,
+        _ => false,
+    }
+}
+
 #[cfg(unix)]
 fn set_mode(f: &File, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -113,6 +463,8 @@ fn set_mode(_f: &File, _mode: u32) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    use std::sync::{Arc, Condvar};
 
     #[test]
     fn never_clobbers_without_force() {
@@ -131,6 +483,287 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    /// Calls `f` until it holds; panics with `what` after 10 s.
+    fn eventually(what: &str, f: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(start.elapsed().as_secs() < 10, "timed out waiting: {what}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// A sync whose runs are counted and each held until the test lets it finish; run `n`
+    /// (from 1) returns `results(n)`.
+    struct HeldSync {
+        started: AtomicU64,
+        allowed: Mutex<u64>,
+        cv: Condvar,
+    }
+
+    impl HeldSync {
+        fn new() -> Arc<Self> {
+            Arc::new(HeldSync {
+                started: AtomicU64::new(0),
+                allowed: Mutex::new(0),
+                cv: Condvar::new(),
+            })
+        }
+        fn op(
+            self: &Arc<Self>,
+            results: impl Fn(u64) -> std::io::Result<()> + Send + Sync + 'static,
+        ) -> impl Fn() -> std::io::Result<()> + Send + Sync + 'static {
+            let me = Arc::clone(self);
+            move || {
+                let n = me.started.fetch_add(1, SeqCst) + 1;
+                let mut a = lock(&me.allowed);
+                while *a < n {
+                    a = me.cv.wait(a).unwrap();
+                }
+                results(n)
+            }
+        }
+        fn started(&self) -> u64 {
+            self.started.load(SeqCst)
+        }
+        /// Let runs up to `n` finish.
+        fn allow(&self, n: u64) {
+            *lock(&self.allowed) = n;
+            self.cv.notify_all();
+        }
+    }
+
+    #[test]
+    fn group_waiter_is_released_only_by_a_run_started_after_its_ticket() {
+        let held = HeldSync::new();
+        let group = Arc::new(GroupCommit::new(held.op(|_| Ok(()))));
+        let waiter = |done: &Arc<AtomicBool>| {
+            let (group, done) = (Arc::clone(&group), Arc::clone(done));
+            std::thread::spawn(move || {
+                let r = group.wait();
+                done.store(true, SeqCst);
+                r
+            })
+        };
+        let (a_done, b_done, c_done) = Default::default();
+        let a = waiter(&a_done);
+        eventually("A starts run 1", || held.started() == 1);
+        // B and C take their tickets while run 1 is in progress.
+        let (b, c) = (waiter(&b_done), waiter(&c_done));
+        eventually("B and C take tickets", || group.tickets() == 3);
+        held.allow(1);
+        a.join().unwrap().unwrap();
+        // Run 1 started before their tickets: it must not release B or C; one of them
+        // starts run 2 for both.
+        eventually("run 2 starts", || held.started() == 2);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!b_done.load(SeqCst) && !c_done.load(SeqCst));
+        held.allow(2);
+        b.join().unwrap().unwrap();
+        c.join().unwrap().unwrap();
+        assert_eq!(held.started(), 2, "B and C share run 2");
+    }
+
+    #[test]
+    fn group_runs_are_shared_serial_and_cover_every_waiter() {
+        let started = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicU64::new(0));
+        let busy = Arc::new(AtomicBool::new(false));
+        let group = {
+            let (started, finished, busy) = (started.clone(), finished.clone(), busy.clone());
+            Arc::new(GroupCommit::new(move || {
+                assert!(!busy.swap(true, SeqCst), "two runs at once");
+                let n = started.fetch_add(1, SeqCst) + 1;
+                std::thread::sleep(std::time::Duration::from_micros(300));
+                busy.store(false, SeqCst);
+                finished.store(n, SeqCst);
+                Ok(())
+            }))
+        };
+        let (threads, each) = (8, 50);
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (group, started, finished) = (group.clone(), started.clone(), finished.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..each {
+                        let before = started.load(SeqCst);
+                        group.wait().unwrap();
+                        // A run numbered after `before` (so started after this point) is done.
+                        assert!(finished.load(SeqCst) > before);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let runs = started.load(SeqCst);
+        assert!(
+            runs * 2 < threads * each,
+            "{runs} runs for {} waits",
+            threads * each
+        );
+    }
+
+    #[test]
+    fn group_error_reaches_every_waiter_and_sticks() {
+        let held = HeldSync::new();
+        let group = Arc::new(GroupCommit::new(
+            held.op(|_| Err(std::io::Error::from_raw_os_error(5))),
+        ));
+        let spawn = || {
+            let group = Arc::clone(&group);
+            std::thread::spawn(move || group.wait())
+        };
+        let a = spawn();
+        eventually("A starts run 1", || held.started() == 1);
+        let (b, c) = (spawn(), spawn());
+        eventually("B and C take tickets", || group.tickets() == 3);
+        held.allow(u64::MAX);
+        let want = std::io::Error::from_raw_os_error(5).to_string();
+        for h in [a, b, c] {
+            let e = h.join().unwrap().unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+        // Later waiters fail too, without another run.
+        assert_eq!(group.wait().unwrap_err().to_string(), want);
+        assert_eq!(held.started(), 1);
+    }
+
+    /// The ways a group writes outputs: (sync covers file contents, temp file has a name).
+    const KINDS: [(bool, bool); 3] = [(true, false), (true, true), (false, true)];
+
+    fn group(
+        dir: &Path,
+        (whole_fs, named): (bool, bool),
+        op: impl Fn() -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> GroupSync {
+        let g = GroupSync::with_op(dir, whole_fs, op);
+        if named {
+            g.named()
+        } else {
+            g
+        }
+    }
+
+    #[test]
+    fn commit_in_syncs_before_and_after_the_file_is_in_place() {
+        for kind in KINDS {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("out.zip");
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let sync = {
+                let (p, seen) = (p.clone(), seen.clone());
+                group(d.path(), kind, move || {
+                    lock(&seen).push(p.exists());
+                    Ok(())
+                })
+            };
+            let mut o = Output::create_in(&p, &sync).unwrap();
+            o.file().write_all(b"bytes").unwrap();
+            o.commit_in(&sync).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), b"bytes", "{kind:?}");
+            // With syncfs, a run before the file is in place (its bytes) and one after (its
+            // name); otherwise the file is fsynced on its own and only the name waits for a
+            // run.
+            let want = if kind.0 {
+                vec![false, true]
+            } else {
+                vec![true]
+            };
+            assert_eq!(*lock(&seen), want, "{kind:?}");
+            let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+            assert_eq!(names.len(), 1, "{kind:?}: {names:?}");
+        }
+    }
+
+    #[test]
+    fn commit_in_leaves_nothing_when_a_sync_fails() {
+        // Run 1 (before the file is in place) fails, or run 2 (after).
+        for kind in KINDS {
+            for failing in [1, 2] {
+                let d = tempfile::tempdir().unwrap();
+                let p = d.path().join("out.zip");
+                let runs = AtomicU64::new(0);
+                let sync = group(d.path(), kind, move || {
+                    if runs.fetch_add(1, SeqCst) + 1 == failing {
+                        Err(std::io::Error::from_raw_os_error(5))
+                    } else {
+                        Ok(())
+                    }
+                });
+                let mut o = Output::create_in(&p, &sync).unwrap();
+                o.file().write_all(b"bytes").unwrap();
+                // Without syncfs there is one run only, after the file is in place.
+                let runs = if kind.0 { 2 } else { 1 };
+                match o.commit_in(&sync) {
+                    Err(Error::Io { path, .. }) if failing <= runs => {
+                        assert_eq!(path, d.path(), "{kind:?}")
+                    }
+                    Ok(()) if failing > runs => {}
+                    other => panic!("{kind:?}, run {failing}: {other:?}"),
+                }
+                let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+                let want = usize::from(failing > runs);
+                assert_eq!(left.len(), want, "{kind:?}, run {failing}: {left:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn commit_in_never_replaces() {
+        for kind in KINDS {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("out.zip");
+            std::fs::write(&p, b"theirs").unwrap();
+            let sync = group(d.path(), kind, || Ok(()));
+            let res = Output::create_in(&p, &sync).and_then(|mut o| {
+                o.file().write_all(b"ours").unwrap();
+                o.commit_in(&sync)
+            });
+            assert!(
+                matches!(res, Err(Error::Exists { .. })),
+                "{kind:?}: {res:?}"
+            );
+            assert_eq!(std::fs::read(&p).unwrap(), b"theirs");
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn group_sync_opens_and_syncs_a_real_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let sync = GroupSync::open(d.path()).unwrap();
+        for name in ["a.zip", "b.zip"] {
+            let p = d.path().join(name);
+            let mut o = Output::create_in(&p, &sync).unwrap();
+            o.file().write_all(name.as_bytes()).unwrap();
+            o.commit_in(&sync).unwrap();
+        }
+        assert_eq!(std::fs::read(d.path().join("b.zip")).unwrap(), b"b.zip");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.path().join("a.zip"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        assert!(GroupSync::open(&d.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn kernel_releases_compare() {
+        assert!(kernel_at_least("6.18.44-fc-v595\n", (5, 8)));
+        assert!(kernel_at_least("5.8.0", (5, 8)));
+        assert!(kernel_at_least("5.10", (5, 8)));
+        assert!(!kernel_at_least("5.4.0-150-generic", (5, 8)));
+        assert!(!kernel_at_least("4.19.0+", (5, 8)));
+        assert!(!kernel_at_least("", (5, 8)));
+        assert!(!kernel_at_least("six", (5, 8)));
     }
 
     #[test]

@@ -35,9 +35,14 @@
 //! is a **conflict**: it is reported and never replaced. Two lines naming the same output must be
 //! the same job (the later one then finds the bundle sealed); otherwise the later is refused.
 //!
-//! Every bundle is written atomically (temp file, fsync, rename, fsync of the directory); a
-//! failed job leaves nothing behind and does not affect the others.
+//! Every bundle is written atomically: a temp file (on Linux, one without a name), made
+//! durable before it is put in place without replacing anything, and its name made durable
+//! before the job is reported sealed. The syncs are shared by the threads that finish
+//! together ([`crate::atomic::GroupSync`]: on Linux one `syncfs` of the output's file system
+//! and an fsync of the directory serve every bundle written meanwhile). A failed job leaves
+//! nothing behind and does not affect the others.
 
+use crate::atomic::{GroupSync, Placed};
 use crate::error::{Error, Result};
 use crate::metadata::{self, hex};
 use crate::minisign::SecretKey;
@@ -72,8 +77,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// results have all been emitted so far and the next is not ready yet (a moment to flush
 /// output), and once at the end.
 ///
-/// `emit` runs on the worker thread that completed the next result in order, one call at a
-/// time (under a lock): no thread hand-off per item.
+/// `emit` runs on a worker thread, one call at a time: the one that completed the next result
+/// in order, or the one already emitting, which goes on with the results that became ready
+/// meanwhile (no thread hand-off per item). A worker that finds another one emitting leaves
+/// its result and goes on with its next item: an `emit` that waits (for a shared sync, in
+/// `pack --batch`) holds up no worker.
 ///
 /// When `emit` fails, no further item is started and the error is returned once the threads
 /// have finished the items they hold. A panic in `work` stops the other threads and is passed
@@ -92,18 +100,16 @@ where
     W: Fn(T) -> R + Sync,
     F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E> + Send,
 {
-    struct Out<R, F, E> {
-        pending: BTreeMap<usize, R>,
-        next: usize,
+    struct Emitter<F, E> {
         emit: F,
         error: Option<E>,
     }
     let threads = threads.max(1);
     let window = threads * 4 + 4;
     let source = Mutex::new((items, 0usize));
-    // How many results were emitted, and whether to stop; workers wait on the condvar for
-    // room in the window.
-    let gate = (Mutex::new((0usize, false)), Condvar::new());
+    // How many results were emitted, whether to stop, and how many workers wait on the condvar
+    // for room in the window (notified only then: a notification is a system call).
+    let gate = (Mutex::new((0usize, false, 0usize)), Condvar::new());
     let stopped = AtomicBool::new(false);
     let stop = || {
         let mut g = lock(&gate.0);
@@ -112,16 +118,14 @@ where
         drop(g);
         gate.1.notify_all();
     };
-    let out = Mutex::new(Out {
-        pending: BTreeMap::new(),
-        next: 0,
-        emit,
-        error: None,
-    });
+    // Finished results not yet emitted, and the index of the next to emit. Held only for
+    // moments; `emitter` is held while emitting.
+    let pending: Mutex<(BTreeMap<usize, R>, usize)> = Mutex::new((BTreeMap::new(), 0));
+    let emitter = Mutex::new(Emitter { emit, error: None });
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let (source, gate, stopped, work, stop, out) =
-                (&source, &gate, &stopped, &work, &stop, &out);
+            let (source, gate, stopped, work, stop, pending, emitter) =
+                (&source, &gate, &stopped, &work, &stop, &pending, &emitter);
             s.spawn(move || loop {
                 if stopped.load(Ordering::SeqCst) {
                     break;
@@ -136,7 +140,9 @@ where
                 {
                     let mut g = lock(&gate.0);
                     while i >= g.0 + window && !g.1 {
+                        g.2 += 1;
                         g = gate.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                        g.2 -= 1;
                     }
                     if g.1 {
                         break;
@@ -150,43 +156,67 @@ where
                         std::panic::resume_unwind(p);
                     }
                 };
-                let mut o = lock(out);
-                if o.error.is_some() {
-                    break;
-                }
-                o.pending.insert(i, r);
-                let before = o.next;
-                let mut res = Ok(());
-                while res.is_ok() {
-                    let next = o.next;
-                    let Some(r) = o.pending.remove(&next) else {
-                        break;
+                lock(pending).0.insert(i, r);
+                // Emit what is ready, unless another worker is emitting: it will find this
+                // result when it looks again (it looks after it stops emitting).
+                loop {
+                    let mut em = match emitter.try_lock() {
+                        Ok(em) => em,
+                        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                        Err(std::sync::TryLockError::WouldBlock) => break,
                     };
-                    o.next += 1;
-                    res = (o.emit)(Some((next, r)));
-                }
-                if res.is_ok() && o.next != before {
-                    res = (o.emit)(None);
-                }
-                if let Err(e) = res {
-                    o.error = Some(e);
-                    drop(o);
-                    stop();
-                    break;
-                }
-                if o.next != before {
-                    let emitted = o.next;
-                    drop(o);
-                    lock(&gate.0).0 = emitted;
-                    gate.1.notify_all();
+                    if em.error.is_some() {
+                        break;
+                    }
+                    let mut emitted_any = false;
+                    let mut res = Ok(());
+                    while res.is_ok() {
+                        let next = {
+                            let mut p = lock(pending);
+                            let n = p.1;
+                            p.0.remove(&n).map(|r| {
+                                p.1 += 1;
+                                (n, r)
+                            })
+                        };
+                        let Some(next) = next else { break };
+                        emitted_any = true;
+                        res = (em.emit)(Some(next));
+                    }
+                    if res.is_ok() && emitted_any {
+                        res = (em.emit)(None);
+                    }
+                    if let Err(e) = res {
+                        em.error = Some(e);
+                        drop(em);
+                        stop();
+                        break;
+                    }
+                    let next = lock(pending).1;
+                    if emitted_any {
+                        // The count only grows (a stale, lower count once left every worker
+                        // waiting for room in the window for ever).
+                        let mut g = lock(&gate.0);
+                        g.0 = g.0.max(next);
+                        if g.2 > 0 {
+                            drop(g);
+                            gate.1.notify_all();
+                        }
+                    }
+                    drop(em);
+                    // A result that became ready while this thread was emitting, left by a
+                    // worker that found the emitter busy: emit it now.
+                    if !lock(pending).0.contains_key(&next) {
+                        break;
+                    }
                 }
             });
         }
     });
-    let mut o = out.into_inner().unwrap_or_else(|e| e.into_inner());
-    match o.error.take() {
+    let mut em = emitter.into_inner().unwrap_or_else(|e| e.into_inner());
+    match em.error.take() {
         Some(e) => Err(e),
-        None => (o.emit)(None),
+        None => (em.emit)(None),
     }
 }
 
@@ -583,74 +613,46 @@ impl Outcome {
     }
 }
 
+/// Threads per core to seal on by default. A thread waits for one sync per bundle, the one
+/// that makes it durable before it is put in place ([`GroupSync`]); the sync that makes its
+/// name durable is waited for when it is reported, while the thread seals its next job. The
+/// more bundles wait together, the fewer syncs there are; on two cores 16 to 64 per core
+/// gave the same rate (docs/BENCHMARKS.md).
+pub const SEAL_THREADS_PER_CORE: usize = 32;
+
+/// A job run up to putting its bundle in place ([`Batch::run_deferred`]); settle it
+/// ([`Batch::settle`]) before reporting it.
+#[derive(Debug)]
+pub struct Deferred {
+    path: Option<PathBuf>,
+    outcome: Outcome,
+    placed: Option<Placed>,
+}
+
 /// Seals jobs with one key into one directory.
 pub struct Batch<'a> {
     key: &'a SecretKey,
     trust: Trust,
     base: PathBuf,
     out_dir: PathBuf,
-    dir_sync: DirSync,
-}
-
-/// Group commit of directory fsyncs: a thread that renamed a bundle into the directory waits
-/// for an fsync of the directory that started after its rename, and starts one if none is
-/// running. Threads finishing together share one fsync instead of one each.
-struct DirSync {
-    dir: PathBuf,
-    state: Mutex<SyncState>,
-    done: Condvar,
-}
-
-#[derive(Default)]
-struct SyncState {
-    /// Tickets are taken after a rename, in order.
-    next_ticket: u64,
-    /// Every ticket below this is covered by a completed fsync.
-    synced_below: u64,
-    running: bool,
-}
-
-impl DirSync {
-    fn new(dir: &Path) -> Self {
-        DirSync {
-            dir: dir.to_path_buf(),
-            state: Mutex::new(SyncState::default()),
-            done: Condvar::new(),
-        }
-    }
-
-    /// Make every rename done before this call durable.
-    fn sync(&self) -> std::io::Result<()> {
-        let mut g = lock(&self.state);
-        let ticket = g.next_ticket;
-        g.next_ticket += 1;
-        loop {
-            if g.synced_below > ticket {
-                return Ok(());
-            }
-            if !g.running {
-                g.running = true;
-                let covers = g.next_ticket;
-                drop(g);
-                let res = crate::atomic::sync_dir(&self.dir);
-                g = lock(&self.state);
-                g.running = false;
-                if res.is_ok() {
-                    g.synced_below = g.synced_below.max(covers);
-                }
-                self.done.notify_all();
-                res?;
-                continue;
-            }
-            g = self.done.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-    }
+    /// The syncs that make bundles and their names durable, shared by the threads that
+    /// finish together (group commit).
+    sync: GroupSync,
 }
 
 impl<'a> Batch<'a> {
-    /// A batch sealing with `key` into `out_dir`; relative job paths are resolved against
-    /// `base` (the jobs file's directory).
-    pub fn new(key: &'a SecretKey, base: &Path, out_dir: &Path) -> Self {
+    /// A batch sealing with `key` into `out_dir` (which must exist: it is opened here);
+    /// relative job paths are resolved against `base` (the jobs file's directory).
+    pub fn new(key: &'a SecretKey, base: &Path, out_dir: &Path) -> Result<Self> {
+        Ok(Self::with_sync(
+            key,
+            base,
+            out_dir,
+            GroupSync::open(out_dir)?,
+        ))
+    }
+
+    fn with_sync(key: &'a SecretKey, base: &Path, out_dir: &Path, sync: GroupSync) -> Self {
         Batch {
             key,
             trust: Trust {
@@ -658,7 +660,7 @@ impl<'a> Batch<'a> {
             },
             base: base.to_path_buf(),
             out_dir: out_dir.to_path_buf(),
-            dir_sync: DirSync::new(out_dir),
+            sync,
         }
     }
 
@@ -684,32 +686,58 @@ impl<'a> Batch<'a> {
 
     /// Run one parsed line.
     pub fn run(&self, parsed: Parsed) -> (Option<PathBuf>, Outcome) {
+        self.settle(self.run_deferred(parsed))
+    }
+
+    /// Run one parsed line up to putting its bundle in place: the bundle is durable, but
+    /// the job must be settled ([`Batch::settle`]) before it is reported. The thread can seal
+    /// its next job meanwhile; that job's first sync, or the settling's, makes this one's
+    /// name durable.
+    pub fn run_deferred(&self, parsed: Parsed) -> Deferred {
         match parsed {
-            Parsed::Invalid(why) => (None, Outcome::Failed(Error::invalid("job", why))),
+            Parsed::Invalid(why) => Deferred {
+                path: None,
+                outcome: Outcome::Failed(Error::invalid("job", why)),
+                placed: None,
+            },
             Parsed::Job { job, out_name } => {
                 let out = self.out_dir.join(out_name);
-                let outcome = self.run_job(&job, &out);
-                (Some(out), outcome)
+                let (outcome, placed) = self.run_job(&job, &out);
+                Deferred {
+                    path: Some(out),
+                    outcome,
+                    placed,
+                }
             }
         }
     }
 
-    fn run_job(&self, job: &Job, out: &Path) -> Outcome {
+    /// Wait until a job's bundle is durable in place; a failed sync makes it a failed job
+    /// (and its bundle is removed).
+    pub fn settle(&self, d: Deferred) -> (Option<PathBuf>, Outcome) {
+        let outcome = match (d.outcome, d.placed) {
+            (Outcome::Sealed(s), Some(p)) => match p.settle(&self.sync) {
+                Ok(()) => Outcome::Sealed(s),
+                Err(e) => Outcome::Failed(e),
+            },
+            (o, _) => o,
+        };
+        (d.path, outcome)
+    }
+
+    fn run_job(&self, job: &Job, out: &Path) -> (Outcome, Option<Placed>) {
         let req = self.request(job);
         if out.symlink_metadata().is_ok() {
-            return self.existing(&req, out);
+            return (self.existing(&req, out), None);
         }
-        // The bundle is fsynced before its rename; the directory fsync that makes the rename
-        // durable is shared with the other threads (group commit), and done before the job
-        // is reported sealed.
-        match seal::seal_with(&req, self.key, out, false, false) {
-            Ok(s) => match self.dir_sync.sync() {
-                Ok(()) => Outcome::Sealed(s),
-                Err(e) => Outcome::Failed(Error::io(&self.out_dir, e)),
-            },
+        // The bundle is durable before it is put in place, and its name before the job is
+        // reported sealed (settled); the syncs are shared with the other threads (group
+        // commit).
+        match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync)) {
+            Ok((s, placed)) => (Outcome::Sealed(s), placed),
             // Written meanwhile by someone else (another run of the same jobs).
-            Err(Error::Exists { .. }) => self.existing(&req, out),
-            Err(e) => Outcome::Failed(unflag(e)),
+            Err(Error::Exists { .. }) => (self.existing(&req, out), None),
+            Err(e) => (Outcome::Failed(unflag(e)), None),
         }
     }
 
@@ -924,6 +952,69 @@ mod tests {
         assert!(matches!(got[1].1, Parsed::Job { .. }));
     }
 
+    /// A batch into a fresh output directory whose syncs are `op` (with syncfs semantics),
+    /// writing bundles with temp names or not, and an article beside it.
+    fn batch_with_sync(
+        key: &SecretKey,
+        named: bool,
+        op: impl Fn() -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> (tempfile::TempDir, PathBuf, Batch<'_>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.txt"), b"article").unwrap();
+        let out_dir = d.path().join("out");
+        std::fs::create_dir(&out_dir).unwrap();
+        let sync = GroupSync::with_op(&out_dir, true, op);
+        let sync = if named { sync.named() } else { sync };
+        let batch = Batch::with_sync(key, d.path(), &out_dir, sync);
+        (d, out_dir, batch)
+    }
+
+    fn job(n: u32) -> Parsed {
+        let job = ok(&format!(r#"{{{BASE},"out":"{n}.zip"}}"#));
+        Parsed::Job {
+            out_name: job.out_name(),
+            job: Box::new(job),
+        }
+    }
+
+    #[test]
+    fn a_job_whose_sync_fails_is_failed_and_leaves_nothing() {
+        use std::sync::atomic::AtomicU32;
+        let key = SecretKey::from_seed(&[1; 32], crate::minisign::KeyId([2; 8]));
+        // The first sync fails (before the bundle is put in place), or the second (after);
+        // the file system's error then fails every later job too.
+        for (failing, named) in [(1, false), (2, false), (1, true), (2, true)] {
+            let runs = AtomicU32::new(0);
+            let (_d, out_dir, batch) = batch_with_sync(&key, named, move || {
+                if runs.fetch_add(1, Ordering::SeqCst) + 1 >= failing {
+                    Err(std::io::Error::from_raw_os_error(5))
+                } else {
+                    Ok(())
+                }
+            });
+            for n in 0..2 {
+                match batch.run(job(n)) {
+                    (Some(_), Outcome::Failed(Error::Io { path, source })) => {
+                        assert_eq!(path, out_dir);
+                        assert!(source.to_string().contains("os error 5"), "{source}");
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        // The same with syncs that succeed: sealed, and only the bundle is there.
+        let (_d, out_dir, batch) = batch_with_sync(&key, false, || Ok(()));
+        let (path, outcome) = batch.run(job(0));
+        assert!(matches!(outcome, Outcome::Sealed(_)), "{outcome:?}");
+        let names: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(names, [path.unwrap()]);
+    }
+
     #[test]
     fn ordered_parallel_keeps_order_and_bounds_the_window() {
         use std::sync::atomic::AtomicUsize;
@@ -957,6 +1048,40 @@ mod tests {
             max_ahead.load(Ordering::SeqCst) <= 4 * 4 + 4,
             "{max_ahead:?}"
         );
+    }
+
+    /// Many more threads than cores, tiny items, 200,000 of them: the window count must never
+    /// go back (a stale count once left every worker waiting for room for ever; this test hung
+    /// in two runs out of three with that code). A watchdog turns a hang into a failure.
+    #[test]
+    fn ordered_parallel_does_not_hang_with_many_threads() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            ordered_parallel(
+                0..200_000u64,
+                64,
+                |i| {
+                    if i % 13 == 0 {
+                        std::thread::yield_now();
+                    }
+                    i
+                },
+                |item| {
+                    if let Some((idx, r)) = item {
+                        assert_eq!(idx as u64, r);
+                        n += 1;
+                    }
+                    Ok::<(), ()>(())
+                },
+            )
+            .unwrap();
+            tx.send(n).unwrap();
+        });
+        let n = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("ordered_parallel hung");
+        assert_eq!(n, 200_000);
     }
 
     #[test]

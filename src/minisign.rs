@@ -423,6 +423,12 @@ pub struct PublicKey {
     key: ed25519_dalek::VerifyingKey,
 }
 
+impl PublicKey {
+    fn new(key_id: KeyId, key: ed25519_dalek::VerifyingKey) -> Self {
+        PublicKey { key_id, key }
+    }
+}
+
 /// An Ed25519 public key from its 32 bytes: must decompress, be canonical, not be small-order.
 fn verifying_key(
     bytes: &[u8; 32],
@@ -464,10 +470,7 @@ impl PublicKey {
         id.copy_from_slice(&raw[2..10]);
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&raw[10..42]);
-        Ok(PublicKey {
-            key_id: KeyId(id),
-            key: verifying_key(&pk, WHAT_PK)?,
-        })
+        Ok(PublicKey::new(KeyId(id), verifying_key(&pk, WHAT_PK)?))
     }
 
     /// The file form: `untrusted comment: minisign public key <KEYID>\n<base64>\n`.
@@ -584,10 +587,7 @@ impl SecretKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            key_id: self.key_id,
-            key: self.key.verifying_key(),
-        }
+        PublicKey::new(self.key_id, self.key.verifying_key())
     }
 
     /// The secret key file. `None`: unencrypted, as `minisign -G -W`. `Some(p)`: scrypt-encrypted
@@ -846,6 +846,70 @@ pub enum VerifyError {
     Invalid(&'static str),
 }
 
+/// Whether `signature` verifies under exactly the rules of ed25519-dalek's `verify_strict`,
+/// computed without decompressing R. `key` must not be of small order ([`PublicKey`] refuses
+/// such keys when it is read).
+///
+/// `verify_strict` accepts when S is canonical, R decompresses to a point that is not of small
+/// order, the key is not of small order, and the encoding of P = [S]B - [k]A (k = SHA-512(R, A,
+/// message)) equals R's bytes. When the encodings are equal, R's bytes are P's canonical
+/// encoding, so R decompresses to P, and R is of small order exactly when its bytes are the
+/// encoding of one of the eight points of small order; and when R's bytes are not the encoding
+/// of any point, no P can match them. This saves the square root of decompressing R and the
+/// small-order multiplications. `tests::strict_fast_agrees_with_verify_strict` compares the
+/// two on valid, mutated and small-order cases.
+fn strict_fast(key: &ed25519_dalek::VerifyingKey, message: &[u8], signature: &[u8; 64]) -> bool {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::{Digest as _, Sha512};
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&signature[..32]);
+    if small_order_encodings().contains(&r) {
+        return false;
+    }
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&signature[32..]);
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
+        return false;
+    };
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(key.as_bytes())
+            .chain_update(message),
+    );
+    let p = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &s);
+    p.compress().to_bytes() == r
+}
+
+/// The canonical encodings of the eight points of small order (the torsion subgroup E[8]),
+/// computed once: the multiples of a point of order 8, itself the torsion part of a curve
+/// point (Q minus [8^-1 mod l][8]Q).
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    static ENCODINGS: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let inv8 = Scalar::from(8u8).invert();
+        let t = (0u8..=255)
+            .filter_map(|i| {
+                let q = CompressedEdwardsY([i; 32]).decompress()?;
+                let t = q - q.mul_by_cofactor() * inv8;
+                // Of order exactly 8: [4]T is not the identity.
+                let t4 = t + t + t + t;
+                (t4 != EdwardsPoint::default()).then_some(t)
+            })
+            .next()
+            .expect("a curve point with a torsion part of order 8");
+        let mut out = [[0u8; 32]; 8];
+        let mut m = EdwardsPoint::default();
+        for e in &mut out {
+            *e = m.compress().to_bytes();
+            m += t;
+        }
+        out
+    })
+}
+
 /// Strict Ed25519 verification, telling apart "only non-strict" from "invalid".
 fn check_ed25519(
     key: &ed25519_dalek::VerifyingKey,
@@ -853,6 +917,10 @@ fn check_ed25519(
     signature: &[u8; 64],
     label: &'static str,
 ) -> Result<(), VerifyError> {
+    if strict_fast(key, message, signature) {
+        return Ok(());
+    }
+    // Not valid: classify with ed25519-dalek itself (the same strict rules, then the lax ones).
     let sig = ed25519_dalek::Signature::from_bytes(signature);
     if key.verify_strict(message, &sig).is_ok() {
         return Ok(());
@@ -1475,6 +1543,132 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAYvKlxjmm
             pk_file.verify(data, &sig, false).unwrap();
             assert!(pk.verify(b"other data", &sig, false).is_err());
         }
+    }
+
+    /// `strict_fast` must accept exactly what ed25519-dalek's `verify_strict` accepts.
+    #[test]
+    fn strict_fast_agrees_with_verify_strict() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use ed25519_dalek::{SigningKey, VerifyingKey};
+        use sha2::{Digest as _, Sha512};
+
+        // The table of small-order encodings: eight distinct canonical encodings of points of
+        // small order, among them the identity and the point of order 2.
+        let table = small_order_encodings();
+        for (i, e) in table.iter().enumerate() {
+            let p = CompressedEdwardsY(*e).decompress().unwrap();
+            assert!(p.is_small_order() && p.compress().to_bytes() == *e);
+            assert!(!table[..i].contains(e));
+        }
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut order2 = [0xff; 32];
+        order2[0] = 0xec;
+        order2[31] = 0x7f;
+        assert!(table.contains(&identity) && table.contains(&order2));
+
+        fn agree(key: &VerifyingKey, msg: &[u8], sig: &[u8; 64]) -> bool {
+            assert!(!key.is_weak(), "strict_fast's precondition");
+            let fast = strict_fast(key, msg, sig);
+            let dalek = key
+                .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
+                .is_ok();
+            assert_eq!(fast, dalek, "sig {sig:02x?} msg {msg:02x?}");
+            fast
+        }
+        fn k_of(r: &[u8], a: &[u8], msg: &[u8]) -> Scalar {
+            Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(r)
+                    .chain_update(a)
+                    .chain_update(msg),
+            )
+        }
+        // A point with a torsion component of order 8: Q minus its prime-order part.
+        let torsion = (0u8..=255)
+            .filter_map(|i| {
+                let q = CompressedEdwardsY([i; 32]).decompress()?;
+                let t = q - q.mul_by_cofactor() * Scalar::from(8u8).invert();
+                ((t + t + t + t) != EdwardsPoint::default()).then_some(t)
+            })
+            .next()
+            .unwrap();
+        assert!(torsion.is_small_order() && torsion != EdwardsPoint::default());
+
+        // Valid signatures, and every one-bit change of one of them.
+        let sk = SigningKey::from_bytes(&[9; 32]);
+        let vk = sk.verifying_key();
+        for i in 0..32u32 {
+            let msg = format!("message {i}");
+            let sig = sk.sign(msg.as_bytes()).to_bytes();
+            assert!(agree(&vk, msg.as_bytes(), &sig));
+        }
+        let sig = sk.sign(b"m").to_bytes();
+        for bit in 0..512 {
+            let mut bad = sig;
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(!agree(&vk, b"m", &bad));
+        }
+        // S + l: not canonical.
+        let mut s = [0u8; 32];
+        s.copy_from_slice(&sig[32..]);
+        let mut high = sig;
+        let (mut carry, l) = (0u16, crate::verify::GROUP_ORDER);
+        for i in 0..32 {
+            let v = s[i] as u16 + l[i] as u16 + carry;
+            high[32 + i] = v as u8;
+            carry = v >> 8;
+        }
+        assert!(carry == 0 && !agree(&vk, b"m", &high));
+
+        // R with a torsion component added, signed correctly for that R.
+        let a = Scalar::from_bytes_mod_order([5; 32]);
+        let pk = EdwardsPoint::mul_base(&a);
+        let key = VerifyingKey::from_bytes(pk.compress().as_bytes()).unwrap();
+        let r_point = EdwardsPoint::mul_base(&Scalar::from(77u8)) + torsion;
+        let r = r_point.compress().to_bytes();
+        let k = k_of(&r, pk.compress().as_bytes(), b"m");
+        let s = Scalar::from(77u8) + k * a;
+        let mut mixed = [0u8; 64];
+        mixed[..32].copy_from_slice(&r);
+        mixed[32..].copy_from_slice(s.as_bytes());
+        assert!(!agree(&key, b"m", &mixed));
+
+        // A mixed-order key, and a small-order R that the equation holds for: only the
+        // small-order checks refuse it (ground over messages until k makes it hold).
+        let mixed_pk = pk + torsion;
+        let mixed_key = VerifyingKey::from_bytes(mixed_pk.compress().as_bytes()).unwrap();
+        let mut found = 0;
+        for i in 0u32..400 {
+            let msg = i.to_le_bytes();
+            for r_point in [
+                torsion,
+                -torsion,
+                torsion + torsion,
+                torsion + torsion + torsion + torsion,
+            ] {
+                let r = r_point.compress().to_bytes();
+                let k = k_of(&r, mixed_pk.compress().as_bytes(), &msg);
+                let s = k * a;
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&r);
+                sig[32..].copy_from_slice(s.as_bytes());
+                // The lax equation: [s]B - [k]A == R.
+                if EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-mixed_pk, &s) == r_point
+                {
+                    found += 1;
+                    assert!(!agree(&mixed_key, &msg, &sig));
+                    let lax = ed25519_dalek::Verifier::verify(
+                        &mixed_key,
+                        &msg,
+                        &ed25519_dalek::Signature::from_bytes(&sig),
+                    );
+                    assert!(lax.is_ok(), "the lax rules accept it");
+                }
+            }
+        }
+        assert!(found > 10, "{found} small-order cases");
     }
 
     #[test]

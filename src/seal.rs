@@ -3,7 +3,7 @@
 //! The writer is canonical and deterministic: the same inputs, key and sealing time give a
 //! byte-identical bundle (`docs/FORMAT.md`).
 
-use crate::atomic::Output;
+use crate::atomic::{GroupSync, Output, Placed};
 use crate::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST};
 use crate::error::{Error, Result};
 use crate::metadata::{self, hex, Metadata, Supersedes, ATTACHMENTS_DIR};
@@ -192,58 +192,124 @@ pub(crate) fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBu
 /// Seal `req` with `key` into the bundle `out` (atomically; never replacing `out` unless
 /// `force`). On any error nothing is left at `out`.
 pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Result<Sealed> {
-    seal_with(req, key, out, force, true)
+    seal_with(req, key, out, force, None)
 }
 
-/// [`seal`]; with `sync_dir` false, the directory holding `out` is not fsynced after the
-/// rename (the bundle itself is fsynced before it is renamed into place), and the caller must
-/// fsync it ([`crate::atomic::sync_dir`]) before reporting the bundle as sealed. Lets a batch
-/// share one directory fsync among many bundles.
+/// [`seal`]; with a `group`, the bundle is committed with [`Output::commit_in`]: it is
+/// durable before it is put in place and its name durable before this returns, as with
+/// [`seal`], but the syncs are shared with the other bundles written into the same directory
+/// meanwhile (`docseal pack --batch`). `out` must be in the group's directory.
 pub fn seal_with(
     req: &SealRequest,
     key: &SecretKey,
     out: &Path,
     force: bool,
-    sync_dir: bool,
+    group: Option<&GroupSync>,
 ) -> Result<Sealed> {
+    let (sealed, placed) = seal_deferred(req, key, out, force, group)?;
+    if let (Some(p), Some(g)) = (placed, group) {
+        p.settle(g)?;
+    }
+    Ok(sealed)
+}
+
+/// [`seal_with`] up to putting the bundle in place: with a `group`, the returned [`Placed`]
+/// must be settled before the bundle is reported sealed ([`crate::atomic::Output::commit_in_deferred`]).
+pub(crate) fn seal_deferred(
+    req: &SealRequest,
+    key: &SecretKey,
+    out: &Path,
+    force: bool,
+    group: Option<&GroupSync>,
+) -> Result<(Sealed, Option<Placed>)> {
     let (url, date_sealed) = check_request(req)?;
     let attachments = attachment_names(&req.attachments)?;
-    let (mut article, article_file) = match &req.article {
+    let article = match &req.article {
         ArticleSource::Path(p) => (
-            open_input(p)?,
             metadata::article_path(p.file_name().and_then(|n| n.to_str())),
+            open_input(p)?,
         ),
         ArticleSource::Stdin => (
-            spool(std::io::stdin().lock(), Path::new("<stdin>"))?,
             metadata::article_path(None),
+            spool(std::io::stdin().lock(), Path::new("<stdin>"))?,
         ),
     };
-    let mut inputs = Vec::with_capacity(attachments.len());
+    // The payload in bundle order: the article, then the attachments.
+    let mut payload = Vec::with_capacity(1 + attachments.len());
+    payload.push(article);
     for (name, p) in &attachments {
-        inputs.push((name.clone(), open_input(p)?));
+        payload.push((name.clone(), open_input(p)?));
     }
-    let mut output = Output::create(out, force)?;
+    let payload_size = payload.iter().map(|(_, i)| i.size).sum::<u64>();
+    let mut output = match group {
+        Some(g) if !force => Output::create_in(out, g)?,
+        _ => Output::create(out, force)?,
+    };
     let out_err = |e| Error::io(out, e);
+    let (m, tagmanifest, size) = if payload_size <= IN_MEMORY_PAYLOAD {
+        // Built in memory and written with one write, not one or two per entry.
+        let room = payload_size as usize + IN_MEMORY_ROOM;
+        let zip = std::io::Cursor::new(Vec::with_capacity(room));
+        let (zip, m, tagmanifest) = write_bundle(zip, req, key, url, date_sealed, payload, out)?;
+        output.file().write_all(zip.get_ref()).map_err(out_err)?;
+        (m, tagmanifest, zip.get_ref().len() as u64)
+    } else {
+        let file = output.file();
+        let (f, m, tagmanifest) = write_bundle(file, req, key, url, date_sealed, payload, out)?;
+        let size = f.stream_position().map_err(out_err)?;
+        f.flush().map_err(out_err)?;
+        (m, tagmanifest, size)
+    };
+    let placed = match group {
+        Some(g) => Some(output.commit_in_deferred(g)?),
+        None => {
+            output.commit()?;
+            None
+        }
+    };
+    let sealed = Sealed {
+        path: out.to_path_buf(),
+        id: m.id,
+        content_sha256: hex(&Sha256::digest(&tagmanifest)),
+        key_id: key.key_id(),
+        size,
+    };
+    Ok((sealed, placed))
+}
 
-    let mut zw = ZipWriter::new(output.file());
-    let mut payload: Vec<(String, [u8; 32])> = Vec::new();
+/// Bundles whose payload is at most this many bytes are built in memory first.
+const IN_MEMORY_PAYLOAD: u64 = 1 << 20;
+/// Room for the ZIP structure and the tag files beyond the payload, enough for the usual
+/// bundle.
+const IN_MEMORY_ROOM: usize = 16 << 10;
+
+/// Write the bundle of `req` to `w`: the `payload` entries (the article first, then the
+/// attachments, each with its name in the bundle), then the tag files, signed with `key`.
+/// Returns the writer, the metadata and the tag manifest.
+fn write_bundle<W: Write + Seek>(
+    w: W,
+    req: &SealRequest,
+    key: &SecretKey,
+    url: String,
+    date_sealed: String,
+    payload: Vec<(String, Input)>,
+    out: &Path,
+) -> Result<(W, Metadata, Vec<u8>)> {
+    let out_err = |e| Error::io(out, e);
+    let mut zw = ZipWriter::new(w);
+    let mut digests: Vec<(String, [u8; 32])> = Vec::with_capacity(payload.len());
     let mut payload_bytes = 0u64;
-    let a = zw
-        .add_reader(&article_file, article.size, &mut article.file)
-        .map_err(|e| classify(e, &article.label, out))?;
-    payload.push((article_file.clone(), a.sha256));
-    payload_bytes += a.size;
-    for (name, mut input) in inputs {
+    for (name, mut input) in payload {
         let d = zw
             .add_reader(&name, input.size, &mut input.file)
             .map_err(|e| classify(e, &input.label, out))?;
-        payload.push((name, d.sha256));
+        digests.push((name, d.sha256));
         payload_bytes += d.size;
     }
-
+    let (article_file, article_sha256) = digests[0].clone();
     let m = Metadata {
         format: crate::FORMAT_VERSION,
-        id: metadata::bundle_id(&a.sha256, &url, &date_sealed),
+        id: metadata::bundle_id(&article_sha256, &url, &date_sealed),
         context: "https://schema.org".into(),
         kind: "NewsArticle".into(),
         headline: req.title.clone(),
@@ -255,15 +321,15 @@ pub fn seal_with(
         date_sealed,
         sealed_with: crate::tool_version(),
         article_file,
-        attachments: attachments.iter().map(|(n, _)| n.clone()).collect(),
+        attachments: digests[1..].iter().map(|(n, _)| n.clone()).collect(),
         supersedes: req.supersedes.clone(),
     };
     if let Some((field, p)) = m.problems().into_iter().next() {
         return Err(Error::invalid(field, p));
     }
-    let bag_info = bagit::bag_info(&m, payload_bytes, payload.len() as u64);
+    let bag_info = bagit::bag_info(&m, payload_bytes, digests.len() as u64);
     let meta_bytes = m.to_bytes();
-    let manifest = bagit::manifest(&payload);
+    let manifest = bagit::manifest(&digests);
     let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
     let tagmanifest = bagit::manifest(&[
         (BAG_INFO.to_string(), sha(&bag_info)),
@@ -282,21 +348,8 @@ pub fn seal_with(
     ] {
         zw.add_bytes(name, bytes).map_err(out_err)?;
     }
-    let f = zw.finish().map_err(out_err)?;
-    let size = f.stream_position().map_err(out_err)?;
-    f.flush().map_err(out_err)?;
-    if sync_dir {
-        output.commit()?;
-    } else {
-        output.commit_file()?;
-    }
-    Ok(Sealed {
-        path: out.to_path_buf(),
-        id: m.id,
-        content_sha256: hex(&sha(&tagmanifest)),
-        key_id: key.key_id(),
-        size,
-    })
+    let w = zw.finish().map_err(out_err)?;
+    Ok((w, m, tagmanifest))
 }
 
 /// An error while copying an input into the bundle: the input changed, or reading it failed,

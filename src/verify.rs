@@ -1007,7 +1007,7 @@ fn check_signature(
 }
 
 /// The Ed25519 group order ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian.
-const GROUP_ORDER: [u8; 32] = [
+pub(crate) const GROUP_ORDER: [u8; 32] = [
     0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
@@ -1162,8 +1162,10 @@ fn compare_manifest(
 ) {
     let listed: HashSet<&str> = list.iter().map(|(p, _)| p.as_str()).collect();
     let named: HashSet<&str> = names.iter().copied().collect();
-    let keys: HashMap<[u8; 32], &str> = names.iter().map(|n| (collision_digest(n), *n)).collect();
-    let listed_keys: HashSet<[u8; 32]> = list.iter().map(|(p, _)| collision_digest(p)).collect();
+    // Collision keys are computed only when a name is listed but absent, or present but not
+    // listed (normalization and case folding cost more than the rest of this comparison).
+    let mut keys: Option<HashMap<[u8; 32], &str>> = None;
+    let mut listed_keys: Option<HashSet<[u8; 32]>> = None;
     for (p, want) in list {
         if named.contains(p.as_str()) {
             if let Some(got) = index.get(p.as_str()).and_then(|&i| digests[i]) {
@@ -1175,7 +1177,10 @@ fn compare_manifest(
                     ));
                 }
             }
-        } else if let Some(real) = keys.get(&collision_digest(p)) {
+        } else if let Some(real) = keys
+            .get_or_insert_with(|| names.iter().map(|n| (collision_digest(n), *n)).collect())
+            .get(&collision_digest(p))
+        {
             report.push(Finding::at(
                 Code::ManifestEquivalentPath,
                 p.clone(),
@@ -1192,7 +1197,11 @@ fn compare_manifest(
         }
     }
     for n in names {
-        if !listed.contains(n) && !listed_keys.contains(&collision_digest(n)) {
+        if !listed.contains(n)
+            && !listed_keys
+                .get_or_insert_with(|| list.iter().map(|(p, _)| collision_digest(p)).collect())
+                .contains(&collision_digest(n))
+        {
             report.push(Finding::at(
                 Code::ManifestUnlisted,
                 *n,
@@ -1341,31 +1350,46 @@ pub fn find_bundles(path: &Path) -> Result<Vec<PathBuf>> {
     if !meta.is_dir() || path.join(BAGIT).is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    // Depth first, each directory's entries sorted by name: the same order as sorting all the
+    // paths (paths compare component by component), without comparing whole paths (sorting
+    // 10,000 paths that way took 25 ms, before any bundle was verified).
     let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut children: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io(&dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        children.sort();
-        for c in children.into_iter().rev() {
-            let Ok(m) = c.symlink_metadata() else {
-                continue;
-            };
-            if m.is_dir() {
-                if c.join(BAGIT).is_file() {
-                    out.push(c);
-                } else {
-                    stack.push(c);
-                }
-            } else if m.is_file() && c.extension().is_some_and(|x| x == "zip") {
+    let mut stack: Vec<std::vec::IntoIter<(PathBuf, std::fs::FileType)>> =
+        vec![sorted_entries(path)?.into_iter()];
+    while let Some(level) = stack.last_mut() {
+        let Some((c, t)) = level.next() else {
+            stack.pop();
+            continue;
+        };
+        if t.is_dir() {
+            if c.join(BAGIT).is_file() {
                 out.push(c);
+            } else {
+                stack.push(sorted_entries(&c)?.into_iter());
             }
+        } else if t.is_file() && c.extension().is_some_and(|x| x == "zip") {
+            out.push(c);
         }
     }
-    out.sort();
     Ok(out)
+}
+
+/// A directory's entries with their types, sorted by name. The type comes from the directory
+/// itself where the file system records it (no stat per file); a symlink is a symlink, never
+/// followed.
+fn sorted_entries(dir: &Path) -> Result<Vec<(PathBuf, std::fs::FileType)>> {
+    let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| {
+            e.ok()
+                .and_then(|e| Some((e.file_name(), e.file_type().ok()?)))
+        })
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries
+        .into_iter()
+        .map(|(name, t)| (dir.join(name), t))
+        .collect())
 }
 
 /// A bundle known by its identity and content digest without being verified in this run: an
@@ -1470,5 +1494,64 @@ pub fn check_supersedes(reports: &mut [Report], known: &[KnownBundle]) {
                 .warning(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod find_tests {
+    use super::*;
+
+    /// `find_bundles` lists exactly the `*.zip` files and unzipped bundles, in the order of
+    /// sorting their paths, without following symlinks.
+    #[test]
+    fn finds_in_sorted_path_order() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        for d in ["a", "a/c", "a-b", "b", "bag", "bag/data", "z/y/x"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "a.zip",
+            "a/b.zip",
+            "a/c/d.zip",
+            "a-b/e.zip",
+            "a0.zip",
+            "B.zip",
+            "b/f.zip",
+            "bag/bagit.txt",
+            "bag/inner.zip",
+            "z/y/x/deep.zip",
+            "note.txt",
+            "a/zip",
+        ] {
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("a"), root.join("link")).unwrap();
+            std::os::unix::fs::symlink(root.join("a.zip"), root.join("link.zip")).unwrap();
+        }
+        let found = find_bundles(root).unwrap();
+        let mut want: Vec<PathBuf> = [
+            "a.zip",
+            "a/b.zip",
+            "a/c/d.zip",
+            "a-b/e.zip",
+            "a0.zip",
+            "B.zip",
+            "b/f.zip",
+            "bag",
+            "z/y/x/deep.zip",
+        ]
+        .iter()
+        .map(|p| root.join(p))
+        .collect();
+        want.sort();
+        assert_eq!(found, want);
+        // A directory that is an unzipped bundle is itself the one bundle.
+        assert_eq!(
+            find_bundles(&root.join("bag")).unwrap(),
+            vec![root.join("bag")]
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::finding::{Code, Finding};
 use crate::path;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
@@ -544,7 +545,7 @@ impl Report {
     fn global(&mut self, code: Code, msg: impl Into<String>) {
         self.push(Finding::new(code, msg));
     }
-    fn entry(&mut self, i: usize, name: &str, code: Code, msg: impl Into<String>) {
+    fn entry(&mut self, i: usize, name: impl Into<String>, code: Code, msg: impl Into<String>) {
         self.push(Finding::at(code, name, msg));
         self.flagged.insert(i);
     }
@@ -649,17 +650,35 @@ struct Central {
 }
 
 impl Central {
-    /// The name as shown in findings (computed when needed: names can be long and many). A
-    /// name longer than any path allowed is cut to that length, with its length said.
-    fn shown(&self) -> String {
-        if self.name.len() <= path::MAX_PATH_BYTES {
-            return path::display_bytes(&self.name);
+    /// The name as shown in findings, rendered only when a finding is made (names can be long
+    /// and many, and most entries have no finding).
+    fn shown(&self) -> Shown<'_> {
+        Shown(&self.name)
+    }
+}
+
+/// An entry name as findings show it: escaped for display; a name longer than any path allowed
+/// is cut to that length, with its length said.
+#[derive(Clone, Copy)]
+struct Shown<'a>(&'a [u8]);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.len() <= path::MAX_PATH_BYTES {
+            return f.write_str(&path::display_bytes(self.0));
         }
-        format!(
+        write!(
+            f,
             "{}... ({} bytes)",
-            path::display_bytes(&self.name[..path::MAX_PATH_BYTES]),
-            self.name.len()
+            path::display_bytes(&self.0[..path::MAX_PATH_BYTES]),
+            self.0.len()
         )
+    }
+}
+
+impl From<Shown<'_>> for String {
+    fn from(s: Shown<'_>) -> String {
+        s.to_string()
     }
 }
 
@@ -687,7 +706,7 @@ fn extra_records(extra: &[u8]) -> Option<Vec<(u16, &[u8])>> {
 fn check_extra<'a>(
     rep: &mut Report,
     i: usize,
-    shown: &str,
+    shown: Shown<'_>,
     extra: &'a [u8],
     where_: &str,
 ) -> Option<&'a [u8]> {
@@ -717,7 +736,7 @@ fn check_extra<'a>(
 fn resolve_zip64(
     rep: &mut Report,
     i: usize,
-    shown: &str,
+    shown: Shown<'_>,
     where_: &str,
     fields: &[(&str, u32)],
     zip64: Option<&[u8]>,
@@ -780,7 +799,7 @@ fn resolve_zip64(
     out
 }
 
-fn flag_findings(rep: &mut Report, i: usize, shown: &str, flags: u16, where_: &str) {
+fn flag_findings(rep: &mut Report, i: usize, shown: Shown<'_>, flags: u16, where_: &str) {
     if flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION) != 0 {
         rep.entry(
             i,
@@ -841,8 +860,7 @@ fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
 /// Check one central directory record against the canonical values; fills in the resolved
 /// sizes and offset.
 fn check_central(rep: &mut Report, i: usize, c: &mut Central) {
-    let shown = c.shown();
-    let s = shown.as_str();
+    let s = Shown(&c.name);
     let zip64 = check_extra(rep, i, s, &c.extra, "central directory");
     let v = resolve_zip64(
         rep,
@@ -1393,8 +1411,7 @@ fn read_inner<R: Read + Seek>(
         check_central(rep, i, c);
     }
     for (i, c) in recs.iter().enumerate() {
-        let shown = c.shown();
-        let s = shown.as_str();
+        let s = c.shown();
         let big = c.size.max(c.csize);
         if big > limits.max_file_size {
             rep.entry(
@@ -1477,8 +1494,7 @@ fn read_inner<R: Read + Seek>(
     let mut expected = 0u64;
     let mut by_offset: HashMap<u64, usize> = HashMap::new();
     for (i, c) in recs.iter().enumerate() {
-        let shown = c.shown();
-        let s = shown.as_str();
+        let s = c.shown();
         let off = c.offset.saturating_add(shift);
         if let Some(&j) = by_offset.get(&off) {
             rep.entry(
@@ -1618,7 +1634,7 @@ fn compare_canonical(
     c: &Central,
     central: &[u8],
     local: Option<&Local>,
-    shown: &str,
+    shown: Shown<'_>,
 ) {
     let mut want = Vec::new();
     render_central(&mut want, &c.name, c.size, c.crc, c.offset);
@@ -1659,8 +1675,7 @@ fn walk_local<R: Read + Seek>(
     off: u64,
     cd_start: u64,
 ) -> Result<Option<Local>, Stop> {
-    let shown = c.shown();
-    let s = shown.as_str();
+    let s = c.shown();
     if past(off, LOCAL_LEN as u64, src.len) {
         rep.entry(
             i,

@@ -68,8 +68,10 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let runner = Batch::new(&key, base, out_dir);
-    let threads = a.threads.unwrap_or_else(|| 4 * batch::default_threads());
+    let runner = Batch::new(&key, base, out_dir)?;
+    let threads = a
+        .threads
+        .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());
     let bar = output::progress(0, a.quiet, "lines");
     if !bar.is_hidden() {
         bar.set_length(count_lines(jobs));
@@ -81,15 +83,20 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         reader,
         threads,
         |(line, parsed)| {
-            let (path, outcome) = match parsed {
-                Ok(p) => runner.run(p),
-                Err(e) => (None, Outcome::Failed(Error::io(jobs, e))),
+            // Up to the bundle in place; settled (its name durable) before it is reported.
+            let job = match parsed {
+                Ok(p) => Ok(runner.run_deferred(p)),
+                Err(e) => Err(Outcome::Failed(Error::io(jobs, e))),
             };
-            (line, path, outcome)
+            (line, job)
         },
         |item| {
-            let Some((_, (line, path, outcome))) = item else {
+            let Some((_, (line, job))) = item else {
                 return out.flush();
+            };
+            let (path, outcome) = match job {
+                Ok(d) => runner.settle(d),
+                Err(o) => (None, o),
             };
             let w = &mut out.buf;
             let shown = path.as_deref().map(|p| p.display().to_string());
