@@ -881,25 +881,31 @@ fn strict_fast(key: &ed25519_dalek::VerifyingKey, message: &[u8], signature: &[u
     p.compress().to_bytes() == r
 }
 
-/// The canonical encodings of the eight points of small order (the torsion subgroup E[8]),
-/// computed once: the multiples of a point of order 8, itself the torsion part of a curve
-/// point (Q minus [8^-1 mod l][8]Q).
-fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+/// A point of order exactly 8: the torsion part of a curve point Q (Q minus
+/// [8^-1 mod l][8]Q), for the first Q that has one of order 8.
+fn order8_point() -> curve25519_dalek::EdwardsPoint {
     use curve25519_dalek::edwards::CompressedEdwardsY;
     use curve25519_dalek::{EdwardsPoint, Scalar};
+    let inv8 = Scalar::from(8u8).invert();
+    (0u8..=255)
+        .filter_map(|i| {
+            let q = CompressedEdwardsY([i; 32]).decompress()?;
+            let t = q - q.mul_by_cofactor() * inv8;
+            // Of order exactly 8: [4]T is not the identity.
+            let t4 = t + t + t + t;
+            (t4 != EdwardsPoint::default()).then_some(t)
+        })
+        .next()
+        .expect("a curve point with a torsion part of order 8")
+}
+
+/// The canonical encodings of the eight points of small order (the torsion subgroup E[8]),
+/// computed once: the multiples of a point of order 8.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    use curve25519_dalek::EdwardsPoint;
     static ENCODINGS: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
     ENCODINGS.get_or_init(|| {
-        let inv8 = Scalar::from(8u8).invert();
-        let t = (0u8..=255)
-            .filter_map(|i| {
-                let q = CompressedEdwardsY([i; 32]).decompress()?;
-                let t = q - q.mul_by_cofactor() * inv8;
-                // Of order exactly 8: [4]T is not the identity.
-                let t4 = t + t + t + t;
-                (t4 != EdwardsPoint::default()).then_some(t)
-            })
-            .next()
-            .expect("a curve point with a torsion part of order 8");
+        let t = order8_point();
         let mut out = [[0u8; 32]; 8];
         let mut m = EdwardsPoint::default();
         for e in &mut out {
@@ -1586,14 +1592,7 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAYvKlxjmm
             )
         }
         // A point with a torsion component of order 8: Q minus its prime-order part.
-        let torsion = (0u8..=255)
-            .filter_map(|i| {
-                let q = CompressedEdwardsY([i; 32]).decompress()?;
-                let t = q - q.mul_by_cofactor() * Scalar::from(8u8).invert();
-                ((t + t + t + t) != EdwardsPoint::default()).then_some(t)
-            })
-            .next()
-            .unwrap();
+        let torsion = order8_point();
         assert!(torsion.is_small_order() && torsion != EdwardsPoint::default());
 
         // Valid signatures, and every one-bit change of one of them.
