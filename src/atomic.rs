@@ -129,21 +129,28 @@ impl Output {
     /// is in place, and the returned [`Placed`] must be settled ([`Placed::settle`]) before
     /// the output is reported written. Lets a thread go on with its next output while the
     /// sync that makes this one's name durable is shared with the next outputs' syncs.
-    pub fn commit_in_deferred(mut self, group: &GroupSync) -> Result<Placed> {
+    pub fn commit_in_deferred(self, group: &GroupSync) -> Result<Placed> {
+        self.written_in(group)?.place_in(group)
+    }
+
+    /// [`Output::commit_in`] up to the point where the file is written: flushed, mode 0644,
+    /// and either fsynced (where the group's sync does not cover file contents) or holding a
+    /// ticket for a run of the group's sync, which [`Written::place_in`] waits for before it
+    /// puts the file in place. Lets the thread that wrote it go on at once, while another
+    /// puts many written outputs in place after one shared sync (`pack --batch`).
+    pub fn written_in(mut self, group: &GroupSync) -> Result<Written> {
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
         self.finish().map_err(io)?;
-        if group.whole_fs {
-            group.wait()?;
+        let ticket = if group.whole_fs {
+            Some(group.group.ticket())
         } else {
             self.file().sync_all().map_err(io)?;
-        }
-        let force = self.force;
-        self.place()?;
-        Ok(Placed {
-            path,
-            ticket: group.group.ticket(),
-            force,
+            None
+        };
+        Ok(Written {
+            output: self,
+            ticket,
         })
     }
 
@@ -168,6 +175,52 @@ impl Output {
             Temp::Unnamed(f) => link_unnamed(&f, &path).map_err(exists)?,
         }
         Ok(())
+    }
+}
+
+/// An output written but not yet in place ([`Output::written_in`]). Dropped, it leaves nothing.
+#[must_use = "an output is in place only once placed"]
+pub struct Written {
+    output: Output,
+    /// Taken after the output was written: a run of the group's sync that started after it
+    /// makes the output durable. `None` when the output was fsynced itself.
+    ticket: Option<u64>,
+}
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Written")
+            .field("path", &self.output.path)
+            .field("ticket", &self.ticket)
+            .finish()
+    }
+}
+
+impl Written {
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.output.path
+    }
+
+    /// Wait until the output is durable (a run of `group`'s sync that started after it was
+    /// written), then put it in place without replacing anything (unless forced). The
+    /// returned [`Placed`] must be settled before the output is reported written. When the
+    /// sync fails, the output is dropped and nothing is left.
+    pub fn place_in(self, group: &GroupSync) -> Result<Placed> {
+        if let Some(t) = self.ticket {
+            group
+                .group
+                .wait_ticket(t)
+                .map_err(|e| Error::io(&group.dir, e))?;
+        }
+        let path = self.output.path.clone();
+        let force = self.output.force;
+        self.output.place()?;
+        Ok(Placed {
+            path,
+            ticket: group.group.ticket(),
+            force,
+        })
     }
 }
 
@@ -209,10 +262,33 @@ fn open_unnamed(dir: &Path) -> std::io::Result<File> {
 }
 
 /// Give the unnamed file `f` the name `path` (which must be in the directory it was opened
-/// in); fails with `AlreadyExists` if `path` exists. Through `/proc/self/fd`, as linking the
-/// descriptor itself needs a privilege.
+/// in); fails with `AlreadyExists` if `path` exists.
+///
+/// Linking the descriptor itself (`AT_EMPTY_PATH`) needs a privilege (`CAP_DAC_READ_SEARCH`)
+/// on most kernels; without it the kernel says `ENOENT` or `EPERM`, and the link is made
+/// through `/proc/self/fd` instead, which every process may do (and is remembered, so the
+/// refused call is tried once). Both give the same inode the same name; the direct call saves
+/// the lookup of the `/proc` path (about 2 % of `pack --batch`'s CPU time).
 #[cfg(target_os = "linux")]
 fn link_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    static DIRECT_REFUSED: AtomicBool = AtomicBool::new(false);
+    if !DIRECT_REFUSED.load(Relaxed) {
+        match rustix::fs::linkat(f, "", CWD, path, AtFlags::EMPTY_PATH) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::NOENT || e == rustix::io::Errno::PERM => {
+                DIRECT_REFUSED.store(true, Relaxed);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    link_via_proc(f, path)
+}
+
+/// [`link_unnamed`] through the `/proc/self/fd` link of the descriptor.
+#[cfg(target_os = "linux")]
+fn link_via_proc(f: &File, path: &Path) -> std::io::Result<()> {
     use rustix::fs::{AtFlags, CWD};
     use std::os::fd::AsRawFd;
     let fd_path = format!("/proc/self/fd/{}", f.as_raw_fd());
@@ -414,6 +490,13 @@ impl GroupSync {
         }
     }
 
+    /// Wait for a run of the sync that started after this call: it makes durable every
+    /// output written, and every name given, before the call. Then [`Written::place_in`] and
+    /// [`Placed::settle`] wait no more for those. An error names the directory.
+    pub fn sync_now(&self) -> Result<()> {
+        self.group.wait().map_err(|e| Error::io(&self.dir, e))
+    }
+
     /// Outputs with a temp name, renamed into place, wherever unnamed files would work.
     #[cfg(test)]
     pub(crate) fn named(mut self) -> Self {
@@ -422,11 +505,6 @@ impl GroupSync {
             self.unnamed = false;
         }
         self
-    }
-
-    /// A run that started after this call has succeeded; an error names the directory.
-    fn wait(&self) -> Result<()> {
-        self.group.wait().map_err(|e| Error::io(&self.dir, e))
     }
 }
 
@@ -753,6 +831,38 @@ mod tests {
             assert_eq!(mode & 0o777, 0o644);
         }
         assert!(GroupSync::open(&d.path().join("missing")).is_err());
+    }
+
+    /// Both ways of naming an unnamed file: the direct link (where this process may make it)
+    /// and the `/proc/self/fd` one every process may use; neither replaces an existing name.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn unnamed_files_get_their_name_both_ways() {
+        let d = tempfile::tempdir().unwrap();
+        if !unnamed_works(d.path()) {
+            return; // A file system without O_TMPFILE: the named temporary file is used.
+        }
+        for (name, link) in [
+            (
+                "direct.zip",
+                link_unnamed as fn(&File, &Path) -> std::io::Result<()>,
+            ),
+            ("proc.zip", link_via_proc),
+        ] {
+            let p = d.path().join(name);
+            let mut f = open_unnamed(d.path()).unwrap();
+            f.write_all(name.as_bytes()).unwrap();
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0, "unnamed");
+            link(&f, &p).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), name.as_bytes());
+            // A second name for the same path is refused, and the first stays.
+            let mut g = open_unnamed(d.path()).unwrap();
+            g.write_all(b"other").unwrap();
+            let e = link(&g, &p).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{name}");
+            assert_eq!(std::fs::read(&p).unwrap(), name.as_bytes());
+            std::fs::remove_file(&p).unwrap();
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@
 //! and an fsync of the directory serve every bundle written meanwhile). A failed job leaves
 //! nothing behind and does not affect the others.
 
-use crate::atomic::{GroupSync, Placed};
+use crate::atomic::{GroupSync, Placed, Written};
 use crate::error::{Error, Result};
 use crate::metadata::{self, hex};
 use crate::minisign::SecretKey;
@@ -100,17 +100,50 @@ where
     W: Fn(T) -> R + Sync,
     F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E> + Send,
 {
+    let threads = threads.max(1);
+    ordered_parallel_window(items, threads, threads * 4 + 4, work, emit)
+}
+
+/// [`ordered_parallel`] with at most `window` items started beyond the last one emitted (at
+/// least one): a larger window lets the workers go on while `emit` waits.
+pub fn ordered_parallel_window<I, T, R, E, W, F>(
+    items: I,
+    threads: usize,
+    window: usize,
+    work: W,
+    emit: F,
+) -> std::result::Result<(), E>
+where
+    I: Iterator<Item = T> + Send,
+    T: Send,
+    R: Send,
+    E: Send,
+    W: Fn(T) -> R + Sync,
+    F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E> + Send,
+{
     struct Emitter<F, E> {
         emit: F,
         error: Option<E>,
     }
     let threads = threads.max(1);
-    let window = threads * 4 + 4;
+    let window = window.max(1);
+    let every = (window / 4).max(1);
     let source = Mutex::new((items, 0usize));
     // How many results were emitted, whether to stop, and how many workers wait on the condvar
     // for room in the window (notified only then: a notification is a system call).
     let gate = (Mutex::new((0usize, false, 0usize)), Condvar::new());
     let stopped = AtomicBool::new(false);
+    // Record that `n` results were emitted, and wake the workers waiting for room. The count
+    // only grows (a stale, lower count once left every worker waiting for room in the window
+    // for ever); it is published under the lock.
+    let publish = |n: usize| {
+        let mut g = lock(&gate.0);
+        g.0 = g.0.max(n);
+        if g.2 > 0 {
+            drop(g);
+            gate.1.notify_all();
+        }
+    };
     let stop = || {
         let mut g = lock(&gate.0);
         g.1 = true;
@@ -124,8 +157,9 @@ where
     let emitter = Mutex::new(Emitter { emit, error: None });
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let (source, gate, stopped, work, stop, pending, emitter) =
-                (&source, &gate, &stopped, &work, &stop, &pending, &emitter);
+            let (source, gate, stopped, work, stop, pending, emitter, publish) = (
+                &source, &gate, &stopped, &work, &stop, &pending, &emitter, &publish,
+            );
             s.spawn(move || loop {
                 if stopped.load(Ordering::SeqCst) {
                     break;
@@ -180,8 +214,15 @@ where
                             })
                         };
                         let Some(next) = next else { break };
+                        let done = next.0 + 1;
                         emitted_any = true;
                         res = (em.emit)(Some(next));
+                        // Room in the window now and then, not only when this thread stops
+                        // emitting (it may go on for long while results keep coming); not at
+                        // every result, whose lock the workers would contend for.
+                        if done % every == 0 {
+                            publish(done);
+                        }
                     }
                     if res.is_ok() && emitted_any {
                         res = (em.emit)(None);
@@ -194,14 +235,7 @@ where
                     }
                     let next = lock(pending).1;
                     if emitted_any {
-                        // The count only grows (a stale, lower count once left every worker
-                        // waiting for room in the window for ever).
-                        let mut g = lock(&gate.0);
-                        g.0 = g.0.max(next);
-                        if g.2 > 0 {
-                            drop(g);
-                            gate.1.notify_all();
-                        }
+                        publish(next);
                     }
                     drop(em);
                     // A result that became ready while this thread was emitting, left by a
@@ -258,6 +292,21 @@ pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
 // ---------------------------------------------------------------------------------------------
 // Jobs
 // ---------------------------------------------------------------------------------------------
+
+/// Fingerprints ([`fingerprint`]) of the names of the entries of `dir`, sorted; `None` when
+/// it cannot be listed.
+fn names_in(dir: &Path) -> Option<Vec<u64>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).ok()? {
+        let e = e.ok()?;
+        // A name that is not UTF-8 is no job's output name.
+        if let Some(n) = e.file_name().to_str() {
+            v.push(fingerprint(n));
+        }
+    }
+    v.sort_unstable();
+    Some(v)
+}
 
 /// A 64-bit fingerprint of `s` (SipHash with fixed keys).
 fn fingerprint(s: &str) -> u64 {
@@ -613,20 +662,60 @@ impl Outcome {
     }
 }
 
-/// Threads per core to seal on by default. A thread waits for one sync per bundle, the one
-/// that makes it durable before it is put in place ([`GroupSync`]); the sync that makes its
-/// name durable is waited for when it is reported, while the thread seals its next job. The
-/// more bundles wait together, the fewer syncs there are; on two cores 16 to 64 per core
-/// gave the same rate (docs/BENCHMARKS.md).
-pub const SEAL_THREADS_PER_CORE: usize = 32;
+/// Threads per core to seal on by default. A thread seals a job and writes its bundle
+/// without waiting for any sync; the thread that reports jobs (one at a time, see
+/// [`ordered_parallel`]) settles the jobs ready with two syncs shared by all of them
+/// ([`Batch::settle_all`]). One more thread than cores would keep the cores busy while it
+/// waits; the measured rates are in docs/BENCHMARKS.md.
+pub const SEAL_THREADS_PER_CORE: usize = 2;
 
-/// A job run up to putting its bundle in place ([`Batch::run_deferred`]); settle it
-/// ([`Batch::settle`]) before reporting it.
+/// Jobs `pack --batch` may have started beyond the last one reported: bundles written and
+/// waiting to be settled are open files, at most this many plus one per thread.
+pub const SEAL_WINDOW: usize = 256;
+
+/// Jobs settled together at most; the reporting thread settles what is ready when it has
+/// caught up, or this many.
+pub const SETTLE_AT: usize = 128;
+
+/// A job run up to writing its bundle ([`Batch::run_deferred`]); settle it
+/// ([`Batch::settle`], [`Batch::settle_all`]) before reporting it.
 #[derive(Debug)]
 pub struct Deferred {
     path: Option<PathBuf>,
     outcome: Outcome,
-    placed: Option<Placed>,
+    /// The bundle written but not yet in place, and its job (to tell, when the name was
+    /// taken meanwhile, whether the bundle there is this job's).
+    written: Option<(Written, Box<Job>)>,
+}
+
+/// Jobs whose bundles are in place but whose names are not yet known to be durable
+/// ([`Batch::cycle`]), in order; jobs that failed or were skipped wait with them, to be
+/// reported in order.
+#[derive(Debug, Default)]
+pub struct InPlace(Vec<(Option<PathBuf>, Outcome, Option<Placed>)>);
+
+impl InPlace {
+    /// How many jobs wait.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none wait.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Deferred {
+    /// A job that came to `outcome` without a bundle to settle (a line that could not be
+    /// read), to be reported in its place among the others.
+    pub fn done(outcome: Outcome) -> Deferred {
+        Deferred {
+            path: None,
+            outcome,
+            written: None,
+        }
+    }
 }
 
 /// Seals jobs with one key into one directory.
@@ -638,6 +727,12 @@ pub struct Batch<'a> {
     /// The syncs that make bundles and their names durable, shared by the threads that
     /// finish together (group commit).
     sync: GroupSync,
+    /// Fingerprints of the names in `out_dir` when the batch started, sorted; `None` when it
+    /// could not be listed. A job whose output name is not among them needs no look-up
+    /// before it is sealed: a bundle put there since is found when its own is put in place
+    /// (which never replaces anything). This saves a look-up per job in the output
+    /// directory, which waits for its lock while bundles are put in place there.
+    present: Option<Vec<u64>>,
 }
 
 impl<'a> Batch<'a> {
@@ -661,7 +756,16 @@ impl<'a> Batch<'a> {
             base: base.to_path_buf(),
             out_dir: out_dir.to_path_buf(),
             sync,
+            present: names_in(out_dir),
         }
+    }
+
+    /// Whether `out_name` may name a file that exists: it did when the batch started, or
+    /// that is not known.
+    fn maybe_present(&self, out_name: &str) -> bool {
+        self.present
+            .as_ref()
+            .is_none_or(|p| p.binary_search(&fingerprint(out_name)).is_ok())
     }
 
     fn resolve(&self, p: &str) -> PathBuf {
@@ -689,54 +793,116 @@ impl<'a> Batch<'a> {
         self.settle(self.run_deferred(parsed))
     }
 
-    /// Run one parsed line up to putting its bundle in place: the bundle is durable, but
-    /// the job must be settled ([`Batch::settle`]) before it is reported. The thread can seal
-    /// its next job meanwhile; that job's first sync, or the settling's, makes this one's
-    /// name durable.
+    /// Run one parsed line up to writing its bundle: the job must be settled
+    /// ([`Batch::settle`], [`Batch::settle_all`]) before it is reported. The thread can seal
+    /// its next job meanwhile: no sync is waited for here.
     pub fn run_deferred(&self, parsed: Parsed) -> Deferred {
         match parsed {
             Parsed::Invalid(why) => Deferred {
                 path: None,
                 outcome: Outcome::Failed(Error::invalid("job", why)),
-                placed: None,
+                written: None,
             },
             Parsed::Job { job, out_name } => {
+                let check = self.maybe_present(&out_name);
                 let out = self.out_dir.join(out_name);
-                let (outcome, placed) = self.run_job(&job, &out);
+                let (outcome, written) = self.run_job(&job, &out, check);
                 Deferred {
                     path: Some(out),
                     outcome,
-                    placed,
+                    written: written.map(|w| (w, job)),
                 }
             }
         }
     }
 
-    /// Wait until a job's bundle is durable in place; a failed sync makes it a failed job
-    /// (and its bundle is removed).
+    /// Put a job's bundle in place and wait until it is durable there; a failed sync makes
+    /// it a failed job (and leaves no bundle).
     pub fn settle(&self, d: Deferred) -> (Option<PathBuf>, Outcome) {
-        let outcome = match (d.outcome, d.placed) {
+        let (path, outcome, placed) = self.place(d);
+        (path, self.settled(outcome, placed))
+    }
+
+    /// [`Batch::settle`] for many jobs, with two syncs in all: every bundle is put in place
+    /// once a sync that started after it was written has succeeded, then every name is made
+    /// durable by one sync that started after the last was put in place. Outcomes in the
+    /// order of `ds`.
+    pub fn settle_all(&self, ds: Vec<Deferred>) -> Vec<(Option<PathBuf>, Outcome)> {
+        let (done, in_place) = self.cycle(InPlace::default(), ds);
+        debug_assert!(done.is_empty());
+        self.finish(in_place)
+    }
+
+    /// One step of settling a stream of jobs, with one sync: a sync that starts now makes
+    /// durable both the bundles of `written` (which are then put in place) and the names of
+    /// `in_place` (put in place by the step before, which are then settled). Returns the
+    /// outcomes of `in_place`, in order, and the jobs of `written` now in place, for the next
+    /// step or [`Batch::finish`].
+    pub fn cycle(
+        &self,
+        in_place: InPlace,
+        written: Vec<Deferred>,
+    ) -> (Vec<(Option<PathBuf>, Outcome)>, InPlace) {
+        // A failed sync fails every job it would cover; place_in and settle say so for each.
+        let _ = self.sync.sync_now();
+        let placed = InPlace(written.into_iter().map(|d| self.place(d)).collect());
+        (self.settle_placed(in_place), placed)
+    }
+
+    /// The last step: one sync that makes the names of `in_place` durable; their outcomes, in
+    /// order.
+    pub fn finish(&self, in_place: InPlace) -> Vec<(Option<PathBuf>, Outcome)> {
+        if in_place.0.iter().any(|(_, _, p)| p.is_some()) {
+            let _ = self.sync.sync_now();
+        }
+        self.settle_placed(in_place)
+    }
+
+    fn settle_placed(&self, in_place: InPlace) -> Vec<(Option<PathBuf>, Outcome)> {
+        in_place
+            .0
+            .into_iter()
+            .map(|(path, outcome, p)| (path, self.settled(outcome, p)))
+            .collect()
+    }
+
+    /// Put a written bundle in place, once it is durable.
+    fn place(&self, d: Deferred) -> (Option<PathBuf>, Outcome, Option<Placed>) {
+        match (d.outcome, d.written) {
+            (Outcome::Sealed(s), Some((w, job))) => match w.place_in(&self.sync) {
+                Ok(p) => (d.path, Outcome::Sealed(s), Some(p)),
+                // Written meanwhile by someone else (another run of the same jobs).
+                Err(Error::Exists { path }) => {
+                    let outcome = self.existing(&self.request(&job), &path);
+                    (d.path, outcome, None)
+                }
+                Err(e) => (d.path, Outcome::Failed(unflag(e)), None),
+            },
+            (o, _) => (d.path, o, None),
+        }
+    }
+
+    /// A placed bundle's outcome once its name is durable.
+    fn settled(&self, outcome: Outcome, placed: Option<Placed>) -> Outcome {
+        match (outcome, placed) {
             (Outcome::Sealed(s), Some(p)) => match p.settle(&self.sync) {
                 Ok(()) => Outcome::Sealed(s),
                 Err(e) => Outcome::Failed(e),
             },
             (o, _) => o,
-        };
-        (d.path, outcome)
+        }
     }
 
-    fn run_job(&self, job: &Job, out: &Path) -> (Outcome, Option<Placed>) {
+    /// Seal a job into `out`, unless it exists (looked up when `check`).
+    fn run_job(&self, job: &Job, out: &Path, check: bool) -> (Outcome, Option<Written>) {
         let req = self.request(job);
-        if out.symlink_metadata().is_ok() {
+        if check && out.symlink_metadata().is_ok() {
             return (self.existing(&req, out), None);
         }
-        // The bundle is durable before it is put in place, and its name before the job is
-        // reported sealed (settled); the syncs are shared with the other threads (group
-        // commit).
+        // The bundle is made durable before it is put in place, and its name before the job
+        // is reported sealed (settled); the syncs are shared by the jobs settled together.
         match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync)) {
-            Ok((s, placed)) => (Outcome::Sealed(s), placed),
-            // Written meanwhile by someone else (another run of the same jobs).
-            Err(Error::Exists { .. }) => (self.existing(&req, out), None),
+            Ok((s, written)) => (Outcome::Sealed(s), written),
             Err(e) => (Outcome::Failed(unflag(e)), None),
         }
     }
@@ -1013,6 +1179,95 @@ mod tests {
             .map(|e| e.unwrap().path())
             .collect();
         assert_eq!(names, [path.unwrap()]);
+    }
+
+    /// Jobs settled together share two syncs: nothing is in place before, every bundle is in
+    /// place after, and a job whose bundle was written meanwhile by another run is told apart.
+    #[test]
+    fn jobs_settled_together_share_two_syncs() {
+        use std::sync::atomic::AtomicU32;
+        use std::sync::Arc;
+        let key = SecretKey::from_seed(&[1; 32], crate::minisign::KeyId([2; 8]));
+        for named in [false, true] {
+            let runs = Arc::new(AtomicU32::new(0));
+            let counted = Arc::clone(&runs);
+            let (_d, out_dir, batch) = batch_with_sync(&key, named, move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            let deferred: Vec<Deferred> = (0..10).map(|n| batch.run_deferred(job(n))).collect();
+            assert_eq!(runs.load(Ordering::SeqCst), 0, "no sync while sealing");
+            let in_place = || {
+                std::fs::read_dir(&out_dir)
+                    .unwrap()
+                    .filter(|e| {
+                        e.as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .ends_with(".zip")
+                    })
+                    .count()
+            };
+            assert_eq!(in_place(), 0, "nothing in place before it is settled");
+            // Job 3's name is taken meanwhile by the same job (another run): already sealed.
+            // That run's syncs cover the ten bundles written before it, so settling them takes
+            // one or two more.
+            let (first, _) = batch.run(job(3));
+            let before = runs.load(Ordering::SeqCst);
+            let settled = batch.settle_all(deferred);
+            let syncs = runs.load(Ordering::SeqCst) - before;
+            assert!((1..=2).contains(&syncs), "{syncs} syncs for ten jobs");
+            assert_eq!(settled.len(), 10);
+            for (n, (path, outcome)) in settled.iter().enumerate() {
+                assert_eq!(
+                    path.as_deref(),
+                    Some(out_dir.join(format!("{n}.zip")).as_path())
+                );
+                match (n, outcome) {
+                    (3, Outcome::AlreadySealed { path, .. }) => {
+                        assert_eq!(Some(path), first.as_ref())
+                    }
+                    (3, o) => panic!("{o:?}"),
+                    (_, Outcome::Sealed(_)) => {}
+                    (_, o) => panic!("{o:?}"),
+                }
+            }
+            assert_eq!(in_place(), 10);
+            // Ten more, with nothing in between: exactly two syncs.
+            let more: Vec<Deferred> = (10..20).map(|n| batch.run_deferred(job(n))).collect();
+            let before = runs.load(Ordering::SeqCst);
+            let settled = batch.settle_all(more);
+            assert_eq!(runs.load(Ordering::SeqCst) - before, 2);
+            assert!(settled.iter().all(|(_, o)| matches!(o, Outcome::Sealed(_))));
+            assert_eq!(in_place(), 20);
+            let left: Vec<_> = std::fs::read_dir(&out_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| !n.to_string_lossy().ends_with(".zip"))
+                .collect();
+            assert!(left.is_empty(), "no temporary files left: {left:?}");
+        }
+        // A sync that fails after some jobs were settled fails the rest and leaves none of them.
+        let runs = AtomicU32::new(0);
+        let (_d, out_dir, batch) = batch_with_sync(&key, false, move || {
+            if runs.fetch_add(1, Ordering::SeqCst) >= 2 {
+                Err(std::io::Error::from_raw_os_error(5))
+            } else {
+                Ok(())
+            }
+        });
+        let first = batch.settle_all(vec![batch.run_deferred(job(0))]);
+        assert!(matches!(first[0].1, Outcome::Sealed(_)), "{first:?}");
+        let rest = batch.settle_all((1..5).map(|n| batch.run_deferred(job(n))).collect());
+        for (_, o) in &rest {
+            assert!(matches!(o, Outcome::Failed(Error::Io { .. })), "{o:?}");
+        }
+        let names: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["0.zip"]);
     }
 
     #[test]

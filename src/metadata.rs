@@ -102,24 +102,30 @@ impl Metadata {
         if std::str::from_utf8(bytes).is_err() {
             return malformed("not valid UTF-8".into());
         }
-        match serde_json::from_slice::<VersionOnly>(bytes) {
-            Ok(v) if v.format == u64::from(crate::FORMAT_VERSION) => {}
+        // The usual case in one pass: a metadata.json of this version. Whatever parses as
+        // Metadata with this version parses as VersionOnly with it too (the same key, required
+        // by both), so the version check below would pass.
+        let first: Option<Metadata> = serde_json::from_slice(bytes)
+            .ok()
+            .filter(|m: &Metadata| m.format == crate::FORMAT_VERSION);
+        match first.as_ref().map_or_else(
+            || serde_json::from_slice::<VersionOnly>(bytes).map(|v| v.format),
+            |m| Ok(u64::from(m.format)),
+        ) {
+            Ok(v) if v == u64::from(crate::FORMAT_VERSION) => {}
             Ok(v) => {
                 return (
                     None,
                     vec![Finding::at(
                         Code::BundleVersion,
                         F,
-                        format!(
-                            "format version {} is not one this docseal knows (it reads 1)",
-                            v.format
-                        ),
+                        format!("format version {v} is not one this docseal knows (it reads 1)"),
                     )],
                 )
             }
             Err(e) => return malformed(e.to_string()),
         }
-        let m: Metadata = match serde_json::from_slice(bytes) {
+        let m: Metadata = match first.map_or_else(|| serde_json::from_slice(bytes), Ok) {
             Ok(m) => m,
             Err(e) => return malformed(e.to_string()),
         };

@@ -3,7 +3,7 @@
 //! The writer is canonical and deterministic: the same inputs, key and sealing time give a
 //! byte-identical bundle (`docs/FORMAT.md`).
 
-use crate::atomic::{GroupSync, Output, Placed};
+use crate::atomic::{GroupSync, Output, Written};
 use crate::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST};
 use crate::error::{Error, Result};
 use crate::metadata::{self, hex, Metadata, Supersedes, ATTACHMENTS_DIR};
@@ -206,22 +206,23 @@ pub fn seal_with(
     force: bool,
     group: Option<&GroupSync>,
 ) -> Result<Sealed> {
-    let (sealed, placed) = seal_deferred(req, key, out, force, group)?;
-    if let (Some(p), Some(g)) = (placed, group) {
-        p.settle(g)?;
+    let (sealed, written) = seal_deferred(req, key, out, force, group)?;
+    if let (Some(w), Some(g)) = (written, group) {
+        w.place_in(g)?.settle(g)?;
     }
     Ok(sealed)
 }
 
-/// [`seal_with`] up to putting the bundle in place: with a `group`, the returned [`Placed`]
-/// must be settled before the bundle is reported sealed ([`crate::atomic::Output::commit_in_deferred`]).
+/// [`seal_with`] up to writing the bundle: with a `group`, the returned [`Written`] must be
+/// put in place ([`Written::place_in`], which waits until it is durable) and settled
+/// ([`crate::atomic::Placed::settle`]) before the bundle is reported sealed.
 pub(crate) fn seal_deferred(
     req: &SealRequest,
     key: &SecretKey,
     out: &Path,
     force: bool,
     group: Option<&GroupSync>,
-) -> Result<(Sealed, Option<Placed>)> {
+) -> Result<(Sealed, Option<Written>)> {
     let (url, date_sealed) = check_request(req)?;
     let attachments = attachment_names(&req.attachments)?;
     let article = match &req.article {
@@ -260,8 +261,8 @@ pub(crate) fn seal_deferred(
         f.flush().map_err(out_err)?;
         (m, tagmanifest, size)
     };
-    let placed = match group {
-        Some(g) => Some(output.commit_in_deferred(g)?),
+    let written = match group {
+        Some(g) => Some(output.written_in(g)?),
         None => {
             output.commit()?;
             None
@@ -274,7 +275,7 @@ pub(crate) fn seal_deferred(
         key_id: key.key_id(),
         size,
     };
-    Ok((sealed, placed))
+    Ok((sealed, written))
 }
 
 /// Bundles whose payload is at most this many bytes are built in memory first.

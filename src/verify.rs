@@ -538,17 +538,46 @@ fn classify(name: &str) -> Kind {
     }
 }
 
-/// The rank of a name in canonical ZIP order: payload, tag files, signature, co-signatures.
-fn rank(name: &str) -> (u8, Vec<u8>) {
+/// The rank of a name in canonical ZIP order: payload, tag files (in their fixed order),
+/// signature, co-signatures; then by name within a kind.
+fn rank(name: &str) -> (u8, usize, &[u8]) {
     match classify(name) {
-        Kind::Payload => (0, name.as_bytes().to_vec()),
+        Kind::Payload => (0, 0, name.as_bytes()),
         Kind::Tag => (
             1,
-            vec![TAG_FILES.iter().position(|t| *t == name).unwrap_or(0) as u8],
+            TAG_FILES.iter().position(|t| *t == name).unwrap_or(0),
+            b"",
         ),
-        Kind::Sig => (2, Vec::new()),
-        Kind::Cosig => (3, name.as_bytes().to_vec()),
-        Kind::Unknown => (4, name.as_bytes().to_vec()),
+        Kind::Sig => (2, 0, b""),
+        Kind::Cosig => (3, 0, name.as_bytes()),
+        Kind::Unknown => (4, 0, name.as_bytes()),
+    }
+}
+
+/// The files of a bundle by name: index into the file list, found by binary search (one
+/// allocation, no hashing; names are unique, the ZIP reader and the directory walk make sure).
+struct ByName<'a>(Vec<(&'a str, usize)>);
+
+impl<'a> ByName<'a> {
+    fn new(files: &'a [(String, u64)]) -> Self {
+        let mut v: Vec<(&str, usize)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        v.sort_unstable();
+        ByName(v)
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        self.0
+            .binary_search_by(|(n, _)| (*n).cmp(name))
+            .ok()
+            .map(|at| self.0[at].1)
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
     }
 }
 
@@ -576,12 +605,8 @@ fn check_files(
     opts: &Options,
     report: &mut Report,
 ) {
-    let present: HashMap<&str, u64> = files.iter().map(|(n, s)| (n.as_str(), *s)).collect();
-    let index: HashMap<&str, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.as_str(), i))
-        .collect();
+    let index = ByName::new(files);
+    let size_of = |n: &str| index.get(n).map(|i| files[i].1);
 
     // Layout: known names only, required files present, canonical order.
     for (n, _) in files {
@@ -594,7 +619,7 @@ fn check_files(
         }
     }
     for t in TAG_FILES {
-        if !present.contains_key(t) {
+        if !index.contains(t) {
             report.push(Finding::at(
                 Code::BundleMissingFile,
                 t,
@@ -602,7 +627,7 @@ fn check_files(
             ));
         }
     }
-    if !present.contains_key(SIGNATURE) {
+    if !index.contains(SIGNATURE) {
         report.push(Finding::at(
             Code::SigMissing,
             SIGNATURE,
@@ -617,10 +642,10 @@ fn check_files(
     }
 
     // bagit.txt
-    if present.contains_key(BAGIT) {
-        match src.read(index[BAGIT], BAGIT, bagit::MAX_BAG_INFO_BYTES) {
+    if let Some(i_bagit) = index.get(BAGIT) {
+        match src.read(i_bagit, BAGIT, bagit::MAX_BAG_INFO_BYTES) {
             Ok(b) => {
-                digests[index[BAGIT]] = Some(Sha256::digest(&b).into());
+                digests[i_bagit] = Some(Sha256::digest(&b).into());
                 if b != bagit::BAGIT_TXT {
                     report.push(Finding::at(
                         Code::BundleBagit,
@@ -635,14 +660,10 @@ fn check_files(
 
     // metadata.json
     let mut meta: Option<Metadata> = None;
-    if present.contains_key(METADATA) {
-        match src.read(
-            index[METADATA],
-            METADATA,
-            crate::metadata::MAX_METADATA_BYTES,
-        ) {
+    if let Some(i_metadata) = index.get(METADATA) {
+        match src.read(i_metadata, METADATA, crate::metadata::MAX_METADATA_BYTES) {
             Ok(b) => {
-                digests[index[METADATA]] = Some(Sha256::digest(&b).into());
+                digests[i_metadata] = Some(Sha256::digest(&b).into());
                 let (m, f) = Metadata::parse(&b);
                 let unknown_version = f.iter().any(|f| f.code == Code::BundleVersion);
                 for f in f {
@@ -676,10 +697,10 @@ fn check_files(
         .filter(|n| matches!(classify(n), Kind::Payload))
         .collect();
     let mut listed_payload: Vec<(String, [u8; 32])> = Vec::new();
-    if present.contains_key(MANIFEST) {
-        match src.read(index[MANIFEST], MANIFEST, bagit::MAX_MANIFEST_BYTES) {
+    if let Some(i_manifest) = index.get(MANIFEST) {
+        match src.read(i_manifest, MANIFEST, bagit::MAX_MANIFEST_BYTES) {
             Ok(b) => {
-                digests[index[MANIFEST]] = Some(Sha256::digest(&b).into());
+                digests[i_manifest] = Some(Sha256::digest(&b).into());
                 match parse_manifest(MANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         let bad: Vec<&String> = list
@@ -705,17 +726,16 @@ fn check_files(
     }
 
     // bag-info.txt must be what the writer derives from the metadata and payload.
-    if present.contains_key(BAG_INFO) {
-        match src.read(index[BAG_INFO], BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
+    if let Some(i_bag_info) = index.get(BAG_INFO) {
+        match src.read(i_bag_info, BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
             Ok(b) => {
-                digests[index[BAG_INFO]] = Some(Sha256::digest(&b).into());
+                digests[i_bag_info] = Some(Sha256::digest(&b).into());
                 if let Some(m) = &meta {
                     // Payload-Oxum of the sealed payload: the files the metadata names. When one
                     // is missing that is reported already, and the oxum cannot be known.
                     let mut named = vec![m.article_file.as_str()];
                     named.extend(m.attachments.iter().map(String::as_str));
-                    let sizes: Option<Vec<u64>> =
-                        named.iter().map(|n| present.get(n).copied()).collect();
+                    let sizes: Option<Vec<u64>> = named.iter().map(|n| size_of(n)).collect();
                     if sizes
                         .is_some_and(|s| b != bagit::bag_info(m, s.iter().sum(), s.len() as u64))
                     {
@@ -736,7 +756,7 @@ fn check_files(
         let mut named: Vec<&str> = vec![m.article_file.as_str()];
         named.extend(m.attachments.iter().map(String::as_str));
         for n in &named {
-            if !present.contains_key(n) {
+            if !index.contains(n) {
                 report.push(Finding::at(
                     Code::ManifestMissing,
                     *n,
@@ -767,17 +787,17 @@ fn check_files(
 
     // Tag manifest: the signed file.
     let mut tagmanifest: Option<Vec<u8>> = None;
-    if present.contains_key(TAGMANIFEST) {
-        match src.read(index[TAGMANIFEST], TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
+    if let Some(i_tagmanifest) = index.get(TAGMANIFEST) {
+        match src.read(i_tagmanifest, TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
             Ok(b) => {
                 let d: [u8; 32] = Sha256::digest(&b).into();
-                digests[index[TAGMANIFEST]] = Some(d);
+                digests[i_tagmanifest] = Some(d);
                 report.content_sha256 = Some(hex(&d));
                 match parse_manifest(TAGMANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         for (p, _) in &list {
                             if !TAGMANIFEST_LISTS.contains(&p.as_str())
-                                && present.contains_key(p.as_str())
+                                && index.contains(p.as_str())
                             {
                                 report.push(Finding::at(
                                     Code::ManifestMalformed,
@@ -789,7 +809,7 @@ fn check_files(
                         let tags: Vec<&str> = TAGMANIFEST_LISTS
                             .iter()
                             .copied()
-                            .filter(|t| present.contains_key(t))
+                            .filter(|t| index.contains(t))
                             .collect();
                         compare_manifest(TAGMANIFEST, &list, &tags, &index, digests, report);
                     }
@@ -802,22 +822,22 @@ fn check_files(
     }
 
     // Signatures.
-    let sig_names: Vec<String> = files
+    let sig_names = files
         .iter()
-        .map(|(n, _)| n.clone())
-        .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig))
-        .collect();
+        .map(|(n, _)| n)
+        .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig));
     let mut trusted_signers: Vec<KeyId> = Vec::new();
     let mut sealer_id: Option<KeyId> = None;
-    for name in &sig_names {
-        let bytes = match src.read(index[name.as_str()], name, MAX_SIGNATURE_BYTES) {
+    for name in sig_names {
+        let Some(at) = index.get(name) else { continue };
+        let bytes = match src.read(at, name, MAX_SIGNATURE_BYTES) {
             Ok(b) => b,
             Err(f) => {
                 report.push(f);
                 continue;
             }
         };
-        digests[index[name.as_str()]] = Some(Sha256::digest(&bytes).into());
+        digests[at] = Some(Sha256::digest(&bytes).into());
         let sig = match Signature::parse(&bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -1156,19 +1176,24 @@ fn compare_manifest(
     manifest: &str,
     list: &[(String, [u8; 32])],
     names: &[&str],
-    index: &HashMap<&str, usize>,
+    index: &ByName<'_>,
     digests: &[Option<[u8; 32]>],
     report: &mut Report,
 ) {
-    let listed: HashSet<&str> = list.iter().map(|(p, _)| p.as_str()).collect();
-    let named: HashSet<&str> = names.iter().copied().collect();
+    // Sorted name lists searched by bisection: cheaper than hash sets for the handful of names
+    // a bundle usually has, and O(n log n) for many.
+    let mut listed: Vec<&str> = list.iter().map(|(p, _)| p.as_str()).collect();
+    listed.sort_unstable();
+    let mut named: Vec<&str> = names.to_vec();
+    named.sort_unstable();
+    let has = |v: &[&str], n: &str| v.binary_search(&n).is_ok();
     // Collision keys are computed only when a name is listed but absent, or present but not
     // listed (normalization and case folding cost more than the rest of this comparison).
     let mut keys: Option<HashMap<[u8; 32], &str>> = None;
     let mut listed_keys: Option<HashSet<[u8; 32]>> = None;
     for (p, want) in list {
-        if named.contains(p.as_str()) {
-            if let Some(got) = index.get(p.as_str()).and_then(|&i| digests[i]) {
+        if has(&named, p) {
+            if let Some(got) = index.get(p).and_then(|i| digests[i]) {
                 if got != *want {
                     report.push(Finding::at(
                         Code::ManifestDigest,
@@ -1197,7 +1222,7 @@ fn compare_manifest(
         }
     }
     for n in names {
-        if !listed.contains(n)
+        if !has(&listed, n)
             && !listed_keys
                 .get_or_insert_with(|| list.iter().map(|(p, _)| collision_digest(p)).collect())
                 .contains(&collision_digest(n))

@@ -10,8 +10,11 @@
 use crate::finding::{Code, Finding};
 use crate::path;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
@@ -43,6 +46,8 @@ const CENTRAL_LEN: usize = 46;
 const EOCD_LEN: usize = 22;
 const EOCD64_LEN: usize = 56;
 const LOCATOR_LEN: usize = 20;
+/// The end records at their largest: ZIP64 end record, locator, end record.
+const END_RECORDS_MAX: usize = EOCD64_LEN + LOCATOR_LEN + EOCD_LEN;
 /// The furthest an end of central directory record can be from the end of the file.
 const EOCD_SEARCH: u64 = EOCD_LEN as u64 + 0xFFFF;
 
@@ -125,37 +130,58 @@ fn version_needed(size: u64, offset: u64) -> u16 {
     }
 }
 
-/// The extra field of a canonical local header: empty, or the ZIP64 field with the size twice.
-fn local_extra(size: u64) -> Vec<u8> {
-    let mut e = Vec::new();
-    if size >= ONES32 {
-        put16(&mut e, EXTRA_ZIP64);
-        put16(&mut e, 16);
-        put64(&mut e, size);
-        put64(&mut e, size);
+/// A canonical extra field: empty, or one ZIP64 field of at most three values. Held inline, so
+/// that rendering and checking headers allocates nothing.
+struct Extra {
+    bytes: [u8; 4 + 3 * 8],
+    len: usize,
+}
+
+impl Extra {
+    /// The ZIP64 field holding `vals` (at most three), or an empty field when there are none.
+    fn zip64(vals: &[u64]) -> Extra {
+        let mut bytes = [0u8; 4 + 3 * 8];
+        if vals.is_empty() {
+            return Extra { bytes, len: 0 };
+        }
+        bytes[0..2].copy_from_slice(&EXTRA_ZIP64.to_le_bytes());
+        bytes[2..4].copy_from_slice(&((vals.len() * 8) as u16).to_le_bytes());
+        for (k, v) in vals.iter().enumerate() {
+            bytes[4 + 8 * k..12 + 8 * k].copy_from_slice(&v.to_le_bytes());
+        }
+        Extra {
+            bytes,
+            len: 4 + 8 * vals.len(),
+        }
     }
-    e
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The extra field of a canonical local header: empty, or the ZIP64 field with the size twice.
+fn local_extra(size: u64) -> Extra {
+    if size >= ONES32 {
+        Extra::zip64(&[size, size])
+    } else {
+        Extra::zip64(&[])
+    }
 }
 
 /// The extra field of a canonical central directory header.
-fn central_extra(size: u64, offset: u64) -> Vec<u8> {
-    let mut vals = Vec::new();
+fn central_extra(size: u64, offset: u64) -> Extra {
+    let mut vals = [0u64; 3];
+    let mut n = 0;
     if size >= ONES32 {
-        vals.push(size);
-        vals.push(size);
+        vals[..2].copy_from_slice(&[size, size]);
+        n = 2;
     }
     if offset >= ONES32 {
-        vals.push(offset);
+        vals[n] = offset;
+        n += 1;
     }
-    let mut e = Vec::new();
-    if !vals.is_empty() {
-        put16(&mut e, EXTRA_ZIP64);
-        put16(&mut e, (vals.len() * 8) as u16);
-        for v in vals {
-            put64(&mut e, v);
-        }
-    }
-    e
+    Extra::zip64(&vals[..n])
 }
 
 /// Append the canonical local file header of an entry (`name` at most 65535 bytes).
@@ -171,9 +197,9 @@ pub fn render_local(out: &mut Vec<u8>, name: &[u8], size: u64, crc: u32, offset:
     put32(out, field32(size));
     put32(out, field32(size));
     put16(out, name.len() as u16);
-    put16(out, extra.len() as u16);
+    put16(out, extra.len as u16);
     out.extend_from_slice(name);
-    out.extend_from_slice(&extra);
+    out.extend_from_slice(extra.as_slice());
 }
 
 /// Append the canonical central directory header of an entry (`name` at most 65535 bytes).
@@ -191,14 +217,14 @@ pub fn render_central(out: &mut Vec<u8>, name: &[u8], size: u64, crc: u32, offse
     put32(out, field32(size));
     put32(out, field32(size));
     put16(out, name.len() as u16);
-    put16(out, extra.len() as u16);
+    put16(out, extra.len as u16);
     put16(out, 0); // comment length
     put16(out, 0); // disk number start
     put16(out, 0); // internal attributes
     put32(out, EXTERNAL_ATTRS);
     put32(out, field32(offset));
     out.extend_from_slice(name);
-    out.extend_from_slice(&extra);
+    out.extend_from_slice(extra.as_slice());
 }
 
 /// Append the canonical end records: the ZIP64 end record and locator when needed, then the end
@@ -529,7 +555,9 @@ pub fn findings_not_listed(code: Code, more: usize) -> Finding {
 #[derive(Default)]
 struct Report {
     items: Vec<Finding>,
-    flagged: HashSet<usize>,
+    /// Whether each entry has a finding, by index (grown as findings come; a bundle without
+    /// findings allocates nothing).
+    flagged: Vec<bool>,
     /// Findings made, by code (listed or not).
     counts: BTreeMap<Code, usize>,
 }
@@ -547,7 +575,10 @@ impl Report {
     }
     fn entry(&mut self, i: usize, name: impl Into<String>, code: Code, msg: impl Into<String>) {
         self.push(Finding::at(code, name, msg));
-        self.flagged.insert(i);
+        if self.flagged.len() <= i {
+            self.flagged.resize(i + 1, false);
+        }
+        self.flagged[i] = true;
     }
     /// The listed findings, then one for each code with findings not listed.
     fn into_findings(mut self) -> Vec<Finding> {
@@ -560,7 +591,7 @@ impl Report {
         self.items
     }
     fn has_entry(&self, i: usize) -> bool {
-        self.flagged.contains(&i)
+        self.flagged.get(i).copied().unwrap_or(false)
     }
     fn is_empty(&self) -> bool {
         self.items.is_empty()
@@ -576,8 +607,15 @@ struct Src<'a, R> {
 }
 
 impl<R: Read + Seek> Src<'_, R> {
-    /// Read `n` bytes at `off`; the caller has bounded `n`. Errors become findings.
-    fn read(&mut self, off: u64, n: usize, rep: &mut Report, what: &str) -> Result<Vec<u8>, Stop> {
+    /// Fill `buf` from `off`, reporting nothing.
+    fn read_raw(&mut self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.r.seek(SeekFrom::Start(off))?;
+        self.r.read_exact(buf)
+    }
+
+    /// Fill `buf` from `off`; the caller has bounded its length. Errors become findings.
+    fn read(&mut self, off: u64, buf: &mut [u8], rep: &mut Report, what: &str) -> Result<(), Stop> {
+        let n = buf.len();
         if past(off, n as u64, self.len) {
             rep.global(
                 Code::ZipTruncated,
@@ -585,13 +623,8 @@ impl<R: Read + Seek> Src<'_, R> {
             );
             return Err(Stop);
         }
-        let mut buf = vec![0u8; n];
-        let res = self
-            .r
-            .seek(SeekFrom::Start(off))
-            .and_then(|_| self.r.read_exact(&mut buf));
-        match res {
-            Ok(()) => Ok(buf),
+        match self.read_raw(off, buf) {
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 rep.global(
                     Code::ZipTruncated,
@@ -621,8 +654,8 @@ impl<R: Read + Seek> Src<'_, R> {
     }
 }
 
-/// A parsed central directory record.
-struct Central {
+/// A parsed central directory record, with what the later passes find out about its entry.
+struct Central<'a> {
     /// Offset of the record inside the central directory.
     at: usize,
     /// Length of the whole record.
@@ -640,20 +673,25 @@ struct Central {
     internal: u16,
     external: u32,
     offset32: u32,
-    name: Vec<u8>,
-    extra: Vec<u8>,
+    /// The name and extra field, in the central directory's bytes.
+    name: &'a [u8],
+    extra: &'a [u8],
     comment_len: u16,
     /// Resolved values (from the ZIP64 field where the 32-bit field is all ones).
     size: u64,
     csize: u64,
     offset: u64,
+    /// The name, when it is a valid file name (it becomes the entry's name).
+    valid_name: Option<&'a str>,
+    /// Where the entry's data starts, when its local header could be read.
+    data_offset: Option<u64>,
 }
 
-impl Central {
+impl<'a> Central<'a> {
     /// The name as shown in findings, rendered only when a finding is made (names can be long
     /// and many, and most entries have no finding).
-    fn shown(&self) -> Shown<'_> {
-        Shown(&self.name)
+    fn shown(&self) -> Shown<'a> {
+        Shown(self.name)
     }
 }
 
@@ -683,22 +721,31 @@ impl From<Shown<'_>> for String {
 }
 
 /// The records of an extra field, or `None` when it does not parse.
-fn extra_records(extra: &[u8]) -> Option<Vec<(u16, &[u8])>> {
-    let mut out = Vec::new();
+fn extra_records(extra: &[u8]) -> Option<impl Iterator<Item = (u16, &[u8])>> {
+    // Validate the whole field first (a malformed one is reported as such, before any of its
+    // records), then walk it again without allocating.
     let mut p = 0;
     while p < extra.len() {
         if extra.len() - p < 4 {
             return None;
         }
-        let id = le16(extra, p);
         let n = le16(extra, p + 2) as usize;
         if extra.len() - p - 4 < n {
             return None;
         }
-        out.push((id, &extra[p + 4..p + 4 + n]));
         p += 4 + n;
     }
-    Some(out)
+    let mut p = 0;
+    Some(std::iter::from_fn(move || {
+        if p >= extra.len() {
+            return None;
+        }
+        let id = le16(extra, p);
+        let n = le16(extra, p + 2) as usize;
+        let data = &extra[p + 4..p + 4 + n];
+        p += 4 + n;
+        Some((id, data))
+    }))
 }
 
 /// Check an extra field (`where_` is "central directory" or "local header") and return the data
@@ -733,20 +780,20 @@ fn check_extra<'a>(
 
 /// Resolve 32-bit fields that are all ones from a ZIP64 field, in order; report misuse.
 /// Returns the resolved values.
-fn resolve_zip64(
+fn resolve_zip64<const N: usize>(
     rep: &mut Report,
     i: usize,
     shown: Shown<'_>,
     where_: &str,
-    fields: &[(&str, u32)],
+    fields: [(&str, u32); N],
     zip64: Option<&[u8]>,
-) -> Vec<u64> {
+) -> [u64; N] {
     let data = zip64.unwrap_or(&[]);
     let mut p = 0;
-    let mut out = Vec::with_capacity(fields.len());
-    for (what, v) in fields {
-        if u64::from(*v) != ONES32 {
-            out.push(u64::from(*v));
+    let mut out = [0u64; N];
+    for ((what, v), out) in fields.into_iter().zip(&mut out) {
+        if u64::from(v) != ONES32 {
+            *out = u64::from(v);
             continue;
         }
         if zip64.is_none() {
@@ -758,7 +805,7 @@ fn resolve_zip64(
                     "the {what} in the {where_} is 0xFFFFFFFF but there is no ZIP64 extra field"
                 ),
             );
-            out.push(ONES32);
+            *out = ONES32;
         } else if data.len() < p + 8 {
             rep.entry(
                 i,
@@ -766,14 +813,14 @@ fn resolve_zip64(
                 Code::ZipZip64,
                 format!("the ZIP64 extra field in the {where_} has no value for the {what}"),
             );
-            out.push(ONES32);
+            *out = ONES32;
         } else {
             let val = le64(data, p);
             p += 8;
             if val < ONES32 {
                 rep.entry(i, shown, Code::ZipZip64, format!("the {what} in the {where_} ({val}) fits in 32 bits but is stored in a ZIP64 field"));
             }
-            out.push(val);
+            *out = val;
         }
     }
     if let Some(data) = zip64 {
@@ -818,7 +865,7 @@ fn flag_findings(rep: &mut Report, i: usize, shown: Shown<'_>, flags: u16, where
 }
 
 /// Parse the central directory record at `p` of `cd`; `None` when it does not fit.
-fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
+fn parse_central(cd: &[u8], p: usize) -> Option<Central<'_>> {
     if cd.len() - p < CENTRAL_LEN || le32(cd, p) != SIG_CENTRAL {
         return None;
     }
@@ -830,8 +877,8 @@ fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
     if cd.len() - p < len {
         return None;
     }
-    let name = cd[p + CENTRAL_LEN..p + CENTRAL_LEN + n].to_vec();
-    let extra = cd[p + CENTRAL_LEN + n..p + CENTRAL_LEN + n + m].to_vec();
+    let name = &cd[p + CENTRAL_LEN..p + CENTRAL_LEN + n];
+    let extra = &cd[p + CENTRAL_LEN + n..p + CENTRAL_LEN + n + m];
     Some(Central {
         at: p,
         len,
@@ -854,27 +901,29 @@ fn parse_central(cd: &[u8], p: usize) -> Option<Central> {
         size: 0,
         csize: 0,
         offset: 0,
+        valid_name: None,
+        data_offset: None,
     })
 }
 
 /// Check one central directory record against the canonical values; fills in the resolved
 /// sizes and offset.
-fn check_central(rep: &mut Report, i: usize, c: &mut Central) {
-    let s = Shown(&c.name);
-    let zip64 = check_extra(rep, i, s, &c.extra, "central directory");
+fn check_central(rep: &mut Report, i: usize, c: &mut Central<'_>) {
+    let s = Shown(c.name);
+    let zip64 = check_extra(rep, i, s, c.extra, "central directory");
     let v = resolve_zip64(
         rep,
         i,
         s,
         "central directory",
-        &[
+        [
             ("uncompressed size", c.usize32),
             ("compressed size", c.csize32),
             ("local header offset", c.offset32),
         ],
         zip64,
     );
-    (c.size, c.csize, c.offset) = (v[0], v[1], v[2]);
+    [c.size, c.csize, c.offset] = v;
     if c.csize != c.size {
         rep.entry(
             i,
@@ -968,13 +1017,6 @@ fn check_central(rep: &mut Report, i: usize, c: &mut Central) {
     }
 }
 
-/// Where the local header walk found an entry.
-struct Local {
-    /// The header bytes (fixed part, name and extra).
-    header: Vec<u8>,
-    data_offset: u64,
-}
-
 /// Which header field a byte offset falls in, for the final comparison.
 fn local_field(at: usize) -> (Code, &'static str) {
     match at {
@@ -1010,6 +1052,10 @@ fn central_field(at: usize) -> (Code, &'static str) {
 }
 
 fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
+    if a == b {
+        // The usual case, and a far cheaper comparison than the search below.
+        return None;
+    }
     a.iter()
         .zip(b)
         .position(|(x, y)| x != y)
@@ -1024,9 +1070,20 @@ pub fn read_strict<R: Read + Seek>(
     file_len: u64,
     limits: &Limits,
 ) -> Result<Vec<Entry>, Vec<Finding>> {
+    read_strict_scanning(r, file_len, limits, SCAN_MAX)
+}
+
+/// [`read_strict`], comparing entries with each other by scanning up to `scan_max` entries
+/// (tests check that scanning and hash maps find the same).
+fn read_strict_scanning<R: Read + Seek>(
+    r: &mut R,
+    file_len: u64,
+    limits: &Limits,
+    scan_max: usize,
+) -> Result<Vec<Entry>, Vec<Finding>> {
     let mut rep = Report::default();
     let mut src = Src { r, len: file_len };
-    let res = read_inner(&mut src, limits, &mut rep);
+    let res = read_inner(&mut src, limits, &mut rep, scan_max);
     match res {
         Ok(entries) if rep.is_empty() => Ok(entries),
         _ => {
@@ -1059,12 +1116,29 @@ fn find_end<R: Read + Seek>(src: &mut Src<'_, R>, rep: &mut Report) -> Result<En
         );
         return Err(Stop);
     }
-    let tail_len = len.min(EOCD_SEARCH) as usize;
-    let tail_start = len - tail_len as u64;
-    let tail = src.read(tail_start, tail_len, rep, "end of the file")?;
+    // Usually the end record ends the file, right after the ZIP64 records if any: read only
+    // those last bytes first. The whole search range is read (as before) only when the record is
+    // not there, or when this short read fails (the full read then reports why).
+    let mut quick = [0u8; END_RECORDS_MAX];
+    let quick_len = len.min(END_RECORDS_MAX as u64) as usize;
+    let quick = &mut quick[..quick_len];
+    let quick_start = len - quick_len as u64;
+    let mut full = Vec::new();
+    let (tail, tail_start): (&[u8], u64) = if src.read_raw(quick_start, quick).is_ok()
+        && le32(quick, quick_len - EOCD_LEN) == SIG_EOCD
+    {
+        (quick, quick_start)
+    } else {
+        let tail_len = len.min(EOCD_SEARCH) as usize;
+        let tail_start = len - tail_len as u64;
+        full.resize(tail_len, 0);
+        src.read(tail_start, &mut full, rep, "end of the file")?;
+        (&full, tail_start)
+    };
+    let tail_len = tail.len();
     let last = tail_len - EOCD_LEN;
-    let eocd_at = if le32(&tail, last) == SIG_EOCD {
-        let cl = le16(&tail, last + 20);
+    let eocd_at = if le32(tail, last) == SIG_EOCD {
+        let cl = le16(tail, last + 20);
         if cl != 0 {
             rep.global(Code::ZipComment, format!("the end record declares a {cl}-byte archive comment, but the file ends right after it"));
         }
@@ -1072,15 +1146,12 @@ fn find_end<R: Read + Seek>(src: &mut Src<'_, R>, rep: &mut Report) -> Result<En
     } else {
         // Not at the end: look for an end record followed by a comment or by other bytes.
         let found = (0..last).rev().find(|&p| {
-            if le32(&tail, p) != SIG_EOCD {
+            if le32(tail, p) != SIG_EOCD {
                 return false;
             }
-            let end = p + EOCD_LEN + le16(&tail, p + 20) as usize;
+            let end = p + EOCD_LEN + le16(tail, p + 20) as usize;
             let abs = tail_start + p as u64;
-            let (size, off) = (
-                u64::from(le32(&tail, p + 12)),
-                u64::from(le32(&tail, p + 16)),
-            );
+            let (size, off) = (u64::from(le32(tail, p + 12)), u64::from(le32(tail, p + 16)));
             end <= tail_len && (size == ONES32 || off == ONES32 || size + off <= abs)
         });
         let Some(p) = found else {
@@ -1097,7 +1168,7 @@ fn find_end<R: Read + Seek>(src: &mut Src<'_, R>, rep: &mut Report) -> Result<En
             }
             return Err(Stop);
         };
-        let cl = le16(&tail, p + 20) as usize;
+        let cl = le16(tail, p + 20) as usize;
         if cl > 0 {
             rep.global(
                 Code::ZipComment,
@@ -1136,17 +1207,13 @@ fn find_end<R: Read + Seek>(src: &mut Src<'_, R>, rep: &mut Report) -> Result<En
     let mut locator = None;
     if eocd_pos >= LOCATOR_LEN as u64 {
         let at = eocd_pos - LOCATOR_LEN as u64;
-        let l = if at >= tail_start {
+        let mut l = [0u8; LOCATOR_LEN];
+        if at >= tail_start {
             let o = (at - tail_start) as usize;
-            tail[o..o + LOCATOR_LEN].to_vec()
+            l.copy_from_slice(&tail[o..o + LOCATOR_LEN]);
         } else {
-            src.read(
-                at,
-                LOCATOR_LEN,
-                rep,
-                "ZIP64 end of central directory locator",
-            )?
-        };
+            src.read(at, &mut l, rep, "ZIP64 end of central directory locator")?;
+        }
         if le32(&l, 0) == SIG_LOCATOR && (saturated || le32(&l, 16) == 1) {
             locator = Some((at, l));
         }
@@ -1181,12 +1248,8 @@ fn find_end<R: Read + Seek>(src: &mut Src<'_, R>, rep: &mut Report) -> Result<En
         rep.global(Code::ZipZip64, format!("the ZIP64 end record at offset {z_at} would overlap the locator or the end of the file"));
         return Err(Stop);
     }
-    let z = src.read(
-        z_at,
-        EOCD64_LEN,
-        rep,
-        "ZIP64 end of central directory record",
-    )?;
+    let mut z = [0u8; EOCD64_LEN];
+    src.read(z_at, &mut z, rep, "ZIP64 end of central directory record")?;
     if le32(&z, 0) != SIG_EOCD64 {
         rep.global(
             Code::ZipZip64,
@@ -1259,6 +1322,7 @@ fn read_inner<R: Read + Seek>(
     src: &mut Src<'_, R>,
     limits: &Limits,
     rep: &mut Report,
+    scan_max: usize,
 ) -> Result<Vec<Entry>, Stop> {
     let end = find_end(src, rep)?;
     let count = end.count;
@@ -1342,10 +1406,11 @@ fn read_inner<R: Read + Seek>(
         rep.global(Code::ZipEndRecord, format!("the end record counts {count} entries, more than the {region}-byte central directory can hold"));
         return Err(Stop);
     }
-    let cd = src.read(cd_start, region as usize, rep, "central directory")?;
+    let mut cd = vec![0u8; region as usize];
+    src.read(cd_start, &mut cd, rep, "central directory")?;
 
     // Parse the records.
-    let mut recs: Vec<Central> = Vec::with_capacity(count as usize);
+    let mut recs: Vec<Central<'_>> = Vec::with_capacity(count as usize);
     let mut p = 0usize;
     let mut cd_complete = true;
     for i in 0..count {
@@ -1401,16 +1466,27 @@ fn read_inner<R: Read + Seek>(
     }
 
     // Each record on its own, then the names.
-    let mut total = 0u64;
-    let mut by_name: HashMap<&[u8], usize> = HashMap::new();
-    // Collision keys are held as their SHA-256: 32 bytes each, however long the names.
-    let mut by_key: HashMap<[u8; 32], usize> = HashMap::new();
-    // Whether each name is a valid file name (it becomes the entry's name).
-    let mut valid: Vec<bool> = Vec::with_capacity(recs.len());
     for (i, c) in recs.iter_mut().enumerate() {
         check_central(rep, i, c);
     }
-    for (i, c) in recs.iter().enumerate() {
+    // A repeated name, collision key or local header offset is reported with the first entry
+    // that has it. A usual bundle has a handful of entries: comparing each with the earlier
+    // ones is cheaper there than hashing. Larger archives use hash maps, so that one with the
+    // entry limit's worth of entries is not quadratic.
+    let scan = recs.len() <= scan_max;
+    let mut by_name: HashMap<&[u8], usize> = HashMap::new();
+    // Collision keys are held as their SHA-256: 32 bytes each, however long the names.
+    let mut by_key: HashMap<[u8; 32], usize> = HashMap::new();
+    // When scanning: each name's collision key (`None` when the name is not UTF-8).
+    let keys: Vec<Option<Key<'_>>> = if scan {
+        recs.iter().map(|c| Key::of(c.name)).collect()
+    } else {
+        Vec::new()
+    };
+    let mut total = 0u64;
+    for i in 0..recs.len() {
+        let (earlier, rest) = recs.split_at_mut(i);
+        let c = &mut rest[0];
         let s = c.shown();
         let big = c.size.max(c.csize);
         if big > limits.max_file_size {
@@ -1451,16 +1527,19 @@ fn read_inner<R: Read + Seek>(
                     path::check_bytes(dir)
                 }
             }
-            None => path::check_bytes(&c.name),
+            None => path::check_bytes(c.name),
         };
         match checked {
-            Ok(_) => valid.push(!c.name.ends_with(b"/")),
-            Err((code, why)) => {
-                rep.entry(i, s, code, why);
-                valid.push(false);
-            }
+            Ok(name) if !c.name.ends_with(b"/") => c.valid_name = Some(name),
+            Ok(_) => {}
+            Err((code, why)) => rep.entry(i, s, code, why),
         }
-        if let Some(&j) = by_name.get(c.name.as_slice()) {
+        let same_name = if scan {
+            earlier.iter().position(|e| e.name == c.name)
+        } else {
+            first_or_insert(&mut by_name, c.name, i)
+        };
+        if let Some(j) = same_name {
             rep.entry(
                 i,
                 s,
@@ -1469,47 +1548,67 @@ fn read_inner<R: Read + Seek>(
             );
             continue;
         }
-        by_name.insert(&c.name, i);
-        if let Ok(n) = std::str::from_utf8(&c.name) {
+        // The first earlier entry with the same key is never one skipped above (its name
+        // would have come first), so scanning all earlier keys finds what the map holds.
+        let same_key = if scan {
+            keys[i].as_ref().and_then(|k| {
+                keys[..i]
+                    .iter()
+                    .position(|o| o.as_ref().is_some_and(|o| o.same(k)))
+            })
+        } else if let Ok(n) = std::str::from_utf8(c.name) {
             let key: [u8; 32] = Sha256::digest(path::collision_key(n).as_bytes()).into();
-            if let Some(&j) = by_key.get(&key) {
-                rep.entry(
-                    i,
-                    s,
-                    Code::ZipNameCollision,
-                    format!(
-                        "the name is the same as `{}` after Unicode normalization and case folding",
-                        recs[j].shown()
-                    ),
-                );
-            } else {
-                by_key.insert(key, i);
-            }
+            first_or_insert(&mut by_key, key, i)
+        } else {
+            None
+        };
+        if let Some(j) = same_key {
+            rep.entry(
+                i,
+                s,
+                Code::ZipNameCollision,
+                format!(
+                    "the name is the same as `{}` after Unicode normalization and case folding",
+                    earlier[j].shown()
+                ),
+            );
         }
     }
 
     // Walk the local headers in central directory order.
-    // Where each entry's data starts, when its local header could be read.
-    let mut locals: Vec<Option<u64>> = Vec::with_capacity(recs.len());
     let mut expected = 0u64;
     let mut by_offset: HashMap<u64, usize> = HashMap::new();
-    for (i, c) in recs.iter().enumerate() {
+    // The local header being checked, and the canonical headers rendered for comparison:
+    // reused from entry to entry.
+    let longest = recs.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut header = Vec::with_capacity(LOCAL_LEN + longest + 20);
+    let mut want = Vec::with_capacity(CENTRAL_LEN + longest + 28);
+    for i in 0..recs.len() {
+        let (earlier, rest) = recs.split_at_mut(i);
+        let c = &mut rest[0];
         let s = c.shown();
         let off = c.offset.saturating_add(shift);
-        if let Some(&j) = by_offset.get(&off) {
+        // Overlapping entries were not kept by the map, but share the offset of one earlier
+        // entry that was: scanning finds that one first.
+        let same_offset = if scan {
+            earlier
+                .iter()
+                .position(|e| e.offset.saturating_add(shift) == off)
+        } else {
+            first_or_insert(&mut by_offset, off, i)
+        };
+        if let Some(j) = same_offset {
             rep.entry(
                 i,
                 s,
                 Code::ZipOverlap,
                 format!(
                     "the entry has the same local header offset ({off}) as `{}`",
-                    recs[j].shown()
+                    earlier[j].shown()
                 ),
             );
-            locals.push(None);
             continue;
         }
-        by_offset.insert(off, i);
         if i == 0 && off > 0 {
             rep.entry(
                 i,
@@ -1535,16 +1634,17 @@ fn read_inner<R: Read + Seek>(
                 format!("the local header at offset {off} lies inside the previous entry, which extends to offset {expected}"),
             );
         }
-        let local = walk_local(src, rep, i, c, off, cd_start)?;
-        if let Some(l) = &local {
-            expected = expected.max(l.data_offset.saturating_add(c.csize));
+        let data_offset = walk_local(src, rep, i, c, off, cd_start, &mut header)?;
+        if let Some(d) = data_offset {
+            expected = expected.max(d.saturating_add(c.csize));
         }
         // Final check of this entry, unless something specific was found: re-render both
-        // headers from the parsed values and compare (here, so that no local header is kept).
+        // headers from the parsed values and compare.
         if !rep.has_entry(i) {
-            compare_canonical(rep, i, c, &cd[c.at..c.at + c.len], local.as_ref(), s);
+            let local = data_offset.map(|_| header.as_slice());
+            compare_canonical(rep, i, c, &cd[c.at..c.at + c.len], local, &mut want);
         }
-        locals.push(local.map(|l| l.data_offset));
+        c.data_offset = data_offset;
     }
     if cd_complete {
         if recs.is_empty() && cd_start > 0 {
@@ -1563,14 +1663,13 @@ fn read_inner<R: Read + Seek>(
         }
     }
 
-    drop(cd);
     if rep.is_empty() {
         // Whole-file layout: entries from byte 0, then the central directory, then the end records.
         let mut pos = 0u64;
         let mut cd_len = 0u64;
-        for (c, l) in recs.iter().zip(&locals) {
-            let data_offset = l.ok_or(Stop)?;
-            let header_len = (LOCAL_LEN + c.name.len() + local_extra(c.size).len()) as u64;
+        for c in &recs {
+            let data_offset = c.data_offset.ok_or(Stop)?;
+            let header_len = (LOCAL_LEN + c.name.len() + local_extra(c.size).len) as u64;
             if c.offset != pos || data_offset != pos + header_len {
                 rep.global(
                     Code::ZipGap,
@@ -1580,7 +1679,7 @@ fn read_inner<R: Read + Seek>(
             pos = pos.saturating_add(header_len).saturating_add(c.size);
             cd_len += c.len as u64;
         }
-        let mut want = Vec::new();
+        want.clear();
         render_end(&mut want, recs.len() as u64, cd_len, pos);
         let end_start = pos.saturating_add(cd_len);
         if cd_start != pos
@@ -1592,8 +1691,10 @@ fn read_inner<R: Read + Seek>(
                 "the central directory and end records are not at their canonical place",
             );
         } else {
-            let got = src.read(end_start, want.len(), rep, "end records")?;
-            if let Some(at) = first_diff(&got, &want) {
+            let mut got = [0u8; END_RECORDS_MAX];
+            let got = &mut got[..want.len()];
+            src.read(end_start, got, rep, "end records")?;
+            if let Some(at) = first_diff(got, &want) {
                 let code = if want.len() > EOCD_LEN && at < want.len() - EOCD_LEN {
                     Code::ZipZip64
                 } else {
@@ -1610,14 +1711,12 @@ fn read_inner<R: Read + Seek>(
         return Err(Stop);
     }
     let mut out = Vec::with_capacity(recs.len());
-    for ((c, l), ok) in recs.into_iter().zip(locals).zip(valid) {
-        let (Some(data_offset), true) = (l, ok) else {
+    for c in recs {
+        let (Some(data_offset), Some(name)) = (c.data_offset, c.valid_name) else {
             return Err(Stop);
         };
-        // The name was checked to be UTF-8; it moves into the entry without a copy.
-        let name = String::from_utf8(c.name).map_err(|_| Stop)?;
         out.push(Entry {
-            name,
+            name: name.to_owned(),
             data_offset,
             size: c.size,
             crc32: c.crc,
@@ -1626,23 +1725,76 @@ fn read_inner<R: Read + Seek>(
     Ok(out)
 }
 
+/// Up to this many entries, repeated names, collision keys and offsets are found by comparing
+/// each entry with the earlier ones instead of with hash maps (see `read_inner`).
+const SCAN_MAX: usize = 32;
+
+/// The value `map` holds for `k`, or `None` after inserting `i` for it.
+fn first_or_insert<K: Hash + Eq>(map: &mut HashMap<K, usize>, k: K, i: usize) -> Option<usize> {
+    match map.entry(k) {
+        MapEntry::Occupied(e) => Some(*e.get()),
+        MapEntry::Vacant(v) => {
+            v.insert(i);
+            None
+        }
+    }
+}
+
+/// A name's collision key ([`path::collision_key`]), built only when it has to be: an ASCII
+/// name's key is the name in lower case (NFC leaves ASCII as it is, and Unicode case folding
+/// changes only A-Z in it), which is compared without being built.
+enum Key<'a> {
+    /// An ASCII name, whose key is its lower case.
+    Ascii(&'a [u8]),
+    /// The key of any other name.
+    Folded(String),
+}
+
+impl<'a> Key<'a> {
+    /// The key of a name, or `None` when the name is not UTF-8.
+    fn of(name: &'a [u8]) -> Option<Key<'a>> {
+        if name.is_ascii() {
+            return Some(Key::Ascii(name));
+        }
+        let n = std::str::from_utf8(name).ok()?;
+        Some(Key::Folded(path::collision_key(n)))
+    }
+
+    /// Whether two names collide.
+    fn same(&self, other: &Key<'_>) -> bool {
+        /// An ASCII name against a built key.
+        fn ascii_is(a: &[u8], key: &str) -> bool {
+            a.len() == key.len()
+                && a.iter()
+                    .zip(key.as_bytes())
+                    .all(|(x, y)| x.to_ascii_lowercase() == *y)
+        }
+        match (self, other) {
+            (Key::Ascii(a), Key::Ascii(b)) => a.eq_ignore_ascii_case(b),
+            (Key::Ascii(a), Key::Folded(k)) | (Key::Folded(k), Key::Ascii(a)) => ascii_is(a, k),
+            (Key::Folded(a), Key::Folded(b)) => a == b,
+        }
+    }
+}
+
 /// The last check of an entry: both headers re-rendered from the values parsed, compared with
 /// the bytes of the file (`central` is the record's bytes; `local` the local header, if read).
+/// `want` is a buffer for the rendering.
 fn compare_canonical(
     rep: &mut Report,
     i: usize,
-    c: &Central,
+    c: &Central<'_>,
     central: &[u8],
-    local: Option<&Local>,
-    shown: Shown<'_>,
+    local: Option<&[u8]>,
+    want: &mut Vec<u8>,
 ) {
-    let mut want = Vec::new();
-    render_central(&mut want, &c.name, c.size, c.crc, c.offset);
-    if let Some(at) = first_diff(central, &want) {
+    want.clear();
+    render_central(want, c.name, c.size, c.crc, c.offset);
+    if let Some(at) = first_diff(central, want) {
         let (code, field) = central_field(at);
         rep.entry(
             i,
-            shown,
+            c.shown(),
             code,
             format!(
                 "the central directory record differs from the canonical one ({field}, byte {at})"
@@ -1652,12 +1804,12 @@ fn compare_canonical(
     }
     if let Some(l) = local {
         want.clear();
-        render_local(&mut want, &c.name, c.size, c.crc, c.offset);
-        if let Some(at) = first_diff(&l.header, &want) {
+        render_local(want, c.name, c.size, c.crc, c.offset);
+        if let Some(at) = first_diff(l, want) {
             let (code, field) = local_field(at);
             rep.entry(
                 i,
-                shown,
+                c.shown(),
                 code,
                 format!("the local header differs from the canonical one ({field}, byte {at})"),
             );
@@ -1665,16 +1817,17 @@ fn compare_canonical(
     }
 }
 
-/// Read and check the local header of entry `i` at `off`. `Ok(None)` when it cannot be read
-/// (reported); `Err` only for I/O errors.
+/// Read and check the local header of entry `i` at `off` into `header`; return where the
+/// entry's data starts. `Ok(None)` when it cannot be read (reported); `Err` only for I/O errors.
 fn walk_local<R: Read + Seek>(
     src: &mut Src<'_, R>,
     rep: &mut Report,
     i: usize,
-    c: &Central,
+    c: &Central<'_>,
     off: u64,
     cd_start: u64,
-) -> Result<Option<Local>, Stop> {
+    header: &mut Vec<u8>,
+) -> Result<Option<u64>, Stop> {
     let s = c.shown();
     if past(off, LOCAL_LEN as u64, src.len) {
         rep.entry(
@@ -1694,8 +1847,11 @@ fn walk_local<R: Read + Seek>(
         );
         return Ok(None);
     }
-    let mut header = src.read(off, LOCAL_LEN, rep, "local file header")?;
-    if le32(&header, 0) != SIG_LOCAL {
+    // `header` keeps its bytes from entry to entry: resizing zeroes only what it grows by, and
+    // every byte kept is read over.
+    header.resize(LOCAL_LEN, 0);
+    src.read(off, header, rep, "local file header")?;
+    if le32(header, 0) != SIG_LOCAL {
         rep.entry(
             i,
             s,
@@ -1704,8 +1860,8 @@ fn walk_local<R: Read + Seek>(
         );
         return Ok(None);
     }
-    let n = le16(&header, 26) as usize;
-    let m = le16(&header, 28) as usize;
+    let n = le16(header, 26) as usize;
+    let m = le16(header, 28) as usize;
     let var_at = off + LOCAL_LEN as u64;
     if past(var_at, (n + m) as u64, src.len) {
         rep.entry(
@@ -1716,29 +1872,35 @@ fn walk_local<R: Read + Seek>(
         );
         return Ok(None);
     }
-    let var = src.read(var_at, n + m, rep, "local file header name and extra field")?;
-    header.extend_from_slice(&var);
-    let (name, extra) = var.split_at(n);
+    header.resize(LOCAL_LEN + n + m, 0);
+    src.read(
+        var_at,
+        &mut header[LOCAL_LEN..],
+        rep,
+        "local file header name and extra field",
+    )?;
+    let header = header.as_slice();
+    let (name, extra) = header[LOCAL_LEN..].split_at(n);
 
     let (needed, flags, method, time, date, crc) = (
-        le16(&header, 4),
-        le16(&header, 6),
-        le16(&header, 8),
-        le16(&header, 10),
-        le16(&header, 12),
-        le32(&header, 14),
+        le16(header, 4),
+        le16(header, 6),
+        le16(header, 8),
+        le16(header, 10),
+        le16(header, 12),
+        le32(header, 14),
     );
-    let (csize32, usize32) = (le32(&header, 18), le32(&header, 22));
+    let (csize32, usize32) = (le32(header, 18), le32(header, 22));
     let zip64 = check_extra(rep, i, s, extra, "local header");
     let v = resolve_zip64(
         rep,
         i,
         s,
         "local header",
-        &[("uncompressed size", usize32), ("compressed size", csize32)],
+        [("uncompressed size", usize32), ("compressed size", csize32)],
         zip64,
     );
-    let (lsize, lcsize) = (v[0], v[1]);
+    let [lsize, lcsize] = v;
     if zip64.is_some() && csize32 as u64 != ONES32 && usize32 as u64 == ONES32 {
         // APPNOTE: a local ZIP64 field holds both sizes; the writer never writes this.
         rep.entry(
@@ -1750,7 +1912,7 @@ fn walk_local<R: Read + Seek>(
     }
 
     let mut differ = Vec::new();
-    if name != c.name.as_slice() {
+    if name != c.name {
         differ.push("name");
     }
     if needed != c.needed {
@@ -1773,7 +1935,7 @@ fn walk_local<R: Read + Seek>(
     }
     // A non-canonical extra field that both headers share is reported by `check_extra`; this
     // is only about the two disagreeing.
-    if extra != local_extra(c.size).as_slice() && extra != c.extra.as_slice() {
+    if extra != local_extra(c.size).as_slice() && extra != c.extra {
         differ.push("extra field");
     }
     if !differ.is_empty() {
@@ -1812,20 +1974,46 @@ fn walk_local<R: Read + Seek>(
         }
         _ => rep.entry(i, s, Code::ZipTruncated, format!("the entry's data ({} bytes from offset {data_offset}) runs past the end of the file", c.csize)),
     }
-    Ok(Some(Local {
-        header,
-        data_offset,
-    }))
+    Ok(Some(data_offset))
 }
+
+thread_local! {
+    /// [`hash_entry`]'s buffer, kept for the thread's next call: verifying a bundle hashes each
+    /// of its entries in turn, and a bundle archive holds thousands of bundles.
+    static HASH_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Largest [`hash_entry`] buffer kept between calls; larger ones are freed after use.
+const HASH_BUF_KEEP: usize = 64 << 10;
 
 /// Stream an entry's data through SHA-256 and CRC-32, copying it to `out` when given.
 pub fn hash_entry<R: Read + Seek>(
     r: &mut R,
     e: &Entry,
-    mut out: Option<&mut dyn Write>,
+    out: Option<&mut dyn Write>,
 ) -> io::Result<EntryDigest> {
     r.seek(SeekFrom::Start(e.data_offset))?;
-    let mut buf = vec![0u8; e.size.min(BUF_SIZE as u64) as usize];
+    // Taken out of the cell, not borrowed: a call made from inside `out` finds it empty and
+    // uses a buffer of its own.
+    let mut buf = HASH_BUF.take();
+    let need = e.size.min(BUF_SIZE as u64) as usize;
+    if buf.len() < need {
+        // Zeroes only what it grows by; the bytes kept are read over before they are used.
+        buf.resize(need, 0);
+    }
+    let res = hash_with(r, e, out, &mut buf[..need]);
+    if buf.len() <= HASH_BUF_KEEP {
+        HASH_BUF.set(buf);
+    }
+    res
+}
+
+fn hash_with<R: Read + Seek>(
+    r: &mut R,
+    e: &Entry,
+    mut out: Option<&mut dyn Write>,
+    buf: &mut [u8],
+) -> io::Result<EntryDigest> {
     let mut crc = crc32fast::Hasher::new();
     let mut sha = Sha256::new();
     let mut remaining = e.size;
@@ -3368,6 +3556,104 @@ mod tests {
             got.contains(&Code::ZipNameCollision) && got.contains(&Code::PathNotNfc),
             "{got:?}"
         );
+    }
+
+    /// Keys compared without being built ([`Key`]) agree with `path::collision_key`.
+    #[test]
+    fn unbuilt_keys_agree_with_collision_keys() {
+        let ascii: String = (0u8..128).map(char::from).collect();
+        assert_eq!(path::collision_key(&ascii), ascii.to_ascii_lowercase());
+        let names =
+            "Photo.JPG photo.jpg PHOTO.JPG STRASSE strasse stra\u{df}e K k \u{212a} \u{e9} \
+                     e\u{301} \u{c9} ss \u{df} \u{1e9e} fi FI \u{fb01} \u{1c5} \u{1c4} \u{1c6} \
+                     i\u{307} \u{130} a/b A/B \u{3a3}\u{391}\u{3a3} \u{3c3}\u{3b1}\u{3c2}";
+        let names: Vec<&str> = names.split_whitespace().collect();
+        for &a in &names {
+            for &b in &names {
+                let (ka, kb) = (Key::of(a.as_bytes()), Key::of(b.as_bytes()));
+                let (ka, kb) = (ka.unwrap(), kb.unwrap());
+                let want = path::collision_key(a) == path::collision_key(b);
+                assert_eq!(ka.same(&kb), want, "{a:?} {b:?}");
+            }
+        }
+        assert!(Key::of(b"A\xff").is_none());
+    }
+
+    /// Scanning the earlier entries and hash maps find the same repeated names, collisions and
+    /// local header offsets, reported the same way.
+    #[test]
+    fn scanning_and_hash_maps_agree() {
+        let both = |b: &[u8]| {
+            let (len, l) = (b.len() as u64, Limits::default());
+            let scanned = read_strict_scanning(&mut Cursor::new(b), len, &l, usize::MAX);
+            let mapped = read_strict_scanning(&mut Cursor::new(b), len, &l, 0);
+            assert_eq!(scanned, mapped);
+            scanned
+        };
+        let names: [&[u8]; 18] = [
+            b"a",
+            b"B",
+            "stra\u{df}e".as_bytes(),
+            b"A",
+            b"b\xff",
+            b"STRASSE",
+            b"b\xff",
+            "\u{212a}".as_bytes(),
+            b"k",
+            b"a",
+            "\u{e9}".as_bytes(),
+            "e\u{301}".as_bytes(),
+            b"x/",
+            b"X/",
+            b"c",
+            b"C",
+            b"B\xff",
+            b"k",
+        ];
+        let entries: Vec<(&[u8], &[u8])> = names.iter().map(|n| (*n, &b"x"[..])).collect();
+        let a = Asm::new(&entries);
+        let f = both(&a.build()).unwrap_err();
+        let of = |code| f.iter().filter(|f| f.code == code).count();
+        assert_eq!(of(Code::ZipDuplicateName), 3, "{}", show(&f));
+        assert_eq!(of(Code::ZipNameCollision), 6, "{}", show(&f));
+        // Entries sharing a local header offset.
+        let shared = a.central(&|i, h| {
+            if i % 3 == 2 {
+                set32(h, 42, 0)
+            }
+        });
+        let f = both(&shared).unwrap_err();
+        assert!(f.iter().any(|f| f.code == Code::ZipOverlap), "{}", show(&f));
+        // Every change of a structure byte.
+        let g = a.build();
+        for i in 0..g.len() {
+            for x in [1u8, 0x20, 0xff] {
+                let mut b = g.clone();
+                b[i] ^= x;
+                let _ = both(&b);
+            }
+        }
+        // Beyond the scanning limit, as `read_strict` reads it.
+        let many: Vec<Vec<u8>> = (0..3 * SCAN_MAX)
+            .map(|i| match i % 4 {
+                0 => format!("f{i}").into_bytes(),
+                1 => format!("F{}", i - 1).into_bytes(),
+                2 => b"f0".to_vec(),
+                _ => format!("stra\u{df}e{}", i % 8).into_bytes(),
+            })
+            .collect();
+        let entries: Vec<(&[u8], &[u8])> = many.iter().map(|n| (&n[..], &b""[..])).collect();
+        let big = Asm::new(&entries).build();
+        let f = both(&big).unwrap_err();
+        assert_eq!(read(&big).unwrap_err(), f);
+        assert!(f.iter().any(|f| f.code == Code::ZipDuplicateName));
+        assert!(f.iter().any(|f| f.code == Code::ZipNameCollision));
+        let shared = Asm::new(&entries).central(&|i, h| {
+            if i % 5 == 4 {
+                set32(h, 42, 0)
+            }
+        });
+        both(&shared).unwrap_err();
     }
 
     #[test]

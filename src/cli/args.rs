@@ -153,7 +153,7 @@ pub struct PackArgs {
     /// With --batch: the directory to write the bundles in (created if missing).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
-    /// With --batch: threads to seal on (default: 32 per core; most wait for shared syncs).
+    /// With --batch: threads to seal on (default: 2 per core).
     #[arg(long, value_name = "N", requires = "batch")]
     pub threads: Option<usize>,
     /// With --batch: no progress bar, and report only the jobs that failed.

@@ -79,63 +79,77 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     let mut out = output::Out::new(&bar);
     let mut t = Totals::default();
     let reader = JobReader::new(BufReader::with_capacity(1 << 16, file));
-    batch::ordered_parallel(
+    // Jobs written, not yet in place (their lines, and the jobs), in order; and the jobs in
+    // place before them whose names are not yet durable. Each sync (a cycle) makes the first
+    // durable and puts them in place, and makes the names of the second durable: those are
+    // then reported. The other threads seal the next jobs meanwhile.
+    let mut held: (Vec<usize>, Vec<batch::Deferred>) = Default::default();
+    let mut in_place: (Vec<usize>, batch::InPlace) = Default::default();
+    let res = batch::ordered_parallel_window(
         reader,
         threads,
+        batch::SEAL_WINDOW,
         |(line, parsed)| {
-            // Up to the bundle in place; settled (its name durable) before it is reported.
+            // Up to the bundle written; put in place and reported later.
             let job = match parsed {
-                Ok(p) => Ok(runner.run_deferred(p)),
-                Err(e) => Err(Outcome::Failed(Error::io(jobs, e))),
+                Ok(p) => runner.run_deferred(p),
+                Err(e) => batch::Deferred::done(Outcome::Failed(Error::io(jobs, e))),
             };
             (line, job)
         },
         |item| {
-            let Some((_, (line, job))) = item else {
-                return out.flush();
-            };
-            let (path, outcome) = match job {
-                Ok(d) => runner.settle(d),
-                Err(o) => (None, o),
-            };
-            let w = &mut out.buf;
-            let shown = path.as_deref().map(|p| p.display().to_string());
-            let shown = shown.as_deref().unwrap_or("-");
-            match &outcome {
-                Outcome::Sealed(s) => {
-                    t.sealed += 1;
-                    if !a.quiet {
-                        writeln!(w, "sealed   line {line}  {shown}  {}", s.id)?;
+            // A cycle when no more jobs are ready (or many are held).
+            let caught_up = match item {
+                Some((_, (line, job))) => {
+                    held.0.push(line);
+                    held.1.push(job);
+                    if held.1.len() < batch::SETTLE_AT {
+                        return Ok(());
                     }
+                    false
                 }
-                Outcome::AlreadySealed { id, .. } => {
-                    t.skipped += 1;
-                    if !a.quiet {
-                        writeln!(w, "skipped  line {line}  {shown}  already sealed ({id})")?;
-                    }
-                }
-                Outcome::Conflict { why, .. } => {
-                    t.failed += 1;
-                    writeln!(w, "FAILED   line {line}  {shown}  {why}; not replaced")?;
-                }
-                Outcome::Failed(e) => {
-                    t.failed += 1;
-                    let msg = match e {
-                        // A refused line: the problem says it all.
-                        Error::Invalid { what, problem } if what == "job" => problem.clone(),
-                        e => e.to_string(),
-                    };
-                    let msg = msg.replace('\n', " ");
-                    writeln!(w, "FAILED   line {line}  {msg}")?;
+                None => true,
+            };
+            if !held.1.is_empty() {
+                let (lines, written) = std::mem::take(&mut held);
+                let (prev_lines, prev) = std::mem::take(&mut in_place);
+                let (done, now) = runner.cycle(prev, written);
+                in_place = (lines, now);
+                for (line, (path, outcome)) in prev_lines.into_iter().zip(done) {
+                    report(
+                        &mut out.buf,
+                        &mut t,
+                        a.quiet,
+                        line,
+                        path.as_deref(),
+                        &outcome,
+                    )?;
+                    bar.inc(1);
                 }
             }
-            if !outcome.is_ok() && t.code.is_none() {
-                t.code = Some(exit_code(&outcome));
+            if caught_up {
+                out.flush()
+            } else {
+                out.flush_if_full()
             }
-            bar.inc(1);
-            out.flush_if_full()
         },
-    )?;
+    );
+    // The last jobs in place: one more sync, then they are reported (also when the output
+    // failed, so that no bundle is left in place with its name not durable).
+    let (lines, last) = std::mem::take(&mut in_place);
+    let done = runner.finish(last);
+    res?;
+    for (line, (path, outcome)) in lines.into_iter().zip(done) {
+        report(
+            &mut out.buf,
+            &mut t,
+            a.quiet,
+            line,
+            path.as_deref(),
+            &outcome,
+        )?;
+        bar.inc(1);
+    }
     bar.finish_and_clear();
     if !a.quiet || t.failed > 0 {
         writeln!(
@@ -260,6 +274,51 @@ pub fn verify_related(
             None => out.buf.extend_from_slice(&text),
         }
         out.flush_if_full()?;
+    }
+    Ok(())
+}
+
+/// Report one settled job: its line of output (unless quiet and it went well) and the totals.
+fn report(
+    w: &mut Vec<u8>,
+    t: &mut Totals,
+    quiet: bool,
+    line: usize,
+    path: Option<&Path>,
+    outcome: &Outcome,
+) -> std::io::Result<()> {
+    let shown = path.map(|p| p.display().to_string());
+    let shown = shown.as_deref().unwrap_or("-");
+    match outcome {
+        Outcome::Sealed(s) => {
+            t.sealed += 1;
+            if !quiet {
+                writeln!(w, "sealed   line {line}  {shown}  {}", s.id)?;
+            }
+        }
+        Outcome::AlreadySealed { id, .. } => {
+            t.skipped += 1;
+            if !quiet {
+                writeln!(w, "skipped  line {line}  {shown}  already sealed ({id})")?;
+            }
+        }
+        Outcome::Conflict { why, .. } => {
+            t.failed += 1;
+            writeln!(w, "FAILED   line {line}  {shown}  {why}; not replaced")?;
+        }
+        Outcome::Failed(e) => {
+            t.failed += 1;
+            let msg = match e {
+                // A refused line: the problem says it all.
+                Error::Invalid { what, problem } if what == "job" => problem.clone(),
+                e => e.to_string(),
+            };
+            let msg = msg.replace('\n', " ");
+            writeln!(w, "FAILED   line {line}  {msg}")?;
+        }
+    }
+    if !outcome.is_ok() && t.code.is_none() {
+        t.code = Some(exit_code(outcome));
     }
     Ok(())
 }
