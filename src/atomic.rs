@@ -68,7 +68,8 @@ impl Output {
     /// be committed with [`Output::commit_in`]. Where the group allows, the file has no name
     /// until it is linked into place: one directory entry is written instead of a temp name
     /// and a rename, and an interrupted run leaves no temp file. An existing `path` is then
-    /// refused when the file is linked (the caller checks first: a batch does).
+    /// refused when the file is linked ([`Written::place_in`] says [`Error::Exists`]); with a
+    /// temp name, it is refused here too.
     pub fn create_in(path: &Path, group: &GroupSync) -> Result<Output> {
         #[cfg(target_os = "linux")]
         if group.unnamed {
@@ -487,6 +488,17 @@ impl GroupSync {
             #[cfg(target_os = "linux")]
             unnamed: unnamed_works(dir),
             group: GroupCommit::new(op),
+        }
+    }
+
+    /// A file found in place under `path` that this process did not write (a name taken
+    /// meanwhile): settling it waits, as for one's own, for a run that started after this call,
+    /// so that reporting on it depends on the same sync; nothing is removed if that fails.
+    pub fn found(&self, path: &Path) -> Placed {
+        Placed {
+            path: path.to_path_buf(),
+            ticket: self.group.ticket(),
+            force: true,
         }
     }
 

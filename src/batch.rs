@@ -37,10 +37,10 @@
 //!
 //! Every bundle is written atomically: a temp file (on Linux, one without a name), made
 //! durable before it is put in place without replacing anything, and its name made durable
-//! before the job is reported sealed. The syncs are shared by the threads that finish
-//! together ([`crate::atomic::GroupSync`]: on Linux one `syncfs` of the output's file system
-//! and an fsync of the directory serve every bundle written meanwhile). A failed job leaves
-//! nothing behind and does not affect the others.
+//! before the job is reported sealed. The syncs are shared by the jobs reported together
+//! ([`Batch::cycle`], [`crate::atomic::GroupSync`]: on Linux one `syncfs` of the output's file
+//! system and an fsync of the directory serve every bundle written meanwhile). A failed job
+//! leaves nothing behind and does not affect the others.
 
 use crate::atomic::{GroupSync, Placed, Written};
 use crate::error::{Error, Result};
@@ -293,7 +293,7 @@ pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
 // Jobs
 // ---------------------------------------------------------------------------------------------
 
-/// Fingerprints ([`fingerprint`]) of the names of the entries of `dir`, sorted; `None` when
+/// Fingerprints ([`name_key`]) of the names of the entries of `dir`, sorted; `None` when
 /// it cannot be listed.
 fn names_in(dir: &Path) -> Option<Vec<u64>> {
     let mut v = Vec::new();
@@ -301,11 +301,16 @@ fn names_in(dir: &Path) -> Option<Vec<u64>> {
         let e = e.ok()?;
         // A name that is not UTF-8 is no job's output name.
         if let Some(n) = e.file_name().to_str() {
-            v.push(fingerprint(n));
+            v.push(name_key(n));
         }
     }
     v.sort_unstable();
     Some(v)
+}
+
+/// The fingerprint of a name's collision key ([`crate::path::collision_key`]).
+fn name_key(name: &str) -> u64 {
+    fingerprint(&crate::path::collision_key(name))
 }
 
 /// A 64-bit fingerprint of `s` (SipHash with fixed keys).
@@ -664,18 +669,20 @@ impl Outcome {
 
 /// Threads per core to seal on by default. A thread seals a job and writes its bundle
 /// without waiting for any sync; the thread that reports jobs (one at a time, see
-/// [`ordered_parallel`]) settles the jobs ready with two syncs shared by all of them
-/// ([`Batch::settle_all`]). One more thread than cores would keep the cores busy while it
-/// waits; the measured rates are in docs/BENCHMARKS.md.
+/// [`ordered_parallel`]) settles the jobs ready with one sync per step shared by all of them
+/// ([`Batch::cycle`]). More threads than cores keep the cores busy while it waits; 1.5 to 4
+/// per core measured the same (docs/BENCHMARKS.md).
 pub const SEAL_THREADS_PER_CORE: usize = 2;
 
-/// Jobs `pack --batch` may have started beyond the last one reported: bundles written and
-/// waiting to be settled are open files, at most this many plus one per thread.
-pub const SEAL_WINDOW: usize = 256;
+/// Jobs `pack --batch` may have started beyond the last one handed to the reporting thread.
+/// Bundles written and not yet in place are open files: at most this many plus
+/// [`SETTLE_AT`] plus one per thread (on Linux, 1024 files may be open by default; elsewhere
+/// often only 256, hence smaller numbers there).
+pub const SEAL_WINDOW: usize = if cfg!(target_os = "linux") { 256 } else { 96 };
 
-/// Jobs settled together at most; the reporting thread settles what is ready when it has
-/// caught up, or this many.
-pub const SETTLE_AT: usize = 128;
+/// Jobs put in place together at most; the reporting thread takes a step with what is
+/// ready when it has caught up, or with this many.
+pub const SETTLE_AT: usize = if cfg!(target_os = "linux") { 128 } else { 48 };
 
 /// A job run up to writing its bundle ([`Batch::run_deferred`]); settle it
 /// ([`Batch::settle`], [`Batch::settle_all`]) before reporting it.
@@ -727,11 +734,12 @@ pub struct Batch<'a> {
     /// The syncs that make bundles and their names durable, shared by the threads that
     /// finish together (group commit).
     sync: GroupSync,
-    /// Fingerprints of the names in `out_dir` when the batch started, sorted; `None` when it
-    /// could not be listed. A job whose output name is not among them needs no look-up
-    /// before it is sealed: a bundle put there since is found when its own is put in place
-    /// (which never replaces anything). This saves a look-up per job in the output
-    /// directory, which waits for its lock while bundles are put in place there.
+    /// Fingerprints of the collision keys of the names in `out_dir` when the batch started
+    /// (so that names differing only in case or normalization match, as they may on the file
+    /// system), sorted; `None` when it could not be listed. A job whose output name is not
+    /// among them needs no look-up before it is sealed: a bundle put there since is found when
+    /// its own is put in place (which never replaces anything). This saves a look-up per job in
+    /// the output directory, which waits for its lock while bundles are put in place there.
     present: Option<Vec<u64>>,
 }
 
@@ -765,7 +773,7 @@ impl<'a> Batch<'a> {
     fn maybe_present(&self, out_name: &str) -> bool {
         self.present
             .as_ref()
-            .is_none_or(|p| p.binary_search(&fingerprint(out_name)).is_ok())
+            .is_none_or(|p| p.binary_search(&name_key(out_name)).is_ok())
     }
 
     fn resolve(&self, p: &str) -> PathBuf {
@@ -871,10 +879,12 @@ impl<'a> Batch<'a> {
         match (d.outcome, d.written) {
             (Outcome::Sealed(s), Some((w, job))) => match w.place_in(&self.sync) {
                 Ok(p) => (d.path, Outcome::Sealed(s), Some(p)),
-                // Written meanwhile by someone else (another run of the same jobs).
+                // Written meanwhile by someone else (another run of the same jobs, or an
+                // earlier line of the same job): what it says is reported once a sync that
+                // started now has succeeded, like the bundles put in place with it.
                 Err(Error::Exists { path }) => {
                     let outcome = self.existing(&self.request(&job), &path);
-                    (d.path, outcome, None)
+                    (d.path, outcome, Some(self.sync.found(&path)))
                 }
                 Err(e) => (d.path, Outcome::Failed(unflag(e)), None),
             },
@@ -882,14 +892,15 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// A placed bundle's outcome once its name is durable.
+    /// A placed bundle's outcome once its name is durable (or, for a bundle found in place,
+    /// once the sync that covers it succeeded).
     fn settled(&self, outcome: Outcome, placed: Option<Placed>) -> Outcome {
-        match (outcome, placed) {
-            (Outcome::Sealed(s), Some(p)) => match p.settle(&self.sync) {
-                Ok(()) => Outcome::Sealed(s),
+        match placed {
+            Some(p) => match p.settle(&self.sync) {
+                Ok(()) => outcome,
                 Err(e) => Outcome::Failed(e),
             },
-            (o, _) => o,
+            None => outcome,
         }
     }
 
@@ -903,6 +914,8 @@ impl<'a> Batch<'a> {
         // is reported sealed (settled); the syncs are shared by the jobs settled together.
         match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync)) {
             Ok((s, written)) => (Outcome::Sealed(s), written),
+            // Written meanwhile by someone else, found before writing (with a temp name).
+            Err(Error::Exists { .. }) => (self.existing(&req, out), None),
             Err(e) => (Outcome::Failed(unflag(e)), None),
         }
     }
@@ -1268,6 +1281,42 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["0.zip"]);
+    }
+
+    /// A job whose output appears after the batch started (an earlier line of the same job,
+    /// another run) is found sealed, with a temp name (refused before writing) or without one
+    /// (refused when linked); and what is reported on such a bundle depends on the sync that
+    /// covers it, like the bundles put in place with it.
+    #[test]
+    fn outputs_that_appear_meanwhile_are_found_and_wait_for_the_sync() {
+        use std::sync::atomic::AtomicU32;
+        let key = SecretKey::from_seed(&[1; 32], crate::minisign::KeyId([2; 8]));
+        for named in [false, true] {
+            let (_d, out_dir, batch) = batch_with_sync(&key, named, || Ok(()));
+            let first = batch.settle_all(vec![batch.run_deferred(job(0))]);
+            assert!(matches!(first[0].1, Outcome::Sealed(_)), "{first:?}");
+            // Not in the listing taken at the start: no look-up before sealing.
+            let again = batch.settle_all(vec![batch.run_deferred(job(0))]);
+            match &again[0].1 {
+                Outcome::AlreadySealed { path, .. } => assert_eq!(path, &out_dir.join("0.zip")),
+                o => panic!("named {named}: {o:?}"),
+            }
+        }
+        // Two lines of one job settled together, and the sync after their links fails: the
+        // bundle is removed, and neither job is reported sealed or skipped.
+        let runs = AtomicU32::new(0);
+        let (_d, out_dir, batch) = batch_with_sync(&key, false, move || {
+            if runs.fetch_add(1, Ordering::SeqCst) >= 1 {
+                Err(std::io::Error::from_raw_os_error(5))
+            } else {
+                Ok(())
+            }
+        });
+        let both = batch.settle_all(vec![batch.run_deferred(job(0)), batch.run_deferred(job(0))]);
+        for (_, o) in &both {
+            assert!(matches!(o, Outcome::Failed(Error::Io { .. })), "{o:?}");
+        }
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
             (line, job)
         },
         |item| {
-            // A cycle when no more jobs are ready (or many are held).
+            // A step when no more jobs are ready (or many are held).
             let caught_up = match item {
                 Some((_, (line, job))) => {
                     held.0.push(line);
@@ -110,12 +110,23 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
                 }
                 None => true,
             };
-            if !held.1.is_empty() {
+            if !held.1.is_empty() || (caught_up && !in_place.1.is_empty()) {
+                // Few jobs ready: the jobs come slowly (or the file ends), so this step's jobs
+                // are reported now, with a second sync, rather than when more jobs come.
+                let slow = caught_up && held.1.len() <= threads;
                 let (lines, written) = std::mem::take(&mut held);
                 let (prev_lines, prev) = std::mem::take(&mut in_place);
                 let (done, now) = runner.cycle(prev, written);
-                in_place = (lines, now);
-                for (line, (path, outcome)) in prev_lines.into_iter().zip(done) {
+                let mut steps = vec![(prev_lines, done)];
+                if slow && !now.is_empty() {
+                    steps.push((lines, runner.finish(now)));
+                } else {
+                    in_place = (lines, now);
+                }
+                for (line, (path, outcome)) in steps
+                    .into_iter()
+                    .flat_map(|(lines, done)| lines.into_iter().zip(done))
+                {
                     report(
                         &mut out.buf,
                         &mut t,
