@@ -123,19 +123,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
                 } else {
                     in_place = (lines, now);
                 }
-                for (line, (path, outcome)) in steps
-                    .into_iter()
-                    .flat_map(|(lines, done)| lines.into_iter().zip(done))
-                {
-                    report(
-                        &mut out.buf,
-                        &mut t,
-                        a.quiet,
-                        line,
-                        path.as_deref(),
-                        &outcome,
-                    )?;
-                    bar.inc(1);
+                for (lines, done) in steps {
+                    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
                 }
             }
             if caught_up {
@@ -150,17 +139,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     let (lines, last) = std::mem::take(&mut in_place);
     let done = runner.finish(last);
     res?;
-    for (line, (path, outcome)) in lines.into_iter().zip(done) {
-        report(
-            &mut out.buf,
-            &mut t,
-            a.quiet,
-            line,
-            path.as_deref(),
-            &outcome,
-        )?;
-        bar.inc(1);
-    }
+    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
     bar.finish_and_clear();
     if !a.quiet || t.failed > 0 {
         writeln!(
@@ -289,8 +268,25 @@ pub fn verify_related(
     Ok(())
 }
 
-/// Report one settled job: its line of output (unless quiet and it went well) and the totals.
+/// Report settled jobs (their line numbers, and their outputs and outcomes, in order): a line
+/// of output each (unless quiet and it went well), the totals, the progress bar.
 fn report(
+    w: &mut Vec<u8>,
+    t: &mut Totals,
+    bar: &indicatif::ProgressBar,
+    quiet: bool,
+    lines: Vec<usize>,
+    done: Vec<(Option<PathBuf>, Outcome)>,
+) -> std::io::Result<()> {
+    for (line, (path, outcome)) in lines.into_iter().zip(done) {
+        report_one(w, t, quiet, line, path.as_deref(), &outcome)?;
+        bar.inc(1);
+    }
+    Ok(())
+}
+
+/// Report one settled job: its line of output (unless quiet and it went well) and the totals.
+fn report_one(
     w: &mut Vec<u8>,
     t: &mut Totals,
     quiet: bool,
