@@ -198,11 +198,6 @@ impl std::fmt::Debug for Written {
 }
 
 impl Written {
-    /// The final path.
-    pub fn path(&self) -> &Path {
-        &self.output.path
-    }
-
     /// Wait until the output is durable (a run of `group`'s sync that started after it was
     /// written), then put it in place without replacing anything (unless forced). The
     /// returned [`Placed`] must be settled before the output is reported written. When the

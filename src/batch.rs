@@ -611,7 +611,7 @@ impl<R: BufRead> Iterator for JobReader<R> {
                 Ok(job) => {
                     let out_name = job.out_name();
                     let digest = fingerprint(&job.digest());
-                    let key = fingerprint(&crate::path::collision_key(&out_name));
+                    let key = name_key(&out_name);
                     match self.claimed.get(&key) {
                         // The same job again: it runs, and finds the bundle sealed.
                         Some((_, d)) if *d == digest => Parsed::Job {
@@ -702,11 +702,6 @@ pub struct Deferred {
 pub struct InPlace(Vec<(Option<PathBuf>, Outcome, Option<Placed>)>);
 
 impl InPlace {
-    /// How many jobs wait.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// Whether none wait.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
