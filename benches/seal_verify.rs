@@ -32,9 +32,7 @@ fn request() -> SealRequest {
 
 fn benches(c: &mut Criterion) {
     let key = SecretKey::from_seed(&[7; 32], KeyId([1, 2, 3, 4, 5, 6, 7, 8]));
-    let trust = Trust {
-        keys: vec![TrustedKey::plain(key.public_key())],
-    };
+    let trust = Trust::new(vec![TrustedKey::plain(key.public_key())]);
     let dir = tempfile::tempdir().expect("temp dir");
     let req = request();
     let mut g = c.benchmark_group("sample");

@@ -585,8 +585,10 @@ fn sha256_file(path: &Path) -> Result<String> {
 /// What an archive log establishes for a verifier.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    /// Content digest (hex) -> the time of the first trusted checkpoint that includes it.
-    pub established: HashMap<String, DateTime<Utc>>,
+    /// Content digest (hex) -> the archived copies of it, each with the time of the first
+    /// counted checkpoint (per archive key) that includes it. The time covers only the
+    /// signatures of the archived copy (`verify::Options::established`).
+    pub established: HashMap<String, Vec<crate::verify::ArchivedCopy>>,
     /// The bundles the trusted checkpoints cover (for `supersedes` checks).
     pub known: Vec<KnownBundle>,
     /// Checkpoints that were not counted, and why.
@@ -625,6 +627,8 @@ pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
     let roots = prefix_roots(&entries.leaves, &sizes);
     let mut ev = Evidence::default();
     let mut counted: Vec<&Checkpoint> = Vec::new();
+    // The archive key of each counted checkpoint.
+    let mut archive_keys: Vec<[u8; 32]> = Vec::new();
     for (size, f) in &cps.files {
         let at = format!("log/checkpoints/{size}");
         let cp = match &f.parsed {
@@ -640,7 +644,18 @@ pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
                 ev.notes.push(format!("{at} not counted: {why}"));
                 continue;
             }
-            Signer::Trusted { .. } => {}
+            Signer::Trusted { key_id, .. } => {
+                // Only a key trusted in the archive role vouches for checkpoints here.
+                match trust.find(key_id).filter(|k| k.archive) {
+                    Some(k) => archive_keys.push(k.public_bytes()),
+                    None => {
+                        ev.notes.push(format!(
+                            "{at} not counted: key {key_id} is trusted to sign bundles, not as an archive key (give it with --archive-key, or role = \"archive\" in a trust file)"
+                        ));
+                        continue;
+                    }
+                }
+            }
         }
         match roots.get(size) {
             None => {
@@ -677,17 +692,40 @@ pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
         return Err(invalid(&label, why));
     }
     ev.checkpoints = counted.len();
+    // An archive key whose checkpoint was skipped (not counted) pushed nothing, so
+    // `archive_keys` matches `counted` one to one.
+    let mut distinct: Vec<[u8; 32]> = archive_keys.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut next = vec![0usize; distinct.len()];
     let mut k = 0;
     for (i, e) in entries.parsed.iter().enumerate() {
         while k < counted.len() && counted[k].size <= i as u64 {
             k += 1;
         }
-        let Some(cp) = counted.get(k) else { break };
+        if k >= counted.len() {
+            break;
+        }
         let Ok(e) = e else { continue };
-        ev.established
-            .entry(e.content_sha256.clone())
-            .and_modify(|t| *t = (*t).min(cp.time))
-            .or_insert(cp.time);
+        // For each archive key, the first of its checkpoints that includes the entry.
+        let copies = ev.established.entry(e.content_sha256.clone()).or_default();
+        for (d, key) in distinct.iter().enumerate() {
+            let j = &mut next[d];
+            while *j < counted.len() && (archive_keys[*j] != *key || counted[*j].size <= i as u64) {
+                *j += 1;
+            }
+            let (Some(cp), Some(file)) =
+                (counted.get(*j), crate::bagit::parse_hex32(&e.file_sha256))
+            else {
+                continue;
+            };
+            copies.push(crate::verify::ArchivedCopy {
+                time: cp.time,
+                archive_key: *key,
+                file_sha256: file,
+                copy: archive.join(BUNDLES_DIR).join(&e.name),
+            });
+        }
         ev.known.push(KnownBundle {
             id: e.id.clone(),
             content_sha256: e.content_sha256.clone(),
@@ -824,9 +862,7 @@ pub fn add(
                 )));
             }
             if let (Some(body), Some(sig)) = (&f.body, &f.signature) {
-                let me = Trust {
-                    keys: vec![crate::trust::TrustedKey::plain(key.public_key())],
-                };
+                let me = Trust::new(vec![crate::trust::TrustedKey::plain(key.public_key())]);
                 if let Signer::Invalid(why) = check_signature(&cp, body, sig, &me) {
                     return Err(damaged(format!("log/checkpoints/{size}: {why}")));
                 }
@@ -2266,9 +2302,7 @@ mod tests {
         let other = SecretKey::from_seed(&[8; 32], KeyId([8, 7, 6, 5, 4, 3, 2, 1]));
         let c = cp();
         let sig = c.sign(&key);
-        let trust = Trust {
-            keys: vec![TrustedKey::plain(key.public_key())],
-        };
+        let trust = Trust::new(vec![TrustedKey::plain(key.public_key())]);
         let body = c.body();
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &trust),
@@ -2290,23 +2324,19 @@ mod tests {
         // Retired before the checkpoint: not counted; retired after: counted; compromised: never.
         let mut tk = TrustedKey::plain(key.public_key());
         tk.revoked = Some((c.time, Reason::Retired));
-        let t = Trust {
-            keys: vec![tk.clone()],
-        };
+        let t = Trust::new(vec![tk.clone()]);
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &t),
             Signer::Untrusted(_)
         ));
         tk.revoked = Some((c.time + chrono::Duration::seconds(1), Reason::Retired));
-        let t = Trust {
-            keys: vec![tk.clone()],
-        };
+        let t = Trust::new(vec![tk.clone()]);
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &t),
             Signer::Trusted { .. }
         ));
         tk.revoked = Some((c.time + chrono::Duration::days(9), Reason::Compromised));
-        let t = Trust { keys: vec![tk] };
+        let t = Trust::new(vec![tk]);
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &t),
             Signer::Untrusted(_)

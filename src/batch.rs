@@ -753,9 +753,7 @@ impl<'a> Batch<'a> {
     fn with_sync(key: &'a SecretKey, base: &Path, out_dir: &Path, sync: GroupSync) -> Self {
         Batch {
             key,
-            trust: Trust {
-                keys: vec![TrustedKey::plain(key.public_key())],
-            },
+            trust: Trust::new(vec![TrustedKey::plain(key.public_key())]),
             base: base.to_path_buf(),
             out_dir: out_dir.to_path_buf(),
             sync,

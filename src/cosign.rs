@@ -16,6 +16,7 @@ use crate::metadata::hex;
 use crate::minisign::{KeyId, SecretKey};
 use crate::verify::{self, Options};
 use crate::zipfmt::{self, Limits, ZipWriter};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -60,8 +61,9 @@ fn stamp(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>, u64) {
 /// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically.
 ///
 /// Refused (nothing written): a directory or symbolic link; a bundle with any error finding
-/// of `docseal inspect`; a key that already signed the bundle (the sealer's own key included);
-/// a bundle that changes while it is rewritten.
+/// of `docseal inspect`; a key that already signed the bundle (the sealer's own key included),
+/// under its key id or another one (a signer is its public key); a bundle that already holds
+/// [`verify::MAX_COSIGNATURES`] co-signatures; a bundle that changes while it is rewritten.
 pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigned> {
     let lmeta = std::fs::symlink_metadata(bundle).map_err(|e| Error::io(bundle, e))?;
     if lmeta.file_type().is_symlink() {
@@ -106,13 +108,35 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     };
     let kid = key.key_id();
     let kid_s = kid.to_string();
-    if let Some(s) = report.signers.iter().find(|s| s.key_id == kid_s) {
-        let why = if s.file == SIGNATURE {
-            format!("is sealed by key {kid_s} itself; a co-signature must come from another key")
+    // A signer is its public key: the same key under another key id has signed already.
+    let fingerprint = hex(&Sha256::digest(key.public_key().verifying_key().as_bytes()));
+    if let Some(s) = report
+        .signers
+        .iter()
+        .find(|s| s.key_id == kid_s || s.fingerprint.as_deref() == Some(fingerprint.as_str()))
+    {
+        let alias = if s.key_id == kid_s {
+            String::new()
         } else {
-            format!("is already co-signed by key {kid_s}")
+            format!(" (under key id {}: the same public key)", s.key_id)
+        };
+        let why = if s.file == SIGNATURE {
+            format!(
+                "is sealed by key {kid_s}{alias} itself; a co-signature must come from another key"
+            )
+        } else {
+            format!("is already co-signed by key {kid_s}{alias}")
         };
         return Err(Error::invalid(bundle.display().to_string(), why));
+    }
+    if report.signers.len() > verify::MAX_COSIGNATURES {
+        return Err(Error::invalid(
+            bundle.display().to_string(),
+            format!(
+                "already holds {} co-signatures, the most a bundle may hold",
+                verify::MAX_COSIGNATURES
+            ),
+        ));
     }
     let expected: HashMap<&str, &str> = report
         .files

@@ -42,6 +42,8 @@ codes! {
     LimitSize => "limit.size",
     /// A tag file (manifest, metadata, signature) is larger than its fixed limit.
     LimitTagFile => "limit.tag_file",
+    /// More co-signatures than a bundle may hold (`verify::MAX_COSIGNATURES`); none of them is checked.
+    LimitCosignatures => "limit.cosignatures",
 
     // ---- ZIP structure ----
     /// The input is not a ZIP file (no end of central directory record).

@@ -10,7 +10,13 @@
 //! valid_from = "2026-01-01T00:00:00Z"   # optional
 //! valid_until = "2027-01-01T00:00:00Z"  # optional
 //! revoked = { at = "2026-06-01T00:00:00Z", reason = "retired" }   # optional: retired | compromised
+//! role = "archive"                      # optional: signer (the default) | archive
 //! ```
+//!
+//! A signer is its Ed25519 public key: the same public key under two key ids is one key (one
+//! signer, one revocation), whatever id a file claims. Keys have a role: a `signer` key vouches
+//! for bundles it signs, an `archive` key for archive checkpoints it signs; neither does the
+//! other's work.
 //!
 //! Trust never comes from a bundle. What a sealing time proves: `dateSealed` is the signer's
 //! own word. A key revoked at time T makes its bundles fail, except bundles whose sealing
@@ -46,6 +52,23 @@ pub struct Revocation {
     pub reason: Reason,
 }
 
+/// What a trusted key may vouch for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Signs bundles (the default: a trust file entry without `role`, a plain `.pub` file).
+    #[default]
+    Signer,
+    /// Signs archive log checkpoints (`verify --archive`); never vouches for a bundle itself.
+    Archive,
+}
+
+impl Role {
+    fn is_signer(&self) -> bool {
+        *self == Role::Signer
+    }
+}
+
 /// One key of a trust file, as written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +86,10 @@ pub struct KeyEntry {
     /// Revocation, if revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// What the key vouches for: bundles (`signer`, the default) or archive checkpoints
+    /// (`archive`).
+    #[serde(default, skip_serializing_if = "Role::is_signer")]
+    pub role: Role,
 }
 
 /// A trust file, as written.
@@ -87,10 +114,16 @@ pub struct TrustedKey {
     pub valid_until: Option<DateTime<Utc>>,
     /// Revocation time and reason.
     pub revoked: Option<(DateTime<Utc>, Reason)>,
+    /// Trusted to sign bundles.
+    pub signer: bool,
+    /// Trusted to sign archive checkpoints.
+    pub archive: bool,
+    /// Other key ids under which the same public key was given (aliases); `key` has the first.
+    pub aliases: Vec<KeyId>,
 }
 
 impl TrustedKey {
-    /// A key trusted without conditions (a plain `.pub` file).
+    /// A bundle signing key trusted without conditions (a plain `.pub` file).
     pub fn plain(key: PublicKey) -> Self {
         TrustedKey {
             key,
@@ -98,7 +131,32 @@ impl TrustedKey {
             valid_from: None,
             valid_until: None,
             revoked: None,
+            signer: true,
+            archive: false,
+            aliases: Vec::new(),
         }
+    }
+
+    /// An archive key trusted without conditions (`verify --archive-key PATH.pub`).
+    pub fn archive(key: PublicKey) -> Self {
+        TrustedKey {
+            signer: false,
+            archive: true,
+            ..TrustedKey::plain(key)
+        }
+    }
+
+    /// The 32 bytes of the Ed25519 public key: what identifies a signer.
+    pub fn public_bytes(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// The key as a minisign public key under `id` (its own id or an alias).
+    pub fn key_under(&self, id: KeyId) -> PublicKey {
+        if id == self.key.key_id() {
+            return self.key.clone();
+        }
+        with_key_id(&self.key, id)
     }
 
     /// Whether this key may vouch for a bundle sealed at `asserted` (the signer's word), with
@@ -176,6 +234,18 @@ impl TrustedKey {
     }
 }
 
+/// The same Ed25519 public key under another key id.
+pub fn with_key_id(key: &PublicKey, id: KeyId) -> PublicKey {
+    use base64::Engine as _;
+    let mut raw = [0u8; 42];
+    raw[0..2].copy_from_slice(b"Ed");
+    raw[2..10].copy_from_slice(&id.0);
+    raw[10..].copy_from_slice(key.verifying_key().as_bytes());
+    // The key was valid under its own id; the id does not change what is checked.
+    PublicKey::from_base64(&base64::engine::general_purpose::STANDARD.encode(raw))
+        .unwrap_or_else(|_| key.clone())
+}
+
 fn fmt(t: DateTime<Utc>) -> String {
     crate::metadata::format_sealed(t)
 }
@@ -189,17 +259,44 @@ pub fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
 }
 
 /// The keys a verification trusts. Trust comes only from here, never from a bundle.
+///
+/// Keys are held once per Ed25519 public key and found by key id or by public key through hash
+/// maps, so a look-up costs the same whatever the number of keys.
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
-    /// The trusted keys.
-    pub keys: Vec<TrustedKey>,
+    keys: Vec<TrustedKey>,
+    /// Key id (the key's own and its aliases) -> index in `keys`.
+    by_id: HashMap<KeyId, usize>,
+    /// Ed25519 public key -> index in `keys`.
+    by_key: HashMap<[u8; 32], usize>,
 }
 
 impl Trust {
+    /// A trust set from keys given directly. The same public key given twice (under one id or
+    /// several) is merged into the strictest statement, as [`Trust::load`] does.
+    pub fn new(keys: Vec<TrustedKey>) -> Trust {
+        let mut t = Trust::default();
+        for k in keys {
+            t.merge(k);
+        }
+        t
+    }
+
     /// Load `--trust` arguments: minisign `.pub` files, trust files, or directories holding
     /// them (`*.pub` and `*.toml`). Weak keys are refused when loaded.
     pub fn load(paths: &[PathBuf]) -> Result<Trust> {
         let mut t = Trust::default();
+        t.add_paths(paths, None)?;
+        Ok(t)
+    }
+
+    /// Add archive keys (`verify --archive-key`): every key these files give is trusted to sign
+    /// archive checkpoints (and, unless it is also given as a signer, only that).
+    pub fn add_archive_keys(&mut self, paths: &[PathBuf]) -> Result<()> {
+        self.add_paths(paths, Some(Role::Archive))
+    }
+
+    fn add_paths(&mut self, paths: &[PathBuf], role: Option<Role>) -> Result<()> {
         for p in paths {
             if p.is_dir() {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(p)
@@ -215,13 +312,13 @@ impl Trust {
                     ));
                 }
                 for f in files {
-                    t.add_file(&f)?;
+                    self.add_file(&f, role)?;
                 }
             } else {
-                t.add_file(p)?;
+                self.add_file(p, role)?;
             }
         }
-        Ok(t)
+        Ok(())
     }
 
     /// Load minisign public key files only.
@@ -230,18 +327,25 @@ impl Trust {
         for p in paths {
             keys.push(TrustedKey::plain(crate::keyfile::read_public_key(p)?));
         }
-        Ok(Trust { keys })
+        Ok(Trust::new(keys))
     }
 
-    fn add_file(&mut self, path: &Path) -> Result<()> {
+    fn add_file(&mut self, path: &Path, role: Option<Role>) -> Result<()> {
         let text = read_bounded(path)?;
+        let as_role = |mut k: TrustedKey| {
+            if let Some(r) = role {
+                k.signer = r == Role::Signer;
+                k.archive = r == Role::Archive;
+            }
+            k
+        };
         if text.starts_with(b"untrusted comment:") {
             let k = crate::keyfile::read_public_key(path)?;
-            self.push(path, TrustedKey::plain(k))
+            self.push(path, as_role(TrustedKey::plain(k)))
         } else {
             let tf = parse_trust_file(path, &text)?;
             for k in resolve(path, &tf)? {
-                self.push(path, k)?;
+                self.push(path, as_role(k))?;
             }
             Ok(())
         }
@@ -249,25 +353,47 @@ impl Trust {
 
     /// Add a key. The same key given twice (a `.pub` file and a trust file, or two trust files)
     /// is merged into the strictest statement: the earliest revocation (a compromise wins a
-    /// tie), the narrowest validity window, the first name. A revocation is never lost.
+    /// tie), the narrowest validity window, the first name, both roles. A revocation is never
+    /// lost. The same public key under another key id is the same key (an alias). A different
+    /// key under an id already given is refused.
     fn push(&mut self, path: &Path, k: TrustedKey) -> Result<()> {
-        let Some(prev) = self
-            .keys
-            .iter_mut()
-            .find(|p| p.key.key_id() == k.key.key_id())
-        else {
-            self.keys.push(k);
-            return Ok(());
-        };
-        if prev.key != k.key {
-            return Err(Error::invalid(
-                path.display().to_string(),
-                format!("two different keys share the id {}", k.key.key_id()),
-            ));
+        if let Some(&i) = self.by_id.get(&k.key.key_id()) {
+            if self.keys[i].public_bytes() != k.public_bytes() {
+                return Err(Error::invalid(
+                    path.display().to_string(),
+                    format!("two different keys share the id {}", k.key.key_id()),
+                ));
+            }
         }
+        self.merge(k);
+        Ok(())
+    }
+
+    /// Merge `k` into the key with the same public key, or add it. A key id already taken by
+    /// another public key stays with the first (callers that read files refuse that first).
+    fn merge(&mut self, k: TrustedKey) {
+        let pk = k.public_bytes();
+        let Some(&i) = self.by_key.get(&pk) else {
+            let i = self.keys.len();
+            self.by_key.insert(pk, i);
+            for id in std::iter::once(k.key.key_id()).chain(k.aliases.iter().copied()) {
+                self.by_id.entry(id).or_insert(i);
+            }
+            self.keys.push(k);
+            return;
+        };
+        for id in std::iter::once(k.key.key_id()).chain(k.aliases.iter().copied()) {
+            if !self.by_id.contains_key(&id) {
+                self.by_id.insert(id, i);
+                self.keys[i].aliases.push(id);
+            }
+        }
+        let prev = &mut self.keys[i];
         if prev.name.is_none() {
             prev.name = k.name;
         }
+        prev.signer |= k.signer;
+        prev.archive |= k.archive;
         prev.valid_from = match (prev.valid_from, k.valid_from) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -286,12 +412,23 @@ impl Trust {
             }
             (a, b) => a.or(b),
         };
-        Ok(())
     }
 
-    /// The trusted key with this id.
+    /// The trusted keys, one per public key.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
+    /// The trusted key with this id (its own or an alias), whatever its role.
     pub fn find(&self, id: KeyId) -> Option<&TrustedKey> {
-        self.keys.iter().find(|k| k.key.key_id() == id)
+        self.by_id.get(&id).map(|&i| &self.keys[i])
+    }
+
+    /// The trusted key with this Ed25519 public key, whatever id it is given under.
+    pub fn find_key(&self, key: &PublicKey) -> Option<&TrustedKey> {
+        self.by_key
+            .get(key.verifying_key().as_bytes())
+            .map(|&i| &self.keys[i])
     }
 }
 
@@ -331,6 +468,8 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
     let bad = |what: String| Error::invalid(path.display().to_string(), what);
     let mut out: Vec<TrustedKey> = Vec::new();
     let mut names: HashMap<&str, ()> = HashMap::new();
+    let mut ids: HashMap<KeyId, usize> = HashMap::new();
+    let mut keys: HashMap<[u8; 32], usize> = HashMap::new();
     for k in &tf.keys {
         crate::metadata::check_text(&k.name)
             .map_err(|e| bad(format!("key name {:?}: {e}", k.name)))?;
@@ -339,14 +478,27 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
         }
         let key = PublicKey::from_base64(&k.public_key)
             .map_err(|e| bad(format!("key {:?}: {e}", k.name)))?;
-        if let Some(other) = out.iter().find(|o| o.key.key_id() == key.key_id()) {
+        // One entry per key: the same key id, or the same public key under another id (an
+        // alias would count as a second signer and escape a revocation of the first).
+        let pk = key.verifying_key().to_bytes();
+        if let Some(&o) = ids.get(&key.key_id()).or_else(|| keys.get(&pk)) {
+            let other: &TrustedKey = &out[o];
+            let what = if other.key.key_id() == key.key_id() {
+                format!("key {} is already listed", key.key_id())
+            } else {
+                format!(
+                    "the same public key as key {} (another key id for one key) is already listed",
+                    other.key.key_id()
+                )
+            };
             return Err(bad(format!(
-                "key {:?}: key {} is already listed as {:?}",
+                "key {:?}: {what} as {:?}",
                 k.name,
-                key.key_id(),
                 other.name.as_deref().unwrap_or_default()
             )));
         }
+        ids.insert(key.key_id(), out.len());
+        keys.insert(pk, out.len());
         let time = |s: &Option<String>, field: &str| -> Result<Option<DateTime<Utc>>> {
             s.as_deref()
                 .map(|v| parse_time(v).map_err(|e| bad(format!("key {:?}: {field}: {e}", k.name))))
@@ -377,6 +529,9 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
             valid_from,
             valid_until,
             revoked,
+            signer: k.role == Role::Signer,
+            archive: k.role == Role::Archive,
+            aliases: Vec::new(),
         });
     }
     Ok(out)
@@ -563,6 +718,35 @@ mod tests {
     }
 
     #[test]
+    fn issue19_item3_aliases_merge_into_one_key() {
+        let p = Path::new("x");
+        let mut tr = Trust::default();
+        tr.push(p, TrustedKey::plain(key(1))).unwrap();
+        let alias_id = KeyId([9; 8]);
+        let mut alias = TrustedKey::plain(with_key_id(&key(1), alias_id));
+        alias.revoked = Some((t("2026-06-01"), Reason::Compromised));
+        tr.push(p, alias).unwrap();
+        assert_eq!(tr.keys().len(), 1);
+        // Found under either id, with the revocation given under the alias.
+        let a = tr.find(key(1).key_id()).unwrap();
+        let b = tr.find(alias_id).unwrap();
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a.revoked, Some((t("2026-06-01"), Reason::Compromised)));
+        assert_eq!(a.key_under(alias_id).key_id(), alias_id);
+        assert_eq!(
+            a.key_under(alias_id).verifying_key(),
+            key(1).verifying_key()
+        );
+        assert!(std::ptr::eq(tr.find_key(&key(1)).unwrap(), a));
+        // Roles merge: given as a signer and as an archive key, it is both.
+        let mut arch = Trust::default();
+        arch.push(p, TrustedKey::archive(key(2))).unwrap();
+        assert!(!arch.keys()[0].signer && arch.keys()[0].archive);
+        arch.push(p, TrustedKey::plain(key(2))).unwrap();
+        assert!(arch.keys()[0].signer && arch.keys()[0].archive);
+    }
+
+    #[test]
     fn resolve_refuses_ambiguous_or_unreadable_entries() {
         let p = Path::new("t.toml");
         let entry = |name: &str, n: u8| KeyEntry {
@@ -571,6 +755,7 @@ mod tests {
             valid_from: None,
             valid_until: None,
             revoked: None,
+            role: Role::Signer,
         };
         let ok = TrustFile {
             keys: vec![entry("a", 1), entry("b", 2)],
@@ -589,6 +774,13 @@ mod tests {
             keys: vec![entry("a\u{1b}[2J", 1)]
         })
         .contains("control character"));
+        // The same public key under another key id: one key, listed twice.
+        let mut alias = entry("b", 1);
+        alias.public_key = with_key_id(&key(1), KeyId([9; 8])).to_base64();
+        assert!(err(TrustFile {
+            keys: vec![entry("a", 1), alias]
+        })
+        .contains("the same public key"));
         let mut w = entry("a", 1);
         w.valid_from = Some("2027-01-01".into());
         w.valid_until = Some("2026-01-01".into());

@@ -28,6 +28,11 @@ use std::path::{Path, PathBuf};
 /// Largest signature file the verifier reads.
 pub const MAX_SIGNATURE_BYTES: u64 = 4096;
 
+/// Most co-signatures a bundle may hold (besides the sealer's signature). A bundle with more
+/// is refused with `limit.cosignatures`, and none of its co-signatures is checked: the work a
+/// bundle can ask for is bounded.
+pub const MAX_COSIGNATURES: usize = 64;
+
 /// Largest tag manifest the verifier reads. It lists exactly four files, in 344 bytes.
 pub const MAX_TAGMANIFEST_BYTES: u64 = 64 << 10;
 
@@ -49,9 +54,55 @@ pub struct Options {
     pub limits: Limits,
     /// Distinct trusted signers required (at least 1).
     pub require_signers: usize,
-    /// Independently established times: content digest (hex) -> the time of the first archive
-    /// checkpoint that included the bundle. Used for keys revoked after that time.
-    pub established: HashMap<String, DateTime<Utc>>,
+    /// Archive evidence: content digest (hex) -> the archived copies of that content, each
+    /// with the time of the first checkpoint that included it ([`crate::archive::evidence`]).
+    /// The time is lent only to the signatures the archived copy holds, byte for byte, and
+    /// never to a signature by the key that signed the checkpoint. Used for revoked keys and
+    /// validity windows.
+    pub established: HashMap<String, Vec<ArchivedCopy>>,
+}
+
+/// A bundle copy an archive log vouches for: its entry's file digest, under a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedCopy {
+    /// The time of the first counted checkpoint by `archive_key` that includes the entry.
+    pub time: DateTime<Utc>,
+    /// The Ed25519 public key that signed that checkpoint.
+    pub archive_key: [u8; 32],
+    /// SHA-256 of the archived bundle file, as the log entry records it.
+    pub file_sha256: [u8; 32],
+    /// Where the archived copy is (`ARCHIVE/bundles/NAME`).
+    pub copy: PathBuf,
+}
+
+/// The SHA-256 of every signature file (the sealer's and the co-signatures) in the bundle file
+/// `copy`, if its SHA-256 is `file_sha256`; `None` otherwise (missing, changed, unreadable).
+fn archived_signatures(
+    copy: &Path,
+    file_sha256: &[u8; 32],
+    limits: &Limits,
+) -> Option<HashSet<[u8; 32]>> {
+    let file = File::open(copy).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len > max_bundle_size(limits) {
+        return None;
+    }
+    let mut r = &file;
+    if bagit::sha256_reader(&mut r, len).ok()? != *file_sha256 {
+        return None;
+    }
+    let entries = zipfmt::read_strict(&mut r, len, limits).ok()?;
+    let mut out = HashSet::new();
+    for e in entries
+        .iter()
+        .filter(|e| matches!(classify(&e.name), Kind::Sig | Kind::Cosig))
+    {
+        if e.size > MAX_SIGNATURE_BYTES || out.len() > MAX_COSIGNATURES {
+            return None;
+        }
+        out.insert(zipfmt::hash_entry(&mut r, e, None).ok()?.sha256);
+    }
+    Some(out)
 }
 
 impl Default for Options {
@@ -103,6 +154,11 @@ pub struct SignerInfo {
     /// The trusted key's name, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The fingerprint (SHA-256 of the Ed25519 public key, hex, as `docseal key show` prints
+    /// it) of the key the signature verified with, when it verified: what identifies a signer,
+    /// whatever key id it claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// The outcome.
     pub status: SignerStatus,
 }
@@ -821,13 +877,48 @@ fn check_files(
         }
     }
 
-    // Signatures.
-    let sig_names = files
+    // Signatures: the sealer's first, then the co-signatures in name order, whatever order
+    // the source lists them in (a ZIP and its unzipped directory get the same checks).
+    let mut sig_names: Vec<&String> = files
         .iter()
         .map(|(n, _)| n)
-        .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig));
-    let mut trusted_signers: Vec<KeyId> = Vec::new();
-    let mut sealer_id: Option<KeyId> = None;
+        .filter(|n| matches!(classify(n), Kind::Sig | Kind::Cosig))
+        .collect();
+    sig_names.sort_by_key(|n| rank(n));
+    let cosignatures = sig_names
+        .iter()
+        .filter(|n| matches!(classify(n), Kind::Cosig))
+        .count();
+    if cosignatures > MAX_COSIGNATURES {
+        report.push(Finding::new(
+            Code::LimitCosignatures,
+            format!(
+                "{cosignatures} co-signatures, more than the {MAX_COSIGNATURES} a bundle may hold; none of them was checked"
+            ),
+        ));
+        sig_names.retain(|n| matches!(classify(n), Kind::Sig));
+    }
+    // Archive evidence for this content: the archived copies' signatures, read once.
+    let evidence: Vec<Evidence> = match report
+        .content_sha256
+        .as_ref()
+        .and_then(|c| opts.established.get(c))
+    {
+        Some(copies) if !sig_names.is_empty() => copies
+            .iter()
+            .filter_map(|a| {
+                archived_signatures(&a.copy, &a.file_sha256, &opts.limits).map(|sigs| Evidence {
+                    time: a.time,
+                    archive_key: a.archive_key,
+                    signatures: sigs,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Distinct trusted signers, by public key (an alias key id is the same signer).
+    let mut trusted_signers: HashSet<[u8; 32]> = HashSet::new();
+    let mut sealer: Option<(KeyId, Option<[u8; 32]>)> = None;
     for name in sig_names {
         let Some(at) = index.get(name) else { continue };
         let bytes = match src.read(at, name, MAX_SIGNATURE_BYTES) {
@@ -837,7 +928,8 @@ fn check_files(
                 continue;
             }
         };
-        digests[at] = Some(Sha256::digest(&bytes).into());
+        let sig_digest: [u8; 32] = Sha256::digest(&bytes).into();
+        digests[at] = Some(sig_digest);
         let sig = match Signature::parse(&bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -846,6 +938,9 @@ fn check_files(
             }
         };
         let kid = sig.key_id.to_string();
+        // The public key the signature's trusted comment names (checked below against the
+        // key that verifies it: a signature that passes names its real key).
+        let named_key = embedded_signer(&sig).map(|k| k.verifying_key().to_bytes());
         if let Some(fid) = bagit::cosignature_key_id(name) {
             if fid != kid {
                 report.push(Finding::at(
@@ -855,7 +950,9 @@ fn check_files(
                 ));
                 continue;
             }
-            if sealer_id == Some(sig.key_id) {
+            let by_sealer = sealer
+                .is_some_and(|(id, pk)| id == sig.key_id || (pk.is_some() && pk == named_key));
+            if by_sealer {
                 report.push(Finding::at(
                     Code::SigMalformed,
                     name.clone(),
@@ -864,7 +961,7 @@ fn check_files(
                 continue;
             }
         } else {
-            sealer_id = Some(sig.key_id);
+            sealer = Some((sig.key_id, named_key));
         }
         if !sig.prehashed {
             report.push(Finding::at(
@@ -876,6 +973,7 @@ fn check_files(
                 file: name.clone(),
                 key_id: kid,
                 name: None,
+                fingerprint: None,
                 status: SignerStatus::Invalid,
             });
             continue;
@@ -888,20 +986,22 @@ fn check_files(
             ));
         }
         let Some(tm) = &tagmanifest else { continue };
-        let established = report
-            .content_sha256
-            .as_ref()
-            .and_then(|c| opts.established.get(c))
-            .copied();
-        let (status, key_name) =
-            check_signature(name, &sig, tm, meta.as_ref(), trust, established, report);
-        if status == SignerStatus::Trusted && !trusted_signers.contains(&sig.key_id) {
-            trusted_signers.push(sig.key_id);
+        let archived = Archived {
+            evidence: &evidence,
+            signature: sig_digest,
+        };
+        let (status, key_name, key) =
+            check_signature(name, &sig, tm, meta.as_ref(), trust, &archived, report);
+        if status == SignerStatus::Trusted {
+            if let Some(k) = key {
+                trusted_signers.insert(k);
+            }
         }
         report.signers.push(SignerInfo {
             file: name.clone(),
             key_id: kid,
             name: key_name,
+            fingerprint: key.map(|k| hex(&Sha256::digest(k))),
             status,
         });
     }
@@ -928,29 +1028,79 @@ fn check_files(
     report.metadata = meta;
 }
 
-/// Check one signature; pushes findings; returns the status and the trusted key's name.
+/// What an archive log established for one bundle content: an archived copy's signatures.
+struct Evidence {
+    time: DateTime<Utc>,
+    archive_key: [u8; 32],
+    signatures: HashSet<[u8; 32]>,
+}
+
+/// The archive evidence a signature may use.
+struct Archived<'a> {
+    evidence: &'a [Evidence],
+    /// SHA-256 of the signature file.
+    signature: [u8; 32],
+}
+
+impl Archived<'_> {
+    /// The earliest time an archive checkpoint shows this exact signature, not counting
+    /// checkpoints signed by the signature's own key (`signer`): a key never vouches for
+    /// itself.
+    fn time_for(&self, signer: &[u8; 32]) -> Option<DateTime<Utc>> {
+        self.evidence
+            .iter()
+            .filter(|e| e.archive_key != *signer && e.signatures.contains(&self.signature))
+            .map(|e| e.time)
+            .min()
+    }
+}
+
+/// Check one signature; pushes findings; returns the status, the trusted key's name and the
+/// Ed25519 public key that verified it (when one did).
+///
+/// With `trust`, the signature's key is found by its key id, or (for another key id of the
+/// same key, an alias) by the public key its trusted comment names; either way the signer is
+/// the public key, counted once. A key trusted only as an archive key signs no bundle.
 fn check_signature(
     name: &str,
     sig: &Signature,
     tagmanifest: &[u8],
     meta: Option<&Metadata>,
     trust: Option<&Trust>,
-    established: Option<DateTime<Utc>>,
+    archived: &Archived<'_>,
     report: &mut Report,
-) -> (SignerStatus, Option<String>) {
+) -> (SignerStatus, Option<String>, Option<[u8; 32]>) {
     let key_id = sig.key_id;
+    let mut found: Option<&TrustedKey> = None;
     let (key, key_name) = match trust {
         Some(t) => {
-            match t.find(key_id) {
-                Some(tk) => (tk.key.clone(), tk.name.clone()),
-                None => {
+            let tk = t.find(key_id).or_else(|| {
+                embedded_signer(sig)
+                    .filter(|k| k.key_id() == key_id)
+                    .and_then(|k| t.find_key(&k))
+            });
+            match tk {
+                Some(tk) if tk.signer => {
+                    found = Some(tk);
+                    (tk.key_under(key_id), tk.name.clone())
+                }
+                _ => {
                     // Diagnose a key id that lies: does a trusted key verify it anyway?
                     if let Some(f) = made_by_another_trusted_key(name, sig, tagmanifest, t) {
                         report.push(f);
-                        return (SignerStatus::Invalid, None);
+                        return (SignerStatus::Invalid, None, None);
                     }
-                    report.push(Finding::at(Code::SigUntrustedKey, name, format!("signed by key {key_id}, which is not trusted (give its .pub with --trust)")));
-                    return (SignerStatus::Unknown, None);
+                    let why = if tk.is_some() {
+                        "which is trusted only as an archive key, not to sign bundles"
+                    } else {
+                        "which is not trusted (give its .pub with --trust)"
+                    };
+                    report.push(Finding::at(
+                        Code::SigUntrustedKey,
+                        name,
+                        format!("signed by key {key_id}, {why}"),
+                    ));
+                    return (SignerStatus::Unknown, None, None);
                 }
             }
         }
@@ -962,7 +1112,7 @@ fn check_signature(
                     name,
                     "the trusted comment does not name the signing key",
                 ));
-                return (SignerStatus::Unknown, None);
+                return (SignerStatus::Unknown, None, None);
             }
         },
     };
@@ -974,11 +1124,11 @@ fn check_signature(
                 name,
                 "verifies only under non-strict Ed25519 rules",
             ));
-            return (SignerStatus::Invalid, key_name);
+            return (SignerStatus::Invalid, key_name, None);
         }
         Err(VerifyError::Legacy) => {
             report.push(Finding::at(Code::SigLegacy, name, "legacy Ed algorithm"));
-            return (SignerStatus::Invalid, key_name);
+            return (SignerStatus::Invalid, key_name, None);
         }
         Err(e) => {
             // An S that is not reduced modulo the group order: strict Ed25519 refuses it, lax
@@ -990,7 +1140,7 @@ fn check_signature(
                         name,
                         "verifies only when its non-canonical S (not reduced modulo the group order) is reduced, as non-strict verifiers do",
                     ));
-                    return (SignerStatus::Invalid, key_name);
+                    return (SignerStatus::Invalid, key_name, None);
                 }
             }
             // Made by another trusted key than the one its id names?
@@ -998,31 +1148,32 @@ fn check_signature(
                 trust.and_then(|t| made_by_another_trusted_key(name, sig, tagmanifest, t))
             {
                 report.push(f);
-                return (SignerStatus::Invalid, key_name);
+                return (SignerStatus::Invalid, key_name, None);
             }
             report.push(Finding::at(
                 Code::SigInvalid,
                 name,
                 format!("{e} with key {key_id}: the tag manifest or the signature was changed"),
             ));
-            return (SignerStatus::Invalid, key_name);
+            return (SignerStatus::Invalid, key_name, None);
         }
     }
+    let pk = key.verifying_key().to_bytes();
     if let Some(m) = meta {
         if sig.trusted_comment != crate::seal::trusted_comment(m, &key) {
             report.push(Finding::at(Code::SigComment, name, "trusted comment is not the exact value the writer produces for this bundle and key"));
-            return (SignerStatus::Invalid, key_name);
+            return (SignerStatus::Invalid, key_name, Some(pk));
         }
     }
-    if let Some(tk) = trust.and_then(|t| t.find(key_id)) {
+    if let Some(tk) = found {
         let asserted = meta.and_then(|m| crate::trust::parse_time(&m.date_sealed).ok());
-        if let Some(f) = tk.check(name, asserted, established) {
+        if let Some(f) = tk.check(name, asserted, archived.time_for(&pk)) {
             report.push(f);
-            return (SignerStatus::Refused, key_name);
+            return (SignerStatus::Refused, key_name, Some(pk));
         }
-        (SignerStatus::Trusted, key_name)
+        (SignerStatus::Trusted, key_name, Some(pk))
     } else {
-        (SignerStatus::ValidUntrusted, None)
+        (SignerStatus::ValidUntrusted, None, Some(pk))
     }
 }
 
@@ -1093,6 +1244,10 @@ fn with_reduced_s(sig: &Signature) -> Option<Signature> {
 }
 
 /// A signature whose key id names one key but that another trusted key made: the finding.
+///
+/// The other key is looked up by the public key the signature's trusted comment names (a
+/// signature made by a key names it there, and the global signature covers the comment): one
+/// look-up and at most one verification, whatever the number of trusted keys.
 fn made_by_another_trusted_key(
     name: &str,
     sig: &Signature,
@@ -1100,24 +1255,20 @@ fn made_by_another_trusted_key(
     trust: &Trust,
 ) -> Option<Finding> {
     let named = sig.key_id;
-    trust
-        .keys
-        .iter()
-        .filter(|k| k.key.key_id() != named)
-        .find_map(|tk| {
-            let mut other = sig.clone();
-            other.key_id = tk.key.key_id();
-            other.verify(&tk.key, tagmanifest).is_ok().then(|| {
-                Finding::at(
-                    Code::SigKeyIdMismatch,
-                    name,
-                    format!(
-                        "names key {named} but was made by trusted key {}",
-                        tk.key.key_id()
-                    ),
-                )
-            })
-        })
+    let tk = trust.find_key(&embedded_signer(sig)?)?;
+    let real = tk.key.key_id();
+    if real == named || tk.aliases.contains(&named) {
+        return None;
+    }
+    let mut other = sig.clone();
+    other.key_id = real;
+    other.verify(&tk.key, tagmanifest).is_ok().then(|| {
+        Finding::at(
+            Code::SigKeyIdMismatch,
+            name,
+            format!("names key {named} but was made by trusted key {real}"),
+        )
+    })
 }
 
 /// The signer's public key as named in a docseal trusted comment (`signer=<base64>`).

@@ -65,9 +65,7 @@ fn vectors() -> Vec<(&'static str, SealRequest)> {
 }
 
 fn trust() -> Trust {
-    Trust {
-        keys: vec![TrustedKey::plain(vector_key().public_key())],
-    }
+    Trust::new(vec![TrustedKey::plain(vector_key().public_key())])
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub enum KeyCommand {
         /// Not valid for bundles sealed after TIME.
         #[arg(long, value_name = "TIME")]
         valid_until: Option<String>,
+        /// Trust it as an archive key (role = "archive"): it vouches for archive checkpoints
+        /// (verify --archive), never for bundles. Default: a key that signs bundles.
+        #[arg(long)]
+        archive: bool,
     },
     /// Revoke a key in a trust file: retired (orderly) or compromised.
     Revoke {
@@ -206,9 +210,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// An archive whose log establishes when bundles existed (for keys revoked later), and
-    /// whose bundles count for supersedes checks; its checkpoint key must be among --trust.
+    /// whose bundles count for supersedes checks; its checkpoint key must be an archive key
+    /// (--archive-key, or role = "archive" in a --trust file).
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
+    /// An archive key (PATH.pub, a trust file or a directory of them): it vouches for the
+    /// checkpoints of --archive, never for bundles. Repeat for several.
+    #[arg(long = "archive-key", value_name = "PATH.pub", requires = "archive")]
+    pub archive_keys: Vec<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

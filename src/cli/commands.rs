@@ -175,7 +175,8 @@ fn pack(a: PackArgs) -> Result<u8> {
 }
 
 fn verify(a: VerifyArgs) -> Result<u8> {
-    let trust = Trust::load(&a.trust)?;
+    let mut trust = Trust::load(&a.trust)?;
+    trust.add_archive_keys(&a.archive_keys)?;
     let mut opts = Options {
         limits: limits(&a.limits),
         require_signers: a.require_signers,

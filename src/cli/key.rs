@@ -19,7 +19,22 @@ pub fn run(k: KeyCommand) -> Result<u8> {
             name,
             valid_from,
             valid_until,
-        } => add(&trust_file, &public_key, name, valid_from, valid_until),
+            archive,
+        } => {
+            let role = if archive {
+                trust::Role::Archive
+            } else {
+                trust::Role::Signer
+            };
+            add(
+                &trust_file,
+                &public_key,
+                name,
+                valid_from,
+                valid_until,
+                role,
+            )
+        }
         KeyCommand::Revoke {
             trust_file,
             key,
@@ -105,6 +120,7 @@ fn add(
     name: String,
     valid_from: Option<String>,
     valid_until: Option<String>,
+    role: trust::Role,
 ) -> Result<u8> {
     let key = keyfile::read_public_key(pub_path)?;
     docseal::metadata::check_text(&name).map_err(|e| Error::invalid("--name", e))?;
@@ -115,11 +131,14 @@ fn add(
         if tf.keys.iter().any(|k| k.name == name) {
             return Err(bad(format!("already has a key named {name:?}")));
         }
+        // A signer is its public key: the same key under another key id is refused too.
         if let Some(k) = tf.keys.iter().find(|k| {
-            PublicKey::from_base64(&k.public_key).is_ok_and(|p| p.key_id() == key.key_id())
+            PublicKey::from_base64(&k.public_key).is_ok_and(|p| {
+                p.key_id() == key.key_id() || p.verifying_key() == key.verifying_key()
+            })
         }) {
             return Err(bad(format!(
-                "already trusts key {} (as {:?})",
+                "already trusts key {} (as {:?}; the same public key, whatever its key id, is one key)",
                 key.key_id(),
                 k.name
             )));
@@ -130,13 +149,19 @@ fn add(
             valid_from,
             valid_until,
             revoked: None,
+            role,
         });
         Ok(((), true))
     })?;
     println!(
-        "{}: now trusts key {} as {name:?}",
+        "{}: now trusts key {} as {name:?}{}",
         tf_path.display(),
-        key.key_id()
+        key.key_id(),
+        if role == trust::Role::Archive {
+            " (archive key: it vouches for archive checkpoints, not bundles)"
+        } else {
+            ""
+        }
     );
     Ok(0)
 }
