@@ -1433,7 +1433,7 @@ fn an_archive_checkpoint_establishes_sealing_before_a_key_was_retired() {
     env.cmd()
         .args(["key", "trust", "trust.toml"])
         .arg(&f.archive_key.1)
-        .args(["--name", "archive"])
+        .args(["--name", "archive", "--archive"])
         .ok();
     // The reporter's key is retired after b.zip was archived (T2) and before c.zip was (T3).
     env.cmd()
@@ -1613,7 +1613,7 @@ fn verify_with_an_archive_reports_newer_versions_it_holds() {
             "--trust",
         ])
         .arg(&f.reporter.1)
-        .arg("--trust")
+        .arg("--archive-key")
         .arg(&f.archive_key.1)
         .ok();
     let (reports, _) = common::json_lines(&d.stdout());
@@ -1665,7 +1665,7 @@ fn verify_with_an_archive_reports_newer_versions_it_holds() {
             "--trust",
         ])
         .arg(&f.reporter.1)
-        .arg("--trust")
+        .arg("--archive-key")
         .arg(&f.archive_key.1)
         .fails(1);
     assert_eq!(
