@@ -735,6 +735,7 @@ pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
                 archive.join(BUNDLES_DIR).join(&e.name).display(),
                 e.index
             ),
+            file: Some(archive.join(BUNDLES_DIR).join(&e.name)),
         });
     }
     Ok(ev)

@@ -4,10 +4,15 @@
 //!
 //! A link names the old bundle by its identity and its content digest (the SHA-256 of its tag
 //! manifest), so it survives co-signatures and pins exactly what was sealed.
+//!
+//! Links follow the rule `docseal verify` applies ([`crate::verify::check_supersedes`]): with
+//! trust checked, only a version that passes verification counts, as a correction or as the
+//! version a link is compared with; a "correction" by a key that is not trusted is shown, marked
+//! untrusted, and never marks another version superseded.
 
 use crate::error::{Error, Result};
 use crate::metadata::Supersedes;
-use crate::verify::{self, Options, Report};
+use crate::verify::{self, Options, Report, SignerInfo, SignerStatus};
 use crate::zipfmt::Limits;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,6 +67,12 @@ pub struct Version {
     pub superseded_by: Vec<String>,
     /// Whether every file of this version passed its checks.
     pub ok: bool,
+    /// Whether a trusted key vouches for this version (some file of it passed verification
+    /// with `--trust`); `None` when no trust was given (signers not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
+    /// Who signed it: every signature of every file of this version (one entry per key).
+    pub signers: Vec<SignerInfo>,
     /// Problems: error codes of a damaged file, a link that does not match.
     pub problems: Vec<String>,
     /// Notes: a superseded version that was not given.
@@ -104,8 +115,19 @@ impl History {
     }
 }
 
-/// Build the histories of the bundles in `reports` (from [`verify::inspect`] or
-/// [`verify::verify_path`]).
+/// The order of signer outcomes, best first.
+fn rank(s: SignerStatus) -> u8 {
+    match s {
+        SignerStatus::Trusted => 0,
+        SignerStatus::ValidUntrusted => 1,
+        SignerStatus::Refused => 2,
+        SignerStatus::Unknown => 3,
+        SignerStatus::Invalid => 4,
+    }
+}
+
+/// Build the histories of the bundles in `reports` (from [`verify::inspect`], signers not
+/// checked against trust, or [`verify::verify_path`] with trust).
 pub fn history(reports: &[Report]) -> History {
     let mut nodes: BTreeMap<String, Version> = BTreeMap::new();
     let mut unplaced = Vec::new();
@@ -128,6 +150,8 @@ pub fn history(reports: &[Report]) -> History {
             supersedes: m.supersedes.clone(),
             superseded_by: Vec::new(),
             ok: true,
+            trusted: None,
+            signers: Vec::new(),
             problems: Vec::new(),
             notes: Vec::new(),
         });
@@ -136,7 +160,24 @@ pub fn history(reports: &[Report]) -> History {
             v.ok = false;
             v.problems.push(format!("{}: {}", r.path, codes.join(", ")));
         }
+        if r.trust_checked {
+            v.trusted = Some(v.trusted == Some(true) || r.ok);
+        }
+        for s in &r.signers {
+            let same = |o: &SignerInfo| match (&o.fingerprint, &s.fingerprint) {
+                (Some(a), Some(b)) => a == b,
+                _ => o.key_id == s.key_id,
+            };
+            match v.signers.iter_mut().find(|o| same(o)) {
+                // The best outcome of the key over the version's files.
+                Some(o) if rank(s.status) < rank(o.status) => *o = s.clone(),
+                Some(_) => {}
+                None => v.signers.push(s.clone()),
+            }
+        }
     }
+    // Only versions a trusted key vouches for count in links (all, when trust was not checked).
+    let counts = |v: &Version| v.trusted != Some(false);
     // Links.
     let keys: Vec<String> = nodes.keys().cloned().collect();
     let mut parent: BTreeMap<String, String> = BTreeMap::new();
@@ -144,16 +185,24 @@ pub fn history(reports: &[Report]) -> History {
         let Some(s) = nodes[k].supersedes.clone() else {
             continue;
         };
+        let child_counts = counts(&nodes[k]);
         if nodes.contains_key(&s.sha256) && &s.sha256 != k {
             parent.insert(k.clone(), s.sha256.clone());
-            if let Some(p) = nodes.get_mut(&s.sha256) {
-                p.superseded_by.push(k.clone());
+            if child_counts {
+                if let Some(p) = nodes.get_mut(&s.sha256) {
+                    p.superseded_by.push(k.clone());
+                }
+            } else if let Some(v) = nodes.get_mut(k) {
+                v.notes.push(format!(
+                    "claims to correct {} (content sha256 {}), but no trusted key signed it: it supersedes nothing",
+                    s.id, s.sha256
+                ));
             }
             continue;
         }
         let same_id: Vec<String> = nodes
             .values()
-            .filter(|v| v.id == s.id)
+            .filter(|v| v.id == s.id && counts(v))
             .map(|v| v.content_sha256.clone())
             .collect();
         let Some(v) = nodes.get_mut(k) else { continue };

@@ -1580,27 +1580,49 @@ pub struct KnownBundle {
     pub supersedes: Option<String>,
     /// Where it is, for messages.
     pub label: String,
+    /// The bundle file, when there is one to verify: a link from this bundle counts only when
+    /// it verifies under the same trust (see [`check_supersedes`]).
+    pub file: Option<PathBuf>,
 }
 
-/// Check `supersedes` links among bundles verified together (`reports`) and `known` ones
-/// (an archive's log). A bundle naming a superseded bundle that is present with the same id
-/// but another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a
-/// newer bundle supersedes (one that passed verification here, or one the archive holds) gets
-/// `prov.superseded` (a warning, naming the newer version). Links to bundles that are not
-/// present cannot be checked and are left alone.
-pub fn check_supersedes(reports: &mut [Report], known: &[KnownBundle]) {
-    // id -> (content digest, where), over everything present.
+/// Check `supersedes` links among bundles verified together (`reports`, verified with
+/// `trust`) and `known` ones (an archive's log), by one rule, which `docseal history` applies
+/// too ([`crate::history::history`]): only a bundle that passes verification counts, as a
+/// correction or as the version a link is compared with. A correction by a key that is not
+/// trusted never marks a bundle superseded, whether it is given to `verify` or held in the
+/// archive (an archived bundle is verified with `trust` and `opts` before its link is used).
+///
+/// A bundle naming a superseded bundle that is present (and passes) with the same id but
+/// another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a newer,
+/// passing bundle supersedes gets `prov.superseded` (a warning, naming the newer version).
+/// Links to bundles that are not present cannot be checked and are left alone.
+pub fn check_supersedes(
+    reports: &mut [Report],
+    known: &[KnownBundle],
+    trust: &Trust,
+    opts: &Options,
+) {
+    // Whether a known bundle passes, verified at most once, and only when a link needs it.
+    let mut passes: HashMap<usize, bool> = HashMap::new();
+    let mut known_passes = |i: usize| -> bool {
+        *passes.entry(i).or_insert_with(|| {
+            let k = &known[i];
+            k.file.as_ref().is_some_and(|f| {
+                let r = verify_path(f, Some(trust), opts);
+                r.ok && r.content_sha256.as_deref() == Some(k.content_sha256.as_str())
+            })
+        })
+    };
+    // id -> (content digest, where), over the reports that pass and the known bundles.
     let mut by_id: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
-    for r in reports.iter() {
+    for r in reports.iter().filter(|r| r.ok) {
         if let (Some(id), Some(c)) = (&r.id, &r.content_sha256) {
             by_id.entry(id).or_default().push((c, &r.path));
         }
     }
-    for k in known {
-        by_id
-            .entry(&k.id)
-            .or_default()
-            .push((&k.content_sha256, &k.label));
+    let mut known_by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, k) in known.iter().enumerate() {
+        known_by_id.entry(&k.id).or_default().push(i);
     }
     let mut mismatches: Vec<(usize, Finding)> = Vec::new();
     for (i, r) in reports.iter().enumerate() {
@@ -1608,10 +1630,19 @@ pub fn check_supersedes(reports: &mut [Report], known: &[KnownBundle]) {
             continue;
         };
         let own = r.content_sha256.as_deref();
-        let present: Vec<&(&str, &str)> = by_id
+        let mut present: Vec<(&str, &str)> = by_id
             .get(s.id.as_str())
-            .map(|v| v.iter().filter(|(c, _)| Some(*c) != own).collect())
+            .map(|v| v.iter().filter(|(c, _)| Some(*c) != own).copied().collect())
             .unwrap_or_default();
+        for &j in known_by_id.get(s.id.as_str()).map_or(&[][..], |v| v) {
+            let k = &known[j];
+            if Some(k.content_sha256.as_str()) != own
+                && !present.iter().any(|(c, _)| *c == k.content_sha256)
+                && known_passes(j)
+            {
+                present.push((&k.content_sha256, &k.label));
+            }
+        }
         if present.is_empty() || present.iter().any(|(c, _)| *c == s.sha256) {
             continue;
         }
@@ -1645,12 +1676,18 @@ pub fn check_supersedes(reports: &mut [Report], known: &[KnownBundle]) {
                 .push((id.clone(), r.path.clone()));
         }
     }
-    for k in known {
+    let wanted: HashSet<&str> = reports
+        .iter()
+        .filter_map(|r| r.content_sha256.as_deref())
+        .collect();
+    for (i, k) in known.iter().enumerate() {
         if let Some(s) = &k.supersedes {
-            newer
-                .entry(s.clone())
-                .or_default()
-                .push((k.id.clone(), k.label.clone()));
+            if wanted.contains(s.as_str()) && known_passes(i) {
+                newer
+                    .entry(s.clone())
+                    .or_default()
+                    .push((k.id.clone(), k.label.clone()));
+            }
         }
     }
     for r in reports.iter_mut() {

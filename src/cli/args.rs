@@ -268,6 +268,11 @@ pub struct HistoryArgs {
     /// Bundle files, unzipped bundles, or directories (an archive) to search for bundles.
     #[arg(required = true, value_name = "BUNDLE_OR_DIR")]
     pub bundles: Vec<PathBuf>,
+    /// Trusted keys (PATH.pub, trust files, or directories of them), as for verify: each
+    /// version is checked against them, and a correction no trusted key signed is marked
+    /// untrusted and supersedes nothing. Without it, signers are shown but not checked.
+    #[arg(long = "trust", value_name = "PATH.pub")]
+    pub trust: Vec<PathBuf>,
     /// Machine-readable output (JSON).
     #[arg(long)]
     pub json: bool,

@@ -247,7 +247,7 @@ pub fn verify_related(
     for r in &fresh {
         summary.remove(r);
     }
-    verify::check_supersedes(&mut fresh, known);
+    verify::check_supersedes(&mut fresh, known, trust, opts);
     for r in &fresh {
         summary.add(r);
     }

@@ -40,7 +40,15 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     }
     paths.sort();
     paths.dedup();
-    let reports: Vec<verify::Report> = paths.iter().map(|p| verify::inspect(p, &opts)).collect();
+    let trust = if a.trust.is_empty() {
+        None
+    } else {
+        Some(Trust::load(&a.trust)?)
+    };
+    let reports: Vec<verify::Report> = paths
+        .iter()
+        .map(|p| verify::verify_path(p, trust.as_ref(), &opts))
+        .collect();
     let h = docseal::history::history(&reports);
     if a.json {
         output::print_json(&h)?;
@@ -65,7 +73,9 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
                     .map(|i| i + 1)
             };
             for (i, v) in chain.versions.iter().enumerate() {
-                let state = if !v.superseded_by.is_empty() {
+                let state = if v.trusted == Some(false) {
+                    "UNTRUSTED: no trusted key signed it".to_string()
+                } else if !v.superseded_by.is_empty() {
                     let by: Vec<String> = v
                         .superseded_by
                         .iter()
@@ -89,6 +99,25 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
                     }
                 }
                 println!("     content sha256 {}", v.content_sha256);
+                for s in &v.signers {
+                    let who = match &s.name {
+                        Some(n) => format!("key {} ({n})", s.key_id),
+                        None => format!("key {}", s.key_id),
+                    };
+                    let how = match (s.status, v.trusted.is_some()) {
+                        (verify::SignerStatus::Trusted, _) => "trusted",
+                        (verify::SignerStatus::ValidUntrusted, false) => {
+                            "valid, not checked against trust (give --trust)"
+                        }
+                        (verify::SignerStatus::ValidUntrusted | verify::SignerStatus::Unknown, true) => {
+                            "NOT TRUSTED"
+                        }
+                        (verify::SignerStatus::Refused, _) => "REFUSED by the trust file",
+                        (verify::SignerStatus::Unknown, false) => "unknown key",
+                        (verify::SignerStatus::Invalid, _) => "INVALID",
+                    };
+                    println!("     signed by {who}: {how}");
+                }
                 for f in &v.files {
                     println!("     file {f}");
                 }
