@@ -109,9 +109,10 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
                         (verify::SignerStatus::ValidUntrusted, false) => {
                             "valid, not checked against trust (give --trust)"
                         }
-                        (verify::SignerStatus::ValidUntrusted | verify::SignerStatus::Unknown, true) => {
-                            "NOT TRUSTED"
-                        }
+                        (
+                            verify::SignerStatus::ValidUntrusted | verify::SignerStatus::Unknown,
+                            true,
+                        ) => "NOT TRUSTED",
                         (verify::SignerStatus::Refused, _) => "REFUSED by the trust file",
                         (verify::SignerStatus::Unknown, false) => "unknown key",
                         (verify::SignerStatus::Invalid, _) => "INVALID",

@@ -1,0 +1,720 @@
+//! Issue 19, "Evidence that cannot be borrowed": signature policy, archive evidence and key
+//! identity (items 1, 2, 3, 6, 10, 11), driving the real binary as an attacker would, with the
+//! documented commands and small scripts. Each test is named after the item it holds
+//! (docs/SECURITY.md maps the claims to these names).
+
+mod common;
+
+use common::{json_codes, json_lines, Done, Env};
+use docseal::bagit;
+use docseal::minisign::{KeyId, SecretKey};
+use std::path::{Path, PathBuf};
+
+const URL: &str = "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/";
+const SIGNATURE: &str = "tagmanifest-sha256.txt.minisig";
+
+/// Seal `text` as an article sealed (by the signer's account) at `created`.
+fn pack(env: &Env, text: &str, created: &str, key: &Path, out: &str, extra: &[&str]) -> PathBuf {
+    pack_titled(env, text, "A thaw", created, key, out, extra)
+}
+
+fn pack_titled(
+    env: &Env,
+    text: &str,
+    title: &str,
+    created: &str,
+    key: &Path,
+    out: &str,
+    extra: &[&str],
+) -> PathBuf {
+    let article = env.path(&format!("{out}.txt"));
+    std::fs::write(&article, text).unwrap();
+    env.cmd()
+        .arg("pack")
+        .arg(&article)
+        .args(["--url", URL, "--title", title, "--publisher", "Daily Times"])
+        .args(["--published", "2018-09-11", "--created", created, "--key"])
+        .arg(key)
+        .args(["--out", out])
+        .args(extra)
+        .ok();
+    env.path(out)
+}
+
+/// Write a secret key (unencrypted, mode 0600) and its public key as NAME.key / NAME.pub.
+fn write_key(env: &Env, name: &str, key: &SecretKey) -> (PathBuf, PathBuf) {
+    let (k, p) = (
+        env.path(&format!("{name}.key")),
+        env.path(&format!("{name}.pub")),
+    );
+    std::fs::write(&k, key.to_file_string(None).unwrap().as_bytes()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::write(&p, key.public_key().to_file_string()).unwrap();
+    (k, p)
+}
+
+fn trust_key(env: &Env, file: &str, public: &Path, name: &str, extra: &[&str]) {
+    env.cmd()
+        .args(["key", "trust", file])
+        .arg(public)
+        .args(["--name", name])
+        .args(extra)
+        .ok();
+}
+
+fn revoke(env: &Env, file: &str, name: &str, reason: &str, at: &str) {
+    env.cmd()
+        .args(["key", "revoke", file, name, "--reason", reason, "--at", at])
+        .ok();
+}
+
+fn archive_add(env: &Env, archive: &str, bundle: &Path, key: &Path, time: &str) {
+    env.cmd()
+        .args(["archive", "add", archive])
+        .arg(bundle)
+        .arg("--key")
+        .arg(key)
+        .args(["--time", time])
+        .ok();
+}
+
+/// Error and warning codes of a one-bundle `verify --json`.
+fn codes(d: &Done) -> (Vec<String>, Vec<String>) {
+    let (reports, _) = json_lines(&d.stdout());
+    let of = |sev: &str| -> Vec<String> {
+        reports[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == sev)
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    (of("error"), of("warning"))
+}
+
+fn verify(env: &Env, bundle: &Path, args: &[&str]) -> Done {
+    env.cmd()
+        .arg("verify")
+        .arg(bundle)
+        .arg("--json")
+        .args(args)
+        .run()
+}
+
+/// Unzip a bundle (its entries, as they are) into a directory.
+fn unzip_to(bundle: &[u8], dir: &Path) {
+    for (name, bytes) in common::entries(bundle) {
+        let p = dir.join(&name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+}
+
+/// A co-signature of `bundle` by `key`, as `cosign` would write it: (file name, bytes).
+fn cosignature(bundle: &[u8], key: &SecretKey) -> (String, Vec<u8>) {
+    let e = common::entries(bundle);
+    let get = |n: &str| e.iter().find(|(x, _)| x == n).unwrap().1.clone();
+    let m = docseal::metadata::Metadata::parse(&get("metadata.json"))
+        .0
+        .unwrap();
+    let sig = docseal::seal::sign_tagmanifest(&m, key, &get("tagmanifest-sha256.txt"));
+    (
+        bagit::cosignature_name(&key.key_id().to_string()),
+        sig.into_bytes(),
+    )
+}
+
+/// Add entries and keep the canonical order (payload, tag files, signature, co-signatures).
+fn with_cosignatures(bundle: &[u8], extra: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+    common::rebuild(bundle, |e| {
+        e.extend(extra);
+        let sig_at = e.iter().position(|(n, _)| n == SIGNATURE).unwrap();
+        let mut tail = e.split_off(sig_at + 1);
+        tail.sort_by(|a, b| a.0.cmp(&b.0));
+        e.extend(tail);
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 1: archive time is lent only to the signatures that were archived
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item1_archive_time_is_not_lent_to_signatures_added_or_replaced_later() {
+    let env = Env::new();
+    let (xk, _) = env.keygen("x"); // untrusted sealer
+    let (sk, sp) = env.keygen("signer");
+    let (ak, ap) = env.keygen("arch");
+    trust_key(&env, "T.toml", &sp, "signer", &[]);
+    trust_key(&env, "T.toml", &ap, "archive", &["--archive"]);
+
+    // Seal with an untrusted key, archive it before the signer's key is compromised.
+    let it = pack(&env, "story\n", "2025-06-01T00:00:00Z", &xk, "it.zip", &[]);
+    let archived = std::fs::read(&it).unwrap();
+    // A control: a bundle the signer sealed, archived at the same time.
+    let good = pack(&env, "good\n", "2025-06-01T00:00:00Z", &sk, "good.zip", &[]);
+    archive_add(&env, "C", &it, &ak, "2025-06-02T00:00:00Z");
+    archive_add(&env, "C", &good, &ak, "2025-06-03T00:00:00Z");
+    revoke(
+        &env,
+        "T.toml",
+        "signer",
+        "compromised",
+        "2026-01-01T00:00:00Z",
+    );
+    let args = ["--trust", "T.toml", "--archive", "C"];
+
+    // The control passes: its signature is the one archived before the compromise.
+    let d = verify(&env, &good, &args);
+    assert_eq!(d.code(), 0, "{}", d.stdout());
+
+    // After the compromise, the thief co-signs the archived bundle: the co-signature was not
+    // archived, so it gets no archive time and the compromised key does not count.
+    env.cmd().args(["cosign", "it.zip", "--key"]).arg(&sk).ok();
+    let d = verify(&env, &it, &args);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    let (errors, _) = codes(&d);
+    assert!(errors.contains(&"trust.revoked".to_string()), "{errors:?}");
+    assert!(
+        d.stdout().contains("only the signer's word"),
+        "{}",
+        d.stdout()
+    );
+    // The same bundle unzipped: the same verdict.
+    let dir = env.path("it-dir");
+    unzip_to(&std::fs::read(&it).unwrap(), &dir);
+    let dd = verify(&env, &dir, &args);
+    assert_eq!(dd.code(), 1, "{}", dd.stdout());
+    assert_eq!(codes(&dd), codes(&d));
+
+    // The sealer's signature replaced by one from the compromised key: not archived either.
+    let replaced = common::resign(&archived, &docseal_key(&sk));
+    std::fs::write(env.path("replaced.zip"), &replaced).unwrap();
+    let d = verify(&env, &env.path("replaced.zip"), &args);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(codes(&d).0, ["trust.revoked"]);
+
+    // A signature by the compromised key that nothing archived never counts, even when a
+    // trusted co-signer would otherwise vouch for the time: only exact archived bytes do.
+    let d = verify(&env, &it, &["--trust", "T.toml"]);
+    assert_eq!(d.code(), 1);
+}
+
+/// The secret key in a key file written by `keygen --no-passphrase`.
+fn docseal_key(path: &Path) -> SecretKey {
+    SecretKey::from_file_bytes(&std::fs::read(path).unwrap(), None).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 2: archive keys are a separate role; no key vouches for itself
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item2_a_signing_key_is_not_an_archive_key_and_never_vouches_for_itself() {
+    let env = Env::new();
+    let (sk, sp) = env.keygen("signer");
+    let (ak, ap) = env.keygen("arch");
+    trust_key(&env, "T.toml", &sp, "signer", &[]);
+    revoke(&env, "T.toml", "signer", "retired", "2026-01-01T00:00:00Z");
+
+    // The retired signer back-dates a bundle and "archives" it with its own key.
+    let evil = pack(&env, "evil\n", "2025-06-01T00:00:00Z", &sk, "evil.zip", &[]);
+    archive_add(&env, "evilarch", &evil, &sk, "2025-06-02T00:00:00Z");
+    let d = verify(&env, &evil, &["--trust", "T.toml", "--archive", "evilarch"]);
+    assert_eq!(d.code(), 2, "{}", d.stdout());
+    assert!(
+        d.stderr().contains("not as an archive key"),
+        "{}",
+        d.stderr()
+    );
+    // Even given as an archive key too, it does not vouch for its own signature.
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&evil)
+        .args(["--json", "--trust", "T.toml", "--archive", "evilarch"])
+        .arg("--archive-key")
+        .arg(&sp)
+        .run();
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(codes(&d).0, ["trust.revoked"]);
+
+    // A real archive key, named as such in the trust file, does vouch (the control).
+    trust_key(&env, "T.toml", &ap, "archive", &["--archive"]);
+    let honest = pack(&env, "honest\n", "2025-06-01T00:00:00Z", &sk, "h.zip", &[]);
+    archive_add(&env, "real", &honest, &ak, "2025-06-02T00:00:00Z");
+    let d = verify(&env, &honest, &["--trust", "T.toml", "--archive", "real"]);
+    assert_eq!(d.code(), 0, "{} {}", d.stdout(), d.stderr());
+    // Given as a plain --trust key instead (a signer), it vouches for nothing.
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&honest)
+        .arg("--trust")
+        .arg(&sp)
+        .arg("--trust")
+        .arg(&ap)
+        .args(["--archive", "real"])
+        .run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    // ... and with --archive-key it does.
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&honest)
+        .args(["--trust", "T.toml", "--archive", "real", "--archive-key"])
+        .arg(&ap)
+        .run();
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    // An archive key signs no bundle.
+    let by_arch = pack(&env, "arch\n", "2025-06-01T00:00:00Z", &ak, "a.zip", &[]);
+    let d = verify(&env, &by_arch, &["--trust", "T.toml"]);
+    assert_eq!(d.code(), 1);
+    assert_eq!(codes(&d).0, ["sig.untrusted_key"]);
+    assert!(
+        d.stdout().contains("only as an archive key"),
+        "{}",
+        d.stdout()
+    );
+    // The trust file says so, and older trust files (no role) still read.
+    let text = std::fs::read_to_string(env.path("T.toml")).unwrap();
+    assert!(text.contains("role = \"archive\""), "{text}");
+
+    // A compromised archive key vouches for nothing, a retired one nothing after its time.
+    revoke(&env, "T.toml", "archive", "retired", "2025-06-01T00:00:00Z");
+    let d = verify(&env, &honest, &["--trust", "T.toml", "--archive", "real"]);
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("retired"), "{}", d.stderr());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 3: a signer is its public key
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item3_alias_key_counts_once() {
+    let env = Env::new();
+    let seed = [7u8; 32];
+    let editor = SecretKey::from_seed(&seed, KeyId([1, 1, 1, 1, 1, 1, 1, 1]));
+    let alias = SecretKey::from_seed(&seed, KeyId([2, 2, 2, 2, 2, 2, 2, 2]));
+    let (ek, ep) = write_key(&env, "editor", &editor);
+    let (ak, apub) = write_key(&env, "alias", &alias);
+    let (rk, rp) = env.keygen("reporter");
+
+    // `key show` prints the same fingerprint; `key trust` refuses the alias.
+    let fp = |p: &Path| {
+        let out = env.cmd().args(["key", "show"]).arg(p).ok().stdout();
+        out.lines()
+            .find(|l| l.starts_with("fingerprint"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(fp(&ep), fp(&apub));
+    trust_key(&env, "T.toml", &rp, "reporter", &[]);
+    trust_key(&env, "T.toml", &ep, "editor", &[]);
+    let d = env
+        .cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&apub)
+        .args(["--name", "alias"])
+        .fails(2);
+    assert!(d.stderr().contains("already trusts"), "{}", d.stderr());
+
+    // Sealed by the editor, co-signed by the alias: one secret key, one signer.
+    let b = pack(&env, "one key\n", "2026-01-01T00:00:00Z", &ek, "b.zip", &[]);
+    let d = env
+        .cmd()
+        .args(["cosign", "b.zip", "--key"])
+        .arg(&ak)
+        .fails(2);
+    assert!(d.stderr().contains("the same public key"), "{}", d.stderr());
+    let forged = with_cosignatures(
+        &std::fs::read(&b).unwrap(),
+        vec![cosignature(&std::fs::read(&b).unwrap(), &alias)],
+    );
+    std::fs::write(env.path("forged.zip"), &forged).unwrap();
+    let two = [
+        "--trust",
+        "T.toml",
+        "--trust",
+        apub.to_str().unwrap(),
+        "--require-signers",
+        "2",
+    ];
+    let d = verify(&env, &env.path("forged.zip"), &two);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    let (errors, _) = codes(&d);
+    assert!(errors.contains(&"sig.malformed".to_string()), "{errors:?}");
+    assert!(
+        errors.contains(&"sig.too_few_signers".to_string()),
+        "{errors:?}"
+    );
+
+    // Sealed by the reporter, co-signed by the editor and by its alias: two signers, not three.
+    let r = pack(
+        &env,
+        "two keys\n",
+        "2026-01-01T00:00:00Z",
+        &rk,
+        "r.zip",
+        &[],
+    );
+    env.cmd().args(["cosign", "r.zip", "--key"]).arg(&ek).ok();
+    let d = env
+        .cmd()
+        .args(["cosign", "r.zip", "--key"])
+        .arg(&ak)
+        .fails(2);
+    assert!(d.stderr().contains("the same public key"), "{}", d.stderr());
+    let rb = std::fs::read(&r).unwrap();
+    let three = with_cosignatures(&rb, vec![cosignature(&rb, &alias)]);
+    std::fs::write(env.path("three.zip"), &three).unwrap();
+    let mut args = two.to_vec();
+    args[5] = "3";
+    let d = verify(&env, &env.path("three.zip"), &args);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(codes(&d).0, ["sig.too_few_signers"]);
+    assert!(d.stdout().contains("2 distinct trusted signer(s)"));
+    args[5] = "2";
+    assert_eq!(verify(&env, &env.path("three.zip"), &args).code(), 0);
+
+    // Revoking the key under one id revokes it under every id.
+    trust_key(&env, "R.toml", &apub, "alias", &[]);
+    revoke(
+        &env,
+        "R.toml",
+        "alias",
+        "compromised",
+        "2025-01-01T00:00:00Z",
+    );
+    let d = verify(&env, &b, &["--trust", "T.toml", "--trust", "R.toml"]);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(codes(&d).0, ["trust.revoked"]);
+    // Revoked by its key id (the alias's id, in a file that only lists the alias).
+    trust_key(&env, "S.toml", &apub, "alias", &[]);
+    revoke(
+        &env,
+        "S.toml",
+        &alias.key_id().to_string(),
+        "retired",
+        "2025-01-01T00:00:00Z",
+    );
+    let d = verify(&env, &b, &["--trust", "T.toml", "--trust", "S.toml"]);
+    assert_eq!(codes(&d).0, ["trust.revoked"]);
+
+    // A trust file listing one key under two ids is refused when read.
+    let text = std::fs::read_to_string(env.path("T.toml")).unwrap();
+    let alias_line = alias.public_key().to_base64();
+    std::fs::write(
+        env.path("U.toml"),
+        format!("{text}\n[[key]]\nname = \"alias\"\npublic_key = \"{alias_line}\"\n"),
+    )
+    .unwrap();
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&b)
+        .args(["--trust", "U.toml"])
+        .fails(2);
+    assert!(d.stderr().contains("the same public key"), "{}", d.stderr());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: bounded work
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item6_cosignatures_are_limited_and_keys_looked_up_by_key() {
+    let env = Env::new();
+    let (rk, rp) = env.keygen("reporter");
+    let b = pack(&env, "many\n", "2026-01-01T00:00:00Z", &rk, "b.zip", &[]);
+    let bytes = std::fs::read(&b).unwrap();
+    let keys: Vec<SecretKey> = (0..9_990u32)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..4].copy_from_slice(&i.to_le_bytes());
+            seed[4] = 0xc0;
+            let mut id = [0xa5u8; 8];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            SecretKey::from_seed(&seed, KeyId(id))
+        })
+        .collect();
+
+    // 9,990 co-signatures: refused by the limit, none checked.
+    let sigs: Vec<(String, Vec<u8>)> = keys.iter().map(|k| cosignature(&bytes, k)).collect();
+    let many = with_cosignatures(&bytes, sigs.clone());
+    std::fs::write(env.path("many.zip"), &many).unwrap();
+    let d = verify(
+        &env,
+        &env.path("many.zip"),
+        &["--trust", rp.to_str().unwrap()],
+    );
+    assert_eq!(d.code(), 1);
+    assert_eq!(codes(&d).0, ["limit.cosignatures"]);
+    let (reports, _) = json_lines(&d.stdout());
+    assert_eq!(reports[0]["signers"].as_array().unwrap().len(), 1);
+    // At the limit, every one is checked.
+    let max = docseal::verify::MAX_COSIGNATURES;
+    let at_limit = with_cosignatures(&bytes, sigs[..max].to_vec());
+    std::fs::write(env.path("limit.zip"), &at_limit).unwrap();
+    // `cosign` does not add one more.
+    let d = env
+        .cmd()
+        .args(["cosign", "limit.zip", "--key"])
+        .arg(&rk)
+        .fails(2);
+    assert!(d.stderr().contains("reporter") || d.stderr().contains("sealed by key"));
+    let (extra_k, _) = env.keygen("extra");
+    let d = env
+        .cmd()
+        .args(["cosign", "limit.zip", "--key"])
+        .arg(&extra_k)
+        .fails(2);
+    assert!(d.stderr().contains("co-signatures"), "{}", d.stderr());
+
+    // A 50,000-key trust set (two trust files in a directory; the keys are not the
+    // co-signers): each of the 64 untrusted co-signatures is one look-up, not 50,000 tries.
+    std::fs::create_dir(env.path("trust")).unwrap();
+    for f in 0..2u32 {
+        let mut text = String::new();
+        for i in 0..25_000u32 {
+            let n = f * 25_000 + i;
+            let mut seed = [0x11u8; 32];
+            seed[..4].copy_from_slice(&n.to_le_bytes());
+            let mut id = [0x5au8; 8];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            let k = SecretKey::from_seed(&seed, KeyId(id)).public_key();
+            text.push_str(&format!(
+                "[[key]]\nname = \"k{n}\"\npublic_key = \"{}\"\n",
+                k.to_base64()
+            ));
+        }
+        std::fs::write(env.path(&format!("trust/{f}.toml")), text).unwrap();
+    }
+    std::fs::copy(&rp, env.path("trust/reporter.pub")).unwrap();
+    let started = std::time::Instant::now();
+    let d = verify(&env, &env.path("limit.zip"), &["--trust", "trust"]);
+    let took = started.elapsed();
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    let (reports, _) = json_lines(&d.stdout());
+    assert_eq!(reports[0]["signers"].as_array().unwrap().len(), max + 1);
+    let (errors, warnings) = codes(&d);
+    assert!(errors.is_empty());
+    assert_eq!(warnings.len(), max, "{warnings:?}");
+    assert!(warnings.iter().all(|w| w == "sig.untrusted_key"));
+    // A generous sanity bound only (trying every key took minutes).
+    assert!(took.as_secs() < 120, "{took:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 10: supersedes links, one rule for verify and history
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item10_an_untrusted_correction_supersedes_nothing() {
+    let env = Env::new();
+    let (rk, rp) = env.keygen("reporter");
+    let (mk, _) = env.keygen("mallory");
+    let (ak, ap) = env.keygen("arch");
+    std::fs::create_dir(env.path("dir")).unwrap();
+    let v1 = pack(
+        &env,
+        "one\n",
+        "2026-01-01T00:00:00Z",
+        &rk,
+        "dir/v1.zip",
+        &[],
+    );
+    let fake = pack(
+        &env,
+        "fake fix\n",
+        "2026-01-02T00:00:00Z",
+        &mk,
+        "dir/fake.zip",
+        &["--supersedes", "dir/v1.zip"],
+    );
+    let rp_s = rp.to_str().unwrap();
+
+    // From the command line.
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&v1)
+        .arg(&fake)
+        .args(["--json", "--trust", rp_s])
+        .fails(1);
+    let (reports, _) = json_lines(&d.stdout());
+    assert!(!d.stdout().contains("prov.superseded\""), "{}", d.stdout());
+    assert_eq!(reports[0]["ok"], true);
+
+    // From the archive: the archive holds the fake correction; it is not trusted.
+    archive_add(&env, "A", &fake, &ak, "2026-01-03T00:00:00Z");
+    let with_archive = |b: &Path| {
+        env.cmd()
+            .arg("verify")
+            .arg(b)
+            .args(["--json", "--trust", rp_s, "--archive", "A", "--archive-key"])
+            .arg(&ap)
+            .run()
+    };
+    let d = with_archive(&v1);
+    assert_eq!(d.code(), 0, "{}", d.stdout());
+    assert_eq!(codes(&d), (vec![], vec![]), "{}", d.stdout());
+    // A trusted correction in the archive does mark it (the control).
+    let v2 = pack(
+        &env,
+        "two\n",
+        "2026-01-04T00:00:00Z",
+        &rk,
+        "dir/v2.zip",
+        &["--supersedes", "dir/v1.zip"],
+    );
+    archive_add(&env, "A", &v2, &ak, "2026-01-05T00:00:00Z");
+    let d = with_archive(&v1);
+    assert_eq!(codes(&d).1, ["prov.superseded"], "{}", d.stdout());
+    assert!(d.stdout().contains("v2.zip"), "{}", d.stdout());
+
+    // An untrusted bundle with the old version's id and other content does not make a trusted
+    // correction a mismatch.
+    let same_id = pack_titled(
+        &env,
+        "one\n",
+        "Another title",
+        "2026-01-01T00:00:00Z",
+        &mk,
+        "other.zip",
+        &[],
+    );
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&same_id)
+        .arg(&v2)
+        .args(["--json", "--trust", rp_s])
+        .fails(1);
+    let c = json_codes(&d.stdout());
+    assert_eq!(c[0], ["sig.untrusted_key"]);
+    assert!(c[1].is_empty(), "{c:?}");
+
+    // history applies the same rule and shows who signed each version.
+    let j = env
+        .cmd()
+        .args(["history", "dir", "--json", "--trust", rp_s])
+        .fails(1)
+        .json();
+    let versions = j["chains"][0]["versions"].as_array().unwrap();
+    let by_file = |f: &str| {
+        versions
+            .iter()
+            .find(|v| v["files"][0].as_str().unwrap().ends_with(f))
+            .unwrap()
+            .clone()
+    };
+    let (one, fake_v, two) = (by_file("v1.zip"), by_file("fake.zip"), by_file("v2.zip"));
+    assert_eq!(fake_v["trusted"], false);
+    assert_eq!(two["trusted"], true);
+    let v2_digest = two["content_sha256"].clone();
+    assert_eq!(one["superseded_by"], serde_json::json!([v2_digest]));
+    assert_eq!(fake_v["signers"][0]["status"], "unknown");
+    assert_eq!(two["signers"][0]["status"], "trusted");
+    let text = env
+        .cmd()
+        .args(["history", "dir", "--trust", rp_s])
+        .fails(1)
+        .stdout();
+    assert!(text.contains("UNTRUSTED"), "{text}");
+    assert!(text.contains("NOT TRUSTED"), "{text}");
+    assert!(text.contains("supersedes nothing"), "{text}");
+    // Without --trust: signers are shown, not checked.
+    let text = env.cmd().args(["history", "dir"]).ok().stdout();
+    assert!(text.contains("not checked against trust"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 11: a bundle and its unzipped directory get the same verdict
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue19_item11_zip_and_directory_get_the_same_verdict() {
+    let env = Env::new();
+    let sealer = SecretKey::from_seed(&[3; 32], KeyId([3; 8]));
+    let sealer_alias = SecretKey::from_seed(&[3; 32], KeyId([4; 8]));
+    let other = SecretKey::from_seed(&[5; 32], KeyId([5; 8]));
+    let stranger = SecretKey::from_seed(&[6; 32], KeyId([6; 8]));
+    let (sk, sp) = write_key(&env, "sealer", &sealer);
+    let (_, op) = write_key(&env, "other", &other);
+    let good = std::fs::read(pack(&env, "x\n", "2026-01-01T00:00:00Z", &sk, "g.zip", &[])).unwrap();
+    let sig = common::entries(&good)
+        .into_iter()
+        .find(|(n, _)| n == SIGNATURE)
+        .unwrap()
+        .1;
+    let own_id = bagit::cosignature_name(&sealer.key_id().to_string());
+    let mut renamed = cosignature(&good, &other);
+    renamed.0 = bagit::cosignature_name(&stranger.key_id().to_string());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("good", good.clone()),
+        (
+            "cosig-by-sealer-key-id",
+            with_cosignatures(&good, vec![(own_id, sig.clone())]),
+        ),
+        (
+            "cosig-by-sealer-alias",
+            with_cosignatures(&good, vec![cosignature(&good, &sealer_alias)]),
+        ),
+        (
+            "cosig-by-trusted",
+            with_cosignatures(&good, vec![cosignature(&good, &other)]),
+        ),
+        (
+            "cosig-by-stranger",
+            with_cosignatures(&good, vec![cosignature(&good, &stranger)]),
+        ),
+        ("cosig-misnamed", with_cosignatures(&good, vec![renamed])),
+        (
+            "two-cosigs",
+            with_cosignatures(
+                &good,
+                vec![cosignature(&good, &other), cosignature(&good, &stranger)],
+            ),
+        ),
+    ];
+    let trust = [
+        "--trust",
+        sp.to_str().unwrap(),
+        "--trust",
+        op.to_str().unwrap(),
+    ];
+    let mut refused = 0;
+    for (name, bytes) in &cases {
+        let zip = env.path(&format!("{name}.zip"));
+        std::fs::write(&zip, bytes).unwrap();
+        let dir = env.path(name);
+        unzip_to(bytes, &dir);
+        for require in ["1", "2"] {
+            let mut args = trust.to_vec();
+            args.extend(["--require-signers", require]);
+            let z = verify(&env, &zip, &args);
+            let d = verify(&env, &dir, &args);
+            assert_eq!(
+                (z.code(), codes(&z)),
+                (d.code(), codes(&d)),
+                "{name}, --require-signers {require}: zip {} / dir {}",
+                z.stdout(),
+                d.stdout()
+            );
+            refused += usize::from(z.code() != 0);
+        }
+    }
+    // The cases are not all alike: the sealer's own key as a co-signer is refused both ways.
+    let d = verify(&env, &env.path("cosig-by-sealer-key-id"), &trust);
+    assert_eq!(codes(&d).0, ["sig.malformed"]);
+    let d = verify(&env, &env.path("cosig-by-sealer-alias"), &trust);
+    assert_eq!(codes(&d).0, ["sig.malformed"]);
+    assert!(refused >= 6, "{refused}");
+}
