@@ -685,7 +685,7 @@ pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
     }
     if counted.is_empty() {
         let mut why =
-            "no checkpoint is signed by a key given with --trust that may vouch for it".to_string();
+            "no checkpoint is signed by a trusted archive key that may vouch for it (--archive-key, or role = \"archive\" in a --trust file)".to_string();
         if let Some(n) = ev.notes.first() {
             why.push_str(&format!(" ({n})"));
         }

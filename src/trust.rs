@@ -383,8 +383,8 @@ impl Trust {
             return;
         };
         for id in std::iter::once(k.key.key_id()).chain(k.aliases.iter().copied()) {
-            if !self.by_id.contains_key(&id) {
-                self.by_id.insert(id, i);
+            if let std::collections::hash_map::Entry::Vacant(v) = self.by_id.entry(id) {
+                v.insert(i);
                 self.keys[i].aliases.push(id);
             }
         }
