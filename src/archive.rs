@@ -350,7 +350,7 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
             "signed by key {kid}, which is not trusted (give the archive's public key with --trust)"
         ));
     };
-    if let Err(e) = s.verify(&tk.key, body) {
+    if let Err(e) = s.verify(&tk.key_under(kid), body) {
         return Signer::Invalid(format!(
             "the signature does not verify with key {kid} ({e}): altered or forged"
         ));

@@ -160,7 +160,7 @@ codes! {
     SigComment => "sig.comment",
     /// A signature uses the legacy non-prehashed algorithm (`Ed`), which docseal never writes.
     SigLegacy => "sig.legacy",
-    /// The signature's key id is not among the trusted keys.
+    /// The signature's key is not among the trusted signing keys (not trusted, or trusted only as an archive key).
     SigUntrustedKey => "sig.untrusted_key",
     /// The signature names a trusted key id but was made by another key.
     SigKeyIdMismatch => "sig.key_id_mismatch",

@@ -284,6 +284,17 @@ fn issue19_item2_a_signing_key_is_not_an_archive_key_and_never_vouches_for_itsel
     // The trust file says so, and older trust files (no role) still read.
     let text = std::fs::read_to_string(env.path("T.toml")).unwrap();
     assert!(text.contains("role = \"archive\""), "{text}");
+    let list = env.cmd().args(["key", "list", "T.toml"]).ok().stdout();
+    assert!(
+        list.lines()
+            .any(|l| l.contains("archive") && l.ends_with("(archive key)")),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.contains("signer") && !l.contains("(archive key)")),
+        "{list}"
+    );
 
     // A compromised archive key vouches for nothing, a retired one nothing after its time.
     revoke(&env, "T.toml", "archive", "retired", "2025-06-01T00:00:00Z");

@@ -284,8 +284,9 @@ fn list(tf_path: &Path) -> Result<u8> {
                 u.map(docseal::metadata::format_sealed).unwrap_or_default()
             ),
         };
+        let role = if k.archive { "  (archive key)" } else { "" };
         println!(
-            "{}  {:<20} {status}{window}",
+            "{}  {:<20} {status}{window}{role}",
             k.key.key_id(),
             k.name.unwrap_or_default()
         );
