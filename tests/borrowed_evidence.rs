@@ -668,8 +668,41 @@ fn issue19_item11_zip_and_directory_get_the_same_verdict() {
     let own_id = bagit::cosignature_name(&sealer.key_id().to_string());
     let mut renamed = cosignature(&good, &other);
     renamed.0 = bagit::cosignature_name(&stranger.key_id().to_string());
+    let other_alias = SecretKey::from_seed(&[5; 32], KeyId([7; 8]));
+    let edit = |bytes: &[u8], name: &str, f: &dyn Fn(&mut docseal::minisign::Signature)| {
+        common::rebuild(bytes, |e| {
+            let s = &mut e.iter_mut().find(|(n, _)| n == name).unwrap().1;
+            let mut sig = docseal::minisign::Signature::parse(s).unwrap();
+            f(&mut sig);
+            *s = sig.to_file_string().into_bytes();
+        })
+    };
+    let with_other = with_cosignatures(&good, vec![cosignature(&good, &other)]);
+    let other_name = bagit::cosignature_name(&other.key_id().to_string());
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("good", good.clone()),
+        (
+            "sealer-key-id-lies",
+            edit(&good, SIGNATURE, &|s| {
+                s.key_id = stranger.key_id();
+                s.untrusted_comment = docseal::seal::untrusted_comment(s.key_id);
+            }),
+        ),
+        (
+            "sealer-legacy",
+            edit(&good, SIGNATURE, &|s| s.prehashed = false),
+        ),
+        (
+            "cosig-invalid",
+            edit(&with_other, &other_name, &|s| s.signature[5] ^= 1),
+        ),
+        (
+            "cosig-by-trusted-and-its-alias",
+            with_cosignatures(
+                &good,
+                vec![cosignature(&good, &other), cosignature(&good, &other_alias)],
+            ),
+        ),
         (
             "cosig-by-sealer-key-id",
             with_cosignatures(&good, vec![(own_id, sig.clone())]),
@@ -727,5 +760,12 @@ fn issue19_item11_zip_and_directory_get_the_same_verdict() {
     assert_eq!(codes(&d).0, ["sig.malformed"]);
     let d = verify(&env, &env.path("cosig-by-sealer-alias"), &trust);
     assert_eq!(codes(&d).0, ["sig.malformed"]);
-    assert!(refused >= 6, "{refused}");
+    // One key under two ids is one co-signer.
+    let d = verify(
+        &env,
+        &env.path("cosig-by-trusted-and-its-alias"),
+        &[&trust[..], &["--require-signers", "3"]].concat(),
+    );
+    assert_eq!(codes(&d).0, ["sig.too_few_signers"]);
+    assert!(refused >= 12, "{refused}");
 }
