@@ -898,24 +898,14 @@ fn check_files(
         ));
         sig_names.retain(|n| matches!(classify(n), Kind::Sig));
     }
-    // Archive evidence for this content: the archived copies' signatures, read once.
-    let evidence: Vec<Evidence> = match report
+    // Archive evidence for this content: the archived copies' signatures, read once, and only
+    // when a signature's key needs an established time (revoked, or a validity window).
+    let copies: &[ArchivedCopy] = report
         .content_sha256
         .as_ref()
         .and_then(|c| opts.established.get(c))
-    {
-        Some(copies) if !sig_names.is_empty() => copies
-            .iter()
-            .filter_map(|a| {
-                archived_signatures(&a.copy, &a.file_sha256, &opts.limits).map(|sigs| Evidence {
-                    time: a.time,
-                    archive_key: a.archive_key,
-                    signatures: sigs,
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+        .map_or(&[], |v| v);
+    let evidence: std::cell::OnceCell<Vec<Evidence>> = std::cell::OnceCell::new();
     // Distinct trusted signers, by public key (an alias key id is the same signer).
     let mut trusted_signers: HashSet<[u8; 32]> = HashSet::new();
     let mut sealer: Option<(KeyId, Option<[u8; 32]>)> = None;
@@ -987,6 +977,8 @@ fn check_files(
         }
         let Some(tm) = &tagmanifest else { continue };
         let archived = Archived {
+            copies,
+            limits: &opts.limits,
             evidence: &evidence,
             signature: sig_digest,
         };
@@ -1037,7 +1029,11 @@ struct Evidence {
 
 /// The archive evidence a signature may use.
 struct Archived<'a> {
-    evidence: &'a [Evidence],
+    /// The archived copies of this content the archive log vouches for.
+    copies: &'a [ArchivedCopy],
+    limits: &'a Limits,
+    /// Their signatures, read when first needed.
+    evidence: &'a std::cell::OnceCell<Vec<Evidence>>,
     /// SHA-256 of the signature file.
     signature: [u8; 32],
 }
@@ -1047,7 +1043,22 @@ impl Archived<'_> {
     /// checkpoints signed by the signature's own key (`signer`): a key never vouches for
     /// itself.
     fn time_for(&self, signer: &[u8; 32]) -> Option<DateTime<Utc>> {
-        self.evidence
+        if self.copies.is_empty() {
+            return None;
+        }
+        let evidence = self.evidence.get_or_init(|| {
+            self.copies
+                .iter()
+                .filter_map(|a| {
+                    archived_signatures(&a.copy, &a.file_sha256, self.limits).map(|sigs| Evidence {
+                        time: a.time,
+                        archive_key: a.archive_key,
+                        signatures: sigs,
+                    })
+                })
+                .collect()
+        });
+        evidence
             .iter()
             .filter(|e| e.archive_key != *signer && e.signatures.contains(&self.signature))
             .map(|e| e.time)
@@ -1167,7 +1178,11 @@ fn check_signature(
     }
     if let Some(tk) = found {
         let asserted = meta.and_then(|m| crate::trust::parse_time(&m.date_sealed).ok());
-        if let Some(f) = tk.check(name, asserted, archived.time_for(&pk)) {
+        // An established time matters only for a revoked key or a validity window.
+        let needs_time =
+            tk.revoked.is_some() || tk.valid_from.is_some() || tk.valid_until.is_some();
+        let established = needs_time.then(|| archived.time_for(&pk)).flatten();
+        if let Some(f) = tk.check(name, asserted, established) {
             report.push(f);
             return (SignerStatus::Refused, key_name, Some(pk));
         }
