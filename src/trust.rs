@@ -323,11 +323,11 @@ impl Trust {
 
     /// Load minisign public key files only.
     pub fn from_public_key_files(paths: &[PathBuf]) -> Result<Trust> {
-        let mut keys = Vec::new();
+        let mut t = Trust::default();
         for p in paths {
-            keys.push(TrustedKey::plain(crate::keyfile::read_public_key(p)?));
+            t.push(p, TrustedKey::plain(crate::keyfile::read_public_key(p)?))?;
         }
-        Ok(Trust::new(keys))
+        Ok(t)
     }
 
     fn add_file(&mut self, path: &Path, role: Option<Role>) -> Result<()> {

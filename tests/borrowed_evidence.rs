@@ -244,6 +244,31 @@ fn issue19_item2_a_signing_key_is_not_an_archive_key_and_never_vouches_for_itsel
     assert_eq!(d.code(), 1, "{}", d.stdout());
     assert_eq!(codes(&d).0, ["trust.revoked"]);
 
+    // In a log whose checkpoints two keys sign, the bundle's time comes from the other key's
+    // first checkpoint, never from its own key's.
+    let other = pack(&env, "two\n", "2025-06-01T00:00:00Z", &sk, "o.zip", &[]);
+    let later = pack(&env, "later\n", "2025-06-01T00:00:00Z", &sk, "l.zip", &[]);
+    archive_add(&env, "mixed", &other, &sk, "2025-06-02T00:00:00Z");
+    archive_add(&env, "mixed", &later, &ak, "2026-02-01T00:00:00Z");
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(&other)
+        .args(["--json", "--trust", "T.toml", "--archive", "mixed"])
+        .arg("--archive-key")
+        .arg(&sp)
+        .arg("--archive-key")
+        .arg(&ap)
+        .run();
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(codes(&d).0, ["trust.revoked"]);
+    assert!(
+        d.stdout()
+            .contains("first shows this bundle at 2026-02-01T00:00:00Z"),
+        "{}",
+        d.stdout()
+    );
+
     // A real archive key, named as such in the trust file, does vouch (the control).
     trust_key(&env, "T.toml", &ap, "archive", &["--archive"]);
     let honest = pack(&env, "honest\n", "2025-06-01T00:00:00Z", &sk, "h.zip", &[]);
