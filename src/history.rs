@@ -67,8 +67,9 @@ pub struct Version {
     pub superseded_by: Vec<String>,
     /// Whether every file of this version passed its checks.
     pub ok: bool,
-    /// Whether a trusted key vouches for this version (some file of it passed verification
-    /// with `--trust`); `None` when no trust was given (signers not checked).
+    /// Whether a trusted key vouches for this version: some file of it passed verification
+    /// with `--trust` (a trusted signer, nothing damaged); `None` when no trust was given
+    /// (signers not checked). A version that is not trusted supersedes nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trusted: Option<bool>,
     /// Who signed it: every signature of every file of this version (one entry per key).
@@ -194,7 +195,7 @@ pub fn history(reports: &[Report]) -> History {
                 }
             } else if let Some(v) = nodes.get_mut(k) {
                 v.notes.push(format!(
-                    "claims to correct {} (content sha256 {}), but no trusted key signed it: it supersedes nothing",
+                    "claims to correct {} (content sha256 {}), but it does not pass verification with the keys given (no trusted key signed it, or it is damaged): it supersedes nothing",
                     s.id, s.sha256
                 ));
             }

@@ -73,8 +73,14 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
                     .map(|i| i + 1)
             };
             for (i, v) in chain.versions.iter().enumerate() {
-                let state = if v.trusted == Some(false) {
+                let trusted_signer = v
+                    .signers
+                    .iter()
+                    .any(|s| s.status == verify::SignerStatus::Trusted);
+                let state = if v.trusted == Some(false) && !trusted_signer {
                     "UNTRUSTED: no trusted key signed it".to_string()
+                } else if v.trusted == Some(false) {
+                    "NOT VERIFIED: see the problems below".to_string()
                 } else if !v.superseded_by.is_empty() {
                     let by: Vec<String> = v
                         .superseded_by
