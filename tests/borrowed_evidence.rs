@@ -192,6 +192,19 @@ fn issue19_item1_archive_time_is_not_lent_to_signatures_added_or_replaced_later(
     assert_eq!(dd.code(), 1, "{}", dd.stdout());
     assert_eq!(codes(&dd), codes(&d));
 
+    // Nor when the archived copy is replaced by the co-signed bundle: the log vouches for the
+    // file digest it recorded, not for whatever file is there now.
+    let name = std::fs::read_dir(env.path("C/bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == archived)
+        .unwrap();
+    std::fs::copy(&it, &name).unwrap();
+    let d = verify(&env, &it, &args);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(codes(&d).0.contains(&"trust.revoked".to_string()));
+    std::fs::write(&name, &archived).unwrap();
+
     // The sealer's signature replaced by one from the compromised key: not archived either.
     let replaced = common::resign(&archived, &docseal_key(&sk));
     std::fs::write(env.path("replaced.zip"), &replaced).unwrap();
