@@ -184,13 +184,8 @@ pub fn verify_related(
     out: &mut output::Out,
     summary: &mut output::Summary,
 ) -> Result<()> {
-    let render = |w: &mut Vec<u8>, r: &Report| {
-        if a.json {
-            output::write_json_line(w, r)
-        } else {
-            output::write_verify(w, r, a.quiet)
-        }
-    };
+    let render =
+        |w: &mut Vec<u8>, r: &Report| output::render_verify(w, r, a.json, a.quiet, opts);
     let threads = a.threads.unwrap_or_else(batch::default_threads);
     let spill = tempfile::tempfile()?;
     let mut traces: Vec<Trace> = Vec::with_capacity(bundles.len());
@@ -206,6 +201,8 @@ pub fn verify_related(
             render(&mut text, &r)?;
             w.write_all(&text)?;
             summary.add(&r);
+            // Cut short now, the run is not a success (nothing is printed before the end).
+            output::set_earned(summary.code().max(super::EXIT_FAILED));
             traces.push(Trace {
                 id: fingerprint(r.id.as_deref()),
                 content: fingerprint(r.content_sha256.as_deref()),
@@ -251,6 +248,8 @@ pub fn verify_related(
     for r in &fresh {
         summary.add(r);
     }
+    // Every bundle is checked: a reader that goes away now gets the run's verdict.
+    output::set_earned(summary.code());
 
     let mut spilled = std::io::BufReader::with_capacity(1 << 16, &spill);
     spilled.seek(SeekFrom::Start(0))?;

@@ -1,7 +1,7 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
 use super::args::{
-    Cli, Command, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs,
+    Cli, Command, CompletionsArgs, ExtractArgs, ManArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs,
 };
 use super::output;
 use anyhow::Result;
@@ -25,7 +25,50 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Cosign(a) => super::provenance::cosign(a),
         Command::History(a) => super::provenance::history(a),
         Command::Archive(a) => super::provenance::archive(a),
+        Command::Completions(a) => completions(a),
+        Command::Man(a) => man(a),
     }
+}
+
+/// Write `bytes` to standard output (a completion script, a manual page, a bundle).
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes).map_err(output::stdout_error)?;
+    o.flush().map_err(output::stdout_error)?;
+    Ok(())
+}
+
+fn completions(a: CompletionsArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(a.shell, &mut Cli::command(), "docseal", &mut buf);
+    write_stdout(&buf)?;
+    Ok(0)
+}
+
+fn man(a: ManArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    for name in a.command.iter().flat_map(|c| c.split_whitespace()) {
+        cmd = match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                return Err(Error::invalid(
+                    name,
+                    "no such command (see docseal --help for the list)",
+                )
+                .into())
+            }
+        };
+    }
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .map_err(output::stdout_error)?;
+    write_stdout(&buf)?;
+    Ok(0)
 }
 
 pub fn limits(l: &LimitArgs) -> Limits {
@@ -193,14 +236,44 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         opts.established = ev.established;
         known = ev.known;
     }
-    let mut bundles = Vec::new();
-    for b in &a.bundles {
-        bundles.extend(verify::find_bundles(b)?);
-    }
+    // A run cut short (a closed pipe) before every bundle was checked is not a success.
+    output::set_earned(super::EXIT_FAILED);
     let mut summary = output::Summary::default();
     let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
+    // Reports known before any bundle is verified: standard input (`-`), and the paths that
+    // could not be read or searched. Then the bundles found.
+    let mut first = Vec::new();
+    let mut bundles = Vec::new();
+    let mut stdin_seen = false;
+    for b in &a.bundles {
+        if b.as_os_str() == "-" {
+            if std::mem::replace(&mut stdin_seen, true) {
+                return Err(Error::invalid("-", "standard input can be given only once").into());
+            }
+            first.push(verify_stdin(Some(&trust), &opts)?);
+            continue;
+        }
+        let found = verify::discover(b);
+        first.extend(found.problems);
+        bundles.extend(found.bundles);
+    }
+    if first.is_empty() && bundles.is_empty() && !a.allow_empty {
+        output::set_earned(super::EXIT_FAILED);
+        let given: Vec<String> = a.bundles.iter().map(|b| b.display().to_string()).collect();
+        eprintln!(
+            "docseal: nothing to verify: no bundle (*.zip file or unzipped bundle directory) found in {} (give --allow-empty to accept that)",
+            given.join(", ")
+        );
+        return Ok(super::EXIT_FAILED);
+    }
     let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
     let mut out = output::Out::new(&bar);
+    for r in &first {
+        summary.add(r);
+        output::render_verify(&mut out.buf, r, a.json, a.quiet, &opts)?;
+    }
+    output::set_earned(summary.code().max(super::EXIT_FAILED));
+    out.flush()?;
     if bundles.len() > 1 || a.archive.is_some() {
         // Supersedes links are checked across all the bundles (and the archive's): a report is
         // final once every bundle is verified. Bounded memory; output at the end.
@@ -212,15 +285,14 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             };
             bar.inc(1);
             summary.add(&r);
-            if a.json {
-                output::write_json_line(&mut out.buf, &r)?;
-            } else {
-                output::write_verify(&mut out.buf, &r, a.quiet)?;
-            }
+            output::render_verify(&mut out.buf, &r, a.json, a.quiet, &opts)?;
             out.flush_if_full()
         })?;
         bar.finish_and_clear();
     }
+    // Every bundle is checked: the verdict stands whatever happens to the output.
+    let code = summary.code();
+    output::set_earned(code);
     if a.json {
         let l = &opts.limits;
         let limits = serde_json::json!({
@@ -228,19 +300,41 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             "max_file_size": l.max_file_size,
             "max_total_size": l.max_total_size,
         });
-        output::write_json_line(
-            &mut out.buf,
-            &serde_json::json!({ "summary": summary, "limits": limits }),
-        )?;
+        #[derive(serde::Serialize)]
+        struct SummaryLine<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            summary: &'a output::Summary,
+            limits: serde_json::Value,
+        }
+        let line = SummaryLine {
+            kind: "summary",
+            summary: &summary,
+            limits,
+        };
+        output::write_json_line(&mut out.buf, &line)?;
     } else if !a.quiet || summary.failed > 0 {
         output::write_summary(&mut out.buf, &summary)?;
     }
     out.flush()?;
-    Ok(if summary.failed == 0 {
-        0
-    } else {
-        super::EXIT_FAILED
-    })
+    Ok(code)
+}
+
+/// A bundle read from standard input (`-`), copied to an unnamed temporary file as it comes,
+/// up to the largest bundle the limits allow (one byte more is refused as
+/// `limit.bundle_size`), then verified (`trust`) or inspected (`None`) as a bundle file.
+fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report> {
+    use std::io::{Read, Seek};
+    let label = std::path::Path::new("<standard input>");
+    let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
+    let max = verify::max_bundle_size(&opts.limits);
+    let len = std::io::copy(
+        &mut std::io::stdin().lock().take(max.saturating_add(1)),
+        &mut tmp,
+    )
+    .map_err(|e| Error::io(label, e))?;
+    tmp.rewind().map_err(|e| Error::io(label, e))?;
+    Ok(verify::verify_reader("-", &mut tmp, len, trust, opts))
 }
 
 fn inspect(a: InspectArgs) -> Result<u8> {
@@ -248,13 +342,37 @@ fn inspect(a: InspectArgs) -> Result<u8> {
         limits: limits(&a.limits),
         ..Options::default()
     };
-    let r = verify::inspect(&a.bundle, &opts);
-    if a.json {
-        output::print_json(&r)?;
+    let r = if a.bundle.as_os_str() == "-" {
+        verify_stdin(None, &opts)?
     } else {
-        output::print_inspect(&r);
+        verify::inspect(&a.bundle, &opts)
+    };
+    let code = if r.ok { 0 } else { super::EXIT_FAILED };
+    output::set_earned(code);
+    if a.json {
+        output::print_json("bundle", &r)?;
+        return Ok(code);
     }
-    Ok(if r.ok { 0 } else { super::EXIT_FAILED })
+    // A path that cannot be read, or a file that is not a bundle at all: one line, as verify.
+    let codes = r.error_codes();
+    if let [only] = codes[..] {
+        let f = r.findings.iter().find(|f| f.code == only);
+        let why = f.map(|f| f.message.as_str()).unwrap_or_default();
+        if only == docseal::finding::Code::IoRead {
+            output::set_earned(super::EXIT_IO);
+            eprintln!("docseal: {why}");
+            return Ok(super::EXIT_IO);
+        }
+        if only == docseal::finding::Code::ZipNotZip {
+            eprintln!(
+                "docseal: {}: not a docseal bundle (not a ZIP file, nor a directory with bagit.txt): {why}",
+                r.path
+            );
+            return Ok(super::EXIT_FAILED);
+        }
+    }
+    output::print_inspect(&r)?;
+    Ok(code)
 }
 
 fn extract(a: ExtractArgs) -> Result<u8> {

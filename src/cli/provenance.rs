@@ -43,7 +43,7 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     let reports: Vec<verify::Report> = paths.iter().map(|p| verify::inspect(p, &opts)).collect();
     let h = docseal::history::history(&reports);
     if a.json {
-        output::print_json(&h)?;
+        output::print_json("history", &h)?;
     } else {
         for (ci, chain) in h.chains.iter().enumerate() {
             if ci > 0 {
@@ -149,7 +149,7 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     }
     let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
     if a.json {
-        output::print_json(&r)?;
+        output::print_json("audit", &r)?;
     } else {
         println!(
             "{}  {}  {} entries, {} checkpoints",
@@ -226,7 +226,7 @@ fn check_proof(a: ArchiveCheckProofArgs) -> Result<u8> {
         &limits(&a.limits),
     )?;
     if a.json {
-        output::print_json(&r)?;
+        output::print_json("proof_check", &r)?;
         return Ok(0);
     }
     let cp = &r.checkpoint;
