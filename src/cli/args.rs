@@ -81,10 +81,11 @@ pub enum KeyCommand {
         /// A name for the key.
         #[arg(long)]
         name: String,
-        /// Not valid for bundles sealed before TIME.
+        /// Not valid for bundles sealed before TIME (a plain date: from its first second, UTC).
         #[arg(long, value_name = "TIME")]
         valid_from: Option<String>,
-        /// Not valid for bundles sealed after TIME.
+        /// Not valid for bundles sealed after TIME. A plain date (YYYY-MM-DD) covers that whole
+        /// day: it is stored as YYYY-MM-DDT23:59:59Z.
         #[arg(long, value_name = "TIME")]
         valid_until: Option<String>,
     },
@@ -184,9 +185,10 @@ pub struct PackArgs {
     /// With --batch: no progress bar, and report only the jobs that failed.
     #[arg(long, short, requires = "batch")]
     pub quiet: bool,
-    /// With --batch: machine-readable output, JSON Lines: one object per job ("type": "job"),
-    /// then one summary ("type": "summary"); see docs/VERIFY.md.
-    #[arg(long, requires = "batch")]
+    /// Machine-readable output: one JSON object ("type": "sealed", with its "warnings");
+    /// with --batch, JSON Lines: one object per job ("type": "job"), then one summary
+    /// ("type": "summary"); see docs/VERIFY.md.
+    #[arg(long)]
     pub json: bool,
 }
 

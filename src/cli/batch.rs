@@ -63,12 +63,29 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .into());
     }
     let key = load_secret_key(&a.key)?;
+    // Made by this run: removed again if no bundle ends up in it.
+    let made_dir = !out_dir.exists();
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let res = pack_batch_into(a, jobs, file, &key, out_dir);
+    if made_dir {
+        // Only an empty directory is removed (a failed run leaves no empty folder behind).
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    res
+}
+
+fn pack_batch_into(
+    a: &PackArgs,
+    jobs: &Path,
+    file: std::fs::File,
+    key: &docseal::minisign::SecretKey,
+    out_dir: &Path,
+) -> Result<u8> {
     let base = match jobs.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let runner = Batch::new(&key, base, out_dir)?;
+    let runner = Batch::new(key, base, out_dir)?;
     let threads = a
         .threads
         .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());
@@ -124,7 +141,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
                     in_place = (lines, now);
                 }
                 for (lines, done) in steps {
-                    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
+                    report(&mut out.buf, &mut t, &bar, a, lines, done)?;
                 }
             }
             if caught_up {
@@ -139,9 +156,19 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     let (lines, last) = std::mem::take(&mut in_place);
     let done = runner.finish(last);
     res?;
-    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
+    report(&mut out.buf, &mut t, &bar, a, lines, done)?;
     bar.finish_and_clear();
-    if !a.quiet || t.failed > 0 {
+    if a.json {
+        output::write_json_line(
+            &mut out.buf,
+            &serde_json::json!({
+                "type": "summary",
+                "sealed": t.sealed,
+                "skipped": t.skipped,
+                "failed": t.failed,
+            }),
+        )?;
+    } else if !a.quiet || t.failed > 0 {
         writeln!(
             out.buf,
             "{} sealed, {} skipped, {} failed",
@@ -273,15 +300,60 @@ fn report(
     w: &mut Vec<u8>,
     t: &mut Totals,
     bar: &indicatif::ProgressBar,
-    quiet: bool,
+    a: &PackArgs,
     lines: Vec<usize>,
     done: Vec<(Option<PathBuf>, Outcome)>,
 ) -> std::io::Result<()> {
     for (line, (path, outcome)) in lines.into_iter().zip(done) {
-        report_one(w, t, quiet, line, path.as_deref(), &outcome)?;
+        if a.json {
+            report_json(w, t, line, path.as_deref(), &outcome)?;
+        } else {
+            report_one(w, t, a.quiet, line, path.as_deref(), &outcome)?;
+        }
         bar.inc(1);
     }
     Ok(())
+}
+
+/// Report one settled job as a JSON line (`"type": "job"`), and count it.
+fn report_json(
+    w: &mut Vec<u8>,
+    t: &mut Totals,
+    line: usize,
+    path: Option<&Path>,
+    outcome: &Outcome,
+) -> std::io::Result<()> {
+    let path = path.map(|p| p.display().to_string());
+    let v = match outcome {
+        Outcome::Sealed(s) => {
+            t.sealed += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "sealed", "path": path,
+                "id": s.id, "content_sha256": s.content_sha256})
+        }
+        Outcome::AlreadySealed { id, .. } => {
+            t.skipped += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "skipped", "path": path,
+                "id": id})
+        }
+        Outcome::Conflict { why, .. } => {
+            t.failed += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
+                "error": format!("{why}; not replaced")})
+        }
+        Outcome::Failed(e) => {
+            t.failed += 1;
+            let msg = match e {
+                Error::Invalid { what, problem } if what == "job" => problem.clone(),
+                e => e.to_string(),
+            };
+            serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
+                "error": msg})
+        }
+    };
+    if !outcome.is_ok() && t.code.is_none() {
+        t.code = Some(exit_code(outcome));
+    }
+    output::write_json_line(w, &v)
 }
 
 /// Report one settled job: its line of output (unless quiet and it went well) and the totals.
@@ -299,18 +371,18 @@ fn report_one(
         Outcome::Sealed(s) => {
             t.sealed += 1;
             if !quiet {
-                writeln!(w, "sealed   line {line}  {shown}  {}", s.id)?;
+                output::line(w, format_args!("sealed   line {line}  {shown}  {}", s.id))?;
             }
         }
         Outcome::AlreadySealed { id, .. } => {
             t.skipped += 1;
             if !quiet {
-                writeln!(w, "skipped  line {line}  {shown}  already sealed ({id})")?;
+                output::line(w, format_args!("skipped  line {line}  {shown}  already sealed ({id})"))?;
             }
         }
         Outcome::Conflict { why, .. } => {
             t.failed += 1;
-            writeln!(w, "FAILED   line {line}  {shown}  {why}; not replaced")?;
+            output::line(w, format_args!("FAILED   line {line}  {shown}  {why}; not replaced"))?;
         }
         Outcome::Failed(e) => {
             t.failed += 1;
@@ -320,7 +392,7 @@ fn report_one(
                 e => e.to_string(),
             };
             let msg = msg.replace('\n', " ");
-            writeln!(w, "FAILED   line {line}  {msg}")?;
+            output::line(w, format_args!("FAILED   line {line}  {msg}"))?;
         }
     }
     if !outcome.is_ok() && t.code.is_none() {

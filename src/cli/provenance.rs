@@ -42,6 +42,7 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     paths.dedup();
     let reports: Vec<verify::Report> = paths.iter().map(|p| verify::inspect(p, &opts)).collect();
     let h = docseal::history::history(&reports);
+    output::set_earned(if h.ok() { 0 } else { super::EXIT_FAILED });
     if a.json {
         output::print_json("history", &h)?;
     } else {
@@ -148,6 +149,7 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         kept.extend(archive::read_kept(k)?);
     }
     let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
+    output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {
         output::print_json("audit", &r)?;
     } else {
