@@ -1436,7 +1436,9 @@ pub fn discover(path: &Path) -> Found {
     let mut stack: Vec<std::vec::IntoIter<(PathBuf, std::fs::FileType)>> = Vec::new();
     match sorted_entries(path) {
         Ok(e) => stack.push(e.into_iter()),
-        Err(e) => found.problems.push(problem(path, Code::IoRead, e.to_string())),
+        Err(e) => found
+            .problems
+            .push(problem(path, Code::IoRead, e.to_string())),
     }
     while let Some(level) = stack.last_mut() {
         let Some((c, t)) = level.next() else {
@@ -1449,14 +1451,14 @@ pub fn discover(path: &Path) -> Found {
             } else {
                 match sorted_entries(&c) {
                     Ok(e) => stack.push(e.into_iter()),
-                    Err(e) => found.problems.push(problem(&c, Code::IoRead, e.to_string())),
+                    Err(e) => found
+                        .problems
+                        .push(problem(&c, Code::IoRead, e.to_string())),
                 }
             }
         } else if t.is_file() && c.extension().is_some_and(|x| x == "zip") {
             found.bundles.push(c);
-        } else if t.is_symlink()
-            && (c.extension().is_some_and(|x| x == "zip") || c.is_dir())
-        {
+        } else if t.is_symlink() && (c.extension().is_some_and(|x| x == "zip") || c.is_dir()) {
             let m = format!(
                 "{}: a symlink; not followed when searching a directory, so not verified (verify its target directly)",
                 c.display()

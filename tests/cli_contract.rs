@@ -23,7 +23,11 @@ fn setup() -> (Env, std::path::PathBuf, std::path::PathBuf) {
 /// A copy of `src` at `dst` with one byte of its article changed (a bundle that fails).
 fn damaged_copy(src: &Path, dst: &Path) {
     let mut b = fs::read(src).unwrap();
-    let i = b.windows(6).position(|w| w == b"Russia").expect("article text") + 1;
+    let i = b
+        .windows(6)
+        .position(|w| w == b"Russia")
+        .expect("article text")
+        + 1;
     b[i] ^= 0x20;
     fs::write(dst, b).unwrap();
 }
@@ -77,11 +81,8 @@ fn issue12_verify_dir_piped_to_head_fails_when_the_last_bundle_fails() {
     assert_eq!(code, 1, "a failing bundle is never exit 0; stderr: {err}");
     assert!(err.is_empty(), "a closed pipe stops quietly: {err}");
     // The same in JSON Lines.
-    let (code, lines, err) = run_and_close_after(
-        &env,
-        &["verify", "many", "--trust", "me.pub", "--json"],
-        1,
-    );
+    let (code, lines, err) =
+        run_and_close_after(&env, &["verify", "many", "--trust", "me.pub", "--json"], 1);
     assert!(lines[0].contains("\"type\":\"bundle\""), "{lines:?}");
     assert_eq!(code, 1, "{err}");
     assert!(err.is_empty(), "{err}");
@@ -127,7 +128,12 @@ fn issue12_a_full_disk_is_never_success() {
         let out = Command::new(BIN)
             .args(&args)
             .current_dir(env.dir.path())
-            .stdout(fs::OpenOptions::new().write(true).open("/dev/full").unwrap())
+            .stdout(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
             .stderr(Stdio::piped())
             .output()
             .unwrap();
@@ -163,10 +169,21 @@ fn issue12_missing_path_among_good_ones_is_a_finding() {
     env.pack_sample(&key, "b.zip");
     let d = env
         .cmd()
-        .args(["verify", "a.zip", "missing.zip", "b.zip", "--trust", "me.pub", "--json"])
+        .args([
+            "verify",
+            "a.zip",
+            "missing.zip",
+            "b.zip",
+            "--trust",
+            "me.pub",
+            "--json",
+        ])
         .fails(4);
     let (reports, summary) = json_lines(&d.stdout());
-    let paths: Vec<&str> = reports.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = reports
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
     assert_eq!(reports.len(), 3, "{paths:?}");
     for p in ["a.zip", "missing.zip", "b.zip"] {
         assert!(paths.contains(&p), "{paths:?}");
@@ -179,16 +196,33 @@ fn issue12_missing_path_among_good_ones_is_a_finding() {
     // Text: the missing path is reported, the others verified.
     let d = env
         .cmd()
-        .args(["verify", "a.zip", "missing.zip", "b.zip", "--trust", "me.pub"])
+        .args([
+            "verify",
+            "a.zip",
+            "missing.zip",
+            "b.zip",
+            "--trust",
+            "me.pub",
+        ])
         .fails(4);
     let out = d.stdout();
     assert!(out.contains("FAILED  missing.zip"), "{out}");
     assert!(out.contains("io.read"), "{out}");
-    assert!(out.contains("OK      a.zip") && out.contains("OK      b.zip"), "{out}");
+    assert!(
+        out.contains("OK      a.zip") && out.contains("OK      b.zip"),
+        "{out}"
+    );
     // A bundle that fails verification is worse than a path that cannot be read: exit 1.
     damaged_copy(&env.path("a.zip"), &env.path("bad.zip"));
     env.cmd()
-        .args(["verify", "a.zip", "missing.zip", "bad.zip", "--trust", "me.pub"])
+        .args([
+            "verify",
+            "a.zip",
+            "missing.zip",
+            "bad.zip",
+            "--trust",
+            "me.pub",
+        ])
         .fails(1);
     // inspect of a missing file: one line, exit 4 (as verify).
     let d = env.cmd().args(["inspect", "missing.zip"]).fails(4);
@@ -275,7 +309,11 @@ fn issue12_dash_is_standard_input_and_standard_output() {
         .stdin(&bundle)
         .ok();
     assert!(d.stdout().starts_with("OK      -  "), "{}", d.stdout());
-    let d = env.cmd().args(["inspect", "-", "--json"]).stdin(&bundle).ok();
+    let d = env
+        .cmd()
+        .args(["inspect", "-", "--json"])
+        .stdin(&bundle)
+        .ok();
     assert_eq!(d.json()["type"], "bundle");
     assert_eq!(d.json()["path"], "-");
     assert_eq!(d.json()["ok"], true);
@@ -309,16 +347,36 @@ fn issue12_dash_is_standard_input_and_standard_output() {
     // pack --out -: the same bytes as a bundle file.
     let mut args = sample_pack_args(&key, "-");
     let d = env.cmd().args(&args).ok();
-    assert_eq!(d.out.stdout, bundle, "pack --out - writes the bundle's bytes");
-    assert!(d.stderr().contains("sealed to standard output"), "{}", d.stderr());
+    assert_eq!(
+        d.out.stdout, bundle,
+        "pack --out - writes the bundle's bytes"
+    );
+    assert!(
+        d.stderr().contains("sealed to standard output"),
+        "{}",
+        d.stderr()
+    );
+    // A bundle that could not be delivered (the reader went away) is not a success.
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .current_dir(env.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // ... and `pack - --out -` from a pipe to a pipe.
     args[1] = "-".into();
     let article = fs::read(sample_article()).unwrap();
     let d = env.cmd().args(&args).stdin(&article).ok();
-    assert_eq!(
-        docseal::verify::verify_bytes("-", &d.out.stdout, None, &Default::default()).ok,
-        true
-    );
+    assert!(docseal::verify::verify_bytes("-", &d.out.stdout, None, &Default::default()).ok);
 }
 
 #[test]
@@ -332,7 +390,12 @@ fn issue12_every_json_object_has_a_type() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         assert!(v["type"] == "bundle" || v["type"] == "summary", "{l}");
     }
-    assert!(d.stdout().lines().last().unwrap().contains("\"type\":\"summary\""));
+    assert!(d
+        .stdout()
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"summary\""));
     let d = env.cmd().args(["inspect", "a.zip", "--json"]).ok();
     assert_eq!(d.json()["type"], "bundle");
     let d = env.cmd().args(["history", "a.zip", "--json"]).ok();
@@ -397,7 +460,11 @@ fn issue12_completions_parse_in_each_shell() {
         }
         let f = env.path(&format!("docseal.{shell}"));
         fs::write(&f, &d.out.stdout).unwrap();
-        let out = Command::new(check[0]).args(&check[1..]).arg(&f).output().unwrap();
+        let out = Command::new(check[0])
+            .args(&check[1..])
+            .arg(&f)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{shell} -n: {}",
@@ -436,7 +503,11 @@ fn issue12_man_pages_render() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains(want), "{text}");
     }
 }
@@ -460,32 +531,66 @@ fn issue12_mistakes_get_an_answer_naming_the_fix() {
         env.cmd().args(a)
     };
     // A public key as --key.
-    let d = pack(&["--url", "https://e.com/", "--key", "me.pub", "--out", "p.zip"]).fails(2);
-    assert!(d.stderr().contains("this is a public key"), "{}", d.stderr());
+    let d = pack(&[
+        "--url",
+        "https://e.com/",
+        "--key",
+        "me.pub",
+        "--out",
+        "p.zip",
+    ])
+    .fails(2);
+    assert!(
+        d.stderr().contains("this is a public key"),
+        "{}",
+        d.stderr()
+    );
     assert!(d.stderr().contains("me.key"), "{}", d.stderr());
     // A secret key as --trust: said, and none of its bytes echoed.
     let d = env
         .cmd()
         .args(["verify", "a.zip", "--trust", "me.key"])
         .fails(2);
-    assert!(d.stderr().contains("this is a secret key"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("this is a secret key"),
+        "{}",
+        d.stderr()
+    );
     assert!(d.stderr().contains("me.pub"), "{}", d.stderr());
     let secret = fs::read_to_string(&key).unwrap();
     for line in secret.lines().skip(1) {
         for piece in line.as_bytes().chunks(12) {
             let piece = String::from_utf8_lossy(piece);
-            assert!(!d.stderr().contains(&*piece), "echoed key bytes: {}", d.stderr());
+            assert!(
+                !d.stderr().contains(&*piece),
+                "echoed key bytes: {}",
+                d.stderr()
+            );
         }
     }
     // keygen me2.key writes me2.key and me2.pub.
-    env.cmd().args(["keygen", "me2.key", "--no-passphrase"]).ok();
+    env.cmd()
+        .args(["keygen", "me2.key", "--no-passphrase"])
+        .ok();
     assert!(env.path("me2.key").exists() && env.path("me2.pub").exists());
     assert!(!env.path("me2.key.key").exists());
     // --out in a missing directory: names it, no temp file name.
-    let d = pack(&["--url", "https://e.com/", "--key", "me.key", "--out", "nodir/p.zip"]).fails(2);
+    let d = pack(&[
+        "--url",
+        "https://e.com/",
+        "--key",
+        "me.key",
+        "--out",
+        "nodir/p.zip",
+    ])
+    .fails(2);
     assert!(d.stderr().contains("nodir"), "{}", d.stderr());
     assert!(d.stderr().contains("does not exist"), "{}", d.stderr());
-    assert!(!d.stderr().contains(".tmp") && !d.stderr().contains(".docseal-"), "{}", d.stderr());
+    assert!(
+        !d.stderr().contains(".tmp") && !d.stderr().contains(".docseal-"),
+        "{}",
+        d.stderr()
+    );
     // --out that is a directory, with or without --force.
     fs::create_dir(env.path("d")).unwrap();
     for force in [false, true] {
@@ -551,9 +656,17 @@ fn issue12_mistakes_get_an_answer_naming_the_fix() {
     }
     // A usage error points at the subcommand's --help.
     let d = env.cmd().args(["verify", "--bogus"]).fails(2);
-    assert!(d.stderr().contains("docseal verify --help"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("docseal verify --help"),
+        "{}",
+        d.stderr()
+    );
     let d = env.cmd().args(["key", "trust", "x"]).fails(2);
-    assert!(d.stderr().contains("docseal key trust --help"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("docseal key trust --help"),
+        "{}",
+        d.stderr()
+    );
     // A refused extract says why, as verify does.
     let (_, other) = env.keygen("other");
     let d = env
@@ -568,12 +681,24 @@ fn issue12_mistakes_get_an_answer_naming_the_fix() {
     // inspect of something that is not a bundle: one line.
     let d = env.cmd().args(["inspect", "me.pub"]).fails(1);
     assert_eq!(d.stderr().lines().count(), 1, "{}", d.stderr());
-    assert!(d.stderr().contains("not a docseal bundle"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("not a docseal bundle"),
+        "{}",
+        d.stderr()
+    );
     assert!(d.stdout().is_empty());
     // A batch whose jobs all failed leaves no empty output folder.
     fs::write(env.path("bad.jsonl"), "{\"bad\": 1}\nnot json\n").unwrap();
     env.cmd()
-        .args(["pack", "--batch", "bad.jsonl", "--key", "me.key", "--out-dir", "never"])
+        .args([
+            "pack",
+            "--batch",
+            "bad.jsonl",
+            "--key",
+            "me.key",
+            "--out-dir",
+            "never",
+        ])
         .fails(2);
     assert!(!env.path("never").exists());
 }
@@ -604,20 +729,36 @@ fn issue12_sealing_warnings_are_printed_not_fatal() {
         .cmd()
         .args(base("empty.txt", "2018-09-11", &["--out", "e.zip"]))
         .ok();
-    assert!(d.stderr().contains("warning: the article is empty"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("warning: the article is empty"),
+        "{}",
+        d.stderr()
+    );
     // The same from standard input.
     let d = env
         .cmd()
         .args(base("-", "2018-09-11", &["--out", "e2.zip"]))
         .stdin(b"")
         .ok();
-    assert!(d.stderr().contains("the article is empty"), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("the article is empty"),
+        "{}",
+        d.stderr()
+    );
     let d = env
         .cmd()
         .args(base(
             &sample_article().display().to_string(),
             "2999-01-01",
-            &["--retrieved", "2018-01-01", "--created", "2998-01-01T00:00:00Z", "--out", "f.zip", "--json"],
+            &[
+                "--retrieved",
+                "2018-01-01",
+                "--created",
+                "2998-01-01T00:00:00Z",
+                "--out",
+                "f.zip",
+                "--json",
+            ],
         ))
         .ok();
     let v = d.json();
@@ -627,9 +768,22 @@ fn issue12_sealing_warnings_are_printed_not_fatal() {
         .iter()
         .map(|w| w.as_str().unwrap())
         .collect();
-    assert!(warnings.iter().any(|w| w.starts_with("--published") && w.contains("future")), "{warnings:?}");
-    assert!(warnings.iter().any(|w| w.starts_with("--created") && w.contains("future")), "{warnings:?}");
-    assert!(warnings.iter().any(|w| w.contains("before --published")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("--published") && w.contains("future")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("--created") && w.contains("future")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("before --published")),
+        "{warnings:?}"
+    );
     assert!(env.path("f.zip").exists());
     // keygen warns about a short passphrase.
     fs::write(env.path("pass"), "abc\n").unwrap();
@@ -637,7 +791,12 @@ fn issue12_sealing_warnings_are_printed_not_fatal() {
         .cmd()
         .args(["keygen", "weak", "--passphrase-file", "pass"])
         .ok();
-    assert!(d.stderr().contains("warning: the passphrase has 3 characters"), "{}", d.stderr());
+    assert!(
+        d.stderr()
+            .contains("warning: the passphrase has 3 characters"),
+        "{}",
+        d.stderr()
+    );
     fs::write(env.path("pass2"), "a much longer passphrase\n").unwrap();
     let d = env
         .cmd()
@@ -683,14 +842,22 @@ fn issue12_readme_verify_without_docseal_fails_on_a_damaged_bundle() {
         String::from_utf8_lossy(&out.stdout)
     );
     // And it passes on the real sample.
-    fs::copy(common::repo("archive/sample.zip"), env.path("archive/sample.zip")).unwrap();
+    fs::copy(
+        common::repo("archive/sample.zip"),
+        env.path("archive/sample.zip"),
+    )
+    .unwrap();
     let out = Command::new("bash")
         .arg("-c")
         .arg(block)
         .current_dir(env.dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -703,7 +870,11 @@ fn issue12_verify_prints_one_short_line_per_bundle_and_the_caveat_once() {
         .ok();
     let out = d.stdout();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4, "two OK lines, the caveat, the totals: {out}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "two OK lines, the caveat, the totals: {out}"
+    );
     assert!(lines[0].starts_with("OK      a.zip  signed by "), "{out}");
     assert!(lines[0].contains("sealed 2026-11-27T12:00:00Z"), "{out}");
     assert!(lines[1].starts_with("OK      b.zip"), "{out}");
@@ -754,7 +925,11 @@ fn hostile_dir_bundle(env: &Env) -> std::path::PathBuf {
 
 fn assert_terminal_safe(what: &str, out: &str) {
     for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
-        assert!(!out.contains(bad), "{what}: raw U+{:04X} in {out:?}", bad as u32);
+        assert!(
+            !out.contains(bad),
+            "{what}: raw U+{:04X} in {out:?}",
+            bad as u32
+        );
     }
     assert!(
         !out.lines().any(|l| l.starts_with("OK      evil.zip")),
@@ -770,7 +945,11 @@ fn issue19_item8_terminal_output_escapes_hostile_text() {
     let (env, _, _) = setup();
     hostile_dir_bundle(&env);
     let d = env.cmd().args(["inspect", "hostile"]).run();
-    assert!(d.stdout().contains("\\u{1b}[2J"), "escaped, visible: {}", d.stdout());
+    assert!(
+        d.stdout().contains("\\u{1b}[2J"),
+        "escaped, visible: {}",
+        d.stdout()
+    );
     assert_terminal_safe("inspect", &d.stdout());
     let d = env.cmd().args(["history", "hostile"]).run();
     assert_terminal_safe("history", &d.stdout());
@@ -779,30 +958,53 @@ fn issue19_item8_terminal_output_escapes_hostile_text() {
     let name = "\u{1b}]0;x\u{7}\u{1b}[1A\nOK      evil.zip  verified.zip";
     fs::copy(env.path("a.zip"), env.path("dir").join(name)).unwrap();
     fs::write(env.path("dir").join(format!("{name}2.zip")), b"junk").unwrap();
-    let d = env.cmd().args(["verify", "dir", "--trust", "me.pub"]).fails(1);
+    let d = env
+        .cmd()
+        .args(["verify", "dir", "--trust", "me.pub"])
+        .fails(1);
     assert_terminal_safe("verify DIR", &d.stdout());
     assert_terminal_safe("verify DIR stderr", &d.stderr());
-    let d = env.cmd().args(["inspect"]).arg(env.path("dir").join(format!("{name}2.zip"))).fails(1);
+    let d = env
+        .cmd()
+        .args(["inspect"])
+        .arg(env.path("dir").join(format!("{name}2.zip")))
+        .fails(1);
     assert_terminal_safe("inspect error", &d.stderr());
-    let d = env.cmd().args(["verify", "a.zip", "--trust"]).arg(name).fails(4);
+    let d = env
+        .cmd()
+        .args(["verify", "a.zip", "--trust"])
+        .arg(name)
+        .fails(4);
     assert_terminal_safe("error message", &d.stderr());
     // JSON stays exact.
     let d = env.cmd().args(["inspect", "hostile", "--json"]).run();
-    let headline = d.json()["metadata"]["headline"].as_str().unwrap().to_string();
-    assert!(headline.starts_with("\u{1b}[2J\u{1b}]0;pwned\u{7}"), "{headline:?}");
+    let headline = d.json()["metadata"]["headline"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        headline.starts_with("\u{1b}[2J\u{1b}]0;pwned\u{7}"),
+        "{headline:?}"
+    );
 }
 
 #[test]
 fn issue19_item8_pack_and_key_trust_refuse_bidi_and_invisible_separators() {
     let (env, key, public) = setup();
-    for c in ['\u{202e}', '\u{2066}', '\u{061c}', '\u{200b}', '\u{2028}', '\u{2029}'] {
+    for c in [
+        '\u{202e}', '\u{2066}', '\u{061c}', '\u{200b}', '\u{2028}', '\u{2029}',
+    ] {
         for flag in ["--title", "--publisher", "--author"] {
             let mut args = sample_pack_args(&key, "bidi.zip");
             let i = args.iter().position(|a| a == flag).unwrap();
             args[i + 1] = format!("abc{c}def");
             let d = env.cmd().args(&args).fails(2);
             assert!(d.stderr().contains(flag), "{}", d.stderr());
-            assert!(d.stderr().contains(&format!("U+{:04X}", c as u32)), "{}", d.stderr());
+            assert!(
+                d.stderr().contains(&format!("U+{:04X}", c as u32)),
+                "{}",
+                d.stderr()
+            );
             assert!(!env.path("bidi.zip").exists());
         }
         let d = env

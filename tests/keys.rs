@@ -1157,7 +1157,8 @@ fn rotation_and_revocation_through_a_trust_file() {
         .ok();
     assert!(
         d.stdout().contains("sealed 2026-06-01T00:00:00Z")
-            && d.stdout().contains("sealing times are the signer's own account"),
+            && d.stdout()
+                .contains("sealing times are the signer's own account"),
         "{}",
         d.stdout()
     );

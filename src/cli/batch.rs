@@ -211,8 +211,7 @@ pub fn verify_related(
     out: &mut output::Out,
     summary: &mut output::Summary,
 ) -> Result<()> {
-    let render =
-        |w: &mut Vec<u8>, r: &Report| output::render_verify(w, r, a.json, a.quiet, opts);
+    let render = |w: &mut Vec<u8>, r: &Report| output::render_verify(w, r, a.json, a.quiet, opts);
     let threads = a.threads.unwrap_or_else(batch::default_threads);
     let spill = tempfile::tempfile()?;
     let mut traces: Vec<Trace> = Vec::with_capacity(bundles.len());
@@ -377,12 +376,18 @@ fn report_one(
         Outcome::AlreadySealed { id, .. } => {
             t.skipped += 1;
             if !quiet {
-                output::line(w, format_args!("skipped  line {line}  {shown}  already sealed ({id})"))?;
+                output::line(
+                    w,
+                    format_args!("skipped  line {line}  {shown}  already sealed ({id})"),
+                )?;
             }
         }
         Outcome::Conflict { why, .. } => {
             t.failed += 1;
-            output::line(w, format_args!("FAILED   line {line}  {shown}  {why}; not replaced"))?;
+            output::line(
+                w,
+                format_args!("FAILED   line {line}  {shown}  {why}; not replaced"),
+            )?;
         }
         Outcome::Failed(e) => {
             t.failed += 1;

@@ -1,7 +1,8 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
 use super::args::{
-    Cli, Command, CompletionsArgs, ExtractArgs, ManArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs,
+    Cli, Command, CompletionsArgs, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs,
+    ManArgs, PackArgs, VerifyArgs,
 };
 use super::output;
 use anyhow::Result;
@@ -251,7 +252,16 @@ fn pack(a: PackArgs) -> Result<u8> {
     let article = a.article.clone().ok_or_else(|| need("ARTICLE"))?;
     let out = a.out.clone().ok_or_else(|| need("--out"))?;
     let to_stdout = out.as_os_str() == "-";
-    if !to_stdout {
+    if to_stdout {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            return Err(Error::invalid(
+                "--out -",
+                "standard output is a terminal: redirect it to a file or a pipe (or give --out BUNDLE.zip)",
+            )
+            .into());
+        }
+    } else {
         check_out_path(&out)?;
     }
     let url = a.url.clone().ok_or_else(|| need("--url"))?;
@@ -305,7 +315,10 @@ fn pack(a: PackArgs) -> Result<u8> {
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&tmp, &Options::default()));
         }
+        // A bundle cut short by a closed pipe is not delivered: not a success.
+        output::set_earned(super::EXIT_IO);
         write_stdout(&bytes)?;
+        output::set_earned(0);
         s
     } else {
         let s = docseal::seal::seal(&req, &key, &out, a.force)?;
@@ -348,7 +361,8 @@ fn pack(a: PackArgs) -> Result<u8> {
         if to_stdout {
             // Standard output holds the bundle: the record goes to standard error.
             let text = serde_json::to_string(&v)?;
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
         } else {
             output::print_json("sealed", &v)?;
         }
@@ -369,7 +383,8 @@ fn pack(a: PackArgs) -> Result<u8> {
     Ok(0)
 }
 
-const EMPTY_ARTICLE: &str = "the article is empty (0 bytes): the bundle seals nothing but its metadata";
+const EMPTY_ARTICLE: &str =
+    "the article is empty (0 bytes): the bundle seals nothing but its metadata";
 
 fn article_len_warning(warnings: &mut Vec<String>, r: &verify::Report) {
     if r.files.first().is_some_and(|f| f.size == 0) {
@@ -380,7 +395,10 @@ fn article_len_warning(warnings: &mut Vec<String>, r: &verify::Report) {
 /// What looks wrong in a request, though it can be sealed: a time in the future, a retrieval
 /// before the publication.
 pub fn sealing_warnings(req: &SealRequest, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
-    let parse = |s: &Option<String>| s.as_deref().and_then(|s| docseal::trust::parse_time(s).ok());
+    let parse = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| docseal::trust::parse_time(s).ok())
+    };
     let published = parse(&Some(req.published.clone()));
     let retrieved = parse(&req.retrieved);
     let created = parse(&req.created);

@@ -169,7 +169,12 @@ pub fn write_summary(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     } else {
         line(
             w,
-            format_args!("{} passed, {} failed ({})", s.passed, s.failed, codes.join(", ")),
+            format_args!(
+                "{} passed, {} failed ({})",
+                s.passed,
+                s.failed,
+                codes.join(", ")
+            ),
         )
     }
 }
@@ -337,7 +342,11 @@ pub fn write_verify(
                 .unwrap_or_default();
             line(
                 w,
-                format_args!("OK      {}  {}{sealed}{evidence}", r.path, signer_summary(r)),
+                format_args!(
+                    "OK      {}  {}{sealed}{evidence}",
+                    r.path,
+                    signer_summary(r)
+                ),
             )?;
         }
     } else {
@@ -404,4 +413,27 @@ pub fn print_inspect(r: &Report) -> std::io::Result<()> {
     }
     println!("No trust decision was made: inspect does not know whom you trust. Use `docseal verify --trust KEY.pub`.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::term;
+
+    #[test]
+    fn issue19_item8_term_escapes_controls_bidi_and_separators() {
+        assert_eq!(term("plain café ü"), "plain café ü");
+        assert_eq!(
+            term("a\u{1b}]0;x\u{7}b\nOK\t\r"),
+            "a\\u{1b}]0;x\\u{7}b\\nOK\\t\\r"
+        );
+        for c in [
+            '\u{0}', '\u{7f}', '\u{85}', '\u{9b}', '\u{61c}', '\u{200b}', '\u{200e}', '\u{2028}',
+            '\u{2029}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{feff}',
+        ] {
+            let s = format!("x{c}y");
+            let t = term(&s);
+            assert!(!t.contains(c), "U+{:04X}", c as u32);
+            assert!(t.starts_with("x\\u{") && t.ends_with("}y"), "{t}");
+        }
+    }
 }
