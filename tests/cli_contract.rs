@@ -785,6 +785,35 @@ fn issue12_sealing_warnings_are_printed_not_fatal() {
         "{warnings:?}"
     );
     assert!(env.path("f.zip").exists());
+    // pack --batch: each sealed job's warnings, in text and in JSON.
+    let job = serde_json::json!({"article": "empty.txt", "url": "https://e.com/a", "title": "T",
+        "publisher": "P", "published": "2999-01-01", "out": "w.zip"});
+    fs::write(env.path("w.jsonl"), format!("{job}\n")).unwrap();
+    let d = env
+        .cmd()
+        .args(["pack", "--batch", "w.jsonl", "--key"])
+        .arg(&key)
+        .args(["--out-dir", "wout", "--json"])
+        .ok();
+    let first: serde_json::Value =
+        serde_json::from_str(d.stdout().lines().next().unwrap()).unwrap();
+    let w = first["warnings"].to_string();
+    assert!(
+        w.contains("the article is empty") && w.contains("--published"),
+        "{w}"
+    );
+    fs::remove_dir_all(env.path("wout")).unwrap();
+    let d = env
+        .cmd()
+        .args(["pack", "--batch", "w.jsonl", "--key"])
+        .arg(&key)
+        .args(["--out-dir", "wout"])
+        .ok();
+    assert!(
+        d.stdout().contains("  warning: line 1: --published"),
+        "{}",
+        d.stdout()
+    );
     // keygen warns about a short passphrase.
     fs::write(env.path("pass"), "abc\n").unwrap();
     let d = env

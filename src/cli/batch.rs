@@ -32,6 +32,26 @@ fn exit_code(o: &Outcome) -> u8 {
     }
 }
 
+/// A job's line number and the warnings about what it seals.
+type JobLine = (usize, Vec<String>);
+
+/// The sealing warnings of a job ([`super::commands::sealing_warnings`], and an empty
+/// article).
+fn job_warnings(
+    runner: &Batch,
+    job: &batch::Job,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    let req = runner.request(job);
+    let mut w = super::commands::sealing_warnings(&req, now);
+    if let docseal::seal::ArticleSource::Path(p) = &req.article {
+        if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            w.insert(0, super::commands::EMPTY_ARTICLE.into());
+        }
+    }
+    w
+}
+
 /// Lines in a file (for the progress bar's length).
 fn count_lines(path: &Path) -> u64 {
     let Ok(mut f) = std::fs::File::open(path) else {
@@ -100,19 +120,26 @@ fn pack_batch_into(
     // place before them whose names are not yet durable. Each sync (a cycle) makes the first
     // durable and puts them in place, and makes the names of the second durable: those are
     // then reported. The other threads seal the next jobs meanwhile.
-    let mut held: (Vec<usize>, Vec<batch::Deferred>) = Default::default();
-    let mut in_place: (Vec<usize>, batch::InPlace) = Default::default();
+    let mut held: (Vec<JobLine>, Vec<batch::Deferred>) = Default::default();
+    let mut in_place: (Vec<JobLine>, batch::InPlace) = Default::default();
+    let now = chrono::Utc::now();
     let res = batch::ordered_parallel_window(
         reader,
         threads,
         batch::SEAL_WINDOW,
         |(line, parsed)| {
             // Up to the bundle written; put in place and reported later.
+            let mut warnings = Vec::new();
             let job = match parsed {
-                Ok(p) => runner.run_deferred(p),
+                Ok(p) => {
+                    if let batch::Parsed::Job { job, .. } = &p {
+                        warnings = job_warnings(&runner, job, now);
+                    }
+                    runner.run_deferred(p)
+                }
                 Err(e) => batch::Deferred::done(Outcome::Failed(Error::io(jobs, e))),
             };
-            (line, job)
+            ((line, warnings), job)
         },
         |item| {
             // A step when no more jobs are ready (or many are held).
@@ -300,14 +327,22 @@ fn report(
     t: &mut Totals,
     bar: &indicatif::ProgressBar,
     a: &PackArgs,
-    lines: Vec<usize>,
+    lines: Vec<JobLine>,
     done: Vec<(Option<PathBuf>, Outcome)>,
 ) -> std::io::Result<()> {
-    for (line, (path, outcome)) in lines.into_iter().zip(done) {
+    for ((line, warnings), (path, outcome)) in lines.into_iter().zip(done) {
+        // Warnings are about what was sealed now.
+        let warnings = match outcome {
+            Outcome::Sealed(_) => warnings,
+            _ => Vec::new(),
+        };
         if a.json {
-            report_json(w, t, line, path.as_deref(), &outcome)?;
+            report_json(w, t, line, path.as_deref(), &outcome, &warnings)?;
         } else {
             report_one(w, t, a.quiet, line, path.as_deref(), &outcome)?;
+            for warning in &warnings {
+                output::line(w, format_args!("  warning: line {line}: {warning}"))?;
+            }
         }
         bar.inc(1);
     }
@@ -321,13 +356,14 @@ fn report_json(
     line: usize,
     path: Option<&Path>,
     outcome: &Outcome,
+    warnings: &[String],
 ) -> std::io::Result<()> {
     let path = path.map(|p| p.display().to_string());
     let v = match outcome {
         Outcome::Sealed(s) => {
             t.sealed += 1;
             serde_json::json!({"type": "job", "line": line, "status": "sealed", "path": path,
-                "id": s.id, "content_sha256": s.content_sha256})
+                "id": s.id, "content_sha256": s.content_sha256, "warnings": warnings})
         }
         Outcome::AlreadySealed { id, .. } => {
             t.skipped += 1;

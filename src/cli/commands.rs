@@ -383,7 +383,7 @@ fn pack(a: PackArgs) -> Result<u8> {
     Ok(0)
 }
 
-const EMPTY_ARTICLE: &str =
+pub const EMPTY_ARTICLE: &str =
     "the article is empty (0 bytes): the bundle seals nothing but its metadata";
 
 fn article_len_warning(warnings: &mut Vec<String>, r: &verify::Report) {
