@@ -161,6 +161,10 @@ fn issue12_empty_run_is_an_error_unless_allow_empty() {
         .args(["verify", "empty", "--trust", "me.pub", "--allow-empty"])
         .ok();
     assert!(d.stdout().contains("0 passed, 0 failed"), "{}", d.stdout());
+    // history too.
+    let d = env.cmd().args(["history", "empty"]).fails(1);
+    assert_eq!(d.stderr().lines().count(), 1, "{}", d.stderr());
+    env.cmd().args(["history", "empty", "--allow-empty"]).ok();
 }
 
 #[test]
@@ -586,6 +590,41 @@ fn issue12_mistakes_get_an_answer_naming_the_fix() {
     .fails(2);
     assert!(d.stderr().contains("nodir"), "{}", d.stderr());
     assert!(d.stderr().contains("does not exist"), "{}", d.stderr());
+    assert!(
+        !d.stderr().contains(".tmp") && !d.stderr().contains(".docseal-"),
+        "{}",
+        d.stderr()
+    );
+    // The same for another command's --out.
+    let d = env
+        .cmd()
+        .args([
+            "extract",
+            "a.zip",
+            "--trust",
+            "me.pub",
+            "--out",
+            "nodir2/sub/x",
+        ])
+        .run();
+    assert_ne!(d.code(), 0);
+    assert!(
+        !d.stderr().contains(".tmp") && !d.stderr().contains(".docseal-"),
+        "{}",
+        d.stderr()
+    );
+    env.cmd()
+        .args(["archive", "add", "A0", "a.zip", "--key", "me.key"])
+        .ok();
+    let d = env
+        .cmd()
+        .args(["archive", "prove", "A0", "a.zip", "--out", "nodir3/p.json"])
+        .fails(4);
+    assert!(
+        d.stderr().contains("the directory nodir3 does not exist"),
+        "{}",
+        d.stderr()
+    );
     assert!(
         !d.stderr().contains(".tmp") && !d.stderr().contains(".docseal-"),
         "{}",

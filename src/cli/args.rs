@@ -298,6 +298,9 @@ pub struct HistoryArgs {
     /// Machine-readable output: one JSON object ("type": "history"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
+    /// Succeed when no bundle is found at all (by default that is an error, exit 1).
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

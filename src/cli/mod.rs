@@ -120,6 +120,23 @@ fn command_path(rendered: &str) -> String {
 }
 
 fn one_line(e: &anyhow::Error) -> String {
+    // An output in a directory that does not exist: name the directory, not a temporary file
+    // the library tried to create in it.
+    if let Some(docseal::Error::Io { path, source }) = e.downcast_ref::<docseal::Error>() {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            if let Some(dir) = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+            {
+                return format!(
+                    "{}: the directory {} does not exist (create it first: mkdir -p {})",
+                    path.display(),
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
     // The library's messages name the file and the problem; context chains go on one line.
     let mut s = e.to_string();
     for c in e.chain().skip(1) {

@@ -40,6 +40,12 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     }
     paths.sort();
     paths.dedup();
+    if paths.is_empty() && !a.allow_empty {
+        eprintln!(
+            "docseal: nothing to show: no bundle (*.zip file or unzipped bundle directory) found (give --allow-empty to accept that)"
+        );
+        return Ok(super::EXIT_FAILED);
+    }
     let reports: Vec<verify::Report> = paths.iter().map(|p| verify::inspect(p, &opts)).collect();
     let h = docseal::history::history(&reports);
     output::set_earned(if h.ok() { 0 } else { super::EXIT_FAILED });
