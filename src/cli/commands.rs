@@ -569,7 +569,7 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         };
         output::write_json_line(&mut out.buf, &line)?;
     } else if !a.quiet || summary.failed > 0 {
-        output::write_summary(&mut out.buf, &summary)?;
+        output::write_summary(&mut out.buf, &summary, a.quiet)?;
     }
     out.flush()?;
     Ok(code)

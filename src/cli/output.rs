@@ -159,8 +159,10 @@ impl Summary {
 /// The caveat on sealing times, said once per run in the summary.
 pub const SEALING_TIME_CAVEAT: &str = "sealing times are the signer's own account: a signature proves who sealed a bundle and that it has not changed since, not when";
 
-pub fn write_summary(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
-    if s.passed > 0 {
+/// The totals of a verify run; before them, unless `quiet`, the sealing-time caveat (once for
+/// the run, when a bundle passed).
+pub fn write_summary(w: &mut dyn Write, s: &Summary, quiet: bool) -> std::io::Result<()> {
+    if s.passed > 0 && !quiet {
         line(w, format_args!("note: {SEALING_TIME_CAVEAT}"))?;
     }
     let codes: Vec<String> = s.by_code.iter().map(|(c, n)| format!("{c} x{n}")).collect();
