@@ -34,6 +34,8 @@ codes! {
     // ---- input ----
     /// The bundle file or directory could not be read.
     IoRead => "io.read",
+    /// A symlink met while searching a directory for bundles: not followed, so not verified.
+    IoSymlink => "io.symlink",
     /// The input is larger than the configured bundle size limit.
     LimitBundleSize => "limit.bundle_size",
     /// More entries than the configured limit.

@@ -315,6 +315,35 @@ pub fn check_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Bidirectional controls and invisible separators: U+202A-202E, U+2066-2069, U+061C, U+200B,
+/// U+2028, U+2029. They reorder or hide what a person reads.
+pub fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061c}'
+            | '\u{200b}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// [`check_text`] for text about to be written (a title, publisher or author given to `pack`,
+/// a key name given to `key trust`): also no bidirectional control or invisible separator
+/// ([`is_bidi_or_invisible`]). Bundles and trust files already written are read with
+/// [`check_text`] alone.
+pub fn check_new_text(s: &str) -> Result<(), String> {
+    check_text(s)?;
+    if let Some(c) = s.chars().find(|&c| is_bidi_or_invisible(c)) {
+        return Err(format!(
+            "contains U+{:04X}, a bidirectional control or invisible separator (it changes how the text reads)",
+            c as u32
+        ));
+    }
+    Ok(())
+}
+
 /// A date: `YYYY-MM-DD` or an RFC 3339 date-time.
 pub fn check_date(s: &str) -> Result<(), String> {
     let plain = s.len() == 10 && plain_date_ok(s);

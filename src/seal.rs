@@ -143,10 +143,10 @@ fn spool(mut r: impl Read, label: &Path) -> Result<Input> {
 /// Check the request's metadata; returns the normalized URL and sealing time.
 fn check_request(req: &SealRequest) -> Result<(String, String)> {
     let url = metadata::normalize_url(&req.url).map_err(|p| Error::invalid("--url", p))?;
-    metadata::check_text(&req.title).map_err(|p| Error::invalid("--title", p))?;
-    metadata::check_text(&req.publisher).map_err(|p| Error::invalid("--publisher", p))?;
+    metadata::check_new_text(&req.title).map_err(|p| Error::invalid("--title", p))?;
+    metadata::check_new_text(&req.publisher).map_err(|p| Error::invalid("--publisher", p))?;
     for a in &req.authors {
-        metadata::check_text(a).map_err(|p| Error::invalid("--author", p))?;
+        metadata::check_new_text(a).map_err(|p| Error::invalid("--author", p))?;
     }
     metadata::check_date(&req.published).map_err(|p| Error::invalid("--published", p))?;
     if let Some(r) = &req.retrieved {

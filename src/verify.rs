@@ -1565,6 +1565,76 @@ pub fn find_bundles(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// What a search for bundles found ([`discover`]).
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The bundles, in order.
+    pub bundles: Vec<PathBuf>,
+    /// Paths that could not be searched or were not followed, each as a failed report with one
+    /// `io.*` finding (the path given missing or unreadable, an unreadable subdirectory, a
+    /// symlink met while searching a directory).
+    pub problems: Vec<Report>,
+}
+
+/// The bundles under `path`, as [`find_bundles`] finds them, except that a problem does not
+/// stop the search: a path that cannot be read (the one given, or a subdirectory) and a
+/// symlink met while searching (never followed: `*.zip` symlinks and symlinks to directories)
+/// are each reported as a failed report, and the search goes on.
+pub fn discover(path: &Path) -> Found {
+    let mut found = Found::default();
+    let problem = |p: &Path, code: Code, message: String| {
+        let mut r = Report::new(p, true);
+        r.push(Finding::new(code, message));
+        r.finish()
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let m = format!("{}: {e}", path.display());
+            found.problems.push(problem(path, Code::IoRead, m));
+            return found;
+        }
+    };
+    if !meta.is_dir() || path.join(BAGIT).is_file() {
+        found.bundles.push(path.to_path_buf());
+        return found;
+    }
+    let mut stack: Vec<std::vec::IntoIter<(PathBuf, std::fs::FileType)>> = Vec::new();
+    match sorted_entries(path) {
+        Ok(e) => stack.push(e.into_iter()),
+        Err(e) => found
+            .problems
+            .push(problem(path, Code::IoRead, e.to_string())),
+    }
+    while let Some(level) = stack.last_mut() {
+        let Some((c, t)) = level.next() else {
+            stack.pop();
+            continue;
+        };
+        if t.is_dir() {
+            if c.join(BAGIT).is_file() {
+                found.bundles.push(c);
+            } else {
+                match sorted_entries(&c) {
+                    Ok(e) => stack.push(e.into_iter()),
+                    Err(e) => found
+                        .problems
+                        .push(problem(&c, Code::IoRead, e.to_string())),
+                }
+            }
+        } else if t.is_file() && c.extension().is_some_and(|x| x == "zip") {
+            found.bundles.push(c);
+        } else if t.is_symlink() && (c.extension().is_some_and(|x| x == "zip") || c.is_dir()) {
+            let m = format!(
+                "{}: a symlink; not followed when searching a directory, so not verified (verify its target directly)",
+                c.display()
+            );
+            found.problems.push(problem(&c, Code::IoSymlink, m));
+        }
+    }
+    found
+}
+
 /// A directory's entries with their types, sorted by name. The type comes from the directory
 /// itself where the file system records it (no stat per file); a symlink is a symlink, never
 /// followed.

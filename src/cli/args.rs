@@ -38,6 +38,31 @@ pub enum Command {
     /// inclusion and consistency.
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard
+    /// output.
+    #[command(after_help = "Install, for example:\n  \
+docseal completions bash > ~/.local/share/bash-completion/completions/docseal\n  \
+docseal completions zsh > ~/.zfunc/_docseal   (with fpath+=~/.zfunc before compinit)\n  \
+docseal completions fish > ~/.config/fish/completions/docseal.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of docseal, or of one of its commands, on standard output.
+    #[command(after_help = "Read it with: docseal man | man -l -\n\
+Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// A command (for example verify, or "key trust"); default docseal itself.
+    #[arg(value_name = "COMMAND", num_args = 0..)]
+    pub command: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,10 +81,11 @@ pub enum KeyCommand {
         /// A name for the key.
         #[arg(long)]
         name: String,
-        /// Not valid for bundles sealed before TIME.
+        /// Not valid for bundles sealed before TIME (a plain date: from its first second, UTC).
         #[arg(long, value_name = "TIME")]
         valid_from: Option<String>,
-        /// Not valid for bundles sealed after TIME.
+        /// Not valid for bundles sealed after TIME. A plain date (YYYY-MM-DD) covers that whole
+        /// day: it is stored as YYYY-MM-DDT23:59:59Z.
         #[arg(long, value_name = "TIME")]
         valid_until: Option<String>,
         /// Trust it as an archive key (role = "archive"): it vouches for archive checkpoints
@@ -131,7 +157,7 @@ pub struct PackArgs {
     pub attachments: Vec<PathBuf>,
     #[command(flatten)]
     pub key: KeyArgs,
-    /// The bundle to write.
+    /// The bundle to write, or - for standard output (the same bytes as a bundle file).
     #[arg(long, value_name = "BUNDLE.zip", required_unless_present = "batch")]
     pub out: Option<PathBuf>,
     /// Replace --out if it exists.
@@ -163,6 +189,11 @@ pub struct PackArgs {
     /// With --batch: no progress bar, and report only the jobs that failed.
     #[arg(long, short, requires = "batch")]
     pub quiet: bool,
+    /// Machine-readable output: one JSON object ("type": "sealed", with its "warnings");
+    /// with --batch, JSON Lines: one object per job ("type": "job"), then one summary
+    /// ("type": "summary"); see docs/VERIFY.md.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -191,7 +222,8 @@ pub struct LimitArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Bundle files, unzipped bundle directories (with bagit.txt at the root), or directories
-    /// to search for bundles; all are verified in parallel.
+    /// to search for bundles; all are verified in parallel. - reads one bundle from standard
+    /// input.
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// A trusted public key (PATH.pub); repeat for several. Required.
@@ -200,12 +232,16 @@ pub struct VerifyArgs {
     /// Require this many distinct trusted signers.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub require_signers: usize,
-    /// Machine-readable output (JSON).
+    /// Machine-readable output: JSON Lines, one object per bundle ("type": "bundle"), then
+    /// one summary ("type": "summary"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
     /// Print only failures, and no progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Succeed when no bundle is found at all (by default that is an error, exit 1).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Threads to verify on (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -224,9 +260,9 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The bundle.
+    /// The bundle (a file, an unzipped bundle directory, or - for standard input).
     pub bundle: PathBuf,
-    /// Machine-readable output (JSON).
+    /// Machine-readable output: one JSON object ("type": "bundle"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -273,9 +309,12 @@ pub struct HistoryArgs {
     /// untrusted and supersedes nothing. Without it, signers are shown but not checked.
     #[arg(long = "trust", value_name = "PATH.pub")]
     pub trust: Vec<PathBuf>,
-    /// Machine-readable output (JSON).
+    /// Machine-readable output: one JSON object ("type": "history"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
+    /// Succeed when no bundle is found at all (by default that is an error, exit 1).
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -323,7 +362,7 @@ pub struct ArchiveAuditArgs {
     /// or a proof file): the log must still extend it. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE")]
     pub checkpoints: Vec<PathBuf>,
-    /// Machine-readable output (JSON).
+    /// Machine-readable output: one JSON object ("type": "audit"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -381,7 +420,7 @@ pub struct ArchiveCheckProofArgs {
     /// file or a proof file).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
-    /// Machine-readable output (JSON).
+    /// Machine-readable output: one JSON object ("type": "proof_check"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

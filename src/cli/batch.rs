@@ -32,6 +32,26 @@ fn exit_code(o: &Outcome) -> u8 {
     }
 }
 
+/// A job's line number and the warnings about what it seals.
+type JobLine = (usize, Vec<String>);
+
+/// The sealing warnings of a job ([`super::commands::sealing_warnings`], and an empty
+/// article).
+fn job_warnings(
+    runner: &Batch,
+    job: &batch::Job,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    let req = runner.request(job);
+    let mut w = super::commands::sealing_warnings(&req, now);
+    if let docseal::seal::ArticleSource::Path(p) = &req.article {
+        if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            w.insert(0, super::commands::EMPTY_ARTICLE.into());
+        }
+    }
+    w
+}
+
 /// Lines in a file (for the progress bar's length).
 fn count_lines(path: &Path) -> u64 {
     let Ok(mut f) = std::fs::File::open(path) else {
@@ -63,12 +83,29 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .into());
     }
     let key = load_secret_key(&a.key)?;
+    // Made by this run: removed again if no bundle ends up in it.
+    let made_dir = !out_dir.exists();
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let res = pack_batch_into(a, jobs, file, &key, out_dir);
+    if made_dir {
+        // Only an empty directory is removed (a failed run leaves no empty folder behind).
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    res
+}
+
+fn pack_batch_into(
+    a: &PackArgs,
+    jobs: &Path,
+    file: std::fs::File,
+    key: &docseal::minisign::SecretKey,
+    out_dir: &Path,
+) -> Result<u8> {
     let base = match jobs.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let runner = Batch::new(&key, base, out_dir)?;
+    let runner = Batch::new(key, base, out_dir)?;
     let threads = a
         .threads
         .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());
@@ -83,19 +120,26 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     // place before them whose names are not yet durable. Each sync (a cycle) makes the first
     // durable and puts them in place, and makes the names of the second durable: those are
     // then reported. The other threads seal the next jobs meanwhile.
-    let mut held: (Vec<usize>, Vec<batch::Deferred>) = Default::default();
-    let mut in_place: (Vec<usize>, batch::InPlace) = Default::default();
+    let mut held: (Vec<JobLine>, Vec<batch::Deferred>) = Default::default();
+    let mut in_place: (Vec<JobLine>, batch::InPlace) = Default::default();
+    let now = chrono::Utc::now();
     let res = batch::ordered_parallel_window(
         reader,
         threads,
         batch::SEAL_WINDOW,
         |(line, parsed)| {
             // Up to the bundle written; put in place and reported later.
+            let mut warnings = Vec::new();
             let job = match parsed {
-                Ok(p) => runner.run_deferred(p),
+                Ok(p) => {
+                    if let batch::Parsed::Job { job, .. } = &p {
+                        warnings = job_warnings(&runner, job, now);
+                    }
+                    runner.run_deferred(p)
+                }
                 Err(e) => batch::Deferred::done(Outcome::Failed(Error::io(jobs, e))),
             };
-            (line, job)
+            ((line, warnings), job)
         },
         |item| {
             // A step when no more jobs are ready (or many are held).
@@ -124,7 +168,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
                     in_place = (lines, now);
                 }
                 for (lines, done) in steps {
-                    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
+                    report(&mut out.buf, &mut t, &bar, a, lines, done)?;
                 }
             }
             if caught_up {
@@ -139,9 +183,19 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     let (lines, last) = std::mem::take(&mut in_place);
     let done = runner.finish(last);
     res?;
-    report(&mut out.buf, &mut t, &bar, a.quiet, lines, done)?;
+    report(&mut out.buf, &mut t, &bar, a, lines, done)?;
     bar.finish_and_clear();
-    if !a.quiet || t.failed > 0 {
+    if a.json {
+        output::write_json_line(
+            &mut out.buf,
+            &serde_json::json!({
+                "type": "summary",
+                "sealed": t.sealed,
+                "skipped": t.skipped,
+                "failed": t.failed,
+            }),
+        )?;
+    } else if !a.quiet || t.failed > 0 {
         writeln!(
             out.buf,
             "{} sealed, {} skipped, {} failed",
@@ -184,13 +238,7 @@ pub fn verify_related(
     out: &mut output::Out,
     summary: &mut output::Summary,
 ) -> Result<()> {
-    let render = |w: &mut Vec<u8>, r: &Report| {
-        if a.json {
-            output::write_json_line(w, r)
-        } else {
-            output::write_verify(w, r, a.quiet)
-        }
-    };
+    let render = |w: &mut Vec<u8>, r: &Report| output::render_verify(w, r, a.json, a.quiet, opts);
     let threads = a.threads.unwrap_or_else(batch::default_threads);
     let spill = tempfile::tempfile()?;
     let mut traces: Vec<Trace> = Vec::with_capacity(bundles.len());
@@ -206,6 +254,8 @@ pub fn verify_related(
             render(&mut text, &r)?;
             w.write_all(&text)?;
             summary.add(&r);
+            // Cut short now, the run is not a success (nothing is printed before the end).
+            output::set_earned(summary.code().max(super::EXIT_FAILED));
             traces.push(Trace {
                 id: fingerprint(r.id.as_deref()),
                 content: fingerprint(r.content_sha256.as_deref()),
@@ -251,6 +301,8 @@ pub fn verify_related(
     for r in &fresh {
         summary.add(r);
     }
+    // Every bundle is checked: a reader that goes away now gets the run's verdict.
+    output::set_earned(summary.code());
 
     let mut spilled = std::io::BufReader::with_capacity(1 << 16, &spill);
     spilled.seek(SeekFrom::Start(0))?;
@@ -274,15 +326,69 @@ fn report(
     w: &mut Vec<u8>,
     t: &mut Totals,
     bar: &indicatif::ProgressBar,
-    quiet: bool,
-    lines: Vec<usize>,
+    a: &PackArgs,
+    lines: Vec<JobLine>,
     done: Vec<(Option<PathBuf>, Outcome)>,
 ) -> std::io::Result<()> {
-    for (line, (path, outcome)) in lines.into_iter().zip(done) {
-        report_one(w, t, quiet, line, path.as_deref(), &outcome)?;
+    for ((line, warnings), (path, outcome)) in lines.into_iter().zip(done) {
+        // Warnings are about what was sealed now.
+        let warnings = match outcome {
+            Outcome::Sealed(_) => warnings,
+            _ => Vec::new(),
+        };
+        if a.json {
+            report_json(w, t, line, path.as_deref(), &outcome, &warnings)?;
+        } else {
+            report_one(w, t, a.quiet, line, path.as_deref(), &outcome)?;
+            for warning in &warnings {
+                output::line(w, format_args!("  warning: line {line}: {warning}"))?;
+            }
+        }
         bar.inc(1);
     }
     Ok(())
+}
+
+/// Report one settled job as a JSON line (`"type": "job"`), and count it.
+fn report_json(
+    w: &mut Vec<u8>,
+    t: &mut Totals,
+    line: usize,
+    path: Option<&Path>,
+    outcome: &Outcome,
+    warnings: &[String],
+) -> std::io::Result<()> {
+    let path = path.map(|p| p.display().to_string());
+    let v = match outcome {
+        Outcome::Sealed(s) => {
+            t.sealed += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "sealed", "path": path,
+                "id": s.id, "content_sha256": s.content_sha256, "warnings": warnings})
+        }
+        Outcome::AlreadySealed { id, .. } => {
+            t.skipped += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "skipped", "path": path,
+                "id": id})
+        }
+        Outcome::Conflict { why, .. } => {
+            t.failed += 1;
+            serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
+                "error": format!("{why}; not replaced")})
+        }
+        Outcome::Failed(e) => {
+            t.failed += 1;
+            let msg = match e {
+                Error::Invalid { what, problem } if what == "job" => problem.clone(),
+                e => e.to_string(),
+            };
+            serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
+                "error": msg})
+        }
+    };
+    if !outcome.is_ok() && t.code.is_none() {
+        t.code = Some(exit_code(outcome));
+    }
+    output::write_json_line(w, &v)
 }
 
 /// Report one settled job: its line of output (unless quiet and it went well) and the totals.
@@ -300,18 +406,24 @@ fn report_one(
         Outcome::Sealed(s) => {
             t.sealed += 1;
             if !quiet {
-                writeln!(w, "sealed   line {line}  {shown}  {}", s.id)?;
+                output::line(w, format_args!("sealed   line {line}  {shown}  {}", s.id))?;
             }
         }
         Outcome::AlreadySealed { id, .. } => {
             t.skipped += 1;
             if !quiet {
-                writeln!(w, "skipped  line {line}  {shown}  already sealed ({id})")?;
+                output::line(
+                    w,
+                    format_args!("skipped  line {line}  {shown}  already sealed ({id})"),
+                )?;
             }
         }
         Outcome::Conflict { why, .. } => {
             t.failed += 1;
-            writeln!(w, "FAILED   line {line}  {shown}  {why}; not replaced")?;
+            output::line(
+                w,
+                format_args!("FAILED   line {line}  {shown}  {why}; not replaced"),
+            )?;
         }
         Outcome::Failed(e) => {
             t.failed += 1;
@@ -321,7 +433,7 @@ fn report_one(
                 e => e.to_string(),
             };
             let msg = msg.replace('\n', " ");
-            writeln!(w, "FAILED   line {line}  {msg}")?;
+            output::line(w, format_args!("FAILED   line {line}  {msg}"))?;
         }
     }
     if !outcome.is_ok() && t.code.is_none() {

@@ -1,7 +1,8 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
 use super::args::{
-    Cli, Command, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs, PackArgs, VerifyArgs,
+    Cli, Command, CompletionsArgs, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs,
+    ManArgs, PackArgs, VerifyArgs,
 };
 use super::output;
 use anyhow::Result;
@@ -25,7 +26,50 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Cosign(a) => super::provenance::cosign(a),
         Command::History(a) => super::provenance::history(a),
         Command::Archive(a) => super::provenance::archive(a),
+        Command::Completions(a) => completions(a),
+        Command::Man(a) => man(a),
     }
+}
+
+/// Write `bytes` to standard output (a completion script, a manual page, a bundle).
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes).map_err(output::stdout_error)?;
+    o.flush().map_err(output::stdout_error)?;
+    Ok(())
+}
+
+fn completions(a: CompletionsArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(a.shell, &mut Cli::command(), "docseal", &mut buf);
+    write_stdout(&buf)?;
+    Ok(0)
+}
+
+fn man(a: ManArgs) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    for name in a.command.iter().flat_map(|c| c.split_whitespace()) {
+        cmd = match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                return Err(Error::invalid(
+                    name,
+                    "no such command (see docseal --help for the list)",
+                )
+                .into())
+            }
+        };
+    }
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .map_err(output::stdout_error)?;
+    write_stdout(&buf)?;
+    Ok(0)
 }
 
 pub fn limits(l: &LimitArgs) -> Limits {
@@ -70,9 +114,29 @@ fn keygen_exists(path: &Path) -> Result<u8> {
     Ok(super::EXIT_EXISTS)
 }
 
+/// `keygen me.key` (or `me.pub`) means the pair `me.key` and `me.pub`, not `me.key.key`.
+fn key_base(path: &Path) -> std::path::PathBuf {
+    match path.extension() {
+        Some(x) if x == "key" || x == "pub" => path.with_extension(""),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Say, on a terminal, that a slow step is under way (the scrypt key derivation).
+fn slow_step(what: &str) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!("docseal: {what}...");
+    }
+}
+
+/// Passphrases shorter than this get a warning.
+const SHORT_PASSPHRASE: usize = 8;
+
 fn keygen(a: KeygenArgs) -> Result<u8> {
+    let base = key_base(&a.path);
     // Refuse an existing PATH.key or PATH.pub before asking for anything.
-    let key_path = match keyfile::check_new_key_paths(&a.path) {
+    let key_path = match keyfile::check_new_key_paths(&base) {
         Ok((k, _)) => k,
         Err(Error::Exists { path }) => return keygen_exists(&path),
         Err(e) => return Err(e.into()),
@@ -107,7 +171,17 @@ fn keygen(a: KeygenArgs) -> Result<u8> {
         }
         Some(p1)
     };
-    let (k, p, id) = match keyfile::generate(&a.path, pass.as_deref().map(|v| &v[..])) {
+    if let Some(p) = &pass {
+        let chars = String::from_utf8_lossy(p).chars().count();
+        if chars < SHORT_PASSPHRASE {
+            eprintln!(
+                "docseal: warning: the passphrase has {chars} characters: one under {SHORT_PASSPHRASE} is easy to guess by anyone who gets a copy of {}",
+                key_path.display()
+            );
+        }
+        slow_step("deriving the key from the passphrase (scrypt)");
+    }
+    let (k, p, id) = match keyfile::generate(&base, pass.as_deref().map(|v| &v[..])) {
         Ok(r) => r,
         Err(Error::Exists { path }) => return keygen_exists(&path),
         Err(e) => return Err(e.into()),
@@ -127,12 +201,46 @@ fn keygen(a: KeygenArgs) -> Result<u8> {
 
 /// Load a secret key, asking for its passphrase when it is encrypted.
 pub fn load_secret_key(k: &KeyArgs) -> docseal::Result<SecretKey> {
+    if let Ok(keyfile::KeyFileKind::Public(_)) = keyfile::identify_key_file(&k.key) {
+        let hint = if k.key.extension().is_some_and(|x| x == "pub") {
+            format!(" ({})", k.key.with_extension("key").display())
+        } else {
+            String::new()
+        };
+        return Err(Error::invalid(
+            k.key.display().to_string(),
+            format!("this is a public key; give the secret key PATH.key{hint} with --key"),
+        ));
+    }
     let file = k.passphrase_file.clone();
     let key = k.key.clone();
-    keyfile::read_secret_key(&k.key, &mut || match &file {
-        Some(f) => keyfile::read_passphrase_file(f),
-        None => ask_passphrase(&format!("Passphrase for {}: ", key.display()), &key),
+    keyfile::read_secret_key(&k.key, &mut || {
+        let p = match &file {
+            Some(f) => keyfile::read_passphrase_file(f),
+            None => ask_passphrase(&format!("Passphrase for {}: ", key.display()), &key),
+        }?;
+        slow_step("deriving the key from the passphrase (scrypt)");
+        Ok(p)
     })
+}
+
+/// Load `--trust` arguments, refusing a secret key given by mistake (without showing any of
+/// its bytes).
+pub fn load_trust(paths: &[std::path::PathBuf]) -> docseal::Result<Trust> {
+    for p in paths.iter().filter(|p| p.is_file()) {
+        if let Ok(keyfile::KeyFileKind::Secret { .. }) = keyfile::identify_key_file(p) {
+            let hint = if p.extension().is_some_and(|x| x == "key") {
+                format!(" ({})", p.with_extension("pub").display())
+            } else {
+                String::new()
+            };
+            return Err(Error::invalid(
+                p.display().to_string(),
+                format!("this is a secret key; --trust takes its public key PATH.pub{hint} (keep the secret key private)"),
+            ));
+        }
+    }
+    Trust::load(paths)
 }
 
 fn pack(a: PackArgs) -> Result<u8> {
@@ -143,12 +251,42 @@ fn pack(a: PackArgs) -> Result<u8> {
     let need = |what: &str| Error::invalid(what, "required (or give --batch)");
     let article = a.article.clone().ok_or_else(|| need("ARTICLE"))?;
     let out = a.out.clone().ok_or_else(|| need("--out"))?;
+    let to_stdout = out.as_os_str() == "-";
+    if to_stdout {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            return Err(Error::invalid(
+                "--out -",
+                "standard output is a terminal: redirect it to a file or a pipe (or give --out BUNDLE.zip)",
+            )
+            .into());
+        }
+    } else {
+        check_out_path(&out)?;
+    }
+    let url = a.url.clone().ok_or_else(|| need("--url"))?;
+    check_url(&url)?;
+    if article.as_os_str() != "-" && !article.exists() {
+        let s = article.to_string_lossy();
+        if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("www.") {
+            return Err(Error::invalid(
+                s.into_owned(),
+                "ARTICLE is a file to seal, not a URL: docseal reads files and never fetches; save the page first (for example: curl -o article.html URL) and give that file, with the URL as --url",
+            )
+            .into());
+        }
+    }
     // The bundle corrected must be intact: checked before any passphrase is asked for.
     let supersedes = match &a.supersedes {
         Some(old) => Some(docseal::history::supersedes_link(old, &Limits::default())?),
         None => None,
     };
     let key = load_secret_key(&a.key)?;
+    let article_len = if article.as_os_str() == "-" {
+        None
+    } else {
+        std::fs::metadata(&article).ok().map(|m| m.len())
+    };
     let article = if article.as_os_str() == "-" {
         ArticleSource::Stdin
     } else {
@@ -156,17 +294,88 @@ fn pack(a: PackArgs) -> Result<u8> {
     };
     let req = SealRequest {
         article,
-        url: a.url.ok_or_else(|| need("--url"))?,
-        title: a.title.ok_or_else(|| need("--title"))?,
-        publisher: a.publisher.ok_or_else(|| need("--publisher"))?,
-        published: a.published.ok_or_else(|| need("--published"))?,
-        authors: a.authors,
-        retrieved: a.retrieved,
-        created: a.created,
-        attachments: a.attachments,
+        url,
+        title: a.title.clone().ok_or_else(|| need("--title"))?,
+        publisher: a.publisher.clone().ok_or_else(|| need("--publisher"))?,
+        published: a.published.clone().ok_or_else(|| need("--published"))?,
+        authors: a.authors.clone(),
+        retrieved: a.retrieved.clone(),
+        created: a.created.clone(),
+        attachments: a.attachments.clone(),
         supersedes,
     };
-    let s = docseal::seal::seal(&req, &key, &out, a.force)?;
+    let mut warnings = sealing_warnings(&req, chrono::Utc::now());
+    let s = if to_stdout {
+        // Sealed into a private temporary directory, then copied out: the same bytes as a
+        // bundle file.
+        let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let tmp = dir.path().join("bundle.zip");
+        let s = docseal::seal::seal(&req, &key, &tmp, false)?;
+        let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        if article_len.is_none() {
+            article_len_warning(&mut warnings, &verify::inspect(&tmp, &Options::default()));
+        }
+        // A bundle cut short by a closed pipe is not delivered: not a success.
+        output::set_earned(super::EXIT_IO);
+        write_stdout(&bytes)?;
+        output::set_earned(0);
+        s
+    } else {
+        let s = docseal::seal::seal(&req, &key, &out, a.force)?;
+        if article_len.is_none() {
+            article_len_warning(&mut warnings, &verify::inspect(&out, &Options::default()));
+        }
+        s
+    };
+    if article_len == Some(0) {
+        warnings.insert(0, EMPTY_ARTICLE.into());
+    }
+    for w in &warnings {
+        eprintln!("docseal: warning: {w}");
+    }
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct SealedLine<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            path: String,
+            id: &'a str,
+            content_sha256: &'a str,
+            key_id: String,
+            size: u64,
+            warnings: &'a [String],
+        }
+        let v = SealedLine {
+            kind: "sealed",
+            path: if to_stdout {
+                "-".into()
+            } else {
+                s.path.display().to_string()
+            },
+            id: &s.id,
+            content_sha256: &s.content_sha256,
+            key_id: s.key_id.to_string(),
+            size: s.size,
+            warnings: &warnings,
+        };
+        if to_stdout {
+            // Standard output holds the bundle: the record goes to standard error.
+            let text = serde_json::to_string(&v)?;
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
+        } else {
+            output::print_json("sealed", &v)?;
+        }
+        return Ok(0);
+    }
+    if to_stdout {
+        // Standard output holds the bundle: the report goes to standard error.
+        eprintln!("sealed to standard output ({} bytes)", s.size);
+        eprintln!("  id {}", s.id);
+        eprintln!("  content sha256 {}", s.content_sha256);
+        eprintln!("  signed by key {}", s.key_id);
+        return Ok(0);
+    }
     println!("sealed {} ({} bytes)", s.path.display(), s.size);
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
@@ -174,8 +383,97 @@ fn pack(a: PackArgs) -> Result<u8> {
     Ok(0)
 }
 
+pub const EMPTY_ARTICLE: &str =
+    "the article is empty (0 bytes): the bundle seals nothing but its metadata";
+
+fn article_len_warning(warnings: &mut Vec<String>, r: &verify::Report) {
+    if r.files.first().is_some_and(|f| f.size == 0) {
+        warnings.insert(0, EMPTY_ARTICLE.into());
+    }
+}
+
+/// What looks wrong in a request, though it can be sealed: a time in the future, a retrieval
+/// before the publication.
+pub fn sealing_warnings(req: &SealRequest, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let parse = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| docseal::trust::parse_time(s).ok())
+    };
+    let published = parse(&Some(req.published.clone()));
+    let retrieved = parse(&req.retrieved);
+    let created = parse(&req.created);
+    let mut w = Vec::new();
+    for (flag, t) in [
+        ("--published", published),
+        ("--retrieved", retrieved),
+        ("--created", created),
+    ] {
+        if let Some(t) = t.filter(|t| *t > now) {
+            w.push(format!(
+                "{flag} {} is in the future",
+                docseal::metadata::format_sealed(t)
+            ));
+        }
+    }
+    if let (Some(p), Some(r)) = (published, retrieved) {
+        if r < p {
+            w.push(format!(
+                "--retrieved {} is before --published {}",
+                req.retrieved.as_deref().unwrap_or_default(),
+                req.published
+            ));
+        }
+    }
+    w
+}
+
+/// `--out`: a file name in a directory that exists.
+fn check_out_path(out: &Path) -> Result<()> {
+    if out.is_dir() {
+        return Err(Error::invalid(
+            out.display().to_string(),
+            "is a directory; --out takes the bundle's file name (for example DIR/NAME.zip); --force never replaces a directory",
+        )
+        .into());
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::invalid(
+            out.display().to_string(),
+            format!("{} is not a directory", dir.display()),
+        )
+        .into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::invalid(
+            out.display().to_string(),
+            format!(
+                "the directory {} does not exist (create it first: mkdir -p {})",
+                dir.display(),
+                dir.display()
+            ),
+        )
+        .into()),
+        Err(e) => Err(Error::io(dir, e).into()),
+    }
+}
+
+/// `--url`: an absolute URL; one without a scheme gets a suggestion.
+fn check_url(url: &str) -> Result<()> {
+    if let Err(url::ParseError::RelativeUrlWithoutBase) = url::Url::parse(url) {
+        return Err(Error::invalid(
+            "--url",
+            format!("{url:?} has no scheme; did you mean \"https://{url}\"?"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn verify(a: VerifyArgs) -> Result<u8> {
-    let mut trust = Trust::load(&a.trust)?;
+    let mut trust = load_trust(&a.trust)?;
     trust.add_archive_keys(&a.archive_keys)?;
     let mut opts = Options {
         limits: limits(&a.limits),
@@ -194,14 +492,44 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         opts.established = ev.established;
         known = ev.known;
     }
-    let mut bundles = Vec::new();
-    for b in &a.bundles {
-        bundles.extend(verify::find_bundles(b)?);
-    }
+    // A run cut short (a closed pipe) before every bundle was checked is not a success.
+    output::set_earned(super::EXIT_FAILED);
     let mut summary = output::Summary::default();
     let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
+    // Reports known before any bundle is verified: standard input (`-`), and the paths that
+    // could not be read or searched. Then the bundles found.
+    let mut first = Vec::new();
+    let mut bundles = Vec::new();
+    let mut stdin_seen = false;
+    for b in &a.bundles {
+        if b.as_os_str() == "-" {
+            if std::mem::replace(&mut stdin_seen, true) {
+                return Err(Error::invalid("-", "standard input can be given only once").into());
+            }
+            first.push(verify_stdin(Some(&trust), &opts)?);
+            continue;
+        }
+        let found = verify::discover(b);
+        first.extend(found.problems);
+        bundles.extend(found.bundles);
+    }
+    if first.is_empty() && bundles.is_empty() && !a.allow_empty {
+        output::set_earned(super::EXIT_FAILED);
+        let given: Vec<String> = a.bundles.iter().map(|b| b.display().to_string()).collect();
+        eprintln!(
+            "docseal: nothing to verify: no bundle (*.zip file or unzipped bundle directory) found in {} (give --allow-empty to accept that)",
+            given.join(", ")
+        );
+        return Ok(super::EXIT_FAILED);
+    }
     let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
     let mut out = output::Out::new(&bar);
+    for r in &first {
+        summary.add(r);
+        output::render_verify(&mut out.buf, r, a.json, a.quiet, &opts)?;
+    }
+    output::set_earned(summary.code().max(super::EXIT_FAILED));
+    out.flush()?;
     if bundles.len() > 1 || a.archive.is_some() {
         // Supersedes links are checked across all the bundles (and the archive's): a report is
         // final once every bundle is verified. Bounded memory; output at the end.
@@ -213,15 +541,14 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             };
             bar.inc(1);
             summary.add(&r);
-            if a.json {
-                output::write_json_line(&mut out.buf, &r)?;
-            } else {
-                output::write_verify(&mut out.buf, &r, a.quiet)?;
-            }
+            output::render_verify(&mut out.buf, &r, a.json, a.quiet, &opts)?;
             out.flush_if_full()
         })?;
         bar.finish_and_clear();
     }
+    // Every bundle is checked: the verdict stands whatever happens to the output.
+    let code = summary.code();
+    output::set_earned(code);
     if a.json {
         let l = &opts.limits;
         let limits = serde_json::json!({
@@ -229,19 +556,41 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             "max_file_size": l.max_file_size,
             "max_total_size": l.max_total_size,
         });
-        output::write_json_line(
-            &mut out.buf,
-            &serde_json::json!({ "summary": summary, "limits": limits }),
-        )?;
+        #[derive(serde::Serialize)]
+        struct SummaryLine<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            summary: &'a output::Summary,
+            limits: serde_json::Value,
+        }
+        let line = SummaryLine {
+            kind: "summary",
+            summary: &summary,
+            limits,
+        };
+        output::write_json_line(&mut out.buf, &line)?;
     } else if !a.quiet || summary.failed > 0 {
-        output::write_summary(&mut out.buf, &summary)?;
+        output::write_summary(&mut out.buf, &summary, a.quiet)?;
     }
     out.flush()?;
-    Ok(if summary.failed == 0 {
-        0
-    } else {
-        super::EXIT_FAILED
-    })
+    Ok(code)
+}
+
+/// A bundle read from standard input (`-`), copied to an unnamed temporary file as it comes,
+/// up to the largest bundle the limits allow (one byte more is refused as
+/// `limit.bundle_size`), then verified (`trust`) or inspected (`None`) as a bundle file.
+fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report> {
+    use std::io::{Read, Seek};
+    let label = std::path::Path::new("<standard input>");
+    let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
+    let max = verify::max_bundle_size(&opts.limits);
+    let len = std::io::copy(
+        &mut std::io::stdin().lock().take(max.saturating_add(1)),
+        &mut tmp,
+    )
+    .map_err(|e| Error::io(label, e))?;
+    tmp.rewind().map_err(|e| Error::io(label, e))?;
+    Ok(verify::verify_reader("-", &mut tmp, len, trust, opts))
 }
 
 fn inspect(a: InspectArgs) -> Result<u8> {
@@ -249,23 +598,65 @@ fn inspect(a: InspectArgs) -> Result<u8> {
         limits: limits(&a.limits),
         ..Options::default()
     };
-    let r = verify::inspect(&a.bundle, &opts);
-    if a.json {
-        output::print_json(&r)?;
+    let r = if a.bundle.as_os_str() == "-" {
+        verify_stdin(None, &opts)?
     } else {
-        output::print_inspect(&r);
+        verify::inspect(&a.bundle, &opts)
+    };
+    let code = if r.ok { 0 } else { super::EXIT_FAILED };
+    output::set_earned(code);
+    if a.json {
+        output::print_json("bundle", &r)?;
+        return Ok(code);
     }
-    Ok(if r.ok { 0 } else { super::EXIT_FAILED })
+    // A path that cannot be read, or a file that is not a bundle at all: one line, as verify.
+    let codes = r.error_codes();
+    if let [only] = codes[..] {
+        let f = r.findings.iter().find(|f| f.code == only);
+        let why = f.map(|f| f.message.as_str()).unwrap_or_default();
+        if only == docseal::finding::Code::IoRead {
+            output::set_earned(super::EXIT_IO);
+            eprintln!("docseal: {why}");
+            return Ok(super::EXIT_IO);
+        }
+        if only == docseal::finding::Code::ZipNotZip {
+            eprintln!(
+                "docseal: {}: not a docseal bundle (not a ZIP file, nor a directory with bagit.txt): {why}",
+                r.path
+            );
+            return Ok(super::EXIT_FAILED);
+        }
+    }
+    output::print_inspect(&r)?;
+    Ok(code)
 }
 
 fn extract(a: ExtractArgs) -> Result<u8> {
-    let trust = Trust::load(&a.trust)?;
+    let trust = load_trust(&a.trust)?;
     let opts = Options {
         limits: limits(&a.limits),
         require_signers: a.require_signers,
         ..Options::default()
     };
-    let r = verify::extract(&a.bundle, &trust, &opts, &a.out, a.force)?;
+    let r = match verify::extract(&a.bundle, &trust, &opts, &a.out, a.force) {
+        Err(Error::Refused { .. }) => {
+            // Say why, as verify does: the bundle's error findings, one per line.
+            let report = verify::verify_path(&a.bundle, Some(&trust), &opts);
+            eprintln!(
+                "docseal: {}: refused (it does not verify), nothing extracted:",
+                a.bundle.display()
+            );
+            for f in report
+                .findings
+                .iter()
+                .filter(|f| f.severity == docseal::finding::Severity::Error)
+            {
+                eprintln!("  {f}");
+            }
+            return Ok(super::EXIT_FAILED);
+        }
+        r => r?,
+    };
     println!(
         "verified {} and extracted {} files under {}",
         a.bundle.display(),

@@ -123,8 +123,15 @@ fn add(
     role: trust::Role,
 ) -> Result<u8> {
     let key = keyfile::read_public_key(pub_path)?;
-    docseal::metadata::check_text(&name).map_err(|e| Error::invalid("--name", e))?;
+    docseal::metadata::check_new_text(&name).map_err(|e| Error::invalid("--name", e))?;
     let valid_from = check_time("--valid-from", &valid_from)?;
+    // A plain date as --valid-until covers that whole day (docs/KEYS.md).
+    let valid_until = match valid_until {
+        Some(d) if d.len() == 10 && docseal::metadata::check_date(&d).is_ok() => {
+            Some(format!("{d}T23:59:59Z"))
+        }
+        v => v,
+    };
     let valid_until = check_time("--valid-until", &valid_until)?;
     let bad = |m: String| Error::invalid(tf_path.display().to_string(), m);
     trust::update_trust_file(tf_path, true, |tf| {

@@ -1,6 +1,30 @@
 //! The command line. Exit codes (also in the README):
 //! 0 success; 1 verification failed; 2 usage error or invalid input (metadata, key, passphrase);
 //! 3 an output exists and `--force` was not given; 4 an I/O error (read, write, disk full).
+//!
+//! Output rules (issue 12 and issue 19 item 8): nothing here prints with the standard
+//! `println!`/`eprintln!`, which panic when a write fails. The two macros below shadow them in
+//! every module of the command line: a line is escaped for the terminal
+//! ([`output::term`]: control, bidi and separator characters made visible) and written; a
+//! failed write to standard output is an error (`?`), so a closed pipe or a full disk is never
+//! success (see [`main`]); a failed write to standard error is ignored.
+
+/// Print one line on standard output, escaped for the terminal; `?` on a write error.
+macro_rules! println {
+    () => {
+        $crate::cli::output::line_out(format_args!(""))?
+    };
+    ($($t:tt)*) => {
+        $crate::cli::output::line_out(format_args!($($t)*))?
+    };
+}
+
+/// Print one line on standard error, escaped for the terminal; a write error is ignored.
+macro_rules! eprintln {
+    ($($t:tt)*) => {
+        $crate::cli::output::line_err(format_args!($($t)*))
+    };
+}
 
 mod args;
 mod batch;
@@ -26,23 +50,35 @@ pub fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
-            // --help, --version
+            // --help, --version: on standard output (a closed pipe is not a failure).
             let _ = e.print();
             return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Bare `docseal` (or `docseal key`): the commands, on standard error.
+            let _ = e.print();
+            return ExitCode::from(EXIT_INVALID);
         }
         Err(e) => {
             eprintln!("docseal: {}", usage_error_line(&e.render().to_string()));
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    match commands::run(cli) {
+    let res = commands::run(cli).and_then(|code| {
+        // Whatever is still buffered must reach its destination for the run to succeed.
+        std::io::Write::flush(&mut std::io::stdout()).map_err(output::stdout_error)?;
+        Ok(code)
+    });
+    match res {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {
-                return ExitCode::SUCCESS;
+                // The reader went away: stop quietly, with the exit code earned so far (never
+                // 0 for a run that found a failure or did not finish checking).
+                return ExitCode::from(output::earned());
             }
             eprintln!("docseal: {}", one_line(&e));
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(exit_code(&e).max(output::earned()))
         }
     }
 }
@@ -59,10 +95,48 @@ fn usage_error_line(rendered: &str) -> String {
     if let Some(rest) = s.strip_prefix("error: ") {
         s = rest.to_string();
     }
-    format!("{s} (see docseal --help)")
+    format!("{s} (see {} --help)", command_path(rendered))
+}
+
+/// The (sub)command a usage error is about, from clap's usage line: `docseal verify`,
+/// `docseal key trust`; `docseal` when there is none.
+fn command_path(rendered: &str) -> String {
+    let usage = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .unwrap_or("docseal");
+    let words: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|w| {
+            w.starts_with(|c: char| c.is_ascii_lowercase())
+                && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        })
+        .collect();
+    if words.is_empty() {
+        "docseal".into()
+    } else {
+        words.join(" ")
+    }
 }
 
 fn one_line(e: &anyhow::Error) -> String {
+    // An output in a directory that does not exist: name the directory, not a temporary file
+    // the library tried to create in it.
+    if let Some(docseal::Error::Io { path, source }) = e.downcast_ref::<docseal::Error>() {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            if let Some(dir) = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+            {
+                return format!(
+                    "{}: the directory {} does not exist (create it first: mkdir -p {})",
+                    path.display(),
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
     // The library's messages name the file and the problem; context chains go on one line.
     let mut s = e.to_string();
     for c in e.chain().skip(1) {
@@ -77,6 +151,10 @@ fn one_line(e: &anyhow::Error) -> String {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     use docseal::Error;
+    if e.downcast_ref::<std::io::Error>().is_some() {
+        // Writing the output failed (a full disk, a closed file).
+        return EXIT_IO;
+    }
     match e.downcast_ref::<Error>() {
         Some(Error::Io { .. }) => EXIT_IO,
         Some(Error::Exists { .. }) => EXIT_EXISTS,

@@ -4,7 +4,84 @@ use docseal::finding::Severity;
 use docseal::verify::{Report, SignerStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Whether a character must not reach a terminal as it is: C0 controls, DEL, C1 controls
+/// (escape sequences, bells, line breaks), bidirectional formatting characters (which reorder
+/// what is shown) and invisible separators (U+200B, U+2028, U+2029, U+FEFF).
+fn unsafe_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+/// Text made safe to show on a terminal: every character that could move the cursor, change
+/// colours or the title, ring the bell, start a new line or reorder the text is shown as an
+/// escape (`\n`, `\t`, `\r`, `\u{1b}`). The one escaping function of the command line's text
+/// output; JSON output is never escaped this way (it stays exact).
+pub fn term(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(unsafe_on_terminal) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if unsafe_on_terminal(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One line of text into `w`: `args` escaped with [`term`] (line breaks in it included),
+/// then a line break.
+pub fn line(w: &mut dyn Write, args: std::fmt::Arguments) -> std::io::Result<()> {
+    let s = std::fmt::format(args);
+    w.write_all(term(&s).as_bytes())?;
+    w.write_all(b"\n")
+}
+
+/// A failed write to standard output, saying so (the kind is kept: a closed pipe stays
+/// [`std::io::ErrorKind::BrokenPipe`]).
+pub fn stdout_error(e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("standard output: {e}"))
+}
+
+/// `println!` of the command line: one escaped line on standard output; an error when the
+/// write fails.
+pub fn line_out(args: std::fmt::Arguments) -> std::io::Result<()> {
+    line(&mut std::io::stdout().lock(), args).map_err(stdout_error)
+}
+
+/// `eprintln!` of the command line: one escaped line on standard error; a failed write is
+/// ignored (there is nowhere left to report it).
+pub fn line_err(args: std::fmt::Arguments) {
+    let _ = line(&mut std::io::stderr().lock(), args);
+}
+
+/// The exit code the run has earned so far: what a run cut short by a closed pipe exits with.
+static EARNED: AtomicU8 = AtomicU8::new(0);
+
+/// Record the exit code the run has earned so far (see [`earned`]).
+pub fn set_earned(code: u8) {
+    EARNED.store(code, Ordering::SeqCst);
+}
+
+/// The exit code the run has earned so far.
+pub fn earned() -> u8 {
+    EARNED.load(Ordering::SeqCst)
+}
 
 /// Totals over a verification run.
 #[derive(Default, Serialize)]
@@ -14,6 +91,18 @@ pub struct Summary {
     pub failed: usize,
     /// Error findings by code.
     pub by_code: std::collections::BTreeMap<String, usize>,
+    /// Failed reports whose every error is an `io.*` finding (a path that could not be read).
+    #[serde(skip)]
+    pub unreadable: usize,
+}
+
+/// Whether every error finding of a failed report is an `io.*` one.
+fn only_io(r: &Report) -> bool {
+    !r.ok
+        && r.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .all(|f| f.code.as_str().starts_with("io."))
 }
 
 impl Summary {
@@ -24,8 +113,23 @@ impl Summary {
         } else {
             self.failed += 1;
         }
+        if only_io(r) {
+            self.unreadable += 1;
+        }
         for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
             *self.by_code.entry(f.code.to_string()).or_default() += 1;
+        }
+    }
+
+    /// The exit code of the bundles counted: 0 when all passed; 1 when one failed
+    /// verification; 4 when the only failures are paths that could not be read.
+    pub fn code(&self) -> u8 {
+        if self.failed == 0 {
+            0
+        } else if self.failed > self.unreadable {
+            super::EXIT_FAILED
+        } else {
+            super::EXIT_IO
         }
     }
 
@@ -36,6 +140,9 @@ impl Summary {
             self.passed = self.passed.saturating_sub(1);
         } else {
             self.failed = self.failed.saturating_sub(1);
+        }
+        if only_io(r) {
+            self.unreadable = self.unreadable.saturating_sub(1);
         }
         for f in r.findings.iter().filter(|f| f.severity == Severity::Error) {
             let code = f.code.to_string();
@@ -49,17 +156,27 @@ impl Summary {
     }
 }
 
-pub fn write_summary(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
+/// The caveat on sealing times, said once per run in the summary.
+pub const SEALING_TIME_CAVEAT: &str = "sealing times are the signer's own account: a signature proves who sealed a bundle and that it has not changed since, not when";
+
+/// The totals of a verify run; before them, unless `quiet`, the sealing-time caveat (once for
+/// the run, when a bundle passed).
+pub fn write_summary(w: &mut dyn Write, s: &Summary, quiet: bool) -> std::io::Result<()> {
+    if s.passed > 0 && !quiet {
+        line(w, format_args!("note: {SEALING_TIME_CAVEAT}"))?;
+    }
     let codes: Vec<String> = s.by_code.iter().map(|(c, n)| format!("{c} x{n}")).collect();
     if codes.is_empty() {
-        writeln!(w, "{} passed, {} failed", s.passed, s.failed)
+        line(w, format_args!("{} passed, {} failed", s.passed, s.failed))
     } else {
-        writeln!(
+        line(
             w,
-            "{} passed, {} failed ({})",
-            s.passed,
-            s.failed,
-            codes.join(", ")
+            format_args!(
+                "{} passed, {} failed ({})",
+                s.passed,
+                s.failed,
+                codes.join(", ")
+            ),
         )
     }
 }
@@ -104,8 +221,8 @@ impl<'a> Out<'a> {
         }
         let write = |buf: &[u8]| {
             let mut o = std::io::stdout().lock();
-            o.write_all(buf)?;
-            o.flush()
+            o.write_all(buf).map_err(stdout_error)?;
+            o.flush().map_err(stdout_error)
         };
         if self.suspend {
             self.bar.suspend(|| write(&self.buf))?;
@@ -137,10 +254,23 @@ pub fn write_json_line<T: Serialize + ?Sized>(w: &mut dyn Write, v: &T) -> std::
     writeln!(w)
 }
 
-pub fn print_json<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
+/// A JSON object with its `"type"` first (docs/VERIFY.md, "JSON output"): every object
+/// docseal prints says what it is.
+#[derive(Serialize)]
+pub struct Typed<'a, T: Serialize + ?Sized> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(flatten)]
+    pub value: &'a T,
+}
+
+/// One JSON object (pretty, with its `"type"`) on standard output.
+pub fn print_json<T: Serialize + ?Sized>(kind: &'static str, v: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
+    let mut text = serde_json::to_vec_pretty(&Typed { kind, value: v })?;
+    text.push(b'\n');
+    out.write_all(&text).map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)?;
     Ok(())
 }
 
@@ -166,27 +296,63 @@ fn signer_summary(r: &Report) -> String {
     }
 }
 
-pub fn write_verify(w: &mut dyn Write, r: &Report, quiet: bool) -> std::io::Result<()> {
+/// The time an archive checkpoint shows `r`'s bundle existed by, if `opts` has one.
+pub fn established(opts: &docseal::verify::Options, r: &Report) -> Option<String> {
+    let t = opts.established.get(r.content_sha256.as_deref()?)?;
+    Some(docseal::metadata::format_sealed(*t))
+}
+
+/// A bundle's report in a verify run: a JSON line (with `"type": "bundle"`) or text.
+pub fn render_verify(
+    w: &mut dyn Write,
+    r: &Report,
+    json: bool,
+    quiet: bool,
+    opts: &docseal::verify::Options,
+) -> std::io::Result<()> {
+    if json {
+        write_json_line(
+            w,
+            &Typed {
+                kind: "bundle",
+                value: r,
+            },
+        )
+    } else {
+        write_verify(w, r, quiet, established(opts, r).as_deref())
+    }
+}
+
+/// One bundle's report as text: one short `OK` line for a bundle that passed (who signed, the
+/// sealing time, and the independent evidence used, if any), or `FAILED` and its findings.
+/// `established`: the time an archive checkpoint shows the bundle existed by, if one does.
+pub fn write_verify(
+    w: &mut dyn Write,
+    r: &Report,
+    quiet: bool,
+    established: Option<&str>,
+) -> std::io::Result<()> {
     if r.ok {
         if !quiet {
-            writeln!(
+            let sealed = r
+                .metadata
+                .as_ref()
+                .map(|m| format!(", sealed {}", m.date_sealed))
+                .unwrap_or_default();
+            let evidence = established
+                .map(|t| format!(", archived by {t} (archive checkpoint)"))
+                .unwrap_or_default();
+            line(
                 w,
-                "OK      {}  {}  {}",
-                r.path,
-                r.id.as_deref().unwrap_or("-"),
-                signer_summary(r)
+                format_args!(
+                    "OK      {}  {}{sealed}{evidence}",
+                    r.path,
+                    signer_summary(r)
+                ),
             )?;
-            // Say what the sealing time is: the signer's claim (docs/SECURITY.md).
-            if let Some(m) = &r.metadata {
-                writeln!(
-                    w,
-                    "  sealed {} by the signer's own account (the signature proves who sealed the bundle and that it has not changed since, not when)",
-                    m.date_sealed
-                )?;
-            }
         }
     } else {
-        writeln!(w, "FAILED  {}", r.path)?;
+        line(w, format_args!("FAILED  {}", r.path))?;
     }
     for f in &r.findings {
         if f.severity == Severity::Error || !quiet {
@@ -195,13 +361,13 @@ pub fn write_verify(w: &mut dyn Write, r: &Report, quiet: bool) -> std::io::Resu
             } else {
                 ""
             };
-            writeln!(w, "  {tag}{f}")?;
+            line(w, format_args!("  {tag}{f}"))?;
         }
     }
     Ok(())
 }
 
-pub fn print_inspect(r: &Report) {
+pub fn print_inspect(r: &Report) -> std::io::Result<()> {
     println!("bundle   {}", r.path);
     if let Some(m) = &r.metadata {
         println!("id       {}", m.id);
@@ -248,4 +414,28 @@ pub fn print_inspect(r: &Report) {
         println!("problem: {f}");
     }
     println!("No trust decision was made: inspect does not know whom you trust. Use `docseal verify --trust KEY.pub`.");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::term;
+
+    #[test]
+    fn issue19_item8_term_escapes_controls_bidi_and_separators() {
+        assert_eq!(term("plain café ü"), "plain café ü");
+        assert_eq!(
+            term("a\u{1b}]0;x\u{7}b\nOK\t\r"),
+            "a\\u{1b}]0;x\\u{7}b\\nOK\\t\\r"
+        );
+        for c in [
+            '\u{0}', '\u{7f}', '\u{85}', '\u{9b}', '\u{61c}', '\u{200b}', '\u{200e}', '\u{2028}',
+            '\u{2029}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{feff}',
+        ] {
+            let s = format!("x{c}y");
+            let t = term(&s);
+            assert!(!t.contains(c), "U+{:04X}", c as u32);
+            assert!(t.starts_with("x\\u{") && t.ends_with("}y"), "{t}");
+        }
+    }
 }

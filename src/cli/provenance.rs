@@ -40,18 +40,25 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     }
     paths.sort();
     paths.dedup();
+    if paths.is_empty() && !a.allow_empty {
+        eprintln!(
+            "docseal: nothing to show: no bundle (*.zip file or unzipped bundle directory) found (give --allow-empty to accept that)"
+        );
+        return Ok(super::EXIT_FAILED);
+    }
     let trust = if a.trust.is_empty() {
         None
     } else {
-        Some(Trust::load(&a.trust)?)
+        Some(super::commands::load_trust(&a.trust)?)
     };
     let reports: Vec<verify::Report> = paths
         .iter()
         .map(|p| verify::verify_path(p, trust.as_ref(), &opts))
         .collect();
     let h = docseal::history::history(&reports);
+    output::set_earned(if h.ok() { 0 } else { super::EXIT_FAILED });
     if a.json {
-        output::print_json(&h)?;
+        output::print_json("history", &h)?;
     } else {
         for (ci, chain) in h.chains.iter().enumerate() {
             if ci > 0 {
@@ -184,8 +191,9 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         kept.extend(archive::read_kept(k)?);
     }
     let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
+    output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {
-        output::print_json(&r)?;
+        output::print_json("audit", &r)?;
     } else {
         println!(
             "{}  {}  {} entries, {} checkpoints",
@@ -262,7 +270,7 @@ fn check_proof(a: ArchiveCheckProofArgs) -> Result<u8> {
         &limits(&a.limits),
     )?;
     if a.json {
-        output::print_json(&r)?;
+        output::print_json("proof_check", &r)?;
         return Ok(0);
     }
     let cp = &r.checkpoint;
