@@ -298,8 +298,13 @@ fn signer_summary(r: &Report) -> String {
 
 /// The time an archive checkpoint shows `r`'s bundle existed by, if `opts` has one.
 pub fn established(opts: &docseal::verify::Options, r: &Report) -> Option<String> {
-    let t = opts.established.get(r.content_sha256.as_deref()?)?;
-    Some(docseal::metadata::format_sealed(*t))
+    let t = opts
+        .established
+        .get(r.content_sha256.as_deref()?)?
+        .iter()
+        .map(|c| c.time)
+        .min()?;
+    Some(docseal::metadata::format_sealed(t))
 }
 
 /// A bundle's report in a verify run: a JSON line (with `"type": "bundle"`) or text.
