@@ -61,6 +61,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// Longest line a jobs file may have.
 pub const MAX_JOB_LINE: usize = 1 << 20;
 
+/// Longest line skipped (as one refused job) before the jobs file is given up on (an endless
+/// line).
+pub const MAX_SKIPPED_LINE: u64 = 64 << 20;
+
 /// The number of threads to use by default: one per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -274,8 +278,9 @@ pub const IN_MEMORY_MAX: u64 = 1 << 20;
 /// Verify one bundle as [`verify::verify_path`] does (same checks, same report).
 pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
     // One open, one fstat, one read for a small bundle file.
-    if let Ok(mut f) = std::fs::File::open(path) {
-        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    // (A FIFO or device is not opened here: the streaming path refuses it.)
+    if let Ok((mut f, meta)) = crate::input::open(path, crate::input::Open::regular("bundle")) {
+        let len = Some(meta.len());
         if let Some(len) = len.filter(|&l| l <= IN_MEMORY_MAX) {
             let mut bytes = vec![0u8; len as usize];
             // Anything unexpected (an error, a file that shrank): the streaming path reports
@@ -558,7 +563,9 @@ impl<R: BufRead> JobReader<R> {
                 Err(e) => return Some((self.line, Err(e))),
             };
             if n as u64 == limit && self.buf.last() != Some(&b'\n') {
-                // Skip the rest of the over-long line.
+                // Skip the rest of the over-long line, up to MAX_SKIPPED_LINE bytes: an endless
+                // line (`/dev/zero` through a pipe) ends the jobs file with an error.
+                let mut skipped = n as u64;
                 loop {
                     self.buf.clear();
                     match (&mut self.reader)
@@ -567,7 +574,19 @@ impl<R: BufRead> JobReader<R> {
                     {
                         Ok(0) => break,
                         Ok(_) if self.buf.last() == Some(&b'\n') => break,
-                        Ok(_) => {}
+                        Ok(k) => {
+                            skipped += k as u64;
+                            if skipped > MAX_SKIPPED_LINE {
+                                let e = std::io::Error::new(
+                                    std::io::ErrorKind::InvalidData,
+                                    format!(
+                                        "line {} is longer than {MAX_SKIPPED_LINE} bytes; the rest of the jobs file is not read",
+                                        self.line
+                                    ),
+                                );
+                                return Some((self.line, Err(e)));
+                            }
+                        }
                         Err(e) => return Some((self.line, Err(e))),
                     }
                 }
@@ -907,7 +926,14 @@ impl<'a> Batch<'a> {
         }
         // The bundle is made durable before it is put in place, and its name before the job
         // is reported sealed (settled); the syncs are shared by the jobs settled together.
-        match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync)) {
+        match seal::seal_deferred(
+            &req,
+            self.key,
+            out,
+            false,
+            Some(&self.sync),
+            &crate::zipfmt::Limits::default(),
+        ) {
             Ok((s, written)) => (Outcome::Sealed(s), written),
             // Written meanwhile by someone else, found before writing (with a temp name).
             Err(Error::Exists { .. }) => (self.existing(&req, out), None),
@@ -1034,8 +1060,8 @@ fn unflag(e: Error) -> Error {
 
 /// SHA-256 of a file, streamed in 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (mut f, meta) = crate::input::open(path, crate::input::Open::regular("file"))?;
+    let len = meta.len();
     crate::bagit::sha256_reader(&mut f, len).map_err(|e| Error::io(path, e))
 }
 

@@ -17,7 +17,6 @@ use crate::minisign::{KeyId, SecretKey};
 use crate::verify::{self, Options};
 use crate::zipfmt::{self, Limits, ZipWriter};
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -76,8 +75,7 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
             "is a directory; cosign takes a bundle ZIP file",
         ));
     }
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(bundle, e))?;
+    let (file, meta) = crate::input::open(bundle, crate::input::Open::regular_nofollow("bundle"))?;
     let before = stamp(&meta);
     let opts = Options {
         limits: limits.clone(),

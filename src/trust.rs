@@ -206,6 +206,8 @@ impl Trust {
                     .map_err(|e| Error::io(p, e))?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|f| f.extension().is_some_and(|x| x == "pub" || x == "toml"))
+                    // Only regular files (or links to them): a FIFO or device is never opened.
+                    .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.is_file()))
                     .collect();
                 files.sort();
                 if files.is_empty() {
@@ -298,21 +300,14 @@ impl Trust {
 /// Largest trust file docseal reads (about ten thousand keys).
 pub const MAX_TRUST_FILE: u64 = 4 << 20;
 
-/// Read at most [`MAX_TRUST_FILE`] bytes of a file; a larger one is refused.
+/// Read at most [`MAX_TRUST_FILE`] bytes of a regular file; a larger one, or anything but a
+/// regular file (a FIFO, a device), is refused.
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = Vec::new();
-    f.take(MAX_TRUST_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    if buf.len() as u64 > MAX_TRUST_FILE {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("larger than {MAX_TRUST_FILE} bytes: not a trust file"),
-        ));
-    }
-    Ok(buf)
+    crate::input::read_bounded(
+        path,
+        MAX_TRUST_FILE,
+        crate::input::Open::regular("trust file"),
+    )
 }
 
 fn parse_trust_file(path: &Path, bytes: &[u8]) -> Result<TrustFile> {

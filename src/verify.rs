@@ -432,13 +432,11 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> Report 
         check_bundle(&mut src, trust, opts, &mut report);
         return report.finish();
     }
-    let file = match File::open(path) {
-        Ok(f) => f,
+    // A FIFO, device or socket is refused, never opened for a blocking read.
+    let file = match crate::input::open(path, crate::input::Open::regular("bundle")) {
+        Ok((f, _)) => f,
         Err(e) => {
-            report.push(Finding::new(
-                Code::IoRead,
-                format!("{}: {e}", path.display()),
-            ));
+            report.push(Finding::new(Code::IoRead, e.to_string()));
             return report.finish();
         }
     };
@@ -1247,14 +1245,8 @@ pub fn extract(
     out_dir: &Path,
     force: bool,
 ) -> Result<Report> {
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
+    let (file, _) = crate::input::open(bundle, crate::input::Open::regular("bundle"))?;
     let mut report = Report::new(bundle, true);
-    if file.metadata().map_err(|e| Error::io(bundle, e))?.is_dir() {
-        return Err(Error::invalid(
-            bundle.display().to_string(),
-            "is a directory; extract takes a bundle file",
-        ));
-    }
     verify_zip_file(&file, Some(trust), opts, &mut report);
     let report = report.finish();
     if !report.ok {

@@ -159,6 +159,10 @@ pub struct PackArgs {
     /// With --batch: no progress bar, and report only the jobs that failed.
     #[arg(long, short, requires = "batch")]
     pub quiet: bool,
+    /// Input limits: the article and each attachment at most --max-file-size bytes, all of
+    /// them at most --max-total-size (the limits docseal verify applies).
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]

@@ -54,14 +54,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .out_dir
         .as_deref()
         .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
-    let file = std::fs::File::open(jobs).map_err(|e| Error::io(jobs, e))?;
-    if file.metadata().map_err(|e| Error::io(jobs, e))?.is_dir() {
-        return Err(Error::invalid(
-            jobs.display().to_string(),
-            "is a directory, not a jobs file",
-        )
-        .into());
-    }
+    // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
+    let (file, _) = docseal::input::open(jobs, docseal::input::Open::regular("jobs file"))?;
     let key = load_secret_key(&a.key)?;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let base = match jobs.parent() {

@@ -166,7 +166,7 @@ fn pack(a: PackArgs) -> Result<u8> {
         attachments: a.attachments,
         supersedes,
     };
-    let s = docseal::seal::seal(&req, &key, &out, a.force)?;
+    let s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))?;
     println!("sealed {} ({} bytes)", s.path.display(), s.size);
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
