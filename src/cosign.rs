@@ -137,7 +137,11 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     let signature = crate::seal::sign_tagmanifest(&m, key, &tagmanifest);
     let name = bagit::cosignature_name(&kid_s);
 
+    // The new file keeps the bundle's mode (a 0600 bundle stays 0600) and, where this
+    // process may set it, owner. It replaces the name given: another hard link to the old
+    // file keeps the old bundle (docs/SECURITY.md, "File-system guarantees").
     let mut output = Output::create(bundle, true)?;
+    output.keep_mode_of(&meta);
     let out_err = |e: std::io::Error| Error::io(bundle, e);
     let mut zw = ZipWriter::new(output.file());
     let mut inserted = false;
