@@ -28,6 +28,7 @@ pub mod atomic;
 pub mod bagit;
 pub mod batch;
 pub mod cosign;
+pub mod dirwrite;
 pub mod error;
 pub mod finding;
 pub mod history;
