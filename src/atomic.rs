@@ -440,10 +440,7 @@ fn replace_with_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
     let tmp = loop {
         let mut r = [0u8; 8];
         getrandom::getrandom(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let name = format!(
-            "{TEMP_PREFIX}{}{TEMP_SUFFIX}",
-            crate::metadata::hex(&r)
-        );
+        let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", crate::metadata::hex(&r));
         let tmp = dir.join(name);
         match link_unnamed(f, &tmp) {
             Ok(()) => break tmp,

@@ -221,8 +221,7 @@ mod linux {
                 }
                 let fd = sub_dir(&parent_fd, &name, false, &parent.join(&name))?;
                 let f = File::from(fd);
-                rustix::fs::flock(&f, FlockOperation::LockExclusive)
-                    .map_err(|e| io(&parent, e))?;
+                rustix::fs::flock(&f, FlockOperation::LockExclusive).map_err(|e| io(&parent, e))?;
                 break (name, f);
             };
             Ok(Stage {
@@ -246,9 +245,8 @@ mod linux {
                 let shown = self.parent.join(&self.name).join(dir);
                 let fd = match dir.rsplit_once('/') {
                     None => {
-                        let root = OwnedFd::from(self.root.try_clone().map_err(|e| {
-                            Error::io(&shown, e)
-                        })?);
+                        let root =
+                            OwnedFd::from(self.root.try_clone().map_err(|e| Error::io(&shown, e))?);
                         sub_dir(&root, dir, true, &shown)?
                     }
                     Some((up, last)) => {
@@ -347,7 +345,10 @@ mod linux {
                                 Some(t) => {
                                     return Err(Error::invalid(
                                         shown.display().to_string(),
-                                        format!("is {}, not a directory; not followed", type_name(t)),
+                                        format!(
+                                            "is {}, not a directory; not followed",
+                                            type_name(t)
+                                        ),
                                     ))
                                 }
                             }
@@ -500,7 +501,9 @@ mod portable {
                     at.push(seg);
                     let Ok(m) = at.symlink_metadata() else { break };
                     let last = k + 1 == segments.len();
-                    if (!last && !m.is_dir()) || (last && !m.is_file() && !m.file_type().is_symlink()) {
+                    if (!last && !m.is_dir())
+                        || (last && !m.is_file() && !m.file_type().is_symlink())
+                    {
                         return Err(Error::invalid(at.display().to_string(), "not replaced"));
                     }
                 }

@@ -110,7 +110,10 @@ pub fn open(path: &Path, how: Open<'_>) -> Result<(File, Metadata)> {
         if !how.follow && e.raw_os_error() == Some(libc::ELOOP) {
             Error::invalid(
                 path.display().to_string(),
-                format!("is a symbolic link; a {} is never followed through a link", how.what),
+                format!(
+                    "is a symbolic link; a {} is never followed through a link",
+                    how.what
+                ),
             )
         } else {
             Error::io(path, e)

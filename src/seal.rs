@@ -278,9 +278,9 @@ pub(crate) fn seal_deferred(
     let mut payload = Vec::with_capacity(1 + attachments.len());
     payload.push(article);
     let mut payload_size = 0u64;
-    for (name, p) in std::iter::once((&String::new(), None)).chain(
-        attachments.iter().map(|(n, p)| (n, Some(p))),
-    ) {
+    for (name, p) in
+        std::iter::once((&String::new(), None)).chain(attachments.iter().map(|(n, p)| (n, Some(p))))
+    {
         let input = match p {
             None => None,
             Some(p) => Some(open_input(p, "attachment", limits)?),

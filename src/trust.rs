@@ -531,7 +531,11 @@ pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
 }
 
 /// [`write_trust_file`], giving the file the mode and owner of `keep`.
-fn write_trust_file_as(path: &Path, tf: &TrustFile, keep: Option<&std::fs::Metadata>) -> Result<()> {
+fn write_trust_file_as(
+    path: &Path,
+    tf: &TrustFile,
+    keep: Option<&std::fs::Metadata>,
+) -> Result<()> {
     resolve(path, tf)?;
     let mut text =
         String::from("# docseal trust file: the keys docseal verify trusts (docs/SECURITY.md)\n\n");

@@ -1482,12 +1482,25 @@ fn trust_file_updates_are_locked_atomic_and_land_where_the_file_is() {
     });
     let start = std::time::Instant::now();
     env.cmd()
-        .args(["key", "revoke", "shared/trust.toml", "o", "--reason", "retired"])
+        .args([
+            "key",
+            "revoke",
+            "shared/trust.toml",
+            "o",
+            "--reason",
+            "retired",
+        ])
         .ok();
-    assert!(start.elapsed() >= std::time::Duration::from_millis(400), "waited for the lock");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(400),
+        "waited for the lock"
+    );
     holder.join().unwrap();
     let text = fs::read_to_string(env.path("shared/trust.toml")).unwrap();
-    assert!(text.contains("name = \"o\"") && text.contains("retired"), "{text}");
+    assert!(
+        text.contains("name = \"o\"") && text.contains("retired"),
+        "{text}"
+    );
     // A missing trust file is not created by revoke.
     env.cmd()
         .args(["key", "revoke", "none.toml", "k", "--reason", "retired"])
