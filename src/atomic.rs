@@ -143,6 +143,20 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
     }
 }
 
+/// [`remove_stale_temps`], once per directory per process (a directory of many outputs, such
+/// as an archive's, is listed once, not once per output).
+fn remove_stale_temps_once(dir: &Path) {
+    static DONE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    {
+        let mut done = lock(&DONE);
+        if done.iter().any(|d| d == dir) {
+            return;
+        }
+        done.push(dir.to_path_buf());
+    }
+    remove_stale_temps(dir);
+}
+
 impl Output {
     /// Start writing `path`. Fails at once if it exists and `force` is false; with `force`,
     /// if it is anything but a regular file or a symbolic link. Where the OS allows, the file
@@ -152,7 +166,7 @@ impl Output {
     pub fn create(path: &Path, force: bool) -> Result<Output> {
         refuse_existing(path, force)?;
         let dir = parent_of(path);
-        remove_stale_temps(dir);
+        remove_stale_temps_once(dir);
         #[cfg(target_os = "linux")]
         if let Ok(file) = open_unnamed(dir) {
             lock_temp(&file).map_err(|e| Error::io(path, e))?;

@@ -56,7 +56,9 @@ fn stamp(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>, u64) {
     (m.len(), m.modified().ok(), ino)
 }
 
-/// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically.
+/// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically. The new
+/// file keeps the old one's permission bits and (where this process may set it) owner; another
+/// hard link to the old file keeps the bundle as it was.
 ///
 /// Refused (nothing written): a directory or symbolic link; a bundle with any error finding
 /// of `docseal inspect`; a key that already signed the bundle (the sealer's own key included);
