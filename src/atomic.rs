@@ -168,7 +168,7 @@ impl Output {
         let dir = parent_of(path);
         remove_stale_temps_once(dir);
         #[cfg(target_os = "linux")]
-        if let Ok(file) = open_unnamed(dir) {
+        if let Some(file) = proc_fd_available().then(|| open_unnamed(dir).ok()).flatten() {
             lock_temp(&file).map_err(|e| Error::io(path, e))?;
             return Ok(Output {
                 path: path.to_path_buf(),
@@ -475,6 +475,13 @@ fn link_via_proc(f: &File, path: &Path) -> std::io::Result<()> {
     let fd_path = format!("/proc/self/fd/{}", f.as_raw_fd());
     rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
     Ok(())
+}
+
+/// Whether `/proc/self/fd` is there, through which every process may link an unnamed file.
+#[cfg(target_os = "linux")]
+fn proc_fd_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| Path::new("/proc/self/fd").is_dir())
 }
 
 /// Whether outputs in `dir` can be written unnamed and linked into place.

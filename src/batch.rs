@@ -755,9 +755,16 @@ pub struct Batch<'a> {
     /// its own is put in place (which never replaces anything). This saves a look-up per job in
     /// the output directory, which waits for its lock while bundles are put in place there.
     present: Option<Vec<u64>>,
+    /// The input limits of each job (`pack --max-file-size` ...).
+    limits: crate::zipfmt::Limits,
 }
 
 impl<'a> Batch<'a> {
+    /// Seal each job within `limits` (default [`crate::zipfmt::Limits::default`]).
+    pub fn set_limits(&mut self, limits: crate::zipfmt::Limits) {
+        self.limits = limits;
+    }
+
     /// A batch sealing with `key` into `out_dir` (which must exist: it is opened here);
     /// relative job paths are resolved against `base` (the jobs file's directory).
     pub fn new(key: &'a SecretKey, base: &Path, out_dir: &Path) -> Result<Self> {
@@ -779,6 +786,7 @@ impl<'a> Batch<'a> {
             out_dir: out_dir.to_path_buf(),
             sync,
             present: names_in(out_dir),
+            limits: crate::zipfmt::Limits::default(),
         }
     }
 
@@ -932,7 +940,7 @@ impl<'a> Batch<'a> {
             out,
             false,
             Some(&self.sync),
-            &crate::zipfmt::Limits::default(),
+            &self.limits,
         ) {
             Ok((s, written)) => (Outcome::Sealed(s), written),
             // Written meanwhile by someone else, found before writing (with a temp name).

@@ -391,6 +391,26 @@ fn issue20_item5_pack_refuses_endless_inputs_and_leaves_nothing() {
     c.args(pack_args(&fx, &art, "a.zip"))
         .args(["--attach", "big.bin", "--max-total-size", "5000"]);
     refused(c, 2, "more than 5000 bytes");
+    // The same limits for each job of a batch.
+    let job = serde_json::json!({
+        "article": art, "url": "https://e.com/a", "title": "t", "publisher": "p",
+        "published": "2020-01-01", "attach": ["big.bin"], "out": "j.zip"
+    });
+    fs::write(fx.path("jobs.jsonl"), format!("{job}\n")).unwrap();
+    let mut c = fx.cmd();
+    c.args(["pack", "--batch", "jobs.jsonl", "--out-dir", "b", "--key"])
+        .arg(&fx.key)
+        .args(["--max-file-size", "2000"])
+        .stdin(Stdio::null());
+    let o = run_within(c, 60);
+    assert_eq!(o.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(all.contains("larger than 2000 bytes"), "{all}");
+    assert!(!fx.path("b/j.zip").exists());
     assert!(!fx.path("a.zip").exists());
     assert!(leftovers(fx.env.dir.path()).is_empty());
 }

@@ -62,7 +62,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let runner = Batch::new(&key, base, out_dir)?;
+    let mut runner = Batch::new(&key, base, out_dir)?;
+    runner.set_limits(super::commands::limits(&a.limits));
     let threads = a
         .threads
         .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());
