@@ -168,7 +168,10 @@ impl Output {
         let dir = parent_of(path);
         remove_stale_temps_once(dir);
         #[cfg(target_os = "linux")]
-        if let Some(file) = proc_fd_available().then(|| open_unnamed(dir).ok()).flatten() {
+        if let Some(file) = proc_fd_available()
+            .then(|| open_unnamed(dir).ok())
+            .flatten()
+        {
             lock_temp(&file).map_err(|e| Error::io(path, e))?;
             return Ok(Output {
                 path: path.to_path_buf(),

@@ -757,12 +757,61 @@ pub struct Batch<'a> {
     present: Option<Vec<u64>>,
     /// The input limits of each job (`pack --max-file-size` ...).
     limits: crate::zipfmt::Limits,
+    /// With `pack --batch --base DIR`: `DIR`, canonical; every job path must lead inside it.
+    confined: Option<PathBuf>,
 }
 
 impl<'a> Batch<'a> {
     /// Seal each job within `limits` (default [`crate::zipfmt::Limits::default`]).
     pub fn set_limits(&mut self, limits: crate::zipfmt::Limits) {
         self.limits = limits;
+    }
+
+    /// Resolve job paths against `base` and confine them to it (`pack --batch --base DIR`):
+    /// a job whose article or attachment is an absolute path, has a `..` component, or leads
+    /// outside `base` through a symbolic link fails. (Checked before the job's files are
+    /// opened; a link changed between the check and the open is not caught: this confines a
+    /// jobs file's author, not a user racing the run.)
+    pub fn confine_to(&mut self, base: &Path) -> Result<()> {
+        let canon = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
+        if !canon.is_dir() {
+            return Err(Error::invalid(
+                base.display().to_string(),
+                "is not a directory (--base)",
+            ));
+        }
+        self.base = base.to_path_buf();
+        self.confined = Some(canon);
+        Ok(())
+    }
+
+    /// With [`Batch::confine_to`]: refuse a job path that leads outside the base.
+    fn check_confined(&self, p: &str) -> Result<()> {
+        let Some(root) = &self.confined else {
+            return Ok(());
+        };
+        let rel = Path::new(p);
+        let escapes = rel.is_absolute()
+            || rel.components().any(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if escapes {
+            return Err(Error::invalid(
+                p,
+                "is outside --base DIR (absolute, or with ..)",
+            ));
+        }
+        match std::fs::canonicalize(self.resolve(p)) {
+            Ok(real) if !real.starts_with(root) => Err(Error::invalid(
+                p,
+                "leads outside --base DIR (through a symbolic link)",
+            )),
+            // A missing file is reported when it is opened.
+            _ => Ok(()),
+        }
     }
 
     /// A batch sealing with `key` into `out_dir` (which must exist: it is opened here);
@@ -787,6 +836,7 @@ impl<'a> Batch<'a> {
             sync,
             present: names_in(out_dir),
             limits: crate::zipfmt::Limits::default(),
+            confined: None,
         }
     }
 
@@ -928,20 +978,18 @@ impl<'a> Batch<'a> {
 
     /// Seal a job into `out`, unless it exists (looked up when `check`).
     fn run_job(&self, job: &Job, out: &Path, check: bool) -> (Outcome, Option<Written>) {
+        for p in std::iter::once(&job.article).chain(&job.attach) {
+            if let Err(e) = self.check_confined(p) {
+                return (Outcome::Failed(e), None);
+            }
+        }
         let req = self.request(job);
         if check && out.symlink_metadata().is_ok() {
             return (self.existing(&req, out), None);
         }
         // The bundle is made durable before it is put in place, and its name before the job
         // is reported sealed (settled); the syncs are shared by the jobs settled together.
-        match seal::seal_deferred(
-            &req,
-            self.key,
-            out,
-            false,
-            Some(&self.sync),
-            &self.limits,
-        ) {
+        match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync), &self.limits) {
             Ok((s, written)) => (Outcome::Sealed(s), written),
             // Written meanwhile by someone else, found before writing (with a temp name).
             Err(Error::Exists { .. }) => (self.existing(&req, out), None),

@@ -11,7 +11,6 @@
 //! left by a killed run is removed by the next run in the same directory.
 
 use crate::error::{Error, Result};
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +28,7 @@ mod linux {
     use super::*;
     use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags};
     use rustix::io::Errno;
+    use std::collections::HashMap;
     use std::os::fd::OwnedFd;
 
     const DIR_FLAGS: OFlags = OFlags::RDONLY

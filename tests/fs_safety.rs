@@ -774,3 +774,58 @@ fn issue20_item11_secret_key_files_are_refused_as_inputs() {
     assert!(!fx.path("b/j.zip").exists());
     assert!(!fx.path("a.zip").exists());
 }
+
+#[test]
+fn issue20_item11_batch_base_confines_job_paths() {
+    let fx = Fx::new();
+    fs::create_dir(fx.path("base")).unwrap();
+    fs::write(fx.path("base/in.txt"), b"inside").unwrap();
+    fs::write(fx.path("secret.txt"), b"outside").unwrap();
+    std::os::unix::fs::symlink(fx.path("secret.txt"), fx.path("base/link.txt")).unwrap();
+    let job = |article: &str, out: &str| {
+        serde_json::json!({
+            "article": article, "url": "https://e.com/a", "title": "t", "publisher": "p",
+            "published": "2020-01-01", "out": out
+        })
+        .to_string()
+    };
+    let outside = fx.path("secret.txt").display().to_string();
+    let lines = [
+        job("in.txt", "in.zip"),
+        job("../secret.txt", "dots.zip"),
+        job(&outside, "abs.zip"),
+        job("link.txt", "link.zip"),
+    ];
+    fs::write(fx.path("jobs.jsonl"), lines.join("\n") + "\n").unwrap();
+    let mut c = fx.cmd();
+    c.args([
+        "pack",
+        "--batch",
+        "jobs.jsonl",
+        "--base",
+        "base",
+        "--out-dir",
+        "b",
+        "--key",
+    ])
+    .arg(&fx.key)
+    .stdin(Stdio::null());
+    let o = run_within(c, 60);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(fx.path("b/in.zip").is_file(), "{all}");
+    for name in ["dots.zip", "abs.zip", "link.zip"] {
+        assert!(!fx.path("b").join(name).exists(), "{name}: {all}");
+    }
+    assert!(
+        all.contains("outside --base DIR (absolute, or with ..)"),
+        "{all}"
+    );
+    assert!(all.contains("through a symbolic link"), "{all}");
+    // Without --base, the same jobs file (relative to its own directory) may name any file:
+    // documented, the operator's authority.
+}

@@ -153,6 +153,10 @@ pub struct PackArgs {
     /// With --batch: the directory to write the bundles in (created if missing).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
+    /// With --batch: resolve the jobs' relative paths against DIR (instead of the jobs file's
+    /// directory) and refuse any job path that leads outside it (absolute, .., or a link).
+    #[arg(long, value_name = "DIR", requires = "batch")]
+    pub base: Option<PathBuf>,
     /// With --batch: threads to seal on (default: 2 per core).
     #[arg(long, value_name = "N", requires = "batch")]
     pub threads: Option<usize>,

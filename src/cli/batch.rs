@@ -64,6 +64,9 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     };
     let mut runner = Batch::new(&key, base, out_dir)?;
     runner.set_limits(super::commands::limits(&a.limits));
+    if let Some(dir) = &a.base {
+        runner.confine_to(dir)?;
+    }
     let threads = a
         .threads
         .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());
