@@ -172,7 +172,9 @@ impl Output {
             .then(|| open_unnamed(dir).ok())
             .flatten()
         {
-            lock_temp(&file).map_err(|e| Error::io(path, e))?;
+            // Best effort: a file system without locks (some network ones) still gets its
+            // output (and the cleaner, which cannot lock there either, leaves temps alone).
+            let _ = lock_temp(&file);
             return Ok(Output {
                 path: path.to_path_buf(),
                 tmp: Temp::Unnamed(file),
@@ -186,7 +188,7 @@ impl Output {
             .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::io(path, e))?;
-        lock_temp(tmp.as_file()).map_err(|e| Error::io(path, e))?;
+        let _ = lock_temp(tmp.as_file());
         Ok(Output {
             path: path.to_path_buf(),
             tmp: Temp::Named(tmp),

@@ -270,15 +270,56 @@ struct DirSource {
     files: Vec<(String, u64)>,
 }
 
+/// Open a file of an unzipped bundle: not through a link, never blocking (a file swapped for a
+/// FIFO since the scan), and only a regular file.
 fn open_nofollow(p: &Path) -> std::io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW);
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    o.open(p)
+    let f = o.open(p)?;
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(std::io::Error::other(format!(
+            "is {}, not a regular file",
+            crate::input::kind_name(&ft)
+        )));
+    }
+    Ok(f)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod open_nofollow_tests {
+    /// Issue #20 item 6: a file of an unzipped bundle swapped for a FIFO after the scan is
+    /// refused at once, never waited on.
+    #[test]
+    fn issue20_item6_unzipped_bundle_fifo_never_blocks() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bagit.txt");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(
+                super::open_nofollow(&p)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("blocked on a FIFO");
+        assert!(got.unwrap_err().contains("FIFO"));
+    }
 }
 
 impl DirSource {
