@@ -20,6 +20,10 @@ pub struct Output {
     path: PathBuf,
     tmp: Temp,
     force: bool,
+    /// The permission bits it gets (0644 unless [`Output::keep_mode_of`]).
+    mode: u32,
+    /// The owner and group it gets, when another file's are kept.
+    owner: Option<(u32, u32)>,
 }
 
 /// Where an output is written until it is put in place.
@@ -38,30 +42,173 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// Refuse an existing `path` unless `force`; with `force`, refuse anything but a regular file
+/// or a symbolic link (which is replaced itself, never followed): a device node, a FIFO, a
+/// directory or a socket is never replaced.
 fn refuse_existing(path: &Path, force: bool) -> Result<()> {
-    if !force && path.symlink_metadata().is_ok() {
+    let Ok(meta) = path.symlink_metadata() else {
+        return Ok(());
+    };
+    if !force {
         return Err(Error::Exists {
             path: path.to_path_buf(),
         });
     }
+    let ft = meta.file_type();
+    if ft.is_file() || ft.is_symlink() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        path.display().to_string(),
+        format!(
+            "is {}; --force replaces only a regular file (or a symbolic link itself)",
+            crate::input::kind_name(&ft)
+        ),
+    ))
+}
+
+/// The names of docseal's named temp files (`.docseal-XXXX.tmp`).
+const TEMP_PREFIX: &str = ".docseal-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A named temp file whose writer has not held its lock for this long is a crashed run's.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Hold a kernel lock on a temp file while it is written: a run killed with it loses the lock,
+/// which tells its leftovers ([`remove_stale_temps`]) from a running writer's files.
+#[cfg(target_os = "linux")]
+fn lock_temp(f: &File) -> std::io::Result<()> {
+    rustix::fs::flock(f, rustix::fs::FlockOperation::LockExclusive)?;
     Ok(())
 }
 
+#[cfg(not(target_os = "linux"))]
+fn lock_temp(_f: &File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Remove what a crashed run (killed with `kill -9`, a power cut) left in `dir`: named temp
+/// files (`.docseal-*.tmp`) that are regular files, no process holds the lock of
+/// ([`lock_temp`]), and were last written more than [`STALE_AFTER`] ago. Best effort: errors
+/// are ignored. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{FlockOperation, Mode, OFlags};
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let Some(n) = name.to_str() else { continue };
+            if !n.starts_with(TEMP_PREFIX)
+                || !n.ends_with(TEMP_SUFFIX)
+                || !e.file_type().is_ok_and(|t| t.is_file())
+            {
+                continue;
+            }
+            let p = e.path();
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, &p, flags, Mode::empty()) else {
+                continue;
+            };
+            let f = File::from(fd);
+            let Ok(meta) = f.metadata() else { continue };
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER);
+            if !meta.is_file() || !old {
+                continue;
+            }
+            if rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                // Still the file just checked (not one put there since)?
+                use std::os::unix::fs::MetadataExt;
+                let same = p
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev());
+                if same && std::fs::remove_file(&p).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        0
+    }
+}
+
+/// [`remove_stale_temps`], once per directory per process (a directory of many outputs, such
+/// as an archive's, is listed once, not once per output).
+fn remove_stale_temps_once(dir: &Path) {
+    static DONE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    {
+        let mut done = lock(&DONE);
+        if done.iter().any(|d| d == dir) {
+            return;
+        }
+        done.push(dir.to_path_buf());
+    }
+    remove_stale_temps(dir);
+}
+
 impl Output {
-    /// Start writing `path`. Fails at once if it exists and `force` is false.
+    /// Start writing `path`. Fails at once if it exists and `force` is false; with `force`,
+    /// if it is anything but a regular file or a symbolic link. Where the OS allows, the file
+    /// has no name until it is put in place (`O_TMPFILE`), so that a run killed meanwhile
+    /// leaves nothing; otherwise it is a locked temp file `.docseal-XXXX.tmp` beside `path`,
+    /// which a later run removes if a crash left it ([`remove_stale_temps`]).
     pub fn create(path: &Path, force: bool) -> Result<Output> {
         refuse_existing(path, force)?;
         let dir = parent_of(path);
+        remove_stale_temps_once(dir);
+        #[cfg(target_os = "linux")]
+        if let Some(file) = proc_fd_available()
+            .then(|| open_unnamed(dir).ok())
+            .flatten()
+        {
+            // Best effort: a file system without locks (some network ones) still gets its
+            // output (and the cleaner, which cannot lock there either, leaves temps alone).
+            let _ = lock_temp(&file);
+            return Ok(Output {
+                path: path.to_path_buf(),
+                tmp: Temp::Unnamed(file),
+                force,
+                mode: 0o644,
+                owner: None,
+            });
+        }
         let tmp = tempfile::Builder::new()
-            .prefix(".docseal-")
-            .suffix(".tmp")
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
             .map_err(|e| Error::io(path, e))?;
+        let _ = lock_temp(tmp.as_file());
         Ok(Output {
             path: path.to_path_buf(),
             tmp: Temp::Named(tmp),
             force,
+            mode: 0o644,
+            owner: None,
         })
+    }
+
+    /// Give the output the permission bits, and (where this process may) the owner and group,
+    /// of `meta`: a rewrite of a file (`cosign`, a trust file) keeps them.
+    pub fn keep_mode_of(&mut self, meta: &std::fs::Metadata) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.mode = meta.mode() & 0o7777;
+            self.owner = Some((meta.uid(), meta.gid()));
+        }
+        #[cfg(not(unix))]
+        let _ = meta;
     }
 
     /// [`Output::create`] (never replacing) of one of many outputs in `group`'s directory, to
@@ -78,6 +225,8 @@ impl Output {
                 path: path.to_path_buf(),
                 tmp: Temp::Unnamed(file),
                 force: false,
+                mode: 0o644,
+                owner: None,
             });
         }
         let _ = group;
@@ -98,11 +247,21 @@ impl Output {
         &self.path
     }
 
-    /// Flush and give mode 0644.
+    /// Flush and give mode 0644 (or the mode and owner kept, [`Output::keep_mode_of`]).
     fn finish(&mut self) -> std::io::Result<()> {
+        let (mode, owner) = (self.mode, self.owner);
         let f = self.file();
         f.flush()?;
-        set_mode(f, 0o644)
+        #[cfg(unix)]
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::fs::MetadataExt;
+            let m = f.metadata()?;
+            if (m.uid(), m.gid()) != (uid, gid) {
+                // Only root may give a file away; others keep their own (best effort).
+                let _ = std::os::unix::fs::fchown(&*f, Some(uid), Some(gid));
+            }
+        }
+        set_mode(f, mode)
     }
 
     /// Flush, fsync, give mode 0644, put in place (without replacing unless forced), and
@@ -167,10 +326,18 @@ impl Output {
         };
         match self.tmp {
             Temp::Named(t) if self.force => {
+                refuse_existing(&path, true)?;
                 t.persist(&path).map_err(|e| Error::io(&path, e.error))?;
             }
             Temp::Named(t) => {
                 t.persist_noclobber(&path).map_err(|e| exists(e.error))?;
+            }
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(f) if self.force => {
+                // Looked at again just before: a special file put there since is not
+                // replaced either.
+                refuse_existing(&path, true)?;
+                replace_with_unnamed(&f, &path).map_err(|e| Error::io(&path, e))?
             }
             #[cfg(target_os = "linux")]
             Temp::Unnamed(f) => link_unnamed(&f, &path).map_err(exists)?,
@@ -282,6 +449,29 @@ fn link_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
     link_via_proc(f, path)
 }
 
+/// Put the unnamed file `f` in place at `path`, replacing what is there: linked under a temp
+/// name beside it (the file is locked, [`lock_temp`], so a crash right then leaves a temp file
+/// the next run removes), then renamed over `path` (which replaces a symbolic link itself).
+#[cfg(target_os = "linux")]
+fn replace_with_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
+    let dir = parent_of(path);
+    let mut tries = 0;
+    let tmp = loop {
+        let mut r = [0u8; 8];
+        getrandom::getrandom(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", crate::metadata::hex(&r));
+        let tmp = dir.join(name);
+        match link_unnamed(f, &tmp) {
+            Ok(()) => break tmp,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// [`link_unnamed`] through the `/proc/self/fd` link of the descriptor.
 #[cfg(target_os = "linux")]
 fn link_via_proc(f: &File, path: &Path) -> std::io::Result<()> {
@@ -290,6 +480,13 @@ fn link_via_proc(f: &File, path: &Path) -> std::io::Result<()> {
     let fd_path = format!("/proc/self/fd/{}", f.as_raw_fd());
     rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)?;
     Ok(())
+}
+
+/// Whether `/proc/self/fd` is there, through which every process may link an unnamed file.
+#[cfg(target_os = "linux")]
+fn proc_fd_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| Path::new("/proc/self/fd").is_dir())
 }
 
 /// Whether outputs in `dir` can be written unnamed and linked into place.

@@ -61,6 +61,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// Longest line a jobs file may have.
 pub const MAX_JOB_LINE: usize = 1 << 20;
 
+/// Longest line skipped (as one refused job) before the jobs file is given up on (an endless
+/// line).
+pub const MAX_SKIPPED_LINE: u64 = 64 << 20;
+
 /// The number of threads to use by default: one per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -274,8 +278,9 @@ pub const IN_MEMORY_MAX: u64 = 1 << 20;
 /// Verify one bundle as [`verify::verify_path`] does (same checks, same report).
 pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
     // One open, one fstat, one read for a small bundle file.
-    if let Ok(mut f) = std::fs::File::open(path) {
-        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    // (A FIFO or device is not opened here: the streaming path refuses it.)
+    if let Ok((mut f, meta)) = crate::input::open(path, crate::input::Open::regular("bundle")) {
+        let len = Some(meta.len());
         if let Some(len) = len.filter(|&l| l <= IN_MEMORY_MAX) {
             let mut bytes = vec![0u8; len as usize];
             // Anything unexpected (an error, a file that shrank): the streaming path reports
@@ -558,7 +563,9 @@ impl<R: BufRead> JobReader<R> {
                 Err(e) => return Some((self.line, Err(e))),
             };
             if n as u64 == limit && self.buf.last() != Some(&b'\n') {
-                // Skip the rest of the over-long line.
+                // Skip the rest of the over-long line, up to MAX_SKIPPED_LINE bytes: an endless
+                // line (`/dev/zero` through a pipe) ends the jobs file with an error.
+                let mut skipped = n as u64;
                 loop {
                     self.buf.clear();
                     match (&mut self.reader)
@@ -567,7 +574,19 @@ impl<R: BufRead> JobReader<R> {
                     {
                         Ok(0) => break,
                         Ok(_) if self.buf.last() == Some(&b'\n') => break,
-                        Ok(_) => {}
+                        Ok(k) => {
+                            skipped += k as u64;
+                            if skipped > MAX_SKIPPED_LINE {
+                                let e = std::io::Error::new(
+                                    std::io::ErrorKind::InvalidData,
+                                    format!(
+                                        "line {} is longer than {MAX_SKIPPED_LINE} bytes; the rest of the jobs file is not read",
+                                        self.line
+                                    ),
+                                );
+                                return Some((self.line, Err(e)));
+                            }
+                        }
                         Err(e) => return Some((self.line, Err(e))),
                     }
                 }
@@ -736,9 +755,65 @@ pub struct Batch<'a> {
     /// its own is put in place (which never replaces anything). This saves a look-up per job in
     /// the output directory, which waits for its lock while bundles are put in place there.
     present: Option<Vec<u64>>,
+    /// The input limits of each job (`pack --max-file-size` ...).
+    limits: crate::zipfmt::Limits,
+    /// With `pack --batch --base DIR`: `DIR`, canonical; every job path must lead inside it.
+    confined: Option<PathBuf>,
 }
 
 impl<'a> Batch<'a> {
+    /// Seal each job within `limits` (default [`crate::zipfmt::Limits::default`]).
+    pub fn set_limits(&mut self, limits: crate::zipfmt::Limits) {
+        self.limits = limits;
+    }
+
+    /// Resolve job paths against `base` and confine them to it (`pack --batch --base DIR`):
+    /// a job whose article or attachment is an absolute path, has a `..` component, or leads
+    /// outside `base` through a symbolic link fails. (Checked before the job's files are
+    /// opened; a link changed between the check and the open is not caught: this confines a
+    /// jobs file's author, not a user racing the run.)
+    pub fn confine_to(&mut self, base: &Path) -> Result<()> {
+        let canon = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
+        if !canon.is_dir() {
+            return Err(Error::invalid(
+                base.display().to_string(),
+                "is not a directory (--base)",
+            ));
+        }
+        self.base = base.to_path_buf();
+        self.confined = Some(canon);
+        Ok(())
+    }
+
+    /// With [`Batch::confine_to`]: refuse a job path that leads outside the base.
+    fn check_confined(&self, p: &str) -> Result<()> {
+        let Some(root) = &self.confined else {
+            return Ok(());
+        };
+        let rel = Path::new(p);
+        let escapes = rel.is_absolute()
+            || rel.components().any(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if escapes {
+            return Err(Error::invalid(
+                p,
+                "is outside --base DIR (absolute, or with ..)",
+            ));
+        }
+        match std::fs::canonicalize(self.resolve(p)) {
+            Ok(real) if !real.starts_with(root) => Err(Error::invalid(
+                p,
+                "leads outside --base DIR (through a symbolic link)",
+            )),
+            // A missing file is reported when it is opened.
+            _ => Ok(()),
+        }
+    }
+
     /// A batch sealing with `key` into `out_dir` (which must exist: it is opened here);
     /// relative job paths are resolved against `base` (the jobs file's directory).
     pub fn new(key: &'a SecretKey, base: &Path, out_dir: &Path) -> Result<Self> {
@@ -758,6 +833,8 @@ impl<'a> Batch<'a> {
             out_dir: out_dir.to_path_buf(),
             sync,
             present: names_in(out_dir),
+            limits: crate::zipfmt::Limits::default(),
+            confined: None,
         }
     }
 
@@ -899,13 +976,18 @@ impl<'a> Batch<'a> {
 
     /// Seal a job into `out`, unless it exists (looked up when `check`).
     fn run_job(&self, job: &Job, out: &Path, check: bool) -> (Outcome, Option<Written>) {
+        for p in std::iter::once(&job.article).chain(&job.attach) {
+            if let Err(e) = self.check_confined(p) {
+                return (Outcome::Failed(e), None);
+            }
+        }
         let req = self.request(job);
         if check && out.symlink_metadata().is_ok() {
             return (self.existing(&req, out), None);
         }
         // The bundle is made durable before it is put in place, and its name before the job
         // is reported sealed (settled); the syncs are shared by the jobs settled together.
-        match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync)) {
+        match seal::seal_deferred(&req, self.key, out, false, Some(&self.sync), &self.limits) {
             Ok((s, written)) => (Outcome::Sealed(s), written),
             // Written meanwhile by someone else, found before writing (with a temp name).
             Err(Error::Exists { .. }) => (self.existing(&req, out), None),
@@ -1032,8 +1114,8 @@ fn unflag(e: Error) -> Error {
 
 /// SHA-256 of a file, streamed in 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let (mut f, meta) = crate::input::open(path, crate::input::Open::regular("file"))?;
+    let len = meta.len();
     crate::bagit::sha256_reader(&mut f, len).map_err(|e| Error::io(path, e))
 }
 

@@ -18,7 +18,6 @@ use crate::verify::{self, Options};
 use crate::zipfmt::{self, Limits, ZipWriter};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -58,7 +57,9 @@ fn stamp(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>, u64) {
     (m.len(), m.modified().ok(), ino)
 }
 
-/// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically.
+/// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically. The new
+/// file keeps the old one's permission bits and (where this process may set it) owner; another
+/// hard link to the old file keeps the bundle as it was.
 ///
 /// Refused (nothing written): a directory or symbolic link; a bundle with any error finding
 /// of `docseal inspect`; a key that already signed the bundle (the sealer's own key included),
@@ -78,8 +79,7 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
             "is a directory; cosign takes a bundle ZIP file",
         ));
     }
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(bundle, e))?;
+    let (file, meta) = crate::input::open(bundle, crate::input::Open::regular_nofollow("bundle"))?;
     let before = stamp(&meta);
     let opts = Options {
         limits: limits.clone(),
@@ -163,7 +163,11 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     let signature = crate::seal::sign_tagmanifest(&m, key, &tagmanifest);
     let name = bagit::cosignature_name(&kid_s);
 
+    // The new file keeps the bundle's mode (a 0600 bundle stays 0600) and, where this
+    // process may set it, owner. It replaces the name given: another hard link to the old
+    // file keeps the old bundle (docs/SECURITY.md, "File-system guarantees").
     let mut output = Output::create(bundle, true)?;
+    output.keep_mode_of(&meta);
     let out_err = |e: std::io::Error| Error::io(bundle, e);
     let mut zw = ZipWriter::new(output.file());
     let mut inserted = false;

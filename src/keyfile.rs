@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::minisign::{KeyId, PublicKey, SecretKey};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -96,42 +96,12 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::atomic::sync_dir(dir).map_err(|e| Error::io(path, e))
 }
 
-/// Open a file for reading without following a symlink, and read at most [`MAX_KEY_FILE`].
+/// Open a file for reading without following a symlink (nor blocking on a FIFO), refuse
+/// anything but a regular file, and read at most [`MAX_KEY_FILE`].
 fn read_small_nofollow(path: &Path) -> Result<(File, Zeroizing<Vec<u8>>)> {
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NOFOLLOW);
-    }
-    let f = opts.open(path).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            Error::invalid(
-                path.display().to_string(),
-                "is a symbolic link; key files are never followed through links",
-            )
-        } else {
-            Error::io(path, e)
-        }
-    })?;
-    let meta = f.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "is not a regular file",
-        ));
-    }
-    if meta.len() > MAX_KEY_FILE {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("larger than {MAX_KEY_FILE} bytes: not a key file"),
-        ));
-    }
-    let mut buf = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    (&f).take(MAX_KEY_FILE)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
+    let (f, _) = crate::input::open(path, crate::input::Open::regular_nofollow("key file"))?;
+    let mut buf = Zeroizing::new(Vec::new());
+    crate::input::read_to_end_bounded(&f, path, MAX_KEY_FILE, "key file", &mut buf)?;
     Ok((f, buf))
 }
 
@@ -245,27 +215,19 @@ pub fn identify_key_file(path: &Path) -> Result<KeyFileKind> {
 
 /// Read a passphrase file: its first line, without the line ending (LF or CRLF). Empty is
 /// refused. Unlike key files, a passphrase file may be a symlink or a pipe, so that
-/// `--passphrase-file /dev/stdin`, `--passphrase-file <(pass show key)` and secrets mounted
-/// through links work; at most [`MAX_KEY_FILE`] bytes are read.
+/// `--passphrase-file /dev/stdin` (on a pipe), `--passphrase-file <(pass show key)` and secrets
+/// mounted through links work; at most [`MAX_KEY_FILE`] bytes are read. A FIFO with no writer
+/// reads as empty (never blocks); a device or socket is refused.
 pub fn read_passphrase_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    if f.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "is a directory, not a passphrase file",
-        ));
-    }
+    let how = crate::input::Open {
+        what: "passphrase file",
+        follow: true,
+        accept: crate::input::Accept::RegularOrPipe,
+    };
+    let (f, _) = crate::input::open(path, how)?;
     // Room for all of it, so that no reallocation leaves a copy behind.
     let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
-    (&f).take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("larger than {MAX_KEY_FILE} bytes: not a passphrase file"),
-        ));
-    }
+    crate::input::read_to_end_bounded(&f, path, MAX_KEY_FILE, "passphrase file", &mut bytes)?;
     let end = bytes
         .iter()
         .position(|&b| b == b'\n')

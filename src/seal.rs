@@ -8,7 +8,7 @@ use crate::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANI
 use crate::error::{Error, Result};
 use crate::metadata::{self, hex, Metadata, Supersedes, ATTACHMENTS_DIR};
 use crate::minisign::{KeyId, PublicKey, SecretKey};
-use crate::zipfmt::ZipWriter;
+use crate::zipfmt::{Limits, ZipWriter};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -109,29 +109,41 @@ struct Input {
     label: PathBuf,
 }
 
-fn open_input(path: &Path) -> Result<Input> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "is a directory, not a file",
-        ));
+/// Open an article or attachment: a regular file (never a FIFO, device or socket, so that no
+/// open blocks and no endless input is read), not a secret key file, at most
+/// `limits.max_file_size` bytes.
+fn open_input(path: &Path, what: &str, limits: &Limits) -> Result<Input> {
+    let (file, meta) = crate::input::open(path, crate::input::Open::regular(what))?;
+    crate::input::refuse_secret_key(&file, path, what)?;
+    if meta.len() > limits.max_file_size {
+        return Err(too_large(path, what, limits.max_file_size));
     }
-    if meta.is_file() {
-        return Ok(Input {
-            file,
-            size: meta.len(),
-            label: path.to_path_buf(),
-        });
-    }
-    spool(file, path)
+    Ok(Input {
+        file,
+        size: meta.len(),
+        label: path.to_path_buf(),
+    })
 }
 
-/// Copy a stream (stdin, a pipe) to an anonymous temp file so its size is known.
-fn spool(mut r: impl Read, label: &Path) -> Result<Input> {
+fn too_large(path: &Path, what: &str, max: u64) -> Error {
+    Error::invalid(
+        path.display().to_string(),
+        format!("{what} larger than {max} bytes (the per-file limit, --max-file-size)"),
+    )
+}
+
+/// Copy a stream (stdin) to an anonymous temp file so its size is known; at most
+/// `limits.max_file_size` bytes are read (an endless stream is refused, and the temp file,
+/// which has no name, goes with it).
+fn spool(r: impl Read, label: &Path, limits: &Limits) -> Result<Input> {
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
-    let size = std::io::copy(&mut r, &mut tmp).map_err(|e| Error::io(label, e))?;
+    let max = limits.max_file_size;
+    let size = std::io::copy(&mut r.take(max.saturating_add(1)), &mut tmp)
+        .map_err(|e| Error::io(label, e))?;
+    if size > max {
+        return Err(too_large(label, "article", max));
+    }
+    crate::input::refuse_secret_key(&tmp, label, "article")?;
     tmp.rewind().map_err(|e| Error::io(label, e))?;
     Ok(Input {
         file: tmp,
@@ -192,7 +204,22 @@ pub(crate) fn attachment_names(paths: &[PathBuf]) -> Result<Vec<(String, &PathBu
 /// Seal `req` with `key` into the bundle `out` (atomically; never replacing `out` unless
 /// `force`). On any error nothing is left at `out`.
 pub fn seal(req: &SealRequest, key: &SecretKey, out: &Path, force: bool) -> Result<Sealed> {
-    seal_with(req, key, out, force, None)
+    seal_limited(req, key, out, force, &Limits::default())
+}
+
+/// [`seal`] with input limits: an article or attachment larger than `limits.max_file_size`,
+/// inputs adding up to more than `limits.max_total_size`, or more files than
+/// `limits.max_entries` are refused (the limits `docseal verify` applies; the defaults are
+/// [`Limits::default`]). Checked from each file's size before it is read, and while standard
+/// input is read.
+pub fn seal_limited(
+    req: &SealRequest,
+    key: &SecretKey,
+    out: &Path,
+    force: bool,
+    limits: &Limits,
+) -> Result<Sealed> {
+    Ok(seal_deferred(req, key, out, force, None, limits)?.0)
 }
 
 /// [`seal`]; with a `group`, the bundle is committed with [`Output::commit_in`]: it is
@@ -206,7 +233,7 @@ pub fn seal_with(
     force: bool,
     group: Option<&GroupSync>,
 ) -> Result<Sealed> {
-    let (sealed, written) = seal_deferred(req, key, out, force, group)?;
+    let (sealed, written) = seal_deferred(req, key, out, force, group, &Limits::default())?;
     if let (Some(w), Some(g)) = (written, group) {
         w.place_in(g)?.settle(g)?;
     }
@@ -222,26 +249,60 @@ pub(crate) fn seal_deferred(
     out: &Path,
     force: bool,
     group: Option<&GroupSync>,
+    limits: &Limits,
 ) -> Result<(Sealed, Option<Written>)> {
     let (url, date_sealed) = check_request(req)?;
     let attachments = attachment_names(&req.attachments)?;
+    // The payload, plus the six tag files.
+    let entries = attachments.len() as u64 + 1 + 6;
+    if entries > limits.max_entries {
+        return Err(Error::invalid(
+            "--attach",
+            format!(
+                "{entries} files in the bundle, more than the {} allowed (--max-entries)",
+                limits.max_entries
+            ),
+        ));
+    }
     let article = match &req.article {
         ArticleSource::Path(p) => (
             metadata::article_path(p.file_name().and_then(|n| n.to_str())),
-            open_input(p)?,
+            open_input(p, "article", limits)?,
         ),
         ArticleSource::Stdin => (
             metadata::article_path(None),
-            spool(std::io::stdin().lock(), Path::new("<stdin>"))?,
+            spool(std::io::stdin().lock(), Path::new("<stdin>"), limits)?,
         ),
     };
     // The payload in bundle order: the article, then the attachments.
     let mut payload = Vec::with_capacity(1 + attachments.len());
     payload.push(article);
-    for (name, p) in &attachments {
-        payload.push((name.clone(), open_input(p)?));
+    let mut payload_size = 0u64;
+    for (name, p) in
+        std::iter::once((&String::new(), None)).chain(attachments.iter().map(|(n, p)| (n, Some(p))))
+    {
+        let input = match p {
+            None => None,
+            Some(p) => Some(open_input(p, "attachment", limits)?),
+        };
+        let (size, label) = match &input {
+            None => (payload[0].1.size, payload[0].1.label.clone()),
+            Some(i) => (i.size, i.label.clone()),
+        };
+        payload_size = payload_size.saturating_add(size);
+        if payload_size > limits.max_total_size {
+            return Err(Error::invalid(
+                label.display().to_string(),
+                format!(
+                    "the article and attachments add up to more than {} bytes (the per-bundle limit, --max-total-size)",
+                    limits.max_total_size
+                ),
+            ));
+        }
+        if let Some(input) = input {
+            payload.push((name.clone(), input));
+        }
     }
-    let payload_size = payload.iter().map(|(_, i)| i.size).sum::<u64>();
     let mut output = match group {
         Some(g) if !force => Output::create_in(out, g)?,
         _ => Output::create(out, force)?,

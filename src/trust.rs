@@ -303,6 +303,8 @@ impl Trust {
                     .map_err(|e| Error::io(p, e))?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|f| f.extension().is_some_and(|x| x == "pub" || x == "toml"))
+                    // Only regular files (or links to them): a FIFO or device is never opened.
+                    .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.is_file()))
                     .collect();
                 files.sort();
                 if files.is_empty() {
@@ -435,21 +437,14 @@ impl Trust {
 /// Largest trust file docseal reads (about ten thousand keys).
 pub const MAX_TRUST_FILE: u64 = 4 << 20;
 
-/// Read at most [`MAX_TRUST_FILE`] bytes of a file; a larger one is refused.
+/// Read at most [`MAX_TRUST_FILE`] bytes of a regular file; a larger one, or anything but a
+/// regular file (a FIFO, a device), is refused.
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = Vec::new();
-    f.take(MAX_TRUST_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    if buf.len() as u64 > MAX_TRUST_FILE {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("larger than {MAX_TRUST_FILE} bytes: not a trust file"),
-        ));
-    }
-    Ok(buf)
+    crate::input::read_bounded(
+        path,
+        MAX_TRUST_FILE,
+        crate::input::Open::regular("trust file"),
+    )
 }
 
 fn parse_trust_file(path: &Path, bytes: &[u8]) -> Result<TrustFile> {
@@ -537,43 +532,102 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
     Ok(out)
 }
 
-/// A lock file held while a trust file is read, changed and written; removed when dropped.
-struct TrustLock(PathBuf);
+/// The lock held while a trust file is read, changed and written: a kernel lock (`flock`) on
+/// `PATH.lock`, which the kernel releases when the process ends, however it ends. The lock
+/// file is removed (while locked) when dropped; one left by a killed process holds no lock
+/// and is taken over by the next command.
+struct TrustLock {
+    path: PathBuf,
+    #[cfg(target_os = "linux")]
+    _file: std::fs::File,
+}
+
+/// How long a command waits for another to finish changing the trust file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl TrustLock {
+    #[cfg(target_os = "linux")]
     fn acquire(trust_file: &Path) -> Result<TrustLock> {
+        use rustix::fs::{FlockOperation, Mode, OFlags};
+        use std::os::unix::fs::MetadataExt;
         let mut name = trust_file.as_os_str().to_owned();
         name.push(".lock");
         let lock = PathBuf::from(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-        {
-            Ok(_) => Ok(TrustLock(lock)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::invalid(
-                trust_file.display().to_string(),
-                format!(
-                    "is being changed by another docseal command (if none is running, one was interrupted: remove {})",
-                    lock.display()
-                ),
-            )),
-            Err(e) => Err(Error::io(&lock, e)),
+        let start = std::time::Instant::now();
+        loop {
+            let flags = OFlags::RDWR
+                | OFlags::CREATE
+                | OFlags::NOFOLLOW
+                | OFlags::NONBLOCK
+                | OFlags::CLOEXEC;
+            let fd = rustix::fs::openat(rustix::fs::CWD, &lock, flags, Mode::from_raw_mode(0o600))
+                .map_err(|e| Error::io(&lock, e.into()))?;
+            let file = std::fs::File::from(fd);
+            let meta = file.metadata().map_err(|e| Error::io(&lock, e))?;
+            if !meta.is_file() {
+                return Err(Error::invalid(
+                    lock.display().to_string(),
+                    format!(
+                        "is {}; the lock file of a trust file must be a regular file",
+                        crate::input::kind_name(&meta.file_type())
+                    ),
+                ));
+            }
+            match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {
+                    // Still the lock file (not one removed by its holder meanwhile)?
+                    let same = lock
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev());
+                    if same {
+                        return Ok(TrustLock {
+                            path: lock,
+                            _file: file,
+                        });
+                    }
+                }
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    if start.elapsed() > LOCK_WAIT {
+                        return Err(Error::invalid(
+                            trust_file.display().to_string(),
+                            format!(
+                                "is being changed by another docseal command (it holds the lock on {}); try again",
+                                lock.display()
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(Error::io(&lock, e.into())),
+            }
         }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn acquire(trust_file: &Path) -> Result<TrustLock> {
+        let mut name = trust_file.as_os_str().to_owned();
+        name.push(".lock");
+        Ok(TrustLock {
+            path: PathBuf::from(name),
+        })
     }
 }
 
 impl Drop for TrustLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Removed while still locked: a command waiting on it finds it gone and starts over.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
 /// Read, change and write a trust file as one step. `change` returns its result and whether
-/// to write. A lock file (`PATH.lock`, created with `create_new`) keeps two docseal commands
-/// from losing each other's changes; a trust file that is a symlink is updated where it points
-/// (so that a revocation lands in the file verifiers read, not in a new file beside the link);
-/// the write is atomic. A missing file starts empty when `create` is true.
+/// to write. A kernel lock ([`TrustLock`], on `PATH.lock`) keeps two docseal commands from
+/// losing each other's changes. The trust file must be a regular file with one name, or absent
+/// (a missing file starts empty when `create` is true): a device, FIFO or directory is refused
+/// (never read, never replaced), and so is a file with other hard links (a rewrite would leave
+/// them with the old keys). A trust file that is a symlink is updated where it points (so that
+/// a revocation lands in the file verifiers read, not in a new file beside the link); the link
+/// stays. The write is atomic and keeps the file's permission bits and owner.
 pub fn update_trust_file<R>(
     path: &Path,
     create: bool,
@@ -586,15 +640,41 @@ pub fn update_trust_file<R>(
         _ => path.to_path_buf(),
     };
     let _lock = TrustLock::acquire(&real)?;
-    let exists = real.try_exists().map_err(|e| Error::io(&real, e))?;
-    let mut tf = if exists || !create {
-        read_trust_file(&real)?
-    } else {
-        TrustFile::default()
+    // Not following a link now: `real` has none (one put there since is refused).
+    let opened = match crate::input::open(&real, crate::input::Open::regular_nofollow("trust file"))
+    {
+        Ok(o) => Some(o),
+        Err(Error::Io { source, .. })
+            if create && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
     };
+    let mut tf = TrustFile::default();
+    let mut keep = None;
+    if let Some((file, meta)) = opened {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.nlink() > 1 {
+                return Err(Error::invalid(
+                    real.display().to_string(),
+                    format!(
+                        "has {} hard links; a rewrite would leave the other names with the old keys (give it one name, or edit it by hand)",
+                        meta.nlink()
+                    ),
+                ));
+            }
+        }
+        let mut bytes = Vec::new();
+        crate::input::read_to_end_bounded(&file, &real, MAX_TRUST_FILE, "trust file", &mut bytes)?;
+        tf = parse_trust_file(&real, &bytes)?;
+        keep = Some(meta);
+    }
     let (r, write) = change(&mut tf)?;
     if write {
-        write_trust_file(&real, &tf)?;
+        write_trust_file_as(&real, &tf, keep.as_ref())?;
     }
     Ok(r)
 }
@@ -602,6 +682,15 @@ pub fn update_trust_file<R>(
 /// Write a trust file atomically (replacing the old one; see [`update_trust_file`] to change
 /// one). Comments other than docseal's header line are not kept.
 pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
+    write_trust_file_as(path, tf, None)
+}
+
+/// [`write_trust_file`], giving the file the mode and owner of `keep`.
+fn write_trust_file_as(
+    path: &Path,
+    tf: &TrustFile,
+    keep: Option<&std::fs::Metadata>,
+) -> Result<()> {
     resolve(path, tf)?;
     let mut text =
         String::from("# docseal trust file: the keys docseal verify trusts (docs/SECURITY.md)\n\n");
@@ -609,7 +698,12 @@ pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
         &toml::to_string(tf)
             .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?,
     );
-    crate::atomic::write(path, text.as_bytes(), true)
+    let mut out = crate::atomic::Output::create(path, true)?;
+    if let Some(m) = keep {
+        out.keep_mode_of(m);
+    }
+    std::io::Write::write_all(out.file(), text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    out.commit()
 }
 
 #[cfg(test)]

@@ -326,15 +326,56 @@ struct DirSource {
     files: Vec<(String, u64)>,
 }
 
+/// Open a file of an unzipped bundle: not through a link, never blocking (a file swapped for a
+/// FIFO since the scan), and only a regular file.
 fn open_nofollow(p: &Path) -> std::io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(libc::O_NOFOLLOW);
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    o.open(p)
+    let f = o.open(p)?;
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(std::io::Error::other(format!(
+            "is {}, not a regular file",
+            crate::input::kind_name(&ft)
+        )));
+    }
+    Ok(f)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod open_nofollow_tests {
+    /// Issue #20 item 6: a file of an unzipped bundle swapped for a FIFO after the scan is
+    /// refused at once, never waited on.
+    #[test]
+    fn issue20_item6_unzipped_bundle_fifo_never_blocks() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bagit.txt");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(
+                super::open_nofollow(&p)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            );
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("blocked on a FIFO");
+        assert!(got.unwrap_err().contains("FIFO"));
+    }
 }
 
 impl DirSource {
@@ -488,13 +529,11 @@ fn verify_collect(path: &Path, trust: Option<&Trust>, opts: &Options) -> Report 
         check_bundle(&mut src, trust, opts, &mut report);
         return report.finish();
     }
-    let file = match File::open(path) {
-        Ok(f) => f,
+    // A FIFO, device or socket is refused, never opened for a blocking read.
+    let file = match crate::input::open(path, crate::input::Open::regular("bundle")) {
+        Ok((f, _)) => f,
         Err(e) => {
-            report.push(Finding::new(
-                Code::IoRead,
-                format!("{}: {e}", path.display()),
-            ));
+            report.push(Finding::new(Code::IoRead, e.to_string()));
             return report.finish();
         }
     };
@@ -1404,8 +1443,9 @@ fn compare_manifest(
 
 /// Verify a bundle file, then write all its files under `out_dir` (which must not exist or be
 /// empty, unless `force`). Nothing is written unless verification passes; the files are
-/// written to a temporary directory beside `out_dir` and renamed into place, and every byte
-/// written is hashed again and compared with what was verified.
+/// written to a stage directory beside `out_dir` and put in place ([`crate::dirwrite`]: never
+/// through a symbolic link inside `out_dir`; an existing directory is filled, not replaced),
+/// and every byte written is hashed again and compared with what was verified.
 pub fn extract(
     bundle: &Path,
     trust: &Trust,
@@ -1413,14 +1453,8 @@ pub fn extract(
     out_dir: &Path,
     force: bool,
 ) -> Result<Report> {
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
+    let (file, _) = crate::input::open(bundle, crate::input::Open::regular("bundle"))?;
     let mut report = Report::new(bundle, true);
-    if file.metadata().map_err(|e| Error::io(bundle, e))?.is_dir() {
-        return Err(Error::invalid(
-            bundle.display().to_string(),
-            "is a directory; extract takes a bundle file",
-        ));
-    }
     verify_zip_file(&file, Some(trust), opts, &mut report);
     let report = report.finish();
     if !report.ok {
@@ -1430,25 +1464,9 @@ pub fn extract(
             summary: summary.join(", "),
         });
     }
-    let non_empty = match std::fs::read_dir(out_dir) {
-        Ok(mut rd) => rd.next().is_some(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(Error::io(out_dir, e)),
-    };
-    if non_empty && !force {
-        return Err(Error::invalid(
-            out_dir.display().to_string(),
-            "directory is not empty (use --force to write into it)",
-        ));
-    }
-    let parent = match out_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".docseal-extract-")
-        .tempdir_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
+    // The target is checked (missing, empty, or any directory with --force) and the stage
+    // made before anything is read again.
+    let mut stage = crate::dirwrite::Stage::new(out_dir, force)?;
     let mut r = &file;
     let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
     let changed = |what: &str| Error::Refused {
@@ -1463,15 +1481,8 @@ pub fn extract(
         if e.name != verified.path {
             return Err(changed("it"));
         }
-        let target = tmp.path().join(&e.name);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
-        }
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|err| Error::io(&target, err))?;
+        let mut out = stage.create(&e.name)?;
+        let target = out_dir.join(&e.name);
         let d =
             zipfmt::hash_entry(&mut r, e, Some(&mut out)).map_err(|err| Error::io(bundle, err))?;
         if d.crc32 != e.crc32 || verified.sha256.as_deref() != Some(hex(&d.sha256).as_str()) {
@@ -1479,57 +1490,7 @@ pub fn extract(
         }
         out.sync_all().map_err(|err| Error::io(&target, err))?;
     }
-    if non_empty {
-        // --force into a non-empty directory. Nothing is moved unless every file can be: no
-        // existing directory on a file's way is a symbolic link (which could lead outside DIR)
-        // or something else than a directory, and no file to be replaced is a directory.
-        for e in &entries {
-            let mut at = out_dir.to_path_buf();
-            let segments: Vec<&str> = e.name.split('/').collect();
-            for (k, seg) in segments.iter().enumerate() {
-                at.push(seg);
-                let Ok(m) = at.symlink_metadata() else {
-                    break; // not there yet: created below, inside DIR
-                };
-                let last = k + 1 == segments.len();
-                let why = if m.file_type().is_symlink() && !last {
-                    "is a symbolic link; not followed"
-                } else if !last && !m.is_dir() {
-                    "is not a directory"
-                } else if last && m.is_dir() {
-                    "is a directory; not replaced"
-                } else {
-                    continue;
-                };
-                return Err(Error::invalid(at.display().to_string(), why));
-            }
-        }
-        // Then move each file over, atomically per file.
-        for e in &entries {
-            let dst = out_dir.join(&e.name);
-            if let Some(dir) = dst.parent() {
-                std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
-            }
-            if dst.symlink_metadata().is_ok_and(|m| m.is_dir()) {
-                return Err(Error::invalid(
-                    dst.display().to_string(),
-                    "is a directory; not replaced",
-                ));
-            }
-            std::fs::rename(tmp.path().join(&e.name), &dst).map_err(|err| Error::io(&dst, err))?;
-        }
-        crate::atomic::sync_dir(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    } else {
-        if out_dir.exists() {
-            std::fs::remove_dir(out_dir).map_err(|e| Error::io(out_dir, e))?;
-        }
-        let kept = tmp.keep();
-        std::fs::rename(&kept, out_dir).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&kept);
-            Error::io(out_dir, e)
-        })?;
-        crate::atomic::sync_dir(parent).map_err(|e| Error::io(parent, e))?;
-    }
+    stage.commit()?;
     Ok(report)
 }
 

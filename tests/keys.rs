@@ -1461,29 +1461,48 @@ fn trust_file_updates_are_locked_atomic_and_land_where_the_file_is() {
         verify_codes(&env, "a.zip", "shared/trust.toml"),
         ["trust.revoked"]
     );
-    // Another update in progress (or an interrupted one): refused, the file untouched.
-    let before = fs::read(env.path("shared/trust.toml")).unwrap();
+    // A lock file left by an interrupted command holds no lock: taken over, then removed.
     fs::write(env.path("shared/trust.toml.lock"), "").unwrap();
     let (_, o) = env.keygen("o");
-    let d = env
-        .cmd()
-        .args(["key", "trust", "shared/trust.toml"])
-        .arg(&o)
-        .args(["--name", "o"])
-        .fails(2);
-    one_line(&d.stderr());
-    assert!(
-        d.stderr().contains("another docseal command") && d.stderr().contains("trust.toml.lock"),
-        "{}",
-        d.stderr()
-    );
-    assert_eq!(fs::read(env.path("shared/trust.toml")).unwrap(), before);
-    fs::remove_file(env.path("shared/trust.toml.lock")).unwrap();
     env.cmd()
         .args(["key", "trust", "shared/trust.toml"])
         .arg(&o)
         .args(["--name", "o"])
         .ok();
+    assert_eq!(
+        listing(&env.path("shared")),
+        BTreeSet::from(["trust.toml".to_string()]),
+        "the stale lock file is gone"
+    );
+    // Another update in progress (a process holding the kernel lock): the command waits for
+    // it, then makes its change on top.
+    let lockf = fs::File::create(env.path("shared/trust.toml.lock")).unwrap();
+    rustix::fs::flock(&lockf, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(lockf);
+    });
+    let start = std::time::Instant::now();
+    env.cmd()
+        .args([
+            "key",
+            "revoke",
+            "shared/trust.toml",
+            "o",
+            "--reason",
+            "retired",
+        ])
+        .ok();
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(400),
+        "waited for the lock"
+    );
+    holder.join().unwrap();
+    let text = fs::read_to_string(env.path("shared/trust.toml")).unwrap();
+    assert!(
+        text.contains("name = \"o\"") && text.contains("retired"),
+        "{text}"
+    );
     // A missing trust file is not created by revoke.
     env.cmd()
         .args(["key", "revoke", "none.toml", "k", "--reason", "retired"])

@@ -183,6 +183,10 @@ pub struct PackArgs {
     /// With --batch: the directory to write the bundles in (created if missing).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
+    /// With --batch: resolve the jobs' relative paths against DIR (instead of the jobs file's
+    /// directory) and refuse any job path that leads outside it (absolute, .., or a link).
+    #[arg(long, value_name = "DIR", requires = "batch")]
+    pub base: Option<PathBuf>,
     /// With --batch: threads to seal on (default: 2 per core).
     #[arg(long, value_name = "N", requires = "batch")]
     pub threads: Option<usize>,
@@ -194,6 +198,10 @@ pub struct PackArgs {
     /// ("type": "summary"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
+    /// Input limits: the article and each attachment at most --max-file-size bytes, all of
+    /// them at most --max-total-size (the limits docseal verify applies).
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]

@@ -74,14 +74,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .out_dir
         .as_deref()
         .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
-    let file = std::fs::File::open(jobs).map_err(|e| Error::io(jobs, e))?;
-    if file.metadata().map_err(|e| Error::io(jobs, e))?.is_dir() {
-        return Err(Error::invalid(
-            jobs.display().to_string(),
-            "is a directory, not a jobs file",
-        )
-        .into());
-    }
+    // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
+    let (file, _) = docseal::input::open(jobs, docseal::input::Open::regular("jobs file"))?;
     let key = load_secret_key(&a.key)?;
     // Made by this run: removed again if no bundle ends up in it.
     let made_dir = !out_dir.exists();
@@ -105,7 +99,11 @@ fn pack_batch_into(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let runner = Batch::new(key, base, out_dir)?;
+    let mut runner = Batch::new(key, base, out_dir)?;
+    runner.set_limits(super::commands::limits(&a.limits));
+    if let Some(dir) = &a.base {
+        runner.confine_to(dir)?;
+    }
     let threads = a
         .threads
         .unwrap_or_else(|| batch::SEAL_THREADS_PER_CORE * batch::default_threads());

@@ -310,7 +310,7 @@ fn pack(a: PackArgs) -> Result<u8> {
         // bundle file.
         let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let tmp = dir.path().join("bundle.zip");
-        let s = docseal::seal::seal(&req, &key, &tmp, false)?;
+        let s = docseal::seal::seal_limited(&req, &key, &tmp, false, &limits(&a.limits))?;
         let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&tmp, &Options::default()));
@@ -321,7 +321,7 @@ fn pack(a: PackArgs) -> Result<u8> {
         output::set_earned(0);
         s
     } else {
-        let s = docseal::seal::seal(&req, &key, &out, a.force)?;
+        let s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&out, &Options::default()));
         }
