@@ -957,7 +957,7 @@ fn issue12_verify_prints_one_short_line_per_bundle_and_the_caveat_once() {
         .ok();
     let d = env
         .cmd()
-        .args(["verify", "a.zip", "--trust", "me.pub", "--trust"])
+        .args(["verify", "a.zip", "--trust", "me.pub", "--archive-key"])
         .arg(&arch_pub)
         .args(["--archive", "A"])
         .ok();
