@@ -31,6 +31,7 @@ pub mod cosign;
 pub mod error;
 pub mod finding;
 pub mod history;
+pub mod ingest;
 pub mod keyfile;
 pub mod log;
 pub mod metadata;
