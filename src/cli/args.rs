@@ -38,6 +38,13 @@ pub enum Command {
     /// inclusion and consistency.
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Verify a bundle, then write its article's exact bytes to standard output (nothing when
+    /// verification fails).
+    Cat(super::ingest::CatArgs),
+    /// Verify two bundles, then show what changed between them: metadata fields, and the text
+    /// word by word (for HTML, the readable text). Exit 0 identical, 1 different, 2 trouble
+    /// (a bundle refused, a bad argument).
+    Diff(super::ingest::DiffArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,20 +104,24 @@ pub struct KeygenArgs {
 
 #[derive(Args, Debug)]
 pub struct PackArgs {
-    /// The article file, or - for standard input. Its bytes are sealed exactly as they are.
+    /// The article file, or - for standard input. Its bytes are sealed exactly as they are;
+    /// for a WARC file (.warc, .warc.gz), the response record of the page (and its request
+    /// record). Metadata not given as flags is read from the article: JSON-LD, OpenGraph and
+    /// <meta> of HTML, a text's trailer ("Published in P, DATE." and "Source: URL"), the WARC
+    /// record (docs/FORMAT.md, "Deriving metadata"). Flags always win.
     #[arg(value_name = "ARTICLE", required_unless_present = "batch")]
     pub article: Option<PathBuf>,
-    /// Source URL (absolute http or https).
-    #[arg(long, required_unless_present = "batch")]
+    /// Source URL (absolute http or https); for a WARC file, the page whose response to seal.
+    #[arg(long)]
     pub url: Option<String>,
     /// Title (headline).
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub title: Option<String>,
     /// Publisher name.
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub publisher: Option<String>,
     /// Publication date: YYYY-MM-DD or RFC 3339.
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub published: Option<String>,
     /// An author; repeat for several, in order.
     #[arg(long = "author", value_name = "NAME")]
@@ -128,8 +139,20 @@ pub struct PackArgs {
     #[command(flatten)]
     pub key: KeyArgs,
     /// The bundle to write.
-    #[arg(long, value_name = "BUNDLE.zip", required_unless_present = "batch")]
+    #[arg(
+        long,
+        value_name = "BUNDLE.zip",
+        required_unless_present_any = ["batch", "dry_run"]
+    )]
     pub out: Option<PathBuf>,
+    /// Print the metadata that would be sealed, each field with its source (flag, json-ld,
+    /// opengraph, meta, trailer, warc), and write nothing. Exit 0 when it could be sealed, 2
+    /// when a field is missing or invalid.
+    #[arg(long, conflicts_with = "batch")]
+    pub dry_run: bool,
+    /// With --dry-run: machine-readable output (JSON).
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,

@@ -7,7 +7,7 @@ use super::output;
 use anyhow::Result;
 use docseal::keyfile;
 use docseal::minisign::SecretKey;
-use docseal::seal::{ArticleSource, SealRequest};
+use docseal::seal::SealRequest;
 use docseal::verify::{self, Options, Trust};
 use docseal::zipfmt::Limits;
 use docseal::Error;
@@ -25,6 +25,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Cosign(a) => super::provenance::cosign(a),
         Command::History(a) => super::provenance::history(a),
         Command::Archive(a) => super::provenance::archive(a),
+        Command::Cat(a) => super::ingest::cat(a),
+        Command::Diff(a) => super::ingest::diff(a),
     }
 }
 
@@ -142,28 +144,31 @@ fn pack(a: PackArgs) -> Result<u8> {
     // clap requires these without --batch.
     let need = |what: &str| Error::invalid(what, "required (or give --batch)");
     let article = a.article.clone().ok_or_else(|| need("ARTICLE"))?;
+    if a.dry_run {
+        return super::ingest::dry_run(&a, &article);
+    }
     let out = a.out.clone().ok_or_else(|| need("--out"))?;
     // The bundle corrected must be intact: checked before any passphrase is asked for.
     let supersedes = match &a.supersedes {
         Some(old) => Some(docseal::history::supersedes_link(old, &Limits::default())?),
         None => None,
     };
+    // Metadata not given is read from the article; also before any passphrase is asked for.
+    let p = super::ingest::prepare(&a, &article)?;
     let key = load_secret_key(&a.key)?;
-    let article = if article.as_os_str() == "-" {
-        ArticleSource::Stdin
-    } else {
-        ArticleSource::Path(article)
-    };
+    let r = &p.resolved;
+    let mut attachments = a.attachments.clone();
+    attachments.extend(p.attachments.iter().cloned());
     let req = SealRequest {
-        article,
-        url: a.url.ok_or_else(|| need("--url"))?,
-        title: a.title.ok_or_else(|| need("--title"))?,
-        publisher: a.publisher.ok_or_else(|| need("--publisher"))?,
-        published: a.published.ok_or_else(|| need("--published"))?,
-        authors: a.authors,
-        retrieved: a.retrieved,
+        article: p.article.clone(),
+        url: r.url.value.clone(),
+        title: r.title.value.clone(),
+        publisher: r.publisher.value.clone(),
+        published: r.published.value.clone(),
+        authors: r.authors.as_ref().map(|x| x.value.clone()).unwrap_or_default(),
+        retrieved: r.retrieved.as_ref().map(|x| x.value.clone()),
         created: a.created,
-        attachments: a.attachments,
+        attachments,
         supersedes,
     };
     let s = docseal::seal::seal(&req, &key, &out, a.force)?;

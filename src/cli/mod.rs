@@ -5,6 +5,7 @@
 mod args;
 mod batch;
 mod commands;
+mod ingest;
 mod key;
 mod output;
 mod provenance;

@@ -352,7 +352,8 @@ pub struct Resolved {
     pub retrieved: Option<Found<String>>,
 }
 
-fn looked(kind: Kind, field: &str) -> &'static str {
+/// Where docseal looks for a required field (`--url`, ...) in an article of `kind`.
+pub fn looked(kind: Kind, field: &str) -> &'static str {
     match (kind, field) {
         (Kind::Text, "--url") => "a trailer line \"Source: <URL>\" at the end of the text",
         (Kind::Text, "--publisher" | "--published") => {
