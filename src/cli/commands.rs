@@ -165,7 +165,11 @@ fn pack(a: PackArgs) -> Result<u8> {
         title: r.title.value.clone(),
         publisher: r.publisher.value.clone(),
         published: r.published.value.clone(),
-        authors: r.authors.as_ref().map(|x| x.value.clone()).unwrap_or_default(),
+        authors: r
+            .authors
+            .as_ref()
+            .map(|x| x.value.clone())
+            .unwrap_or_default(),
         retrieved: r.retrieved.as_ref().map(|x| x.value.clone()),
         created: a.created,
         attachments,

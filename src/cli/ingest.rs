@@ -96,7 +96,8 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
     let g = given(a);
     let (art, mut tmp) = read(a, article)?;
     let Some(art) = art else {
-        let f = |v: &Option<String>| Found::new(v.clone().unwrap_or_default(), ingest::Source::Flag);
+        let f =
+            |v: &Option<String>| Found::new(v.clone().unwrap_or_default(), ingest::Source::Flag);
         return Ok(Prepared {
             article: ArticleSource::Stdin,
             resolved: Resolved {
@@ -106,7 +107,10 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
                 published: f(&g.published),
                 authors: (!g.authors.is_empty())
                     .then(|| Found::new(g.authors.clone(), ingest::Source::Flag)),
-                retrieved: g.retrieved.clone().map(|r| Found::new(r, ingest::Source::Flag)),
+                retrieved: g
+                    .retrieved
+                    .clone()
+                    .map(|r| Found::new(r, ingest::Source::Flag)),
             },
             attachments: Vec::new(),
             _tmp: None,
@@ -119,11 +123,12 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
             // The records are sealed, not the WARC file: the response as the article
             // (data/article.warc), the request as data/attachments/request.warc.
             if tmp.is_none() {
-                tmp = Some(
-                    tempfile::tempdir().map_err(|e| Error::io("<temporary directory>", e))?,
-                );
+                tmp = Some(tempfile::tempdir().map_err(|e| Error::io("<temporary directory>", e))?);
             }
-            let dir = tmp.as_ref().map(|t| t.path().to_path_buf()).unwrap_or_default();
+            let dir = tmp
+                .as_ref()
+                .map(|t| t.path().to_path_buf())
+                .unwrap_or_default();
             let write = |name: &str, bytes: &[u8]| -> Result<PathBuf> {
                 let p = dir.join(name);
                 std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))?;
@@ -233,8 +238,20 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
     };
     let text = |s: &str| metadata::check_text(s).map(|_| s.to_string());
     let date = |s: &str| metadata::check_date(s).map(|_| s.to_string());
-    text_field("url", "--url", pick(&g.url, &inferred.url), &metadata::normalize_url, true);
-    text_field("title", "--title", pick(&g.title, &inferred.title), &text, true);
+    text_field(
+        "url",
+        "--url",
+        pick(&g.url, &inferred.url),
+        &metadata::normalize_url,
+        true,
+    );
+    text_field(
+        "title",
+        "--title",
+        pick(&g.title, &inferred.title),
+        &text,
+        true,
+    );
     text_field(
         "publisher",
         "--publisher",
@@ -295,13 +312,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             None => {
                 let len = std::fs::metadata(&x.path).map(|m| m.len()).unwrap_or(0);
                 sealed.push(DrySealed {
-                    path: metadata::article_path(
-                        if article.as_os_str() == "-" {
-                            None
-                        } else {
-                            article.file_name().and_then(|n| n.to_str())
-                        },
-                    ),
+                    path: metadata::article_path(if article.as_os_str() == "-" {
+                        None
+                    } else {
+                        article.file_name().and_then(|n| n.to_str())
+                    }),
                     bytes: len,
                     what: "the article, byte for byte".into(),
                 });
@@ -318,7 +333,9 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             path: format!(
                 "{}{}",
                 metadata::ATTACHMENTS_DIR,
-                p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
             ),
             bytes: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
             what: "attachment, byte for byte".into(),
@@ -361,7 +378,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             }
         }
         for s in &report.sealed {
-            writeln!(out, "  file       {} ({} bytes): {}", s.path, s.bytes, s.what)?;
+            writeln!(
+                out,
+                "  file       {} ({} bytes): {}",
+                s.path, s.bytes, s.what
+            )?;
         }
         for n in &report.notes {
             writeln!(out, "  note       {n}")?;
@@ -506,10 +527,9 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
     let load = |p: &Path| -> Result<(Report, Metadata, Vec<u8>)> {
         let (r, m, f) = verified_article(p, &trust, &opts).map_err(|e| match e {
             // Exit 1 means "they differ" here, as for diff(1): a refused bundle is trouble.
-            Error::Refused { path, summary } => Error::invalid(
-                path.display().to_string(),
-                format!("refused: {summary}"),
-            ),
+            Error::Refused { path, summary } => {
+                Error::invalid(path.display().to_string(), format!("refused: {summary}"))
+            }
             e => e,
         })?;
         let mut bytes = Vec::new();
@@ -523,23 +543,43 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
     let mut changes = Vec::new();
     let mut field = |field: &'static str, o: serde_json::Value, n: serde_json::Value| {
         if o != n {
-            changes.push(FieldChange { field, old: o, new: n });
+            changes.push(FieldChange {
+                field,
+                old: o,
+                new: n,
+            });
         }
     };
     use serde_json::json;
     field("headline", json!(mo.headline), json!(mn.headline));
     field("author", json!(mo.author), json!(mn.author));
     field("publisher", json!(mo.publisher), json!(mn.publisher));
-    field("datePublished", json!(mo.date_published), json!(mn.date_published));
+    field(
+        "datePublished",
+        json!(mo.date_published),
+        json!(mn.date_published),
+    );
     field("url", json!(mo.url), json!(mn.url));
-    field("dateRetrieved", json!(mo.date_retrieved), json!(mn.date_retrieved));
-    field("articleFile", json!(mo.article_file), json!(mn.article_file));
+    field(
+        "dateRetrieved",
+        json!(mo.date_retrieved),
+        json!(mn.date_retrieved),
+    );
+    field(
+        "articleFile",
+        json!(mo.article_file),
+        json!(mn.article_file),
+    );
     let att = |r: &Report, m: &Metadata| -> serde_json::Value {
         let v: Vec<serde_json::Value> = m
             .attachments
             .iter()
             .map(|n| {
-                let d = r.files.iter().find(|f| &f.path == n).and_then(|f| f.sha256.clone());
+                let d = r
+                    .files
+                    .iter()
+                    .find(|f| &f.path == n)
+                    .and_then(|f| f.sha256.clone());
                 json!({"path": n, "sha256": d})
             })
             .collect();

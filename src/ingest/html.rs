@@ -223,7 +223,8 @@ impl Scan {
                     .or_else(|| attr(tag, "itemprop"));
                 if let (Some(k), Some(c)) = (key, attr(tag, "content")) {
                     if self.meta.len() < MAX_META && c.len() <= MAX_VALUE {
-                        self.meta.push((k.trim().to_ascii_lowercase(), c.to_string()));
+                        self.meta
+                            .push((k.trim().to_ascii_lowercase(), c.to_string()));
                     }
                 }
             }
@@ -247,9 +248,8 @@ impl Scan {
             }
             "textarea" if !void => return TokenSinkResult::RawData(RawKind::Rcdata),
             "script" if !void => {
-                let ld = attr(tag, "type").is_some_and(|t| {
-                    t.trim().eq_ignore_ascii_case("application/ld+json")
-                });
+                let ld = attr(tag, "type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"));
                 if ld {
                     self.in_jsonld = true;
                     if self.jsonld_blocks.len() < MAX_JSONLD_BLOCKS {
@@ -352,7 +352,10 @@ fn scan(bytes: &[u8]) -> Scan {
         bytes
     };
     let text = decode(bytes);
-    let tok = Tokenizer::new(Sink(RefCell::new(Scan::default())), TokenizerOpts::default());
+    let tok = Tokenizer::new(
+        Sink(RefCell::new(Scan::default())),
+        TokenizerOpts::default(),
+    );
     let input = BufferQueue::default();
     input.push_back(StrTendril::from(text));
     // A `Script` result never comes: this sink has no script handles.
@@ -449,8 +452,10 @@ fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
         let doc: Value = match serde_json::from_str(block.trim()) {
             Ok(v) => v,
             Err(e) => {
-                out.notes
-                    .push(format!("JSON-LD block {} is not valid JSON ({e}); ignored", i + 1));
+                out.notes.push(format!(
+                    "JSON-LD block {} is not valid JSON ({e}); ignored",
+                    i + 1
+                ));
                 continue;
             }
         };
@@ -527,7 +532,9 @@ fn authors_from_meta(s: &Scan, key: &str, notes: &mut Vec<String>) -> Vec<String
             continue;
         }
         if v.len() == MAX_AUTHORS {
-            notes.push(format!("more than {MAX_AUTHORS} <meta {key}>; the first kept"));
+            notes.push(format!(
+                "more than {MAX_AUTHORS} <meta {key}>; the first kept"
+            ));
             break;
         }
         if !v.contains(&a) {
@@ -547,7 +554,9 @@ fn date_meta(s: &Scan, key: &str, notes: &mut Vec<String>) -> Option<String> {
     let d = first_meta(s, key)?;
     let n = dates::normalize(&d);
     if n.is_none() {
-        notes.push(format!("<meta {key}> {d:?} is not a date docseal reads; ignored"));
+        notes.push(format!(
+            "<meta {key}> {d:?} is not a date docseal reads; ignored"
+        ));
     }
     n
 }
@@ -561,7 +570,11 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
     json_ld(&s, base, out);
     // OpenGraph.
     let mut notes = Vec::new();
-    fill(&mut out.title, first_meta(&s, "og:title"), Source::OpenGraph);
+    fill(
+        &mut out.title,
+        first_meta(&s, "og:title"),
+        Source::OpenGraph,
+    );
     fill(
         &mut out.url,
         first_meta(&s, "og:url").and_then(|u| page_url(&u, base)),
@@ -650,7 +663,10 @@ mod tests {
         };
         let a = |i: Inferred| i.authors.map(|a| a.value).unwrap_or_default();
         assert_eq!(a(infer(&page(r#""Ann""#))), ["Ann"]);
-        assert_eq!(a(infer(&page(r#"{"@type":"Person","name":"Ann"}"#))), ["Ann"]);
+        assert_eq!(
+            a(infer(&page(r#"{"@type":"Person","name":"Ann"}"#))),
+            ["Ann"]
+        );
         assert_eq!(
             a(infer(&page(r#"[{"name":"Ann"},"Bob",{"x":1}]"#))),
             ["Ann", "Bob"]
@@ -674,6 +690,9 @@ mod tests {
             b"<body><nav>Home News</nav><article><h1>T</h1><p>One two</p><p>three</p></article>\
               <footer>(c)</footer><script>x()</script></body>",
         );
-        assert_eq!(t.split_whitespace().collect::<Vec<_>>(), ["T", "One", "two", "three"]);
+        assert_eq!(
+            t.split_whitespace().collect::<Vec<_>>(),
+            ["T", "One", "two", "three"]
+        );
     }
 }

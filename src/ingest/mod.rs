@@ -184,7 +184,10 @@ impl From<IngestError> for crate::Error {
             | IngestError::Select { ref path, .. } => {
                 let what = path.display().to_string();
                 let s = e.to_string();
-                let problem = s.strip_prefix(&format!("{what}: ")).unwrap_or(&s).to_string();
+                let problem = s
+                    .strip_prefix(&format!("{what}: "))
+                    .unwrap_or(&s)
+                    .to_string();
                 crate::Error::invalid(what, problem)
             }
         }
@@ -252,9 +255,11 @@ pub fn read_article(path: &Path, url: Option<&str>) -> Result<Article, IngestErr
     }
     let head = read_head(&mut f, path, SNIFF)?;
     let gz_warc = warc::is_gzip(&head)
-        && path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".warc.gz"));
+        && path.file_name().is_some_and(|n| {
+            n.to_string_lossy()
+                .to_ascii_lowercase()
+                .ends_with(".warc.gz")
+        });
     let kind = if gz_warc {
         Kind::Warc
     } else {
@@ -365,9 +370,7 @@ pub fn looked(kind: Kind, field: &str) -> &'static str {
         }
         (_, "--title") => "JSON-LD headline and name, og:title, <title>",
         (_, "--publisher") => "JSON-LD publisher.name, og:site_name",
-        (_, "--published") => {
-            "JSON-LD datePublished, article:published_time, <meta name=date>"
-        }
+        (_, "--published") => "JSON-LD datePublished, article:published_time, <meta name=date>",
         _ => "nowhere",
     }
 }
@@ -424,7 +427,10 @@ pub fn readable_text(article_file: &str, bytes: &[u8]) -> (String, Vec<String>) 
                 String::new(),
                 vec!["the WARC record's payload is not HTML; only the metadata compared".into()],
             ),
-            Err(e) => (String::new(), vec![format!("the WARC record cannot be read: {e}")]),
+            Err(e) => (
+                String::new(),
+                vec![format!("the WARC record cannot be read: {e}")],
+            ),
         },
         Kind::Text => {
             let cut = bytes.len().min(html::MAX_TEXT_BYTES);

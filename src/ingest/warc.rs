@@ -122,7 +122,7 @@ type Gz<R> = flate2::bufread::MultiGzDecoder<Counted<BufReader<R>>>;
 
 enum Stream<R: Read> {
     Plain(BufReader<R>),
-    Gz(BufReader<Gz<R>>),
+    Gz(Box<BufReader<Gz<R>>>),
 }
 
 /// A WARC reader over a file or bytes.
@@ -139,10 +139,10 @@ impl<R: Read> Reader<R> {
     pub fn new(label: &Path, r: R, gz: bool) -> Self {
         let br = BufReader::with_capacity(1 << 16, r);
         let s = if gz {
-            Stream::Gz(BufReader::with_capacity(
+            Stream::Gz(Box::new(BufReader::with_capacity(
                 1 << 16,
                 flate2::bufread::MultiGzDecoder::new(Counted { inner: br, n: 0 }),
-            ))
+            )))
         } else {
             Stream::Plain(br)
         };
@@ -188,7 +188,11 @@ impl<R: Read> Reader<R> {
     fn check_ratio(&self) -> Result<(), IngestError> {
         if let Stream::Gz(r) = &self.s {
             let compressed = r.get_ref().get_ref().n;
-            if self.pos > compressed.saturating_mul(MAX_RATIO).saturating_add(RATIO_SLACK) {
+            if self.pos
+                > compressed
+                    .saturating_mul(MAX_RATIO)
+                    .saturating_add(RATIO_SLACK)
+            {
                 return Err(self.err(format!(
                     "gzip data expands more than {MAX_RATIO} times ({} bytes from {compressed}); refused as a likely gzip bomb",
                     self.pos
@@ -222,7 +226,10 @@ impl<R: Read> Reader<R> {
         let mut chunk = vec![0u8; 1 << 16];
         while left > 0 {
             let want = (left as usize).min(chunk.len());
-            let k = self.buf().read(&mut chunk[..want]).map_err(|e| self.io(e))?;
+            let k = self
+                .buf()
+                .read(&mut chunk[..want])
+                .map_err(|e| self.io(e))?;
             if k == 0 {
                 return Err(self.err(format!(
                     "record {} is truncated: its block ends {} bytes early",
@@ -276,6 +283,11 @@ impl<R: Read> Reader<R> {
                 )));
             }
             let l = self.line(room)?;
+            if l.len() == room && !l.ends_with(b"\n") {
+                return Err(self.err(format!(
+                    "record {number} at byte {offset}: header longer than {MAX_HEADER_BYTES} bytes"
+                )));
+            }
             if l.is_empty() || !l.ends_with(b"\n") {
                 return Err(self.err(format!(
                     "record {number} at byte {offset}: truncated in its header"
@@ -295,8 +307,8 @@ impl<R: Read> Reader<R> {
                     }
                     None => {
                         return Err(self.err(format!(
-                            "record {number} at byte {offset}: header starts with a continuation line"
-                        )))
+                        "record {number} at byte {offset}: header starts with a continuation line"
+                    )))
                     }
                 }
                 continue;
@@ -406,7 +418,10 @@ impl Http {
 /// Parse the HTTP header at the start of `block` (at most [`MAX_HEADER_BYTES`]).
 pub fn http(block: &[u8]) -> Option<Http> {
     let head = &block[..block.len().min(MAX_HEADER_BYTES)];
-    let end = head.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)?;
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)?;
     let text = String::from_utf8_lossy(&head[..end]);
     let mut lines = text.split("\r\n");
     let first = lines.next()?;
@@ -454,8 +469,7 @@ fn dechunk(body: &[u8], max: usize) -> Option<Vec<u8>> {
 /// deflate), at most `max` bytes. An error names an encoding docseal cannot undo.
 pub fn decoded_body(block: &[u8], h: &Http, max: usize) -> Result<Vec<u8>, String> {
     let mut body = block[h.body_at..].to_vec();
-    if h
-        .get("Transfer-Encoding")
+    if h.get("Transfer-Encoding")
         .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"))
     {
         body = dechunk(&body, MAX_KEPT_BYTES as usize)
@@ -487,7 +501,11 @@ pub fn decoded_body(block: &[u8], h: &Http, max: usize) -> Result<Vec<u8>, Strin
             }
             0
         }
-        other => return Err(format!("its content encoding {other:?} is not one docseal reads")),
+        other => {
+            return Err(format!(
+                "its content encoding {other:?} is not one docseal reads"
+            ))
+        }
     };
     out.truncate(max);
     Ok(out)
