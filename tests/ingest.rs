@@ -994,3 +994,49 @@ fn issue16_text_kinds_and_trailer_tolerance() {
         assert_eq!(a.inferred.publisher.unwrap().value, "The Star");
     }
 }
+
+#[test]
+fn issue16_batch_jobs_may_leave_out_what_the_article_gives() {
+    let env = Env::new();
+    env.keygen("k");
+    std::fs::copy(fixture("wordpress-yoast.html"), env.path("yoast.html")).unwrap();
+    std::fs::copy(fixture("title-only.html"), env.path("minutes.html")).unwrap();
+    std::fs::copy(sample_article(), env.path("sample.txt")).unwrap();
+    let jobs = format!(
+        "{}\n{}\n{}\n",
+        r#"{"article": "yoast.html", "out": "yoast.zip"}"#,
+        format_args!(
+            r#"{{"article": "sample.txt", "title": "{SAMPLE_TITLE}", "author": "Usman Ghani", "out": "sample.zip"}}"#
+        ),
+        r#"{"article": "minutes.html", "out": "minutes.zip"}"#,
+    );
+    std::fs::write(env.path("jobs.jsonl"), jobs).unwrap();
+    let run = || {
+        env.cmd()
+            .args([
+                "pack",
+                "--batch",
+                "jobs.jsonl",
+                "--key",
+                "k.key",
+                "--out-dir",
+                "out",
+            ])
+            .run()
+    };
+    let d = run();
+    assert_eq!(d.code(), 2, "{}", d.stdout());
+    let s = d.stdout() + &d.stderr();
+    assert!(s.contains("2 sealed, 0 skipped, 1 failed"), "{s}");
+    assert!(s.contains("publisher: not given, and not found in"), "{s}");
+    assert!(!env.path("out/minutes.zip").exists());
+    let m = metadata_of(&env, "out/yoast.zip");
+    assert_eq!(m["publisher"], "Lakeside Courier Media");
+    assert_eq!(m["headline"], "Harbour cranes return to the old quay");
+    let m = metadata_of(&env, "out/sample.zip");
+    assert_eq!(m["url"], SAMPLE_URL);
+    assert_eq!(m["datePublished"], "2018-09-11");
+    // Run again: the bundles sealed are found and left alone.
+    let s = run().stdout();
+    assert!(s.contains("0 sealed, 2 skipped, 1 failed"), "{s}");
+}

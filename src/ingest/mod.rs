@@ -309,6 +309,20 @@ pub fn read_article(path: &Path, url: Option<&str>) -> Result<Article, IngestErr
     })
 }
 
+/// [`read_article`] for a `pack --batch` job: a WARC capture is refused (its records are
+/// sealed by `docseal pack CAPTURE --url URL`, one page at a time).
+pub fn read_article_for_batch(path: &Path) -> Result<Article, crate::Error> {
+    let mut f = std::fs::File::open(path).map_err(|e| crate::Error::io(path, e))?;
+    let head = read_head(&mut f, path, SNIFF)?;
+    if warc::is_gzip(&head) || kind_of(path, &head) == Kind::Warc {
+        return Err(crate::Error::invalid(
+            path.display().to_string(),
+            "a WARC capture gives its metadata to `docseal pack CAPTURE --url URL`, not to a batch job (or give every field in the job)",
+        ));
+    }
+    Ok(read_article(path, None)?)
+}
+
 /// The HTML payload of a response record (decoded), `None` when it is not HTML.
 pub fn payload_html(r: &warc::Record) -> Result<Option<Vec<u8>>, String> {
     let Some(block) = r.block() else {

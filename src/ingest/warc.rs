@@ -682,63 +682,46 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
     let mut r = open(path)?;
     let mut response: Option<Record> = None;
     let mut request: Option<Record> = None;
+    // The request of a response comes just before it or among the few records after it.
     let mut after = 0;
-    let mut captures = 0;
-    loop {
-        let done_before = response.is_some();
-        let matches = |h: &Header| h.target().is_some_and(|t| same_url(t, &target));
+    let mut more = false;
+    let linked = |a: &Record, b: &Record| {
+        let id = b.header.get("WARC-Record-ID");
+        a.header
+            .fields
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("WARC-Concurrent-To") && Some(v.as_str()) == id)
+    };
+    while after < 8 {
         let want_resp = response.is_none();
-        let resp_id = response
-            .as_ref()
-            .and_then(|r| r.header.get("WARC-Record-ID").map(String::from));
+        let matches = |h: &Header| h.target().is_some_and(|t| same_url(t, &target));
         let Some(rec) = r.next_record(&mut |h| {
             let k = h.kind();
-            (k == "response" && want_resp && matches(h)) || (k == "request" && matches(h))
+            matches(h) && ((k == "response" && want_resp) || k == "request")
         })?
         else {
             break;
         };
-        let kind = rec.header.kind();
-        if kind == "response" && rec.header.target().is_some_and(|t| same_url(t, &target)) {
-            captures += 1;
-            if response.is_none() {
-                response = Some(rec);
-                continue;
-            }
-        } else if kind == "request" && rec.bytes.is_some() {
-            let concurrent = resp_id.as_deref().is_some_and(|id| {
-                rec.header
-                    .fields
-                    .iter()
-                    .any(|(n, v)| n.eq_ignore_ascii_case("WARC-Concurrent-To") && v == id)
-            });
-            let earlier_is_concurrent = request.as_ref().is_some_and(|q| {
-                response.as_ref().is_some_and(|p| {
-                    let ids = |x: &Record, name: &str| -> Vec<String> {
-                        x.header
-                            .fields
-                            .iter()
-                            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                            .map(|(_, v)| v.clone())
-                            .collect()
-                    };
-                    let pid = p.header.get("WARC-Record-ID").unwrap_or("");
-                    ids(q, "WARC-Concurrent-To").iter().any(|v| v == pid)
-                        || ids(p, "WARC-Concurrent-To")
-                            .iter()
-                            .any(|v| Some(v.as_str()) == q.header.get("WARC-Record-ID"))
-                })
-            });
-            if !done_before || (concurrent && !earlier_is_concurrent) {
-                request = Some(rec);
-            }
-        }
-        if done_before {
+        if response.is_some() {
             after += 1;
-            // The request of a response comes just before or just after it.
-            if after >= 8 {
-                break;
+        }
+        let kind = rec.header.kind();
+        let for_target = rec.header.target().is_some_and(|t| same_url(t, &target));
+        match (kind.as_str(), &response) {
+            ("response", None) if for_target => response = Some(rec),
+            ("response", Some(_)) if for_target => more = true,
+            // The latest request for the page before its response...
+            ("request", None) if rec.bytes.is_some() => request = Some(rec),
+            // ... unless one after it is the one linked to it.
+            ("request", Some(p)) if rec.bytes.is_some() => {
+                let kept_linked = request
+                    .as_ref()
+                    .is_some_and(|q| linked(q, p) || linked(p, q));
+                if !kept_linked && (linked(&rec, p) || linked(p, &rec)) {
+                    request = Some(rec);
+                }
             }
+            _ => {}
         }
     }
     let Some(response) = response else {
@@ -747,9 +730,9 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
             problem: format!("holds no response record for {target}"),
         });
     };
-    if captures > 1 {
+    if more {
         notes.push(format!(
-            "{captures} responses for {target}; the first (record {}) is sealed",
+            "more than one response for {target}; the first (record {}) is sealed",
             response.number
         ));
     }
