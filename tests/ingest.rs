@@ -824,6 +824,38 @@ fn issue16_hostile_html_is_bounded() {
     assert!(!notes.is_empty());
     drop(big);
 
+    // A tag with a million attributes (the tokenizer's duplicate check is quadratic in
+    // them): what comes before it is read, the rest is not, with a note.
+    let mut wide = String::from("<html><head><title>Wide</title></head><body><div ");
+    for i in 0..1_000_000 {
+        wide.push_str(&format!("a{i} "));
+    }
+    wide.push_str(
+        r#"><script type="application/ld+json">{"@type":"Article","headline":"After"}</script>"#,
+    );
+    let p = write(dir.path(), "wide.html", wide.as_bytes());
+    let a = ingest::read_article(&p, None).unwrap();
+    assert_eq!(a.inferred.title.unwrap().value, "Wide");
+    assert!(
+        a.inferred
+            .notes
+            .iter()
+            .any(|n| n.contains("attributes or words")),
+        "{:?}",
+        a.inferred.notes
+    );
+    // Many ordinary tags with attributes are no problem.
+    let mut many = String::from("<title>Many</title>");
+    for i in 0..100_000 {
+        many.push_str(&format!("<p class=\"c{i}\" id=\"p{i}\">text {i}</p>\n"));
+    }
+    many.push_str(
+        r#"<script type="application/ld+json">{"@type":"Article","headline":"Read"}</script>"#,
+    );
+    let p = write(dir.path(), "many.html", many.as_bytes());
+    let a = ingest::read_article(&p, None).unwrap();
+    assert_eq!(a.inferred.title.unwrap().value, "Read");
+
     // Nested 100,000 deep, then JSON-LD: read, in linear time.
     let mut deep = String::from("<html><body>");
     deep.push_str(&"<div><span>".repeat(100_000));

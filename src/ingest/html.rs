@@ -14,6 +14,7 @@
 //! | authors | [`super::MAX_AUTHORS`] (more: the first kept, with a note) |
 //! | `<meta>` tags kept | [`MAX_META`] |
 //! | readable text | [`MAX_TEXT_BYTES`] |
+//! | attributes (or words of a comment) in one tag | about [`MAX_TAG_SEPARATORS`] (more: the rest of the page is not read, with a note) |
 //!
 //! Readable text (for `docseal diff`) is a simple readability approach: the text of the
 //! `<article>` elements, or of `<main>` when there is no article, or else of the whole body,
@@ -40,6 +41,13 @@ pub const MAX_JSONLD_BYTES: usize = 1 << 20;
 pub const MAX_META: usize = 4096;
 /// Readable text kept, in bytes.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;
+/// Notes kept from one page.
+const MAX_NOTES: usize = 32;
+/// Bytes fed to the tokenizer at a time.
+const FEED_CHUNK: usize = 4096;
+/// Most separators (white space, `/`, quotes) in one tag or comment: bounds the attributes of
+/// a tag, whose duplicate check in the tokenizer is quadratic.
+pub const MAX_TAG_SEPARATORS: usize = 20_000;
 /// Longest `<title>` or `<meta>` value kept, in bytes.
 const MAX_VALUE: usize = 4096;
 
@@ -84,6 +92,8 @@ const VOID: &[&str] = &[
 /// What one pass over the tokens collects.
 #[derive(Default)]
 struct Scan {
+    /// Tokens seen.
+    tokens: u64,
     /// Open elements whose text is left out, by name (counts).
     skip: Vec<(&'static str, u32)>,
     /// Depth inside `<svg>` or `<math>` (foreign content).
@@ -132,6 +142,13 @@ fn break_line(buf: &mut String) {
 }
 
 impl Scan {
+    /// Record a note once (at most [`MAX_NOTES`]).
+    fn note(&mut self, n: String) {
+        if self.notes.len() < MAX_NOTES && !self.notes.contains(&n) {
+            self.notes.push(n);
+        }
+    }
+
     fn skipping(&self) -> bool {
         self.skip.iter().any(|(_, n)| *n > 0)
     }
@@ -148,7 +165,7 @@ impl Scan {
     fn text(&mut self, s: &str) {
         if let Some(j) = &mut self.jsonld {
             if j.len() + s.len() > MAX_JSONLD_BYTES {
-                self.notes.push(format!(
+                self.note(format!(
                     "a JSON-LD block is larger than {MAX_JSONLD_BYTES} bytes; ignored"
                 ));
                 self.jsonld = None;
@@ -255,7 +272,7 @@ impl Scan {
                     if self.jsonld_blocks.len() < MAX_JSONLD_BLOCKS {
                         self.jsonld = Some(String::new());
                     } else {
-                        self.notes.push(format!(
+                        self.note(format!(
                             "more than {MAX_JSONLD_BLOCKS} JSON-LD blocks; the rest ignored"
                         ));
                     }
@@ -307,6 +324,7 @@ impl TokenSink for Sink {
 
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         let mut s = self.0.borrow_mut();
+        s.tokens += 1;
         match token {
             Token::TagToken(tag) => match tag.kind {
                 TagKind::StartTag => return s.start(&tag),
@@ -357,9 +375,37 @@ fn scan(bytes: &[u8]) -> Scan {
         TokenizerOpts::default(),
     );
     let input = BufferQueue::default();
-    input.push_back(StrTendril::from(text));
-    // A `Script` result never comes: this sink has no script handles.
-    let _ = tok.feed(&input);
+    // Fed in chunks, to bound the tokenizer's work on one tag: it compares each attribute
+    // with those before it in the same tag (duplicates are dropped), so a tag with n
+    // attributes costs n^2 / 2. While no token comes out, the same tag (or comment) goes on;
+    // each attribute after the first needs a white space, `/` or quote before it, so counting
+    // those bytes bounds the attributes. Past MAX_TAG_SEPARATORS the rest is not read.
+    let (mut at, mut seps, mut seen) = (0usize, 0usize, 0u64);
+    while at < text.len() {
+        let mut end = (at + FEED_CHUNK).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let chunk = &text[at..end];
+        let here = chunk
+            .bytes()
+            .filter(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'"' | b'\''))
+            .count();
+        if seps + here > MAX_TAG_SEPARATORS {
+            notes.push(format!(
+                "a tag or comment near byte {at} has more than {MAX_TAG_SEPARATORS} attributes or words; the HTML after it was not read"
+            ));
+            break;
+        }
+        input.push_back(StrTendril::from(chunk));
+        // A `Script` result never comes: this sink has no script handles.
+        let _ = tok.feed(&input);
+        let now = tok.sink.0.borrow().tokens;
+        // A token came out: whatever is open now began in this chunk.
+        seps = if now != seen { here } else { seps + here };
+        seen = now;
+        at = end;
+    }
     tok.end();
     let mut s = tok.sink.0.into_inner();
     notes.append(&mut s.notes);
@@ -528,7 +574,9 @@ fn authors_from_meta(s: &Scan, key: &str, notes: &mut Vec<String>) -> Vec<String
     for a in meta_values(s, key).filter_map(clean) {
         if crate::metadata::normalize_url(&a).is_ok() {
             // A profile page's address, not a name.
-            notes.push(format!("<meta {key}> {a:?} is a URL, not a name; ignored"));
+            if notes.len() < MAX_NOTES {
+                notes.push(format!("<meta {key}> {a:?} is a URL, not a name; ignored"));
+            }
             continue;
         }
         if v.len() == MAX_AUTHORS {
