@@ -667,6 +667,8 @@ fn print_diff(out: &mut dyn Write, r: &DiffReport, a: &DiffArgs) -> std::io::Res
 
 /// Most edits the word diff looks for; beyond, the differing middle is one change.
 const MAX_EDITS: usize = 1000;
+/// Bound on the word diff's steps (words times edits searched).
+const MAX_DIFF_WORK: usize = 50_000_000;
 
 /// The word-by-word changes from `a` to `b` (Myers' algorithm after the common start and end,
 /// at most [`MAX_EDITS`] edits, else one change for the whole differing middle).
@@ -682,7 +684,9 @@ fn word_changes(a: &[&str], b: &[&str]) -> Vec<TextChange> {
     if ma.is_empty() && mb.is_empty() {
         return Vec::new();
     }
-    let ops = myers(ma, mb, MAX_EDITS).unwrap_or_else(|| {
+    // Myers' time is O((N + M) D): fewer edits are searched in long texts.
+    let max_d = MAX_EDITS.min(MAX_DIFF_WORK / (ma.len() + mb.len()).max(1));
+    let ops = myers(ma, mb, max_d).unwrap_or_else(|| {
         let mut v = vec![Op::Del; ma.len()];
         v.extend(std::iter::repeat_n(Op::Ins, mb.len()));
         v

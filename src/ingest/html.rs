@@ -413,10 +413,23 @@ fn scan(bytes: &[u8]) -> Scan {
     s
 }
 
-/// Collapse white space; `None` when nothing is left.
+/// Collapse white space; `None` when nothing is left, or what is left is longer than a URL
+/// may be or holds a control character.
 pub(crate) fn clean(s: &str) -> Option<String> {
+    if s.len() > 4 * crate::metadata::MAX_URL_BYTES {
+        return None;
+    }
     let out = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!out.is_empty()).then_some(out)
+    (!out.is_empty()
+        && out.len() <= crate::metadata::MAX_URL_BYTES
+        && !out.chars().any(char::is_control))
+    .then_some(out)
+}
+
+/// A title, publisher or author as `metadata.json` takes it ([`crate::metadata::check_text`]):
+/// a value that is not is passed over, for the next source.
+pub(crate) fn text_ok(s: String) -> Option<String> {
+    crate::metadata::check_text(&s).is_ok().then_some(s)
 }
 
 /// A URL from the page, made absolute against `base` when relative; `None` when it is not an
@@ -486,8 +499,12 @@ fn resolve<'a>(v: &'a Value, all: &[&'a Value]) -> &'a Value {
 
 fn name_of(v: &Value, all: &[&Value]) -> Option<String> {
     match resolve(v, all) {
-        Value::String(s) => clean(s),
-        Value::Object(o) => o.get("name").and_then(Value::as_str).and_then(clean),
+        Value::String(s) => clean(s).and_then(text_ok),
+        Value::Object(o) => o
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(clean)
+            .and_then(text_ok),
         Value::Array(a) => a.first().and_then(|x| name_of(x, all)),
         _ => None,
     }
@@ -510,7 +527,9 @@ fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
             continue;
         };
         let text = |k: &str| art.get(k).and_then(Value::as_str).and_then(clean);
-        let title = text("headline").or_else(|| text("name"));
+        let title = text("headline")
+            .and_then(text_ok)
+            .or_else(|| text("name").and_then(text_ok));
         let url = text("url")
             .or_else(|| match art.get("mainEntityOfPage") {
                 Some(Value::String(s)) => Some(s.clone()),
@@ -571,7 +590,7 @@ fn first_meta(s: &Scan, key: &str) -> Option<String> {
 
 fn authors_from_meta(s: &Scan, key: &str, notes: &mut Vec<String>) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
-    for a in meta_values(s, key).filter_map(clean) {
+    for a in meta_values(s, key).filter_map(clean).filter_map(text_ok) {
         if crate::metadata::normalize_url(&a).is_ok() {
             // A profile page's address, not a name.
             if notes.len() < MAX_NOTES {
@@ -620,7 +639,7 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
     let mut notes = Vec::new();
     fill(
         &mut out.title,
-        first_meta(&s, "og:title"),
+        first_meta(&s, "og:title").and_then(text_ok),
         Source::OpenGraph,
     );
     fill(
@@ -630,7 +649,7 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
     );
     fill(
         &mut out.publisher,
-        first_meta(&s, "og:site_name"),
+        first_meta(&s, "og:site_name").and_then(text_ok),
         Source::OpenGraph,
     );
     fill(
@@ -663,7 +682,7 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
     );
     fill(
         &mut out.title,
-        s.title.as_deref().and_then(clean),
+        s.title.as_deref().and_then(clean).and_then(text_ok),
         Source::Meta,
     );
     out.notes.append(&mut notes);
@@ -719,6 +738,19 @@ mod tests {
             a(infer(&page(r#"[{"name":"Ann"},"Bob",{"x":1}]"#))),
             ["Ann", "Bob"]
         );
+    }
+
+    #[test]
+    fn issue16_unusable_value_falls_to_next_source() {
+        // A headline longer than metadata.json takes: og:title instead; an author name with
+        // a control character is passed over.
+        let i = infer(&format!(
+            r#"<script type="application/ld+json">{{"@type":"Article","headline":"{}","author":["A\u0007B","Ann"]}}</script>
+            <meta property="og:title" content="Short">"#,
+            "x".repeat(2000)
+        ));
+        assert_eq!(i.title.unwrap(), Found::new("Short".into(), Source::OpenGraph));
+        assert_eq!(i.authors.unwrap().value, ["Ann"]);
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn published_in(line: &str) -> Option<(String, String)> {
     let rest = rest.strip_suffix('.').unwrap_or(rest).trim_matches(junk);
     for (i, _) in rest.match_indices(',') {
         let publisher = rest[..i].trim_matches(junk);
-        if publisher.is_empty() {
+        if crate::metadata::check_text(publisher).is_err() {
             continue;
         }
         if let Some(d) = dates::normalize(&rest[i + 1..].replace(['\u{a0}', '\u{c2}'], " ")) {
