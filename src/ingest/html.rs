@@ -749,7 +749,10 @@ mod tests {
             <meta property="og:title" content="Short">"#,
             "x".repeat(2000)
         ));
-        assert_eq!(i.title.unwrap(), Found::new("Short".into(), Source::OpenGraph));
+        assert_eq!(
+            i.title.unwrap(),
+            Found::new("Short".into(), Source::OpenGraph)
+        );
         assert_eq!(i.authors.unwrap().value, ["Ann"]);
     }
 
