@@ -1072,3 +1072,100 @@ fn issue16_batch_jobs_may_leave_out_what_the_article_gives() {
     let s = run().stdout();
     assert!(s.contains("0 sealed, 2 skipped, 1 failed"), "{s}");
 }
+
+#[test]
+fn issue16_stdin_article_gives_its_metadata_too() {
+    let env = Env::new();
+    env.keygen("k");
+    let sample = std::fs::read(sample_article()).unwrap();
+    env.cmd()
+        .args([
+            "pack",
+            "-",
+            "--title",
+            SAMPLE_TITLE,
+            "--key",
+            "k.key",
+            "--out",
+            "s.zip",
+        ])
+        .stdin(&sample)
+        .ok();
+    let m = metadata_of(&env, "s.zip");
+    assert_eq!(m["url"], SAMPLE_URL);
+    assert_eq!(m["publisher"], "Daily Times");
+    assert_eq!(m["articleFile"], "data/article.txt");
+    let out = env.cmd().args(["cat", "s.zip", "--trust", "k.pub"]).ok();
+    assert_eq!(out.out.stdout, sample);
+}
+
+#[test]
+fn issue16_diff_of_two_warc_captures() {
+    if !require_py("warcio") {
+        return;
+    }
+    let env = Env::new();
+    env.keygen("k");
+    let page = std::fs::read_to_string(fixture("opengraph-only.html")).unwrap();
+    std::fs::write(
+        env.path("later.html"),
+        page.replace("three routes", "two routes"),
+    )
+    .unwrap();
+    let w1 = warcio(
+        &env,
+        "first.warc.gz",
+        true,
+        &[(
+            RAIL_URL,
+            &fixture("opengraph-only.html"),
+            "text/html",
+            "2024-01-03T00:00:00Z",
+        )],
+    );
+    let w2 = warcio(
+        &env,
+        "later.warc.gz",
+        true,
+        &[(
+            RAIL_URL,
+            &env.path("later.html"),
+            "text/html",
+            "2024-06-01T00:00:00Z",
+        )],
+    );
+    for (w, out) in [(&w1, "first.zip"), (&w2, "later.zip")] {
+        env.cmd()
+            .arg("pack")
+            .arg(w)
+            .args(["--key", "k.key", "--out", out])
+            .ok();
+    }
+    let j = env
+        .cmd()
+        .args([
+            "diff",
+            "first.zip",
+            "later.zip",
+            "--trust",
+            "k.pub",
+            "--json",
+        ])
+        .fails(1)
+        .json();
+    // The retrieval time, and the request record (another capture: its own id and date).
+    let changed: Vec<&str> = j["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["dateRetrieved", "attachments"], "{j}");
+    assert_eq!(j["metadata"][0]["new"], "2024-06-01T00:00:00Z");
+    let t = j["text"].as_array().unwrap();
+    assert_eq!(t.len(), 1, "{j}");
+    assert_eq!(
+        (t[0]["deleted"].as_str(), t[0]["inserted"].as_str()),
+        (Some("three"), Some("two"))
+    );
+}

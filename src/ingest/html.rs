@@ -757,6 +757,47 @@ mod tests {
     }
 
     #[test]
+    fn issue16_jsonld_types_and_shapes() {
+        let title = |doc: &str| {
+            infer(&format!(
+                r#"<script type="application/ld+json">{doc}</script>"#
+            ))
+            .title
+            .map(|t| t.value)
+        };
+        for t in [
+            "NewsArticle",
+            "Article",
+            "ReportageNewsArticle",
+            "BlogPosting",
+        ] {
+            assert_eq!(
+                title(&format!(r#"{{"@type":"{t}","headline":"H"}}"#)).as_deref(),
+                Some("H"),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            title(r#"{"@type":["WebPage","https://schema.org/NewsArticle"],"headline":"H"}"#)
+                .as_deref(),
+            Some("H")
+        );
+        assert_eq!(
+            title(r#"[{"@type":"Person","name":"P"},{"@type":"BlogPosting","name":"N"}]"#)
+                .as_deref(),
+            Some("N")
+        );
+        assert_eq!(
+            title(
+                r#"{"@graph":[{"@type":"WebSite","name":"S"},{"@type":"Article","headline":"G"}]}"#
+            )
+            .as_deref(),
+            Some("G")
+        );
+        assert_eq!(title(r#"{"@type":"Recipe","headline":"R"}"#), None);
+    }
+
+    #[test]
     fn issue16_script_text_is_not_markup() {
         // A "</title>" or a tag inside a script is script text, not markup; a <title> in SVG
         // is not the page's title.
