@@ -650,6 +650,9 @@ fn issue16_warc_without_url_one_html_response_or_a_list() {
     assert_eq!(f["url"], json!([YOAST_URL, "warc"]));
     assert_eq!(f["retrieved"], json!(["2024-01-02T03:04:05Z", "warc"]));
     assert_eq!(f["publisher"], json!(["Lakeside Courier Media", "json-ld"]));
+    // A flag wins over the WARC-Date.
+    let (_, v) = dry_run(&env, &one, &["--retrieved", "2024-01-05"]);
+    assert_eq!(fields(&v)["retrieved"], json!(["2024-01-05", "flag"]));
     // A URL the WARC does not hold.
     let d = env
         .cmd()

@@ -298,7 +298,8 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
                     bytes: n(&c.response),
                     what: format!(
                         "WARC response record {} for {} (digests checked)",
-                        c.response.number, c.target
+                        c.response.number,
+                        ingest::warc::printable(&c.target)
                     ),
                 });
                 if let Some(q) = &c.request {

@@ -61,7 +61,8 @@ impl Header {
         self.get("WARC-Type").unwrap_or("").to_ascii_lowercase()
     }
 
-    /// `WARC-Target-URI`, without the `<...>` that some writers put around it.
+    /// `WARC-Target-URI`, without the `<...>` that some writers put around it (as written:
+    /// see [`printable`] before showing it).
     pub fn target(&self) -> Option<&str> {
         self.get("WARC-Target-URI")
             .map(|u| u.trim().trim_start_matches('<').trim_end_matches('>'))
@@ -383,6 +384,24 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// `s` with its control characters (escape sequences for a terminal, ...) shown as U+FFFD,
+/// at most 2048 bytes: a value read from a file, fit to print.
+pub fn printable(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if out.len() > 2048 {
+        let mut cut = 2048;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
 /// Whether a file is gzip-compressed (its first two bytes).
 pub fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
@@ -567,7 +586,7 @@ fn check_record(path: &Path, r: &Record) -> Result<(), IngestError> {
     let mismatch = |which: &str, why: String| IngestError::Digest {
         path: path.to_path_buf(),
         record: r.number,
-        uri: r.header.target().unwrap_or("").to_string(),
+        uri: printable(r.header.target().unwrap_or("")),
         which: which.to_string(),
         problem: why,
     };
@@ -635,7 +654,7 @@ pub fn html_responses(path: &Path) -> Result<(Vec<(String, String)>, usize), Ing
             if list.len() <= MAX_LISTED {
                 list.push((
                     rec.header.target().unwrap_or("?").to_string(),
-                    rec.header.get("WARC-Date").unwrap_or("?").to_string(),
+                    printable(rec.header.get("WARC-Date").unwrap_or("?")),
                 ));
             }
         }
@@ -663,7 +682,7 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
                     let mut names: Vec<String> = list
                         .iter()
                         .take(MAX_LISTED)
-                        .map(|(u, d)| format!("{u} ({d})"))
+                        .map(|(u, d)| format!("{} ({d})", printable(u)))
                         .collect();
                     if n > MAX_LISTED {
                         names.push(format!("and {} more", n - MAX_LISTED));
@@ -727,12 +746,13 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
     let Some(response) = response else {
         return Err(IngestError::Select {
             path: path.to_path_buf(),
-            problem: format!("holds no response record for {target}"),
+            problem: format!("holds no response record for {}", printable(&target)),
         });
     };
     if more {
         notes.push(format!(
-            "more than one response for {target}; the first (record {}) is sealed",
+            "more than one response for {}; the first (record {}) is sealed",
+            printable(&target),
             response.number
         ));
     }
@@ -775,6 +795,12 @@ mod tests {
             b"abc"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn issue16_values_from_a_warc_are_printable() {
+        assert_eq!(printable("https://e/\u{1b}[2J"), "https://e/\u{fffd}[2J");
+        assert!(printable(&"é".repeat(3000)).len() <= 2048 + 3);
     }
 
     #[test]
