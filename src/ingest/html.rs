@@ -41,6 +41,10 @@ pub const MAX_JSONLD_BYTES: usize = 1 << 20;
 pub const MAX_META: usize = 4096;
 /// Readable text kept, in bytes.
 pub const MAX_TEXT_BYTES: usize = 8 << 20;
+/// Elements that may stand in `<head>`.
+const IN_HEAD: &[&str] = &[
+    "head", "title", "meta", "link", "script", "style", "noscript", "base", "template",
+];
 /// Notes kept from one page.
 const MAX_NOTES: usize = 32;
 /// Bytes fed to the tokenizer at a time.
@@ -222,18 +226,19 @@ impl Scan {
                 *n = n.saturating_add(1);
             }
         }
+        if !IN_HEAD.contains(&name) {
+            // `<body>` or any element that belongs in it ends a `<head>` left open, as the
+            // tree builder would.
+            if let Some(n) = self.skip_count("head") {
+                *n = 0;
+            }
+        }
         match name {
             "svg" | "math" if !void => {
                 self.foreign = 1;
             }
             "article" if !void => self.article_depth = self.article_depth.saturating_add(1),
             "main" if !void => self.main_depth = self.main_depth.saturating_add(1),
-            "body" => {
-                // Whatever `<head>` was left open ends here.
-                if let Some(n) = self.skip_count("head") {
-                    *n = 0;
-                }
-            }
             "meta" => {
                 let key = attr(tag, "property")
                     .or_else(|| attr(tag, "name"))
@@ -806,6 +811,12 @@ mod tests {
             <body><svg><title>not this</title></svg></body>"#,
         );
         assert_eq!(i.title.unwrap().value, "Yes & yes");
+    }
+
+    #[test]
+    fn issue16_readable_text_when_head_is_left_open() {
+        let (t, _) = readable_text(b"<html><head><title>T</title><p>Body text");
+        assert_eq!(t.trim(), "Body text");
     }
 
     #[test]
