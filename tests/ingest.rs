@@ -847,6 +847,26 @@ fn issue16_hostile_html_is_bounded() {
         "{:?}",
         a.inferred.notes
     );
+    // Many tags of almost that many attributes: the work on them is bounded too.
+    let mut tag = String::from("<div ");
+    for i in 0..19_000 {
+        tag.push_str(&format!("a{i} "));
+    }
+    tag.push_str(">x</div>\n");
+    let mut wide = String::from("<title>Wide</title>");
+    for _ in 0..40 {
+        wide.push_str(&tag);
+    }
+    let p = write(dir.path(), "wide2.html", wide.as_bytes());
+    let a = ingest::read_article(&p, None).unwrap();
+    assert!(
+        a.inferred
+            .notes
+            .iter()
+            .any(|n| n.contains("too many attributes")),
+        "{:?}",
+        a.inferred.notes
+    );
     // Many ordinary tags with attributes are no problem.
     let mut many = String::from("<title>Many</title>");
     for i in 0..100_000 {

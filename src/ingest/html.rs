@@ -15,6 +15,7 @@
 //! | `<meta>` tags kept | [`MAX_META`] |
 //! | readable text | [`MAX_TEXT_BYTES`] |
 //! | attributes (or words of a comment) in one tag | about [`MAX_TAG_SEPARATORS`] (more: the rest of the page is not read, with a note) |
+//! | attribute work over all tags (sum of n^2 / 2) | [`MAX_ATTR_WORK`] (more: likewise) |
 //!
 //! Readable text (for `docseal diff`) is a simple readability approach: the text of the
 //! `<article>` elements, or of `<main>` when there is no article, or else of the whole body,
@@ -52,6 +53,9 @@ const FEED_CHUNK: usize = 4096;
 /// Most separators (white space, `/`, quotes) in one tag or comment: bounds the attributes of
 /// a tag, whose duplicate check in the tokenizer is quadratic.
 pub const MAX_TAG_SEPARATORS: usize = 20_000;
+/// Most work on attributes (the sum of n^2 / 2 over the tags, n attributes each) before the
+/// rest of a page is left unread: many tags of almost [`MAX_TAG_SEPARATORS`] attributes.
+pub const MAX_ATTR_WORK: u64 = 100_000_000;
 /// Longest `<title>` or `<meta>` value kept, in bytes.
 const MAX_VALUE: usize = 4096;
 
@@ -98,6 +102,8 @@ const VOID: &[&str] = &[
 struct Scan {
     /// Tokens seen.
     tokens: u64,
+    /// The tokenizer's work on the attributes of the tags seen: n^2 / 2 for n attributes.
+    attr_work: u64,
     /// Open elements whose text is left out, by name (counts).
     skip: Vec<(&'static str, u32)>,
     /// Depth inside `<svg>` or `<math>` (foreign content).
@@ -331,10 +337,14 @@ impl TokenSink for Sink {
         let mut s = self.0.borrow_mut();
         s.tokens += 1;
         match token {
-            Token::TagToken(tag) => match tag.kind {
-                TagKind::StartTag => return s.start(&tag),
-                TagKind::EndTag => s.end(&tag),
-            },
+            Token::TagToken(tag) => {
+                let n = tag.attrs.len() as u64;
+                s.attr_work = s.attr_work.saturating_add(n * n / 2);
+                match tag.kind {
+                    TagKind::StartTag => return s.start(&tag),
+                    TagKind::EndTag => s.end(&tag),
+                }
+            }
             Token::CharacterTokens(t) => s.text(&t),
             Token::EOFToken => {
                 if let Some(j) = s.jsonld.take() {
@@ -399,6 +409,12 @@ fn scan(bytes: &[u8]) -> Scan {
         if seps + here > MAX_TAG_SEPARATORS {
             notes.push(format!(
                 "a tag or comment near byte {at} has more than {MAX_TAG_SEPARATORS} attributes or words; the HTML after it was not read"
+            ));
+            break;
+        }
+        if tok.sink.0.borrow().attr_work > MAX_ATTR_WORK {
+            notes.push(format!(
+                "the tags before byte {at} have too many attributes; the HTML after it was not read"
             ));
             break;
         }
