@@ -26,7 +26,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// Longest date text looked at, in bytes.
-const MAX_DATE_TEXT: usize = 64;
+pub(crate) const MAX_DATE_TEXT: usize = 64;
 
 fn month(word: &str) -> Option<u32> {
     let w = word.trim_end_matches('.').to_ascii_lowercase();

@@ -39,6 +39,10 @@ fn published_in(line: &str) -> Option<(String, String)> {
     let rest = rest.trim_matches(junk);
     let rest = rest.strip_suffix('.').unwrap_or(rest).trim_matches(junk);
     for (i, _) in rest.match_indices(',') {
+        // A date is short: commas far from the end are not before one.
+        if rest.len() - i > 2 * dates::MAX_DATE_TEXT {
+            continue;
+        }
         let publisher = rest[..i].trim_matches(junk);
         if crate::metadata::check_text(publisher).is_err() {
             continue;
@@ -104,6 +108,12 @@ mod tests {
         );
         assert_eq!(source("Source: not a url"), None);
         assert_eq!(source("Source: ftp://e.com/"), None);
+    }
+
+    #[test]
+    fn issue16_trailer_line_of_commas_is_linear() {
+        let line = format!("Published in {}", ",".repeat(60_000));
+        assert_eq!(published_in(&line), None);
     }
 
     #[test]
