@@ -41,9 +41,10 @@ pub enum Command {
     /// Verify a bundle, then write its article's exact bytes to standard output (nothing when
     /// verification fails).
     Cat(super::ingest::CatArgs),
-    /// Verify two bundles, then show what changed between them: metadata fields, and the text
-    /// word by word (for HTML, the readable text). Exit 0 identical, 1 different, 2 trouble
-    /// (a bundle refused, a bad argument).
+    /// Verify two bundles, then show what changed: metadata, and the text word by word.
+    ///
+    /// For HTML the readable text is compared; for a WARC record, that of its HTML payload.
+    /// Exit 0 identical, 1 different, 2 trouble (a bundle refused, a bad argument).
     Diff(super::ingest::DiffArgs),
 }
 
