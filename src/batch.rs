@@ -13,11 +13,16 @@
 //! | key | type | |
 //! |---|---|---|
 //! | `article` | string | required; the article file (not `-`) |
-//! | `url`, `title`, `publisher`, `published` | string | required |
+//! | `url`, `title`, `publisher`, `published` | string | required unless the article gives it (below) |
 //! | `author` | string or list of strings | optional |
 //! | `retrieved`, `created` | string | optional (`null` = absent) |
 //! | `attach` | list of strings | optional; attachment files |
 //! | `out` | string | optional; the bundle's file name in the output directory (`NAME.zip`) |
+//!
+//! A job may leave out what its article gives, as `pack` may (`docseal::ingest`: JSON-LD,
+//! OpenGraph and `<meta>` of a saved page, a text's trailer): `{"article": "page.html"}` is a
+//! job. A WARC file is sealed whole in a batch when every field is given; to seal a page's
+//! records from a WARC capture, use `docseal pack CAPTURE.warc --url URL`.
 //!
 //! Unknown keys, duplicate keys and wrong types are refused, with the line number. Relative
 //! paths (`article`, `attach`) are relative to **the directory of the jobs file**, so a jobs
@@ -331,15 +336,16 @@ fn fingerprint(s: &str) -> u64 {
 pub struct Job {
     /// The article file.
     pub article: String,
-    /// Source URL.
-    pub url: String,
-    /// Title.
-    pub title: String,
-    /// Publisher.
-    pub publisher: String,
-    /// Publication date.
-    pub published: String,
-    /// Authors, in order (a single string in the file is one author).
+    /// Source URL; `None`: read from the article.
+    pub url: Option<String>,
+    /// Title; `None`: read from the article.
+    pub title: Option<String>,
+    /// Publisher; `None`: read from the article.
+    pub publisher: Option<String>,
+    /// Publication date; `None`: read from the article.
+    pub published: Option<String>,
+    /// Authors, in order (a single string in the file is one author); empty: read from the
+    /// article when it gives them.
     pub author: Vec<String>,
     /// Retrieval time.
     pub retrieved: Option<String>,
@@ -463,10 +469,10 @@ pub fn parse_job(line: &str) -> std::result::Result<Job, String> {
     }
     let job = Job {
         article,
-        url: required("url", take("url"))?,
-        title: required("title", take("title"))?,
-        publisher: required("publisher", take("publisher"))?,
-        published: required("published", take("published"))?,
+        url: string("url", take("url"))?,
+        title: string("title", take("title"))?,
+        publisher: string("publisher", take("publisher"))?,
+        published: string("published", take("published"))?,
         author: list("author", take("author"), true)?,
         retrieved: string("retrieved", take("retrieved"))?,
         created: string("created", take("created"))?,
@@ -850,20 +856,46 @@ impl<'a> Batch<'a> {
         self.base.join(p)
     }
 
-    /// The seal request of a job.
-    pub fn request(&self, job: &Job) -> SealRequest {
-        SealRequest {
-            article: ArticleSource::Path(self.resolve(&job.article)),
+    /// The seal request of a job. What the job leaves out is read from its article
+    /// ([`crate::ingest`]); an error names the job key and where docseal looked.
+    pub fn request(&self, job: &Job) -> Result<SealRequest> {
+        let article = self.resolve(&job.article);
+        let mut req = SealRequest {
+            article: ArticleSource::Path(article.clone()),
+            url: job.url.clone().unwrap_or_default(),
+            title: job.title.clone().unwrap_or_default(),
+            publisher: job.publisher.clone().unwrap_or_default(),
+            published: job.published.clone().unwrap_or_default(),
+            authors: job.author.clone(),
+            retrieved: job.retrieved.clone(),
+            created: job.created.clone(),
+            attachments: job.attach.iter().map(|a| self.resolve(a)).collect(),
+            supersedes: None,
+        };
+        if job.url.is_some()
+            && job.title.is_some()
+            && job.publisher.is_some()
+            && job.published.is_some()
+        {
+            return Ok(req);
+        }
+        let given = crate::ingest::Given {
             url: job.url.clone(),
             title: job.title.clone(),
             publisher: job.publisher.clone(),
             published: job.published.clone(),
             authors: job.author.clone(),
             retrieved: job.retrieved.clone(),
-            created: job.created.clone(),
-            attachments: job.attach.iter().map(|a| self.resolve(a)).collect(),
-            supersedes: None,
-        }
+        };
+        let art = crate::ingest::read_article_for_batch(&article)?;
+        let r = crate::ingest::resolve(&given, &art)?;
+        req.url = r.url.value;
+        req.title = r.title.value;
+        req.publisher = r.publisher.value;
+        req.published = r.published.value;
+        req.authors = r.authors.map(|a| a.value).unwrap_or_default();
+        req.retrieved = r.retrieved.map(|a| a.value);
+        Ok(req)
     }
 
     /// Run one parsed line.
@@ -953,7 +985,10 @@ impl<'a> Batch<'a> {
                 // earlier line of the same job): what it says is reported once a sync that
                 // started now has succeeded, like the bundles put in place with it.
                 Err(Error::Exists { path }) => {
-                    let outcome = self.existing(&self.request(&job), &path);
+                    let outcome = match self.request(&job) {
+                        Ok(req) => self.existing(&req, &path),
+                        Err(e) => Outcome::Failed(unflag(e)),
+                    };
                     (d.path, outcome, Some(self.sync.found(&path)))
                 }
                 Err(e) => (d.path, Outcome::Failed(unflag(e)), None),
@@ -981,7 +1016,10 @@ impl<'a> Batch<'a> {
                 return (Outcome::Failed(e), None);
             }
         }
-        let req = self.request(job);
+        let req = match self.request(job) {
+            Ok(r) => r,
+            Err(e) => return (Outcome::Failed(unflag(e)), None),
+        };
         if check && out.symlink_metadata().is_ok() {
             return (self.existing(&req, out), None);
         }
@@ -1146,7 +1184,10 @@ mod tests {
         assert_eq!(ok(&format!(r#"{{{BASE},"created":null}}"#)).created, None);
         assert!(err(&format!(r#"{{{BASE},"colour":"red"}}"#)).contains("unknown key \"colour\""));
         assert!(err(&format!(r#"{{{BASE},"url":"https://x/"}}"#)).contains("twice"));
-        assert!(err(r#"{"article":"a.txt"}"#).contains("missing key \"url\""));
+        // issue 16: a job may leave out what its article gives.
+        let j = ok(r#"{"article":"a.txt"}"#);
+        assert!(j.url.is_none() && j.title.is_none() && j.published.is_none());
+        assert!(err(r#"{"title":"t"}"#).contains("missing key \"article\""));
         assert!(err(&format!(r#"{{{BASE},"author":3}}"#)).contains("string or a list"));
         assert!(err(&format!(r#"{{{BASE},"author":["A",1]}}"#)).contains("holds a number"));
         assert!(err(&format!(r#"{{{BASE},"attach":"x.pdf"}}"#)).contains("a list of strings"));

@@ -7,6 +7,8 @@
 //!
 //! Which API for which job:
 //! - seal an article: [`seal::seal`] with a [`seal::SealRequest`] and a [`minisign::SecretKey`];
+//! - read an article's own metadata (saved page, WARC capture, text trailer) before sealing:
+//!   [`ingest::read_article`] and [`ingest::resolve`] (flags win);
 //! - verify a bundle file or an unzipped bundle directory: [`verify::verify_path`], which
 //!   returns a [`verify::Report`] whose findings carry stable [`finding::Code`]s;
 //! - read a bundle without a trust decision: [`verify::inspect`];
@@ -32,6 +34,7 @@ pub mod dirwrite;
 pub mod error;
 pub mod finding;
 pub mod history;
+pub mod ingest;
 pub mod input;
 pub mod keyfile;
 pub mod log;

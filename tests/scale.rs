@@ -304,12 +304,18 @@ fn batch_arguments_paths_and_passphrase_file() {
     assert!(d.stderr().contains("--out-dir"), "{}", d.stderr());
     let d = pack_batch(&env, "nojobs.jsonl", &env.path("k.key"), "o").fails(4);
     assert!(d.stderr().contains("nojobs.jsonl"), "{}", d.stderr());
-    // Without --batch, pack still needs its flags.
+    // Without --batch, pack still needs --out, and the fields its article does not give
+    // (issue 16: the sample's trailer gives its URL, publisher and date, not its title).
     let d = env
         .cmd()
         .args(["pack", "in/article.txt", "--key", "k.key"])
         .fails(2);
-    assert!(d.stderr().contains("--url"), "{}", d.stderr());
+    assert!(d.stderr().contains("--out"), "{}", d.stderr());
+    let d = env
+        .cmd()
+        .args(["pack", "in/article.txt", "--key", "k.key", "--out", "x.zip"])
+        .fails(2);
+    assert!(d.stderr().contains("--title: not given"), "{}", d.stderr());
 }
 
 #[test]

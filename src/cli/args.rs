@@ -49,6 +49,14 @@ docseal completions fish > ~/.config/fish/completions/docseal.fish")]
     #[command(after_help = "Read it with: docseal man | man -l -\n\
 Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
     Man(ManArgs),
+    /// Verify a bundle, then write its article's exact bytes to standard output (nothing when
+    /// verification fails).
+    Cat(super::ingest::CatArgs),
+    /// Verify two bundles, then show what changed: metadata, and the text word by word.
+    ///
+    /// For HTML the readable text is compared; for a WARC record, that of its HTML payload.
+    /// Exit 0 identical, 1 different, 2 trouble (a bundle refused, a bad argument).
+    Diff(super::ingest::DiffArgs),
 }
 
 #[derive(Args, Debug)]
@@ -127,20 +135,24 @@ pub struct KeygenArgs {
 
 #[derive(Args, Debug)]
 pub struct PackArgs {
-    /// The article file, or - for standard input. Its bytes are sealed exactly as they are.
+    /// The article file, or - for standard input. Its bytes are sealed exactly as they are;
+    /// for a WARC file (.warc, .warc.gz), the response record of the page (and its request
+    /// record). Metadata not given as flags is read from the article: JSON-LD, OpenGraph and
+    /// <meta> of HTML, a text's trailer ("Published in P, DATE." and "Source: URL"), the WARC
+    /// record (docs/FORMAT.md, "Deriving metadata"). Flags always win.
     #[arg(value_name = "ARTICLE", required_unless_present = "batch")]
     pub article: Option<PathBuf>,
-    /// Source URL (absolute http or https).
-    #[arg(long, required_unless_present = "batch")]
+    /// Source URL (absolute http or https); for a WARC file, the page whose response to seal.
+    #[arg(long)]
     pub url: Option<String>,
     /// Title (headline).
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub title: Option<String>,
     /// Publisher name.
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub publisher: Option<String>,
     /// Publication date: YYYY-MM-DD or RFC 3339.
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long)]
     pub published: Option<String>,
     /// An author; repeat for several, in order.
     #[arg(long = "author", value_name = "NAME")]
@@ -158,8 +170,17 @@ pub struct PackArgs {
     #[command(flatten)]
     pub key: KeyArgs,
     /// The bundle to write, or - for standard output (the same bytes as a bundle file).
-    #[arg(long, value_name = "BUNDLE.zip", required_unless_present = "batch")]
+    #[arg(
+        long,
+        value_name = "BUNDLE.zip",
+        required_unless_present_any = ["batch", "dry_run"]
+    )]
     pub out: Option<PathBuf>,
+    /// Print the metadata that would be sealed, each field with its source (flag, json-ld,
+    /// opengraph, meta, trailer, warc), and write nothing. Exit 0 when it could be sealed, 2
+    /// when a field is missing or invalid.
+    #[arg(long, conflicts_with = "batch")]
+    pub dry_run: bool,
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
@@ -194,6 +215,7 @@ pub struct PackArgs {
     #[arg(long, short, requires = "batch")]
     pub quiet: bool,
     /// Machine-readable output: one JSON object ("type": "sealed", with its "warnings");
+    /// with --dry-run, the metadata that would be sealed ("type": "dry_run");
     /// with --batch, JSON Lines: one object per job ("type": "job"), then one summary
     /// ("type": "summary"); see docs/VERIFY.md.
     #[arg(long)]

@@ -42,7 +42,10 @@ fn job_warnings(
     job: &batch::Job,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<String> {
-    let req = runner.request(job);
+    // A job whose request cannot be made fails when it runs, with its own error.
+    let Ok(req) = runner.request(job) else {
+        return Vec::new();
+    };
     let mut w = super::commands::sealing_warnings(&req, now);
     if let docseal::seal::ArticleSource::Path(p) = &req.article {
         if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {

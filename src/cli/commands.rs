@@ -8,7 +8,7 @@ use super::output;
 use anyhow::Result;
 use docseal::keyfile;
 use docseal::minisign::SecretKey;
-use docseal::seal::{ArticleSource, SealRequest};
+use docseal::seal::SealRequest;
 use docseal::verify::{self, Options, Trust};
 use docseal::zipfmt::Limits;
 use docseal::Error;
@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Archive(a) => super::provenance::archive(a),
         Command::Completions(a) => completions(a),
         Command::Man(a) => man(a),
+        Command::Cat(a) => super::ingest::cat(a),
+        Command::Diff(a) => super::ingest::diff(a),
     }
 }
 
@@ -250,6 +252,9 @@ fn pack(a: PackArgs) -> Result<u8> {
     // clap requires these without --batch.
     let need = |what: &str| Error::invalid(what, "required (or give --batch)");
     let article = a.article.clone().ok_or_else(|| need("ARTICLE"))?;
+    if a.dry_run {
+        return super::ingest::dry_run(&a, &article);
+    }
     let out = a.out.clone().ok_or_else(|| need("--out"))?;
     let to_stdout = out.as_os_str() == "-";
     if to_stdout {
@@ -264,8 +269,9 @@ fn pack(a: PackArgs) -> Result<u8> {
     } else {
         check_out_path(&out)?;
     }
-    let url = a.url.clone().ok_or_else(|| need("--url"))?;
-    check_url(&url)?;
+    if let Some(url) = &a.url {
+        check_url(url)?;
+    }
     if article.as_os_str() != "-" && !article.exists() {
         let s = article.to_string_lossy();
         if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("www.") {
@@ -281,27 +287,30 @@ fn pack(a: PackArgs) -> Result<u8> {
         Some(old) => Some(docseal::history::supersedes_link(old, &Limits::default())?),
         None => None,
     };
+    // Metadata not given is read from the article; also before any passphrase is asked for.
+    let p = super::ingest::prepare(&a, &article)?;
     let key = load_secret_key(&a.key)?;
-    let article_len = if article.as_os_str() == "-" {
-        None
-    } else {
-        std::fs::metadata(&article).ok().map(|m| m.len())
+    let article_len = match &p.article {
+        docseal::seal::ArticleSource::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+        docseal::seal::ArticleSource::Stdin => None,
     };
-    let article = if article.as_os_str() == "-" {
-        ArticleSource::Stdin
-    } else {
-        ArticleSource::Path(article)
-    };
+    let r = &p.resolved;
+    let mut attachments = a.attachments.clone();
+    attachments.extend(p.attachments.iter().cloned());
     let req = SealRequest {
-        article,
-        url,
-        title: a.title.clone().ok_or_else(|| need("--title"))?,
-        publisher: a.publisher.clone().ok_or_else(|| need("--publisher"))?,
-        published: a.published.clone().ok_or_else(|| need("--published"))?,
-        authors: a.authors.clone(),
-        retrieved: a.retrieved.clone(),
+        article: p.article.clone(),
+        url: r.url.value.clone(),
+        title: r.title.value.clone(),
+        publisher: r.publisher.value.clone(),
+        published: r.published.value.clone(),
+        authors: r
+            .authors
+            .as_ref()
+            .map(|x| x.value.clone())
+            .unwrap_or_default(),
+        retrieved: r.retrieved.as_ref().map(|x| x.value.clone()),
         created: a.created.clone(),
-        attachments: a.attachments.clone(),
+        attachments,
         supersedes,
     };
     let mut warnings = sealing_warnings(&req, chrono::Utc::now());

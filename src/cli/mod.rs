@@ -29,6 +29,7 @@ macro_rules! eprintln {
 mod args;
 mod batch;
 mod commands;
+mod ingest;
 mod key;
 mod output;
 mod provenance;
