@@ -2,13 +2,13 @@
 //! --dry-run`, `cat` and `diff`.
 
 use super::args::{LimitArgs, PackArgs};
+use super::output;
 use anyhow::Result;
 use clap::Args;
 use docseal::ingest::{self, Article, Found, Given, Kind, Resolved};
 use docseal::metadata::{self, hex, Metadata};
 use docseal::seal::ArticleSource;
 use docseal::verify::{self, Options, Report, Trust};
-use super::output;
 use docseal::{zipfmt, Error};
 use serde::Serialize;
 use std::io::{Read, Seek, Write};
@@ -354,7 +354,8 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
     if a.json {
         output::print_json("dry_run", &report)?;
     } else {
-        println!("dry run: nothing written; {} would seal:",
+        println!(
+            "dry run: nothing written; {} would seal:",
             article.display()
         );
         for f in &report.fields {
@@ -376,9 +377,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             }
         }
         for s in &report.sealed {
-            println!("  file       {} ({} bytes): {}",
-                s.path, s.bytes, s.what
-            );
+            println!("  file       {} ({} bytes): {}", s.path, s.bytes, s.what);
         }
         for n in &report.notes {
             println!("  note       {n}");
@@ -402,14 +401,8 @@ fn verified_article(
     trust: &Trust,
     opts: &Options,
 ) -> docseal::Result<(Report, Metadata, std::fs::File)> {
-    let file = std::fs::File::open(bundle).map_err(|e| Error::io(bundle, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(bundle, e))?;
-    if meta.is_dir() {
-        return Err(Error::invalid(
-            bundle.display().to_string(),
-            "is a directory; give a bundle file",
-        ));
-    }
+    // A regular file (a FIFO or device is refused without blocking).
+    let _ = docseal::input::open(bundle, docseal::input::Open::regular("bundle"))?;
     let report = verify::verify_path(bundle, Some(trust), opts);
     let refused = |summary: String| Error::Refused {
         path: bundle.to_path_buf(),
@@ -431,7 +424,7 @@ fn verified_article(
         .ok_or_else(|| refused("no article".into()))?;
     // Read again from the file verified (opened before verifying): the bytes copied must be
     // the ones verified.
-    let file = std::fs::File::open(bundle).map_err(|e| Error::io(bundle, e))?;
+    let (file, _) = docseal::input::open(bundle, docseal::input::Open::regular("bundle"))?;
     let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
     let changed = || refused("it changed while being read".into());
     let mut r = &file;
@@ -624,7 +617,8 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
 
 fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
     if r.identical {
-        println!("identical: {} and {} seal the same article and metadata",
+        println!(
+            "identical: {} and {} seal the same article and metadata",
             a.old.display(),
             a.new.display()
         );
@@ -636,7 +630,8 @@ fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
         println!("metadata {}: {} -> {}", c.field, c.old, c.new);
     }
     if !r.article_bytes_identical {
-        println!("article: sha256 {} -> {}",
+        println!(
+            "article: sha256 {} -> {}",
             r.old.article_sha256, r.new.article_sha256
         );
     }

@@ -116,6 +116,10 @@ pub struct Inferred {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {
+    /// The input is not one docseal reads (a FIFO, device, directory, a secret key...): the
+    /// shared input checks (`crate::input`) said so.
+    #[error("{0}")]
+    Input(Box<crate::Error>),
     /// Reading the file failed.
     #[error("{path}: {source}")]
     Io {
@@ -170,6 +174,7 @@ pub enum IngestError {
 impl From<IngestError> for crate::Error {
     fn from(e: IngestError) -> Self {
         match e {
+            IngestError::Input(e) => *e,
             IngestError::Io { path, source } => crate::Error::Io { path, source },
             IngestError::Missing { ref flag, .. } => {
                 let problem = e.to_string();
@@ -225,6 +230,14 @@ pub fn kind_of(name: &Path, head: &[u8]) -> Kind {
     Kind::Text
 }
 
+/// Open an article for reading metadata: a regular file only, never blocking (a FIFO, device
+/// or socket is refused by the shared input checks).
+pub(crate) fn open_input(path: &Path) -> Result<std::fs::File, IngestError> {
+    crate::input::open(path, crate::input::Open::regular("article"))
+        .map(|(f, _)| f)
+        .map_err(|e| IngestError::Input(Box::new(e)))
+}
+
 fn read_head(f: &mut std::fs::File, path: &Path, max: usize) -> Result<Vec<u8>, IngestError> {
     let mut v = Vec::new();
     f.take(max as u64).read_to_end(&mut v).map_err(io(path))?;
@@ -246,13 +259,7 @@ pub struct Article {
 
 /// Read an article file for its metadata. For a WARC file, `url` selects the response.
 pub fn read_article(path: &Path, url: Option<&str>) -> Result<Article, IngestError> {
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
-    if f.metadata().map_err(io(path))?.is_dir() {
-        return Err(IngestError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("is a directory, not a file"),
-        });
-    }
+    let mut f = open_input(path)?;
     let head = read_head(&mut f, path, SNIFF)?;
     let gz_warc = warc::is_gzip(&head)
         && path.file_name().is_some_and(|n| {
@@ -312,7 +319,7 @@ pub fn read_article(path: &Path, url: Option<&str>) -> Result<Article, IngestErr
 /// [`read_article`] for a `pack --batch` job: a WARC capture is refused (its records are
 /// sealed by `docseal pack CAPTURE --url URL`, one page at a time).
 pub fn read_article_for_batch(path: &Path) -> Result<Article, crate::Error> {
-    let mut f = std::fs::File::open(path).map_err(|e| crate::Error::io(path, e))?;
+    let mut f = open_input(path)?;
     let head = read_head(&mut f, path, SNIFF)?;
     if warc::is_gzip(&head) || kind_of(path, &head) == Kind::Warc {
         return Err(crate::Error::invalid(

@@ -633,10 +633,10 @@ fn open(path: &Path) -> Result<Reader<std::fs::File>, IngestError> {
         path: path.to_path_buf(),
         source: e,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut f = super::open_input(path)?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).map_err(io)?;
-    let f = std::fs::File::open(path).map_err(io)?;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).map_err(io)?;
     Ok(Reader::new(path, f, is_gzip(&magic[..n])))
 }
 
