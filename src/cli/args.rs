@@ -209,6 +209,11 @@ pub struct VerifyArgs {
     /// whose bundles count for supersedes checks; its checkpoint key must be among --trust.
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
+    /// With --archive: a checkpoint you kept from earlier (a checkpoint file, with
+    /// FILE.minisig beside it, or a proof file); the archive's log must still extend it, as
+    /// `archive audit --checkpoint` checks. Repeat for several.
+    #[arg(long = "checkpoint", value_name = "FILE", requires = "archive")]
+    pub checkpoints: Vec<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -294,6 +299,10 @@ pub struct ArchiveAddArgs {
     /// clock, for reproducible archives and tests. It may not be before the latest checkpoint.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
+    /// Wait at most this long for another `archive add` on the same archive to finish (an OS
+    /// lock, released when its holder exits or dies).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

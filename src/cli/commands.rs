@@ -184,7 +184,11 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
     let mut known = Vec::new();
     if let Some(arch) = &a.archive {
-        let ev = docseal::archive::evidence(arch, &trust)?;
+        let mut kept = Vec::new();
+        for k in &a.checkpoints {
+            kept.extend(docseal::archive::read_kept(k)?);
+        }
+        let ev = docseal::archive::evidence_kept(arch, &trust, &kept)?;
         if !a.quiet {
             for n in &ev.notes {
                 eprintln!("docseal: note: {}: {n}", arch.display());
