@@ -448,13 +448,12 @@ fn real_dir(archive: &Path, rel: &str) -> Result<bool> {
     }
 }
 
-/// The archive's directories that exist: `(bundles, log, log/checkpoints)`. Refuses a
-/// symbolic link for any of them.
-fn archive_dirs(archive: &Path) -> Result<(bool, bool, bool)> {
-    let bundles = real_dir(archive, BUNDLES_DIR)?;
+/// The log's directories that exist: `(log, log/checkpoints)`. Refuses a symbolic link for
+/// either.
+fn log_dirs(archive: &Path) -> Result<(bool, bool)> {
     let log = real_dir(archive, "log")?;
     let cps = log && real_dir(archive, CHECKPOINTS_DIR)?;
-    Ok((bundles, log, cps))
+    Ok((log, cps))
 }
 
 fn read_limited(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
@@ -586,7 +585,7 @@ fn read_checkpoints(
     each: &mut dyn FnMut(u64, Option<&[u8]>, Option<&[u8]>, &CheckpointFile),
 ) -> Result<Checkpoints> {
     let mut out = Checkpoints::default();
-    if !archive_dirs(archive)?.2 {
+    if !log_dirs(archive)?.1 {
         return Ok(out);
     }
     let dir = archive.join(CHECKPOINTS_DIR);
@@ -719,6 +718,21 @@ impl Sink {
         }
         if c.0 <= MAX_REPORTED {
             self.out.push(f);
+        }
+    }
+    /// Take in the findings of `o` (listed and counted).
+    fn absorb(&mut self, o: Sink) {
+        for x in o.out {
+            if self.out.iter().filter(|y| y.code == x.code).count() < MAX_REPORTED {
+                self.out.push(x);
+            }
+        }
+        for (code, (n, sev)) in o.counts {
+            let c = self.counts.entry(code).or_insert((0, sev));
+            c.0 += n;
+            if sev == Severity::Error {
+                c.1 = Severity::Error;
+            }
         }
     }
     /// The first error finding, ignoring `except`.
@@ -876,6 +890,15 @@ fn check_log(
         };
         sound.push((cp.clone(), signer));
     })?;
+    if std::fs::symlink_metadata(archive.join(PENDING_DIR))
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        f.push(Finding::at(
+            Code::ArchiveSymlink,
+            PENDING_DIR,
+            "a symbolic link in the archive (never followed: what it points to is not checked)",
+        ));
+    }
     for s in &cps.links {
         f.push(Finding::at(
             Code::ArchiveSymlink,
@@ -1361,7 +1384,7 @@ pub fn evidence_kept(archive: &Path, trust: &Trust, kept: &[KeptCheckpoint]) -> 
             format!("{why} (run docseal archive audit {label} for details)"),
         )
     };
-    let (_, has_log, _) = archive_dirs(archive)?;
+    let (has_log, _) = log_dirs(archive)?;
     if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
         return Err(invalid(&label, "is not a docseal archive (no log/entries)"));
     }
@@ -2010,7 +2033,10 @@ pub fn add_wait(
         }
         not_group_writable(&entries_path, Some(&f))?;
         if std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "appending") {
-            let _ = f.write_all(&text.as_bytes()[..text.len() / 2]);
+            // The first line whole and half of the next.
+            let first = new_entries[0].line().len() + 1;
+            let cut = first + (text.len() - first) / 2;
+            let _ = f.write_all(&text.as_bytes()[..cut]);
             let _ = f.sync_all();
             crash_point("appending");
         }
@@ -2312,7 +2338,7 @@ pub fn audit(
     };
     // Symbolic links where the archive's own files belong, and anywhere in it.
     let mut log_readable = true;
-    for rel in ["log", CHECKPOINTS_DIR, ENTRIES_FILE, PENDING_DIR] {
+    for rel in ["log", CHECKPOINTS_DIR, ENTRIES_FILE] {
         if is_link(rel) {
             f.push(link(rel));
             log_readable = false;
@@ -2502,9 +2528,7 @@ pub fn audit(
         })
     });
     if let Some(lc) = lc {
-        for x in lc.sink.finish() {
-            f.push(x);
-        }
+        f.absorb(lc.sink);
     }
 
     // Bundles swapped or replaced: which entry's file each now holds.
@@ -2563,9 +2587,7 @@ pub fn audit(
             ));
         }
     }
-    for x in bundle_f.finish() {
-        f.push(x);
-    }
+    f.absorb(bundle_f);
 
     // Files in bundles/ that no entry names; what an interrupted add left in log/pending.
     listed.sort_unstable();
@@ -2599,7 +2621,7 @@ pub fn audit(
         }
     }
     let listed_pending: BTreeSet<&str> = in_pending.iter().map(|(_, n)| n.as_str()).collect();
-    if log_readable && pending_dir.is_dir() {
+    if log_readable && !is_link(PENDING_DIR) && pending_dir.is_dir() {
         let rd = std::fs::read_dir(&pending_dir).map_err(|e| Error::io(&pending_dir, e))?;
         for ent in rd {
             let ent = ent.map_err(|e| Error::io(&pending_dir, e))?;
@@ -2732,7 +2754,7 @@ fn decode_path(path: &[String], max: usize) -> std::result::Result<Vec<Hash>, St
 /// whoever checks the proof does): refused on any error.
 fn proof_log(archive: &Path) -> Result<LogCheck> {
     let label = archive.display().to_string();
-    let (_, has_log, _) = archive_dirs(archive)?;
+    let (has_log, _) = log_dirs(archive)?;
     if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
         return Err(invalid(&label, "is not a docseal archive (no log/entries)"));
     }
