@@ -503,14 +503,13 @@ struct Scan {
     roots: HashMap<u64, Hash>,
 }
 
+/// What [`scan_entries`] calls for each line: its position, leaf hash and bytes.
+type EachLine<'a> = dyn FnMut(u64, &Hash, &[u8]) -> Result<()> + 'a;
+
 /// Stream `ARCHIVE/log/entries` (a missing file is an empty log): each complete line's position,
-/// leaf hash and parse go to `each`, in order; the roots of the prefixes of sizes `want` are
+/// leaf hash and bytes (without LF) go to `each`, in order; the roots of the prefixes of sizes `want` are
 /// computed on the way. Memory does not grow with the log.
-fn scan_entries(
-    archive: &Path,
-    want: &BTreeSet<u64>,
-    each: &mut dyn FnMut(u64, &Hash, std::result::Result<Entry, String>) -> Result<()>,
-) -> Result<Scan> {
+fn scan_entries(archive: &Path, want: &BTreeSet<u64>, each: &mut EachLine<'_>) -> Result<Scan> {
     let path = archive.join(ENTRIES_FILE);
     let Some(f) = open_nofollow(&path)? else {
         return Ok(Scan::default());
@@ -551,7 +550,7 @@ fn scan_entries(
             out.roots.insert(cr.size(), cr.root());
             wanted.next();
         }
-        each(out.lines, &leaf, Entry::parse(line))?;
+        each(out.lines, &leaf, line)?;
         out.lines += 1;
     }
     Ok(out)
@@ -577,13 +576,14 @@ struct Checkpoints {
     links: Vec<String>,
 }
 
+/// What [`read_checkpoints`] calls for each checkpoint size: its body and signature (if
+/// present), and the file as checked.
+type EachCheckpoint<'a> = dyn FnMut(u64, Option<&[u8]>, Option<&[u8]>, &CheckpointFile) + 'a;
+
 /// List `ARCHIVE/log/checkpoints` (a missing directory has no checkpoints), reading each
 /// checkpoint and signature in turn; `each` sees the bytes of each (body, signature) before
 /// they are dropped.
-fn read_checkpoints(
-    archive: &Path,
-    each: &mut dyn FnMut(u64, Option<&[u8]>, Option<&[u8]>, &CheckpointFile),
-) -> Result<Checkpoints> {
+fn read_checkpoints(archive: &Path, each: &mut EachCheckpoint<'_>) -> Result<Checkpoints> {
     let mut out = Checkpoints::default();
     if !log_dirs(archive)?.1 {
         return Ok(out);
@@ -774,6 +774,9 @@ impl Keyed {
 
 /// A file name as two file systems that ignore case would see it: NFC, case-folded.
 fn name_key(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
     use unicode_normalization::UnicodeNormalization;
     let nfc: String = name.nfc().collect();
     caseless::default_case_fold_str(&nfc).nfc().collect()
@@ -946,8 +949,8 @@ fn check_log(
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
-    let scan = scan_entries(archive, &want, &mut |pos, _leaf, parsed| {
-        let e = match parsed {
+    let scan = scan_entries(archive, &want, &mut |pos, _leaf, line| {
+        let e = match Entry::parse(line) {
             Ok(e) => e,
             Err(why) => {
                 f.push(Finding::at(Code::LogMalformed, line_at(pos), why));
@@ -1124,7 +1127,7 @@ fn check_log(
         None if n > 0 && cps.files.is_empty() => f.push(Finding::at(
             Code::LogCheckpointMissing,
             CHECKPOINTS_DIR,
-            "no checkpoint signs the log",
+            "no checkpoint signs the log (its checkpoints were removed, or the archive's first add was interrupted before it signed: the next add checks and signs its entries)",
         )),
         Some(s) if n > s => f.push(
             Finding::at(
@@ -1212,8 +1215,10 @@ fn check_log(
         let mut by_name: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
         let mut by_content: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         let mut range_names: Vec<String> = Vec::new();
-        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, parsed| {
-            let Ok(e) = parsed else { return Ok(()) };
+        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+            let Ok(e) = Entry::parse(line) else {
+                return Ok(());
+            };
             let k = keyed.of(&name_key(&e.name));
             if dup_names.contains(&k) {
                 let v = by_name.entry(k).or_default();
@@ -1371,12 +1376,72 @@ pub struct Evidence {
 /// (`log.checkpoint_untrusted`: not counted, and noted) makes the whole archive refused;
 /// nothing from it is used.
 pub fn evidence(archive: &Path, trust: &Trust) -> Result<Evidence> {
-    evidence_kept(archive, trust, &[])
+    evidence_for(archive, trust, &[], &Interest::everything())
+}
+
+/// Which archive entries matter to the bundles being verified: those with one's content
+/// digest (established times), those a bundle names as superseded (by id or content), and
+/// those that supersede one. With it, [`evidence_for`] keeps only these, so that memory grows
+/// with the bundles verified, not with the archive.
+#[derive(Debug, Default, Clone)]
+pub struct Interest {
+    all: bool,
+    contents: std::collections::HashSet<String>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl Interest {
+    /// Every entry (what [`evidence`] keeps).
+    pub fn everything() -> Self {
+        Interest {
+            all: true,
+            ..Interest::default()
+        }
+    }
+    /// A bundle to be verified: its content digest, its id, and the (id, content digest) its
+    /// `supersedes` names, as far as known.
+    pub fn add(
+        &mut self,
+        content: Option<&str>,
+        id: Option<&str>,
+        supersedes: Option<(&str, &str)>,
+    ) {
+        if let Some(c) = content {
+            self.contents.insert(c.to_string());
+        }
+        if let Some(i) = id {
+            self.ids.insert(i.to_string());
+        }
+        if let Some((i, c)) = supersedes {
+            self.ids.insert(i.to_string());
+            self.contents.insert(c.to_string());
+        }
+    }
+    /// Whether the entry matters.
+    pub fn wants(&self, e: &Entry) -> bool {
+        self.all
+            || self.contents.contains(&e.content_sha256)
+            || self.ids.contains(&e.id)
+            || e.supersedes
+                .as_ref()
+                .is_some_and(|s| self.contents.contains(s))
+    }
 }
 
 /// [`evidence`], with checkpoints kept from an earlier look (`verify --archive A --checkpoint
 /// KEPT`): the log must still extend each.
 pub fn evidence_kept(archive: &Path, trust: &Trust, kept: &[KeptCheckpoint]) -> Result<Evidence> {
+    evidence_for(archive, trust, kept, &Interest::everything())
+}
+
+/// [`evidence_kept`], keeping only the entries `interest` wants (every check of the log is
+/// made all the same). Memory grows with what is kept, not with the archive.
+pub fn evidence_for(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    interest: &Interest,
+) -> Result<Evidence> {
     let label = archive.display().to_string();
     let tampered = |why: String| {
         invalid(
@@ -1411,6 +1476,9 @@ pub fn evidence_kept(archive: &Path, trust: &Trust, kept: &[KeptCheckpoint]) -> 
         let Some(&(_, time)) = sizes.get(k) else {
             return Ok(());
         };
+        if !interest.wants(e) {
+            return Ok(());
+        }
         ev.established
             .entry(e.content_sha256.clone())
             .and_modify(|t| *t = (*t).min(time))
@@ -1832,7 +1900,19 @@ pub fn add_wait(
         }
         Ok(())
     })?;
-    if let Some(bad) = lc.sink.first_error(&[]) {
+    // Entries and no checkpoint at all: the first add was interrupted before it signed (its
+    // entries are checked below before they are signed); anything else is refused.
+    let first_interrupted = |x: &Finding| {
+        x.code == Code::LogCheckpointMissing
+            && x.path.as_deref() == Some(CHECKPOINTS_DIR)
+            && lc.files == 0
+    };
+    if let Some(bad) = lc
+        .sink
+        .out
+        .iter()
+        .find(|x| x.severity == Severity::Error && !first_interrupted(x))
+    {
         return Err(damaged(bad.to_string()));
     }
     // A signature written without its note: write the note (if the signature is ours).
@@ -2067,10 +2147,10 @@ pub fn add_wait(
     // 5. Sign the new checkpoint: the signature first, then the note.
     let mut cr = CompactRange::new();
     let mut all: Vec<Entry> = Vec::new();
-    scan_entries(archive, &BTreeSet::new(), &mut |pos, leaf, parsed| {
+    scan_entries(archive, &BTreeSet::new(), &mut |pos, leaf, line| {
         cr.push(*leaf);
         if pos >= signed {
-            if let Ok(e) = parsed {
+            if let Ok(e) = Entry::parse(line) {
                 all.push(e);
             }
         }
@@ -2535,8 +2615,8 @@ pub fn audit(
     if !differs.is_empty() {
         let shas: BTreeSet<&str> = differs.iter().map(|d| d.sha.as_str()).collect();
         let mut owner: HashMap<String, (u64, String)> = HashMap::new();
-        scan_entries(archive, &BTreeSet::new(), &mut |_, _, parsed| {
-            if let Ok(e) = parsed {
+        scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
+            if let Ok(e) = Entry::parse(line) {
                 if shas.contains(e.file_sha256.as_str()) {
                     owner
                         .entry(e.file_sha256.clone())
@@ -2805,13 +2885,10 @@ fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
         ));
     };
     let mut found = None;
-    scan_entries(archive, &BTreeSet::new(), &mut |_, _, parsed| {
-        if found.is_none() {
-            if let Ok(e) = parsed {
-                if e.content_sha256 == content {
-                    found = Some(e);
-                }
-            }
+    scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
+        // The content digest is the second field: parse only the line that has it.
+        if found.is_none() && line.split(|&b| b == b' ').nth(1) == Some(content.as_bytes()) {
+            found = Entry::parse(line).ok();
         }
         Ok(())
     })?;
@@ -3341,13 +3418,27 @@ mod tests {
     }
 
     #[test]
-    fn prefix_roots_match_the_tree() {
-        let leaves: Vec<Hash> = (0..20u8).map(|i| log::leaf_hash(&[i])).collect();
+    fn streamed_prefix_roots_match_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("log")).unwrap();
+        let lines: Vec<String> = (0..20).map(|i| format!("line {i}")).collect();
+        let mut text = lines.join("\n");
+        text.push_str("\ntorn");
+        std::fs::write(dir.path().join(ENTRIES_FILE), text).unwrap();
+        let leaves: Vec<Hash> = lines.iter().map(|l| log::leaf_hash(l.as_bytes())).collect();
         let sizes: BTreeSet<u64> = [0, 1, 5, 8, 20, 21].into_iter().collect();
-        let r = prefix_roots(&leaves, &sizes);
+        let mut seen = 0;
+        let scan = scan_entries(dir.path(), &sizes, &mut |pos, leaf, line| {
+            assert_eq!(line, lines[pos as usize].as_bytes());
+            assert_eq!(*leaf, leaves[pos as usize]);
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((seen, scan.lines, scan.torn_tail), (20, 20, 4));
         for s in [1u64, 5, 8, 20] {
-            assert_eq!(r[&s], log::root(&leaves[..s as usize]));
+            assert_eq!(scan.roots[&s], log::root(&leaves[..s as usize]));
         }
-        assert!(!r.contains_key(&21) && !r.contains_key(&0));
+        assert!(!scan.roots.contains_key(&21) && !scan.roots.contains_key(&0));
     }
 }

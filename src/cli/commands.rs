@@ -181,6 +181,11 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         require_signers: a.require_signers,
         ..Options::default()
     };
+    let mut bundles = Vec::new();
+    for b in &a.bundles {
+        bundles.extend(verify::find_bundles(b)?);
+    }
+    let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
     let mut known = Vec::new();
     if let Some(arch) = &a.archive {
@@ -188,7 +193,21 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         for k in &a.checkpoints {
             kept.extend(docseal::archive::read_kept(k)?);
         }
-        let ev = docseal::archive::evidence_kept(arch, &trust, &kept)?;
+        // Only the entries these bundles concern are kept: memory grows with the bundles, not
+        // with the archive (each bundle is read once more for it).
+        let mut interest = docseal::archive::Interest::default();
+        docseal::batch::verify_all(&bundles, &trust, &opts, threads, |item| {
+            if let Some((_, r)) = item {
+                let sup = r.metadata.as_ref().and_then(|m| m.supersedes.as_ref());
+                interest.add(
+                    r.content_sha256.as_deref(),
+                    r.id.as_deref(),
+                    sup.map(|s| (s.id.as_str(), s.sha256.as_str())),
+                );
+            }
+            Ok::<(), std::io::Error>(())
+        })?;
+        let ev = docseal::archive::evidence_for(arch, &trust, &kept, &interest)?;
         if !a.quiet {
             for n in &ev.notes {
                 eprintln!("docseal: note: {}: {n}", arch.display());
@@ -197,12 +216,7 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         opts.established = ev.established;
         known = ev.known;
     }
-    let mut bundles = Vec::new();
-    for b in &a.bundles {
-        bundles.extend(verify::find_bundles(b)?);
-    }
     let mut summary = output::Summary::default();
-    let threads = a.threads.unwrap_or_else(docseal::batch::default_threads);
     let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
     let mut out = output::Out::new(&bar);
     if bundles.len() > 1 || a.archive.is_some() {
