@@ -1691,12 +1691,46 @@ fn temp_file(dir: &Path) -> Result<(PathBuf, File)> {
     Ok((p, f))
 }
 
+/// Link `from` as `dest` too, never replacing anything (not even a link). Where the file
+/// system has no hard links, `from` is renamed instead (under the archive lock, once `dest` is
+/// known to be absent). Returns whether `from` is still there.
+fn link_new(from: &Path, dest: &Path) -> Result<bool> {
+    match std::fs::hard_link(from, dest) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::io(dest, e)),
+        Err(e) => {
+            if std::fs::symlink_metadata(dest).is_ok() {
+                return Err(Error::io(dest, e));
+            }
+            std::fs::rename(from, dest).map_err(|e| Error::io(dest, e))?;
+            Ok(false)
+        }
+    }
+}
+
 /// Put `tmp` in place as `dest` (never replacing anything, not even a link), durably.
 fn place(tmp: &Path, dest: &Path) -> Result<()> {
-    std::fs::hard_link(tmp, dest).map_err(|e| Error::io(dest, e))?;
-    std::fs::remove_file(tmp).map_err(|e| Error::io(tmp, e))?;
+    if link_new(tmp, dest)? {
+        std::fs::remove_file(tmp).map_err(|e| Error::io(tmp, e))?;
+    }
     let dir = parent_dir(dest);
     atomic::sync_dir(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Open an archive file for writing, not following a link.
+fn open_write_nofollow(path: &Path) -> Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = o.open(path).map_err(|e| Error::io(path, e))?;
+    if !f.metadata().map_err(|e| Error::io(path, e))?.is_file() {
+        return Err(invalid(path.display(), "is not a regular file"));
+    }
+    Ok(f)
 }
 
 fn parent_dir(p: &Path) -> &Path {
@@ -1753,10 +1787,7 @@ fn roll_back_leftovers(archive: &Path) -> Result<Vec<String>> {
                 None if len == back => 0,
                 None => return Ok(done), // a line too long: left for audit to name
             };
-            let w = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
+            let w = open_write_nofollow(&path)?;
             w.set_len(cut)
                 .and_then(|()| w.sync_all())
                 .map_err(|e| Error::io(&path, e))?;
@@ -2132,11 +2163,13 @@ pub fn add_wait(
     for (i, e) in new_entries.iter().enumerate() {
         let pending = archive.join(PENDING_DIR).join(&e.name);
         let dest = archive.join(BUNDLES_DIR).join(&e.name);
-        std::fs::hard_link(&pending, &dest).map_err(|err| Error::io(&dest, err))?;
+        let linked = link_new(&pending, &dest)?;
         if i == 0 {
             crash_point("moving");
         }
-        std::fs::remove_file(&pending).map_err(|err| Error::io(&pending, err))?;
+        if linked {
+            std::fs::remove_file(&pending).map_err(|err| Error::io(&pending, err))?;
+        }
     }
     for d in [BUNDLES_DIR, PENDING_DIR] {
         let p = archive.join(d);
