@@ -1922,11 +1922,9 @@ pub fn add_wait(
     })?;
     let lc = check_log(archive, None, &[], &mut |e| {
         count += 1;
-        if existing_contents.len() < MAX_ENTRIES {
-            existing_contents.insert(e.content_sha256.clone(), e.index);
-        }
+        existing_contents.insert(e.content_sha256.clone(), e.index);
         existing_names.push((name_key(&e.name), e.index));
-        if e.index >= largest_file && unsigned.len() <= MAX_ENTRIES {
+        if e.index >= largest_file {
             unsigned.push(e.clone());
         }
         Ok(())

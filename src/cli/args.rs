@@ -274,7 +274,9 @@ pub struct HistoryArgs {
 #[derive(Subcommand, Debug)]
 pub enum ArchiveCommand {
     /// Put bundles into an archive directory (created if missing), append them to its log,
-    /// then sign a new checkpoint with the archive key.
+    /// then sign a new checkpoint with the archive key. Adds on one archive wait for each
+    /// other (an OS lock, --wait); what an interrupted add left is completed or rolled back
+    /// first.
     Add(ArchiveAddArgs),
     /// Check the log and the checkpoints against the bundles; name every problem.
     Audit(ArchiveAuditArgs),
