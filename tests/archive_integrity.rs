@@ -1043,10 +1043,26 @@ fn issue17_add_waits_for_the_lock_and_gives_up_after_wait_seconds() {
     // Another holder of the archive's lock (flock(1) on the log directory).
     let mut holder = std::process::Command::new("flock")
         .current_dir(f.env.dir.path())
-        .args(["-o", "arch/log", "sleep", "10"])
+        .args(["-o", "arch/log", "sleep", "30"])
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Until it holds the lock (`flock -n` fails while another holds it).
+    let held = || {
+        !std::process::Command::new("flock")
+            .current_dir(f.env.dir.path())
+            .args(["-n", "arch/log", "true"])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let start = std::time::Instant::now();
+    while !held() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "flock(1) never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let d = f
         .add("arch", &["in/d.zip"], LATER)
         .args(["--wait", "1"])
