@@ -2738,8 +2738,15 @@ pub fn audit(
             let ent = ent.map_err(|e| Error::io(&pending_dir, e))?;
             let name = ent.file_name().to_string_lossy().into_owned();
             let at = format!("{PENDING_DIR}/{name}");
-            if ent.file_type().is_ok_and(|t| t.is_symlink()) {
+            let ft = ent.file_type().map_err(|e| Error::io(&pending_dir, e))?;
+            if ft.is_symlink() {
                 f.push(link(&at));
+            } else if !ft.is_file() {
+                f.push(Finding::at(
+                    Code::LogMalformed,
+                    at,
+                    "not a file an archive add writes (archive add refuses to go on)",
+                ));
             } else if !listed_pending.contains(name.as_str()) {
                 f.push(
                     Finding::at(

@@ -878,6 +878,11 @@ fn issue20_item8_audit_tells_interrupted_from_tampered() {
     assert_eq!(codes(&a, "warning"), ["log.interrupted"]);
     f.add("temp", &["in/d.zip"], LATER).ok();
     assert!(!t.join("log/checkpoints/.docseal-abc123.tmp").exists());
+    // A directory in log/pending is no add's doing.
+    let t = f.copy("pdir");
+    std::fs::create_dir_all(t.join("log/pending/x.zip")).unwrap();
+    assert!(codes(&f.audit("pdir", &[]), "error").contains(&"log.malformed".to_string()));
+    f.add("pdir", &["in/d.zip"], LATER).fails(2);
     // A bundle put in bundles/ by hand stays an error (never removed by add).
     let t = f.copy("unlisted");
     std::fs::copy(f.env.path("in/g.zip"), t.join("bundles/g.zip")).unwrap();
