@@ -206,6 +206,8 @@ codes! {
     LogCheckpointMissing => "log.checkpoint_missing",
     /// Entries after the latest checkpoint, which no checkpoint signs yet (an interrupted `archive add`).
     LogUnsignedEntries => "log.unsigned_entries",
+    /// What an interrupted `archive add` left, which the next add completes or rolls back: a temporary file, a bundle copied but not yet in place, an incomplete last line, a checkpoint signature whose note was not written yet. A warning.
+    LogInterrupted => "log.interrupted",
 
     // ---- archive bundles ----
     /// A bundle the log lists is missing from the archive.
@@ -216,6 +218,8 @@ codes! {
     ArchiveBundleUnlisted => "archive.bundle_unlisted",
     /// A bundle the log lists fails its integrity checks.
     ArchiveBundleInvalid => "archive.bundle_invalid",
+    /// A symbolic link inside the archive (never followed; what it points to is not checked).
+    ArchiveSymlink => "archive.symlink",
 }
 
 impl fmt::Display for Code {

@@ -312,6 +312,130 @@ impl CompactRange {
     }
 }
 
+/// The largest power of two smaller than `n` (`n >= 2`), for tree sizes.
+fn split64(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1u64 << (u64::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// The leaf ranges `[start, end)` whose subtree roots make up the inclusion proof of leaf
+/// `index` in the tree of `size` leaves, in proof order (leaf to root); `None` when `index` is
+/// out of range. With [`RangeRoots`], a proof is made from a stream of leaves in memory
+/// proportional to log2(size).
+pub fn inclusion_ranges(index: u64, size: u64) -> Option<Vec<(u64, u64)>> {
+    if index >= size {
+        return None;
+    }
+    let mut out = Vec::new();
+    let (mut lo, mut hi, mut m) = (0u64, size, index);
+    let mut stack = Vec::new();
+    while hi - lo > 1 {
+        let k = split64(hi - lo);
+        if m < k {
+            stack.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            stack.push((lo, lo + k));
+            lo += k;
+            m -= k;
+        }
+    }
+    while let Some(r) = stack.pop() {
+        out.push(r);
+    }
+    Some(out)
+}
+
+/// The leaf ranges whose subtree roots make up the consistency proof from the tree of
+/// `old_size` leaves to the tree of `new_size`, in proof order; `None` when `old_size` is
+/// larger. Empty for `old_size` 0 or equal sizes.
+pub fn consistency_ranges(old_size: u64, new_size: u64) -> Option<Vec<(u64, u64)>> {
+    if old_size > new_size {
+        return None;
+    }
+    let mut stack = Vec::new();
+    if old_size > 0 {
+        let (mut lo, mut hi, mut m, mut whole) = (0u64, new_size, old_size, true);
+        loop {
+            let n = hi - lo;
+            if m == n {
+                if !whole {
+                    stack.push((lo, hi));
+                }
+                break;
+            }
+            let k = split64(n);
+            if m <= k {
+                stack.push((lo + k, hi));
+                hi = lo + k;
+            } else {
+                stack.push((lo, lo + k));
+                lo += k;
+                m -= k;
+                whole = false;
+            }
+        }
+    }
+    stack.reverse();
+    Some(stack)
+}
+
+/// The roots of disjoint leaf ranges, computed from the leaves streamed in order, in memory
+/// proportional to the number of ranges and log2 of their sizes.
+#[derive(Debug)]
+pub struct RangeRoots {
+    /// (start, end, position in the answer), by start.
+    order: Vec<(u64, u64, usize)>,
+    next: usize,
+    pos: u64,
+    cur: CompactRange,
+    out: Vec<Option<Hash>>,
+}
+
+impl RangeRoots {
+    /// Roots of these ranges (disjoint, each non-empty).
+    pub fn new(ranges: &[(u64, u64)]) -> Self {
+        let mut order: Vec<(u64, u64, usize)> = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b))| (a, b, i))
+            .collect();
+        order.sort_unstable();
+        RangeRoots {
+            order,
+            next: 0,
+            pos: 0,
+            cur: CompactRange::new(),
+            out: vec![None; ranges.len()],
+        }
+    }
+    /// Whether every range is complete.
+    pub fn done(&self) -> bool {
+        self.next >= self.order.len()
+    }
+    /// The next leaf (leaf number `pos`, counting from 0, one after the other).
+    pub fn push(&mut self, leaf: Hash) {
+        let pos = self.pos;
+        self.pos += 1;
+        let Some(&(a, b, i)) = self.order.get(self.next) else {
+            return;
+        };
+        if pos < a || pos >= b {
+            return;
+        }
+        self.cur.push(leaf);
+        if pos + 1 == b {
+            self.out[i] = Some(self.cur.root());
+            self.cur = CompactRange::new();
+            self.next += 1;
+        }
+    }
+    /// The roots, in the order the ranges were given; `None` if a range was not complete.
+    pub fn finish(self) -> Option<Vec<Hash>> {
+        self.out.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,5 +657,39 @@ mod tests {
         assert!(verify_consistency(0, 5, &x, &x, &[x]).is_err());
         assert!(verify_consistency(5, 5, &x, &x, &[x]).is_err());
         verify_consistency(0, 5, &x, &x, &[]).unwrap();
+    }
+
+    #[test]
+    fn streamed_proofs_match_the_recursive_ones() {
+        let leaves: Vec<Hash> = (0..45u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let streamed = |ranges: Vec<(u64, u64)>, n: usize| {
+            let mut rr = RangeRoots::new(&ranges);
+            for l in &leaves[..n] {
+                rr.push(*l);
+            }
+            assert!(rr.done());
+            rr.finish().unwrap()
+        };
+        for n in 1..=leaves.len() {
+            for i in 0..n {
+                let r = inclusion_ranges(i as u64, n as u64).unwrap();
+                assert_eq!(
+                    streamed(r, n),
+                    inclusion_proof(i, &leaves[..n]).unwrap(),
+                    "{i} of {n}"
+                );
+            }
+            for m in 0..=n {
+                let r = consistency_ranges(m as u64, n as u64).unwrap();
+                assert_eq!(
+                    streamed(r, n),
+                    consistency_proof(m, &leaves[..n]).unwrap(),
+                    "{m} -> {n}"
+                );
+            }
+        }
+        assert!(inclusion_ranges(3, 3).is_none() && consistency_ranges(4, 3).is_none());
+        // A large tree: a path of at most 64 ranges, computed without the leaves in memory.
+        assert_eq!(inclusion_ranges(5, 1 << 40).unwrap().len(), 40);
     }
 }

@@ -284,6 +284,11 @@ pub struct VerifyArgs {
     /// checkpoints of --archive, never for bundles. Repeat for several.
     #[arg(long = "archive-key", value_name = "PATH.pub", requires = "archive")]
     pub archive_keys: Vec<PathBuf>,
+    /// With --archive: a checkpoint you kept from earlier (a checkpoint file, with
+    /// FILE.minisig beside it, or a proof file); the archive's log must still extend it, as
+    /// `archive audit --checkpoint` checks. Repeat for several.
+    #[arg(long = "checkpoint", value_name = "FILE", requires = "archive")]
+    pub checkpoints: Vec<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -352,7 +357,9 @@ pub struct HistoryArgs {
 #[derive(Subcommand, Debug)]
 pub enum ArchiveCommand {
     /// Put bundles into an archive directory (created if missing), append them to its log,
-    /// then sign a new checkpoint with the archive key.
+    /// then sign a new checkpoint with the archive key. Adds on one archive wait for each
+    /// other (an OS lock, --wait); what an interrupted add left is completed or rolled back
+    /// first.
     Add(ArchiveAddArgs),
     /// Check the log and the checkpoints against the bundles; name every problem.
     Audit(ArchiveAuditArgs),
@@ -377,6 +384,10 @@ pub struct ArchiveAddArgs {
     /// clock, for reproducible archives and tests. It may not be before the latest checkpoint.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
+    /// Wait at most this long for another `archive add` on the same archive to finish (an OS
+    /// lock, released when its holder exits or dies).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -489,18 +489,6 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         require_signers: a.require_signers,
         ..Options::default()
     };
-    // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
-    let mut known = Vec::new();
-    if let Some(arch) = &a.archive {
-        let ev = docseal::archive::evidence(arch, &trust)?;
-        if !a.quiet {
-            for n in &ev.notes {
-                eprintln!("docseal: note: {}: {n}", arch.display());
-            }
-        }
-        opts.established = ev.established;
-        known = ev.known;
-    }
     // A run cut short (a closed pipe) before every bundle was checked is not a success.
     output::set_earned(super::EXIT_FAILED);
     let mut summary = output::Summary::default();
@@ -509,27 +497,65 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     // could not be read or searched. Then the bundles found.
     let mut first = Vec::new();
     let mut bundles = Vec::new();
-    let mut stdin_seen = false;
+    let mut stdin = false;
     for b in &a.bundles {
         if b.as_os_str() == "-" {
-            if std::mem::replace(&mut stdin_seen, true) {
+            if std::mem::replace(&mut stdin, true) {
                 return Err(Error::invalid("-", "standard input can be given only once").into());
             }
-            first.push(verify_stdin(Some(&trust), &opts)?);
             continue;
         }
         let found = verify::discover(b);
         first.extend(found.problems);
         bundles.extend(found.bundles);
     }
-    if first.is_empty() && bundles.is_empty() && !a.allow_empty {
-        output::set_earned(super::EXIT_FAILED);
+    if !stdin && first.is_empty() && bundles.is_empty() && !a.allow_empty {
         let given: Vec<String> = a.bundles.iter().map(|b| b.display().to_string()).collect();
         eprintln!(
             "docseal: nothing to verify: no bundle (*.zip file or unzipped bundle directory) found in {} (give --allow-empty to accept that)",
             given.join(", ")
         );
         return Ok(super::EXIT_FAILED);
+    }
+    // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
+    let mut known = Vec::new();
+    if let Some(arch) = &a.archive {
+        let mut kept = Vec::new();
+        for k in &a.checkpoints {
+            kept.extend(docseal::archive::read_kept(k)?);
+        }
+        // Only the entries these bundles concern are kept: memory grows with the bundles, not
+        // with the archive (each bundle is read once more for it). A bundle from standard input
+        // is not known yet: then every entry is kept.
+        let mut interest = if stdin {
+            docseal::archive::Interest::everything()
+        } else {
+            docseal::archive::Interest::default()
+        };
+        if !stdin {
+            docseal::batch::verify_all(&bundles, &trust, &opts, threads, |item| {
+                if let Some((_, r)) = item {
+                    let sup = r.metadata.as_ref().and_then(|m| m.supersedes.as_ref());
+                    interest.add(
+                        r.content_sha256.as_deref(),
+                        r.id.as_deref(),
+                        sup.map(|s| (s.id.as_str(), s.sha256.as_str())),
+                    );
+                }
+                Ok::<(), std::io::Error>(())
+            })?;
+        }
+        let ev = docseal::archive::evidence_for(arch, &trust, &kept, &interest)?;
+        if !a.quiet {
+            for n in &ev.notes {
+                eprintln!("docseal: note: {}: {n}", arch.display());
+            }
+        }
+        opts.established = ev.established;
+        known = ev.known;
+    }
+    if stdin {
+        first.insert(0, verify_stdin(Some(&trust), &opts)?);
     }
     let bar = output::progress(bundles.len() as u64, a.quiet, "bundles");
     let mut out = output::Out::new(&bar);

@@ -166,7 +166,17 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         None => None,
     };
     let key = load_secret_key(&a.key)?;
-    let r = archive::add(&a.archive, &a.bundles, &key, time, &limits(&a.limits))?;
+    let r = archive::add_wait(
+        &a.archive,
+        &a.bundles,
+        &key,
+        time,
+        &limits(&a.limits),
+        std::time::Duration::from_secs(a.wait),
+    )?;
+    for what in &r.recovered {
+        println!("recovered from an interrupted add: {what}");
+    }
     for e in &r.entries {
         println!(
             "logged {} as entry {} ({}, content sha256 {})",
