@@ -1485,7 +1485,7 @@ pub fn evidence_for(
     let lc = check_log(archive, Some(trust), kept, &mut |e| {
         let i = pos;
         pos += 1;
-        if !sizes.last().is_some_and(|s| s.0 > i) || !interest.wants(e) {
+        if sizes.last().is_none_or(|s| s.0 <= i) || !interest.wants(e) {
             return Ok(());
         }
         let file = crate::bagit::parse_hex32(&e.file_sha256);

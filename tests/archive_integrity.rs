@@ -141,7 +141,7 @@ impl Fixture {
             .cmd()
             .args(["verify", "in/a.zip", "--trust"])
             .arg(&self.reporter.1)
-            .arg("--trust")
+            .arg("--archive-key")
             .arg(&self.archive_key.1)
             .args(["--archive", archive])
             .args(extra)
@@ -523,7 +523,7 @@ fn issue19_item7_a_2pow20_entry_log_is_audited_and_proved_in_under_64_mib() {
             "s.zip",
             "--trust",
             &pp,
-            "--trust",
+            "--archive-key",
             &p,
             "--archive",
             "big",
