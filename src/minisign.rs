@@ -383,7 +383,7 @@ fn kdf_params(opslimit: u64, memlimit: u64) -> Result<scrypt::Params, KeyError> 
     }
     let log_n =
         u8::try_from(sp.log_n).map_err(|_| limits(format!("{desc}: invalid scrypt parameters")))?;
-    scrypt::Params::new(log_n, sp.r, sp.p, scrypt::Params::RECOMMENDED_LEN)
+    scrypt::Params::new(log_n, sp.r, sp.p)
         .map_err(|_| limits(format!("{desc}: invalid scrypt parameters")))
 }
 
@@ -408,7 +408,7 @@ fn xor_keynum_sk(block: &mut [u8; SK_LEN], stream: &[u8; KEYNUM_SK_LEN]) {
 
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, getrandom::Error> {
     let mut out = Zeroizing::new([0u8; N]);
-    getrandom::getrandom(&mut out[..])?;
+    getrandom::fill(&mut out[..])?;
     Ok(out)
 }
 
