@@ -18,7 +18,8 @@
 //!   `b[..32]` (reduced); the key is [a]B plus the small-order point `EIGHT_TORSION[mode & 7]`,
 //!   R is [r]B plus `EIGHT_TORSION[(mode >> 3) & 7]`, S = r + k·a with k = SHA-512(R, key,
 //!   message); bit 0x40 adds the group order L to S (a non-canonical S); then `b[32..]` is
-//!   XORed into R's bytes. With mode 0x80 and a zero mask it is an ordinary valid signature.
+//!   XORed into R's bytes. With mode 0x80, a zero mask and a secret and nonce that are not 0
+//!   modulo L it is an ordinary valid signature (the oracle checks that too).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -64,8 +65,9 @@ fn add_le(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
     out
 }
 
-/// The key, signature and message an input stands for.
-pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8])> {
+/// The key, signature and message an input stands for, and whether it is an ordinary valid
+/// signature made here (mode 0x80, zero mask, secret and nonce not 0 modulo L).
+pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8], bool)> {
     if data.len() < MIN_LEN {
         return None;
     }
@@ -74,7 +76,7 @@ pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8])> {
     let b: [u8; 64] = data[33..97].try_into().ok()?;
     let msg = &data[97..];
     if mode < 0x80 {
-        return Some((a, b, msg));
+        return Some((a, b, msg, false));
     }
     let secret = Scalar::from_bytes_mod_order(a);
     let nonce = Scalar::from_bytes_mod_order(b[..32].try_into().ok()?);
@@ -100,12 +102,16 @@ pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8])> {
     for (x, m) in sig[..32].iter_mut().zip(&b[32..]) {
         *x ^= m;
     }
-    Some((key, sig, msg))
+    let ordinary = mode == 0x80
+        && b[32..].iter().all(|&m| m == 0)
+        && secret != Scalar::ZERO
+        && nonce != Scalar::ZERO;
+    Some((key, sig, msg, ordinary))
 }
 
 /// Run the oracle on one input; panics on any disagreement.
 pub fn check(data: &[u8]) -> Outcome {
-    let Some((key, sig, msg)) = decode(data) else {
+    let Some((key, sig, msg, ordinary)) = decode(data) else {
         return Outcome::Skipped;
     };
     let (strict, lax) = match ed25519_dalek::VerifyingKey::from_bytes(&key) {
@@ -118,7 +124,7 @@ pub fn check(data: &[u8]) -> Outcome {
         }
         Err(_) => (false, false),
     };
-    if data[0] == 0x80 && data[65..97].iter().all(|&m| m == 0) {
+    if ordinary {
         assert!(
             strict,
             "an ordinary signature made by the target does not verify"
