@@ -65,9 +65,21 @@ fn add_le(x: &[u8; 32], y: &[u8; 32]) -> [u8; 32] {
     out
 }
 
-/// The key, signature and message an input stands for, and whether it is an ordinary valid
-/// signature made here (mode 0x80, zero mask, secret and nonce not 0 modulo L).
-pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8], bool)> {
+/// What an input stands for.
+pub struct Decoded<'a> {
+    /// The 32 bytes of the public key.
+    pub key: [u8; 32],
+    /// The 64 bytes of the signature.
+    pub sig: [u8; 64],
+    /// The message.
+    pub msg: &'a [u8],
+    /// An ordinary valid signature made here (mode 0x80, zero mask, secret and nonce not 0
+    /// modulo L): both must accept it.
+    pub ordinary: bool,
+}
+
+/// Decode an input (`None`: too short).
+pub fn decode(data: &[u8]) -> Option<Decoded<'_>> {
     if data.len() < MIN_LEN {
         return None;
     }
@@ -76,7 +88,12 @@ pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8], bool)> {
     let b: [u8; 64] = data[33..97].try_into().ok()?;
     let msg = &data[97..];
     if mode < 0x80 {
-        return Some((a, b, msg, false));
+        return Some(Decoded {
+            key: a,
+            sig: b,
+            msg,
+            ordinary: false,
+        });
     }
     let secret = Scalar::from_bytes_mod_order(a);
     let nonce = Scalar::from_bytes_mod_order(b[..32].try_into().ok()?);
@@ -106,12 +123,23 @@ pub fn decode(data: &[u8]) -> Option<([u8; 32], [u8; 64], &[u8], bool)> {
         && b[32..].iter().all(|&m| m == 0)
         && secret != Scalar::ZERO
         && nonce != Scalar::ZERO;
-    Some((key, sig, msg, ordinary))
+    Some(Decoded {
+        key,
+        sig,
+        msg,
+        ordinary,
+    })
 }
 
 /// Run the oracle on one input; panics on any disagreement.
 pub fn check(data: &[u8]) -> Outcome {
-    let Some((key, sig, msg, ordinary)) = decode(data) else {
+    let Some(Decoded {
+        key,
+        sig,
+        msg,
+        ordinary,
+    }) = decode(data)
+    else {
         return Outcome::Skipped;
     };
     let (strict, lax) = match ed25519_dalek::VerifyingKey::from_bytes(&key) {
