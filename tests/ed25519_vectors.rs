@@ -17,11 +17,13 @@
 //!    ed25519-dalek's `verify_strict` and the non-strict check for the error kind).
 //!
 //! Every verdict must equal ed25519-dalek's `verify_strict` on the same bytes. Against
-//! Wycheproof's own `result`, docseal and `verify_strict` agree on all 151 tests: none of them
-//! has a small-order R or key, the only place where strict verification refuses what RFC 8032
-//! allows. The test still computes each disagreement and checks that it is exactly such a
-//! strictness case (R or A of small order, the non-strict equation holding), so that a new
-//! vector file is explained rather than waved through. The speccheck cases are made to tell
+//! Wycheproof's own `result`, docseal and `verify_strict` agree on all 151 tests. Strict
+//! verification refuses what RFC 8032 lets a verifier accept in two ways: a small-order R or
+//! key, and a signature that holds only under the cofactored equation (`verify_strict` checks
+//! the cofactorless one); no Wycheproof test is either with a `valid` result. The test still
+//! computes each disagreement and accepts it only when it is the first kind (R or A of small
+//! order, the non-strict equation holding), so that a new vector file is explained rather
+//! than waved through; any other disagreement fails it. The speccheck cases are made to tell
 //! verification rules apart; their expected verdicts under `verify_strict`'s rules are given
 //! below with the reason of each, from the paper's description of the cases.
 //!
