@@ -458,7 +458,7 @@ fn replace_with_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
     let mut tries = 0;
     let tmp = loop {
         let mut r = [0u8; 8];
-        getrandom::getrandom(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
+        getrandom::fill(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
         let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", crate::metadata::hex(&r));
         let tmp = dir.join(name);
         match link_unnamed(f, &tmp) {

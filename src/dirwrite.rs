@@ -211,7 +211,7 @@ mod linux {
             // unlocked).
             let (name, root) = loop {
                 let mut r = [0u8; 6];
-                getrandom::getrandom(&mut r)
+                getrandom::fill(&mut r)
                     .map_err(|e| Error::io(&parent, std::io::Error::other(e.to_string())))?;
                 let name = format!("{STAGE_PREFIX}{}", crate::metadata::hex(&r));
                 match rustix::fs::mkdirat(&parent_fd, name.as_str(), Mode::from_raw_mode(0o700)) {

@@ -383,7 +383,7 @@ fn kdf_params(opslimit: u64, memlimit: u64) -> Result<scrypt::Params, KeyError> 
     }
     let log_n =
         u8::try_from(sp.log_n).map_err(|_| limits(format!("{desc}: invalid scrypt parameters")))?;
-    scrypt::Params::new(log_n, sp.r, sp.p, scrypt::Params::RECOMMENDED_LEN)
+    scrypt::Params::new(log_n, sp.r, sp.p)
         .map_err(|_| limits(format!("{desc}: invalid scrypt parameters")))
 }
 
@@ -408,7 +408,7 @@ fn xor_keynum_sk(block: &mut [u8; SK_LEN], stream: &[u8; KEYNUM_SK_LEN]) {
 
 fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, getrandom::Error> {
     let mut out = Zeroizing::new([0u8; N]);
-    getrandom::getrandom(&mut out[..])?;
+    getrandom::fill(&mut out[..])?;
     Ok(out)
 }
 
@@ -499,6 +499,22 @@ impl PublicKey {
     /// The Ed25519 key.
     pub fn verifying_key(&self) -> &ed25519_dalek::VerifyingKey {
         &self.key
+    }
+
+    /// Not part of the API (for `tests/ed25519_vectors.rs` and the `ed25519` fuzz target): how
+    /// [`Signature::verify`] accepts one Ed25519 `signature` over `message` with this key,
+    /// i.e. `strict_fast`, then ed25519-dalek's `verify_strict` and the non-strict check for
+    /// the error kind.
+    #[doc(hidden)]
+    pub fn ed25519_check(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), VerifyError> {
+        check_ed25519(&self.key, message, signature, "signature")
+    }
+
+    /// Not part of the API (for `tests/ed25519_vectors.rs` and the `ed25519` fuzz target):
+    /// `strict_fast` alone, the function that accepts every valid signature docseal verifies.
+    #[doc(hidden)]
+    pub fn ed25519_strict_fast(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        strict_fast(&self.key, message, signature)
     }
 }
 
@@ -857,7 +873,8 @@ pub enum VerifyError {
 /// encoding of one of the eight points of small order; and when R's bytes are not the encoding
 /// of any point, no P can match them. This saves the square root of decompressing R and the
 /// small-order multiplications. `tests::strict_fast_agrees_with_verify_strict` compares the
-/// two on valid, mutated and small-order cases.
+/// two on valid, mutated and small-order cases, `tests/ed25519_vectors.rs` on the Wycheproof
+/// and "Taming the many EdDSAs" vectors, the `ed25519` fuzz target on mutated inputs.
 fn strict_fast(key: &ed25519_dalek::VerifyingKey, message: &[u8], signature: &[u8; 64]) -> bool {
     use curve25519_dalek::{EdwardsPoint, Scalar};
     use sha2::{Digest as _, Sha512};
