@@ -52,6 +52,11 @@ pub struct Options {
     /// Independently established times: content digest (hex) -> the time of the first archive
     /// checkpoint that included the bundle. Used for keys revoked after that time.
     pub established: HashMap<String, DateTime<Utc>>,
+    /// Roots of trusted Time-Stamping Authorities (`--tsa-trust`): a token counts as evidence
+    /// only when its TSA chains to one of them ([`crate::tsa`]).
+    pub tsa_roots: Vec<x509_cert::Certificate>,
+    /// Refuse a bundle without a token from a trusted TSA (`--require-timestamp`).
+    pub require_timestamp: bool,
 }
 
 impl Default for Options {
@@ -60,6 +65,8 @@ impl Default for Options {
             limits: Limits::default(),
             require_signers: 1,
             established: HashMap::new(),
+            tsa_roots: Vec::new(),
+            require_timestamp: false,
         }
     }
 }
@@ -129,6 +136,15 @@ pub struct Report {
     pub files: Vec<FileInfo>,
     /// The signatures.
     pub signers: Vec<SignerInfo>,
+    /// The bundle format version the files show: 1, or 2 when it holds timestamp tokens.
+    pub format: u32,
+    /// The RFC 3161 timestamp tokens (format v2), in bundle order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::tsa::evidence::TimestampInfo>,
+    /// For a revoked key whose signature still passed: which evidence (a timestamp token or
+    /// the archive log) showed it existed before the revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     /// Every problem found; at most [`zipfmt::MAX_FINDINGS_PER_CODE`] of one code, then one
     /// finding of that code saying how many more there were.
     pub findings: Vec<Finding>,
@@ -151,6 +167,9 @@ impl Report {
             metadata: None,
             files: Vec::new(),
             signers: Vec::new(),
+            format: crate::FORMAT_VERSION,
+            timestamps: Vec::new(),
+            evidence: Vec::new(),
             findings: Vec::new(),
             counts: BTreeMap::new(),
         }
@@ -521,6 +540,7 @@ enum Kind {
     Tag,
     Sig,
     Cosig,
+    Token,
     Unknown,
 }
 
@@ -533,6 +553,8 @@ fn classify(name: &str) -> Kind {
         Kind::Sig
     } else if bagit::cosignature_key_id(name).is_some() {
         Kind::Cosig
+    } else if crate::tsa::token_name_id(name).is_some() {
+        Kind::Token
     } else {
         Kind::Unknown
     }
@@ -550,7 +572,8 @@ fn rank(name: &str) -> (u8, usize, &[u8]) {
         ),
         Kind::Sig => (2, 0, b""),
         Kind::Cosig => (3, 0, name.as_bytes()),
-        Kind::Unknown => (4, 0, name.as_bytes()),
+        Kind::Token => (4, 0, name.as_bytes()),
+        Kind::Unknown => (5, 0, name.as_bytes()),
     }
 }
 
@@ -821,6 +844,10 @@ fn check_files(
         }
     }
 
+    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
+    // signatures, since a trusted one is evidence of when the signature existed.
+    let token_time = check_timestamps(src, files, &index, digests, trust.is_some(), opts, report);
+
     // Signatures.
     let sig_names = files
         .iter()
@@ -888,13 +915,20 @@ fn check_files(
             ));
         }
         let Some(tm) = &tagmanifest else { continue };
-        let established = report
+        let archive_time = report
             .content_sha256
             .as_ref()
             .and_then(|c| opts.established.get(c))
             .copied();
+        // A trusted token covers the sealer's signature file only.
+        let stamped = token_time.as_ref().filter(|_| name == SIGNATURE);
+        let established = crate::tsa::evidence::earliest(archive_time, stamped.map(|t| t.0));
         let (status, key_name) =
             check_signature(name, &sig, tm, meta.as_ref(), trust, established, report);
+        if status == SignerStatus::Trusted {
+            let tk = trust.and_then(|t| t.find(sig.key_id));
+            crate::tsa::evidence::note(report, name, tk, archive_time, stamped);
+        }
         if status == SignerStatus::Trusted && !trusted_signers.contains(&sig.key_id) {
             trusted_signers.push(sig.key_id);
         }
@@ -926,6 +960,89 @@ fn check_files(
     }
 
     report.metadata = meta;
+}
+
+/// Check the bundle's timestamp tokens (format v2) against the sealer's signature file;
+/// returns the earliest time a token from a trusted TSA establishes, and that token's file.
+fn check_timestamps(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    verifying: bool,
+    opts: &Options,
+    report: &mut Report,
+) -> Option<(DateTime<Utc>, String)> {
+    use crate::tsa::{evidence, MAX_TOKENS, MAX_TOKEN_BYTES};
+    let names: Vec<(usize, &String)> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| matches!(classify(n), Kind::Token))
+        .map(|(i, (n, _))| (i, n))
+        .collect();
+    if names.is_empty() {
+        if verifying && opts.require_timestamp {
+            report.push(Finding::new(
+                Code::TsaRequired,
+                "the bundle holds no timestamp token (--require-timestamp)",
+            ));
+        }
+        return None;
+    }
+    report.format = 2;
+    if names.len() > MAX_TOKENS {
+        report.push(Finding::new(
+            Code::TsaTooMany,
+            format!(
+                "{} tokens, more than the {MAX_TOKENS} a bundle may hold; none was checked",
+                names.len()
+            ),
+        ));
+        return None;
+    }
+    let signature = index
+        .get(SIGNATURE)
+        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
+    let mut best: Option<(DateTime<Utc>, String)> = None;
+    for (at, name) in names {
+        let bytes = match files[at].1 {
+            n if n > MAX_TOKEN_BYTES as u64 => {
+                report.push(Finding::at(
+                    Code::TsaTooLarge,
+                    name.clone(),
+                    format!("{n} bytes, more than the {MAX_TOKEN_BYTES} a token may have"),
+                ));
+                continue;
+            }
+            _ => match src.read(at, name, MAX_TOKEN_BYTES as u64) {
+                Ok(b) => b,
+                Err(f) => {
+                    report.push(f);
+                    continue;
+                }
+            },
+        };
+        digests[at] = Some(Sha256::digest(&bytes).into());
+        let Some(sig) = &signature else { continue };
+        let roots = if verifying { Some(&opts.tsa_roots[..]) } else { None };
+        let (info, findings) = evidence::check(name, &bytes, sig, roots, opts.require_timestamp);
+        for f in findings {
+            report.push(f);
+        }
+        if let (true, Some(t)) = (info.trusted == Some(true), info.established) {
+            if best.as_ref().is_none_or(|b| t < b.0) {
+                best = Some((t, name.clone()));
+            }
+        }
+        report.timestamps.push(info);
+    }
+    if verifying && opts.require_timestamp && best.is_none() {
+        report.push(Finding::new(
+            Code::TsaRequired,
+            "no token from a trusted TSA (--tsa-trust) covers the signature (--require-timestamp)",
+        ));
+    }
+    best
 }
 
 /// Check one signature; pushes findings; returns the status and the trusted key's name.
