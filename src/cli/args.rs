@@ -38,6 +38,9 @@ pub enum Command {
     /// inclusion and consistency.
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Add RFC 3161 timestamp tokens from Time-Stamping Authorities to bundles (format v2),
+    /// without changing what is sealed.
+    Timestamp(super::timestamp::TimestampArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,6 +162,10 @@ pub struct PackArgs {
     /// With --batch: no progress bar, and report only the jobs that failed.
     #[arg(long, short, requires = "batch")]
     pub quiet: bool,
+    /// Timestamp each new bundle at this Time-Stamping Authority (http:// URL); repeat for
+    /// several (see docseal timestamp).
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -209,6 +216,13 @@ pub struct VerifyArgs {
     /// whose bundles count for supersedes checks; its checkpoint key must be among --trust.
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
+    /// A trusted Time-Stamping Authority root (PEM); repeat for several. A bundle's timestamp
+    /// token counts as evidence only when its TSA chains to one of them at its genTime.
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
+    /// Fail a bundle that holds no valid token from a trusted TSA (--tsa-trust).
+    #[arg(long)]
+    pub require_timestamp: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Cosign(a) => super::provenance::cosign(a),
         Command::History(a) => super::provenance::history(a),
         Command::Archive(a) => super::provenance::archive(a),
+        Command::Timestamp(a) => super::timestamp::run(a),
     }
 }
 
@@ -171,6 +172,9 @@ fn pack(a: PackArgs) -> Result<u8> {
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
     println!("  signed by key {}", s.key_id);
+    if !a.tsa.is_empty() {
+        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default())?;
+    }
     Ok(0)
 }
 
@@ -179,6 +183,8 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     let mut opts = Options {
         limits: limits(&a.limits),
         require_signers: a.require_signers,
+        tsa_roots: super::timestamp::load_roots(&a.tsa_trust)?,
+        require_timestamp: a.require_timestamp,
         ..Options::default()
     };
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.

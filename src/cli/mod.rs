@@ -8,6 +8,7 @@ mod commands;
 mod key;
 mod output;
 mod provenance;
+mod timestamp;
 
 use clap::Parser;
 use std::process::ExitCode;

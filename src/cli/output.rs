@@ -184,6 +184,7 @@ pub fn write_verify(w: &mut dyn Write, r: &Report, quiet: bool) -> std::io::Resu
                     m.date_sealed
                 )?;
             }
+            super::timestamp::write_tokens(w, r, "  ")?;
         }
     } else {
         writeln!(w, "FAILED  {}", r.path)?;
@@ -244,6 +245,7 @@ pub fn print_inspect(r: &Report) {
         };
         println!("  key {}  {}  ({})", s.key_id, what, s.file);
     }
+    let _ = super::timestamp::write_tokens(&mut std::io::stdout(), r, "");
     for f in &r.findings {
         println!("problem: {f}");
     }
