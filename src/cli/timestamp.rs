@@ -70,6 +70,17 @@ fn read_small(p: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(b)
 }
 
+/// Read at most `max` bytes of `p`.
+fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+    let mut b = Vec::new();
+    f.take(max)
+        .read_to_end(&mut b)
+        .map_err(|e| Error::io(p, e))?;
+    Ok(b)
+}
+
 fn refused(bundle: &Path, from: &str, e: tsa::TsaError) -> Error {
     Error::Refused {
         path: bundle.to_path_buf(),
@@ -156,8 +167,17 @@ pub fn run(a: TimestampArgs) -> Result<u8> {
                 .map_err(|e| Error::invalid(r.display().to_string(), e.to_string()))?,
             None => None,
         };
-        let bytes = read_small(reply, 16 << 20)?;
         let from = reply.display().to_string();
+        // Read at most one byte more than a reply may have: a larger file is refused by its
+        // size, never read whole.
+        let bytes = read_capped(reply, tsa::MAX_TOKEN_BYTES as u64 + 1)?;
+        if bytes.len() > tsa::MAX_TOKEN_BYTES {
+            let e = tsa::TsaError::new(
+                docseal::finding::Code::TsaTooLarge,
+                format!("more than the {} bytes a reply may have", tsa::MAX_TOKEN_BYTES),
+            );
+            return Err(refused(b, &from, e).into());
+        }
         let t = match tsa::check_reply(&bytes, &sealed.signature_file, nonce.as_deref()) {
             Ok(t) => t,
             // A bare token (openssl ts -reply -token_out) carries no status.

@@ -61,9 +61,8 @@ impl Token {
         Some(if us % 1_000_000 == 0 {
             format!("±{}s", us / 1_000_000)
         } else {
-            format!("±{}.{:06}s", us / 1_000_000, us % 1_000_000)
-                .trim_end_matches('0')
-                .to_string()
+            let frac = format!("{:06}", us % 1_000_000);
+            format!("±{}.{}s", us / 1_000_000, frac.trim_end_matches('0'))
         })
     }
 }
