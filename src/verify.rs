@@ -1024,7 +1024,11 @@ fn check_timestamps(
         };
         digests[at] = Some(Sha256::digest(&bytes).into());
         let Some(sig) = &signature else { continue };
-        let roots = if verifying { Some(&opts.tsa_roots[..]) } else { None };
+        let roots = if verifying {
+            Some(&opts.tsa_roots[..])
+        } else {
+            None
+        };
         let (info, findings) = evidence::check(name, &bytes, sig, roots, opts.require_timestamp);
         for f in findings {
             report.push(f);

@@ -46,8 +46,8 @@ pub fn load_roots(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
     let mut roots = Vec::new();
     for p in paths {
         let bytes = read_small(p, 1 << 20)?;
-        let certs = chain::load_roots(&bytes)
-            .map_err(|e| Error::invalid(p.display().to_string(), e))?;
+        let certs =
+            chain::load_roots(&bytes).map_err(|e| Error::invalid(p.display().to_string(), e))?;
         roots.extend(certs);
     }
     Ok(roots)
@@ -61,11 +61,9 @@ fn read_small(p: &Path, max: u64) -> Result<Vec<u8>> {
         .read_to_end(&mut b)
         .map_err(|e| Error::io(p, e))?;
     if b.len() as u64 > max {
-        return Err(Error::invalid(
-            p.display().to_string(),
-            format!("larger than {max} bytes"),
-        )
-        .into());
+        return Err(
+            Error::invalid(p.display().to_string(), format!("larger than {max} bytes")).into(),
+        );
     }
     Ok(b)
 }
@@ -89,7 +87,12 @@ fn refused(bundle: &Path, from: &str, e: tsa::TsaError) -> Error {
 }
 
 /// Check `token` against `--tsa-trust` roots, when any were given.
-fn trust_check(bundle: &Path, from: &str, t: &tsa::token::Token, roots: &[x509_cert::Certificate]) -> Result<()> {
+fn trust_check(
+    bundle: &Path,
+    from: &str,
+    t: &tsa::token::Token,
+    roots: &[x509_cert::Certificate],
+) -> Result<()> {
     if !roots.is_empty() {
         chain::check(t, roots).map_err(|e| refused(bundle, from, e))?;
     }
@@ -98,7 +101,12 @@ fn trust_check(bundle: &Path, from: &str, t: &tsa::token::Token, roots: &[x509_c
 
 /// Ask every TSA in `urls` for a token over `bundle`'s signature and add the tokens, all at
 /// once, atomically. Prints one line per token.
-pub fn stamp(bundle: &Path, urls: &[String], roots: &[x509_cert::Certificate], limits: &Limits) -> Result<()> {
+pub fn stamp(
+    bundle: &Path,
+    urls: &[String],
+    roots: &[x509_cert::Certificate],
+    limits: &Limits,
+) -> Result<()> {
     let sealed = bundle::read(bundle, limits)?;
     let mut tokens = Vec::new();
     let mut lines = Vec::new();
@@ -118,12 +126,20 @@ fn token_line(t: &tsa::token::Token) -> String {
     format!(
         "genTime {}{} by {}",
         t.gen_time_text,
-        t.accuracy_text().map(|a| format!(" {a}")).unwrap_or_default(),
+        t.accuracy_text()
+            .map(|a| format!(" {a}"))
+            .unwrap_or_default(),
         t.tsa_subject()
     )
 }
 
-fn add(bundle: &Path, sealed: &bundle::Sealed, tokens: &[Vec<u8>], lines: &[String], limits: &Limits) -> Result<()> {
+fn add(
+    bundle: &Path,
+    sealed: &bundle::Sealed,
+    tokens: &[Vec<u8>],
+    lines: &[String],
+    limits: &Limits,
+) -> Result<()> {
     let added = bundle::add_tokens(bundle, sealed, tokens, limits)?;
     for (f, l) in added.files.iter().zip(lines) {
         println!("timestamped {}: {f}, {l}", bundle.display());
@@ -174,33 +190,15 @@ pub fn run(a: TimestampArgs) -> Result<u8> {
         if bytes.len() > tsa::MAX_TOKEN_BYTES {
             let e = tsa::TsaError::new(
                 docseal::finding::Code::TsaTooLarge,
-                format!("more than the {} bytes a reply may have", tsa::MAX_TOKEN_BYTES),
+                format!(
+                    "more than the {} bytes a reply may have",
+                    tsa::MAX_TOKEN_BYTES
+                ),
             );
             return Err(refused(b, &from, e).into());
         }
-        let t = match tsa::check_reply(&bytes, &sealed.signature_file, nonce.as_deref()) {
-            Ok(t) => t,
-            // A bare token (openssl ts -reply -token_out) carries no status.
-            Err(e) if e.code == docseal::finding::Code::TsaMalformed => {
-                let t = tsa::token::check(&bytes, &sealed.signature_file)
-                    .map_err(|_| refused(b, &from, e))?;
-                if let Some(n) = &nonce {
-                    if t.tst.nonce.as_ref().map(|x| x.as_bytes()) != Some(&n[..]) {
-                        return Err(refused(
-                            b,
-                            &from,
-                            tsa::TsaError::new(
-                                docseal::finding::Code::TsaNonce,
-                                "the token's nonce is not the request's",
-                            ),
-                        )
-                        .into());
-                    }
-                }
-                t
-            }
-            Err(e) => return Err(refused(b, &from, e).into()),
-        };
+        let t = tsa::check_reply_or_token(&bytes, &sealed.signature_file, nonce.as_deref())
+            .map_err(|e| refused(b, &from, e))?;
         trust_check(b, &from, &t, &roots)?;
         add(b, &sealed, &[t.der.clone()], &[token_line(&t)], &limits)?;
         return Ok(0);
@@ -223,13 +221,14 @@ pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Res
     if r.timestamps.is_empty() {
         return Ok(());
     }
-    writeln!(w, "{indent}format v{} (RFC 3161 timestamp tokens):", r.format)?;
+    writeln!(
+        w,
+        "{indent}format v{} (RFC 3161 timestamp tokens):",
+        r.format
+    )?;
     for t in &r.timestamps {
         let trust = match t.trusted {
-            Some(true) => format!(
-                "trusted (root {})",
-                t.root.as_deref().unwrap_or("-")
-            ),
+            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
             Some(false) => "NOT trusted".to_string(),
             None => "no trust decision".to_string(),
         };
@@ -239,7 +238,10 @@ pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Res
                 "{indent}  token {}: genTime {}{} by TSA {}; {trust}",
                 t.file,
                 g,
-                t.accuracy.as_deref().map(|a| format!(" {a}")).unwrap_or_default(),
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
                 s
             )?,
             _ => writeln!(w, "{indent}  token {}: invalid (see the problems)", t.file)?,

@@ -24,8 +24,7 @@ pub const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
 pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 /// `id-kp-timeStamping`.
-pub const ID_KP_TIME_STAMPING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+pub const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// `id-ce-extKeyUsage`.
 pub const ID_CE_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 /// `id-ce-basicConstraints`.
@@ -41,14 +40,11 @@ pub const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1
 /// `rsaEncryption` (as a key type, and as a CMS signature algorithm with the digest named apart).
 pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 /// `sha256WithRSAEncryption`.
-pub const SHA256_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 /// `sha384WithRSAEncryption`.
-pub const SHA384_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+pub const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 /// `sha512WithRSAEncryption`.
-pub const SHA512_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+pub const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 /// `id-RSASSA-PSS`.
 pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 /// `id-mgf1`.
@@ -122,11 +118,7 @@ impl PkiStatusInfo {
                 s.push_str(u.as_str());
             }
         }
-        let s: String = s
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect();
+        let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
         s
     }
 }

@@ -95,7 +95,12 @@ pub struct Added {
 /// signature file) to the bundle file, replacing it atomically: every other entry is copied
 /// byte for byte and checked again; tokens go last, sorted by name. A token the bundle holds
 /// already is refused, and so is a bundle that would hold more than [`MAX_TOKENS`].
-pub fn add_tokens(bundle: &Path, expected: &Sealed, tokens: &[Vec<u8>], limits: &Limits) -> Result<Added> {
+pub fn add_tokens(
+    bundle: &Path,
+    expected: &Sealed,
+    tokens: &[Vec<u8>],
+    limits: &Limits,
+) -> Result<Added> {
     let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
     let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
     let mut r = &file;
@@ -125,7 +130,10 @@ pub fn add_tokens(bundle: &Path, expected: &Sealed, tokens: &[Vec<u8>], limits: 
     if all.len() > MAX_TOKENS {
         return Err(Error::invalid(
             bundle.display().to_string(),
-            format!("would hold {} tokens, more than the {MAX_TOKENS} a bundle may", all.len()),
+            format!(
+                "would hold {} tokens, more than the {MAX_TOKENS} a bundle may",
+                all.len()
+            ),
         ));
     }
     all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -136,19 +144,30 @@ pub fn add_tokens(bundle: &Path, expected: &Sealed, tokens: &[Vec<u8>], limits: 
         let mut f = &file;
         f.seek(SeekFrom::Start(e.data_offset)).map_err(out_err)?;
         let mut data = f.take(e.size);
-        let mut buf = if e.name == SIGNATURE { Some(Vec::new()) } else { None };
+        let mut buf = if e.name == SIGNATURE {
+            Some(Vec::new())
+        } else {
+            None
+        };
         let got = match &mut buf {
             Some(b) => {
                 data.read_to_end(b).map_err(out_err)?;
                 zw.add_bytes(&e.name, b).map_err(out_err)?
             }
-            None => zw.add_reader(&e.name, e.size, &mut data).map_err(|err| match err.kind() {
-                std::io::ErrorKind::InvalidData => refused(bundle, "changed while being timestamped"),
-                _ => Error::io(bundle, err),
-            })?,
+            None => zw
+                .add_reader(&e.name, e.size, &mut data)
+                .map_err(|err| match err.kind() {
+                    std::io::ErrorKind::InvalidData => {
+                        refused(bundle, "changed while being timestamped")
+                    }
+                    _ => Error::io(bundle, err),
+                })?,
         };
         if got.crc32 != e.crc32 || buf.is_some_and(|b| b != expected.signature_file) {
-            return Err(refused(bundle, format!("{} changed while being timestamped", e.name)));
+            return Err(refused(
+                bundle,
+                format!("{} changed while being timestamped", e.name),
+            ));
         }
     }
     for (n, b) in &all {

@@ -77,15 +77,13 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
         });
         match next {
             Some(c) => chain.push(c),
-            None => {
-                return Err(TsaError::new(
-                    Code::TsaUntrusted,
-                    format!(
-                        "the TSA certificate ({}) does not chain to a trusted TSA root (--tsa-trust)",
-                        token.tsa_subject()
-                    ),
-                ))
-            }
+            None => return Err(TsaError::new(
+                Code::TsaUntrusted,
+                format!(
+                    "the TSA certificate ({}) does not chain to a trusted TSA root (--tsa-trust)",
+                    token.tsa_subject()
+                ),
+            )),
         }
     };
     for c in &chain {
@@ -96,7 +94,8 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
 
 /// Read PEM certificates (one or more) from `bytes`; at most 64 certificates.
 pub fn load_roots(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
-    let certs = Certificate::load_pem_chain(bytes).map_err(|e| format!("not PEM certificates: {e}"))?;
+    let certs =
+        Certificate::load_pem_chain(bytes).map_err(|e| format!("not PEM certificates: {e}"))?;
     if certs.is_empty() {
         return Err("no certificate in the file".into());
     }

@@ -138,7 +138,10 @@ pub fn note(
                 .find(|i| i.file == *file)
                 .and_then(|i| i.tsa.clone())
                 .unwrap_or_default();
-            format!("timestamp token {file} (TSA {tsa}) shows it existed by {}", f(*t))
+            format!(
+                "timestamp token {file} (TSA {tsa}) shows it existed by {}",
+                f(*t)
+            )
         }
         (_, Some(a)) => format!("the archive log shows it existed by {}", f(a)),
         _ => return,

@@ -176,9 +176,8 @@ pub fn check_reply(
             ),
         ));
     }
-    let resp = asn1::TimeStampResp::from_der(reply).map_err(|e| {
-        TsaError::new(Code::TsaMalformed, format!("not a DER TimeStampResp: {e}"))
-    })?;
+    let resp = asn1::TimeStampResp::from_der(reply)
+        .map_err(|e| TsaError::new(Code::TsaMalformed, format!("not a DER TimeStampResp: {e}")))?;
     if resp.status.status > 1 {
         let text = resp.status.text();
         return Err(TsaError::new(
@@ -201,6 +200,29 @@ pub fn check_reply(
         .to_der()
         .map_err(|e| TsaError::new(Code::TsaMalformed, e.to_string()))?;
     let t = token::check(&der, signature_file)?;
+    check_nonce(&t, nonce)?;
+    Ok(t)
+}
+
+/// A reply from a file: a `TimeStampResp` ([`check_reply`]) or a bare token (as `openssl ts
+/// -reply -token_out` writes), checked the same way (a bare token carries no status).
+pub fn check_reply_or_token(
+    bytes: &[u8],
+    signature_file: &[u8],
+    nonce: Option<&[u8]>,
+) -> Result<token::Token, TsaError> {
+    if bytes.len() <= MAX_TOKEN_BYTES
+        && asn1::TimeStampResp::from_der(bytes).is_err()
+        && cms::content_info::ContentInfo::from_der(bytes).is_ok()
+    {
+        let t = token::check(bytes, signature_file)?;
+        check_nonce(&t, nonce)?;
+        return Ok(t);
+    }
+    check_reply(bytes, signature_file, nonce)
+}
+
+fn check_nonce(t: &token::Token, nonce: Option<&[u8]>) -> Result<(), TsaError> {
     if let Some(n) = nonce {
         if t.tst.nonce.as_ref().map(|x| x.as_bytes()) != Some(n) {
             return Err(TsaError::new(
@@ -209,5 +231,5 @@ pub fn check_reply(
             ));
         }
     }
-    Ok(t)
+    Ok(())
 }

@@ -66,10 +66,8 @@ fn scheme(a: &AlgorithmIdentifierOwned, digest: Option<Hash>) -> Result<Scheme, 
                 .mask_gen_algorithm
                 .as_ref()
                 .ok_or_else(|| unsupported("RSASSA-PSS with MGF1-SHA-1".into()))?;
-            let mgf_hash: Option<AlgorithmIdentifierOwned> = mgf
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as().ok());
+            let mgf_hash: Option<AlgorithmIdentifierOwned> =
+                mgf.parameters.as_ref().and_then(|p| p.decode_as().ok());
             if mgf.oid != ID_MGF1 || mgf_hash.and_then(|m| Hash::from_oid(&m.oid)) != Some(h) {
                 return Err(unsupported(
                     "RSASSA-PSS whose mask generation is not MGF1 with the same hash".into(),
@@ -81,10 +79,17 @@ fn scheme(a: &AlgorithmIdentifierOwned, digest: Option<Hash>) -> Result<Scheme, 
             let salt = p.salt_length.unwrap_or(20) as usize;
             Scheme::Pss(with(h)?, salt)
         }
-        o => return Err(unsupported(format!("signature algorithm {o} is not supported"))),
+        o => {
+            return Err(unsupported(format!(
+                "signature algorithm {o} is not supported"
+            )))
+        }
     };
     if !matches!(s, Scheme::Pss(..)) && !params_null_or_absent(a) {
-        return Err(unsupported(format!("parameters on signature algorithm {}", a.oid)));
+        return Err(unsupported(format!(
+            "parameters on signature algorithm {}",
+            a.oid
+        )));
     }
     Ok(s)
 }
@@ -107,7 +112,9 @@ pub fn verify(
     match scheme {
         Scheme::Pkcs1(h) | Scheme::Pss(h, _) => {
             if spki.algorithm.oid != RSA_ENCRYPTION {
-                return Err(unsupported("an RSA signature by a key that is not RSA".into()));
+                return Err(unsupported(
+                    "an RSA signature by a key that is not RSA".into(),
+                ));
             }
             use rsa::pkcs1::DecodeRsaPublicKey;
             let key = rsa::PublicKey::from_pkcs1_der(key_bytes)
@@ -144,7 +151,9 @@ pub fn verify(
         }
         Scheme::Ecdsa(h) => {
             if spki.algorithm.oid != ID_EC_PUBLIC_KEY {
-                return Err(unsupported("an ECDSA signature by a key that is not EC".into()));
+                return Err(unsupported(
+                    "an ECDSA signature by a key that is not EC".into(),
+                ));
             }
             let curve: Option<der::asn1::ObjectIdentifier> = spki
                 .algorithm
@@ -168,7 +177,11 @@ pub fn verify(
                         .map_err(|_| bad_sig("the ECDSA signature is not DER"))?;
                     k.verify_prehash(&hashed, &s).is_ok()
                 }
-                _ => return Err(unsupported("an EC key on a curve other than P-256 or P-384".into())),
+                _ => {
+                    return Err(unsupported(
+                        "an EC key on a curve other than P-256 or P-384".into(),
+                    ))
+                }
             };
             if ok {
                 Ok(())

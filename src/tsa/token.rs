@@ -114,7 +114,10 @@ fn accuracy_micros(a: &Accuracy) -> Result<u64, TsaError> {
 
 /// The single value of the signed attribute `oid`: refused when present twice or with other
 /// than one value; `None` when absent.
-fn attr<'a>(si: &'a SignerInfo, oid: &der::asn1::ObjectIdentifier) -> Result<Option<&'a Any>, TsaError> {
+fn attr<'a>(
+    si: &'a SignerInfo,
+    oid: &der::asn1::ObjectIdentifier,
+) -> Result<Option<&'a Any>, TsaError> {
     let Some(attrs) = &si.signed_attrs else {
         return Ok(None);
     };
@@ -123,7 +126,9 @@ fn attr<'a>(si: &'a SignerInfo, oid: &der::asn1::ObjectIdentifier) -> Result<Opt
         return Ok(None);
     };
     if found.next().is_some() || a.values.len() != 1 {
-        return Err(malformed(format!("signed attribute {oid} is not exactly one value")));
+        return Err(malformed(format!(
+            "signed attribute {oid} is not exactly one value"
+        )));
     }
     Ok(a.values.iter().next())
 }
@@ -137,10 +142,14 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
     if der.len() > MAX_TOKEN_BYTES {
         return Err(TsaError::new(
             Code::TsaTooLarge,
-            format!("{} bytes, more than the {MAX_TOKEN_BYTES} a token may have", der.len()),
+            format!(
+                "{} bytes, more than the {MAX_TOKEN_BYTES} a token may have",
+                der.len()
+            ),
         ));
     }
-    let ci = ContentInfo::from_der(der).map_err(|e| malformed(format!("not a DER CMS ContentInfo: {e}")))?;
+    let ci = ContentInfo::from_der(der)
+        .map_err(|e| malformed(format!("not a DER CMS ContentInfo: {e}")))?;
     if ci.content_type != ID_SIGNED_DATA {
         return Err(malformed("not a CMS SignedData"));
     }
@@ -208,6 +217,9 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
             )
         })?;
 
+    // RFC 3161 section 2.3: only a certificate for time-stamping signs tokens.
+    check_eku(&signer)?;
+
     // Signed attributes: content type, message digest, ESS signing certificate.
     let Some(attrs) = &si.signed_attrs else {
         return Err(malformed("no signed attributes"));
@@ -215,7 +227,10 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
     let dh = Hash::from_oid(&si.digest_alg.oid).ok_or_else(|| {
         TsaError::new(
             Code::TsaAlgorithm,
-            format!("digest {} is not SHA-256, SHA-384 or SHA-512", si.digest_alg.oid),
+            format!(
+                "digest {} is not SHA-256, SHA-384 or SHA-512",
+                si.digest_alg.oid
+            ),
         )
     })?;
     let ct = attr(si, &ID_CONTENT_TYPE)?
@@ -247,7 +262,6 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
         si.signature.as_bytes(),
     )
     .map_err(|e| e.context("the token's CMS signature"))?;
-    check_eku(&signer)?;
     Ok(Token {
         der: der.to_vec(),
         tst,
@@ -282,7 +296,8 @@ fn check_ess(si: &SignerInfo, signer: &Certificate) -> Result<(), TsaError> {
         .to_der()
         .map_err(|e| malformed(format!("signer certificate: {e}")))?;
     let tbs = signer.tbs_certificate();
-    let serial_ok = |is: &Option<IssuerSerial>| match is {
+    let serial_ok = |is: &Option<IssuerSerial>| {
+        match is {
         None => true,
         Some(is) => {
             is.serial_number.as_bytes() == tbs.serial_number().as_bytes()
@@ -290,6 +305,7 @@ fn check_ess(si: &SignerInfo, signer: &Certificate) -> Result<(), TsaError> {
                     matches!(g, x509_cert::ext::pkix::name::GeneralName::DirectoryName(n) if n == tbs.issuer())
                 })
         }
+    }
     };
     if let Some(v2) = attr(si, &ID_AA_SIGNING_CERTIFICATE_V2)? {
         let sc: SigningCertificateV2 = v2
@@ -299,10 +315,7 @@ fn check_ess(si: &SignerInfo, signer: &Certificate) -> Result<(), TsaError> {
             .certs
             .first()
             .ok_or_else(|| mismatch("the signing-certificate-v2 attribute names no certificate"))?;
-        let oid = first
-            .hash_algorithm
-            .as_ref()
-            .map_or(ID_SHA256, |a| a.oid);
+        let oid = first.hash_algorithm.as_ref().map_or(ID_SHA256, |a| a.oid);
         let h = Hash::from_oid(&oid).ok_or_else(|| {
             TsaError::new(Code::TsaAlgorithm, format!("ESS certificate hash {oid}"))
         })?;
@@ -331,13 +344,19 @@ fn check_ess(si: &SignerInfo, signer: &Certificate) -> Result<(), TsaError> {
         }
         return Ok(());
     }
-    Err(mismatch("no ESS signing-certificate attribute (RFC 3161 requires one)"))
+    Err(mismatch(
+        "no ESS signing-certificate attribute (RFC 3161 requires one)",
+    ))
 }
 
 /// RFC 3161 section 2.3: the TSA certificate has the extended key usage extension, critical,
 /// with id-kp-timeStamping.
 pub fn check_eku(signer: &Certificate) -> Result<(), TsaError> {
-    let exts = signer.tbs_certificate().extensions().map(|e| e.as_slice()).unwrap_or(&[]);
+    let exts = signer
+        .tbs_certificate()
+        .extensions()
+        .map(|e| e.as_slice())
+        .unwrap_or(&[]);
     let mut ekus = exts.iter().filter(|e| e.extn_id == ID_CE_EXT_KEY_USAGE);
     let (Some(e), None) = (ekus.next(), ekus.next()) else {
         return Err(TsaError::new(
