@@ -1029,7 +1029,7 @@ fn check_timestamps(
         } else {
             None
         };
-        let (info, findings) = evidence::check(name, &bytes, sig, roots, opts.require_timestamp);
+        let (info, findings) = evidence::check(name, &bytes, sig, roots);
         for f in findings {
             report.push(f);
         }

@@ -1191,3 +1191,32 @@ fn issue14_readme_openssl_ts_verify_line_runs_literally() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn issue14_cosigning_a_timestamped_bundle_keeps_tokens_last() {
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2");
+    fs::copy(v2.join("timestamped.zip"), env.path("b.zip")).unwrap();
+    let (k, p) = env.keygen("co");
+    env.cmd().args(["cosign", "b.zip", "--key"]).arg(&k).ok();
+    let names = zip_names(&env.path("b.zip"));
+    assert!(names.last().unwrap().ends_with(".tsr"), "{names:?}");
+    let (code, r) = verify_json(
+        &env,
+        &[
+            "b.zip",
+            "--trust",
+            repo("tests/vectors/bundle-v1/vector-key.pub")
+                .to_str()
+                .unwrap(),
+            "--trust",
+            p.to_str().unwrap(),
+            "--require-signers",
+            "2",
+            "--tsa-trust",
+            v2.join("tsa-root.pem").to_str().unwrap(),
+            "--require-timestamp",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+}

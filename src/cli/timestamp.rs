@@ -200,7 +200,13 @@ pub fn run(a: TimestampArgs) -> Result<u8> {
         let t = tsa::check_reply_or_token(&bytes, &sealed.signature_file, nonce.as_deref())
             .map_err(|e| refused(b, &from, e))?;
         trust_check(b, &from, &t, &roots)?;
-        add(b, &sealed, std::slice::from_ref(&t.der), &[token_line(&t)], &limits)?;
+        add(
+            b,
+            &sealed,
+            std::slice::from_ref(&t.der),
+            &[token_line(&t)],
+            &limits,
+        )?;
         return Ok(0);
     }
     if a.tsa.is_empty() {

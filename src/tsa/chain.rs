@@ -77,13 +77,15 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
         });
         match next {
             Some(c) => chain.push(c),
-            None => return Err(TsaError::new(
-                Code::TsaUntrusted,
-                format!(
+            None => {
+                return Err(TsaError::new(
+                    Code::TsaUntrusted,
+                    format!(
                     "the TSA certificate ({}) does not chain to a trusted TSA root (--tsa-trust)",
                     token.tsa_subject()
                 ),
-            )),
+                ))
+            }
         }
     };
     for c in &chain {

@@ -59,7 +59,6 @@ pub fn check(
     der: &[u8],
     signature_file: &[u8],
     roots: Option<&[Certificate]>,
-    _require: bool,
 ) -> (TimestampInfo, Vec<Finding>) {
     let mut info = TimestampInfo {
         file: file.to_string(),

@@ -233,3 +233,90 @@ fn check_nonce(t: &token::Token, nonce: Option<&[u8]>) -> Result<(), TsaError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue14_request_is_der_with_nonce_and_cert_req() {
+        let r = request_with_nonce(b"sig", &[0xff, 0, 1, 2, 3, 4, 5, 6]);
+        let back = asn1::TimeStampReq::from_der(&r.der).unwrap();
+        assert_eq!(back.version, 1);
+        assert!(back.cert_req);
+        assert_eq!(back.message_imprint.hash_algorithm.oid, asn1::ID_SHA256);
+        assert_eq!(
+            back.message_imprint.hashed_message.as_bytes(),
+            &Hash::Sha256.digest(b"sig")[..]
+        );
+        // A positive INTEGER: the top bit is cleared.
+        assert_eq!(r.nonce, [0x7f, 0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(request_nonce(&r.der).unwrap(), Some(r.nonce.clone()));
+        // Two requests differ by their random nonce.
+        assert_ne!(request(b"sig").nonce, request(b"sig").nonce);
+    }
+
+    #[test]
+    fn issue14_token_names() {
+        let n = token_name(b"token");
+        assert!(n.starts_with("tagmanifest-sha256.txt.minisig.") && n.ends_with(".tsr"));
+        assert!(token_name_id(&n).is_some());
+        for bad in [
+            "tagmanifest-sha256.txt.minisig.tsr",
+            "tagmanifest-sha256.txt.minisig.0123456789abcdef.tsr",
+            "tagmanifest-sha256.txt.minisig.0123456789ABCDE.tsr",
+            "tagmanifest-sha256.txt.0123456789ABCDEF.minisig",
+        ] {
+            assert!(token_name_id(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issue14_gen_time_strict() {
+        use der::asn1::Any;
+        let t = |s: &str| {
+            token::parse_gen_time(&Any::new(der::Tag::GeneralizedTime, s.as_bytes()).unwrap())
+        };
+        assert_eq!(
+            t("20261130104909Z").unwrap().0.to_rfc3339(),
+            "2026-11-30T10:49:09+00:00"
+        );
+        assert!(t("20261130104909.5Z").is_ok());
+        for bad in [
+            "20261130104909.50Z",
+            "20261130104909",
+            "20261130104909.Z",
+            "20261330104909Z",
+            "2026113010490Z",
+            "20261130104909+0100",
+        ] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
+        let utc = Any::new(der::Tag::UtcTime, b"261130104909Z".as_slice()).unwrap();
+        assert!(token::parse_gen_time(&utc).is_err());
+    }
+
+    #[test]
+    fn issue14_reply_bounds_and_garbage() {
+        let big = vec![0x30u8; MAX_TOKEN_BYTES + 1];
+        assert_eq!(
+            check_reply(&big, b"", None).unwrap_err().code,
+            Code::TsaTooLarge
+        );
+        assert_eq!(token::check(&big, b"").unwrap_err().code, Code::TsaTooLarge);
+        for g in [&b""[..], b"\x30", b"\x30\x84\xff\xff\xff\xff", b"garbage"] {
+            assert_eq!(
+                check_reply(g, b"", None).unwrap_err().code,
+                Code::TsaMalformed
+            );
+            assert_eq!(token::check(g, b"").unwrap_err().code, Code::TsaMalformed);
+        }
+        // Rejected: status 2 with a text.
+        let rejected = [
+            0x30, 0x0b, 0x30, 0x09, 0x02, 0x01, 0x02, 0x30, 0x04, 0x0c, 0x02, b'n', b'o',
+        ];
+        let e = check_reply(&rejected, b"", None).unwrap_err();
+        assert_eq!(e.code, Code::TsaStatus);
+        assert!(e.message.contains("status 2: no"), "{e}");
+    }
+}
