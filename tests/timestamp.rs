@@ -748,6 +748,14 @@ fn issue14_hostile_replies_are_refused_with_their_own_codes() {
         .args(["timestamp", "b.zip", "--tsa", "https://127.0.0.1:1/"])
         .fails(2);
     assert!(d.stderr().contains("only http://"), "{}", d.stderr());
+    // pack refuses it before sealing anything.
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&env.path("k.key"), "never.zip"))
+        .args(["--tsa", "https://127.0.0.1:1/"])
+        .fails(2);
+    assert!(d.stderr().contains("only http://"), "{}", d.stderr());
+    assert!(!env.path("never.zip").exists());
 }
 
 #[test]

@@ -137,6 +137,9 @@ pub fn load_secret_key(k: &KeyArgs) -> docseal::Result<SecretKey> {
 }
 
 fn pack(a: PackArgs) -> Result<u8> {
+    for u in &a.tsa {
+        docseal::tsa::bundle::check_url(u)?;
+    }
     if let Some(jobs) = &a.batch {
         return super::batch::pack_batch(&a, jobs);
     }

@@ -153,6 +153,9 @@ fn add(
 
 pub fn run(a: TimestampArgs) -> Result<u8> {
     let limits = limits(&a.limits);
+    for u in &a.tsa {
+        bundle::check_url(u)?;
+    }
     let roots = load_roots(&a.tsa_trust)?;
     let one = |what: &str| -> Result<&PathBuf> {
         match &a.bundles[..] {

@@ -183,18 +183,25 @@ pub fn add_tokens(
     })
 }
 
-/// POST a request to a TSA (`application/timestamp-query`) and return its reply (at most
-/// [`MAX_TOKEN_BYTES`]). Plain `http://` only: a token authenticates itself, and TSAs are
-/// commonly served over plain HTTP; `https://` is refused with a clear message.
-pub fn fetch(url: &str, request: &[u8]) -> Result<Vec<u8>> {
+/// Check a TSA URL before anything is done: an absolute `http://` URL.
+pub fn check_url(url: &str) -> Result<()> {
     let what = || format!("TSA {url}");
     let u = url::Url::parse(url).map_err(|e| Error::invalid(what(), format!("not a URL: {e}")))?;
-    if u.scheme() != "http" {
+    if u.scheme() != "http" || u.host().is_none() {
         return Err(Error::invalid(
             what(),
             "only http:// TSA URLs are supported (a token authenticates itself; fetch over https with curl and use --request-out/--reply)",
         ));
     }
+    Ok(())
+}
+
+/// POST a request to a TSA (`application/timestamp-query`) and return its reply (at most
+/// [`MAX_TOKEN_BYTES`]). Plain `http://` only: a token authenticates itself, and TSAs are
+/// commonly served over plain HTTP; `https://` is refused with a clear message.
+pub fn fetch(url: &str, request: &[u8]) -> Result<Vec<u8>> {
+    let what = || format!("TSA {url}");
+    check_url(url)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
