@@ -1228,3 +1228,62 @@ fn issue14_cosigning_a_timestamped_bundle_keeps_tokens_last() {
     );
     assert_eq!(code, 0, "{r}");
 }
+
+#[test]
+fn issue14_archive_add_with_tsa_timestamps_the_checkpoint() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    let (ec_cnf, _) = two_pkis(dir);
+    let tsa = HttpTsa::start(dir, Mode::Openssl("ectsa".into(), ec_cnf, "ec".into()));
+    let (b, _) = sealed(&env, "b.zip");
+    let (ak, ap) = env.keygen("archive");
+    env.cmd()
+        .args(["archive", "add", "A"])
+        .arg(&b)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--tsa", &tsa.url])
+        .ok();
+    let toks: Vec<PathBuf> = fs::read_dir(env.path("A/log/timestamps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(toks.len(), 1);
+    let name = toks[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with("1.minisig.") && name.ends_with(".tsr"),
+        "{name}"
+    );
+    // The token covers the checkpoint's signature file: docseal and openssl agree.
+    let sig = fs::read(env.path("A/log/checkpoints/1.minisig")).unwrap();
+    let t = docseal::tsa::token::check(&fs::read(&toks[0]).unwrap(), &sig).unwrap();
+    let roots =
+        docseal::tsa::chain::load_roots(&fs::read(env.path("ec-root.pem")).unwrap()).unwrap();
+    docseal::tsa::chain::check(&t, &roots).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-data",
+            "A/log/checkpoints/1.minisig",
+            "-in",
+        ])
+        .arg(&toks[0])
+        .args(["-token_in", "-CAfile", "ec-root.pem"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The archive itself is unchanged in form: the audit passes.
+    env.cmd()
+        .args(["archive", "audit", "A", "--trust"])
+        .arg(&ap)
+        .ok();
+}

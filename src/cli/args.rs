@@ -308,6 +308,10 @@ pub struct ArchiveAddArgs {
     /// clock, for reproducible archives and tests. It may not be before the latest checkpoint.
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
+    /// Timestamp the new checkpoint's signature at this Time-Stamping Authority (http:// URL);
+    /// repeat for several. Tokens go to ARCHIVE/log/timestamps/.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -122,6 +122,9 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         Some(t) => Some(docseal::trust::parse_time(t).map_err(|e| Error::invalid("--time", e))?),
         None => None,
     };
+    for u in &a.tsa {
+        docseal::tsa::bundle::check_url(u)?;
+    }
     let key = load_secret_key(&a.key)?;
     let r = archive::add(&a.archive, &a.bundles, &key, time, &limits(&a.limits))?;
     for e in &r.entries {
@@ -138,6 +141,9 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         r.key_id,
         format_sealed(cp.time)
     );
+    if !a.tsa.is_empty() {
+        super::timestamp::stamp_checkpoint(&a.archive, cp.size, &a.tsa)?;
+    }
     Ok(0)
 }
 

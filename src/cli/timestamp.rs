@@ -225,6 +225,44 @@ pub fn run(a: TimestampArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Where `archive add --tsa` puts a checkpoint's tokens: `ARCHIVE/log/timestamps/`, beside
+/// (not in) `log/checkpoints/`, whose contents the archive format fixes.
+pub const CHECKPOINT_TOKENS_DIR: &str = "log/timestamps";
+
+/// Ask every TSA in `urls` for a token over the signature file of checkpoint `size`
+/// (`log/checkpoints/<size>.minisig`, the same rule as a bundle's: the signature's exact
+/// bytes), check each reply, and write each token to
+/// `log/timestamps/<size>.minisig.<16 hex>.tsr` (atomically; never replacing a file).
+pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()> {
+    let sig_path = archive
+        .join(docseal::archive::CHECKPOINTS_DIR)
+        .join(format!("{size}.minisig"));
+    let sig = read_small(&sig_path, docseal::archive::MAX_SIGNATURE_BYTES)?;
+    let dir = archive.join(CHECKPOINT_TOKENS_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for url in urls {
+        let req = tsa::request(&sig);
+        let reply = bundle::fetch(url, &req.der)?;
+        let t = tsa::check_reply(&reply, &sig, Some(&req.nonce)).map_err(|e| Error::Refused {
+            path: sig_path.clone(),
+            summary: format!("{url}: {e}; no token was written"),
+        })?;
+        let name = tsa::token_name(&t.der).replacen(
+            docseal::bagit::SIGNATURE,
+            &format!("{size}.minisig"),
+            1,
+        );
+        let out = dir.join(&name);
+        docseal::atomic::write(&out, &t.der, false)?;
+        println!(
+            "timestamped checkpoint {size}: {}, {}",
+            out.display(),
+            token_line(&t)
+        );
+    }
+    Ok(())
+}
+
 /// The token lines of a verify or inspect report (nothing for a v1 bundle).
 pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Result<()> {
     if r.timestamps.is_empty() {
