@@ -1707,8 +1707,7 @@ fn create_new_file(path: &Path) -> Result<File> {
 /// and the next removes).
 fn temp_file(dir: &Path) -> Result<(PathBuf, File)> {
     let mut r = [0u8; 8];
-    getrandom::fill(&mut r)
-        .map_err(|e| Error::io(dir, std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut r).map_err(|e| Error::io(dir, std::io::Error::other(e.to_string())))?;
     let p = dir.join(format!(".docseal-{}.tmp", hex(&r)));
     let f = create_new_file(&p)?;
     Ok((p, f))

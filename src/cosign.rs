@@ -174,7 +174,10 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     let mut signatures = 1;
     for e in &entries {
         let is_sig = e.name == SIGNATURE || bagit::cosignature_key_id(&e.name).is_some();
-        if !inserted && bagit::cosignature_key_id(&e.name).is_some() && e.name > name {
+        // Co-signatures are sorted by name and come before timestamp tokens (format v2).
+        let after = (bagit::cosignature_key_id(&e.name).is_some() && e.name > name)
+            || crate::tsa::token_name_id(&e.name).is_some();
+        if !inserted && after {
             zw.add_bytes(&name, signature.as_bytes()).map_err(out_err)?;
             inserted = true;
         }

@@ -179,6 +179,34 @@ codes! {
     /// The bundle's sealing time is outside the key's validity window.
     TrustOutsideValidity => "trust.outside_validity",
 
+    // ---- timestamps (RFC 3161 tokens, format v2) ----
+    /// A token (or TSA reply) is not DER as RFC 3161 and CMS require: garbage, BER, trailing data.
+    TsaMalformed => "tsa.malformed",
+    /// A token (or TSA reply) is larger than 64 KiB.
+    TsaTooLarge => "tsa.too_large",
+    /// More tokens in one bundle than the 8 allowed.
+    TsaTooMany => "tsa.too_many",
+    /// The TSA did not grant the request (its status is a rejection or waiting).
+    TsaStatus => "tsa.status",
+    /// The reply's nonce is not the request's (a replayed or misdirected reply).
+    TsaNonce => "tsa.nonce",
+    /// The token's message imprint covers other bytes than the bundle's signature file.
+    TsaImprint => "tsa.imprint",
+    /// The token's CMS signature or message digest does not verify.
+    TsaSignature => "tsa.signature",
+    /// A hash or signature algorithm other than SHA-256/384/512 with RSA (PKCS#1 v1.5, PSS) or ECDSA P-256/P-384.
+    TsaAlgorithm => "tsa.algorithm",
+    /// The ESS signing-certificate attribute is missing or names another certificate than the signer's.
+    TsaSignerCert => "tsa.signer_cert",
+    /// The TSA certificate lacks the timeStamping extended key usage, or it is not critical.
+    TsaEku => "tsa.eku",
+    /// The TSA certificate does not chain to a root given with --tsa-trust (the token does not count).
+    TsaUntrusted => "tsa.untrusted",
+    /// A certificate of the TSA's chain was not valid at the token's genTime.
+    TsaCertValidity => "tsa.cert_validity",
+    /// --require-timestamp, and no token from a trusted TSA.
+    TsaRequired => "tsa.required",
+
     // ---- provenance ----
     /// A newer bundle supersedes this one.
     ProvSuperseded => "prov.superseded",

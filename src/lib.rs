@@ -43,6 +43,7 @@ pub mod minisign;
 pub mod path;
 pub mod seal;
 pub mod trust;
+pub mod tsa;
 pub mod verify;
 pub mod zipfmt;
 

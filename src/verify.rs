@@ -60,6 +60,11 @@ pub struct Options {
     /// never to a signature by the key that signed the checkpoint. Used for revoked keys and
     /// validity windows.
     pub established: HashMap<String, Vec<ArchivedCopy>>,
+    /// Roots of trusted Time-Stamping Authorities (`--tsa-trust`): a token counts as evidence
+    /// only when its TSA chains to one of them ([`crate::tsa`]).
+    pub tsa_roots: Vec<x509_cert::Certificate>,
+    /// Refuse a bundle without a token from a trusted TSA (`--require-timestamp`).
+    pub require_timestamp: bool,
 }
 
 /// A bundle copy an archive log vouches for: its entry's file digest, under a checkpoint.
@@ -111,6 +116,8 @@ impl Default for Options {
             limits: Limits::default(),
             require_signers: 1,
             established: HashMap::new(),
+            tsa_roots: Vec::new(),
+            require_timestamp: false,
         }
     }
 }
@@ -185,6 +192,15 @@ pub struct Report {
     pub files: Vec<FileInfo>,
     /// The signatures.
     pub signers: Vec<SignerInfo>,
+    /// The bundle format version the files show: 1, or 2 when it holds timestamp tokens.
+    pub format: u32,
+    /// The RFC 3161 timestamp tokens (format v2), in bundle order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::tsa::evidence::TimestampInfo>,
+    /// For a revoked key whose signature still passed: which evidence (a timestamp token or
+    /// the archive log) showed it existed before the revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     /// Every problem found; at most [`zipfmt::MAX_FINDINGS_PER_CODE`] of one code, then one
     /// finding of that code saying how many more there were.
     pub findings: Vec<Finding>,
@@ -207,6 +223,9 @@ impl Report {
             metadata: None,
             files: Vec::new(),
             signers: Vec::new(),
+            format: crate::FORMAT_VERSION,
+            timestamps: Vec::new(),
+            evidence: Vec::new(),
             findings: Vec::new(),
             counts: BTreeMap::new(),
         }
@@ -616,6 +635,7 @@ enum Kind {
     Tag,
     Sig,
     Cosig,
+    Token,
     Unknown,
 }
 
@@ -628,6 +648,8 @@ fn classify(name: &str) -> Kind {
         Kind::Sig
     } else if bagit::cosignature_key_id(name).is_some() {
         Kind::Cosig
+    } else if crate::tsa::token_name_id(name).is_some() {
+        Kind::Token
     } else {
         Kind::Unknown
     }
@@ -645,7 +667,8 @@ fn rank(name: &str) -> (u8, usize, &[u8]) {
         ),
         Kind::Sig => (2, 0, b""),
         Kind::Cosig => (3, 0, name.as_bytes()),
-        Kind::Unknown => (4, 0, name.as_bytes()),
+        Kind::Token => (4, 0, name.as_bytes()),
+        Kind::Unknown => (5, 0, name.as_bytes()),
     }
 }
 
@@ -916,6 +939,10 @@ fn check_files(
         }
     }
 
+    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
+    // signatures, since a trusted one is evidence of when the signature existed.
+    let token_time = check_timestamps(src, files, &index, digests, trust.is_some(), opts, report);
+
     // Signatures: the sealer's first, then the co-signatures in name order, whatever order
     // the source lists them in (a ZIP and its unzipped directory get the same checks).
     let mut sig_names: Vec<&String> = files
@@ -1020,6 +1047,8 @@ fn check_files(
             limits: &opts.limits,
             evidence: &evidence,
             signature: sig_digest,
+            // A trusted token covers the sealer's signature file only.
+            stamped: token_time.as_ref().filter(|_| name.as_str() == SIGNATURE),
         };
         let (status, key_name, key) =
             check_signature(name, &sig, tm, meta.as_ref(), trust, &archived, report);
@@ -1059,6 +1088,93 @@ fn check_files(
     report.metadata = meta;
 }
 
+/// Check the bundle's timestamp tokens (format v2) against the sealer's signature file;
+/// returns the earliest time a token from a trusted TSA establishes, and that token's file.
+fn check_timestamps(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    verifying: bool,
+    opts: &Options,
+    report: &mut Report,
+) -> Option<(DateTime<Utc>, String)> {
+    use crate::tsa::{evidence, MAX_TOKENS, MAX_TOKEN_BYTES};
+    let names: Vec<(usize, &String)> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| matches!(classify(n), Kind::Token))
+        .map(|(i, (n, _))| (i, n))
+        .collect();
+    if names.is_empty() {
+        if verifying && opts.require_timestamp {
+            report.push(Finding::new(
+                Code::TsaRequired,
+                "the bundle holds no timestamp token (--require-timestamp)",
+            ));
+        }
+        return None;
+    }
+    report.format = 2;
+    if names.len() > MAX_TOKENS {
+        report.push(Finding::new(
+            Code::TsaTooMany,
+            format!(
+                "{} tokens, more than the {MAX_TOKENS} a bundle may hold; none was checked",
+                names.len()
+            ),
+        ));
+        return None;
+    }
+    let signature = index
+        .get(SIGNATURE)
+        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
+    let mut best: Option<(DateTime<Utc>, String)> = None;
+    for (at, name) in names {
+        let bytes = match files[at].1 {
+            n if n > MAX_TOKEN_BYTES as u64 => {
+                report.push(Finding::at(
+                    Code::TsaTooLarge,
+                    name.clone(),
+                    format!("{n} bytes, more than the {MAX_TOKEN_BYTES} a token may have"),
+                ));
+                continue;
+            }
+            _ => match src.read(at, name, MAX_TOKEN_BYTES as u64) {
+                Ok(b) => b,
+                Err(f) => {
+                    report.push(f);
+                    continue;
+                }
+            },
+        };
+        digests[at] = Some(Sha256::digest(&bytes).into());
+        let Some(sig) = &signature else { continue };
+        let roots = if verifying {
+            Some(&opts.tsa_roots[..])
+        } else {
+            None
+        };
+        let (info, findings) = evidence::check(name, &bytes, sig, roots);
+        for f in findings {
+            report.push(f);
+        }
+        if let (true, Some(t)) = (info.trusted == Some(true), info.established) {
+            if best.as_ref().is_none_or(|b| t < b.0) {
+                best = Some((t, name.clone()));
+            }
+        }
+        report.timestamps.push(info);
+    }
+    if verifying && opts.require_timestamp && best.is_none() {
+        report.push(Finding::new(
+            Code::TsaRequired,
+            "no token from a trusted TSA (--tsa-trust) covers the signature (--require-timestamp)",
+        ));
+    }
+    best
+}
+
 /// What an archive log established for one bundle content: an archived copy's signatures.
 struct Evidence {
     time: DateTime<Utc>,
@@ -1075,6 +1191,9 @@ struct Archived<'a> {
     evidence: &'a std::cell::OnceCell<Vec<Evidence>>,
     /// SHA-256 of the signature file.
     signature: [u8; 32],
+    /// The earliest time a token from a trusted TSA establishes for this signature file, and
+    /// that token's file (tokens cover the sealer's signature only).
+    stamped: Option<&'a (DateTime<Utc>, String)>,
 }
 
 impl Archived<'_> {
@@ -1220,11 +1339,15 @@ fn check_signature(
         // An established time matters only for a revoked key or a validity window.
         let needs_time =
             tk.revoked.is_some() || tk.valid_from.is_some() || tk.valid_until.is_some();
-        let established = needs_time.then(|| archived.time_for(&pk)).flatten();
+        let archive_time = needs_time.then(|| archived.time_for(&pk)).flatten();
+        let stamped = archived.stamped.filter(|_| needs_time);
+        let established = crate::tsa::evidence::earliest(archive_time, stamped.map(|t| t.0));
         if let Some(f) = tk.check(name, asserted, established) {
             report.push(f);
             return (SignerStatus::Refused, key_name, Some(pk));
         }
+        // Which evidence made a revoked key's signature pass, for the report.
+        crate::tsa::evidence::note(report, name, Some(tk), archive_time, stamped);
         (SignerStatus::Trusted, key_name, Some(pk))
     } else {
         (SignerStatus::ValidUntrusted, None, Some(pk))

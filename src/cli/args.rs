@@ -57,6 +57,9 @@ Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
     /// For HTML the readable text is compared; for a WARC record, that of its HTML payload.
     /// Exit 0 identical, 1 different, 2 trouble (a bundle refused, a bad argument).
     Diff(super::ingest::DiffArgs),
+    /// Add RFC 3161 timestamp tokens from Time-Stamping Authorities to bundles (format v2),
+    /// without changing what is sealed.
+    Timestamp(super::timestamp::TimestampArgs),
 }
 
 #[derive(Args, Debug)]
@@ -224,6 +227,10 @@ pub struct PackArgs {
     /// them at most --max-total-size (the limits docseal verify applies).
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Timestamp each new bundle at this Time-Stamping Authority (http:// URL); repeat for
+    /// several (see docseal timestamp).
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +296,13 @@ pub struct VerifyArgs {
     /// `archive audit --checkpoint` checks. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE", requires = "archive")]
     pub checkpoints: Vec<PathBuf>,
+    /// A trusted Time-Stamping Authority root (PEM); repeat for several. A bundle's timestamp
+    /// token counts as evidence only when its TSA chains to one of them at its genTime.
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
+    /// Fail a bundle that holds no valid token from a trusted TSA (--tsa-trust).
+    #[arg(long)]
+    pub require_timestamp: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -388,6 +402,10 @@ pub struct ArchiveAddArgs {
     /// lock, released when its holder exits or dies).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub wait: u64,
+    /// Timestamp the new checkpoint's signature at this Time-Stamping Authority (http:// URL);
+    /// repeat for several. Tokens go to ARCHIVE/log/timestamps/.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -21,6 +21,8 @@ struct Totals {
     failed: usize,
     /// The exit code of the first failed job.
     code: Option<u8>,
+    /// Bundles sealed now (to timestamp with --tsa).
+    sealed_paths: Vec<PathBuf>,
 }
 
 fn exit_code(o: &Outcome) -> u8 {
@@ -204,6 +206,12 @@ fn pack_batch_into(
         )?;
     }
     out.flush()?;
+    // --tsa: the bundles sealed now, each in place already, timestamped one by one.
+    for p in &t.sealed_paths {
+        if !a.tsa.is_empty() {
+            super::timestamp::stamp(p, &a.tsa, &[], &docseal::zipfmt::Limits::default())?;
+        }
+    }
     Ok(t.code.unwrap_or(0))
 }
 
@@ -406,6 +414,7 @@ fn report_one(
     match outcome {
         Outcome::Sealed(s) => {
             t.sealed += 1;
+            t.sealed_paths.extend(path.map(Path::to_path_buf));
             if !quiet {
                 output::line(w, format_args!("sealed   line {line}  {shown}  {}", s.id))?;
             }

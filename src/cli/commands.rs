@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Man(a) => man(a),
         Command::Cat(a) => super::ingest::cat(a),
         Command::Diff(a) => super::ingest::diff(a),
+        Command::Timestamp(a) => super::timestamp::run(a),
     }
 }
 
@@ -246,6 +247,9 @@ pub fn load_trust(paths: &[std::path::PathBuf]) -> docseal::Result<Trust> {
 }
 
 fn pack(a: PackArgs) -> Result<u8> {
+    for u in &a.tsa {
+        docseal::tsa::bundle::check_url(u)?;
+    }
     if let Some(jobs) = &a.batch {
         return super::batch::pack_batch(&a, jobs);
     }
@@ -389,6 +393,9 @@ fn pack(a: PackArgs) -> Result<u8> {
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
     println!("  signed by key {}", s.key_id);
+    if !a.tsa.is_empty() {
+        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default())?;
+    }
     Ok(0)
 }
 
@@ -487,6 +494,8 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     let mut opts = Options {
         limits: limits(&a.limits),
         require_signers: a.require_signers,
+        tsa_roots: super::timestamp::load_roots(&a.tsa_trust)?,
+        require_timestamp: a.require_timestamp,
         ..Options::default()
     };
     // A run cut short (a closed pipe) before every bundle was checked is not a success.

@@ -33,6 +33,7 @@ mod ingest;
 mod key;
 mod output;
 mod provenance;
+mod timestamp;
 
 use clap::Parser;
 use std::process::ExitCode;

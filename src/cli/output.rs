@@ -355,6 +355,7 @@ pub fn write_verify(
                     signer_summary(r)
                 ),
             )?;
+            super::timestamp::write_tokens(w, r, "  ")?;
         }
     } else {
         line(w, format_args!("FAILED  {}", r.path))?;
@@ -415,6 +416,7 @@ pub fn print_inspect(r: &Report) -> std::io::Result<()> {
         };
         println!("  key {}  {}  ({})", s.key_id, what, s.file);
     }
+    let _ = super::timestamp::write_tokens(&mut std::io::stdout(), r, "");
     for f in &r.findings {
         println!("problem: {f}");
     }

@@ -165,6 +165,9 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         Some(t) => Some(docseal::trust::parse_time(t).map_err(|e| Error::invalid("--time", e))?),
         None => None,
     };
+    for u in &a.tsa {
+        docseal::tsa::bundle::check_url(u)?;
+    }
     let key = load_secret_key(&a.key)?;
     let r = archive::add_wait(
         &a.archive,
@@ -191,6 +194,9 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         r.key_id,
         format_sealed(cp.time)
     );
+    if !a.tsa.is_empty() {
+        super::timestamp::stamp_checkpoint(&a.archive, cp.size, &a.tsa)?;
+    }
     Ok(0)
 }
 

@@ -1,0 +1,304 @@
+//! `docseal timestamp`: RFC 3161 tokens over bundles' signatures (issue 14), and the token
+//! lines of `verify` and `inspect`.
+
+use super::args::LimitArgs;
+use super::commands::limits;
+use anyhow::Result;
+use clap::Args;
+use docseal::tsa::{self, bundle, chain};
+use docseal::verify::Report;
+use docseal::zipfmt::Limits;
+use docseal::Error;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct TimestampArgs {
+    /// Bundle files; each is replaced atomically by the bundle with the new token(s).
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    /// A Time-Stamping Authority's URL (http://); repeat for several independent TSAs.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
+    /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).
+    #[arg(long, value_name = "FILE.tsq", conflicts_with_all = ["tsa", "reply"])]
+    pub request_out: Option<PathBuf>,
+    /// Check a TSA's reply (DER TimeStampResp, or a bare token) obtained elsewhere and add its
+    /// token (one bundle).
+    #[arg(long, value_name = "FILE.tsr", conflicts_with = "tsa")]
+    pub reply: Option<PathBuf>,
+    /// With --reply: the request written with --request-out, whose nonce the reply must carry.
+    #[arg(long, value_name = "FILE.tsq", requires = "reply")]
+    pub request: Option<PathBuf>,
+    /// A trusted TSA root (PEM); repeat for several. When given, a token whose TSA does not
+    /// chain to one of them at its genTime is refused.
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
+    /// With --request-out: replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Read `--tsa-trust` roots.
+pub fn load_roots(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
+    let mut roots = Vec::new();
+    for p in paths {
+        let bytes = read_small(p, 1 << 20)?;
+        let certs =
+            chain::load_roots(&bytes).map_err(|e| Error::invalid(p.display().to_string(), e))?;
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
+fn read_small(p: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+    let mut b = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut b)
+        .map_err(|e| Error::io(p, e))?;
+    if b.len() as u64 > max {
+        return Err(
+            Error::invalid(p.display().to_string(), format!("larger than {max} bytes")).into(),
+        );
+    }
+    Ok(b)
+}
+
+/// Read at most `max` bytes of `p`.
+fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+    let mut b = Vec::new();
+    f.take(max)
+        .read_to_end(&mut b)
+        .map_err(|e| Error::io(p, e))?;
+    Ok(b)
+}
+
+fn refused(bundle: &Path, from: &str, e: tsa::TsaError) -> Error {
+    Error::Refused {
+        path: bundle.to_path_buf(),
+        summary: format!("{from}: {e}; nothing was added"),
+    }
+}
+
+/// Check `token` against `--tsa-trust` roots, when any were given.
+fn trust_check(
+    bundle: &Path,
+    from: &str,
+    t: &tsa::token::Token,
+    roots: &[x509_cert::Certificate],
+) -> Result<()> {
+    if !roots.is_empty() {
+        chain::check(t, roots).map_err(|e| refused(bundle, from, e))?;
+    }
+    Ok(())
+}
+
+/// Ask every TSA in `urls` for a token over `bundle`'s signature and add the tokens, all at
+/// once, atomically. Prints one line per token.
+pub fn stamp(
+    bundle: &Path,
+    urls: &[String],
+    roots: &[x509_cert::Certificate],
+    limits: &Limits,
+) -> Result<()> {
+    let sealed = bundle::read(bundle, limits)?;
+    let mut tokens = Vec::new();
+    let mut lines = Vec::new();
+    for url in urls {
+        let req = tsa::request(&sealed.signature_file);
+        let reply = bundle::fetch(url, &req.der)?;
+        let t = tsa::check_reply(&reply, &sealed.signature_file, Some(&req.nonce))
+            .map_err(|e| refused(bundle, url, e))?;
+        trust_check(bundle, url, &t, roots)?;
+        lines.push(token_line(&t));
+        tokens.push(t.der);
+    }
+    add(bundle, &sealed, &tokens, &lines, limits)
+}
+
+fn token_line(t: &tsa::token::Token) -> String {
+    format!(
+        "genTime {}{} by {}",
+        t.gen_time_text,
+        t.accuracy_text()
+            .map(|a| format!(" {a}"))
+            .unwrap_or_default(),
+        t.tsa_subject()
+    )
+}
+
+fn add(
+    bundle: &Path,
+    sealed: &bundle::Sealed,
+    tokens: &[Vec<u8>],
+    lines: &[String],
+    limits: &Limits,
+) -> Result<()> {
+    let added = bundle::add_tokens(bundle, sealed, tokens, limits)?;
+    for (f, l) in added.files.iter().zip(lines) {
+        println!("timestamped {}: {f}, {l}", bundle.display());
+    }
+    println!(
+        "  {} token(s) in the bundle; content sha256 {} (unchanged)",
+        added.tokens, sealed.content_sha256
+    );
+    Ok(())
+}
+
+pub fn run(a: TimestampArgs) -> Result<u8> {
+    let limits = limits(&a.limits);
+    for u in &a.tsa {
+        bundle::check_url(u)?;
+    }
+    let roots = load_roots(&a.tsa_trust)?;
+    let one = |what: &str| -> Result<&PathBuf> {
+        match &a.bundles[..] {
+            [b] => Ok(b),
+            _ => Err(Error::invalid(what, "takes exactly one BUNDLE").into()),
+        }
+    };
+    if let Some(out) = &a.request_out {
+        let b = one("--request-out")?;
+        let sealed = bundle::read(b, &limits)?;
+        let req = tsa::request(&sealed.signature_file);
+        docseal::atomic::write(out, &req.der, a.force)?;
+        println!(
+            "wrote {} (SHA-256 over {}'s {}); send it to a TSA, then: docseal timestamp {} --reply FILE.tsr --request {}",
+            out.display(),
+            b.display(),
+            docseal::bagit::SIGNATURE,
+            b.display(),
+            out.display()
+        );
+        return Ok(0);
+    }
+    if let Some(reply) = &a.reply {
+        let b = one("--reply")?;
+        let sealed = bundle::read(b, &limits)?;
+        let nonce = match &a.request {
+            Some(r) => tsa::request_nonce(&read_small(r, tsa::MAX_TOKEN_BYTES as u64)?)
+                .map_err(|e| Error::invalid(r.display().to_string(), e.to_string()))?,
+            None => None,
+        };
+        let from = reply.display().to_string();
+        // Read at most one byte more than a reply may have: a larger file is refused by its
+        // size, never read whole.
+        let bytes = read_capped(reply, tsa::MAX_TOKEN_BYTES as u64 + 1)?;
+        if bytes.len() > tsa::MAX_TOKEN_BYTES {
+            let e = tsa::TsaError::new(
+                docseal::finding::Code::TsaTooLarge,
+                format!(
+                    "more than the {} bytes a reply may have",
+                    tsa::MAX_TOKEN_BYTES
+                ),
+            );
+            return Err(refused(b, &from, e).into());
+        }
+        let t = tsa::check_reply_or_token(&bytes, &sealed.signature_file, nonce.as_deref())
+            .map_err(|e| refused(b, &from, e))?;
+        trust_check(b, &from, &t, &roots)?;
+        add(
+            b,
+            &sealed,
+            std::slice::from_ref(&t.der),
+            &[token_line(&t)],
+            &limits,
+        )?;
+        return Ok(0);
+    }
+    if a.tsa.is_empty() {
+        return Err(Error::invalid(
+            "timestamp",
+            "give --tsa URL, --request-out FILE.tsq or --reply FILE.tsr",
+        )
+        .into());
+    }
+    for b in &a.bundles {
+        stamp(b, &a.tsa, &roots, &limits)?;
+    }
+    Ok(0)
+}
+
+/// Where `archive add --tsa` puts a checkpoint's tokens: `ARCHIVE/log/timestamps/`, beside
+/// (not in) `log/checkpoints/`, whose contents the archive format fixes.
+pub const CHECKPOINT_TOKENS_DIR: &str = "log/timestamps";
+
+/// Ask every TSA in `urls` for a token over the signature file of checkpoint `size`
+/// (`log/checkpoints/<size>.minisig`, the same rule as a bundle's: the signature's exact
+/// bytes), check each reply, and write each token to
+/// `log/timestamps/<size>.minisig.<16 hex>.tsr` (atomically; never replacing a file).
+pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()> {
+    let sig_path = archive
+        .join(docseal::archive::CHECKPOINTS_DIR)
+        .join(format!("{size}.minisig"));
+    let sig = read_small(&sig_path, docseal::archive::MAX_SIGNATURE_BYTES)?;
+    let dir = archive.join(CHECKPOINT_TOKENS_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for url in urls {
+        let req = tsa::request(&sig);
+        let reply = bundle::fetch(url, &req.der)?;
+        let t = tsa::check_reply(&reply, &sig, Some(&req.nonce)).map_err(|e| Error::Refused {
+            path: sig_path.clone(),
+            summary: format!("{url}: {e}; no token was written"),
+        })?;
+        let name = tsa::token_name(&t.der).replacen(
+            docseal::bagit::SIGNATURE,
+            &format!("{size}.minisig"),
+            1,
+        );
+        let out = dir.join(&name);
+        docseal::atomic::write(&out, &t.der, false)?;
+        println!(
+            "timestamped checkpoint {size}: {}, {}",
+            out.display(),
+            token_line(&t)
+        );
+    }
+    Ok(())
+}
+
+/// The token lines of a verify or inspect report (nothing for a v1 bundle).
+pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Result<()> {
+    // Certificate subjects are hostile input: every line goes through the terminal escaping.
+    let mut out = |args: std::fmt::Arguments| super::output::line(w, args);
+    if r.timestamps.is_empty() {
+        return Ok(());
+    }
+    out(format_args!(
+        "{indent}format v{} (RFC 3161 timestamp tokens):",
+        r.format
+    ))?;
+    for t in &r.timestamps {
+        let trust = match t.trusted {
+            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
+            Some(false) => "NOT trusted".to_string(),
+            None => "no trust decision".to_string(),
+        };
+        match (&t.gen_time, &t.tsa) {
+            (Some(g), Some(s)) => out(format_args!(
+                "{indent}  token {}: genTime {}{} by TSA {}; {trust}",
+                t.file,
+                g,
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
+                s
+            ))?,
+            _ => out(format_args!(
+                "{indent}  token {}: invalid (see the problems)",
+                t.file
+            ))?,
+        }
+    }
+    for e in &r.evidence {
+        out(format_args!("{indent}evidence: {e}"))?;
+    }
+    Ok(())
+}
