@@ -807,3 +807,242 @@ fn issue19_item11_zip_and_directory_get_the_same_verdict() {
     assert_eq!(codes(&d).0, ["sig.too_few_signers"]);
     assert!(refused >= 12, "{refused}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A second attacker review of the issue-19 fixes (four holes)
+// ---------------------------------------------------------------------------------------------
+
+/// The public key A' = A + T of a secret key's point A and a point T of order 8: a canonical
+/// encoding of a point that is not of small order, but not in the prime-order subgroup.
+fn mixed_order_point(key: &SecretKey) -> curve25519_dalek::EdwardsPoint {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let a = CompressedEdwardsY(key.public_key().verifying_key().to_bytes())
+        .decompress()
+        .unwrap();
+    let mixed = a + curve25519_dalek::constants::EIGHT_TORSION[1];
+    assert!(!mixed.is_small_order() && !mixed.is_torsion_free());
+    mixed
+}
+
+/// The base64 line of a minisign public key ("Ed", key id, 32 bytes of the point).
+fn public_key_line(id: KeyId, point: &curve25519_dalek::EdwardsPoint) -> String {
+    use base64::Engine as _;
+    let mut raw = b"Ed".to_vec();
+    raw.extend_from_slice(&id.0);
+    raw.extend_from_slice(point.compress().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// An Ed25519 signature of `msg` made with the secret scalar of `seed` that verifies strictly
+/// under the mixed-order key `mixed` (= A + T): the nonce point R = rB + jT is chosen, for each
+/// r, with the j that makes the torsion part of [S]B - [k]A' cancel.
+fn mixed_order_sign(
+    seed: &[u8; 32],
+    mixed: &curve25519_dalek::EdwardsPoint,
+    msg: &[u8],
+) -> [u8; 64] {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&h[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let mixed_bytes = mixed.compress().to_bytes();
+    for counter in 0u64.. {
+        let r = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(b"nonce")
+                .chain_update(counter.to_le_bytes())
+                .chain_update(msg),
+        );
+        for j in 0u8..8 {
+            let big_r = B * r + EIGHT_TORSION[1] * Scalar::from(j);
+            let rb = big_r.compress().to_bytes();
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(rb)
+                    .chain_update(mixed_bytes)
+                    .chain_update(msg),
+            );
+            let s = r + k * a;
+            if B * s == big_r + mixed * k {
+                let mut out = [0u8; 64];
+                out[..32].copy_from_slice(&rb);
+                out[32..].copy_from_slice(s.as_bytes());
+                return out;
+            }
+        }
+    }
+    unreachable!()
+}
+
+/// A co-signature file of `bundle` under the mixed-order key (id `id`), made with `seed`'s
+/// secret as docseal's signer would write it (prehashed, docseal's comments).
+fn mixed_order_cosignature(
+    bundle: &[u8],
+    seed: &[u8; 32],
+    plain: &SecretKey,
+    id: KeyId,
+) -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use blake2::Digest as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mixed = mixed_order_point(plain);
+    let e = common::entries(bundle);
+    let get = |n: &str| e.iter().find(|(x, _)| x == n).unwrap().1.clone();
+    let m = docseal::metadata::Metadata::parse(&get("metadata.json"))
+        .0
+        .unwrap();
+    let tm = get("tagmanifest-sha256.txt");
+    let sig = mixed_order_sign(seed, &mixed, &blake2::Blake2b512::digest(&tm));
+    let trusted = docseal::seal::trusted_comment(&m, &plain.public_key()).replace(
+        &plain.public_key().to_base64(),
+        &public_key_line(id, &mixed),
+    );
+    let mut global_msg = sig.to_vec();
+    global_msg.extend_from_slice(trusted.as_bytes());
+    let global = mixed_order_sign(seed, &mixed, &global_msg);
+    // The forgery is real: both signatures verify strictly under A'.
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&mixed.compress().to_bytes()).unwrap();
+    let gs = ed25519_dalek::Signature::from_bytes(&global);
+    assert!(vk.verify_strict(&global_msg, &gs).is_ok());
+    let mut line2 = b"ED".to_vec();
+    line2.extend_from_slice(&id.0);
+    line2.extend_from_slice(&sig);
+    let file = format!(
+        "untrusted comment: {}\n{}\ntrusted comment: {trusted}\n{}\n",
+        docseal::seal::untrusted_comment(id),
+        b64.encode(line2),
+        b64.encode(global)
+    );
+    (bagit::cosignature_name(&id.to_string()), file.into_bytes())
+}
+
+#[test]
+fn issue19_attack_mixed_order_key_is_refused_everywhere() {
+    let env = Env::new();
+    let seed = [21u8; 32];
+    let alice = SecretKey::from_seed(&seed, KeyId([0x11; 8]));
+    let bob_id = KeyId([0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28]);
+    let (_, alice_pub) = write_key(&env, "alice", &alice);
+    let (xk, _) = env.keygen("x");
+    let (ak, ap) = env.keygen("arch");
+    let bob_line = public_key_line(bob_id, &mixed_order_point(&alice));
+    let bob_pub = env.path("bob.pub");
+    std::fs::write(
+        &bob_pub,
+        format!("untrusted comment: minisign public key {bob_id}\n{bob_line}\n"),
+    )
+    .unwrap();
+
+    // One secret key, two "signers": alice co-signs, and her secret signs again as bob.
+    let a = pack(
+        &env,
+        "one secret\n",
+        "2025-06-01T00:00:00Z",
+        &xk,
+        "a.zip",
+        &[],
+    );
+    let ab = std::fs::read(&a).unwrap();
+    let two = with_cosignatures(
+        &ab,
+        vec![
+            cosignature(&ab, &alice),
+            mixed_order_cosignature(&ab, &seed, &alice, bob_id),
+        ],
+    );
+    std::fs::write(env.path("two.zip"), &two).unwrap();
+    let alice_line = alice.public_key().to_base64();
+    std::fs::write(
+        env.path("T.toml"),
+        format!(
+            "[[key]]\nname = \"alice\"\npublic_key = \"{alice_line}\"\n\n\
+             [[key]]\nname = \"bob\"\npublic_key = \"{bob_line}\"\n"
+        ),
+    )
+    .unwrap();
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(env.path("two.zip"))
+        .args(["--trust", "T.toml", "--require-signers", "2"])
+        .fails(2);
+    assert!(d.stderr().contains("T.toml"), "{}", d.stderr());
+    assert!(d.stderr().contains("mixed-order"), "{}", d.stderr());
+
+    // The key file itself, wherever a public key is taken as a key.
+    let refused = |d: Done| {
+        assert_eq!(d.code(), 2, "{} {}", d.stdout(), d.stderr());
+        assert!(
+            d.stderr().contains("bob.pub") && d.stderr().contains("mixed-order"),
+            "{}",
+            d.stderr()
+        );
+    };
+    refused(env.cmd().args(["key", "show"]).arg(&bob_pub).run());
+    trust_key(&env, "K.toml", &alice_pub, "alice", &[]);
+    let before = std::fs::read(env.path("K.toml")).unwrap();
+    refused(
+        env.cmd()
+            .args(["key", "trust", "K.toml"])
+            .arg(&bob_pub)
+            .args(["--name", "bob"])
+            .run(),
+    );
+    refused(
+        env.cmd()
+            .args(["key", "trust", "K.toml"])
+            .arg(&bob_pub)
+            .args(["--name", "bob", "--archive"])
+            .run(),
+    );
+    assert_eq!(std::fs::read(env.path("K.toml")).unwrap(), before);
+    refused(
+        env.cmd()
+            .arg("verify")
+            .arg(env.path("two.zip"))
+            .args(["--trust", "K.toml", "--trust"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    archive_add(&env, "C", &a, &ak, "2025-06-02T00:00:00Z");
+    refused(
+        env.cmd()
+            .arg("verify")
+            .arg(&a)
+            .args(["--trust", "K.toml", "--archive", "C", "--archive-key"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    refused(
+        env.cmd()
+            .args(["archive", "audit", "C", "--trust"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    // The control: the same commands take the plain keys.
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust"])
+        .arg(&ap)
+        .ok();
+    env.cmd().args(["key", "show"]).arg(&alice_pub).ok();
+
+    // A key named in a signature (signer=A') is not taken as that signer's key either: with
+    // alice alone trusted, the bundle has one trusted co-signer, not two.
+    let d = verify(
+        &env,
+        &env.path("two.zip"),
+        &["--trust", "K.toml", "--require-signers", "2"],
+    );
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        codes(&d).0.contains(&"sig.too_few_signers".to_string()),
+        "{}",
+        d.stdout()
+    );
+}
