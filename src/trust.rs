@@ -680,7 +680,8 @@ pub fn update_trust_file<R>(
 }
 
 /// Write a trust file atomically (replacing the old one; see [`update_trust_file`] to change
-/// one). Comments other than docseal's header line are not kept.
+/// one). Comments other than docseal's header line are not kept. A file larger than
+/// [`MAX_TRUST_FILE`] is not written (docseal could not read it back).
 pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
     write_trust_file_as(path, tf, None)
 }
@@ -698,6 +699,16 @@ fn write_trust_file_as(
         &toml::to_string(tf)
             .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?,
     );
+    // Never write what docseal would refuse to read back (a key could no longer be revoked).
+    if text.len() as u64 > MAX_TRUST_FILE {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!(
+                "the rewritten trust file would be {} bytes, over the {MAX_TRUST_FILE}-byte (4 MiB) limit docseal reads; nothing written (split the keys over several trust files)",
+                text.len()
+            ),
+        ));
+    }
     let mut out = crate::atomic::Output::create(path, true)?;
     if let Some(m) = keep {
         out.keep_mode_of(m);

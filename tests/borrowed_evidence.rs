@@ -1046,3 +1046,81 @@ fn issue19_attack_mixed_order_key_is_refused_everywhere() {
         d.stdout()
     );
 }
+
+#[test]
+fn issue19_attack_key_trust_never_writes_a_trust_file_it_cannot_read() {
+    let env = Env::new();
+    let limit = docseal::trust::MAX_TRUST_FILE as usize;
+    // A compact trust file (no header, no blank lines) just under the read limit: long names
+    // fill it with a few thousand keys.
+    let entry = |i: u32, name: &str| {
+        let mut seed = [0u8; 32];
+        seed[..4].copy_from_slice(&i.to_le_bytes());
+        seed[31] = 0x5a;
+        let key = SecretKey::from_seed(&seed, KeyId(seed[..8].try_into().unwrap()));
+        format!(
+            "[[key]]\nname = \"{name}\"\npublic_key = \"{}\"\n",
+            key.public_key().to_base64()
+        )
+    };
+    let mut text = String::new();
+    let mut i = 0u32;
+    loop {
+        let e = entry(i, &format!("{i:06}{}", "n".repeat(1000)));
+        if text.len() + 2 * e.len() > limit - 20 {
+            break;
+        }
+        text.push_str(&e);
+        i += 1;
+    }
+    // Two last keys share the rest (each name within the 1024-byte limit on names).
+    let short = entry(i, "x").len();
+    let rest = limit - 20 - text.len() - 2 * short;
+    text.push_str(&entry(i, &format!("x{}", "y".repeat(rest / 2))));
+    text.push_str(&entry(i + 1, &format!("z{}", "y".repeat(rest - rest / 2))));
+    assert_eq!(text.len(), limit - 20);
+    std::fs::write(env.path("T.toml"), &text).unwrap();
+    // docseal reads it.
+    let list = env.cmd().args(["key", "list", "T.toml"]).ok().stdout();
+    assert!(list.contains("000000nnn"), "{}", &list[..200]);
+
+    // `key trust` would rewrite it past the limit (its header, blank lines and the new key):
+    // refused, naming the file and the limit, nothing written.
+    let (_, np) = env.keygen("new");
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = listing();
+    let d = env
+        .cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&np)
+        .args(["--name", "new"])
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("T.toml"), "{err}");
+    assert!(err.contains(&limit.to_string()), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read_to_string(env.path("T.toml")).unwrap(), text);
+    assert_eq!(listing(), files);
+    // The same for `key revoke` (the revocation adds lines).
+    let d = env
+        .cmd()
+        .args(["key", "revoke", "T.toml"])
+        .arg(format!("000000{}", "n".repeat(1000)))
+        .args(["--reason", "retired", "--at", "2026-01-01T00:00:00Z"])
+        .fails(2);
+    assert!(d.stderr().contains(&limit.to_string()), "{}", d.stderr());
+    assert_eq!(std::fs::read_to_string(env.path("T.toml")).unwrap(), text);
+    assert_eq!(listing(), files);
+    // The file is still read, and a smaller one is still updated (the control).
+    env.cmd().args(["key", "list", "T.toml"]).ok();
+    trust_key(&env, "S.toml", &np, "new", &[]);
+    revoke(&env, "S.toml", "new", "retired", "2026-01-01T00:00:00Z");
+}
