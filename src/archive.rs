@@ -336,8 +336,9 @@ pub enum Signer {
 
 /// Check a checkpoint's signature (`sig`, a minisign signature file) over its note `body`.
 ///
-/// A key retired at T counts only for checkpoints dated before T; a compromised key never
-/// counts (whoever holds it can sign any time); a validity window must contain the time.
+/// Only a key trusted in the archive role ([`crate::trust::TrustedKey::archive`]) counts. A key
+/// retired at T counts only for checkpoints dated before T; a compromised key never counts
+/// (whoever holds it can sign any time); a validity window must contain the time.
 pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) -> Signer {
     if sig.len() as u64 > MAX_SIGNATURE_BYTES {
         return Signer::Invalid(format!(
@@ -371,6 +372,13 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
         Some(n) => format!("key {kid} ({n})"),
         None => format!("key {kid}"),
     };
+    // Only a key trusted in the archive role vouches for a checkpoint: a bundle signing key
+    // would otherwise date its own bundles with a log it keeps itself.
+    if !tk.archive {
+        return Signer::Untrusted(format!(
+            "{who} is trusted to sign bundles, not as an archive key (role = \"archive\" in a trust file, or the archive's .pub)"
+        ));
+    }
     let t = format_sealed(cp.time);
     match tk.revoked {
         Some((_, Reason::Compromised)) => {
@@ -1930,7 +1938,7 @@ pub fn add_wait(
     // 1. What an interrupted add left: roll back what was not logged, check the log, then
     //    complete what was.
     let mut recovered = roll_back_leftovers(archive)?;
-    let me = Trust::new(vec![crate::trust::TrustedKey::plain(key.public_key())]);
+    let me = Trust::new(vec![crate::trust::TrustedKey::archive(key.public_key())]);
     let mut existing_names: Vec<(String, u64)> = Vec::new();
     let mut existing_contents: HashMap<String, u64> = HashMap::new();
     let mut unsigned: Vec<Entry> = Vec::new();
@@ -3203,6 +3211,26 @@ pub fn check_proof(
                         entry.content_sha256
                     )));
                 }
+                // A key never vouches for its own signatures: the checkpoint's key may not
+                // establish the time of a bundle it signed (under any key id). Every signature
+                // of a bundle that passed inspect verified, with its key's fingerprint.
+                let cp_key = Signature::parse(p.checkpoint.signature.as_bytes())
+                    .ok()
+                    .and_then(|s| trust.find(s.key_id))
+                    .map(|k| hex(&Sha256::digest(k.public_bytes())));
+                if let Some(own) = r
+                    .signers
+                    .iter()
+                    .find(|s| cp_key.is_some() && s.fingerprint == cp_key)
+                {
+                    return Err(refuse(format!(
+                        "checkpoint {} is signed by key {}, the key that signed {} ({}): a key never vouches for its own signatures, so it establishes no time for this bundle (check a proof from another archive key's log)",
+                        cp.size,
+                        checked.key_id,
+                        b.display(),
+                        own.file
+                    )));
+                }
                 let same_file = b.is_file()
                     && sha256_reader(&mut File::open(b).map_err(|e| Error::io(b, e))?, b)?
                         == entry.file_sha256;
@@ -3383,7 +3411,7 @@ mod tests {
         let other = SecretKey::from_seed(&[8; 32], KeyId([8, 7, 6, 5, 4, 3, 2, 1]));
         let c = cp();
         let sig = c.sign(&key);
-        let trust = Trust::new(vec![TrustedKey::plain(key.public_key())]);
+        let trust = Trust::new(vec![TrustedKey::archive(key.public_key())]);
         let body = c.body();
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &trust),
@@ -3402,8 +3430,14 @@ mod tests {
             check_signature(&c, body.as_bytes(), forged.as_bytes(), &trust),
             Signer::Untrusted(_)
         ));
+        // A bundle signing key (not in the archive role) vouches for no checkpoint.
+        let signer = Trust::new(vec![TrustedKey::plain(key.public_key())]);
+        assert!(matches!(
+            check_signature(&c, body.as_bytes(), sig.as_bytes(), &signer),
+            Signer::Untrusted(why) if why.contains("not as an archive key")
+        ));
         // Retired before the checkpoint: not counted; retired after: counted; compromised: never.
-        let mut tk = TrustedKey::plain(key.public_key());
+        let mut tk = TrustedKey::archive(key.public_key());
         tk.revoked = Some((c.time, Reason::Retired));
         let t = Trust::new(vec![tk.clone()]);
         assert!(matches!(

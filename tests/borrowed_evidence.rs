@@ -1124,3 +1124,122 @@ fn issue19_attack_key_trust_never_writes_a_trust_file_it_cannot_read() {
     trust_key(&env, "S.toml", &np, "new", &[]);
     revoke(&env, "S.toml", "new", "retired", "2026-01-01T00:00:00Z");
 }
+
+#[test]
+fn issue19_attack_audit_and_check_proof_take_only_archive_keys() {
+    let env = Env::new();
+    let (rk, rp) = env.keygen("ret");
+    let (ak, ap) = env.keygen("arch");
+    let (sk, _) = env.keygen("signer");
+    trust_key(&env, "T.toml", &rp, "ret", &[]); // role signer (the default)
+    revoke(&env, "T.toml", "ret", "retired", "2026-01-01T00:00:00Z");
+
+    // The retired signer back-dates a bundle and keeps its own "archive" of it.
+    let evil = pack(
+        &env,
+        "back-dated\n",
+        "2025-06-01T00:00:00Z",
+        &rk,
+        "evil.zip",
+        &[],
+    );
+    archive_add(&env, "EA", &evil, &rk, "2025-06-02T00:00:00Z");
+    env.cmd()
+        .args(["archive", "prove", "EA", "evil.zip", "--out", "p.json"])
+        .ok();
+    // audit: a key trusted to sign bundles vouches for no checkpoint.
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "EA", "--trust", "T.toml"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("log.checkpoint_untrusted"),
+        "{}",
+        d.stdout()
+    );
+    assert!(
+        d.stdout().contains("not as an archive key"),
+        "{}",
+        d.stdout()
+    );
+    // check-proof: the same; and with the key given as a .pub (taken as an archive key), it
+    // still does not establish the time of a bundle it signed itself.
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "p.json", "--trust", "T.toml"])
+        .args(["--bundle", "evil.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("not as an archive key"),
+        "{}",
+        d.stderr()
+    );
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "p.json", "--trust"])
+        .arg(&rp)
+        .args(["--bundle", "evil.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("never vouches for its own"),
+        "{}",
+        d.stderr()
+    );
+    assert!(!d.stdout().contains("OK"), "{}", d.stdout());
+    // The proof itself (no bundle) is that key's word about its log: it checks.
+    env.cmd()
+        .args(["archive", "check-proof", "p.json", "--trust"])
+        .arg(&rp)
+        .ok();
+
+    // The control: a real archive key, as a .pub or in its role in a trust file.
+    let good = pack(&env, "good\n", "2025-06-01T00:00:00Z", &sk, "good.zip", &[]);
+    archive_add(&env, "C", &good, &ak, "2025-06-02T00:00:00Z");
+    env.cmd()
+        .args(["archive", "prove", "C", "good.zip", "--out", "g.json"])
+        .ok();
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust"])
+        .arg(&ap)
+        .ok();
+    trust_key(&env, "A.toml", &ap, "arch", &["--archive"]);
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust", "A.toml"])
+        .ok();
+    let ok = env
+        .cmd()
+        .args(["archive", "check-proof", "g.json", "--trust", "A.toml"])
+        .args(["--bundle", "good.zip"])
+        .ok();
+    assert!(ok.stdout().starts_with("OK"), "{}", ok.stdout());
+    // The archive key in a trust file without its role (a signer) vouches for nothing here.
+    trust_key(&env, "S.toml", &ap, "arch", &[]);
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "C", "--trust", "S.toml"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("not as an archive key"),
+        "{}",
+        d.stdout()
+    );
+    env.cmd()
+        .args(["archive", "check-proof", "g.json", "--trust", "S.toml"])
+        .fails(1);
+    // Once the archive key co-signs the bundle, its checkpoint no longer dates it.
+    env.cmd()
+        .args(["cosign", "good.zip", "--key"])
+        .arg(&ak)
+        .ok();
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "g.json", "--trust"])
+        .arg(&ap)
+        .args(["--bundle", "good.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("never vouches for its own"),
+        "{}",
+        d.stderr()
+    );
+}
