@@ -1847,6 +1847,27 @@ pub struct Added {
 /// Check an archive bundle file (not followed if a link) against its entry: the very file
 /// logged, and a bundle that passes every check but trust with the entry's content, id and
 /// supersedes link.
+/// When a bundle's signed metadata makes another `supersedes` link than its log entry records
+/// (a link is the signer's claim, never the log's): what differs.
+fn link_differs(r: &verify::Report, e: &Entry) -> Option<String> {
+    let signed = r
+        .metadata
+        .as_ref()
+        .and_then(|m| m.supersedes.as_ref())
+        .map(|s| s.sha256.as_str());
+    (signed != e.supersedes.as_deref()).then(|| {
+        format!(
+            "log entry {} records that it supersedes {}, but its bundle's signed metadata {}",
+            e.index,
+            e.supersedes.as_deref().unwrap_or("nothing"),
+            match signed {
+                Some(s) => format!("supersedes {s}"),
+                None => "supersedes nothing".into(),
+            }
+        )
+    })
+}
+
 fn check_entry_bundle(path: &Path, e: &Entry, limits: &Limits) -> std::result::Result<(), String> {
     let mut f = match open_nofollow(path) {
         Ok(Some(f)) => f,
@@ -1868,16 +1889,12 @@ fn check_entry_bundle(path: &Path, e: &Entry, limits: &Limits) -> std::result::R
         let codes: Vec<String> = r.error_codes().iter().map(|c| c.to_string()).collect();
         return Err(format!("its bundle fails: {}", codes.join(", ")));
     }
-    let sup = r
-        .metadata
-        .as_ref()
-        .and_then(|m| m.supersedes.as_ref())
-        .map(|s| s.sha256.clone());
-    if r.content_sha256.as_deref() != Some(&e.content_sha256)
-        || r.id.as_deref() != Some(&e.id)
-        || sup != e.supersedes
-    {
-        return Err("its bundle's content, id or supersedes link is not the one logged".into());
+    if r.content_sha256.as_deref() != Some(&e.content_sha256) || r.id.as_deref() != Some(&e.id) {
+        return Err("its bundle's content or id is not the one logged".into());
+    }
+    // The link is the bundle's signed claim; a line may not add, drop or change it.
+    if let Some(why) = link_differs(&r, e) {
+        return Err(why);
     }
     Ok(())
 }
@@ -2540,6 +2557,7 @@ pub fn audit(
     }
     let mut differs: Vec<Differs> = Vec::new();
     let mut in_pending: Vec<(u64, String)> = Vec::new();
+    let mut pending_entries: Vec<Entry> = Vec::new();
     let mut bundle_f = Sink::default();
     let mut each = |e: &Entry| -> Result<()> {
         listed.push(keyed.of(&e.name));
@@ -2556,6 +2574,7 @@ pub fn audit(
                         .is_ok_and(|m| m.is_file())
                 {
                     in_pending.push((e.index, e.name.clone()));
+                    pending_entries.push(e.clone());
                 } else {
                     bundle_f.push(Finding::at(
                         Code::ArchiveBundleRemoved,
@@ -2639,6 +2658,8 @@ pub fn audit(
                     report.content_sha256.as_deref().unwrap_or("-")
                 ),
             ));
+        } else if let Some(why) = link_differs(&report, e) {
+            bundle_f.push(Finding::at(Code::LogEntryAltered, &at, why));
         }
         Ok(())
     };
@@ -2711,6 +2732,16 @@ pub fn audit(
     }
     for (index, name) in &in_pending {
         if *index >= signed {
+            // The next add checks it before it signs; say now if it will refuse.
+            if let Some(e) = pending_entries.iter().find(|e| e.index == *index) {
+                if let Err(why) = check_entry_bundle(&pending_dir.join(name), e, limits) {
+                    f.push(Finding::at(
+                        Code::LogEntryAltered,
+                        format!("{PENDING_DIR}/{name}"),
+                        format!("log entry {index} ({name}) is not covered by a checkpoint and {why}: the next archive add refuses to sign it"),
+                    ));
+                }
+            }
             f.push(
                 Finding::at(
                     Code::LogInterrupted,

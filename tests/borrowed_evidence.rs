@@ -1243,3 +1243,188 @@ fn issue19_attack_audit_and_check_proof_take_only_archive_keys() {
         d.stderr()
     );
 }
+
+/// Sign a checkpoint over every line of `archive`'s log/entries with the archive key, as the
+/// key holder's own tooling could (the log's `previous` is the latest checkpoint).
+fn sign_log_by_hand(env: &Env, archive: &str, key: &SecretKey, previous: u64, time: &str) {
+    use docseal::archive::{Checkpoint, Entry};
+    let dir = env.path(&format!("{archive}/log"));
+    let entries = std::fs::read(dir.join("entries")).unwrap();
+    let leaves: Vec<_> = entries
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| Entry::parse(l).unwrap().leaf_hash())
+        .collect();
+    let prev = std::fs::read(dir.join(format!("checkpoints/{previous}"))).unwrap();
+    let prev = Checkpoint::parse(&prev).unwrap();
+    let cp = Checkpoint {
+        origin: prev.origin,
+        size: leaves.len() as u64,
+        root: docseal::log::root(&leaves),
+        time: chrono::DateTime::parse_from_rfc3339(time).unwrap().into(),
+        previous,
+    };
+    let at = dir.join(format!("checkpoints/{}", cp.size));
+    std::fs::write(&at, cp.body()).unwrap();
+    std::fs::write(at.with_extension("minisig"), cp.sign(key)).unwrap();
+}
+
+#[test]
+fn issue19_attack_a_log_line_makes_no_supersedes_link() {
+    let env = Env::new();
+    let (sk, sp) = env.keygen("signer");
+    let (ak, ap) = env.keygen("arch");
+    let (ok_, op) = env.keygen("other");
+    trust_key(&env, "T.toml", &sp, "signer", &[]);
+    trust_key(&env, "T.toml", &op, "other", &[]);
+    trust_key(&env, "T.toml", &ap, "arch", &["--archive"]);
+    let victim = pack(&env, "victim\n", "2025-06-01T00:00:00Z", &ok_, "V.zip", &[]);
+    // A genuine bundle by a trusted key that corrects nothing.
+    let c = pack(
+        &env,
+        "unrelated\n",
+        "2025-06-01T00:00:00Z",
+        &sk,
+        "c.zip",
+        &[],
+    );
+    let d = pack(&env, "third\n", "2025-06-01T00:00:00Z", &sk, "d.zip", &[]);
+    archive_add(&env, "C", &victim, &ak, "2025-06-02T00:00:00Z");
+    let inspect = |p: &Path| env.cmd().arg("inspect").arg(p).arg("--json").ok().json();
+    let (v, cj) = (inspect(&victim), inspect(&c));
+    assert!(cj["metadata"].get("supersedes").is_none_or(|s| s.is_null()));
+    let file_sha = {
+        use sha2::Digest as _;
+        docseal::metadata::hex(&sha2::Sha256::digest(std::fs::read(&c).unwrap()))
+    };
+    // By hand: c.zip into bundles/, and a log line for it whose supersedes field names V.
+    std::fs::copy(&c, env.path("C/bundles/c.zip")).unwrap();
+    let line = format!(
+        "1 {} {file_sha} {} {} c.zip\n",
+        cj["content_sha256"].as_str().unwrap(),
+        cj["id"].as_str().unwrap(),
+        v["content_sha256"].as_str().unwrap()
+    );
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("C/log/entries"))
+        .unwrap();
+    std::io::Write::write_all(&mut log, line.as_bytes()).unwrap();
+    drop(log);
+
+    // archive add refuses to sign the line, naming the link; audit flags it.
+    let before = std::fs::read(env.path("C/log/entries")).unwrap();
+    let e = env
+        .cmd()
+        .args(["archive", "add", "C"])
+        .arg(&d)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--time", "2025-06-03T00:00:00Z"])
+        .fails(2);
+    assert!(
+        e.stderr().contains("signed metadata supersedes nothing"),
+        "{}",
+        e.stderr()
+    );
+    assert_eq!(std::fs::read(env.path("C/log/entries")).unwrap(), before);
+    let audit = |want: i32| {
+        let a = env
+            .cmd()
+            .args(["archive", "audit", "C", "--json", "--trust"])
+            .arg(&ap)
+            .fails(want)
+            .json();
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap_or_default().to_string(),
+                    f["message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let found = audit(1);
+    assert!(
+        found.iter().any(|(c, p, m)| c == "log.entry_altered"
+            && p == "bundles/c.zip"
+            && m.contains("signed metadata supersedes nothing")),
+        "{found:?}"
+    );
+
+    // Even signed into the log (by the archive key's holder), the line makes no link: verify
+    // --archive takes the link from the archived bundle's signed metadata.
+    sign_log_by_hand(&env, "C", &docseal_key(&ak), 1, "2025-06-03T00:00:00Z");
+    let found = audit(1);
+    assert!(
+        found
+            .iter()
+            .any(|(c, p, _)| c == "log.entry_altered" && p == "bundles/c.zip"),
+        "{found:?}"
+    );
+    let args = ["--trust", "T.toml", "--archive", "C"];
+    let r = verify(&env, &victim, &args);
+    assert_eq!(r.code(), 0, "{} {}", r.stdout(), r.stderr());
+    assert_eq!(codes(&r), (vec![], vec![]), "{}", r.stdout());
+
+    // The control: a real correction, archived by docseal, does mark it superseded.
+    let fix = pack(
+        &env,
+        "victim, corrected\n",
+        "2025-06-04T00:00:00Z",
+        &ok_,
+        "fix.zip",
+        &["--supersedes", "V.zip"],
+    );
+    archive_add(&env, "C2", &victim, &ak, "2025-06-02T00:00:00Z");
+    archive_add(&env, "C2", &fix, &ak, "2025-06-05T00:00:00Z");
+    let r = verify(&env, &victim, &["--trust", "T.toml", "--archive", "C2"]);
+    assert_eq!(codes(&r).1, ["prov.superseded"], "{}", r.stdout());
+    env.cmd()
+        .args(["archive", "audit", "C2", "--trust"])
+        .arg(&ap)
+        .ok();
+
+    // The same line with its bundle left in log/pending (as an interrupted add leaves it): add
+    // refuses to sign it, audit says so rather than only "interrupted".
+    archive_add(&env, "P", &victim, &ak, "2025-06-02T00:00:00Z");
+    std::fs::copy(&c, env.path("P/log/pending/c.zip")).unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("P/log/entries"))
+        .unwrap();
+    std::io::Write::write_all(&mut log, line.as_bytes()).unwrap();
+    drop(log);
+    let e = env
+        .cmd()
+        .args(["archive", "add", "P"])
+        .arg(&d)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--time", "2025-06-03T00:00:00Z"])
+        .fails(2);
+    assert!(e.stderr().contains("supersedes nothing"), "{}", e.stderr());
+    let a = env
+        .cmd()
+        .args(["archive", "audit", "P", "--json", "--trust"])
+        .arg(&ap)
+        .fails(1)
+        .json();
+    assert!(
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "log.entry_altered"
+                && f["path"] == "log/pending/c.zip"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("supersedes nothing")),
+        "{a}"
+    );
+}
