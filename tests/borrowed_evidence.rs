@@ -1,7 +1,8 @@
 //! Issue 19, "Evidence that cannot be borrowed": signature policy, archive evidence and key
 //! identity (items 1, 2, 3, 6, 10, 11), driving the real binary as an attacker would, with the
 //! documented commands and small scripts. Each test is named after the item it holds
-//! (docs/SECURITY.md maps the claims to these names).
+//! (docs/SECURITY.md maps the claims to these names); the `issue19_attack_*` tests hold the
+//! four holes a second attacker review found in those fixes.
 
 mod common;
 
@@ -938,6 +939,20 @@ fn issue19_attack_mixed_order_key_is_refused_everywhere() {
         format!("untrusted comment: minisign public key {bob_id}\n{bob_line}\n"),
     )
     .unwrap();
+
+    // Every torsion component (order 2, 4 or 8) makes a key refused, in the library too.
+    for t in &curve25519_dalek::constants::EIGHT_TORSION[1..] {
+        let a = mixed_order_point(&alice) - curve25519_dalek::constants::EIGHT_TORSION[1];
+        let line = public_key_line(bob_id, &(a + t));
+        assert!(
+            matches!(
+                docseal::minisign::PublicKey::from_base64(&line),
+                Err(docseal::minisign::KeyError::MixedOrderKey)
+            ),
+            "{line}"
+        );
+    }
+    assert!(docseal::minisign::PublicKey::from_base64(&alice.public_key().to_base64()).is_ok());
 
     // One secret key, two "signers": alice co-signs, and her secret signs again as bob.
     let a = pack(
