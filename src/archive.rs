@@ -376,7 +376,7 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
     // would otherwise date its own bundles with a log it keeps itself.
     if !tk.archive {
         return Signer::Untrusted(format!(
-            "{who} is trusted to sign bundles, not as an archive key (role = \"archive\" in a trust file, or the archive's .pub)"
+            "{who} is trusted to sign bundles, not as an archive key (role = \"archive\" in a trust file; verify also takes --archive-key)"
         ));
     }
     let t = format_sealed(cp.time);
