@@ -1844,9 +1844,6 @@ pub struct Added {
     pub recovered: Vec<String>,
 }
 
-/// Check an archive bundle file (not followed if a link) against its entry: the very file
-/// logged, and a bundle that passes every check but trust with the entry's content, id and
-/// supersedes link.
 /// When a bundle's signed metadata makes another `supersedes` link than its log entry records
 /// (a link is the signer's claim, never the log's): what differs.
 fn link_differs(r: &verify::Report, e: &Entry) -> Option<String> {
@@ -1868,6 +1865,9 @@ fn link_differs(r: &verify::Report, e: &Entry) -> Option<String> {
     })
 }
 
+/// Check an archive bundle file (not followed if a link) against its entry: the very file
+/// logged, and a bundle that passes every check but trust with the entry's content, id and
+/// supersedes link.
 fn check_entry_bundle(path: &Path, e: &Entry, limits: &Limits) -> std::result::Result<(), String> {
     let mut f = match open_nofollow(path) {
         Ok(Some(f)) => f,
