@@ -336,8 +336,9 @@ pub enum Signer {
 
 /// Check a checkpoint's signature (`sig`, a minisign signature file) over its note `body`.
 ///
-/// A key retired at T counts only for checkpoints dated before T; a compromised key never
-/// counts (whoever holds it can sign any time); a validity window must contain the time.
+/// Only a key trusted in the archive role ([`crate::trust::TrustedKey::archive`]) counts. A key
+/// retired at T counts only for checkpoints dated before T; a compromised key never counts
+/// (whoever holds it can sign any time); a validity window must contain the time.
 pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) -> Signer {
     if sig.len() as u64 > MAX_SIGNATURE_BYTES {
         return Signer::Invalid(format!(
@@ -371,6 +372,13 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
         Some(n) => format!("key {kid} ({n})"),
         None => format!("key {kid}"),
     };
+    // Only a key trusted in the archive role vouches for a checkpoint: a bundle signing key
+    // would otherwise date its own bundles with a log it keeps itself.
+    if !tk.archive {
+        return Signer::Untrusted(format!(
+            "{who} is trusted to sign bundles, not as an archive key (role = \"archive\" in a trust file; verify also takes --archive-key)"
+        ));
+    }
     let t = format_sealed(cp.time);
     match tk.revoked {
         Some((_, Reason::Compromised)) => {
@@ -1835,6 +1843,27 @@ pub struct Added {
     pub recovered: Vec<String>,
 }
 
+/// When a bundle's signed metadata makes another `supersedes` link than its log entry records
+/// (a link is the signer's claim, never the log's): what differs.
+fn link_differs(r: &verify::Report, e: &Entry) -> Option<String> {
+    let signed = r
+        .metadata
+        .as_ref()
+        .and_then(|m| m.supersedes.as_ref())
+        .map(|s| s.sha256.as_str());
+    (signed != e.supersedes.as_deref()).then(|| {
+        format!(
+            "log entry {} records that it supersedes {}, but its bundle's signed metadata {}",
+            e.index,
+            e.supersedes.as_deref().unwrap_or("nothing"),
+            match signed {
+                Some(s) => format!("supersedes {s}"),
+                None => "supersedes nothing".into(),
+            }
+        )
+    })
+}
+
 /// Check an archive bundle file (not followed if a link) against its entry: the very file
 /// logged, and a bundle that passes every check but trust with the entry's content, id and
 /// supersedes link.
@@ -1859,16 +1888,12 @@ fn check_entry_bundle(path: &Path, e: &Entry, limits: &Limits) -> std::result::R
         let codes: Vec<String> = r.error_codes().iter().map(|c| c.to_string()).collect();
         return Err(format!("its bundle fails: {}", codes.join(", ")));
     }
-    let sup = r
-        .metadata
-        .as_ref()
-        .and_then(|m| m.supersedes.as_ref())
-        .map(|s| s.sha256.clone());
-    if r.content_sha256.as_deref() != Some(&e.content_sha256)
-        || r.id.as_deref() != Some(&e.id)
-        || sup != e.supersedes
-    {
-        return Err("its bundle's content, id or supersedes link is not the one logged".into());
+    if r.content_sha256.as_deref() != Some(&e.content_sha256) || r.id.as_deref() != Some(&e.id) {
+        return Err("its bundle's content or id is not the one logged".into());
+    }
+    // The link is the bundle's signed claim; a line may not add, drop or change it.
+    if let Some(why) = link_differs(&r, e) {
+        return Err(why);
     }
     Ok(())
 }
@@ -1929,7 +1954,7 @@ pub fn add_wait(
     // 1. What an interrupted add left: roll back what was not logged, check the log, then
     //    complete what was.
     let mut recovered = roll_back_leftovers(archive)?;
-    let me = Trust::new(vec![crate::trust::TrustedKey::plain(key.public_key())]);
+    let me = Trust::new(vec![crate::trust::TrustedKey::archive(key.public_key())]);
     let mut existing_names: Vec<(String, u64)> = Vec::new();
     let mut existing_contents: HashMap<String, u64> = HashMap::new();
     let mut unsigned: Vec<Entry> = Vec::new();
@@ -2531,6 +2556,7 @@ pub fn audit(
     }
     let mut differs: Vec<Differs> = Vec::new();
     let mut in_pending: Vec<(u64, String)> = Vec::new();
+    let mut pending_entries: Vec<Entry> = Vec::new();
     let mut bundle_f = Sink::default();
     let mut each = |e: &Entry| -> Result<()> {
         listed.push(keyed.of(&e.name));
@@ -2547,6 +2573,7 @@ pub fn audit(
                         .is_ok_and(|m| m.is_file())
                 {
                     in_pending.push((e.index, e.name.clone()));
+                    pending_entries.push(e.clone());
                 } else {
                     bundle_f.push(Finding::at(
                         Code::ArchiveBundleRemoved,
@@ -2630,6 +2657,8 @@ pub fn audit(
                     report.content_sha256.as_deref().unwrap_or("-")
                 ),
             ));
+        } else if let Some(why) = link_differs(&report, e) {
+            bundle_f.push(Finding::at(Code::LogEntryAltered, &at, why));
         }
         Ok(())
     };
@@ -2702,6 +2731,16 @@ pub fn audit(
     }
     for (index, name) in &in_pending {
         if *index >= signed {
+            // The next add checks it before it signs; say now if it will refuse.
+            if let Some(e) = pending_entries.iter().find(|e| e.index == *index) {
+                if let Err(why) = check_entry_bundle(&pending_dir.join(name), e, limits) {
+                    f.push(Finding::at(
+                        Code::LogEntryAltered,
+                        format!("{PENDING_DIR}/{name}"),
+                        format!("log entry {index} ({name}) is not covered by a checkpoint and {why}: the next archive add refuses to sign it"),
+                    ));
+                }
+            }
             f.push(
                 Finding::at(
                     Code::LogInterrupted,
@@ -3202,6 +3241,26 @@ pub fn check_proof(
                         entry.content_sha256
                     )));
                 }
+                // A key never vouches for its own signatures: the checkpoint's key may not
+                // establish the time of a bundle it signed (under any key id). Every signature
+                // of a bundle that passed inspect verified, with its key's fingerprint.
+                let cp_key = Signature::parse(p.checkpoint.signature.as_bytes())
+                    .ok()
+                    .and_then(|s| trust.find(s.key_id))
+                    .map(|k| hex(&Sha256::digest(k.public_bytes())));
+                if let Some(own) = r
+                    .signers
+                    .iter()
+                    .find(|s| cp_key.is_some() && s.fingerprint == cp_key)
+                {
+                    return Err(refuse(format!(
+                        "checkpoint {} is signed by key {}, the key that signed {} ({}): a key never vouches for its own signatures, so it establishes no time for this bundle (check a proof from another archive key's log)",
+                        cp.size,
+                        checked.key_id,
+                        b.display(),
+                        own.file
+                    )));
+                }
                 let same_file = b.is_file()
                     && sha256_reader(&mut File::open(b).map_err(|e| Error::io(b, e))?, b)?
                         == entry.file_sha256;
@@ -3382,7 +3441,7 @@ mod tests {
         let other = SecretKey::from_seed(&[8; 32], KeyId([8, 7, 6, 5, 4, 3, 2, 1]));
         let c = cp();
         let sig = c.sign(&key);
-        let trust = Trust::new(vec![TrustedKey::plain(key.public_key())]);
+        let trust = Trust::new(vec![TrustedKey::archive(key.public_key())]);
         let body = c.body();
         assert!(matches!(
             check_signature(&c, body.as_bytes(), sig.as_bytes(), &trust),
@@ -3401,8 +3460,14 @@ mod tests {
             check_signature(&c, body.as_bytes(), forged.as_bytes(), &trust),
             Signer::Untrusted(_)
         ));
+        // A bundle signing key (not in the archive role) vouches for no checkpoint.
+        let signer = Trust::new(vec![TrustedKey::plain(key.public_key())]);
+        assert!(matches!(
+            check_signature(&c, body.as_bytes(), sig.as_bytes(), &signer),
+            Signer::Untrusted(why) if why.contains("not as an archive key")
+        ));
         // Retired before the checkpoint: not counted; retired after: counted; compromised: never.
-        let mut tk = TrustedKey::plain(key.public_key());
+        let mut tk = TrustedKey::archive(key.public_key());
         tk.revoked = Some((c.time, Reason::Retired));
         let t = Trust::new(vec![tk.clone()]);
         assert!(matches!(

@@ -33,6 +33,10 @@ pub enum KeyError {
     /// The public key is a weak (small-order) Ed25519 key.
     #[error("weak public key (small-order point): refused")]
     WeakKey,
+    /// The public key has a small-order (torsion) component: it is not in the prime-order
+    /// subgroup, so one secret key could sign under it and under the plain key as two keys.
+    #[error("mixed-order public key (a small-order component; not in the prime-order subgroup): refused")]
+    MixedOrderKey,
     /// The secret key is encrypted and no passphrase was given.
     #[error("the secret key is encrypted: a passphrase is needed")]
     PassphraseRequired,
@@ -429,7 +433,9 @@ impl PublicKey {
     }
 }
 
-/// An Ed25519 public key from its 32 bytes: must decompress, be canonical, not be small-order.
+/// An Ed25519 public key from its 32 bytes: must decompress, be canonical, not be small-order,
+/// and have no small-order component (a key A + T, T of order 8, verifies signatures made with
+/// A's secret: one secret key would act as two keys).
 fn verifying_key(
     bytes: &[u8; 32],
     what: &'static str,
@@ -442,11 +448,14 @@ fn verifying_key(
     if key.to_edwards().compress().to_bytes() != *bytes {
         return Err(malformed(what, "non-canonical Ed25519 point encoding"));
     }
+    if !key.to_edwards().is_torsion_free() {
+        return Err(KeyError::MixedOrderKey);
+    }
     Ok(key)
 }
 
 impl PublicKey {
-    /// Parse a public key file (untrusted comment line, then the base64 line). Refuses weak keys.
+    /// Parse a public key file (untrusted comment line, then the base64 line). Refuses weak and mixed-order keys.
     ///
     /// Exactly two LF-terminated lines; the first must start with `untrusted comment: ` (any
     /// comment within minisign's limits), the second is as in [`PublicKey::from_base64`].
@@ -460,7 +469,7 @@ impl PublicKey {
         Self::from_base64(second)
     }
 
-    /// Parse the base64 line alone. Refuses weak keys.
+    /// Parse the base64 line alone. Refuses weak and mixed-order keys.
     pub fn from_base64(line: &str) -> Result<Self, KeyError> {
         let raw = decode_exact::<PK_LEN>(line, "public key line", WHAT_PK)?;
         if raw[0..2] != SIGALG {

@@ -286,17 +286,29 @@ impl Trust {
     /// them (`*.pub` and `*.toml`). Weak keys are refused when loaded.
     pub fn load(paths: &[PathBuf]) -> Result<Trust> {
         let mut t = Trust::default();
-        t.add_paths(paths, None)?;
+        t.add_paths(paths, None, Role::Signer)?;
+        Ok(t)
+    }
+
+    /// Load the `--trust` arguments of the archive commands (`archive audit`, `archive
+    /// check-proof`), which check checkpoints only: a plain `.pub` file is the archive's key
+    /// (archive role); a trust file's keys keep the roles it gives them, so only those with
+    /// `role = "archive"` vouch for a checkpoint.
+    pub fn load_archive_keys(paths: &[PathBuf]) -> Result<Trust> {
+        let mut t = Trust::default();
+        t.add_paths(paths, None, Role::Archive)?;
         Ok(t)
     }
 
     /// Add archive keys (`verify --archive-key`): every key these files give is trusted to sign
     /// archive checkpoints (and, unless it is also given as a signer, only that).
     pub fn add_archive_keys(&mut self, paths: &[PathBuf]) -> Result<()> {
-        self.add_paths(paths, Some(Role::Archive))
+        self.add_paths(paths, Some(Role::Archive), Role::Archive)
     }
 
-    fn add_paths(&mut self, paths: &[PathBuf], role: Option<Role>) -> Result<()> {
+    /// `role`: the role of every key read (else the trust file's); `pub_role`: that of a key
+    /// given as a plain `.pub` file when `role` is `None`.
+    fn add_paths(&mut self, paths: &[PathBuf], role: Option<Role>, pub_role: Role) -> Result<()> {
         for p in paths {
             if p.is_dir() {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(p)
@@ -314,10 +326,10 @@ impl Trust {
                     ));
                 }
                 for f in files {
-                    self.add_file(&f, role)?;
+                    self.add_file(&f, role, pub_role)?;
                 }
             } else {
-                self.add_file(p, role)?;
+                self.add_file(p, role, pub_role)?;
             }
         }
         Ok(())
@@ -332,7 +344,7 @@ impl Trust {
         Ok(t)
     }
 
-    fn add_file(&mut self, path: &Path, role: Option<Role>) -> Result<()> {
+    fn add_file(&mut self, path: &Path, role: Option<Role>, pub_role: Role) -> Result<()> {
         let text = read_bounded(path)?;
         let as_role = |mut k: TrustedKey| {
             if let Some(r) = role {
@@ -343,7 +355,11 @@ impl Trust {
         };
         if text.starts_with(b"untrusted comment:") {
             let k = crate::keyfile::read_public_key(path)?;
-            self.push(path, as_role(TrustedKey::plain(k)))
+            let k = match pub_role {
+                Role::Signer => TrustedKey::plain(k),
+                Role::Archive => TrustedKey::archive(k),
+            };
+            self.push(path, as_role(k))
         } else {
             let tf = parse_trust_file(path, &text)?;
             for k in resolve(path, &tf)? {
@@ -680,7 +696,8 @@ pub fn update_trust_file<R>(
 }
 
 /// Write a trust file atomically (replacing the old one; see [`update_trust_file`] to change
-/// one). Comments other than docseal's header line are not kept.
+/// one). Comments other than docseal's header line are not kept. A file larger than
+/// [`MAX_TRUST_FILE`] is not written (docseal could not read it back).
 pub fn write_trust_file(path: &Path, tf: &TrustFile) -> Result<()> {
     write_trust_file_as(path, tf, None)
 }
@@ -698,6 +715,16 @@ fn write_trust_file_as(
         &toml::to_string(tf)
             .map_err(|e| Error::invalid(path.display().to_string(), e.to_string()))?,
     );
+    // Never write what docseal would refuse to read back (a key could no longer be revoked).
+    if text.len() as u64 > MAX_TRUST_FILE {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!(
+                "the rewritten trust file would be {} bytes, over the {MAX_TRUST_FILE}-byte (4 MiB) limit docseal reads; nothing written (split the keys over several trust files)",
+                text.len()
+            ),
+        ));
+    }
     let mut out = crate::atomic::Output::create(path, true)?;
     if let Some(m) = keep {
         out.keep_mode_of(m);

@@ -1761,6 +1761,9 @@ pub struct KnownBundle {
 /// trusted never marks a bundle superseded, whether it is given to `verify` or held in the
 /// archive (an archived bundle is verified with `trust` and `opts` before its link is used).
 ///
+/// A known bundle's link is the one its own signed metadata makes, never its log line's: a
+/// line whose `supersedes` field differs from the archived bundle's marks nothing superseded.
+///
 /// A bundle naming a superseded bundle that is present (and passes) with the same id but
 /// another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a newer,
 /// passing bundle supersedes gets `prov.superseded` (a warning, naming the newer version).
@@ -1771,16 +1774,23 @@ pub fn check_supersedes(
     trust: &Trust,
     opts: &Options,
 ) {
-    // Whether a known bundle passes, verified at most once, and only when a link needs it.
-    let mut passes: HashMap<usize, bool> = HashMap::new();
-    let mut known_passes = |i: usize| -> bool {
-        *passes.entry(i).or_insert_with(|| {
-            let k = &known[i];
-            k.file.as_ref().is_some_and(|f| {
-                let r = verify_path(f, Some(trust), opts);
-                r.ok && r.content_sha256.as_deref() == Some(k.content_sha256.as_str())
+    // Whether a known bundle passes (with the content and id its log entry records), verified
+    // at most once, and only when a link needs it; if it does, the link its signed metadata
+    // makes (the content digest it supersedes, if any). A log line's own `supersedes` field
+    // only says where to look: the link used is always the verified bundle's own.
+    let mut verified: HashMap<usize, Option<Option<String>>> = HashMap::new();
+    let mut known_verified = |i: usize| -> Option<Option<String>> {
+        verified
+            .entry(i)
+            .or_insert_with(|| {
+                let k = &known[i];
+                let r = verify_path(k.file.as_ref()?, Some(trust), opts);
+                let same = r.ok
+                    && r.content_sha256.as_deref() == Some(k.content_sha256.as_str())
+                    && r.id.as_deref() == Some(k.id.as_str());
+                same.then(|| r.metadata.and_then(|m| m.supersedes).map(|s| s.sha256))
             })
-        })
+            .clone()
     };
     // id -> (content digest, where), over the reports that pass and the known bundles.
     let mut by_id: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
@@ -1807,7 +1817,7 @@ pub fn check_supersedes(
             let k = &known[j];
             if Some(k.content_sha256.as_str()) != own
                 && !present.iter().any(|(c, _)| *c == k.content_sha256)
-                && known_passes(j)
+                && known_verified(j).is_some()
             {
                 present.push((&k.content_sha256, &k.label));
             }
@@ -1851,7 +1861,7 @@ pub fn check_supersedes(
         .collect();
     for (i, k) in known.iter().enumerate() {
         if let Some(s) = &k.supersedes {
-            if wanted.contains(s.as_str()) && known_passes(i) {
+            if wanted.contains(s.as_str()) && known_verified(i) == Some(Some(s.clone())) {
                 newer
                     .entry(s.clone())
                     .or_default()

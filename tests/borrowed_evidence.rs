@@ -1,7 +1,8 @@
 //! Issue 19, "Evidence that cannot be borrowed": signature policy, archive evidence and key
 //! identity (items 1, 2, 3, 6, 10, 11), driving the real binary as an attacker would, with the
 //! documented commands and small scripts. Each test is named after the item it holds
-//! (docs/SECURITY.md maps the claims to these names).
+//! (docs/SECURITY.md maps the claims to these names); the `issue19_attack_*` tests hold the
+//! four holes a second attacker review found in those fixes.
 
 mod common;
 
@@ -806,4 +807,639 @@ fn issue19_item11_zip_and_directory_get_the_same_verdict() {
     );
     assert_eq!(codes(&d).0, ["sig.too_few_signers"]);
     assert!(refused >= 12, "{refused}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A second attacker review of the issue-19 fixes (four holes)
+// ---------------------------------------------------------------------------------------------
+
+/// The public key A' = A + T of a secret key's point A and a point T of order 8: a canonical
+/// encoding of a point that is not of small order, but not in the prime-order subgroup.
+fn mixed_order_point(key: &SecretKey) -> curve25519_dalek::EdwardsPoint {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let a = CompressedEdwardsY(key.public_key().verifying_key().to_bytes())
+        .decompress()
+        .unwrap();
+    let mixed = a + curve25519_dalek::constants::EIGHT_TORSION[1];
+    assert!(!mixed.is_small_order() && !mixed.is_torsion_free());
+    mixed
+}
+
+/// The base64 line of a minisign public key ("Ed", key id, 32 bytes of the point).
+fn public_key_line(id: KeyId, point: &curve25519_dalek::EdwardsPoint) -> String {
+    use base64::Engine as _;
+    let mut raw = b"Ed".to_vec();
+    raw.extend_from_slice(&id.0);
+    raw.extend_from_slice(point.compress().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// An Ed25519 signature of `msg` made with the secret scalar of `seed` that verifies strictly
+/// under the mixed-order key `mixed` (= A + T): the nonce point R = rB + jT is chosen, for each
+/// r, with the j that makes the torsion part of [S]B - [k]A' cancel.
+fn mixed_order_sign(
+    seed: &[u8; 32],
+    mixed: &curve25519_dalek::EdwardsPoint,
+    msg: &[u8],
+) -> [u8; 64] {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest(seed);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&h[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let mixed_bytes = mixed.compress().to_bytes();
+    for counter in 0u64.. {
+        let r = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(b"nonce")
+                .chain_update(counter.to_le_bytes())
+                .chain_update(msg),
+        );
+        for j in 0u8..8 {
+            let big_r = B * r + EIGHT_TORSION[1] * Scalar::from(j);
+            let rb = big_r.compress().to_bytes();
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(rb)
+                    .chain_update(mixed_bytes)
+                    .chain_update(msg),
+            );
+            let s = r + k * a;
+            if B * s == big_r + mixed * k {
+                let mut out = [0u8; 64];
+                out[..32].copy_from_slice(&rb);
+                out[32..].copy_from_slice(s.as_bytes());
+                return out;
+            }
+        }
+    }
+    unreachable!()
+}
+
+/// A co-signature file of `bundle` under the mixed-order key (id `id`), made with `seed`'s
+/// secret as docseal's signer would write it (prehashed, docseal's comments).
+fn mixed_order_cosignature(
+    bundle: &[u8],
+    seed: &[u8; 32],
+    plain: &SecretKey,
+    id: KeyId,
+) -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use blake2::Digest as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mixed = mixed_order_point(plain);
+    let e = common::entries(bundle);
+    let get = |n: &str| e.iter().find(|(x, _)| x == n).unwrap().1.clone();
+    let m = docseal::metadata::Metadata::parse(&get("metadata.json"))
+        .0
+        .unwrap();
+    let tm = get("tagmanifest-sha256.txt");
+    let sig = mixed_order_sign(seed, &mixed, &blake2::Blake2b512::digest(&tm));
+    let trusted = docseal::seal::trusted_comment(&m, &plain.public_key()).replace(
+        &plain.public_key().to_base64(),
+        &public_key_line(id, &mixed),
+    );
+    let mut global_msg = sig.to_vec();
+    global_msg.extend_from_slice(trusted.as_bytes());
+    let global = mixed_order_sign(seed, &mixed, &global_msg);
+    // The forgery is real: both signatures verify strictly under A'.
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&mixed.compress().to_bytes()).unwrap();
+    let gs = ed25519_dalek::Signature::from_bytes(&global);
+    assert!(vk.verify_strict(&global_msg, &gs).is_ok());
+    let mut line2 = b"ED".to_vec();
+    line2.extend_from_slice(&id.0);
+    line2.extend_from_slice(&sig);
+    let file = format!(
+        "untrusted comment: {}\n{}\ntrusted comment: {trusted}\n{}\n",
+        docseal::seal::untrusted_comment(id),
+        b64.encode(line2),
+        b64.encode(global)
+    );
+    (bagit::cosignature_name(&id.to_string()), file.into_bytes())
+}
+
+#[test]
+fn issue19_attack_mixed_order_key_is_refused_everywhere() {
+    let env = Env::new();
+    let seed = [21u8; 32];
+    let alice = SecretKey::from_seed(&seed, KeyId([0x11; 8]));
+    let bob_id = KeyId([0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28]);
+    let (_, alice_pub) = write_key(&env, "alice", &alice);
+    let (xk, _) = env.keygen("x");
+    let (ak, ap) = env.keygen("arch");
+    let bob_line = public_key_line(bob_id, &mixed_order_point(&alice));
+    let bob_pub = env.path("bob.pub");
+    std::fs::write(
+        &bob_pub,
+        format!("untrusted comment: minisign public key {bob_id}\n{bob_line}\n"),
+    )
+    .unwrap();
+
+    // Every torsion component (order 2, 4 or 8) makes a key refused, in the library too.
+    for t in &curve25519_dalek::constants::EIGHT_TORSION[1..] {
+        let a = mixed_order_point(&alice) - curve25519_dalek::constants::EIGHT_TORSION[1];
+        let line = public_key_line(bob_id, &(a + t));
+        assert!(
+            matches!(
+                docseal::minisign::PublicKey::from_base64(&line),
+                Err(docseal::minisign::KeyError::MixedOrderKey)
+            ),
+            "{line}"
+        );
+    }
+    assert!(docseal::minisign::PublicKey::from_base64(&alice.public_key().to_base64()).is_ok());
+
+    // One secret key, two "signers": alice co-signs, and her secret signs again as bob.
+    let a = pack(
+        &env,
+        "one secret\n",
+        "2025-06-01T00:00:00Z",
+        &xk,
+        "a.zip",
+        &[],
+    );
+    let ab = std::fs::read(&a).unwrap();
+    let two = with_cosignatures(
+        &ab,
+        vec![
+            cosignature(&ab, &alice),
+            mixed_order_cosignature(&ab, &seed, &alice, bob_id),
+        ],
+    );
+    std::fs::write(env.path("two.zip"), &two).unwrap();
+    let alice_line = alice.public_key().to_base64();
+    std::fs::write(
+        env.path("T.toml"),
+        format!(
+            "[[key]]\nname = \"alice\"\npublic_key = \"{alice_line}\"\n\n\
+             [[key]]\nname = \"bob\"\npublic_key = \"{bob_line}\"\n"
+        ),
+    )
+    .unwrap();
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(env.path("two.zip"))
+        .args(["--trust", "T.toml", "--require-signers", "2"])
+        .fails(2);
+    assert!(d.stderr().contains("T.toml"), "{}", d.stderr());
+    assert!(d.stderr().contains("mixed-order"), "{}", d.stderr());
+
+    // The key file itself, wherever a public key is taken as a key.
+    let refused = |d: Done| {
+        assert_eq!(d.code(), 2, "{} {}", d.stdout(), d.stderr());
+        assert!(
+            d.stderr().contains("bob.pub") && d.stderr().contains("mixed-order"),
+            "{}",
+            d.stderr()
+        );
+    };
+    refused(env.cmd().args(["key", "show"]).arg(&bob_pub).run());
+    trust_key(&env, "K.toml", &alice_pub, "alice", &[]);
+    let before = std::fs::read(env.path("K.toml")).unwrap();
+    refused(
+        env.cmd()
+            .args(["key", "trust", "K.toml"])
+            .arg(&bob_pub)
+            .args(["--name", "bob"])
+            .run(),
+    );
+    refused(
+        env.cmd()
+            .args(["key", "trust", "K.toml"])
+            .arg(&bob_pub)
+            .args(["--name", "bob", "--archive"])
+            .run(),
+    );
+    assert_eq!(std::fs::read(env.path("K.toml")).unwrap(), before);
+    refused(
+        env.cmd()
+            .arg("verify")
+            .arg(env.path("two.zip"))
+            .args(["--trust", "K.toml", "--trust"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    archive_add(&env, "C", &a, &ak, "2025-06-02T00:00:00Z");
+    refused(
+        env.cmd()
+            .arg("verify")
+            .arg(&a)
+            .args(["--trust", "K.toml", "--archive", "C", "--archive-key"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    refused(
+        env.cmd()
+            .args(["archive", "audit", "C", "--trust"])
+            .arg(&bob_pub)
+            .run(),
+    );
+    // The control: the same commands take the plain keys.
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust"])
+        .arg(&ap)
+        .ok();
+    env.cmd().args(["key", "show"]).arg(&alice_pub).ok();
+
+    // A key named in a signature (signer=A') is not taken as that signer's key either: with
+    // alice alone trusted, the bundle has one trusted co-signer, not two.
+    let d = verify(
+        &env,
+        &env.path("two.zip"),
+        &["--trust", "K.toml", "--require-signers", "2"],
+    );
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        codes(&d).0.contains(&"sig.too_few_signers".to_string()),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn issue19_attack_key_trust_never_writes_a_trust_file_it_cannot_read() {
+    let env = Env::new();
+    let limit = docseal::trust::MAX_TRUST_FILE as usize;
+    // A compact trust file (no header, no blank lines) just under the read limit: long names
+    // fill it with a few thousand keys.
+    let entry = |i: u32, name: &str| {
+        let mut seed = [0u8; 32];
+        seed[..4].copy_from_slice(&i.to_le_bytes());
+        seed[31] = 0x5a;
+        let key = SecretKey::from_seed(&seed, KeyId(seed[..8].try_into().unwrap()));
+        format!(
+            "[[key]]\nname = \"{name}\"\npublic_key = \"{}\"\n",
+            key.public_key().to_base64()
+        )
+    };
+    let mut text = String::new();
+    let mut i = 0u32;
+    loop {
+        let e = entry(i, &format!("{i:06}{}", "n".repeat(1000)));
+        if text.len() + 2 * e.len() > limit - 20 {
+            break;
+        }
+        text.push_str(&e);
+        i += 1;
+    }
+    // Two last keys share the rest (each name within the 1024-byte limit on names).
+    let short = entry(i, "x").len();
+    let rest = limit - 20 - text.len() - 2 * short;
+    text.push_str(&entry(i, &format!("x{}", "y".repeat(rest / 2))));
+    text.push_str(&entry(i + 1, &format!("z{}", "y".repeat(rest - rest / 2))));
+    assert_eq!(text.len(), limit - 20);
+    std::fs::write(env.path("T.toml"), &text).unwrap();
+    // docseal reads it.
+    let list = env.cmd().args(["key", "list", "T.toml"]).ok().stdout();
+    assert!(list.contains("000000nnn"), "{}", &list[..200]);
+
+    // `key trust` would rewrite it past the limit (its header, blank lines and the new key):
+    // refused, naming the file and the limit, nothing written.
+    let (_, np) = env.keygen("new");
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = listing();
+    let d = env
+        .cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&np)
+        .args(["--name", "new"])
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("T.toml"), "{err}");
+    assert!(err.contains(&limit.to_string()), "{err}");
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read_to_string(env.path("T.toml")).unwrap(), text);
+    assert_eq!(listing(), files);
+    // The same for `key revoke` (the revocation adds lines).
+    let d = env
+        .cmd()
+        .args(["key", "revoke", "T.toml"])
+        .arg(format!("000000{}", "n".repeat(1000)))
+        .args(["--reason", "retired", "--at", "2026-01-01T00:00:00Z"])
+        .fails(2);
+    assert!(d.stderr().contains(&limit.to_string()), "{}", d.stderr());
+    assert_eq!(std::fs::read_to_string(env.path("T.toml")).unwrap(), text);
+    assert_eq!(listing(), files);
+    // The file is still read, and a smaller one is still updated (the control).
+    env.cmd().args(["key", "list", "T.toml"]).ok();
+    trust_key(&env, "S.toml", &np, "new", &[]);
+    revoke(&env, "S.toml", "new", "retired", "2026-01-01T00:00:00Z");
+}
+
+#[test]
+fn issue19_attack_audit_and_check_proof_take_only_archive_keys() {
+    let env = Env::new();
+    let (rk, rp) = env.keygen("ret");
+    let (ak, ap) = env.keygen("arch");
+    let (sk, _) = env.keygen("signer");
+    trust_key(&env, "T.toml", &rp, "ret", &[]); // role signer (the default)
+    revoke(&env, "T.toml", "ret", "retired", "2026-01-01T00:00:00Z");
+
+    // The retired signer back-dates a bundle and keeps its own "archive" of it.
+    let evil = pack(
+        &env,
+        "back-dated\n",
+        "2025-06-01T00:00:00Z",
+        &rk,
+        "evil.zip",
+        &[],
+    );
+    archive_add(&env, "EA", &evil, &rk, "2025-06-02T00:00:00Z");
+    env.cmd()
+        .args(["archive", "prove", "EA", "evil.zip", "--out", "p.json"])
+        .ok();
+    // audit: a key trusted to sign bundles vouches for no checkpoint.
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "EA", "--trust", "T.toml"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("log.checkpoint_untrusted"),
+        "{}",
+        d.stdout()
+    );
+    assert!(
+        d.stdout().contains("not as an archive key"),
+        "{}",
+        d.stdout()
+    );
+    // check-proof: the same; and with the key given as a .pub (taken as an archive key), it
+    // still does not establish the time of a bundle it signed itself.
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "p.json", "--trust", "T.toml"])
+        .args(["--bundle", "evil.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("not as an archive key"),
+        "{}",
+        d.stderr()
+    );
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "p.json", "--trust"])
+        .arg(&rp)
+        .args(["--bundle", "evil.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("never vouches for its own"),
+        "{}",
+        d.stderr()
+    );
+    assert!(!d.stdout().contains("OK"), "{}", d.stdout());
+    // The proof itself (no bundle) is that key's word about its log: it checks.
+    env.cmd()
+        .args(["archive", "check-proof", "p.json", "--trust"])
+        .arg(&rp)
+        .ok();
+
+    // The control: a real archive key, as a .pub or in its role in a trust file.
+    let good = pack(&env, "good\n", "2025-06-01T00:00:00Z", &sk, "good.zip", &[]);
+    archive_add(&env, "C", &good, &ak, "2025-06-02T00:00:00Z");
+    env.cmd()
+        .args(["archive", "prove", "C", "good.zip", "--out", "g.json"])
+        .ok();
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust"])
+        .arg(&ap)
+        .ok();
+    trust_key(&env, "A.toml", &ap, "arch", &["--archive"]);
+    env.cmd()
+        .args(["archive", "audit", "C", "--trust", "A.toml"])
+        .ok();
+    let ok = env
+        .cmd()
+        .args(["archive", "check-proof", "g.json", "--trust", "A.toml"])
+        .args(["--bundle", "good.zip"])
+        .ok();
+    assert!(ok.stdout().starts_with("OK"), "{}", ok.stdout());
+    // The archive key in a trust file without its role (a signer) vouches for nothing here.
+    trust_key(&env, "S.toml", &ap, "arch", &[]);
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "C", "--trust", "S.toml"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("not as an archive key"),
+        "{}",
+        d.stdout()
+    );
+    env.cmd()
+        .args(["archive", "check-proof", "g.json", "--trust", "S.toml"])
+        .fails(1);
+    // Once the archive key co-signs the bundle, its checkpoint no longer dates it.
+    env.cmd()
+        .args(["cosign", "good.zip", "--key"])
+        .arg(&ak)
+        .ok();
+    let d = env
+        .cmd()
+        .args(["archive", "check-proof", "g.json", "--trust"])
+        .arg(&ap)
+        .args(["--bundle", "good.zip"])
+        .fails(1);
+    assert!(
+        d.stderr().contains("never vouches for its own"),
+        "{}",
+        d.stderr()
+    );
+}
+
+/// Sign a checkpoint over every line of `archive`'s log/entries with the archive key, as the
+/// key holder's own tooling could (the log's `previous` is the latest checkpoint).
+fn sign_log_by_hand(env: &Env, archive: &str, key: &SecretKey, previous: u64, time: &str) {
+    use docseal::archive::{Checkpoint, Entry};
+    let dir = env.path(&format!("{archive}/log"));
+    let entries = std::fs::read(dir.join("entries")).unwrap();
+    let leaves: Vec<_> = entries
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| Entry::parse(l).unwrap().leaf_hash())
+        .collect();
+    let prev = std::fs::read(dir.join(format!("checkpoints/{previous}"))).unwrap();
+    let prev = Checkpoint::parse(&prev).unwrap();
+    let cp = Checkpoint {
+        origin: prev.origin,
+        size: leaves.len() as u64,
+        root: docseal::log::root(&leaves),
+        time: chrono::DateTime::parse_from_rfc3339(time).unwrap().into(),
+        previous,
+    };
+    let at = dir.join(format!("checkpoints/{}", cp.size));
+    std::fs::write(&at, cp.body()).unwrap();
+    std::fs::write(at.with_extension("minisig"), cp.sign(key)).unwrap();
+}
+
+#[test]
+fn issue19_attack_a_log_line_makes_no_supersedes_link() {
+    let env = Env::new();
+    let (sk, sp) = env.keygen("signer");
+    let (ak, ap) = env.keygen("arch");
+    let (ok_, op) = env.keygen("other");
+    trust_key(&env, "T.toml", &sp, "signer", &[]);
+    trust_key(&env, "T.toml", &op, "other", &[]);
+    trust_key(&env, "T.toml", &ap, "arch", &["--archive"]);
+    let victim = pack(&env, "victim\n", "2025-06-01T00:00:00Z", &ok_, "V.zip", &[]);
+    // A genuine bundle by a trusted key that corrects nothing.
+    let c = pack(
+        &env,
+        "unrelated\n",
+        "2025-06-01T00:00:00Z",
+        &sk,
+        "c.zip",
+        &[],
+    );
+    let d = pack(&env, "third\n", "2025-06-01T00:00:00Z", &sk, "d.zip", &[]);
+    archive_add(&env, "C", &victim, &ak, "2025-06-02T00:00:00Z");
+    let inspect = |p: &Path| env.cmd().arg("inspect").arg(p).arg("--json").ok().json();
+    let (v, cj) = (inspect(&victim), inspect(&c));
+    assert!(cj["metadata"].get("supersedes").is_none_or(|s| s.is_null()));
+    let file_sha = {
+        use sha2::Digest as _;
+        docseal::metadata::hex(&sha2::Sha256::digest(std::fs::read(&c).unwrap()))
+    };
+    // By hand: c.zip into bundles/, and a log line for it whose supersedes field names V.
+    std::fs::copy(&c, env.path("C/bundles/c.zip")).unwrap();
+    let line = format!(
+        "1 {} {file_sha} {} {} c.zip\n",
+        cj["content_sha256"].as_str().unwrap(),
+        cj["id"].as_str().unwrap(),
+        v["content_sha256"].as_str().unwrap()
+    );
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("C/log/entries"))
+        .unwrap();
+    std::io::Write::write_all(&mut log, line.as_bytes()).unwrap();
+    drop(log);
+
+    // archive add refuses to sign the line, naming the link; audit flags it.
+    let before = std::fs::read(env.path("C/log/entries")).unwrap();
+    let e = env
+        .cmd()
+        .args(["archive", "add", "C"])
+        .arg(&d)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--time", "2025-06-03T00:00:00Z"])
+        .fails(2);
+    assert!(
+        e.stderr().contains("signed metadata supersedes nothing"),
+        "{}",
+        e.stderr()
+    );
+    assert_eq!(std::fs::read(env.path("C/log/entries")).unwrap(), before);
+    let audit = |want: i32| {
+        let a = env
+            .cmd()
+            .args(["archive", "audit", "C", "--json", "--trust"])
+            .arg(&ap)
+            .fails(want)
+            .json();
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap_or_default().to_string(),
+                    f["message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let found = audit(1);
+    assert!(
+        found.iter().any(|(c, p, m)| c == "log.entry_altered"
+            && p == "bundles/c.zip"
+            && m.contains("signed metadata supersedes nothing")),
+        "{found:?}"
+    );
+
+    // Even signed into the log (by the archive key's holder), the line makes no link: verify
+    // --archive takes the link from the archived bundle's signed metadata.
+    sign_log_by_hand(&env, "C", &docseal_key(&ak), 1, "2025-06-03T00:00:00Z");
+    let found = audit(1);
+    assert!(
+        found
+            .iter()
+            .any(|(c, p, _)| c == "log.entry_altered" && p == "bundles/c.zip"),
+        "{found:?}"
+    );
+    let args = ["--trust", "T.toml", "--archive", "C"];
+    let r = verify(&env, &victim, &args);
+    assert_eq!(r.code(), 0, "{} {}", r.stdout(), r.stderr());
+    assert_eq!(codes(&r), (vec![], vec![]), "{}", r.stdout());
+
+    // The control: a real correction, archived by docseal, does mark it superseded.
+    let fix = pack(
+        &env,
+        "victim, corrected\n",
+        "2025-06-04T00:00:00Z",
+        &ok_,
+        "fix.zip",
+        &["--supersedes", "V.zip"],
+    );
+    archive_add(&env, "C2", &victim, &ak, "2025-06-02T00:00:00Z");
+    archive_add(&env, "C2", &fix, &ak, "2025-06-05T00:00:00Z");
+    let r = verify(&env, &victim, &["--trust", "T.toml", "--archive", "C2"]);
+    assert_eq!(codes(&r).1, ["prov.superseded"], "{}", r.stdout());
+    env.cmd()
+        .args(["archive", "audit", "C2", "--trust"])
+        .arg(&ap)
+        .ok();
+
+    // The same line with its bundle left in log/pending (as an interrupted add leaves it): add
+    // refuses to sign it, audit says so rather than only "interrupted".
+    archive_add(&env, "P", &victim, &ak, "2025-06-02T00:00:00Z");
+    std::fs::copy(&c, env.path("P/log/pending/c.zip")).unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.path("P/log/entries"))
+        .unwrap();
+    std::io::Write::write_all(&mut log, line.as_bytes()).unwrap();
+    drop(log);
+    let e = env
+        .cmd()
+        .args(["archive", "add", "P"])
+        .arg(&d)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--time", "2025-06-03T00:00:00Z"])
+        .fails(2);
+    assert!(e.stderr().contains("supersedes nothing"), "{}", e.stderr());
+    let a = env
+        .cmd()
+        .args(["archive", "audit", "P", "--json", "--trust"])
+        .arg(&ap)
+        .fails(1)
+        .json();
+    assert!(
+        a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "log.entry_altered"
+                && f["path"] == "log/pending/c.zip"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("supersedes nothing")),
+        "{a}"
+    );
 }

@@ -414,7 +414,9 @@ pub struct ArchiveAddArgs {
 pub struct ArchiveAuditArgs {
     /// The archive directory.
     pub archive: PathBuf,
-    /// The archive's public key (or a trust file); repeat for several. Required.
+    /// The archive's public key (or a trust file); repeat for several. Required. A `.pub`
+    /// file is taken as an archive key; of a trust file, only keys with `role = "archive"`
+    /// vouch for checkpoints (bundle signing keys never do).
     #[arg(long = "trust", value_name = "PATH.pub", required = true)]
     pub trust: Vec<PathBuf>,
     /// A checkpoint you kept from earlier (a checkpoint file, with FILE.minisig beside it,
@@ -469,7 +471,9 @@ pub struct ArchiveProveConsistencyArgs {
 pub struct ArchiveCheckProofArgs {
     /// The proof file.
     pub proof: PathBuf,
-    /// The archive's public key (or a trust file); repeat for several. Required.
+    /// The archive's public key (or a trust file); repeat for several. Required. A `.pub`
+    /// file is taken as an archive key; of a trust file, only keys with `role = "archive"`
+    /// vouch for checkpoints (bundle signing keys never do).
     #[arg(long = "trust", value_name = "ARCHIVE.pub", required = true)]
     pub trust: Vec<PathBuf>,
     /// Inclusion proof: check that this bundle is the one the proof is about.

@@ -201,7 +201,7 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
 }
 
 fn audit(a: ArchiveAuditArgs) -> Result<u8> {
-    let trust = Trust::load(&a.trust)?;
+    let trust = Trust::load_archive_keys(&a.trust)?;
     let mut kept = Vec::new();
     for k in &a.checkpoints {
         kept.extend(archive::read_kept(k)?);
@@ -273,7 +273,7 @@ fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
 }
 
 fn check_proof(a: ArchiveCheckProofArgs) -> Result<u8> {
-    let trust = Trust::load(&a.trust)?;
+    let trust = Trust::load_archive_keys(&a.trust)?;
     let kept = match &a.checkpoint {
         Some(k) => archive::read_kept(k)?.pop(),
         None => None,
