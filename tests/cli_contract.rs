@@ -1086,3 +1086,88 @@ fn issue19_item8_pack_and_key_trust_refuse_bidi_and_invisible_separators() {
         assert!(!env.path("T.toml").exists());
     }
 }
+
+/// Run docseal with `args` in `env` with its standard output closed before it writes; return
+/// (exit code, standard error).
+fn run_with_stdout_closed(env: &Env, args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn attack_f1_diff_and_dry_run_keep_their_verdict_on_a_closed_pipe() {
+    let (env, key, _) = setup();
+    let mut args = sample_pack_args(&key, "b.zip");
+    let t = args.iter().position(|a| a == "--title").unwrap();
+    args[t + 1] = "Another title".into();
+    env.cmd().args(&args).ok();
+    // The bundles differ: exit 1, also when nobody reads the report.
+    for json in [false, true] {
+        let mut a = vec!["diff", "a.zip", "b.zip", "--trust", "me.pub"];
+        if json {
+            a.push("--json");
+        }
+        let (code, err) = run_with_stdout_closed(&env, &a);
+        assert_eq!(code, 1, "diff (json {json}) of different bundles: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A dry run missing required fields: exit 2, also when nobody reads it.
+    fs::write(env.path("p.html"), "<html><body>x</body></html>").unwrap();
+    for json in [false, true] {
+        let mut a = vec!["pack", "p.html", "--key", "me.key", "--dry-run"];
+        if json {
+            a.push("--json");
+        }
+        let (code, err) = run_with_stdout_closed(&env, &a);
+        assert_eq!(code, 2, "dry run (json {json}) with fields missing: {err}");
+    }
+}
+
+#[test]
+fn attack_f2_batch_on_a_closed_pipe_is_never_success() {
+    let env = Env::new();
+    env.keygen("me");
+    let mut jobs = String::new();
+    for i in 0..300 {
+        fs::write(
+            env.path(&format!("{i}.txt")),
+            format!("T{i}\nPublished in P, 2018-09-11.\nSource: https://e.com/{i}\n"),
+        )
+        .unwrap();
+        jobs.push_str(&format!(
+            "{{\"article\":\"{i}.txt\",\"title\":\"T\",\"url\":\"https://e.com/{i}\",\"publisher\":\"P\",\"published\":\"2018-09-11\"}}\n"
+        ));
+    }
+    fs::write(env.path("jobs.jsonl"), jobs).unwrap();
+    let (code, err) = run_with_stdout_closed(
+        &env,
+        &[
+            "pack",
+            "--batch",
+            "jobs.jsonl",
+            "--key",
+            "me.key",
+            "--out-dir",
+            "o",
+            "--json",
+        ],
+    );
+    let sealed = fs::read_dir(env.path("o")).map_or(0, |d| d.count());
+    assert!(
+        code != 0 || sealed == 300,
+        "exit 0 with {sealed} of 300 jobs sealed: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -351,6 +351,9 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
         sealed,
         notes: inferred.notes.clone(),
     };
+    // The verdict is known before the first write: a closed pipe exits with it.
+    let code = if ok { 0 } else { super::EXIT_INVALID };
+    output::set_earned(code);
     if a.json {
         output::print_json("dry_run", &report)?;
     } else {
@@ -383,7 +386,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             println!("  note       {n}");
         }
     }
-    Ok(if ok { 0 } else { super::EXIT_INVALID })
+    Ok(code)
 }
 
 fn options(limits: &LimitArgs, require_signers: usize) -> Options {
@@ -607,12 +610,15 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         text,
         notes,
     };
+    // The verdict is known before the first write: a closed pipe exits with it.
+    let code = if identical { 0 } else { super::EXIT_FAILED };
+    output::set_earned(code);
     if a.json {
         output::print_json("diff", &report)?;
     } else {
         print_diff(&report, &a)?;
     }
-    Ok(if identical { 0 } else { super::EXIT_FAILED })
+    Ok(code)
 }
 
 fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
