@@ -1198,3 +1198,86 @@ fn issue16_diff_of_two_warc_captures() {
         (Some("three"), Some("two"))
     );
 }
+
+#[test]
+fn attack_f3_diff_sees_the_articles_header_footer_and_aside() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = |headline: &str, note: &str, aside: &str, nav: &str| {
+        format!(
+            "<!doctype html><html><body><nav>{nav}</nav><article><header><h1>{headline}</h1></header>\
+             <p>The council voted on the budget today.</p><aside>{aside}</aside>\
+             <footer>Correction: {note}</footer></article></body></html>"
+        )
+    };
+    let pack = |html: &str, out: &str| {
+        std::fs::write(env.path("page.html"), html).unwrap();
+        env.cmd()
+            .args([
+                "pack",
+                "page.html",
+                "--url",
+                "https://city.example/b",
+                "--title",
+                "Budget",
+            ])
+            .args(["--publisher", "CP", "--published", "2024-01-01"])
+            .args(["--key", "k.key", "--out", out])
+            .ok();
+    };
+    pack(
+        &page(
+            "Council approves budget",
+            "An earlier version misstated the vote.",
+            "Vote: 7-2",
+            "Home",
+        ),
+        "h1.zip",
+    );
+    pack(
+        &page("Council rejects budget", "None.", "Vote: 2-7", "Home"),
+        "h2.zip",
+    );
+    let j = env
+        .cmd()
+        .args(["diff", "h1.zip", "h2.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    let text = j["text"].to_string();
+    assert!(text.contains("approves") && text.contains("rejects"), "{j}");
+    assert!(
+        text.contains("misstated"),
+        "the removed correction note: {j}"
+    );
+    assert!(text.contains("7-2"), "the article's aside: {j}");
+    assert!(!j["notes"].to_string().contains("not its"), "{j}");
+    // Only the site's navigation changed: not "markup only"; the change is listed.
+    pack(
+        &page(
+            "Council approves budget",
+            "An earlier version misstated the vote.",
+            "Vote: 7-2",
+            "Sport",
+        ),
+        "h3.zip",
+    );
+    let j = env
+        .cmd()
+        .args(["diff", "h1.zip", "h3.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    assert_eq!(j["text"], json!([]), "{j}");
+    let p = j["page_text"].to_string();
+    assert!(p.contains("Home") && p.contains("Sport"), "{j}");
+    assert!(!j["notes"].to_string().contains("markup"), "{j}");
+    let d = env
+        .cmd()
+        .args(["diff", "h1.zip", "h3.zip", "--trust", "k.pub"])
+        .fails(1);
+    assert!(
+        d.stdout()
+            .contains("page text at word 1: [-Home-] {+Sport+}"),
+        "{}",
+        d.stdout()
+    );
+}

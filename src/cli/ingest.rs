@@ -493,6 +493,9 @@ struct DiffReport {
     article_bytes_identical: bool,
     metadata: Vec<FieldChange>,
     text: Vec<TextChange>,
+    /// When the readable text is the same: the changes in the rest of the page's visible text
+    /// (word indexes in the whole page's text).
+    page_text: Vec<TextChange>,
     notes: Vec<String>,
 }
 
@@ -585,6 +588,7 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
     let same_bytes = so.article_sha256 == sn.article_sha256;
     let mut notes = Vec::new();
     let mut text = Vec::new();
+    let mut page_text = Vec::new();
     if !same_bytes {
         let (to, mut n1) = ingest::readable_text(&mo.article_file, &bo);
         let (tn, mut n2) = ingest::readable_text(&mn.article_file, &bn);
@@ -594,10 +598,19 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         let wn: Vec<&str> = tn.split_whitespace().collect();
         text = word_changes(&wo, &wn);
         if text.is_empty() {
-            notes.push(
-                "the article's bytes differ, but not its readable text (markup, spacing or line ends changed)"
-                    .into(),
-            );
+            // Said only when no visible text at all changed.
+            let po = ingest::page_text(&mo.article_file, &bo);
+            let pn = ingest::page_text(&mn.article_file, &bn);
+            let wo: Vec<&str> = po.split_whitespace().collect();
+            let wn: Vec<&str> = pn.split_whitespace().collect();
+            page_text = word_changes(&wo, &wn);
+            notes.push(if page_text.is_empty() {
+                "the article's bytes differ, but not its text (markup, spacing or line ends changed)"
+                    .into()
+            } else {
+                "the article's readable text is the same, but other text of the page changed (listed as page text)"
+                    .into()
+            });
         }
     }
     let identical = changes.is_empty() && same_bytes;
@@ -608,6 +621,7 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         article_bytes_identical: same_bytes,
         metadata: changes,
         text,
+        page_text,
         notes,
     };
     // The verdict is known before the first write: a closed pipe exits with it.
@@ -643,6 +657,16 @@ fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
     }
     for t in &r.text {
         let mut s = format!("text at word {}:", t.old_word + 1);
+        if !t.deleted.is_empty() {
+            s.push_str(&format!(" [-{}-]", t.deleted));
+        }
+        if !t.inserted.is_empty() {
+            s.push_str(&format!(" {{+{}+}}", t.inserted));
+        }
+        println!("{s}");
+    }
+    for t in &r.page_text {
+        let mut s = format!("page text at word {}:", t.old_word + 1);
         if !t.deleted.is_empty() {
             s.push_str(&format!(" [-{}-]", t.deleted));
         }

@@ -20,8 +20,10 @@
 //! Readable text (for `docseal diff`) is a simple readability approach: the text of the
 //! `<article>` elements, or of `<main>` when there is no article, or else of the whole body,
 //! leaving out what is not the article's text (`script`, `style`, `nav`, `header`, `footer`,
-//! `aside`, `form`, `noscript`, `template`, `svg`, `button`, `select`, `iframe`, `figure`
-//! captions are kept), with a line break at each block element.
+//! `aside`, `form`, `noscript`, `template`, `svg`, `button`, `select`, `iframe`; `figure`
+//! captions are kept), with a line break at each block element. A `header`, `footer` or
+//! `aside` inside an `<article>` is the article's own (its headline, byline, correction
+//! note): its text is kept.
 
 use super::{dates, Found, Inferred, Source, MAX_AUTHORS};
 use html5ever::tendril::StrTendril;
@@ -62,6 +64,13 @@ const MAX_VALUE: usize = 4096;
 const SKIP: &[&str] = &[
     "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template", "svg",
     "math", "button", "select", "iframe", "textarea", "head",
+];
+/// Elements of [`SKIP`] whose text is the article's own when they stand inside an
+/// `<article>`: kept there.
+const IN_ARTICLE: [&str; 3] = ["header", "footer", "aside"];
+/// Elements whose text no reader sees (left out of the page's text).
+const HIDDEN: &[&str] = &[
+    "script", "style", "template", "head", "noscript", "iframe", "svg", "math",
 ];
 const BLOCK: &[&str] = &[
     "p",
@@ -122,6 +131,11 @@ struct Scan {
     body_text: String,
     article_text: String,
     main_text: String,
+    /// All the text a reader sees on the page (every element but [`HIDDEN`] ones).
+    page_text: String,
+    /// `header`, `footer`, `aside` elements open inside an `<article>` whose text is kept (the
+    /// article's own headline, byline, correction note), by [`IN_ARTICLE`] index.
+    kept_in_article: [u32; 3],
     notes: Vec<String>,
 }
 
@@ -193,6 +207,13 @@ impl Scan {
             }
             return;
         }
+        let hidden = self
+            .skip
+            .iter()
+            .any(|(name, n)| *n > 0 && HIDDEN.contains(name));
+        if !hidden {
+            push_capped(&mut self.page_text, s, MAX_TEXT_BYTES);
+        }
         if self.skipping() {
             return;
         }
@@ -207,6 +228,7 @@ impl Scan {
 
     fn block(&mut self) {
         break_line(&mut self.body_text);
+        break_line(&mut self.page_text);
         if self.article_depth > 0 {
             break_line(&mut self.article_text);
         }
@@ -227,9 +249,18 @@ impl Scan {
             }
             return TokenSinkResult::Continue;
         }
+        let in_article = IN_ARTICLE.iter().position(|n| *n == name);
         if !void {
-            if let Some(n) = self.skip_count(name) {
-                *n = n.saturating_add(1);
+            match in_article {
+                // The article's own header, footer or aside: its text is the article's.
+                Some(i) if self.article_depth > 0 && !self.skipping() => {
+                    self.kept_in_article[i] = self.kept_in_article[i].saturating_add(1);
+                }
+                _ => {
+                    if let Some(n) = self.skip_count(name) {
+                        *n = n.saturating_add(1);
+                    }
+                }
             }
         }
         if !IN_HEAD.contains(&name) {
@@ -312,8 +343,18 @@ impl Scan {
                 return;
             }
         }
-        if let Some(n) = self.skip_count(name) {
-            *n = n.saturating_sub(1);
+        // A kept one opens when nothing is skipped: one of the same name skipped now was
+        // opened inside it, and is the one this tag closes.
+        let skipped_open = self.skip_count(name).is_some_and(|n| *n > 0);
+        match IN_ARTICLE.iter().position(|n| *n == name) {
+            Some(i) if !skipped_open && self.kept_in_article[i] > 0 => {
+                self.kept_in_article[i] -= 1;
+            }
+            _ => {
+                if let Some(n) = self.skip_count(name) {
+                    *n = n.saturating_sub(1);
+                }
+            }
         }
         match name {
             "article" => self.article_depth = self.article_depth.saturating_sub(1),
@@ -707,6 +748,12 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
         Source::Meta,
     );
     out.notes.append(&mut notes);
+}
+
+/// All the text a reader sees on an HTML page: the readable text and the rest (navigation,
+/// the site's header and footer, forms), without scripts, styles and the like.
+pub fn page_text(bytes: &[u8]) -> String {
+    scan(bytes).page_text
 }
 
 /// The readable text of an HTML page (see the module's documentation), with the notes

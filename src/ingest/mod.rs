@@ -466,3 +466,19 @@ pub fn readable_text(article_file: &str, bytes: &[u8]) -> (String, Vec<String>) 
         }
     }
 }
+
+/// All the text a reader sees in a sealed article, for `docseal diff` when the readable text
+/// is the same: for HTML (and a WARC record's HTML payload) every visible element's text
+/// ([`html::page_text`]); for anything else its readable text.
+pub fn page_text(article_file: &str, bytes: &[u8]) -> String {
+    let ext = article_file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let head = &bytes[..bytes.len().min(SNIFF)];
+    match kind_of(Path::new(&format!("article.{ext}")), head) {
+        Kind::Html => html::page_text(bytes),
+        Kind::Warc => match warc::parse_record(bytes).map(|r| payload_html(&r)) {
+            Ok(Ok(Some(h))) => html::page_text(&h),
+            _ => String::new(),
+        },
+        Kind::Text => readable_text(article_file, bytes).0,
+    }
+}
