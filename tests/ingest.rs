@@ -1281,3 +1281,55 @@ fn attack_f3_diff_sees_the_articles_header_footer_and_aside() {
         d.stdout()
     );
 }
+
+#[test]
+fn attack_f4_jsonld_fields_come_from_one_main_article_node() {
+    let env = Env::new();
+    env.keygen("k");
+    let related = r#"<script type="application/ld+json">{"@type":"NewsArticle","headline":"Old story","url":"https://news.example/old","datePublished":"2009-01-01","author":{"name":"Someone Else"}}</script>"#;
+    // The main article gives no date or author: none are taken from the related one.
+    let page = format!(
+        r#"<!doctype html><html><head><title>Mayor resigns</title>
+<script type="application/ld+json">{{"@type":"NewsArticle","headline":"Mayor resigns","url":"https://news.example/mayor","publisher":{{"name":"Daily Example"}}}}</script>
+<meta property="article:published_time" content="2024-05-02">
+</head><body><article><p>Story.</p></article><aside>Related: {related}</aside></body></html>"#
+    );
+    std::fs::write(env.path("mix.html"), &page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("mix.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-02", "opengraph"]), "{j}");
+    assert!(
+        !j.to_string().contains("Someone Else") && !j.to_string().contains("2009"),
+        "{j}"
+    );
+    // The related block first, but the canonical address names the main one.
+    let page = format!(
+        r#"<!doctype html><html><head><link rel="canonical" href="https://news.example/mayor">
+{related}
+<script type="application/ld+json">{{"@type":"NewsArticle","headline":"Mayor resigns","mainEntityOfPage":{{"@id":"https://news.example/mayor"}},"datePublished":"2024-05-01"}}</script>
+</head><body><p>Story.</p></body></html>"#
+    );
+    std::fs::write(env.path("canon.html"), &page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("canon.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-01", "json-ld"]), "{j}");
+    assert_eq!(
+        f["url"],
+        json!(["https://news.example/mayor", "json-ld"]),
+        "{j}"
+    );
+    assert!(!j.to_string().contains("Someone Else"), "{j}");
+    // A WebPage's mainEntity names the main article by its @id.
+    let page = r##"<!doctype html><html><head><script type="application/ld+json">{"@graph":[
+{"@type":"NewsArticle","@id":"#rel","headline":"Old story","datePublished":"2009-01-01"},
+{"@type":"WebPage","mainEntity":{"@id":"#main"}},
+{"@type":"NewsArticle","@id":"#main","headline":"Mayor resigns","datePublished":"2024-05-03"}]}</script>
+</head><body><p>Story.</p></body></html>"##;
+    std::fs::write(env.path("graph.html"), page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("graph.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-03", "json-ld"]), "{j}");
+}

@@ -572,22 +572,109 @@ fn name_of(v: &Value, all: &[&Value]) -> Option<String> {
     }
 }
 
-fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
-    for (i, block) in s.jsonld_blocks.iter().enumerate() {
-        let doc: Value = match serde_json::from_str(block.trim()) {
-            Ok(v) => v,
-            Err(e) => {
-                out.notes.push(format!(
-                    "JSON-LD block {} is not valid JSON ({e}); ignored",
-                    i + 1
-                ));
-                continue;
+/// The values of a JSON-LD property that may be one value or a list.
+fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        v => vec![v],
+    }
+}
+
+/// The `@id` a reference names (`"..."` or `{"@id": "..."}`).
+fn ref_id(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("@id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The page's main Article node among the JSON-LD blocks, with the nodes of its block (for
+/// `@id` references): the one a `mainEntity` names (or holds); else the one whose `url` or
+/// `mainEntityOfPage` is the page's own address (`<link rel=canonical>` or `og:url`); else
+/// the first. Also a note on the choice when there are several.
+fn main_article<'a>(
+    docs: &'a [Value],
+    page: &[String],
+    base: Option<&str>,
+) -> Option<(&'a Value, Vec<&'a Value>, Option<String>)> {
+    let per_doc: Vec<Vec<&Value>> = docs.iter().map(nodes).collect();
+    // (block, node, named by a mainEntity)
+    let mut cands: Vec<(usize, &Value, bool)> = Vec::new();
+    let mut main_ids: Vec<&str> = Vec::new();
+    for (d, all) in per_doc.iter().enumerate() {
+        for n in all {
+            if is_article(n) {
+                cands.push((d, n, false));
             }
-        };
-        let all = nodes(&doc);
-        let Some(art) = all.iter().copied().find(|v| is_article(v)) else {
-            continue;
-        };
+            for m in n.get("mainEntity").map(one_or_many).unwrap_or_default() {
+                if is_article(m) {
+                    cands.push((d, m, true));
+                } else if let Some(id) = ref_id(m) {
+                    main_ids.push(id);
+                }
+            }
+        }
+    }
+    let named = |n: &Value| {
+        n.get("@id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| main_ids.contains(&id))
+    };
+    let at_page = |n: &Value| {
+        let mut urls = Vec::new();
+        if let Some(u) = n.get("url").and_then(Value::as_str) {
+            urls.push(u);
+        }
+        if let Some(u) = n.get("mainEntityOfPage").and_then(ref_id) {
+            urls.push(u);
+        }
+        urls.iter()
+            .filter_map(|u| page_url(u, base))
+            .any(|u| page.contains(&u))
+    };
+    let (pick, why) = if let Some(c) = cands.iter().find(|(_, n, m)| *m || named(n)) {
+        (c, "the one a mainEntity names")
+    } else if let Some(c) = cands.iter().find(|(_, n, _)| at_page(n)) {
+        (c, "the one whose url is the page's canonical or og:url")
+    } else {
+        (cands.first()?, "the first")
+    };
+    let distinct = cands
+        .iter()
+        .filter(|(_, n, _)| !std::ptr::eq(*n, pick.1))
+        .count();
+    let note = (distinct > 0).then(|| {
+        format!(
+            "{} JSON-LD Article nodes; every JSON-LD field is read from {why}",
+            distinct + 1
+        )
+    });
+    Some((pick.1, per_doc[pick.0].clone(), note))
+}
+
+/// The JSON-LD fields, every one from the page's main Article node only ([`main_article`]).
+fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
+    let mut docs = Vec::new();
+    for (i, block) in s.jsonld_blocks.iter().enumerate() {
+        match serde_json::from_str::<Value>(block.trim()) {
+            Ok(v) => docs.push(v),
+            Err(e) => out.notes.push(format!(
+                "JSON-LD block {} is not valid JSON ({e}); ignored",
+                i + 1
+            )),
+        }
+    }
+    let page: Vec<String> = [s.canonical.clone(), first_meta(s, "og:url")]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| page_url(&u, base))
+        .collect();
+    let Some((art, all, note)) = main_article(&docs, &page, base) else {
+        return;
+    };
+    out.notes.extend(note);
+    {
         let text = |k: &str| art.get(k).and_then(Value::as_str).and_then(clean);
         let title = text("headline")
             .and_then(text_ok)
