@@ -1171,3 +1171,34 @@ fn attack_f2_batch_on_a_closed_pipe_is_never_success() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn attack_f21_threads_out_of_range_is_a_usage_error() {
+    let (env, _, _) = setup();
+    fs::write(env.path("jobs.jsonl"), "").unwrap();
+    for n in ["0", "1025", "18446744073709551615", "99999999999999999999"] {
+        for args in [
+            vec!["verify", "a.zip", "--trust", "me.pub", "--threads", n],
+            vec![
+                "pack",
+                "--batch",
+                "jobs.jsonl",
+                "--key",
+                "me.key",
+                "--out-dir",
+                "o",
+                "--threads",
+                n,
+            ],
+        ] {
+            let d = env.cmd().args(&args).fails(2);
+            let err = d.stderr();
+            assert!(err.contains("--threads"), "{args:?}: {err}");
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+    }
+    env.cmd()
+        .args(["verify", "a.zip", "--trust", "me.pub", "--threads", "1024"])
+        .ok();
+}
