@@ -1333,3 +1333,42 @@ fn attack_f4_jsonld_fields_come_from_one_main_article_node() {
     assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
     assert_eq!(f["published"], json!(["2024-05-03", "json-ld"]), "{j}");
 }
+
+#[test]
+fn attack_f13_f16_pack_stdin_is_bounded_and_named_standard_input() {
+    let env = Env::new();
+    env.keygen("k");
+    // More than --max-file-size on standard input, metadata to infer: refused promptly (not
+    // copied whole), naming standard input.
+    let big = vec![b'x'; 100_000];
+    let d = env
+        .cmd()
+        .args([
+            "pack", "-", "--title", "T", "--key", "k.key", "--out", "z.zip",
+        ])
+        .args(["--max-file-size", "1000"])
+        .stdin(&big)
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("standard input"), "{err}");
+    assert!(err.contains("--max-file-size"), "{err}");
+    assert!(!env.path("z.zip").exists());
+    // A field missing: the message names standard input, not a temporary file.
+    let d = env
+        .cmd()
+        .args([
+            "pack", "-", "--key", "k.key", "--out", "s.zip", "--title", "T",
+        ])
+        .stdin(b"hello\n")
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("standard input"), "{err}");
+    assert!(!err.contains("/tmp") && !err.contains(".tmp"), "{err}");
+    let d = env
+        .cmd()
+        .args(["pack", "-", "--key", "k.key", "--dry-run", "--json"])
+        .stdin(b"hello\n")
+        .fails(2);
+    assert!(!d.stdout().contains(".tmp"), "{}", d.stdout());
+    assert!(d.stdout().contains("standard input"), "{}", d.stdout());
+}

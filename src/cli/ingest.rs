@@ -72,6 +72,20 @@ fn all_given(g: &Given) -> bool {
     g.url.is_some() && g.title.is_some() && g.publisher.is_some() && g.published.is_some()
 }
 
+/// How standard input is named in messages.
+const STDIN_LABEL: &str = "standard input";
+
+/// `e` with the temporary copy of standard input (`tmp`) named as standard input.
+fn stdin_named(e: Error, tmp: &Path) -> Error {
+    let shown = tmp.display().to_string();
+    let fix = |s: &str| s.replace(&shown, STDIN_LABEL);
+    match e {
+        Error::Io { path, source } if path == tmp => Error::io(STDIN_LABEL, source),
+        Error::Invalid { what, problem } => Error::invalid(fix(&what), fix(&problem)),
+        e => e,
+    }
+}
+
 /// Read the article (standard input is kept in a temporary file when something must be read
 /// from it).
 fn read(a: &PackArgs, article: &Path) -> Result<(Option<Article>, Option<tempfile::TempDir>)> {
@@ -80,11 +94,34 @@ fn read(a: &PackArgs, article: &Path) -> Result<(Option<Article>, Option<tempfil
         if all_given(&g) {
             return Ok((None, None));
         }
+        // A private copy (mode 0600 in a 0700 directory), at most --max-file-size bytes: an
+        // endless or oversized input is refused as `pack FILE` refuses a large file.
+        use std::os::unix::fs::OpenOptionsExt;
+        let label = Path::new(STDIN_LABEL);
         let tmp = tempfile::tempdir().map_err(|e| Error::io("<temporary directory>", e))?;
         let path = tmp.path().join("stdin");
-        let mut f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("<stdin>", e))?;
-        let art = ingest::read_article(&path, g.url.as_deref()).map_err(Error::from)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(label, e))?;
+        let max = a.limits.max_file_size;
+        let n = std::io::copy(
+            &mut std::io::stdin().lock().take(max.saturating_add(1)),
+            &mut f,
+        )
+        .map_err(|e| Error::io(label, e))?;
+        if n > max {
+            return Err(Error::invalid(
+                STDIN_LABEL,
+                format!("article larger than {max} bytes (the per-file limit, --max-file-size)"),
+            )
+            .into());
+        }
+        drop(f);
+        let art = ingest::read_article(&path, g.url.as_deref())
+            .map_err(|e| stdin_named(Error::from(e), &path))?;
         return Ok((Some(art), Some(tmp)));
     }
     let art = ingest::read_article(article, g.url.as_deref()).map_err(Error::from)?;
@@ -117,7 +154,14 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
             _tmp: None,
         });
     };
-    let resolved = ingest::resolve(&g, &art).map_err(Error::from)?;
+    let resolved = ingest::resolve(&g, &art).map_err(|e| {
+        let e = Error::from(e);
+        if article.as_os_str() == "-" {
+            stdin_named(e, &art.path)
+        } else {
+            e
+        }
+    })?;
     let mut attachments = Vec::new();
     let source = match &art.capture {
         Some(c) => {
@@ -195,7 +239,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
         match &art {
             Some(x) => format!(
                 "not given, and not found in {} (looked at: {})",
-                x.path.display(),
+                if article.as_os_str() == "-" {
+                    STDIN_LABEL.to_string()
+                } else {
+                    x.path.display().to_string()
+                },
                 ingest::looked(x.kind, flag)
             ),
             None => "not given".into(),
