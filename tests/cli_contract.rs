@@ -1202,3 +1202,47 @@ fn attack_f21_threads_out_of_range_is_a_usage_error() {
         .args(["verify", "a.zip", "--trust", "me.pub", "--threads", "1024"])
         .ok();
 }
+
+#[test]
+fn attack_f14_verify_and_inspect_of_an_endless_stdin_stop_at_once() {
+    let (env, _, _) = setup();
+    for args in [
+        vec!["verify", "-", "--trust", "me.pub"],
+        vec!["inspect", "-"],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .current_dir(env.dir.path())
+            .stdin(fs::File::open("/dev/zero").unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // With the default limits (64 GiB), /dev/zero was copied until the disk filled.
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?} < /dev/zero still reading after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {said}");
+        assert!(
+            said.contains("zip.not_zip") || said.contains("not a docseal bundle"),
+            "{args:?}: {said}"
+        );
+    }
+    // A bundle on standard input still verifies.
+    env.cmd()
+        .args(["verify", "-", "--trust", "me.pub"])
+        .stdin(&fs::read(env.path("a.zip")).unwrap())
+        .ok();
+}

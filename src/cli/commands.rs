@@ -611,6 +611,9 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     Ok(code)
 }
 
+/// Bytes of standard input read before deciding whether it can be a bundle.
+const STDIN_SNIFF: u64 = 64 << 10;
+
 /// A bundle read from standard input (`-`), copied to an unnamed temporary file as it comes,
 /// up to the largest bundle the limits allow (one byte more is refused as
 /// `limit.bundle_size`), then verified (`trust`) or inspected (`None`) as a bundle file.
@@ -619,11 +622,24 @@ fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report>
     let label = std::path::Path::new("<standard input>");
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
     let max = verify::max_bundle_size(&opts.limits);
-    let len = std::io::copy(
-        &mut std::io::stdin().lock().take(max.saturating_add(1)),
-        &mut tmp,
-    )
-    .map_err(|e| Error::io(label, e))?;
+    let mut input = std::io::stdin().lock();
+    // A stream that does not start as a bundle does (a ZIP local file header) is read no
+    // further than its first STDIN_SNIFF bytes: `/dev/zero` is refused at once, not after
+    // the limits' tens of GiB.
+    let mut head = Vec::new();
+    (&mut input)
+        .take(STDIN_SNIFF.min(max.saturating_add(1)))
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(label, e))?;
+    std::io::Write::write_all(&mut tmp, &head).map_err(|e| Error::io(label, e))?;
+    let mut len = head.len() as u64;
+    if head.starts_with(b"PK\x03\x04") {
+        len += std::io::copy(
+            &mut input.take(max.saturating_add(1).saturating_sub(len)),
+            &mut tmp,
+        )
+        .map_err(|e| Error::io(label, e))?;
+    }
     tmp.rewind().map_err(|e| Error::io(label, e))?;
     Ok(verify::verify_reader("-", &mut tmp, len, trust, opts))
 }
