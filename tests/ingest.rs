@@ -1372,3 +1372,25 @@ fn attack_f13_f16_pack_stdin_is_bounded_and_named_standard_input() {
     assert!(!d.stdout().contains(".tmp"), "{}", d.stdout());
     assert!(d.stdout().contains("standard input"), "{}", d.stdout());
 }
+
+#[test]
+fn attack_f8_inference_passes_over_values_pack_refuses() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = "<!doctype html><html><head>\
+        <script type=\"application/ld+json\">{\"@type\":\"NewsArticle\",\"headline\":\"Mayor \u{202e}sngiser\",\"url\":\"https://news.example/m\",\"datePublished\":\"2024-05-01\",\"publisher\":{\"name\":\"Daily\u{202b} Example\"}}</script>\
+        <meta property=\"og:title\" content=\"Mayor resigns\">\
+        <meta property=\"og:site_name\" content=\"Daily Example\">\
+        </head><body><p>Story.</p></body></html>";
+    std::fs::write(env.path("rlo.html"), page).unwrap();
+    let (code, j) = dry_run(&env, &env.path("rlo.html"), &[]);
+    assert_eq!(code, 0, "{j}");
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "opengraph"]), "{j}");
+    assert_eq!(f["publisher"], json!(["Daily Example", "opengraph"]), "{j}");
+    // pack agrees with the dry run.
+    env.cmd()
+        .args(["pack", "rlo.html", "--key", "k.key", "--out", "r.zip"])
+        .ok();
+    assert_eq!(metadata_of(&env, "r.zip")["headline"], "Mayor resigns");
+}

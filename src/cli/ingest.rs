@@ -285,7 +285,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             }),
         }
     };
-    let text = |s: &str| metadata::check_text(s).map(|_| s.to_string());
+    let text = |s: &str| metadata::check_new_text(s).map(|_| s.to_string());
     let date = |s: &str| metadata::check_date(s).map(|_| s.to_string());
     text_field(
         "url",
@@ -327,9 +327,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
     } else {
         Some(Found::new(g.authors.clone(), ingest::Source::Flag))
     };
-    let author_problem = authors
-        .as_ref()
-        .and_then(|a| a.value.iter().find_map(|x| metadata::check_text(x).err()));
+    let author_problem = authors.as_ref().and_then(|a| {
+        a.value
+            .iter()
+            .find_map(|x| metadata::check_new_text(x).err())
+    });
     ok &= author_problem.is_none();
     fields.push(DryField {
         field: "author",
