@@ -1394,3 +1394,155 @@ fn attack_f8_inference_passes_over_values_pack_refuses() {
         .ok();
     assert_eq!(metadata_of(&env, "r.zip")["headline"], "Mayor resigns");
 }
+
+/// One WARC response record for `uri` by hand: `block` is the HTTP response; `digests` are
+/// extra header lines (`WARC-Block-Digest: ...`).
+fn warc_response(uri: &str, date: &str, block: &[u8], digests: &[String]) -> Vec<u8> {
+    let mut h = format!(
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\nWARC-Date: {date}\r\n\
+         WARC-Record-ID: <urn:uuid:{date}>\r\nContent-Type: application/http; msgtype=response\r\n"
+    );
+    for d in digests {
+        h.push_str(d);
+        h.push_str("\r\n");
+    }
+    h.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+    let mut out = h.into_bytes();
+    out.extend_from_slice(block);
+    out.extend_from_slice(b"\r\n\r\n");
+    out
+}
+
+fn http_response(status: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn sha256_digest(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!(
+        "WARC-Block-Digest: sha256:{}",
+        docseal::metadata::hex(&sha2::Sha256::digest(b))
+    )
+}
+
+const WARC_PAGE: &[u8] = b"<!doctype html><html><head><title>Real E</title>\
+    <meta property=\"og:site_name\" content=\"Pub\">\
+    <meta property=\"article:published_time\" content=\"2024-05-05\"></head>\
+    <body>Real article</body></html>";
+
+#[test]
+fn attack_f9_f7_warc_seals_the_html_response_chosen_and_says_so() {
+    let env = Env::new();
+    env.keygen("k");
+    let err503 = http_response(
+        "503 Service Unavailable",
+        "text/plain",
+        b"Service unavailable",
+    );
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    let mut w = warc_response(
+        "https://e.com/e",
+        "2024-05-05T10:00:00Z",
+        &err503,
+        &[sha256_digest(&err503)],
+    );
+    w.extend(warc_response(
+        "https://e.com/e",
+        "2024-05-05T10:00:05Z",
+        &ok,
+        &[sha256_digest(&ok)],
+    ));
+    std::fs::write(env.path("e.warc"), &w).unwrap();
+    // Without --url (the only HTML response) and with it (the last HTML 200 response).
+    for (n, url) in [(0, None), (1, Some("https://e.com/e"))] {
+        let out = format!("e{n}.zip");
+        let mut c = env
+            .cmd()
+            .args(["pack", "e.warc", "--key", "k.key", "--out", &out]);
+        if let Some(u) = url {
+            c = c.args(["--url", u]);
+        }
+        let d = c.ok();
+        // The choice is said on standard error (pack, not only --dry-run).
+        assert!(d.stderr().contains("record 2"), "{}", d.stderr());
+        let cat = env.cmd().args(["cat", &out, "--trust", "k.pub"]).ok();
+        let sealed = cat.stdout();
+        assert!(sealed.contains("Real article"), "{sealed}");
+        assert!(!sealed.contains("Service unavailable"), "{sealed}");
+        assert_eq!(metadata_of(&env, &out)["headline"], "Real E");
+    }
+    // In --json too.
+    let d = env
+        .cmd()
+        .args([
+            "pack", "e.warc", "--key", "k.key", "--out", "e2.zip", "--json",
+        ])
+        .ok();
+    assert!(
+        d.json()["warnings"].to_string().contains("record 2"),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn attack_f10_warc_digests_said_truthfully_and_all_checked() {
+    let env = Env::new();
+    env.keygen("k");
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    // No digest recorded: not "(digests checked)".
+    std::fs::write(
+        env.path("nd.warc"),
+        warc_response("https://e.com/nd", "2024-05-05T10:00:00Z", &ok, &[]),
+    )
+    .unwrap();
+    let (code, j) = dry_run(&env, &env.path("nd.warc"), &[]);
+    assert_eq!(code, 0, "{j}");
+    let what = j["sealed"][0]["what"].as_str().unwrap().to_string();
+    assert!(!what.contains("digests checked"), "{what}");
+    assert!(what.contains("no digest recorded"), "{what}");
+    // With one: checked.
+    std::fs::write(
+        env.path("d1.warc"),
+        warc_response(
+            "https://e.com/d1",
+            "2024-05-05T10:00:00Z",
+            &ok,
+            &[sha256_digest(&ok)],
+        ),
+    )
+    .unwrap();
+    let (_, j) = dry_run(&env, &env.path("d1.warc"), &[]);
+    assert!(
+        j["sealed"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("digest checked"),
+        "{j}"
+    );
+    // A second, wrong WARC-Block-Digest: refused.
+    let wrong = format!("WARC-Block-Digest: sha256:{}", "00".repeat(32));
+    std::fs::write(
+        env.path("dd.warc"),
+        warc_response(
+            "https://e.com/dd",
+            "2024-05-05T10:00:00Z",
+            &ok,
+            &[sha256_digest(&ok), wrong],
+        ),
+    )
+    .unwrap();
+    let d = env
+        .cmd()
+        .args(["pack", "dd.warc", "--key", "k.key", "--out", "dd.zip"])
+        .run();
+    assert_ne!(d.code(), 0, "{}", d.stderr());
+    assert!(d.stderr().contains("WARC-Block-Digest"), "{}", d.stderr());
+    assert!(!env.path("dd.zip").exists());
+}

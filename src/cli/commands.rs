@@ -314,6 +314,8 @@ fn pack(a: PackArgs) -> Result<u8> {
         supersedes,
     };
     let mut warnings = sealing_warnings(&req, chrono::Utc::now());
+    // What reading the article noted (which WARC record was sealed, values passed over).
+    warnings.extend(p.notes.iter().cloned());
     let s = if to_stdout {
         // Sealed into a private temporary directory, then copied out: the same bytes as a
         // bundle file.

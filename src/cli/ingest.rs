@@ -53,6 +53,9 @@ pub struct Prepared {
     pub resolved: Resolved,
     /// Files sealed as attachments besides `--attach` (a WARC's request record).
     pub attachments: Vec<PathBuf>,
+    /// What reading the article noted (the record sealed, values passed over): shown as
+    /// warnings, as `--dry-run` shows them.
+    pub notes: Vec<String>,
     /// Holds the temporary files sealed (standard input, WARC records) until sealed.
     _tmp: Option<tempfile::TempDir>,
 }
@@ -151,6 +154,7 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
                     .map(|r| Found::new(r, ingest::Source::Flag)),
             },
             attachments: Vec::new(),
+            notes: Vec::new(),
             _tmp: None,
         });
     };
@@ -191,6 +195,7 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
         article: source,
         resolved,
         attachments,
+        notes: art.inferred.notes.clone(),
         _tmp: tmp,
     })
 }
