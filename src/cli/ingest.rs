@@ -353,9 +353,14 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
                     path: "data/article.warc".into(),
                     bytes: n(&c.response),
                     what: format!(
-                        "WARC response record {} for {} (digests checked)",
+                        "WARC response record {} for {} ({})",
                         c.response.number,
-                        ingest::warc::printable(&c.target)
+                        ingest::warc::printable(&c.target),
+                        match c.response.header.digests() {
+                            0 => "no digest recorded: its bytes are not checked against one".into(),
+                            1 => "its digest checked".to_string(),
+                            n => format!("its {n} digests checked"),
+                        }
                     ),
                 });
                 if let Some(q) = &c.request {

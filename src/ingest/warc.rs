@@ -56,6 +56,20 @@ impl Header {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every field named `name` (case-insensitive), in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many digest fields (`WARC-Block-Digest`, `WARC-Payload-Digest`) the record has:
+    /// each one is checked when it is selected.
+    pub fn digests(&self) -> usize {
+        self.all("WARC-Block-Digest").count() + self.all("WARC-Payload-Digest").count()
+    }
+
     /// `WARC-Type`, lower-cased.
     pub fn kind(&self) -> String {
         self.get("WARC-Type").unwrap_or("").to_ascii_lowercase()
@@ -597,14 +611,15 @@ fn check_record(path: &Path, r: &Record) -> Result<(), IngestError> {
         which: which.to_string(),
         problem: why,
     };
-    if let Some(v) = r.header.get("WARC-Block-Digest") {
+    // Every digest field, not only the first: a record with two must match both.
+    for v in r.header.all("WARC-Block-Digest") {
         check_digest(v, block).map_err(|e| mismatch("WARC-Block-Digest", e))?;
     }
-    if let Some(v) = r.header.get("WARC-Payload-Digest") {
-        let payload = match http(block) {
-            Some(h) => &block[h.body_at..],
-            None => block,
-        };
+    let payload = match http(block) {
+        Some(h) => &block[h.body_at..],
+        None => block,
+    };
+    for v in r.header.all("WARC-Payload-Digest") {
         check_digest(v, payload).map_err(|e| mismatch("WARC-Payload-Digest", e))?;
     }
     Ok(())
