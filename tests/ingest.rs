@@ -1546,3 +1546,43 @@ fn attack_f10_warc_digests_said_truthfully_and_all_checked() {
     assert!(d.stderr().contains("WARC-Block-Digest"), "{}", d.stderr());
     assert!(!env.path("dd.zip").exists());
 }
+
+#[test]
+fn attack_f12_a_text_starting_with_warc_version_is_text() {
+    let env = Env::new();
+    env.keygen("k");
+    std::fs::write(
+        env.path("w.txt"),
+        "WARC/1.0 is a file format. This article explains it.\n",
+    )
+    .unwrap();
+    env.cmd()
+        .args(["pack", "w.txt", "--url", "https://e.com/w", "--title", "T"])
+        .args(["--publisher", "P", "--published", "2020-01-01"])
+        .args(["--key", "k.key", "--out", "w.zip"])
+        .ok();
+    assert_eq!(
+        metadata_of(&env, "w.zip")["articleFile"],
+        "data/article.txt"
+    );
+    // Even a line break after the version, without WARC fields, is text.
+    std::fs::write(
+        env.path("w2.txt"),
+        "WARC/1.0\r\nis a format.\r\n\r\nMore.\n",
+    )
+    .unwrap();
+    env.cmd()
+        .args(["pack", "w2.txt", "--url", "https://e.com/w", "--title", "T"])
+        .args(["--publisher", "P", "--published", "2020-01-01"])
+        .args(["--key", "k.key", "--out", "w2.zip"])
+        .ok();
+    // A real WARC record without the .warc name is still read as one.
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    std::fs::write(
+        env.path("capture.bin"),
+        warc_response("https://e.com/c", "2024-05-05T10:00:00Z", &ok, &[]),
+    )
+    .unwrap();
+    let (_, j) = dry_run(&env, &env.path("capture.bin"), &[]);
+    assert_eq!(j["kind"], "warc", "{j}");
+}

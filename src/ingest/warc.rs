@@ -693,11 +693,15 @@ struct Candidate {
     html: bool,
 }
 
-/// The response records whose target is `url`, in file order (their blocks not kept).
+/// The response records whose target is `url`, in file order.
 fn responses_for(path: &Path, url: &str) -> Result<Vec<Candidate>, IngestError> {
     let mut r = open(path)?;
     let mut out = Vec::new();
-    while let Some(rec) = r.next_record(&mut |_| false)? {
+    // The responses for `url` are read as if kept (one at a time, dropped at once): one larger
+    // than a record docseal seals is refused by its claimed size, before it is inflated.
+    let mut keep =
+        |h: &Header| h.kind() == "response" && h.target().is_some_and(|t| same_url(t, url));
+    while let Some(rec) = r.next_record(&mut keep)? {
         if rec.header.kind() != "response" || !rec.header.target().is_some_and(|t| same_url(t, url))
         {
             continue;
