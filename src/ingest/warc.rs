@@ -662,9 +662,12 @@ fn open(path: &Path) -> Result<Reader<std::fs::File>, IngestError> {
     Ok(Reader::new(path, f, is_gzip(&magic[..n])))
 }
 
-/// The HTML responses of a WARC file: (target URI, WARC-Date); at most [`MAX_LISTED`] + 1
+/// A response listed: (target URI, `WARC-Date`, record number).
+pub type Listed = (String, String, u64);
+
+/// The HTML responses of a WARC file ([`Listed`]); at most [`MAX_LISTED`] + 1
 /// listed, with the total count.
-pub fn html_responses(path: &Path) -> Result<(Vec<(String, String, u64)>, usize), IngestError> {
+pub fn html_responses(path: &Path) -> Result<(Vec<Listed>, usize), IngestError> {
     let mut r = open(path)?;
     let (mut list, mut count) = (Vec::new(), 0);
     while let Some(rec) = r.next_record(&mut |_| false)? {
