@@ -1246,3 +1246,54 @@ fn attack_f14_verify_and_inspect_of_an_endless_stdin_stop_at_once() {
         .stdin(&fs::read(env.path("a.zip")).unwrap())
         .ok();
 }
+
+#[test]
+fn attack_f15_invisible_format_characters_refused_and_escaped() {
+    let (env, key, public) = setup();
+    for c in [
+        '\u{2060}',
+        '\u{2064}',
+        '\u{206a}',
+        '\u{206f}',
+        '\u{00ad}',
+        '\u{180e}',
+        '\u{034f}',
+        '\u{3164}',
+        '\u{115f}',
+        '\u{ffa0}',
+        '\u{fff9}',
+        '\u{fffb}',
+        '\u{e0001}',
+        '\u{e007f}',
+        '\u{200e}',
+        '\u{200f}',
+        '\u{feff}',
+    ] {
+        let mut args = sample_pack_args(&key, "inv.zip");
+        let i = args.iter().position(|a| a == "--title").unwrap();
+        args[i + 1] = format!("abc{c}def");
+        let d = env.cmd().args(&args).fails(2);
+        assert!(
+            d.stderr().contains(&format!("U+{:04X}", c as u32)),
+            "{}",
+            d.stderr()
+        );
+        assert!(!env.path("inv.zip").exists());
+        env.cmd()
+            .args(["key", "trust", "T.toml"])
+            .arg(&public)
+            .arg("--name")
+            .arg(format!("news{c}room"))
+            .fails(2);
+        assert!(!env.path("T.toml").exists());
+        // On the terminal: shown as an escape, never as it is.
+        let d = env
+            .cmd()
+            .args(["verify", "a.zip", "--trust"])
+            .arg(format!("news{c}room.pub"))
+            .fails(4);
+        let err = d.stderr();
+        assert!(!err.contains(c), "U+{:04X} raw in {err:?}", c as u32);
+        assert!(err.contains(&format!("\\u{{{:x}}}", c as u32)), "{err:?}");
+    }
+}
