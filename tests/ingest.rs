@@ -1586,3 +1586,41 @@ fn attack_f12_a_text_starting_with_warc_version_is_text() {
     let (_, j) = dry_run(&env, &env.path("capture.bin"), &[]);
     assert_eq!(j["kind"], "warc", "{j}");
 }
+
+#[test]
+fn attack_f17_diff_compares_supersedes() {
+    let env = Env::new();
+    env.keygen("k");
+    std::fs::write(
+        env.path("x.txt"),
+        "Body.\nPublished in P, 2018-09-11.\nSource: https://e.com/x\n",
+    )
+    .unwrap();
+    let pack = |out: &str, extra: &[&str]| {
+        env.cmd()
+            .args(["pack", "x.txt", "--key", "k.key", "--out", out])
+            .args(["--created", "2025-01-01T00:00:00Z"])
+            .args(extra)
+            .ok();
+    };
+    pack("old.zip", &["--title", "A"]);
+    pack("s1.zip", &["--title", "B"]);
+    pack("s2.zip", &["--title", "B", "--supersedes", "old.zip"]);
+    let j = env
+        .cmd()
+        .args(["diff", "s1.zip", "s2.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    assert_eq!(j["identical"], false, "{j}");
+    assert_eq!(j["metadata"][0]["field"], "supersedes", "{j}");
+    assert_eq!(j["metadata"][0]["old"], Value::Null, "{j}");
+    let d = env
+        .cmd()
+        .args(["diff", "s1.zip", "s2.zip", "--trust", "k.pub"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("metadata supersedes:"),
+        "{}",
+        d.stdout()
+    );
+}

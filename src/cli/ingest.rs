@@ -522,7 +522,7 @@ pub fn cat(a: CatArgs) -> Result<u8> {
 
 #[derive(Serialize)]
 struct FieldChange {
-    field: &'static str,
+    field: String,
     old: serde_json::Value,
     new: serde_json::Value,
 }
@@ -598,10 +598,10 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
     let (ro, mo, bo) = load(&a.old)?;
     let (rn, mn, bn) = load(&a.new)?;
     let mut changes = Vec::new();
-    let mut field = |field: &'static str, o: serde_json::Value, n: serde_json::Value| {
+    let mut field = |field: &str, o: serde_json::Value, n: serde_json::Value| {
         if o != n {
             changes.push(FieldChange {
-                field,
+                field: field.to_string(),
                 old: o,
                 new: n,
             });
@@ -643,6 +643,35 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         json!(v)
     };
     field("attachments", att(&ro, &mo), att(&rn, &mn));
+    // Every other field of metadata.json (supersedes, and any a later format adds), but not
+    // those about the sealing itself (a page sealed again later is the same article).
+    const COMPARED: &[&str] = &[
+        "headline",
+        "author",
+        "publisher",
+        "datePublished",
+        "url",
+        "dateRetrieved",
+        "articleFile",
+        "attachments",
+        "id",
+        "dateSealed",
+        "sealedWith",
+    ];
+    let (vo, vn) = (serde_json::to_value(&mo)?, serde_json::to_value(&mn)?);
+    let mut keys: Vec<&String> = vo
+        .as_object()
+        .into_iter()
+        .chain(vn.as_object())
+        .flat_map(|o| o.keys())
+        .filter(|k| !COMPARED.contains(&k.as_str()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let get = |v: &serde_json::Value| v.get(k.as_str()).cloned().unwrap_or_default();
+        field(k, get(&vo), get(&vn));
+    }
     let so = side(&a.old, &ro, &mo);
     let sn = side(&a.new, &rn, &mn);
     let same_bytes = so.article_sha256 == sn.article_sha256;
