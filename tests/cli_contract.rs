@@ -1297,3 +1297,28 @@ fn attack_f15_invisible_format_characters_refused_and_escaped() {
         assert!(err.contains(&format!("\\u{{{:x}}}", c as u32)), "{err:?}");
     }
 }
+
+#[test]
+fn attack_f19_a_path_without_bundles_is_not_silently_passed() {
+    let (env, _, _) = setup();
+    fs::create_dir(env.path("empty")).unwrap();
+    let d = env
+        .cmd()
+        .args(["verify", "empty", "a.zip", "--trust", "me.pub"])
+        .fails(1);
+    assert!(d.stderr().contains("empty: no bundle"), "{}", d.stderr());
+    assert!(d.stderr().contains("--allow-empty"), "{}", d.stderr());
+    // Accepted with --allow-empty, and said.
+    let d = env
+        .cmd()
+        .args([
+            "verify",
+            "empty",
+            "a.zip",
+            "--trust",
+            "me.pub",
+            "--allow-empty",
+        ])
+        .ok();
+    assert!(d.stderr().contains("empty: no bundle"), "{}", d.stderr());
+}

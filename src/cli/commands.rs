@@ -500,6 +500,8 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     let mut first = Vec::new();
     let mut bundles = Vec::new();
     let mut stdin = false;
+    // Paths given that hold no bundle at all (an empty or mistyped directory).
+    let mut empty = Vec::new();
     for b in &a.bundles {
         if b.as_os_str() == "-" {
             if std::mem::replace(&mut stdin, true) {
@@ -508,6 +510,9 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             continue;
         }
         let found = verify::discover(b);
+        if found.problems.is_empty() && found.bundles.is_empty() {
+            empty.push(b.display().to_string());
+        }
         first.extend(found.problems);
         bundles.extend(found.bundles);
     }
@@ -518,6 +523,16 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             given.join(", ")
         );
         return Ok(super::EXIT_FAILED);
+    }
+    // Some paths hold bundles, these none: not a silent success.
+    for e in &empty {
+        if a.allow_empty {
+            eprintln!("docseal: note: {e}: no bundle found in it");
+        } else {
+            eprintln!(
+                "docseal: {e}: no bundle (*.zip file or unzipped bundle directory) found in it (give --allow-empty to accept that)"
+            );
+        }
     }
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
     let mut known = Vec::new();
@@ -584,7 +599,10 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         bar.finish_and_clear();
     }
     // Every bundle is checked: the verdict stands whatever happens to the output.
-    let code = summary.code();
+    let mut code = summary.code();
+    if !empty.is_empty() && !a.allow_empty {
+        code = code.max(super::EXIT_FAILED);
+    }
     output::set_earned(code);
     if a.json {
         let l = &opts.limits;
