@@ -1624,3 +1624,18 @@ fn attack_f17_diff_compares_supersedes() {
         d.stdout()
     );
 }
+
+#[test]
+fn attack_f6_f5_first_title_only_and_no_microdata_author() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = "<!doctype html><html><head><title>Real title</title><title>Injected</title>\
+        </head><body><article><p>Story.</p></article>\
+        <div itemscope><meta itemprop=\"author\" content=\"Comment Writer\"></div></body></html>";
+    std::fs::write(env.path("t.html"), page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("t.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Real title", "meta"]), "{j}");
+    assert!(!j.to_string().contains("Comment Writer"), "{j}");
+    assert!(!j.to_string().contains("Injected"), "{j}");
+}

@@ -120,6 +120,9 @@ struct Scan {
     article_depth: u32,
     main_depth: u32,
     in_title: bool,
+    /// The first `<title>` has ended: the text of later ones is not the page's title (as
+    /// `document.title` reads only the first).
+    title_closed: bool,
     title: Option<String>,
     /// The JSON-LD block being read (`None` when not in one, or it is too large).
     jsonld: Option<String>,
@@ -202,7 +205,7 @@ impl Scan {
             return;
         }
         if self.in_title {
-            if let Some(t) = &mut self.title {
+            if let Some(t) = self.title.as_mut().filter(|_| !self.title_closed) {
                 push_capped(t, s, MAX_VALUE);
             }
             return;
@@ -277,9 +280,9 @@ impl Scan {
             "article" if !void => self.article_depth = self.article_depth.saturating_add(1),
             "main" if !void => self.main_depth = self.main_depth.saturating_add(1),
             "meta" => {
-                let key = attr(tag, "property")
-                    .or_else(|| attr(tag, "name"))
-                    .or_else(|| attr(tag, "itemprop"));
+                // Microdata (`itemprop`) is not read: an itemprop=author may belong to any
+                // item of the page (a related story, a comment), not to the article.
+                let key = attr(tag, "property").or_else(|| attr(tag, "name"));
                 if let (Some(k), Some(c)) = (key, attr(tag, "content")) {
                     if self.meta.len() < MAX_META && c.len() <= MAX_VALUE {
                         self.meta
@@ -359,7 +362,12 @@ impl Scan {
         match name {
             "article" => self.article_depth = self.article_depth.saturating_sub(1),
             "main" => self.main_depth = self.main_depth.saturating_sub(1),
-            "title" => self.in_title = false,
+            "title" => {
+                if self.in_title && self.title.is_some() {
+                    self.title_closed = true;
+                }
+                self.in_title = false;
+            }
             "script" => {
                 if let Some(j) = self.jsonld.take() {
                     self.jsonld_blocks.push(j);
