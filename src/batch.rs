@@ -75,6 +75,9 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Most threads a pool starts (more asked for: this many).
+pub const MAX_THREADS: usize = 1024;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -109,7 +112,7 @@ where
     W: Fn(T) -> R + Sync,
     F: FnMut(Option<(usize, R)>) -> std::result::Result<(), E> + Send,
 {
-    let threads = threads.max(1);
+    let threads = threads.clamp(1, MAX_THREADS);
     ordered_parallel_window(items, threads, threads * 4 + 4, work, emit)
 }
 
@@ -134,7 +137,7 @@ where
         emit: F,
         error: Option<E>,
     }
-    let threads = threads.max(1);
+    let threads = threads.clamp(1, MAX_THREADS);
     let window = window.max(1);
     let every = (window / 4).max(1);
     let source = Mutex::new((items, 0usize));
@@ -165,95 +168,101 @@ where
     let pending: Mutex<(BTreeMap<usize, R>, usize)> = Mutex::new((BTreeMap::new(), 0));
     let emitter = Mutex::new(Emitter { emit, error: None });
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            let (source, gate, stopped, work, stop, pending, emitter, publish) = (
-                &source, &gate, &stopped, &work, &stop, &pending, &emitter, &publish,
-            );
-            s.spawn(move || loop {
-                if stopped.load(Ordering::SeqCst) {
+        let (source, gate, stopped, work, stop, pending, emitter, publish) = (
+            &source, &gate, &stopped, &work, &stop, &pending, &emitter, &publish,
+        );
+        // Only references are captured: the worker is `Copy`, one per thread.
+        let worker = move || loop {
+            if stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let (i, item) = {
+                let mut g = lock(source);
+                let Some(item) = g.0.next() else { break };
+                let i = g.1;
+                g.1 += 1;
+                (i, item)
+            };
+            {
+                let mut g = lock(&gate.0);
+                while i >= g.0 + window && !g.1 {
+                    g.2 += 1;
+                    g = gate.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                    g.2 -= 1;
+                }
+                if g.1 {
                     break;
                 }
-                let (i, item) = {
-                    let mut g = lock(source);
-                    let Some(item) = g.0.next() else { break };
-                    let i = g.1;
-                    g.1 += 1;
-                    (i, item)
-                };
-                {
-                    let mut g = lock(&gate.0);
-                    while i >= g.0 + window && !g.1 {
-                        g.2 += 1;
-                        g = gate.1.wait(g).unwrap_or_else(|e| e.into_inner());
-                        g.2 -= 1;
-                    }
-                    if g.1 {
-                        break;
-                    }
+            }
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item))) {
+                Ok(r) => r,
+                Err(p) => {
+                    stop();
+                    std::panic::resume_unwind(p);
                 }
-                let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
-                {
-                    Ok(r) => r,
-                    Err(p) => {
-                        stop();
-                        std::panic::resume_unwind(p);
-                    }
+            };
+            lock(pending).0.insert(i, r);
+            // Emit what is ready, unless another worker is emitting: it will find this
+            // result when it looks again (it looks after it stops emitting).
+            loop {
+                let mut em = match emitter.try_lock() {
+                    Ok(em) => em,
+                    Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => break,
                 };
-                lock(pending).0.insert(i, r);
-                // Emit what is ready, unless another worker is emitting: it will find this
-                // result when it looks again (it looks after it stops emitting).
-                loop {
-                    let mut em = match emitter.try_lock() {
-                        Ok(em) => em,
-                        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
-                        Err(std::sync::TryLockError::WouldBlock) => break,
+                if em.error.is_some() {
+                    break;
+                }
+                let mut emitted_any = false;
+                let mut res = Ok(());
+                while res.is_ok() {
+                    let next = {
+                        let mut p = lock(pending);
+                        let n = p.1;
+                        p.0.remove(&n).map(|r| {
+                            p.1 += 1;
+                            (n, r)
+                        })
                     };
-                    if em.error.is_some() {
-                        break;
-                    }
-                    let mut emitted_any = false;
-                    let mut res = Ok(());
-                    while res.is_ok() {
-                        let next = {
-                            let mut p = lock(pending);
-                            let n = p.1;
-                            p.0.remove(&n).map(|r| {
-                                p.1 += 1;
-                                (n, r)
-                            })
-                        };
-                        let Some(next) = next else { break };
-                        let done = next.0 + 1;
-                        emitted_any = true;
-                        res = (em.emit)(Some(next));
-                        // Room in the window now and then, not only when this thread stops
-                        // emitting (it may go on for long while results keep coming); not at
-                        // every result, whose lock the workers would contend for.
-                        if done % every == 0 {
-                            publish(done);
-                        }
-                    }
-                    if res.is_ok() && emitted_any {
-                        res = (em.emit)(None);
-                    }
-                    if let Err(e) = res {
-                        em.error = Some(e);
-                        drop(em);
-                        stop();
-                        break;
-                    }
-                    let next = lock(pending).1;
-                    if emitted_any {
-                        publish(next);
-                    }
-                    drop(em);
-                    // A result that became ready while this thread was emitting, left by a
-                    // worker that found the emitter busy: emit it now.
-                    if !lock(pending).0.contains_key(&next) {
-                        break;
+                    let Some(next) = next else { break };
+                    let done = next.0 + 1;
+                    emitted_any = true;
+                    res = (em.emit)(Some(next));
+                    // Room in the window now and then, not only when this thread stops
+                    // emitting (it may go on for long while results keep coming); not at
+                    // every result, whose lock the workers would contend for.
+                    if done % every == 0 {
+                        publish(done);
                     }
                 }
-            });
+                if res.is_ok() && emitted_any {
+                    res = (em.emit)(None);
+                }
+                if let Err(e) = res {
+                    em.error = Some(e);
+                    drop(em);
+                    stop();
+                    break;
+                }
+                let next = lock(pending).1;
+                if emitted_any {
+                    publish(next);
+                }
+                drop(em);
+                // A result that became ready while this thread was emitting, left by a
+                // worker that found the emitter busy: emit it now.
+                if !lock(pending).0.contains_key(&next) {
+                    break;
+                }
+            }
+        };
+        // A thread the system refuses to start (too many threads, no memory) is done
+        // without: the others do its share; with none started, this thread does the work.
+        let started = (0..threads)
+            .filter(|_| std::thread::Builder::new().spawn_scoped(s, worker).is_ok())
+            .count();
+        if started == 0 {
+            worker();
         }
     });
     let mut em = emitter.into_inner().unwrap_or_else(|e| e.into_inner());

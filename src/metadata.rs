@@ -315,17 +315,30 @@ pub fn check_text(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Bidirectional controls and invisible separators: U+202A-202E, U+2066-2069, U+061C, U+200B,
-/// U+2028, U+2029. They reorder or hide what a person reads.
+/// Bidirectional controls and invisible characters: they reorder, hide or fake what a person
+/// reads. The one list shared by `pack` and `key trust` (refused in new text) and the
+/// terminal escaping of the command line: U+061C, U+200B, U+200E, U+200F, U+2028-202E,
+/// U+2060-2064, U+2066-206F, U+00AD, U+034F, U+115F, U+180E, U+3164, U+FEFF, U+FFA0,
+/// U+FFF9-FFFB and the tags U+E0000-E007F.
 pub fn is_bidi_or_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
+        '\u{00ad}'
+            | '\u{034f}'
             | '\u{061c}'
+            | '\u{115f}'
+            | '\u{180e}'
             | '\u{200b}'
-            | '\u{2028}'
-            | '\u{2029}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}'
     )
 }
 

@@ -1086,3 +1086,239 @@ fn issue19_item8_pack_and_key_trust_refuse_bidi_and_invisible_separators() {
         assert!(!env.path("T.toml").exists());
     }
 }
+
+/// Run docseal with `args` in `env` with its standard output closed before it writes; return
+/// (exit code, standard error).
+fn run_with_stdout_closed(env: &Env, args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn attack_f1_diff_and_dry_run_keep_their_verdict_on_a_closed_pipe() {
+    let (env, key, _) = setup();
+    let mut args = sample_pack_args(&key, "b.zip");
+    let t = args.iter().position(|a| a == "--title").unwrap();
+    args[t + 1] = "Another title".into();
+    env.cmd().args(&args).ok();
+    // The bundles differ: exit 1, also when nobody reads the report.
+    for json in [false, true] {
+        let mut a = vec!["diff", "a.zip", "b.zip", "--trust", "me.pub"];
+        if json {
+            a.push("--json");
+        }
+        let (code, err) = run_with_stdout_closed(&env, &a);
+        assert_eq!(code, 1, "diff (json {json}) of different bundles: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A dry run missing required fields: exit 2, also when nobody reads it.
+    fs::write(env.path("p.html"), "<html><body>x</body></html>").unwrap();
+    for json in [false, true] {
+        let mut a = vec!["pack", "p.html", "--key", "me.key", "--dry-run"];
+        if json {
+            a.push("--json");
+        }
+        let (code, err) = run_with_stdout_closed(&env, &a);
+        assert_eq!(code, 2, "dry run (json {json}) with fields missing: {err}");
+    }
+}
+
+#[test]
+fn attack_f2_batch_on_a_closed_pipe_is_never_success() {
+    let env = Env::new();
+    env.keygen("me");
+    let mut jobs = String::new();
+    for i in 0..300 {
+        fs::write(
+            env.path(&format!("{i}.txt")),
+            format!("T{i}\nPublished in P, 2018-09-11.\nSource: https://e.com/{i}\n"),
+        )
+        .unwrap();
+        jobs.push_str(&format!(
+            "{{\"article\":\"{i}.txt\",\"title\":\"T\",\"url\":\"https://e.com/{i}\",\"publisher\":\"P\",\"published\":\"2018-09-11\"}}\n"
+        ));
+    }
+    fs::write(env.path("jobs.jsonl"), jobs).unwrap();
+    let (code, err) = run_with_stdout_closed(
+        &env,
+        &[
+            "pack",
+            "--batch",
+            "jobs.jsonl",
+            "--key",
+            "me.key",
+            "--out-dir",
+            "o",
+            "--json",
+        ],
+    );
+    let sealed = fs::read_dir(env.path("o")).map_or(0, |d| d.count());
+    assert!(
+        code != 0 || sealed == 300,
+        "exit 0 with {sealed} of 300 jobs sealed: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn attack_f21_threads_out_of_range_is_a_usage_error() {
+    let (env, _, _) = setup();
+    fs::write(env.path("jobs.jsonl"), "").unwrap();
+    for n in ["0", "1025", "18446744073709551615", "99999999999999999999"] {
+        for args in [
+            vec!["verify", "a.zip", "--trust", "me.pub", "--threads", n],
+            vec![
+                "pack",
+                "--batch",
+                "jobs.jsonl",
+                "--key",
+                "me.key",
+                "--out-dir",
+                "o",
+                "--threads",
+                n,
+            ],
+        ] {
+            let d = env.cmd().args(&args).fails(2);
+            let err = d.stderr();
+            assert!(err.contains("--threads"), "{args:?}: {err}");
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+    }
+    env.cmd()
+        .args(["verify", "a.zip", "--trust", "me.pub", "--threads", "1024"])
+        .ok();
+}
+
+#[test]
+fn attack_f14_verify_and_inspect_of_an_endless_stdin_stop_at_once() {
+    let (env, _, _) = setup();
+    for args in [
+        vec!["verify", "-", "--trust", "me.pub"],
+        vec!["inspect", "-"],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .current_dir(env.dir.path())
+            .stdin(fs::File::open("/dev/zero").unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // With the default limits (64 GiB), /dev/zero was copied until the disk filled.
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?} < /dev/zero still reading after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {said}");
+        assert!(
+            said.contains("zip.not_zip") || said.contains("not a docseal bundle"),
+            "{args:?}: {said}"
+        );
+    }
+    // A bundle on standard input still verifies.
+    env.cmd()
+        .args(["verify", "-", "--trust", "me.pub"])
+        .stdin(&fs::read(env.path("a.zip")).unwrap())
+        .ok();
+}
+
+#[test]
+fn attack_f15_invisible_format_characters_refused_and_escaped() {
+    let (env, key, public) = setup();
+    for c in [
+        '\u{2060}',
+        '\u{2064}',
+        '\u{206a}',
+        '\u{206f}',
+        '\u{00ad}',
+        '\u{180e}',
+        '\u{034f}',
+        '\u{3164}',
+        '\u{115f}',
+        '\u{ffa0}',
+        '\u{fff9}',
+        '\u{fffb}',
+        '\u{e0001}',
+        '\u{e007f}',
+        '\u{200e}',
+        '\u{200f}',
+        '\u{feff}',
+    ] {
+        let mut args = sample_pack_args(&key, "inv.zip");
+        let i = args.iter().position(|a| a == "--title").unwrap();
+        args[i + 1] = format!("abc{c}def");
+        let d = env.cmd().args(&args).fails(2);
+        assert!(
+            d.stderr().contains(&format!("U+{:04X}", c as u32)),
+            "{}",
+            d.stderr()
+        );
+        assert!(!env.path("inv.zip").exists());
+        env.cmd()
+            .args(["key", "trust", "T.toml"])
+            .arg(&public)
+            .arg("--name")
+            .arg(format!("news{c}room"))
+            .fails(2);
+        assert!(!env.path("T.toml").exists());
+        // On the terminal: shown as an escape, never as it is.
+        let d = env
+            .cmd()
+            .args(["verify", "a.zip", "--trust"])
+            .arg(format!("news{c}room.pub"))
+            .fails(4);
+        let err = d.stderr();
+        assert!(!err.contains(c), "U+{:04X} raw in {err:?}", c as u32);
+        assert!(err.contains(&format!("\\u{{{:x}}}", c as u32)), "{err:?}");
+    }
+}
+
+#[test]
+fn attack_f19_a_path_without_bundles_is_not_silently_passed() {
+    let (env, _, _) = setup();
+    fs::create_dir(env.path("empty")).unwrap();
+    let d = env
+        .cmd()
+        .args(["verify", "empty", "a.zip", "--trust", "me.pub"])
+        .fails(1);
+    assert!(d.stderr().contains("empty: no bundle"), "{}", d.stderr());
+    assert!(d.stderr().contains("--allow-empty"), "{}", d.stderr());
+    // Accepted with --allow-empty, and said.
+    let d = env
+        .cmd()
+        .args([
+            "verify",
+            "empty",
+            "a.zip",
+            "--trust",
+            "me.pub",
+            "--allow-empty",
+        ])
+        .ok();
+    assert!(d.stderr().contains("empty: no bundle"), "{}", d.stderr());
+}

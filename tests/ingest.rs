@@ -1198,3 +1198,444 @@ fn issue16_diff_of_two_warc_captures() {
         (Some("three"), Some("two"))
     );
 }
+
+#[test]
+fn attack_f3_diff_sees_the_articles_header_footer_and_aside() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = |headline: &str, note: &str, aside: &str, nav: &str| {
+        format!(
+            "<!doctype html><html><body><nav>{nav}</nav><article><header><h1>{headline}</h1></header>\
+             <p>The council voted on the budget today.</p><aside>{aside}</aside>\
+             <footer>Correction: {note}</footer></article></body></html>"
+        )
+    };
+    let pack = |html: &str, out: &str| {
+        std::fs::write(env.path("page.html"), html).unwrap();
+        env.cmd()
+            .args([
+                "pack",
+                "page.html",
+                "--url",
+                "https://city.example/b",
+                "--title",
+                "Budget",
+            ])
+            .args(["--publisher", "CP", "--published", "2024-01-01"])
+            .args(["--key", "k.key", "--out", out])
+            .ok();
+    };
+    pack(
+        &page(
+            "Council approves budget",
+            "An earlier version misstated the vote.",
+            "Vote: 7-2",
+            "Home",
+        ),
+        "h1.zip",
+    );
+    pack(
+        &page("Council rejects budget", "None.", "Vote: 2-7", "Home"),
+        "h2.zip",
+    );
+    let j = env
+        .cmd()
+        .args(["diff", "h1.zip", "h2.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    let text = j["text"].to_string();
+    assert!(text.contains("approves") && text.contains("rejects"), "{j}");
+    assert!(
+        text.contains("misstated"),
+        "the removed correction note: {j}"
+    );
+    assert!(text.contains("7-2"), "the article's aside: {j}");
+    assert!(!j["notes"].to_string().contains("not its"), "{j}");
+    // Only the site's navigation changed: not "markup only"; the change is listed.
+    pack(
+        &page(
+            "Council approves budget",
+            "An earlier version misstated the vote.",
+            "Vote: 7-2",
+            "Sport",
+        ),
+        "h3.zip",
+    );
+    let j = env
+        .cmd()
+        .args(["diff", "h1.zip", "h3.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    assert_eq!(j["text"], json!([]), "{j}");
+    let p = j["page_text"].to_string();
+    assert!(p.contains("Home") && p.contains("Sport"), "{j}");
+    assert!(!j["notes"].to_string().contains("markup"), "{j}");
+    let d = env
+        .cmd()
+        .args(["diff", "h1.zip", "h3.zip", "--trust", "k.pub"])
+        .fails(1);
+    assert!(
+        d.stdout()
+            .contains("page text at word 1: [-Home-] {+Sport+}"),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn attack_f4_jsonld_fields_come_from_one_main_article_node() {
+    let env = Env::new();
+    env.keygen("k");
+    let related = r#"<script type="application/ld+json">{"@type":"NewsArticle","headline":"Old story","url":"https://news.example/old","datePublished":"2009-01-01","author":{"name":"Someone Else"}}</script>"#;
+    // The main article gives no date or author: none are taken from the related one.
+    let page = format!(
+        r#"<!doctype html><html><head><title>Mayor resigns</title>
+<script type="application/ld+json">{{"@type":"NewsArticle","headline":"Mayor resigns","url":"https://news.example/mayor","publisher":{{"name":"Daily Example"}}}}</script>
+<meta property="article:published_time" content="2024-05-02">
+</head><body><article><p>Story.</p></article><aside>Related: {related}</aside></body></html>"#
+    );
+    std::fs::write(env.path("mix.html"), &page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("mix.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-02", "opengraph"]), "{j}");
+    assert!(
+        !j.to_string().contains("Someone Else") && !j.to_string().contains("2009"),
+        "{j}"
+    );
+    // The related block first, but the canonical address names the main one.
+    let page = format!(
+        r#"<!doctype html><html><head><link rel="canonical" href="https://news.example/mayor">
+{related}
+<script type="application/ld+json">{{"@type":"NewsArticle","headline":"Mayor resigns","mainEntityOfPage":{{"@id":"https://news.example/mayor"}},"datePublished":"2024-05-01"}}</script>
+</head><body><p>Story.</p></body></html>"#
+    );
+    std::fs::write(env.path("canon.html"), &page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("canon.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-01", "json-ld"]), "{j}");
+    assert_eq!(
+        f["url"],
+        json!(["https://news.example/mayor", "json-ld"]),
+        "{j}"
+    );
+    assert!(!j.to_string().contains("Someone Else"), "{j}");
+    // A WebPage's mainEntity names the main article by its @id.
+    let page = r##"<!doctype html><html><head><script type="application/ld+json">{"@graph":[
+{"@type":"NewsArticle","@id":"#rel","headline":"Old story","datePublished":"2009-01-01"},
+{"@type":"WebPage","mainEntity":{"@id":"#main"}},
+{"@type":"NewsArticle","@id":"#main","headline":"Mayor resigns","datePublished":"2024-05-03"}]}</script>
+</head><body><p>Story.</p></body></html>"##;
+    std::fs::write(env.path("graph.html"), page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("graph.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "json-ld"]), "{j}");
+    assert_eq!(f["published"], json!(["2024-05-03", "json-ld"]), "{j}");
+}
+
+#[test]
+fn attack_f13_f16_pack_stdin_is_bounded_and_named_standard_input() {
+    let env = Env::new();
+    env.keygen("k");
+    // More than --max-file-size on standard input, metadata to infer: refused promptly (not
+    // copied whole), naming standard input.
+    let big = vec![b'x'; 100_000];
+    let d = env
+        .cmd()
+        .args([
+            "pack", "-", "--title", "T", "--key", "k.key", "--out", "z.zip",
+        ])
+        .args(["--max-file-size", "1000"])
+        .stdin(&big)
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("standard input"), "{err}");
+    assert!(err.contains("--max-file-size"), "{err}");
+    assert!(!env.path("z.zip").exists());
+    // A field missing: the message names standard input, not a temporary file.
+    let d = env
+        .cmd()
+        .args([
+            "pack", "-", "--key", "k.key", "--out", "s.zip", "--title", "T",
+        ])
+        .stdin(b"hello\n")
+        .fails(2);
+    let err = d.stderr();
+    assert!(err.contains("standard input"), "{err}");
+    assert!(!err.contains("/tmp") && !err.contains(".tmp"), "{err}");
+    let d = env
+        .cmd()
+        .args(["pack", "-", "--key", "k.key", "--dry-run", "--json"])
+        .stdin(b"hello\n")
+        .fails(2);
+    assert!(!d.stdout().contains(".tmp"), "{}", d.stdout());
+    assert!(d.stdout().contains("standard input"), "{}", d.stdout());
+}
+
+#[test]
+fn attack_f8_inference_passes_over_values_pack_refuses() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = "<!doctype html><html><head>\
+        <script type=\"application/ld+json\">{\"@type\":\"NewsArticle\",\"headline\":\"Mayor \u{202e}sngiser\",\"url\":\"https://news.example/m\",\"datePublished\":\"2024-05-01\",\"publisher\":{\"name\":\"Daily\u{202b} Example\"}}</script>\
+        <meta property=\"og:title\" content=\"Mayor resigns\">\
+        <meta property=\"og:site_name\" content=\"Daily Example\">\
+        </head><body><p>Story.</p></body></html>";
+    std::fs::write(env.path("rlo.html"), page).unwrap();
+    let (code, j) = dry_run(&env, &env.path("rlo.html"), &[]);
+    assert_eq!(code, 0, "{j}");
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Mayor resigns", "opengraph"]), "{j}");
+    assert_eq!(f["publisher"], json!(["Daily Example", "opengraph"]), "{j}");
+    // pack agrees with the dry run.
+    env.cmd()
+        .args(["pack", "rlo.html", "--key", "k.key", "--out", "r.zip"])
+        .ok();
+    assert_eq!(metadata_of(&env, "r.zip")["headline"], "Mayor resigns");
+}
+
+/// One WARC response record for `uri` by hand: `block` is the HTTP response; `digests` are
+/// extra header lines (`WARC-Block-Digest: ...`).
+fn warc_response(uri: &str, date: &str, block: &[u8], digests: &[String]) -> Vec<u8> {
+    let mut h = format!(
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\nWARC-Date: {date}\r\n\
+         WARC-Record-ID: <urn:uuid:{date}>\r\nContent-Type: application/http; msgtype=response\r\n"
+    );
+    for d in digests {
+        h.push_str(d);
+        h.push_str("\r\n");
+    }
+    h.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+    let mut out = h.into_bytes();
+    out.extend_from_slice(block);
+    out.extend_from_slice(b"\r\n\r\n");
+    out
+}
+
+fn http_response(status: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn sha256_digest(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!(
+        "WARC-Block-Digest: sha256:{}",
+        docseal::metadata::hex(&sha2::Sha256::digest(b))
+    )
+}
+
+const WARC_PAGE: &[u8] = b"<!doctype html><html><head><title>Real E</title>\
+    <meta property=\"og:site_name\" content=\"Pub\">\
+    <meta property=\"article:published_time\" content=\"2024-05-05\"></head>\
+    <body>Real article</body></html>";
+
+#[test]
+fn attack_f9_f7_warc_seals_the_html_response_chosen_and_says_so() {
+    let env = Env::new();
+    env.keygen("k");
+    let err503 = http_response(
+        "503 Service Unavailable",
+        "text/plain",
+        b"Service unavailable",
+    );
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    let mut w = warc_response(
+        "https://e.com/e",
+        "2024-05-05T10:00:00Z",
+        &err503,
+        &[sha256_digest(&err503)],
+    );
+    w.extend(warc_response(
+        "https://e.com/e",
+        "2024-05-05T10:00:05Z",
+        &ok,
+        &[sha256_digest(&ok)],
+    ));
+    std::fs::write(env.path("e.warc"), &w).unwrap();
+    // Without --url (the only HTML response) and with it (the last HTML 200 response).
+    for (n, url) in [(0, None), (1, Some("https://e.com/e"))] {
+        let out = format!("e{n}.zip");
+        let mut c = env
+            .cmd()
+            .args(["pack", "e.warc", "--key", "k.key", "--out", &out]);
+        if let Some(u) = url {
+            c = c.args(["--url", u]);
+        }
+        let d = c.ok();
+        // The choice is said on standard error (pack, not only --dry-run).
+        assert!(d.stderr().contains("record 2"), "{}", d.stderr());
+        let cat = env.cmd().args(["cat", &out, "--trust", "k.pub"]).ok();
+        let sealed = cat.stdout();
+        assert!(sealed.contains("Real article"), "{sealed}");
+        assert!(!sealed.contains("Service unavailable"), "{sealed}");
+        assert_eq!(metadata_of(&env, &out)["headline"], "Real E");
+    }
+    // In --json too.
+    let d = env
+        .cmd()
+        .args([
+            "pack", "e.warc", "--key", "k.key", "--out", "e2.zip", "--json",
+        ])
+        .ok();
+    assert!(
+        d.json()["warnings"].to_string().contains("record 2"),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn attack_f10_warc_digests_said_truthfully_and_all_checked() {
+    let env = Env::new();
+    env.keygen("k");
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    // No digest recorded: not "(digests checked)".
+    std::fs::write(
+        env.path("nd.warc"),
+        warc_response("https://e.com/nd", "2024-05-05T10:00:00Z", &ok, &[]),
+    )
+    .unwrap();
+    let (code, j) = dry_run(&env, &env.path("nd.warc"), &[]);
+    assert_eq!(code, 0, "{j}");
+    let what = j["sealed"][0]["what"].as_str().unwrap().to_string();
+    assert!(!what.contains("digests checked"), "{what}");
+    assert!(what.contains("no digest recorded"), "{what}");
+    // With one: checked.
+    std::fs::write(
+        env.path("d1.warc"),
+        warc_response(
+            "https://e.com/d1",
+            "2024-05-05T10:00:00Z",
+            &ok,
+            &[sha256_digest(&ok)],
+        ),
+    )
+    .unwrap();
+    let (_, j) = dry_run(&env, &env.path("d1.warc"), &[]);
+    assert!(
+        j["sealed"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("digest checked"),
+        "{j}"
+    );
+    // A second, wrong WARC-Block-Digest: refused.
+    let wrong = format!("WARC-Block-Digest: sha256:{}", "00".repeat(32));
+    std::fs::write(
+        env.path("dd.warc"),
+        warc_response(
+            "https://e.com/dd",
+            "2024-05-05T10:00:00Z",
+            &ok,
+            &[sha256_digest(&ok), wrong],
+        ),
+    )
+    .unwrap();
+    let d = env
+        .cmd()
+        .args(["pack", "dd.warc", "--key", "k.key", "--out", "dd.zip"])
+        .run();
+    assert_ne!(d.code(), 0, "{}", d.stderr());
+    assert!(d.stderr().contains("WARC-Block-Digest"), "{}", d.stderr());
+    assert!(!env.path("dd.zip").exists());
+}
+
+#[test]
+fn attack_f12_a_text_starting_with_warc_version_is_text() {
+    let env = Env::new();
+    env.keygen("k");
+    std::fs::write(
+        env.path("w.txt"),
+        "WARC/1.0 is a file format. This article explains it.\n",
+    )
+    .unwrap();
+    env.cmd()
+        .args(["pack", "w.txt", "--url", "https://e.com/w", "--title", "T"])
+        .args(["--publisher", "P", "--published", "2020-01-01"])
+        .args(["--key", "k.key", "--out", "w.zip"])
+        .ok();
+    assert_eq!(
+        metadata_of(&env, "w.zip")["articleFile"],
+        "data/article.txt"
+    );
+    // Even a line break after the version, without WARC fields, is text.
+    std::fs::write(
+        env.path("w2.txt"),
+        "WARC/1.0\r\nis a format.\r\n\r\nMore.\n",
+    )
+    .unwrap();
+    env.cmd()
+        .args(["pack", "w2.txt", "--url", "https://e.com/w", "--title", "T"])
+        .args(["--publisher", "P", "--published", "2020-01-01"])
+        .args(["--key", "k.key", "--out", "w2.zip"])
+        .ok();
+    // A real WARC record without the .warc name is still read as one.
+    let ok = http_response("200 OK", "text/html", WARC_PAGE);
+    std::fs::write(
+        env.path("capture.bin"),
+        warc_response("https://e.com/c", "2024-05-05T10:00:00Z", &ok, &[]),
+    )
+    .unwrap();
+    let (_, j) = dry_run(&env, &env.path("capture.bin"), &[]);
+    assert_eq!(j["kind"], "warc", "{j}");
+}
+
+#[test]
+fn attack_f17_diff_compares_supersedes() {
+    let env = Env::new();
+    env.keygen("k");
+    std::fs::write(
+        env.path("x.txt"),
+        "Body.\nPublished in P, 2018-09-11.\nSource: https://e.com/x\n",
+    )
+    .unwrap();
+    let pack = |out: &str, extra: &[&str]| {
+        env.cmd()
+            .args(["pack", "x.txt", "--key", "k.key", "--out", out])
+            .args(["--created", "2025-01-01T00:00:00Z"])
+            .args(extra)
+            .ok();
+    };
+    pack("old.zip", &["--title", "A"]);
+    pack("s1.zip", &["--title", "B"]);
+    pack("s2.zip", &["--title", "B", "--supersedes", "old.zip"]);
+    let j = env
+        .cmd()
+        .args(["diff", "s1.zip", "s2.zip", "--trust", "k.pub", "--json"])
+        .fails(1)
+        .json();
+    assert_eq!(j["identical"], false, "{j}");
+    assert_eq!(j["metadata"][0]["field"], "supersedes", "{j}");
+    assert_eq!(j["metadata"][0]["old"], Value::Null, "{j}");
+    let d = env
+        .cmd()
+        .args(["diff", "s1.zip", "s2.zip", "--trust", "k.pub"])
+        .fails(1);
+    assert!(
+        d.stdout().contains("metadata supersedes:"),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn attack_f6_f5_first_title_only_and_no_microdata_author() {
+    let env = Env::new();
+    env.keygen("k");
+    let page = "<!doctype html><html><head><title>Real title</title><title>Injected</title>\
+        </head><body><article><p>Story.</p></article>\
+        <div itemscope><meta itemprop=\"author\" content=\"Comment Writer\"></div></body></html>";
+    std::fs::write(env.path("t.html"), page).unwrap();
+    let (_, j) = dry_run(&env, &env.path("t.html"), &[]);
+    let f = fields(&j);
+    assert_eq!(f["title"], json!(["Real title", "meta"]), "{j}");
+    assert!(!j.to_string().contains("Comment Writer"), "{j}");
+    assert!(!j.to_string().contains("Injected"), "{j}");
+}

@@ -211,8 +211,8 @@ pub struct PackArgs {
     /// directory) and refuse any job path that leads outside it (absolute, .., or a link).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub base: Option<PathBuf>,
-    /// With --batch: threads to seal on (default: 2 per core).
-    #[arg(long, value_name = "N", requires = "batch")]
+    /// With --batch: threads to seal on, 1 to 1024 (default: 2 per core).
+    #[arg(long, value_name = "N", requires = "batch", value_parser = threads_parser())]
     pub threads: Option<usize>,
     /// With --batch: no progress bar, and report only the jobs that failed.
     #[arg(long, short, requires = "batch")]
@@ -279,8 +279,8 @@ pub struct VerifyArgs {
     /// Succeed when no bundle is found at all (by default that is an error, exit 1).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Threads to verify on (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Threads to verify on, 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = threads_parser())]
     pub threads: Option<usize>,
     /// An archive whose log establishes when bundles existed (for keys revoked later), and
     /// whose bundles count for supersedes checks; its checkpoint key must be an archive key
@@ -488,4 +488,10 @@ pub struct ArchiveCheckProofArgs {
     pub json: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `--threads N`: 1 to [`docseal::batch::MAX_THREADS`] (more is a usage error, exit 2).
+fn threads_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new()
+        .range(1..=docseal::batch::MAX_THREADS as u64)
 }

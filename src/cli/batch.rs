@@ -118,6 +118,9 @@ fn pack_batch_into(
     }
     let mut out = output::Out::new(&bar);
     let mut t = Totals::default();
+    // Until every job is sealed and reported, a run cut short by a closed pipe is not a
+    // success (jobs may remain unsealed): exit 4.
+    output::set_earned(super::EXIT_IO);
     let reader = JobReader::new(BufReader::with_capacity(1 << 16, file));
     // Jobs written, not yet in place (their lines, and the jobs), in order; and the jobs in
     // place before them whose names are not yet durable. Each sync (a cycle) makes the first
@@ -187,6 +190,8 @@ fn pack_batch_into(
     let done = runner.finish(last);
     res?;
     report(&mut out.buf, &mut t, &bar, a, lines, done)?;
+    // Every job is sealed or failed: the exit code stands whatever happens to the output.
+    output::set_earned(t.code.unwrap_or(0));
     bar.finish_and_clear();
     if a.json {
         output::write_json_line(

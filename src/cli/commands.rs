@@ -318,6 +318,8 @@ fn pack(a: PackArgs) -> Result<u8> {
         supersedes,
     };
     let mut warnings = sealing_warnings(&req, chrono::Utc::now());
+    // What reading the article noted (which WARC record was sealed, values passed over).
+    warnings.extend(p.notes.iter().cloned());
     let s = if to_stdout {
         // Sealed into a private temporary directory, then copied out: the same bytes as a
         // bundle file.
@@ -507,6 +509,8 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     let mut first = Vec::new();
     let mut bundles = Vec::new();
     let mut stdin = false;
+    // Paths given that hold no bundle at all (an empty or mistyped directory).
+    let mut empty = Vec::new();
     for b in &a.bundles {
         if b.as_os_str() == "-" {
             if std::mem::replace(&mut stdin, true) {
@@ -515,6 +519,9 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             continue;
         }
         let found = verify::discover(b);
+        if found.problems.is_empty() && found.bundles.is_empty() {
+            empty.push(b.display().to_string());
+        }
         first.extend(found.problems);
         bundles.extend(found.bundles);
     }
@@ -525,6 +532,16 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             given.join(", ")
         );
         return Ok(super::EXIT_FAILED);
+    }
+    // Some paths hold bundles, these none: not a silent success.
+    for e in &empty {
+        if a.allow_empty {
+            eprintln!("docseal: note: {e}: no bundle found in it");
+        } else {
+            eprintln!(
+                "docseal: {e}: no bundle (*.zip file or unzipped bundle directory) found in it (give --allow-empty to accept that)"
+            );
+        }
     }
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
     let mut known = Vec::new();
@@ -591,7 +608,10 @@ fn verify(a: VerifyArgs) -> Result<u8> {
         bar.finish_and_clear();
     }
     // Every bundle is checked: the verdict stands whatever happens to the output.
-    let code = summary.code();
+    let mut code = summary.code();
+    if !empty.is_empty() && !a.allow_empty {
+        code = code.max(super::EXIT_FAILED);
+    }
     output::set_earned(code);
     if a.json {
         let l = &opts.limits;
@@ -620,6 +640,9 @@ fn verify(a: VerifyArgs) -> Result<u8> {
     Ok(code)
 }
 
+/// Bytes of standard input read before deciding whether it can be a bundle.
+const STDIN_SNIFF: u64 = 64 << 10;
+
 /// A bundle read from standard input (`-`), copied to an unnamed temporary file as it comes,
 /// up to the largest bundle the limits allow (one byte more is refused as
 /// `limit.bundle_size`), then verified (`trust`) or inspected (`None`) as a bundle file.
@@ -628,11 +651,24 @@ fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report>
     let label = std::path::Path::new("<standard input>");
     let mut tmp = tempfile::tempfile().map_err(|e| Error::io(label, e))?;
     let max = verify::max_bundle_size(&opts.limits);
-    let len = std::io::copy(
-        &mut std::io::stdin().lock().take(max.saturating_add(1)),
-        &mut tmp,
-    )
-    .map_err(|e| Error::io(label, e))?;
+    let mut input = std::io::stdin().lock();
+    // A stream that does not start as a bundle does (a ZIP local file header) is read no
+    // further than its first STDIN_SNIFF bytes: `/dev/zero` is refused at once, not after
+    // the limits' tens of GiB.
+    let mut head = Vec::new();
+    (&mut input)
+        .take(STDIN_SNIFF.min(max.saturating_add(1)))
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(label, e))?;
+    std::io::Write::write_all(&mut tmp, &head).map_err(|e| Error::io(label, e))?;
+    let mut len = head.len() as u64;
+    if head.starts_with(b"PK\x03\x04") {
+        len += std::io::copy(
+            &mut input.take(max.saturating_add(1).saturating_sub(len)),
+            &mut tmp,
+        )
+        .map_err(|e| Error::io(label, e))?;
+    }
     tmp.rewind().map_err(|e| Error::io(label, e))?;
     Ok(verify::verify_reader("-", &mut tmp, len, trust, opts))
 }

@@ -53,6 +53,9 @@ pub struct Prepared {
     pub resolved: Resolved,
     /// Files sealed as attachments besides `--attach` (a WARC's request record).
     pub attachments: Vec<PathBuf>,
+    /// What reading the article noted (the record sealed, values passed over): shown as
+    /// warnings, as `--dry-run` shows them.
+    pub notes: Vec<String>,
     /// Holds the temporary files sealed (standard input, WARC records) until sealed.
     _tmp: Option<tempfile::TempDir>,
 }
@@ -72,6 +75,20 @@ fn all_given(g: &Given) -> bool {
     g.url.is_some() && g.title.is_some() && g.publisher.is_some() && g.published.is_some()
 }
 
+/// How standard input is named in messages.
+const STDIN_LABEL: &str = "standard input";
+
+/// `e` with the temporary copy of standard input (`tmp`) named as standard input.
+fn stdin_named(e: Error, tmp: &Path) -> Error {
+    let shown = tmp.display().to_string();
+    let fix = |s: &str| s.replace(&shown, STDIN_LABEL);
+    match e {
+        Error::Io { path, source } if path == tmp => Error::io(STDIN_LABEL, source),
+        Error::Invalid { what, problem } => Error::invalid(fix(&what), fix(&problem)),
+        e => e,
+    }
+}
+
 /// Read the article (standard input is kept in a temporary file when something must be read
 /// from it).
 fn read(a: &PackArgs, article: &Path) -> Result<(Option<Article>, Option<tempfile::TempDir>)> {
@@ -80,11 +97,34 @@ fn read(a: &PackArgs, article: &Path) -> Result<(Option<Article>, Option<tempfil
         if all_given(&g) {
             return Ok((None, None));
         }
+        // A private copy (mode 0600 in a 0700 directory), at most --max-file-size bytes: an
+        // endless or oversized input is refused as `pack FILE` refuses a large file.
+        use std::os::unix::fs::OpenOptionsExt;
+        let label = Path::new(STDIN_LABEL);
         let tmp = tempfile::tempdir().map_err(|e| Error::io("<temporary directory>", e))?;
         let path = tmp.path().join("stdin");
-        let mut f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(|e| Error::io("<stdin>", e))?;
-        let art = ingest::read_article(&path, g.url.as_deref()).map_err(Error::from)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(label, e))?;
+        let max = a.limits.max_file_size;
+        let n = std::io::copy(
+            &mut std::io::stdin().lock().take(max.saturating_add(1)),
+            &mut f,
+        )
+        .map_err(|e| Error::io(label, e))?;
+        if n > max {
+            return Err(Error::invalid(
+                STDIN_LABEL,
+                format!("article larger than {max} bytes (the per-file limit, --max-file-size)"),
+            )
+            .into());
+        }
+        drop(f);
+        let art = ingest::read_article(&path, g.url.as_deref())
+            .map_err(|e| stdin_named(Error::from(e), &path))?;
         return Ok((Some(art), Some(tmp)));
     }
     let art = ingest::read_article(article, g.url.as_deref()).map_err(Error::from)?;
@@ -114,10 +154,18 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
                     .map(|r| Found::new(r, ingest::Source::Flag)),
             },
             attachments: Vec::new(),
+            notes: Vec::new(),
             _tmp: None,
         });
     };
-    let resolved = ingest::resolve(&g, &art).map_err(Error::from)?;
+    let resolved = ingest::resolve(&g, &art).map_err(|e| {
+        let e = Error::from(e);
+        if article.as_os_str() == "-" {
+            stdin_named(e, &art.path)
+        } else {
+            e
+        }
+    })?;
     let mut attachments = Vec::new();
     let source = match &art.capture {
         Some(c) => {
@@ -147,6 +195,7 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
         article: source,
         resolved,
         attachments,
+        notes: art.inferred.notes.clone(),
         _tmp: tmp,
     })
 }
@@ -195,7 +244,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
         match &art {
             Some(x) => format!(
                 "not given, and not found in {} (looked at: {})",
-                x.path.display(),
+                if article.as_os_str() == "-" {
+                    STDIN_LABEL.to_string()
+                } else {
+                    x.path.display().to_string()
+                },
                 ingest::looked(x.kind, flag)
             ),
             None => "not given".into(),
@@ -237,7 +290,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             }),
         }
     };
-    let text = |s: &str| metadata::check_text(s).map(|_| s.to_string());
+    let text = |s: &str| metadata::check_new_text(s).map(|_| s.to_string());
     let date = |s: &str| metadata::check_date(s).map(|_| s.to_string());
     text_field(
         "url",
@@ -279,9 +332,11 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
     } else {
         Some(Found::new(g.authors.clone(), ingest::Source::Flag))
     };
-    let author_problem = authors
-        .as_ref()
-        .and_then(|a| a.value.iter().find_map(|x| metadata::check_text(x).err()));
+    let author_problem = authors.as_ref().and_then(|a| {
+        a.value
+            .iter()
+            .find_map(|x| metadata::check_new_text(x).err())
+    });
     ok &= author_problem.is_none();
     fields.push(DryField {
         field: "author",
@@ -298,9 +353,14 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
                     path: "data/article.warc".into(),
                     bytes: n(&c.response),
                     what: format!(
-                        "WARC response record {} for {} (digests checked)",
+                        "WARC response record {} for {} ({})",
                         c.response.number,
-                        ingest::warc::printable(&c.target)
+                        ingest::warc::printable(&c.target),
+                        match c.response.header.digests() {
+                            0 => "no digest recorded: its bytes are not checked against one".into(),
+                            1 => "its digest checked".to_string(),
+                            n => format!("its {n} digests checked"),
+                        }
                     ),
                 });
                 if let Some(q) = &c.request {
@@ -351,6 +411,9 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
         sealed,
         notes: inferred.notes.clone(),
     };
+    // The verdict is known before the first write: a closed pipe exits with it.
+    let code = if ok { 0 } else { super::EXIT_INVALID };
+    output::set_earned(code);
     if a.json {
         output::print_json("dry_run", &report)?;
     } else {
@@ -383,7 +446,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
             println!("  note       {n}");
         }
     }
-    Ok(if ok { 0 } else { super::EXIT_INVALID })
+    Ok(code)
 }
 
 fn options(limits: &LimitArgs, require_signers: usize) -> Options {
@@ -459,7 +522,7 @@ pub fn cat(a: CatArgs) -> Result<u8> {
 
 #[derive(Serialize)]
 struct FieldChange {
-    field: &'static str,
+    field: String,
     old: serde_json::Value,
     new: serde_json::Value,
 }
@@ -490,6 +553,9 @@ struct DiffReport {
     article_bytes_identical: bool,
     metadata: Vec<FieldChange>,
     text: Vec<TextChange>,
+    /// When the readable text is the same: the changes in the rest of the page's visible text
+    /// (word indexes in the whole page's text).
+    page_text: Vec<TextChange>,
     notes: Vec<String>,
 }
 
@@ -532,10 +598,10 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
     let (ro, mo, bo) = load(&a.old)?;
     let (rn, mn, bn) = load(&a.new)?;
     let mut changes = Vec::new();
-    let mut field = |field: &'static str, o: serde_json::Value, n: serde_json::Value| {
+    let mut field = |field: &str, o: serde_json::Value, n: serde_json::Value| {
         if o != n {
             changes.push(FieldChange {
-                field,
+                field: field.to_string(),
                 old: o,
                 new: n,
             });
@@ -577,11 +643,41 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         json!(v)
     };
     field("attachments", att(&ro, &mo), att(&rn, &mn));
+    // Every other field of metadata.json (supersedes, and any a later format adds), but not
+    // those about the sealing itself (a page sealed again later is the same article).
+    const COMPARED: &[&str] = &[
+        "headline",
+        "author",
+        "publisher",
+        "datePublished",
+        "url",
+        "dateRetrieved",
+        "articleFile",
+        "attachments",
+        "id",
+        "dateSealed",
+        "sealedWith",
+    ];
+    let (vo, vn) = (serde_json::to_value(&mo)?, serde_json::to_value(&mn)?);
+    let mut keys: Vec<&String> = vo
+        .as_object()
+        .into_iter()
+        .chain(vn.as_object())
+        .flat_map(|o| o.keys())
+        .filter(|k| !COMPARED.contains(&k.as_str()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let get = |v: &serde_json::Value| v.get(k.as_str()).cloned().unwrap_or_default();
+        field(k, get(&vo), get(&vn));
+    }
     let so = side(&a.old, &ro, &mo);
     let sn = side(&a.new, &rn, &mn);
     let same_bytes = so.article_sha256 == sn.article_sha256;
     let mut notes = Vec::new();
     let mut text = Vec::new();
+    let mut page_text = Vec::new();
     if !same_bytes {
         let (to, mut n1) = ingest::readable_text(&mo.article_file, &bo);
         let (tn, mut n2) = ingest::readable_text(&mn.article_file, &bn);
@@ -591,10 +687,19 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         let wn: Vec<&str> = tn.split_whitespace().collect();
         text = word_changes(&wo, &wn);
         if text.is_empty() {
-            notes.push(
-                "the article's bytes differ, but not its readable text (markup, spacing or line ends changed)"
-                    .into(),
-            );
+            // Said only when no visible text at all changed.
+            let po = ingest::page_text(&mo.article_file, &bo);
+            let pn = ingest::page_text(&mn.article_file, &bn);
+            let wo: Vec<&str> = po.split_whitespace().collect();
+            let wn: Vec<&str> = pn.split_whitespace().collect();
+            page_text = word_changes(&wo, &wn);
+            notes.push(if page_text.is_empty() {
+                "the article's bytes differ, but not its text (markup, spacing or line ends changed)"
+                    .into()
+            } else {
+                "the article's readable text is the same, but other text of the page changed (listed as page text)"
+                    .into()
+            });
         }
     }
     let identical = changes.is_empty() && same_bytes;
@@ -605,14 +710,18 @@ pub fn diff(a: DiffArgs) -> Result<u8> {
         article_bytes_identical: same_bytes,
         metadata: changes,
         text,
+        page_text,
         notes,
     };
+    // The verdict is known before the first write: a closed pipe exits with it.
+    let code = if identical { 0 } else { super::EXIT_FAILED };
+    output::set_earned(code);
     if a.json {
         output::print_json("diff", &report)?;
     } else {
         print_diff(&report, &a)?;
     }
-    Ok(if identical { 0 } else { super::EXIT_FAILED })
+    Ok(code)
 }
 
 fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
@@ -637,6 +746,16 @@ fn print_diff(r: &DiffReport, a: &DiffArgs) -> Result<()> {
     }
     for t in &r.text {
         let mut s = format!("text at word {}:", t.old_word + 1);
+        if !t.deleted.is_empty() {
+            s.push_str(&format!(" [-{}-]", t.deleted));
+        }
+        if !t.inserted.is_empty() {
+            s.push_str(&format!(" {{+{}+}}", t.inserted));
+        }
+        println!("{s}");
+    }
+    for t in &r.page_text {
+        let mut s = format!("page text at word {}:", t.old_word + 1);
         if !t.deleted.is_empty() {
             s.push_str(&format!(" [-{}-]", t.deleted));
         }

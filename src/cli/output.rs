@@ -9,18 +9,13 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether a character must not reach a terminal as it is: C0 controls, DEL, C1 controls
-/// (escape sequences, bells, line breaks), bidirectional formatting characters (which reorder
-/// what is shown) and invisible separators (U+200B, U+2028, U+2029, U+FEFF).
+/// (escape sequences, bells, line breaks), the bidirectional controls and invisible
+/// characters `pack` refuses ([`docseal::metadata::is_bidi_or_invisible`], the shared list),
+/// and the zero-width (non-)joiners U+200C, U+200D.
 fn unsafe_on_terminal(c: char) -> bool {
     c.is_control()
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}'
-        )
+        || docseal::metadata::is_bidi_or_invisible(c)
+        || matches!(c, '\u{200c}' | '\u{200d}')
 }
 
 /// Text made safe to show on a terminal: every character that could move the cursor, change

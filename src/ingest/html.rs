@@ -20,8 +20,10 @@
 //! Readable text (for `docseal diff`) is a simple readability approach: the text of the
 //! `<article>` elements, or of `<main>` when there is no article, or else of the whole body,
 //! leaving out what is not the article's text (`script`, `style`, `nav`, `header`, `footer`,
-//! `aside`, `form`, `noscript`, `template`, `svg`, `button`, `select`, `iframe`, `figure`
-//! captions are kept), with a line break at each block element.
+//! `aside`, `form`, `noscript`, `template`, `svg`, `button`, `select`, `iframe`; `figure`
+//! captions are kept), with a line break at each block element. A `header`, `footer` or
+//! `aside` inside an `<article>` is the article's own (its headline, byline, correction
+//! note): its text is kept.
 
 use super::{dates, Found, Inferred, Source, MAX_AUTHORS};
 use html5ever::tendril::StrTendril;
@@ -62,6 +64,13 @@ const MAX_VALUE: usize = 4096;
 const SKIP: &[&str] = &[
     "script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template", "svg",
     "math", "button", "select", "iframe", "textarea", "head",
+];
+/// Elements of [`SKIP`] whose text is the article's own when they stand inside an
+/// `<article>`: kept there.
+const IN_ARTICLE: [&str; 3] = ["header", "footer", "aside"];
+/// Elements whose text no reader sees (left out of the page's text).
+const HIDDEN: &[&str] = &[
+    "script", "style", "template", "head", "noscript", "iframe", "svg", "math",
 ];
 const BLOCK: &[&str] = &[
     "p",
@@ -111,6 +120,9 @@ struct Scan {
     article_depth: u32,
     main_depth: u32,
     in_title: bool,
+    /// The first `<title>` has ended: the text of later ones is not the page's title (as
+    /// `document.title` reads only the first).
+    title_closed: bool,
     title: Option<String>,
     /// The JSON-LD block being read (`None` when not in one, or it is too large).
     jsonld: Option<String>,
@@ -122,6 +134,11 @@ struct Scan {
     body_text: String,
     article_text: String,
     main_text: String,
+    /// All the text a reader sees on the page (every element but [`HIDDEN`] ones).
+    page_text: String,
+    /// `header`, `footer`, `aside` elements open inside an `<article>` whose text is kept (the
+    /// article's own headline, byline, correction note), by [`IN_ARTICLE`] index.
+    kept_in_article: [u32; 3],
     notes: Vec<String>,
 }
 
@@ -188,10 +205,17 @@ impl Scan {
             return;
         }
         if self.in_title {
-            if let Some(t) = &mut self.title {
+            if let Some(t) = self.title.as_mut().filter(|_| !self.title_closed) {
                 push_capped(t, s, MAX_VALUE);
             }
             return;
+        }
+        let hidden = self
+            .skip
+            .iter()
+            .any(|(name, n)| *n > 0 && HIDDEN.contains(name));
+        if !hidden {
+            push_capped(&mut self.page_text, s, MAX_TEXT_BYTES);
         }
         if self.skipping() {
             return;
@@ -207,6 +231,7 @@ impl Scan {
 
     fn block(&mut self) {
         break_line(&mut self.body_text);
+        break_line(&mut self.page_text);
         if self.article_depth > 0 {
             break_line(&mut self.article_text);
         }
@@ -227,9 +252,18 @@ impl Scan {
             }
             return TokenSinkResult::Continue;
         }
+        let in_article = IN_ARTICLE.iter().position(|n| *n == name);
         if !void {
-            if let Some(n) = self.skip_count(name) {
-                *n = n.saturating_add(1);
+            match in_article {
+                // The article's own header, footer or aside: its text is the article's.
+                Some(i) if self.article_depth > 0 && !self.skipping() => {
+                    self.kept_in_article[i] = self.kept_in_article[i].saturating_add(1);
+                }
+                _ => {
+                    if let Some(n) = self.skip_count(name) {
+                        *n = n.saturating_add(1);
+                    }
+                }
             }
         }
         if !IN_HEAD.contains(&name) {
@@ -246,9 +280,9 @@ impl Scan {
             "article" if !void => self.article_depth = self.article_depth.saturating_add(1),
             "main" if !void => self.main_depth = self.main_depth.saturating_add(1),
             "meta" => {
-                let key = attr(tag, "property")
-                    .or_else(|| attr(tag, "name"))
-                    .or_else(|| attr(tag, "itemprop"));
+                // Microdata (`itemprop`) is not read: an itemprop=author may belong to any
+                // item of the page (a related story, a comment), not to the article.
+                let key = attr(tag, "property").or_else(|| attr(tag, "name"));
                 if let (Some(k), Some(c)) = (key, attr(tag, "content")) {
                     if self.meta.len() < MAX_META && c.len() <= MAX_VALUE {
                         self.meta
@@ -312,13 +346,28 @@ impl Scan {
                 return;
             }
         }
-        if let Some(n) = self.skip_count(name) {
-            *n = n.saturating_sub(1);
+        // A kept one opens when nothing is skipped: one of the same name skipped now was
+        // opened inside it, and is the one this tag closes.
+        let skipped_open = self.skip_count(name).is_some_and(|n| *n > 0);
+        match IN_ARTICLE.iter().position(|n| *n == name) {
+            Some(i) if !skipped_open && self.kept_in_article[i] > 0 => {
+                self.kept_in_article[i] -= 1;
+            }
+            _ => {
+                if let Some(n) = self.skip_count(name) {
+                    *n = n.saturating_sub(1);
+                }
+            }
         }
         match name {
             "article" => self.article_depth = self.article_depth.saturating_sub(1),
             "main" => self.main_depth = self.main_depth.saturating_sub(1),
-            "title" => self.in_title = false,
+            "title" => {
+                if self.in_title && self.title.is_some() {
+                    self.title_closed = true;
+                }
+                self.in_title = false;
+            }
             "script" => {
                 if let Some(j) = self.jsonld.take() {
                     self.jsonld_blocks.push(j);
@@ -447,10 +496,10 @@ pub(crate) fn clean(s: &str) -> Option<String> {
     .then_some(out)
 }
 
-/// A title, publisher or author as `metadata.json` takes it ([`crate::metadata::check_text`]):
+/// A title, publisher or author as `pack` seals it ([`crate::metadata::check_new_text`]):
 /// a value that is not is passed over, for the next source.
 pub(crate) fn text_ok(s: String) -> Option<String> {
-    crate::metadata::check_text(&s).is_ok().then_some(s)
+    crate::metadata::check_new_text(&s).is_ok().then_some(s)
 }
 
 /// A URL from the page, made absolute against `base` when relative; `None` when it is not an
@@ -531,22 +580,109 @@ fn name_of(v: &Value, all: &[&Value]) -> Option<String> {
     }
 }
 
-fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
-    for (i, block) in s.jsonld_blocks.iter().enumerate() {
-        let doc: Value = match serde_json::from_str(block.trim()) {
-            Ok(v) => v,
-            Err(e) => {
-                out.notes.push(format!(
-                    "JSON-LD block {} is not valid JSON ({e}); ignored",
-                    i + 1
-                ));
-                continue;
+/// The values of a JSON-LD property that may be one value or a list.
+fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(a) => a.iter().collect(),
+        v => vec![v],
+    }
+}
+
+/// The `@id` a reference names (`"..."` or `{"@id": "..."}`).
+fn ref_id(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o.get("@id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The page's main Article node among the JSON-LD blocks, with the nodes of its block (for
+/// `@id` references): the one a `mainEntity` names (or holds); else the one whose `url` or
+/// `mainEntityOfPage` is the page's own address (`<link rel=canonical>` or `og:url`); else
+/// the first. Also a note on the choice when there are several.
+fn main_article<'a>(
+    docs: &'a [Value],
+    page: &[String],
+    base: Option<&str>,
+) -> Option<(&'a Value, Vec<&'a Value>, Option<String>)> {
+    let per_doc: Vec<Vec<&Value>> = docs.iter().map(nodes).collect();
+    // (block, node, named by a mainEntity)
+    let mut cands: Vec<(usize, &Value, bool)> = Vec::new();
+    let mut main_ids: Vec<&str> = Vec::new();
+    for (d, all) in per_doc.iter().enumerate() {
+        for n in all {
+            if is_article(n) {
+                cands.push((d, n, false));
             }
-        };
-        let all = nodes(&doc);
-        let Some(art) = all.iter().copied().find(|v| is_article(v)) else {
-            continue;
-        };
+            for m in n.get("mainEntity").map(one_or_many).unwrap_or_default() {
+                if is_article(m) {
+                    cands.push((d, m, true));
+                } else if let Some(id) = ref_id(m) {
+                    main_ids.push(id);
+                }
+            }
+        }
+    }
+    let named = |n: &Value| {
+        n.get("@id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| main_ids.contains(&id))
+    };
+    let at_page = |n: &Value| {
+        let mut urls = Vec::new();
+        if let Some(u) = n.get("url").and_then(Value::as_str) {
+            urls.push(u);
+        }
+        if let Some(u) = n.get("mainEntityOfPage").and_then(ref_id) {
+            urls.push(u);
+        }
+        urls.iter()
+            .filter_map(|u| page_url(u, base))
+            .any(|u| page.contains(&u))
+    };
+    let (pick, why) = if let Some(c) = cands.iter().find(|(_, n, m)| *m || named(n)) {
+        (c, "the one a mainEntity names")
+    } else if let Some(c) = cands.iter().find(|(_, n, _)| at_page(n)) {
+        (c, "the one whose url is the page's canonical or og:url")
+    } else {
+        (cands.first()?, "the first")
+    };
+    let distinct = cands
+        .iter()
+        .filter(|(_, n, _)| !std::ptr::eq(*n, pick.1))
+        .count();
+    let note = (distinct > 0).then(|| {
+        format!(
+            "{} JSON-LD Article nodes; every JSON-LD field is read from {why}",
+            distinct + 1
+        )
+    });
+    Some((pick.1, per_doc[pick.0].clone(), note))
+}
+
+/// The JSON-LD fields, every one from the page's main Article node only ([`main_article`]).
+fn json_ld(s: &Scan, base: Option<&str>, out: &mut Inferred) {
+    let mut docs = Vec::new();
+    for (i, block) in s.jsonld_blocks.iter().enumerate() {
+        match serde_json::from_str::<Value>(block.trim()) {
+            Ok(v) => docs.push(v),
+            Err(e) => out.notes.push(format!(
+                "JSON-LD block {} is not valid JSON ({e}); ignored",
+                i + 1
+            )),
+        }
+    }
+    let page: Vec<String> = [s.canonical.clone(), first_meta(s, "og:url")]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| page_url(&u, base))
+        .collect();
+    let Some((art, all, note)) = main_article(&docs, &page, base) else {
+        return;
+    };
+    out.notes.extend(note);
+    {
         let text = |k: &str| art.get(k).and_then(Value::as_str).and_then(clean);
         let title = text("headline")
             .and_then(text_ok)
@@ -707,6 +843,12 @@ pub fn read(bytes: &[u8], base: Option<&str>, out: &mut Inferred) {
         Source::Meta,
     );
     out.notes.append(&mut notes);
+}
+
+/// All the text a reader sees on an HTML page: the readable text and the rest (navigation,
+/// the site's header and footer, forms), without scripts, styles and the like.
+pub fn page_text(bytes: &[u8]) -> String {
+    scan(bytes).page_text
 }
 
 /// The readable text of an HTML page (see the module's documentation), with the notes

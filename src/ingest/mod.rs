@@ -209,13 +209,43 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
     }
 }
 
+/// Whether `head` starts as a WARC record does: the version line `WARC/1.0` or `WARC/1.1`
+/// ended by CR LF, then header fields (`Name: value` lines ended by CR LF) among which
+/// `WARC-Type`. A text that merely begins with "WARC/1." is text.
+fn starts_as_warc(head: &[u8]) -> bool {
+    let Some(rest) = head
+        .strip_prefix(b"WARC/1.0\r\n")
+        .or_else(|| head.strip_prefix(b"WARC/1.1\r\n"))
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let mut lines: Vec<&str> = text.split("\r\n").collect();
+    // The last piece may be cut by the sniff (or be the block after the empty line).
+    lines.pop();
+    let mut typed = false;
+    for l in lines {
+        if l.is_empty() {
+            break;
+        }
+        let Some((name, _)) = l.split_once(':') else {
+            return false;
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            return false;
+        }
+        typed |= name.eq_ignore_ascii_case("WARC-Type");
+    }
+    typed
+}
+
 /// The kind of an article, from its name and its first bytes.
 pub fn kind_of(name: &Path, head: &[u8]) -> Kind {
     let n = name
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if n.ends_with(".warc") || n.ends_with(".warc.gz") || head.starts_with(b"WARC/1.") {
+    if n.ends_with(".warc") || n.ends_with(".warc.gz") || starts_as_warc(head) {
         return Kind::Warc;
     }
     let ext = n.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
@@ -464,5 +494,21 @@ pub fn readable_text(article_file: &str, bytes: &[u8]) -> (String, Vec<String>) 
             }
             (String::from_utf8_lossy(&bytes[..cut]).into_owned(), notes)
         }
+    }
+}
+
+/// All the text a reader sees in a sealed article, for `docseal diff` when the readable text
+/// is the same: for HTML (and a WARC record's HTML payload) every visible element's text
+/// ([`html::page_text`]); for anything else its readable text.
+pub fn page_text(article_file: &str, bytes: &[u8]) -> String {
+    let ext = article_file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let head = &bytes[..bytes.len().min(SNIFF)];
+    match kind_of(Path::new(&format!("article.{ext}")), head) {
+        Kind::Html => html::page_text(bytes),
+        Kind::Warc => match warc::parse_record(bytes).map(|r| payload_html(&r)) {
+            Ok(Ok(Some(h))) => html::page_text(&h),
+            _ => String::new(),
+        },
+        Kind::Text => readable_text(article_file, bytes).0,
     }
 }

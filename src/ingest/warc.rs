@@ -56,6 +56,20 @@ impl Header {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every field named `name` (case-insensitive), in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many digest fields (`WARC-Block-Digest`, `WARC-Payload-Digest`) the record has:
+    /// each one is checked when it is selected.
+    pub fn digests(&self) -> usize {
+        self.all("WARC-Block-Digest").count() + self.all("WARC-Payload-Digest").count()
+    }
+
     /// `WARC-Type`, lower-cased.
     pub fn kind(&self) -> String {
         self.get("WARC-Type").unwrap_or("").to_ascii_lowercase()
@@ -410,6 +424,8 @@ pub fn is_gzip(head: &[u8]) -> bool {
 /// An HTTP message's header: status or request line, fields, and where the body starts.
 #[derive(Clone, Debug, Default)]
 pub struct Http {
+    /// The status code of a response's status line (`HTTP/1.1 200 OK`: 200).
+    pub status: Option<u16>,
     /// Header fields.
     pub fields: Vec<(String, String)>,
     /// The body's offset in the block.
@@ -451,7 +467,12 @@ pub fn http(block: &[u8]) -> Option<Http> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
+    let status = first
+        .strip_prefix("HTTP/")
+        .and_then(|r| r.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok());
     Some(Http {
+        status,
         fields,
         body_at: end,
     })
@@ -590,14 +611,15 @@ fn check_record(path: &Path, r: &Record) -> Result<(), IngestError> {
         which: which.to_string(),
         problem: why,
     };
-    if let Some(v) = r.header.get("WARC-Block-Digest") {
+    // Every digest field, not only the first: a record with two must match both.
+    for v in r.header.all("WARC-Block-Digest") {
         check_digest(v, block).map_err(|e| mismatch("WARC-Block-Digest", e))?;
     }
-    if let Some(v) = r.header.get("WARC-Payload-Digest") {
-        let payload = match http(block) {
-            Some(h) => &block[h.body_at..],
-            None => block,
-        };
+    let payload = match http(block) {
+        Some(h) => &block[h.body_at..],
+        None => block,
+    };
+    for v in r.header.all("WARC-Payload-Digest") {
         check_digest(v, payload).map_err(|e| mismatch("WARC-Payload-Digest", e))?;
     }
     Ok(())
@@ -640,9 +662,12 @@ fn open(path: &Path) -> Result<Reader<std::fs::File>, IngestError> {
     Ok(Reader::new(path, f, is_gzip(&magic[..n])))
 }
 
-/// The HTML responses of a WARC file: (target URI, WARC-Date); at most [`MAX_LISTED`] + 1
+/// A response listed: (target URI, `WARC-Date`, record number).
+pub type Listed = (String, String, u64);
+
+/// The HTML responses of a WARC file ([`Listed`]); at most [`MAX_LISTED`] + 1
 /// listed, with the total count.
-pub fn html_responses(path: &Path) -> Result<(Vec<(String, String)>, usize), IngestError> {
+pub fn html_responses(path: &Path) -> Result<(Vec<Listed>, usize), IngestError> {
     let mut r = open(path)?;
     let (mut list, mut count) = (Vec::new(), 0);
     while let Some(rec) = r.next_record(&mut |_| false)? {
@@ -655,6 +680,7 @@ pub fn html_responses(path: &Path) -> Result<(Vec<(String, String)>, usize), Ing
                 list.push((
                     rec.header.target().unwrap_or("?").to_string(),
                     printable(rec.header.get("WARC-Date").unwrap_or("?")),
+                    rec.number,
                 ));
             }
         }
@@ -662,12 +688,77 @@ pub fn html_responses(path: &Path) -> Result<(Vec<(String, String)>, usize), Ing
     Ok((list, count))
 }
 
+/// A response record for one URI, as [`choose_response`] weighs it.
+struct Candidate {
+    number: u64,
+    date: String,
+    status: Option<u16>,
+    html: bool,
+}
+
+/// The response records whose target is `url`, in file order.
+fn responses_for(path: &Path, url: &str) -> Result<Vec<Candidate>, IngestError> {
+    let mut r = open(path)?;
+    let mut out = Vec::new();
+    // The responses for `url` are read as if kept (one at a time, dropped at once): one larger
+    // than a record docseal seals is refused by its claimed size, before it is inflated.
+    let mut keep =
+        |h: &Header| h.kind() == "response" && h.target().is_some_and(|t| same_url(t, url));
+    while let Some(rec) = r.next_record(&mut keep)? {
+        if rec.header.kind() != "response" || !rec.header.target().is_some_and(|t| same_url(t, url))
+        {
+            continue;
+        }
+        let h = http(&rec.head);
+        out.push(Candidate {
+            number: rec.number,
+            date: printable(rec.header.get("WARC-Date").unwrap_or("?")),
+            status: h.as_ref().and_then(|h| h.status),
+            html: h.is_some_and(|h| h.is_html()),
+        });
+    }
+    Ok(out)
+}
+
+/// Which response for `url` is sealed (its index among them) and, when there are several, a
+/// note saying which: the last HTML response with status 200, else the last HTML one, else
+/// the last one.
+fn choose_response(path: &Path, url: &str) -> Result<(usize, Option<String>), IngestError> {
+    let list = responses_for(path, url)?;
+    if list.len() <= 1 {
+        return Ok((0, None));
+    }
+    let (i, why) = if let Some(i) = list.iter().rposition(|c| c.html && c.status == Some(200)) {
+        (i, "the last HTML response with status 200")
+    } else if let Some(i) = list.iter().rposition(|c| c.html) {
+        (i, "the last HTML response")
+    } else {
+        (list.len() - 1, "the last response")
+    };
+    let c = &list[i];
+    let status = c.status.map_or("no".into(), |s| s.to_string());
+    Ok((
+        i,
+        Some(format!(
+            "{} responses for {}; record {} ({}, HTTP status {status}) is sealed: {why}",
+            list.len(),
+            printable(url),
+            c.number,
+            c.date
+        )),
+    ))
+}
+
 /// Select the `response` record for `url` (or, without `url`, the file's only HTML response)
 /// and its `request` record; check their digests.
 pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
     let mut notes = Vec::new();
-    let target = match url {
-        Some(u) => u.to_string(),
+    let (target, chosen) = match url {
+        Some(u) => {
+            let (chosen, note) = choose_response(path, u)?;
+            notes.extend(note);
+            (u.to_string(), chosen)
+        }
         None => {
             let (list, count) = html_responses(path)?;
             match count {
@@ -677,12 +768,27 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
                         problem: "holds no response record with an HTML payload".into(),
                     })
                 }
-                1 => list[0].0.clone(),
+                // That very record, not the first response for its URI (an error page).
+                1 => {
+                    let u = list[0].0.clone();
+                    let all = responses_for(path, &u)?;
+                    let n = all.iter().position(|r| r.number == list[0].2).unwrap_or(0);
+                    if all.len() > 1 {
+                        notes.push(format!(
+                            "{} responses for {}; record {} ({}) is sealed: the only HTML response (give --url to choose by address; the last HTML response with status 200 is then taken)",
+                            all.len(),
+                            printable(&u),
+                            list[0].2,
+                            list[0].1
+                        ));
+                    }
+                    (u, n)
+                }
                 n => {
                     let mut names: Vec<String> = list
                         .iter()
                         .take(MAX_LISTED)
-                        .map(|(u, d)| format!("{} ({d})", printable(u)))
+                        .map(|(u, d, _)| format!("{} ({d})", printable(u)))
                         .collect();
                     if n > MAX_LISTED {
                         names.push(format!("and {} more", n - MAX_LISTED));
@@ -703,7 +809,8 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
     let mut request: Option<Record> = None;
     // The request of a response comes just before it or among the few records after it.
     let mut after = 0;
-    let mut more = false;
+    // Responses for the target seen (the chosen one is the `chosen`-th, from 0).
+    let mut seen = 0usize;
     let linked = |a: &Record, b: &Record| {
         let id = b.header.get("WARC-Record-ID");
         a.header
@@ -716,7 +823,14 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
         let matches = |h: &Header| h.target().is_some_and(|t| same_url(t, &target));
         let Some(rec) = r.next_record(&mut |h| {
             let k = h.kind();
-            matches(h) && ((k == "response" && want_resp) || k == "request")
+            if !matches(h) {
+                return false;
+            }
+            if k == "response" {
+                seen += 1;
+                return want_resp && seen == chosen + 1;
+            }
+            k == "request"
         })?
         else {
             break;
@@ -727,8 +841,7 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
         let kind = rec.header.kind();
         let for_target = rec.header.target().is_some_and(|t| same_url(t, &target));
         match (kind.as_str(), &response) {
-            ("response", None) if for_target => response = Some(rec),
-            ("response", Some(_)) if for_target => more = true,
+            ("response", None) if for_target && rec.bytes.is_some() => response = Some(rec),
             // The latest request for the page before its response...
             ("request", None) if rec.bytes.is_some() => request = Some(rec),
             // ... unless one after it is the one linked to it.
@@ -749,13 +862,6 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
             problem: format!("holds no response record for {}", printable(&target)),
         });
     };
-    if more {
-        notes.push(format!(
-            "more than one response for {}; the first (record {}) is sealed",
-            printable(&target),
-            response.number
-        ));
-    }
     let date = response.header.get("WARC-Date").map(String::from);
     check_record(path, &response)?;
     if let Some(q) = &request {
