@@ -829,3 +829,110 @@ fn issue20_item11_batch_base_confines_job_paths() {
     // Without --base, the same jobs file (relative to its own directory) may name any file:
     // documented, the operator's authority.
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attacks found after issue 20 (wip/fix20b).
+
+/// `archive add` checked `bundles/` with lstat and then changed its mode by path (following a
+/// link): a `bundles/` swapped for a link to a victim file in between made docseal chmod the
+/// victim 0755. Permissions are now read and changed on a descriptor opened O_NOFOLLOW.
+#[test]
+fn attack_archive_add_race_never_chmods_through_a_swapped_link() {
+    let fx = Fx::new();
+    let sk = docseal::keyfile::read_secret_key(&fx.key, &mut || unreachable!()).unwrap();
+    let limits = docseal::zipfmt::Limits::default();
+    let arch = fx.path("A");
+    let good = fx.path("good.zip");
+    docseal::archive::add(&arch, std::slice::from_ref(&good), &sk, None, &limits).unwrap();
+    let victim = fx.path("victim");
+    fs::write(&victim, b"secret").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&victim, arch.join("evil")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (arch, stop) = (arch.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let dir = rustix::fs::open(
+                &arch,
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )
+            .unwrap();
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    &dir,
+                    "bundles",
+                    &dir,
+                    "evil",
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut changed = None;
+    for i in 0..400 {
+        let _ = docseal::archive::add_wait(
+            &arch,
+            std::slice::from_ref(&good),
+            &sk,
+            None,
+            &limits,
+            Duration::from_millis(0),
+        );
+        if mode(&victim) != 0o600 {
+            changed = Some(i);
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 100, "the race ran ({swaps} swaps)");
+    assert_eq!(
+        changed,
+        None,
+        "victim's mode changed to {:o} after an add",
+        mode(&victim)
+    );
+}
+
+/// A world-writable archive root was kept by `archive add` and passed `archive audit`.
+#[test]
+fn attack_world_writable_archive_root_is_tightened_and_audited() {
+    let fx = Fx::new();
+    let arch = fx.path("A");
+    fs::create_dir(&arch).unwrap();
+    fs::set_permissions(&arch, fs::Permissions::from_mode(0o777)).unwrap();
+    let add = |arch: &str| {
+        let mut c = fx.cmd();
+        c.args(["archive", "add", arch, "good.zip", "--key"])
+            .arg(&fx.key);
+        ok(c);
+    };
+    add("A");
+    assert_eq!(mode(&arch), 0o755, "add tightens the root");
+    // Made writable again behind docseal's back: audit says so.
+    let trust = fx.public.to_string_lossy().into_owned();
+    for rel in ["", "bundles", "log"] {
+        let p = if rel.is_empty() { arch.clone() } else { arch.join(rel) };
+        let old = mode(&p);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+        let mut c = fx.cmd();
+        c.args(["archive", "audit", "A", "--trust", &trust, "--json"]);
+        c.stdin(Stdio::null());
+        let o = run_within(c, 60);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_ne!(o.status.code(), Some(0), "audit fails for {rel:?}: {out}");
+        assert!(
+            out.contains("archive.writable_by_others"),
+            "finding for {rel:?}: {out}"
+        );
+        fs::set_permissions(&p, fs::Permissions::from_mode(old)).unwrap();
+    }
+    let mut c = fx.cmd();
+    c.args(["archive", "audit", "A", "--trust", &trust]);
+    ok(c);
+}
