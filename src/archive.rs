@@ -1671,19 +1671,18 @@ fn ensure_dir(archive: &Path, rel: &str) -> Result<()> {
                     }
                     Err(Errno::LOOP) => return Err(symlink_refused(&p)),
                     Err(Errno::NOTDIR) => {
-                        return Err(if rustix::fs::statat(
-                            &fd,
-                            comp,
-                            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                        return Err(
+                            if rustix::fs::statat(&fd, comp, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                                .is_ok_and(|st| {
+                                    rustix::fs::FileType::from_raw_mode(st.st_mode)
+                                        == rustix::fs::FileType::Symlink
+                                })
+                            {
+                                symlink_refused(&p)
+                            } else {
+                                invalid(p.display(), "is not a directory")
+                            },
                         )
-                        .is_ok_and(|st| {
-                            rustix::fs::FileType::from_raw_mode(st.st_mode)
-                                == rustix::fs::FileType::Symlink
-                        }) {
-                            symlink_refused(&p)
-                        } else {
-                            invalid(p.display(), "is not a directory")
-                        })
                     }
                     Err(e) => return Err(Error::io(&p, e.into())),
                 }
@@ -2572,6 +2571,29 @@ pub fn audit(
                     f.push(link(&name));
                 }
             }
+        }
+    }
+    // Directories others can write into: anyone could replace the log or a bundle.
+    #[cfg(unix)]
+    for rel in ["", BUNDLES_DIR, "log", CHECKPOINTS_DIR, PENDING_DIR] {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(m) = (if rel.is_empty() {
+            std::fs::metadata(archive).ok()
+        } else {
+            lstat(rel)
+        }) else {
+            continue;
+        };
+        let mode = m.permissions().mode();
+        if m.is_dir() && mode & 0o022 != 0 {
+            f.push(Finding::at(
+                Code::ArchiveWritableByOthers,
+                if rel.is_empty() { "." } else { rel },
+                format!(
+                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
+                    mode & 0o7777
+                ),
+            ));
         }
     }
     if !archive.join("log").is_dir() && log_readable {

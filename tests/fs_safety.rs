@@ -917,7 +917,11 @@ fn attack_world_writable_archive_root_is_tightened_and_audited() {
     // Made writable again behind docseal's back: audit says so.
     let trust = fx.public.to_string_lossy().into_owned();
     for rel in ["", "bundles", "log"] {
-        let p = if rel.is_empty() { arch.clone() } else { arch.join(rel) };
+        let p = if rel.is_empty() {
+            arch.clone()
+        } else {
+            arch.join(rel)
+        };
         let old = mode(&p);
         fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
         let mut c = fx.cmd();
