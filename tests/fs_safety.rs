@@ -940,3 +940,47 @@ fn attack_world_writable_archive_root_is_tightened_and_audited() {
     c.args(["archive", "audit", "A", "--trust", &trust]);
     ok(c);
 }
+
+/// Two `cosign`s of one bundle at once: each read the old bundle and the last rename won, so a
+/// co-signature was lost while both exited 0. The bundle is now locked for the whole
+/// read-rebuild-rename; every round ends with both co-signatures, or a command that failed.
+#[test]
+fn attack_concurrent_cosigns_never_lose_a_signature() {
+    let fx = Fx::new();
+    let (k2, _) = fx.env.keygen("k2");
+    let (k3, _) = fx.env.keygen("k3");
+    let original = fs::read(fx.path("good.zip")).unwrap();
+    let (mut both, mut failed) = (0, 0);
+    for round in 0..10 {
+        let b = fx.path("b.zip");
+        fs::write(&b, &original).unwrap();
+        let spawn = |k: &Path| {
+            let mut c = fx.cmd();
+            c.args(["cosign", "b.zip", "--key"]).arg(k);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        };
+        let (c2, c3) = (spawn(&k2), spawn(&k3));
+        let (o2, o3) = (
+            c2.wait_with_output().unwrap(),
+            c3.wait_with_output().unwrap(),
+        );
+        let names: Vec<String> = common::entries(&fs::read(&b).unwrap())
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with("tagmanifest-sha256.txt.") && n.ends_with(".minisig"))
+            .filter(|n| n != "tagmanifest-sha256.txt.minisig")
+            .collect();
+        if o2.status.success() && o3.status.success() {
+            assert_eq!(names.len(), 2, "round {round}: both exited 0 but {names:?}");
+            both += 1;
+        } else {
+            failed += 1;
+            let n_ok = [&o2, &o3].iter().filter(|o| o.status.success()).count();
+            assert_eq!(names.len(), n_ok, "round {round}: {names:?}");
+        }
+    }
+    assert_eq!(both + failed, 10);
+}
