@@ -97,7 +97,8 @@ mod linux {
         Ok(false)
     }
 
-    /// Remove the stages a crashed run left in `parent` (unlocked, not changed for a while).
+    /// Remove the stages a crashed run left in `parent` (owned by this process's effective user,
+    /// unlocked, not changed for a while; never through a link).
     fn remove_stale_stages(parent: &Path, parent_fd: &OwnedFd) {
         let Ok(rd) = std::fs::read_dir(parent) else {
             return;
@@ -112,13 +113,20 @@ mod linux {
                 continue;
             };
             let f = File::from(fd);
-            let old = f
-                .metadata()
+            let Ok(meta) = f.metadata() else { continue };
+            let old = meta
+                .modified()
                 .ok()
-                .and_then(|m| m.modified().ok())
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|age| age > STALE_AFTER);
-            if old && rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            // Only our own user's stages: in a shared (sticky) directory, root never removes
+            // another user's directory that happens to have the name.
+            use std::os::unix::fs::MetadataExt;
+            let ours = meta.uid() == rustix::process::geteuid().as_raw();
+            if old
+                && ours
+                && rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok()
+            {
                 let _ = std::fs::remove_dir_all(parent.join(n));
             }
         }

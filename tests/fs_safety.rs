@@ -984,3 +984,57 @@ fn attack_concurrent_cosigns_never_lose_a_signature() {
     }
     assert_eq!(both + failed, 10);
 }
+
+/// Make `path` look left by a crash long ago.
+fn age(path: &Path) {
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let f = fs::File::open(path).unwrap();
+    f.set_modified(old).unwrap();
+}
+
+/// Crash cleanup removed any `.docseal-*.tmp` file and `.docseal-extract-*` directory beside
+/// an output, whoever owned it: run as root in a shared sticky directory, it deleted other
+/// users' data. Only the running user's own leftovers are removed now.
+#[test]
+fn attack_crash_cleanup_never_removes_other_users_files() {
+    let fx = Fx::new();
+    let shared = fx.path("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let theirs_tmp = shared.join(".docseal-theirs.tmp");
+    fs::write(&theirs_tmp, b"another user's data").unwrap();
+    std::os::unix::fs::chown(&theirs_tmp, Some(1234), Some(1234)).unwrap();
+    age(&theirs_tmp);
+    let theirs_stage = shared.join(".docseal-extract-theirs");
+    fs::create_dir(&theirs_stage).unwrap();
+    fs::write(theirs_stage.join("work.txt"), b"another user's work").unwrap();
+    std::os::unix::fs::chown(&theirs_stage, Some(1234), Some(1234)).unwrap();
+    age(&theirs_stage);
+    // Our own crash leftovers still go.
+    let ours_tmp = shared.join(".docseal-ours.tmp");
+    fs::write(&ours_tmp, b"x").unwrap();
+    age(&ours_tmp);
+    let ours_stage = shared.join(".docseal-extract-ours");
+    fs::create_dir(&ours_stage).unwrap();
+    age(&ours_stage);
+
+    let mut c = fx.cmd();
+    c.args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "shared/out"]);
+    ok(c);
+    let mut c = fx.cmd();
+    c.args(pack_args(
+        &fx,
+        &common::sample_article().to_string_lossy(),
+        "shared/p.zip",
+    ));
+    ok(c);
+    assert_eq!(fs::read(&theirs_tmp).unwrap(), b"another user's data");
+    assert_eq!(
+        fs::read(theirs_stage.join("work.txt")).unwrap(),
+        b"another user's work"
+    );
+    assert!(!ours_tmp.exists(), "our own stale temp file is removed");
+    assert!(!ours_stage.exists(), "our own stale stage is removed");
+}
