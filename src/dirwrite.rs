@@ -42,13 +42,25 @@ mod linux {
 
     /// Open the directory `name` in `dir` without following a link; with `create`, make it
     /// first when missing. A link or anything else than a directory is refused.
+    /// A directory made is mode 0755 whatever the umask.
     fn sub_dir(dir: &OwnedFd, name: &str, create: bool, shown: &Path) -> Result<OwnedFd> {
+        let mut made = false;
         loop {
             match rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => {
+                    if made {
+                        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o755))
+                            .map_err(|e| io(shown, e))?;
+                    }
+                    return Ok(fd);
+                }
                 Err(Errno::NOENT) if create => {
-                    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o777)) {
-                        Ok(()) | Err(Errno::EXIST) => continue,
+                    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) => {
+                            made = true;
+                            continue;
+                        }
+                        Err(Errno::EXIST) => continue,
                         Err(e) => return Err(io(shown, e)),
                     }
                 }
@@ -287,9 +299,11 @@ mod linux {
                 dir_fd,
                 last,
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o666),
+                Mode::from_raw_mode(0o644),
             )
             .map_err(|e| io(&shown, e))?;
+            // 0644 whatever the umask (as `pack` writes its output).
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).map_err(|e| io(&shown, e))?;
             self.files.push(name.to_string());
             Ok(File::from(fd))
         }

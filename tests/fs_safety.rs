@@ -1038,3 +1038,66 @@ fn attack_crash_cleanup_never_removes_other_users_files() {
     assert!(!ours_tmp.exists(), "our own stale temp file is removed");
     assert!(!ours_stage.exists(), "our own stale stage is removed");
 }
+
+/// `extract` under umask 000 made files 0666 and directories 0777; they are 0644 and 0755
+/// whatever the umask, as `pack` writes.
+#[test]
+fn attack_extract_modes_ignore_the_umask() {
+    let fx = Fx::new();
+    for (out, existing) in [("out1", false), ("out2", true)] {
+        if existing {
+            fs::create_dir(fx.path(out)).unwrap();
+        }
+        let mut c = Command::new("sh");
+        c.current_dir(fx.env.dir.path())
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_docseal"))
+            .args(["extract", "good.zip", "--trust"])
+            .arg(&fx.public)
+            .args(["--out", out]);
+        ok(c);
+        let root = fx.path(out);
+        let mut stack = vec![root.clone()];
+        let mut seen = 0;
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                seen += 1;
+                if p.is_dir() {
+                    assert_eq!(mode(&p), 0o755, "{}", p.display());
+                    stack.push(p);
+                } else {
+                    assert_eq!(mode(&p), 0o644, "{}", p.display());
+                }
+            }
+        }
+        assert!(seen > 3 && fx.path(out).join("data").is_dir());
+    }
+}
+
+/// `verify DIR` skipped a FIFO named `x.zip` without a word; it is reported (`io.read`, not a
+/// regular file) and never opened.
+#[test]
+fn attack_verify_dir_reports_a_fifo_named_zip() {
+    let fx = Fx::new();
+    let d = fx.path("d");
+    fs::create_dir(&d).unwrap();
+    fs::copy(fx.path("good.zip"), d.join("a.zip")).unwrap();
+    mkfifo(&d.join("x.zip"));
+    let mut c = fx.cmd();
+    c.args(["verify", "d", "--json", "--trust"]).arg(&fx.public);
+    c.stdin(Stdio::null());
+    let o = run_within(c, 30);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("x.zip"))
+        .unwrap_or_else(|| panic!("x.zip reported: {out}"));
+    assert!(
+        line.contains("io.read") && line.contains("not a regular file"),
+        "{line}"
+    );
+}
