@@ -155,6 +155,8 @@ mod linux {
         /// The target, when it exists (opened now, never looked up again).
         target: Option<OwnedFd>,
         force: bool,
+        /// The directory holding the stage: the parent, or the existing target.
+        stage_in: PathBuf,
         name: String,
         /// The stage (locked) and its directories, by path inside it.
         root: File,
@@ -220,6 +222,9 @@ mod linux {
                 }
             };
             if let Some(fd) = &target {
+                // An existing target holds its own stage (below): what a crashed run left
+                // there goes first.
+                remove_stale_stages(out_dir, fd);
                 if !force && has_entries(fd, out_dir)? {
                     return Err(Error::invalid(
                         out_dir.display().to_string(),
@@ -228,20 +233,28 @@ mod linux {
                 }
             }
             // The stage: a new directory, locked at once (a later run removes it only when
-            // unlocked).
+            // unlocked). Beside a missing target (renamed into place), inside an existing one
+            // (its files moved into place): always on the target's own file system, so that no
+            // rename crosses file systems (a target that is a mount point) after something
+            // was put in place.
+            let (stage_in, stage_in_fd) = match &target {
+                Some(fd) => (out_dir.to_path_buf(), fd),
+                None => (parent.clone(), &parent_fd),
+            };
             let (name, root) = loop {
                 let mut r = [0u8; 6];
                 getrandom::fill(&mut r)
                     .map_err(|e| Error::io(&parent, std::io::Error::other(e.to_string())))?;
                 let name = format!("{STAGE_PREFIX}{}", crate::metadata::hex(&r));
-                match rustix::fs::mkdirat(&parent_fd, name.as_str(), Mode::from_raw_mode(0o700)) {
+                match rustix::fs::mkdirat(stage_in_fd, name.as_str(), Mode::from_raw_mode(0o700)) {
                     Ok(()) => {}
                     Err(Errno::EXIST) => continue,
-                    Err(e) => return Err(io(&parent, e)),
+                    Err(e) => return Err(io(&stage_in, e)),
                 }
-                let fd = sub_dir(&parent_fd, &name, false, &parent.join(&name))?;
+                let fd = sub_dir(stage_in_fd, &name, false, &stage_in.join(&name))?;
                 let f = File::from(fd);
-                rustix::fs::flock(&f, FlockOperation::LockExclusive).map_err(|e| io(&parent, e))?;
+                rustix::fs::flock(&f, FlockOperation::LockExclusive)
+                    .map_err(|e| io(&stage_in, e))?;
                 break (name, f);
             };
             Ok(Stage {
@@ -251,6 +264,7 @@ mod linux {
                 leaf,
                 target,
                 force,
+                stage_in,
                 name,
                 root,
                 dirs: HashMap::new(),
@@ -262,7 +276,7 @@ mod linux {
         /// The stage directory of `dir` (a `/`-separated path inside it), made when missing.
         fn stage_dir(&mut self, dir: &str) -> Result<&OwnedFd> {
             if !self.dirs.contains_key(dir) {
-                let shown = self.parent.join(&self.name).join(dir);
+                let shown = self.stage_in.join(&self.name).join(dir);
                 let fd = match dir.rsplit_once('/') {
                     None => {
                         let root =
@@ -436,7 +450,7 @@ mod linux {
     impl Drop for Stage {
         fn drop(&mut self) {
             if !self.done {
-                let _ = std::fs::remove_dir_all(self.parent.join(&self.name));
+                let _ = std::fs::remove_dir_all(self.stage_in.join(&self.name));
             }
         }
     }

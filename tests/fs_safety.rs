@@ -1101,3 +1101,42 @@ fn attack_verify_dir_reports_a_fifo_named_zip() {
         "{line}"
     );
 }
+
+/// Unmounts a tmpfs when dropped (even when the test fails).
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// `extract` into an empty directory that is a mount point staged in the parent (another file
+/// system): the rename failed (EXDEV) after `data/` was made in the target, and the re-run was
+/// refused "not empty". The stage is now inside an existing target.
+#[test]
+fn attack_extract_into_a_mount_point_works_and_leaves_nothing() {
+    let fx = Fx::new();
+    let mnt = fx.path("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .expect("mount (tests run as root)");
+    assert!(st.success(), "mount -t tmpfs (tests run as root)");
+    let _guard = Mounted(mnt.clone());
+    assert_ne!(
+        fs::metadata(&mnt).unwrap().dev(),
+        fs::metadata(fx.env.dir.path()).unwrap().dev()
+    );
+    let mut c = fx.cmd();
+    c.args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "mnt"]);
+    ok(c);
+    assert!(mnt.join("data/article.txt").is_file());
+    assert!(mnt.join("bagit.txt").is_file());
+    assert!(leftovers(&mnt).is_empty(), "{:?}", leftovers(&mnt));
+    assert!(leftovers(fx.env.dir.path()).is_empty());
+}
