@@ -73,7 +73,6 @@ fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
         {
             use rustix::fs::FlockOperation;
             use std::os::unix::fs::MetadataExt;
-            let _ = meta; // read again once locked
             match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => {}
                 Err(rustix::io::Errno::WOULDBLOCK) => {
@@ -89,10 +88,13 @@ fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                     continue;
                 }
-                Err(e) => return Err(Error::io(bundle, e.into())),
+                // A file system without locks (some network ones): go on unlocked; the
+                // change check before the rename still applies.
+                Err(_) => return Ok((file, meta)),
             }
             // Locked: the name must still lead to this file (another cosign may have replaced
             // it while we waited); otherwise start again from what it leads to now.
+            // (Read again once locked.)
             let meta = file.metadata().map_err(|e| Error::io(bundle, e))?;
             let now = std::fs::symlink_metadata(bundle).map_err(|e| Error::io(bundle, e))?;
             if now.dev() != meta.dev() || now.ino() != meta.ino() {
