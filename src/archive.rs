@@ -1653,44 +1653,115 @@ impl Drop for Lock {
 }
 
 /// Create the directory `ARCHIVE/rel` if missing (never group- or world-writable, whatever the
-/// umask); refuse a symbolic link.
+/// umask); refuse a symbolic link. Every component is opened from its parent's descriptor with
+/// `O_NOFOLLOW | O_DIRECTORY`, and the permissions are read and changed on the descriptor
+/// (never by path: a component swapped for a link between a check and a `chmod` would
+/// otherwise make docseal change the mode of whatever the link points to).
 fn ensure_dir(archive: &Path, rel: &str) -> Result<()> {
-    let p = archive.join(rel);
-    if !real_dir(archive, rel)? {
-        let mut b = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o755);
+    #[cfg(unix)]
+    {
+        use rustix::fs::{Mode, OFlags};
+        use rustix::io::Errno;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut fd = archive_root_fd(archive)?;
+        let mut p = archive.to_path_buf();
+        for comp in rel.split('/') {
+            p.push(comp);
+            let mut made = false;
+            fd = loop {
+                match rustix::fs::openat(&fd, comp, flags, Mode::empty()) {
+                    Ok(d) => break d,
+                    Err(Errno::NOENT) if !made => {
+                        match rustix::fs::mkdirat(&fd, comp, Mode::from_raw_mode(0o755)) {
+                            Ok(()) | Err(Errno::EXIST) => made = true,
+                            Err(e) => return Err(Error::io(&p, e.into())),
+                        }
+                    }
+                    Err(Errno::LOOP) => return Err(symlink_refused(&p)),
+                    Err(Errno::NOTDIR) => {
+                        return Err(
+                            if rustix::fs::statat(&fd, comp, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                                .is_ok_and(|st| {
+                                    rustix::fs::FileType::from_raw_mode(st.st_mode)
+                                        == rustix::fs::FileType::Symlink
+                                })
+                            {
+                                symlink_refused(&p)
+                            } else {
+                                invalid(p.display(), "is not a directory")
+                            },
+                        )
+                    }
+                    Err(e) => return Err(Error::io(&p, e.into())),
+                }
+            };
         }
-        match b.create(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(&p, e)),
-        }
-        real_dir(archive, rel)?;
+        tighten_fd(&fd, &p)
     }
-    not_group_writable(&p, None)
+    #[cfg(not(unix))]
+    {
+        let p = archive.join(rel);
+        if !real_dir(archive, rel)? {
+            match std::fs::DirBuilder::new().create(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+            real_dir(archive, rel)?;
+        }
+        Ok(())
+    }
 }
 
-/// Take group and world write permission off an archive file or directory docseal writes.
-fn not_group_writable(path: &Path, file: Option<&File>) -> Result<()> {
+/// The archive's root directory, opened (the root itself may be reached through a link the
+/// user chose; what is inside it never is).
+#[cfg(unix)]
+fn archive_root_fd(archive: &Path) -> Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
+        archive,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(archive, e.into()))
+}
+
+/// Take group and world write permission off the archive's root directory (on its
+/// descriptor): `archive add` never keeps an archive others can write into.
+fn tighten_root(archive: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let fd = archive_root_fd(archive)?;
+        tighten_fd(&fd, archive)?;
+    }
+    let _ = archive;
+    Ok(())
+}
+
+/// Take group and world write permission off an open file or directory: read and changed on
+/// the descriptor, never by path.
+#[cfg(unix)]
+fn tighten_fd(fd: &std::os::fd::OwnedFd, path: &Path) -> Result<()> {
+    let st = rustix::fs::fstat(fd).map_err(|e| Error::io(path, e.into()))?;
+    let mode = st.st_mode & 0o7777;
+    if mode & 0o022 != 0 {
+        rustix::fs::fchmod(fd, rustix::fs::Mode::from_raw_mode(mode & 0o7755))
+            .map_err(|e| Error::io(path, e.into()))?;
+    }
+    Ok(())
+}
+
+/// Take group and world write permission off an archive file docseal writes (on its open
+/// descriptor, never by path).
+fn not_group_writable(path: &Path, file: &File) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let m = match file {
-            Some(f) => f.metadata(),
-            None => std::fs::symlink_metadata(path),
-        }
-        .map_err(|e| Error::io(path, e))?;
+        let m = file.metadata().map_err(|e| Error::io(path, e))?;
         let mode = m.permissions().mode();
         if mode & 0o022 != 0 {
-            let p = std::fs::Permissions::from_mode(mode & 0o7755);
-            match file {
-                Some(f) => f.set_permissions(p),
-                None => std::fs::set_permissions(path, p),
-            }
-            .map_err(|e| Error::io(path, e))?;
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7755))
+                .map_err(|e| Error::io(path, e))?;
         }
     }
     let _ = (path, file);
@@ -1707,7 +1778,7 @@ fn create_new_file(path: &Path) -> Result<File> {
         o.mode(0o644).custom_flags(libc::O_NOFOLLOW);
     }
     let f = o.open(path).map_err(|e| Error::io(path, e))?;
-    not_group_writable(path, Some(&f))?;
+    not_group_writable(path, &f)?;
     Ok(f)
 }
 
@@ -1940,6 +2011,7 @@ pub fn add_wait(
             .create(archive)
             .map_err(|e| Error::io(archive, e))?;
     }
+    tighten_root(archive)?;
     for d in [BUNDLES_DIR, "log", CHECKPOINTS_DIR, PENDING_DIR] {
         ensure_dir(archive, d)?;
     }
@@ -2185,7 +2257,7 @@ pub fn add_wait(
         {
             return Err(invalid(entries_path.display(), "is not a regular file"));
         }
-        not_group_writable(&entries_path, Some(&f))?;
+        not_group_writable(&entries_path, &f)?;
         if std::env::var_os(CRASH_HOOK).is_some_and(|v| v == "appending") {
             // The first line whole and half of the next.
             let first = new_entries[0].line().len() + 1;
@@ -2524,6 +2596,29 @@ pub fn audit(
                     f.push(link(&name));
                 }
             }
+        }
+    }
+    // Directories others can write into: anyone could replace the log or a bundle.
+    #[cfg(unix)]
+    for rel in ["", BUNDLES_DIR, "log", CHECKPOINTS_DIR, PENDING_DIR] {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(m) = (if rel.is_empty() {
+            std::fs::metadata(archive).ok()
+        } else {
+            lstat(rel)
+        }) else {
+            continue;
+        };
+        let mode = m.permissions().mode();
+        if m.is_dir() && mode & 0o022 != 0 {
+            f.push(Finding::at(
+                Code::ArchiveWritableByOthers,
+                if rel.is_empty() { "." } else { rel },
+                format!(
+                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
+                    mode & 0o7777
+                ),
+            ));
         }
     }
     if !archive.join("log").is_dir() && log_readable {

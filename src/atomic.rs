@@ -88,7 +88,8 @@ fn lock_temp(_f: &File) -> std::io::Result<()> {
 }
 
 /// Remove what a crashed run (killed with `kill -9`, a power cut) left in `dir`: named temp
-/// files (`.docseal-*.tmp`) that are regular files, no process holds the lock of
+/// files (`.docseal-*.tmp`) that are regular files owned by this process's effective user (never
+/// another user's, in a shared directory), that no process holds the lock of
 /// ([`lock_temp`]), and were last written more than [`STALE_AFTER`] ago. Best effort: errors
 /// are ignored. Returns how many were removed.
 pub fn remove_stale_temps(dir: &Path) -> usize {
@@ -120,7 +121,11 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
                 .ok()
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|age| age > STALE_AFTER);
-            if !meta.is_file() || !old {
+            // Only our own user's temp files: in a shared (sticky) directory, root never
+            // removes another user's file that happens to have the name.
+            use std::os::unix::fs::MetadataExt;
+            let ours = meta.uid() == rustix::process::geteuid().as_raw();
+            if !meta.is_file() || !old || !ours {
                 continue;
             }
             if rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {

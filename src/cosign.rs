@@ -57,6 +57,65 @@ fn stamp(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>, u64) {
     (m.len(), m.modified().ok(), ino)
 }
 
+/// How long `cosign` waits for another one on the same bundle to finish.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Open the bundle (a regular file, never through a link) and hold an exclusive `flock` on it
+/// for the whole read-rebuild-rename: a second `cosign` of the same bundle waits, then finds the
+/// name now leads to the first one's output and starts again from that, so no co-signature is
+/// lost. Gives up with an error after [`LOCK_WAIT`].
+fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
+    let start = std::time::Instant::now();
+    loop {
+        let (file, meta) =
+            crate::input::open(bundle, crate::input::Open::regular_nofollow("bundle"))?;
+        #[cfg(unix)]
+        {
+            use rustix::fs::FlockOperation;
+            use std::os::unix::fs::MetadataExt;
+            match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    if start.elapsed() >= LOCK_WAIT {
+                        return Err(refused(
+                            bundle,
+                            format!(
+                                "is being co-signed by another process; waited {} s",
+                                LOCK_WAIT.as_secs()
+                            ),
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                }
+                // A file system without locks (some network ones): go on unlocked; the
+                // change check before the rename still applies.
+                Err(_) => return Ok((file, meta)),
+            }
+            // Locked: the name must still lead to this file (another cosign may have replaced
+            // it while we waited); otherwise start again from what it leads to now.
+            // (Read again once locked.)
+            let meta = file.metadata().map_err(|e| Error::io(bundle, e))?;
+            let now = std::fs::symlink_metadata(bundle).map_err(|e| Error::io(bundle, e))?;
+            if now.dev() != meta.dev() || now.ino() != meta.ino() {
+                if start.elapsed() >= LOCK_WAIT {
+                    return Err(refused(
+                        bundle,
+                        "keeps being replaced while waiting to co-sign it",
+                    ));
+                }
+                continue;
+            }
+            return Ok((file, meta));
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = start;
+            return Ok((file, meta));
+        }
+    }
+}
+
 /// Add a co-signature by `key` to the bundle file `bundle`, replacing it atomically. The new
 /// file keeps the old one's permission bits and (where this process may set it) owner; another
 /// hard link to the old file keeps the bundle as it was.
@@ -79,7 +138,7 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
             "is a directory; cosign takes a bundle ZIP file",
         ));
     }
-    let (file, meta) = crate::input::open(bundle, crate::input::Open::regular_nofollow("bundle"))?;
+    let (file, meta) = open_locked(bundle)?;
     let before = stamp(&meta);
     let opts = Options {
         limits: limits.clone(),

@@ -42,13 +42,25 @@ mod linux {
 
     /// Open the directory `name` in `dir` without following a link; with `create`, make it
     /// first when missing. A link or anything else than a directory is refused.
+    /// A directory made is mode 0755 whatever the umask.
     fn sub_dir(dir: &OwnedFd, name: &str, create: bool, shown: &Path) -> Result<OwnedFd> {
+        let mut made = false;
         loop {
             match rustix::fs::openat(dir, name, DIR_FLAGS, Mode::empty()) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => {
+                    if made {
+                        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o755))
+                            .map_err(|e| io(shown, e))?;
+                    }
+                    return Ok(fd);
+                }
                 Err(Errno::NOENT) if create => {
-                    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o777)) {
-                        Ok(()) | Err(Errno::EXIST) => continue,
+                    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) => {
+                            made = true;
+                            continue;
+                        }
+                        Err(Errno::EXIST) => continue,
                         Err(e) => return Err(io(shown, e)),
                     }
                 }
@@ -97,7 +109,8 @@ mod linux {
         Ok(false)
     }
 
-    /// Remove the stages a crashed run left in `parent` (unlocked, not changed for a while).
+    /// Remove the stages a crashed run left in `parent` (owned by this process's effective user,
+    /// unlocked, not changed for a while; never through a link).
     fn remove_stale_stages(parent: &Path, parent_fd: &OwnedFd) {
         let Ok(rd) = std::fs::read_dir(parent) else {
             return;
@@ -112,13 +125,20 @@ mod linux {
                 continue;
             };
             let f = File::from(fd);
-            let old = f
-                .metadata()
+            let Ok(meta) = f.metadata() else { continue };
+            let old = meta
+                .modified()
                 .ok()
-                .and_then(|m| m.modified().ok())
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|age| age > STALE_AFTER);
-            if old && rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            // Only our own user's stages: in a shared (sticky) directory, root never removes
+            // another user's directory that happens to have the name.
+            use std::os::unix::fs::MetadataExt;
+            let ours = meta.uid() == rustix::process::geteuid().as_raw();
+            if old
+                && ours
+                && rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok()
+            {
                 let _ = std::fs::remove_dir_all(parent.join(n));
             }
         }
@@ -135,6 +155,8 @@ mod linux {
         /// The target, when it exists (opened now, never looked up again).
         target: Option<OwnedFd>,
         force: bool,
+        /// The directory holding the stage: the parent, or the existing target.
+        stage_in: PathBuf,
         name: String,
         /// The stage (locked) and its directories, by path inside it.
         root: File,
@@ -200,6 +222,9 @@ mod linux {
                 }
             };
             if let Some(fd) = &target {
+                // An existing target holds its own stage (below): what a crashed run left
+                // there goes first.
+                remove_stale_stages(out_dir, fd);
                 if !force && has_entries(fd, out_dir)? {
                     return Err(Error::invalid(
                         out_dir.display().to_string(),
@@ -208,20 +233,28 @@ mod linux {
                 }
             }
             // The stage: a new directory, locked at once (a later run removes it only when
-            // unlocked).
+            // unlocked). Beside a missing target (renamed into place), inside an existing one
+            // (its files moved into place): always on the target's own file system, so that no
+            // rename crosses file systems (a target that is a mount point) after something
+            // was put in place.
+            let (stage_in, stage_in_fd) = match &target {
+                Some(fd) => (out_dir.to_path_buf(), fd),
+                None => (parent.clone(), &parent_fd),
+            };
             let (name, root) = loop {
                 let mut r = [0u8; 6];
                 getrandom::fill(&mut r)
                     .map_err(|e| Error::io(&parent, std::io::Error::other(e.to_string())))?;
                 let name = format!("{STAGE_PREFIX}{}", crate::metadata::hex(&r));
-                match rustix::fs::mkdirat(&parent_fd, name.as_str(), Mode::from_raw_mode(0o700)) {
+                match rustix::fs::mkdirat(stage_in_fd, name.as_str(), Mode::from_raw_mode(0o700)) {
                     Ok(()) => {}
                     Err(Errno::EXIST) => continue,
-                    Err(e) => return Err(io(&parent, e)),
+                    Err(e) => return Err(io(&stage_in, e)),
                 }
-                let fd = sub_dir(&parent_fd, &name, false, &parent.join(&name))?;
+                let fd = sub_dir(stage_in_fd, &name, false, &stage_in.join(&name))?;
                 let f = File::from(fd);
-                rustix::fs::flock(&f, FlockOperation::LockExclusive).map_err(|e| io(&parent, e))?;
+                rustix::fs::flock(&f, FlockOperation::LockExclusive)
+                    .map_err(|e| io(&stage_in, e))?;
                 break (name, f);
             };
             Ok(Stage {
@@ -231,6 +264,7 @@ mod linux {
                 leaf,
                 target,
                 force,
+                stage_in,
                 name,
                 root,
                 dirs: HashMap::new(),
@@ -242,7 +276,7 @@ mod linux {
         /// The stage directory of `dir` (a `/`-separated path inside it), made when missing.
         fn stage_dir(&mut self, dir: &str) -> Result<&OwnedFd> {
             if !self.dirs.contains_key(dir) {
-                let shown = self.parent.join(&self.name).join(dir);
+                let shown = self.stage_in.join(&self.name).join(dir);
                 let fd = match dir.rsplit_once('/') {
                     None => {
                         let root =
@@ -279,9 +313,11 @@ mod linux {
                 dir_fd,
                 last,
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o666),
+                Mode::from_raw_mode(0o644),
             )
             .map_err(|e| io(&shown, e))?;
+            // 0644 whatever the umask (as `pack` writes its output).
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).map_err(|e| io(&shown, e))?;
             self.files.push(name.to_string());
             Ok(File::from(fd))
         }
@@ -414,7 +450,7 @@ mod linux {
     impl Drop for Stage {
         fn drop(&mut self) {
             if !self.done {
-                let _ = std::fs::remove_dir_all(self.parent.join(&self.name));
+                let _ = std::fs::remove_dir_all(self.stage_in.join(&self.name));
             }
         }
     }

@@ -248,6 +248,8 @@ codes! {
     ArchiveBundleInvalid => "archive.bundle_invalid",
     /// A symbolic link inside the archive (never followed; what it points to is not checked).
     ArchiveSymlink => "archive.symlink",
+    /// The archive's root or one of its directories is writable by group or others.
+    ArchiveWritableByOthers => "archive.writable_by_others",
 }
 
 impl fmt::Display for Code {

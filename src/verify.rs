@@ -1656,14 +1656,15 @@ pub struct Found {
     pub bundles: Vec<PathBuf>,
     /// Paths that could not be searched or were not followed, each as a failed report with one
     /// `io.*` finding (the path given missing or unreadable, an unreadable subdirectory, a
-    /// symlink met while searching a directory).
+    /// symlink met while searching a directory, a `*.zip` that is not a regular file).
     pub problems: Vec<Report>,
 }
 
 /// The bundles under `path`, as [`find_bundles`] finds them, except that a problem does not
 /// stop the search: a path that cannot be read (the one given, or a subdirectory) and a
 /// symlink met while searching (never followed: `*.zip` symlinks and symlinks to directories)
-/// are each reported as a failed report, and the search goes on.
+/// and a `*.zip` that is a FIFO, device or socket (never opened) are each reported as a failed
+/// report, and the search goes on.
 pub fn discover(path: &Path) -> Found {
     let mut found = Found::default();
     let problem = |p: &Path, code: Code, message: String| {
@@ -1714,6 +1715,13 @@ pub fn discover(path: &Path) -> Found {
                 c.display()
             );
             found.problems.push(problem(&c, Code::IoSymlink, m));
+        } else if c.extension().is_some_and(|x| x == "zip") && !t.is_file() && !t.is_dir() {
+            // A FIFO, device or socket named like a bundle: never opened (it could block).
+            let m = format!(
+                "{}: not a regular file (a FIFO, device or socket); not verified",
+                c.display()
+            );
+            found.problems.push(problem(&c, Code::IoRead, m));
         }
     }
     found

@@ -829,3 +829,314 @@ fn issue20_item11_batch_base_confines_job_paths() {
     // Without --base, the same jobs file (relative to its own directory) may name any file:
     // documented, the operator's authority.
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attacks found after issue 20 (wip/fix20b).
+
+/// `archive add` checked `bundles/` with lstat and then changed its mode by path (following a
+/// link): a `bundles/` swapped for a link to a victim file in between made docseal chmod the
+/// victim 0755. Permissions are now read and changed on a descriptor opened O_NOFOLLOW.
+#[test]
+fn attack_archive_add_race_never_chmods_through_a_swapped_link() {
+    let fx = Fx::new();
+    let sk = docseal::keyfile::read_secret_key(&fx.key, &mut || unreachable!()).unwrap();
+    let limits = docseal::zipfmt::Limits::default();
+    let arch = fx.path("A");
+    let good = fx.path("good.zip");
+    docseal::archive::add(&arch, std::slice::from_ref(&good), &sk, None, &limits).unwrap();
+    let victim = fx.path("victim");
+    fs::write(&victim, b"secret").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&victim, arch.join("evil")).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (arch, stop) = (arch.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let dir = rustix::fs::open(
+                &arch,
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )
+            .unwrap();
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    &dir,
+                    "bundles",
+                    &dir,
+                    "evil",
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut changed = None;
+    for i in 0..400 {
+        let _ = docseal::archive::add_wait(
+            &arch,
+            std::slice::from_ref(&good),
+            &sk,
+            None,
+            &limits,
+            Duration::from_millis(0),
+        );
+        if mode(&victim) != 0o600 {
+            changed = Some(i);
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 100, "the race ran ({swaps} swaps)");
+    assert_eq!(
+        changed,
+        None,
+        "victim's mode changed to {:o} after an add",
+        mode(&victim)
+    );
+}
+
+/// A world-writable archive root was kept by `archive add` and passed `archive audit`.
+#[test]
+fn attack_world_writable_archive_root_is_tightened_and_audited() {
+    let fx = Fx::new();
+    let arch = fx.path("A");
+    fs::create_dir(&arch).unwrap();
+    fs::set_permissions(&arch, fs::Permissions::from_mode(0o777)).unwrap();
+    let add = |arch: &str| {
+        let mut c = fx.cmd();
+        c.args(["archive", "add", arch, "good.zip", "--key"])
+            .arg(&fx.key);
+        ok(c);
+    };
+    add("A");
+    assert_eq!(mode(&arch), 0o755, "add tightens the root");
+    // Made writable again behind docseal's back: audit says so.
+    let trust = fx.public.to_string_lossy().into_owned();
+    for rel in ["", "bundles", "log"] {
+        let p = if rel.is_empty() {
+            arch.clone()
+        } else {
+            arch.join(rel)
+        };
+        let old = mode(&p);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+        let mut c = fx.cmd();
+        c.args(["archive", "audit", "A", "--trust", &trust, "--json"]);
+        c.stdin(Stdio::null());
+        let o = run_within(c, 60);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_ne!(o.status.code(), Some(0), "audit fails for {rel:?}: {out}");
+        assert!(
+            out.contains("archive.writable_by_others"),
+            "finding for {rel:?}: {out}"
+        );
+        fs::set_permissions(&p, fs::Permissions::from_mode(old)).unwrap();
+    }
+    let mut c = fx.cmd();
+    c.args(["archive", "audit", "A", "--trust", &trust]);
+    ok(c);
+}
+
+/// Two `cosign`s of one bundle at once: each read the old bundle and the last rename won, so a
+/// co-signature was lost while both exited 0. The bundle is now locked for the whole
+/// read-rebuild-rename; every round ends with both co-signatures, or a command that failed.
+#[test]
+fn attack_concurrent_cosigns_never_lose_a_signature() {
+    let fx = Fx::new();
+    let (k2, _) = fx.env.keygen("k2");
+    let (k3, _) = fx.env.keygen("k3");
+    let original = fs::read(fx.path("good.zip")).unwrap();
+    let (mut both, mut failed) = (0, 0);
+    for round in 0..10 {
+        let b = fx.path("b.zip");
+        fs::write(&b, &original).unwrap();
+        let spawn = |k: &Path| {
+            let mut c = fx.cmd();
+            c.args(["cosign", "b.zip", "--key"]).arg(k);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        };
+        let (c2, c3) = (spawn(&k2), spawn(&k3));
+        let (o2, o3) = (
+            c2.wait_with_output().unwrap(),
+            c3.wait_with_output().unwrap(),
+        );
+        let names: Vec<String> = common::entries(&fs::read(&b).unwrap())
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with("tagmanifest-sha256.txt.") && n.ends_with(".minisig"))
+            .filter(|n| n != "tagmanifest-sha256.txt.minisig")
+            .collect();
+        if o2.status.success() && o3.status.success() {
+            assert_eq!(names.len(), 2, "round {round}: both exited 0 but {names:?}");
+            both += 1;
+        } else {
+            failed += 1;
+            let n_ok = [&o2, &o3].iter().filter(|o| o.status.success()).count();
+            assert_eq!(names.len(), n_ok, "round {round}: {names:?}");
+        }
+    }
+    assert_eq!(both + failed, 10);
+}
+
+/// Make `path` look left by a crash long ago.
+fn age(path: &Path) {
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let f = fs::File::open(path).unwrap();
+    f.set_modified(old).unwrap();
+}
+
+/// Crash cleanup removed any `.docseal-*.tmp` file and `.docseal-extract-*` directory beside
+/// an output, whoever owned it: run as root in a shared sticky directory, it deleted other
+/// users' data. Only the running user's own leftovers are removed now.
+#[test]
+fn attack_crash_cleanup_never_removes_other_users_files() {
+    let fx = Fx::new();
+    let shared = fx.path("shared");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+    let theirs_tmp = shared.join(".docseal-theirs.tmp");
+    fs::write(&theirs_tmp, b"another user's data").unwrap();
+    std::os::unix::fs::chown(&theirs_tmp, Some(1234), Some(1234)).unwrap();
+    age(&theirs_tmp);
+    let theirs_stage = shared.join(".docseal-extract-theirs");
+    fs::create_dir(&theirs_stage).unwrap();
+    fs::write(theirs_stage.join("work.txt"), b"another user's work").unwrap();
+    std::os::unix::fs::chown(&theirs_stage, Some(1234), Some(1234)).unwrap();
+    age(&theirs_stage);
+    // Our own crash leftovers still go.
+    let ours_tmp = shared.join(".docseal-ours.tmp");
+    fs::write(&ours_tmp, b"x").unwrap();
+    age(&ours_tmp);
+    let ours_stage = shared.join(".docseal-extract-ours");
+    fs::create_dir(&ours_stage).unwrap();
+    age(&ours_stage);
+
+    let mut c = fx.cmd();
+    c.args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "shared/out"]);
+    ok(c);
+    let mut c = fx.cmd();
+    c.args(pack_args(
+        &fx,
+        &common::sample_article().to_string_lossy(),
+        "shared/p.zip",
+    ));
+    ok(c);
+    assert_eq!(fs::read(&theirs_tmp).unwrap(), b"another user's data");
+    assert_eq!(
+        fs::read(theirs_stage.join("work.txt")).unwrap(),
+        b"another user's work"
+    );
+    assert!(!ours_tmp.exists(), "our own stale temp file is removed");
+    assert!(!ours_stage.exists(), "our own stale stage is removed");
+}
+
+/// `extract` under umask 000 made files 0666 and directories 0777; they are 0644 and 0755
+/// whatever the umask, as `pack` writes.
+#[test]
+fn attack_extract_modes_ignore_the_umask() {
+    let fx = Fx::new();
+    for (out, existing) in [("out1", false), ("out2", true)] {
+        if existing {
+            fs::create_dir(fx.path(out)).unwrap();
+        }
+        let mut c = Command::new("sh");
+        c.current_dir(fx.env.dir.path())
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_docseal"))
+            .args(["extract", "good.zip", "--trust"])
+            .arg(&fx.public)
+            .args(["--out", out]);
+        ok(c);
+        let root = fx.path(out);
+        let mut stack = vec![root.clone()];
+        let mut seen = 0;
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                seen += 1;
+                if p.is_dir() {
+                    assert_eq!(mode(&p), 0o755, "{}", p.display());
+                    stack.push(p);
+                } else {
+                    assert_eq!(mode(&p), 0o644, "{}", p.display());
+                }
+            }
+        }
+        assert!(seen > 3 && fx.path(out).join("data").is_dir());
+    }
+}
+
+/// `verify DIR` skipped a FIFO named `x.zip` without a word; it is reported (`io.read`, not a
+/// regular file) and never opened.
+#[test]
+fn attack_verify_dir_reports_a_fifo_named_zip() {
+    let fx = Fx::new();
+    let d = fx.path("d");
+    fs::create_dir(&d).unwrap();
+    fs::copy(fx.path("good.zip"), d.join("a.zip")).unwrap();
+    mkfifo(&d.join("x.zip"));
+    let mut c = fx.cmd();
+    c.args(["verify", "d", "--json", "--trust"]).arg(&fx.public);
+    c.stdin(Stdio::null());
+    let o = run_within(c, 30);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("x.zip"))
+        .unwrap_or_else(|| panic!("x.zip reported: {out}"));
+    assert!(
+        line.contains("io.read") && line.contains("not a regular file"),
+        "{line}"
+    );
+}
+
+/// Unmounts a tmpfs when dropped (even when the test fails).
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// `extract` into an empty directory that is a mount point staged in the parent (another file
+/// system): the rename failed (EXDEV) after `data/` was made in the target, and the re-run was
+/// refused "not empty". The stage is now inside an existing target.
+#[test]
+fn attack_extract_into_a_mount_point_works_and_leaves_nothing() {
+    let fx = Fx::new();
+    let mnt = fx.path("mnt");
+    fs::create_dir(&mnt).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .expect("mount (tests run as root)");
+    assert!(st.success(), "mount -t tmpfs (tests run as root)");
+    let _guard = Mounted(mnt.clone());
+    assert_ne!(
+        fs::metadata(&mnt).unwrap().dev(),
+        fs::metadata(fx.env.dir.path()).unwrap().dev()
+    );
+    let mut c = fx.cmd();
+    c.args(["extract", "good.zip", "--trust"])
+        .arg(&fx.public)
+        .args(["--out", "mnt"]);
+    ok(c);
+    assert!(mnt.join("data/article.txt").is_file());
+    assert!(mnt.join("bagit.txt").is_file());
+    assert!(leftovers(&mnt).is_empty(), "{:?}", leftovers(&mnt));
+    assert!(leftovers(fx.env.dir.path()).is_empty());
+}
