@@ -71,8 +71,24 @@ fn refuse_existing(path: &Path, force: bool) -> Result<()> {
 const TEMP_PREFIX: &str = ".docseal-";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// A named temp file whose writer has not held its lock for this long is a crashed run's.
+/// A named temp file (or an extract stage) whose writer has not held its lock for this long
+/// is a crashed run's.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether a leftover (a temp file, an extract stage) may be a crashed run's: unchanged for
+/// [`STALE_AFTER`], and owned by this process's effective user (in a shared, sticky directory
+/// root never removes another user's entry that happens to have the name). The caller still
+/// takes its lock before removing it.
+#[cfg(target_os = "linux")]
+pub(crate) fn may_be_abandoned(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > STALE_AFTER);
+    old && meta.uid() == rustix::process::geteuid().as_raw()
+}
 
 /// Hold a kernel lock on a temp file while it is written: a run killed with it loses the lock,
 /// which tells its leftovers ([`remove_stale_temps`]) from a running writer's files.
@@ -116,16 +132,7 @@ pub fn remove_stale_temps(dir: &Path) -> usize {
             };
             let f = File::from(fd);
             let Ok(meta) = f.metadata() else { continue };
-            let old = meta
-                .modified()
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > STALE_AFTER);
-            // Only our own user's temp files: in a shared (sticky) directory, root never
-            // removes another user's file that happens to have the name.
-            use std::os::unix::fs::MetadataExt;
-            let ours = meta.uid() == rustix::process::geteuid().as_raw();
-            if !meta.is_file() || !old || !ours {
+            if !meta.is_file() || !may_be_abandoned(&meta) {
                 continue;
             }
             if rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok() {

@@ -17,9 +17,6 @@ use std::path::{Path, PathBuf};
 /// The name prefix of stage directories.
 pub const STAGE_PREFIX: &str = ".docseal-extract-";
 
-/// A stage left unlocked for this long is a crashed run's.
-const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
-
 #[cfg(target_os = "linux")]
 pub use linux::Stage;
 
@@ -126,17 +123,7 @@ mod linux {
             };
             let f = File::from(fd);
             let Ok(meta) = f.metadata() else { continue };
-            let old = meta
-                .modified()
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > STALE_AFTER);
-            // Only our own user's stages: in a shared (sticky) directory, root never removes
-            // another user's directory that happens to have the name.
-            use std::os::unix::fs::MetadataExt;
-            let ours = meta.uid() == rustix::process::geteuid().as_raw();
-            if old
-                && ours
+            if crate::atomic::may_be_abandoned(&meta)
                 && rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive).is_ok()
             {
                 let _ = std::fs::remove_dir_all(parent.join(n));
@@ -496,7 +483,6 @@ mod portable {
                 .prefix(STAGE_PREFIX)
                 .tempdir_in(parent)
                 .map_err(|e| Error::io(parent, e))?;
-            let _ = STALE_AFTER;
             Ok(Stage {
                 out_dir: out_dir.to_path_buf(),
                 tmp: Some(tmp),
