@@ -26,7 +26,7 @@ use base64::Engine as _;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::Scalar;
-use docseal::minisign::{PublicKey, VerifyError};
+use docseal::minisign::{KeyError, PublicKey, VerifyError};
 use sha2::{Digest, Sha512};
 
 /// Shortest input the target looks at.
@@ -47,6 +47,9 @@ pub enum Outcome {
     KeyRefused,
     /// Non-canonical key: docseal refuses it, `verify_strict` accepts (the documented difference).
     NonCanonicalKeyAcceptedByDalek,
+    /// Mixed-order key (a torsion component): docseal refuses it on purpose, `verify_strict`
+    /// accepts (one secret could otherwise sign as two keys; docs/KEYS.md).
+    MixedOrderKeyAcceptedByDalek,
     /// Both accept.
     Accepted,
     /// Both refuse (key read, signature refused).
@@ -167,9 +170,12 @@ pub fn check(data: &[u8]) -> Outcome {
             if !strict {
                 return Outcome::KeyRefused;
             }
-            let canonical = CompressedEdwardsY(key)
-                .decompress()
-                .is_some_and(|p| p.compress().to_bytes() == key);
+            let point = CompressedEdwardsY(key).decompress();
+            let canonical = point.is_some_and(|p| p.compress().to_bytes() == key);
+            let mixed = point.is_some_and(|p| !p.is_small_order() && !p.is_torsion_free());
+            if canonical && mixed && matches!(e, KeyError::MixedOrderKey) {
+                return Outcome::MixedOrderKeyAcceptedByDalek;
+            }
             assert!(
                 !canonical,
                 "docseal refuses a canonical key verify_strict accepts: {e}"
