@@ -1639,3 +1639,28 @@ fn attack_f6_f5_first_title_only_and_no_microdata_author() {
     assert!(!j.to_string().contains("Comment Writer"), "{j}");
     assert!(!j.to_string().contains("Injected"), "{j}");
 }
+
+/// `pack ARTICLE --dry-run` seals nothing, so it needs no key; without --dry-run the key is
+/// still required.
+#[test]
+fn issue16_dry_run_needs_no_key() {
+    let env = Env::new();
+    let d = env
+        .cmd()
+        .args(["pack"])
+        .arg(sample_article())
+        .args(["--title", SAMPLE_TITLE, "--dry-run", "--json"])
+        .run();
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    let v = d.json();
+    assert_eq!(fields(&v)["url"], json!([SAMPLE_URL, "trailer"]));
+    let d = env
+        .cmd()
+        .args(["pack"])
+        .arg(sample_article())
+        .args(["--title", SAMPLE_TITLE, "--out", "x.zip"])
+        .run();
+    assert_eq!(d.code(), 2);
+    assert!(d.stderr().contains("--key"), "{}", d.stderr());
+    assert!(!env.path("x.zip").exists());
+}

@@ -170,8 +170,12 @@ pub struct PackArgs {
     /// A file to seal with the article; repeat for several.
     #[arg(long = "attach", value_name = "FILE")]
     pub attachments: Vec<PathBuf>,
-    #[command(flatten)]
-    pub key: KeyArgs,
+    /// The secret key file (minisign format); not needed with --dry-run.
+    #[arg(long, value_name = "PATH.key", required_unless_present = "dry_run")]
+    pub key: Option<PathBuf>,
+    /// Read the key's passphrase from the first line of FILE (otherwise asked on the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// The bundle to write, or - for standard output (the same bytes as a bundle file).
     #[arg(
         long,
@@ -231,6 +235,16 @@ pub struct PackArgs {
     /// several (see docseal timestamp).
     #[arg(long = "tsa", value_name = "URL")]
     pub tsa: Vec<String>,
+}
+
+impl PackArgs {
+    /// The key arguments (clap requires --key unless --dry-run, which seals nothing).
+    pub fn key_args(&self) -> KeyArgs {
+        KeyArgs {
+            key: self.key.clone().unwrap_or_default(),
+            passphrase_file: self.passphrase_file.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

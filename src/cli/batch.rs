@@ -81,7 +81,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
     // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
     let (file, _) = docseal::input::open(jobs, docseal::input::Open::regular("jobs file"))?;
-    let key = load_secret_key(&a.key)?;
+    let key = load_secret_key(&a.key_args())?;
     // Made by this run: removed again if no bundle ends up in it.
     let made_dir = !out_dir.exists();
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;

@@ -293,7 +293,7 @@ fn pack(a: PackArgs) -> Result<u8> {
     };
     // Metadata not given is read from the article; also before any passphrase is asked for.
     let p = super::ingest::prepare(&a, &article)?;
-    let key = load_secret_key(&a.key)?;
+    let key = load_secret_key(&a.key_args())?;
     let article_len = match &p.article {
         docseal::seal::ArticleSource::Path(path) => std::fs::metadata(path).ok().map(|m| m.len()),
         docseal::seal::ArticleSource::Stdin => None,
