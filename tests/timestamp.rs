@@ -1287,3 +1287,203 @@ fn issue14_archive_add_with_tsa_timestamps_the_checkpoint() {
         .arg(&ap)
         .ok();
 }
+
+/// Attack on the TSA chain (issue 14): a chain `openssl verify` refuses is never trusted: an
+/// intermediate below a root whose path length is 0, an intermediate whose key usage does not
+/// allow certificate signing, a TSA certificate with an unknown critical extension, and an
+/// extended key usage that is not timeStamping alone (RFC 3161 2.3). Each would otherwise
+/// lend its time to a revoked key's signature.
+#[test]
+fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.path("pki");
+    fs::create_dir(&dir).unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ext = |name: &str, text: &str| {
+        fs::write(dir.join(name), text).unwrap();
+        name.to_string()
+    };
+    let req = |name: &str| {
+        let mut a = vec!["req"];
+        a.extend(ec);
+        let (key, csr, subj) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("/CN={name}"),
+        );
+        a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
+        openssl(&dir, &a);
+    };
+    let sign = |name: &str, ca: &str, extfile: &str| {
+        let (csr, pem, capem, cakey) = (
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+            format!("{ca}.pem"),
+            format!("{ca}.key"),
+        );
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &capem,
+                "-CAkey",
+                &cakey,
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "3650",
+                "-extfile",
+                extfile,
+            ],
+        );
+    };
+    // Roots: one that allows no intermediate, one ordinary.
+    for (name, bc) in [("root0", "CA:TRUE,pathlen:0"), ("root", "CA:TRUE")] {
+        let mut a = vec!["req", "-x509"];
+        a.extend(ec);
+        let (key, pem, subj, bcx) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={name}"),
+            format!("basicConstraints=critical,{bc}"),
+        );
+        a.extend([
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-subj",
+            &subj,
+            "-days",
+            "3650",
+            "-addext",
+            &bcx,
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&dir, &a);
+    }
+    let ca_ext = ext(
+        "ca.ext",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n",
+    );
+    let no_sign_ext = ext(
+        "nosign.ext",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n",
+    );
+    let tsa_ext = ext(
+        "tsa.ext",
+        "extendedKeyUsage=critical,timeStamping\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+    );
+    let crit_ext = ext(
+        "crit.ext",
+        "extendedKeyUsage=critical,timeStamping\nbasicConstraints=CA:FALSE\n1.3.6.1.4.1.99999.99=critical,DER:05:00\n",
+    );
+    // (TSA, its issuer, the root to trust, why it must be refused)
+    req("int0");
+    sign("int0", "root0", &ca_ext);
+    req("intnosign");
+    sign("intnosign", "root", &no_sign_ext);
+    req("tsa_pl");
+    sign("tsa_pl", "int0", &tsa_ext);
+    req("tsa_ku");
+    sign("tsa_ku", "intnosign", &tsa_ext);
+    req("tsa_crit");
+    sign("tsa_crit", "root", &crit_ext);
+    let cnf = tsa_config(&dir, "att", "sha256", "sha256");
+    let (bundle, public) = sealed(&env, "s.zip");
+    let pk = public.display().to_string();
+    let cases = [
+        ("tsa_pl", Some("int0"), "root0", "allows 0 intermediate"),
+        (
+            "tsa_ku",
+            Some("intnosign"),
+            "root",
+            "does not allow certificate signing",
+        ),
+        ("tsa_crit", None, "root", "critical extension"),
+    ];
+    for (tsa, int, root, why) in cases {
+        let b = env.path(&format!("{tsa}.zip"));
+        fs::copy(&bundle, &b).unwrap();
+        let q = env.path(&format!("{tsa}.tsq"));
+        env.cmd()
+            .args(["timestamp"])
+            .arg(&b)
+            .arg("--request-out")
+            .arg(&q)
+            .ok();
+        let chain = dir.join(format!("{tsa}-chain.pem"));
+        let mut pems = fs::read(dir.join(format!("{tsa}.pem"))).unwrap();
+        if let Some(i) = int {
+            pems.extend(fs::read(dir.join(format!("{i}.pem"))).unwrap());
+        }
+        fs::write(&chain, pems).unwrap();
+        let r = env.path(&format!("{tsa}.tsr"));
+        let (signer, key, qs, rs, cs) = (
+            format!("{tsa}.pem"),
+            format!("{tsa}.key"),
+            q.display().to_string(),
+            r.display().to_string(),
+            chain.display().to_string(),
+        );
+        openssl(
+            &dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                &cnf,
+                "-queryfile",
+                &qs,
+                "-signer",
+                &signer,
+                "-inkey",
+                &key,
+                "-chain",
+                &cs,
+                "-out",
+                &rs,
+            ],
+        );
+        env.cmd()
+            .args(["timestamp"])
+            .arg(&b)
+            .arg("--reply")
+            .arg(&r)
+            .ok();
+        let rootpem = dir.join(format!("{root}.pem")).display().to_string();
+        let bs = b.display().to_string();
+        let (code, v) = verify_json(
+            &env,
+            &[
+                &bs,
+                "--trust",
+                &pk,
+                "--tsa-trust",
+                &rootpem,
+                "--require-timestamp",
+            ],
+        );
+        assert_eq!(code, 1, "{tsa}: {v}");
+        let text = v.to_string();
+        assert!(
+            text.contains("tsa.untrusted") && text.contains(why),
+            "{tsa}: {v}"
+        );
+    }
+}

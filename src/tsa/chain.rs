@@ -6,8 +6,12 @@ use super::token::Token;
 use super::TsaError;
 use crate::finding::Code;
 use chrono::{DateTime, Utc};
+use const_oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
+    ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
+};
 use der::Encode;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::Certificate;
 
 /// Longest chain looked at (signer, intermediates, root).
@@ -40,6 +44,37 @@ fn is_ca(c: &Certificate) -> bool {
         c.tbs_certificate().get_extension::<BasicConstraints>(),
         Ok(Some((_, bc))) if bc.ca
     )
+}
+
+/// A critical extension docseal does not process makes the certificate unusable (RFC 5280
+/// 4.2), as `openssl verify` says ("unhandled critical extension").
+fn no_unknown_critical(c: &Certificate) -> Result<(), TsaError> {
+    let known = [
+        ID_CE_BASIC_CONSTRAINTS,
+        ID_CE_KEY_USAGE,
+        ID_CE_EXT_KEY_USAGE,
+        ID_CE_SUBJECT_KEY_IDENTIFIER,
+        ID_CE_AUTHORITY_KEY_IDENTIFIER,
+        ID_CE_SUBJECT_ALT_NAME,
+    ];
+    let exts = c
+        .tbs_certificate()
+        .extensions()
+        .map_or(&[][..], |e| e.as_slice());
+    match exts
+        .iter()
+        .find(|e| e.critical && !known.contains(&e.extn_id))
+    {
+        Some(e) => Err(TsaError::new(
+            Code::TsaUntrusted,
+            format!(
+                "certificate {} has a critical extension docseal does not process ({})",
+                c.tbs_certificate().subject(),
+                e.extn_id
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn same(a: &Certificate, b: &Certificate) -> bool {
@@ -90,6 +125,36 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
     };
     for c in &chain {
         valid_at(c, t)?;
+        no_unknown_critical(c)?;
+    }
+    // Every issuer may issue: its key usage (when it has one) allows certificate signing, and
+    // its path length constraint covers the intermediates below it (RFC 5280 6.1.4).
+    for (i, c) in chain.iter().enumerate().skip(1) {
+        let untrusted = |why: String| {
+            TsaError::new(
+                Code::TsaUntrusted,
+                format!("{} {why}", c.tbs_certificate().subject()),
+            )
+        };
+        match c.tbs_certificate().get_extension::<KeyUsage>() {
+            Ok(Some((_, ku))) if !ku.key_cert_sign() => {
+                return Err(untrusted(
+                    "issues a certificate of the TSA chain, but its key usage does not allow certificate signing".into(),
+                ))
+            }
+            Err(e) => return Err(untrusted(format!("has a malformed key usage: {e}"))),
+            _ => {}
+        }
+        if let Ok(Some((_, bc))) = c.tbs_certificate().get_extension::<BasicConstraints>() {
+            let below = i - 1;
+            if let Some(max) = bc.path_len_constraint {
+                if below > usize::from(max) {
+                    return Err(untrusted(format!(
+                        "allows {max} intermediate certificate(s) below it, the chain has {below}"
+                    )));
+                }
+            }
+        }
     }
     Ok(root.tbs_certificate().subject().to_string())
 }

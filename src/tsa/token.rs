@@ -367,10 +367,10 @@ pub fn check_eku(signer: &Certificate) -> Result<(), TsaError> {
     let purposes: x509_cert::ext::pkix::ExtendedKeyUsage =
         Decode::from_der(e.extn_value.as_bytes())
             .map_err(|err| malformed(format!("extended key usage: {err}")))?;
-    if !purposes.0.contains(&ID_KP_TIME_STAMPING) {
+    if purposes.0.as_slice() != [ID_KP_TIME_STAMPING] {
         return Err(TsaError::new(
             Code::TsaEku,
-            "the TSA certificate's extended key usage does not include timeStamping",
+            "the TSA certificate's extended key usage is not timeStamping alone (RFC 3161 2.3)",
         ));
     }
     if !e.critical {
