@@ -12,7 +12,6 @@ use docseal::archive::{Checkpoint, Entry};
 use docseal::log::{self, CompactRange};
 use std::path::{Path, PathBuf};
 
-const URL: &str = "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/";
 const T1: &str = "2026-02-01T00:00:00Z";
 const T2: &str = "2026-03-01T00:00:00Z";
 const T3: &str = "2026-04-01T00:00:00Z";
@@ -20,24 +19,7 @@ const LATER: &str = "2026-06-01T00:00:00Z";
 
 /// Seal `text` as an article sealed at `created`.
 fn pack(env: &Env, text: &str, created: &str, key: &Path, out: &str) -> PathBuf {
-    let article = env.path(&format!("{out}.txt"));
-    std::fs::write(&article, text).unwrap();
-    env.cmd()
-        .arg("pack")
-        .arg(&article)
-        .args([
-            "--url",
-            URL,
-            "--title",
-            "A thaw",
-            "--publisher",
-            "Daily Times",
-        ])
-        .args(["--published", "2018-09-11", "--created", created, "--key"])
-        .arg(key)
-        .args(["--out", out])
-        .ok();
-    env.path(out)
+    env.pack_text(text, "A thaw", created, key, out, &[])
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -11,7 +11,6 @@ use docseal::bagit;
 use docseal::minisign::{KeyId, SecretKey};
 use std::path::{Path, PathBuf};
 
-const URL: &str = "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/";
 const SIGNATURE: &str = "tagmanifest-sha256.txt.minisig";
 
 /// Seal `text` as an article sealed (by the signer's account) at `created`.
@@ -28,18 +27,7 @@ fn pack_titled(
     out: &str,
     extra: &[&str],
 ) -> PathBuf {
-    let article = env.path(&format!("{out}.txt"));
-    std::fs::write(&article, text).unwrap();
-    env.cmd()
-        .arg("pack")
-        .arg(&article)
-        .args(["--url", URL, "--title", title, "--publisher", "Daily Times"])
-        .args(["--published", "2018-09-11", "--created", created, "--key"])
-        .arg(key)
-        .args(["--out", out])
-        .args(extra)
-        .ok();
-    env.path(out)
+    env.pack_text(text, title, created, key, out, extra)
 }
 
 /// Write a secret key (unencrypted, mode 0600) and its public key as NAME.key / NAME.pub.

@@ -13,25 +13,7 @@ const URL: &str = "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relatio
 
 /// Seal `text` as an article sealed at `created`.
 fn pack(env: &Env, text: &str, created: &str, key: &Path, out: &str, extra: &[&str]) -> PathBuf {
-    let article = env.path(&format!("{out}.txt"));
-    std::fs::write(&article, text).unwrap();
-    env.cmd()
-        .arg("pack")
-        .arg(&article)
-        .args([
-            "--url",
-            URL,
-            "--title",
-            "A thaw",
-            "--publisher",
-            "Daily Times",
-        ])
-        .args(["--published", "2018-09-11", "--created", created, "--key"])
-        .arg(key)
-        .args(["--out", out])
-        .args(extra)
-        .ok();
-    env.path(out)
+    env.pack_text(text, "A thaw", created, key, out, extra)
 }
 
 fn error_codes(d: &Done) -> Vec<String> {

@@ -9,6 +9,9 @@ pub fn sample_article() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/000_1b4e483194c528fc.txt")
 }
 
+/// The sample article's source URL.
+pub const SAMPLE_URL: &str = "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/";
+
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
@@ -57,6 +60,37 @@ impl Env {
             self.path(&format!("{name}.key")),
             self.path(&format!("{name}.pub")),
         )
+    }
+    /// Seal `text` (written to `OUT.txt`) as the sample's article, titled `title` and sealed
+    /// (by the signer's account) at `created`; `extra` flags follow.
+    pub fn pack_text(
+        &self,
+        text: &str,
+        title: &str,
+        created: &str,
+        key: &Path,
+        out: &str,
+        extra: &[&str],
+    ) -> PathBuf {
+        let article = self.path(&format!("{out}.txt"));
+        std::fs::write(&article, text).unwrap();
+        self.cmd()
+            .arg("pack")
+            .arg(&article)
+            .args([
+                "--url",
+                SAMPLE_URL,
+                "--title",
+                title,
+                "--publisher",
+                "Daily Times",
+            ])
+            .args(["--published", "2018-09-11", "--created", created, "--key"])
+            .arg(key)
+            .args(["--out", out])
+            .args(extra)
+            .ok();
+        self.path(out)
     }
     /// Seal the sample article with fixed metadata and sealing time.
     pub fn pack_sample(&self, key: &Path, out: &str) -> PathBuf {
