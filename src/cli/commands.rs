@@ -248,7 +248,7 @@ pub fn load_trust(paths: &[std::path::PathBuf]) -> docseal::Result<Trust> {
 
 fn pack(a: PackArgs) -> Result<u8> {
     for u in &a.tsa {
-        docseal::tsa::bundle::check_url(u)?;
+        docseal::timestamp::bundle::check_url(u)?;
     }
     if let Some(jobs) = &a.batch {
         return super::batch::pack_batch(&a, jobs);

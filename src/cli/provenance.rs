@@ -166,7 +166,7 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         None => None,
     };
     for u in &a.tsa {
-        docseal::tsa::bundle::check_url(u)?;
+        docseal::timestamp::bundle::check_url(u)?;
     }
     let key = load_secret_key(&a.key)?;
     let r = archive::add_wait(

@@ -1,0 +1,89 @@
+//! Library errors. Verification problems are not errors but findings ([`crate::format::finding`]).
+
+use std::io;
+use std::path::PathBuf;
+
+/// A docseal operation failed. Each variant says when it happens; every message names the file
+/// concerned, so the command line can print it as one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed (missing file, permission, disk full, ...).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// An input is invalid: metadata (URL, date, title), an attachment name, a batch job.
+    #[error("{what}: {problem}")]
+    Invalid {
+        /// The file, flag or job concerned, for example `--url` or `article.txt`.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A key file is malformed, weak, or cannot be decrypted.
+    #[error("{path}: {source}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: crate::format::minisign::KeyError,
+    },
+    /// A secret key file can be read by group or others.
+    #[error(
+        "{path}: secret key is readable by others (mode {mode:o}); fix with: chmod 600 {path}"
+    )]
+    KeyPermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// An output exists and `--force` was not given.
+    #[error("{path}: already exists (use --force to replace it)")]
+    Exists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// A passphrase is needed and there is no way to ask for one.
+    #[error(
+        "{path}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)"
+    )]
+    NoPassphrase {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// A bundle was refused during `extract` or another operation that needs a valid bundle.
+    #[error("{path}: refused: {summary}")]
+    Refused {
+        /// The bundle.
+        path: PathBuf,
+        /// The findings, summarized on one line.
+        summary: String,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An I/O error about `path`.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    /// An invalid input.
+    pub fn invalid(what: impl Into<String>, problem: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            problem: problem.into(),
+        }
+    }
+}

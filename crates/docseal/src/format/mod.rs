@@ -1,0 +1,14 @@
+//! Formats and primitives, the lowest floor: ZIP, minisign, Merkle trees, RFC 3161 tokens,
+//! portable names, findings, bounded input and durable output. Nothing here knows what a
+//! bundle is for; nothing here imports from `profile` or `ops`.
+
+pub mod dirwrite;
+pub mod durable;
+pub mod error;
+pub mod finding;
+pub mod input;
+pub mod merkle;
+pub mod minisign;
+pub mod path;
+pub mod tsa;
+pub mod zip;
