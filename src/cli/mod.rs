@@ -31,9 +31,11 @@ mod batch;
 mod commands;
 mod ingest;
 mod key;
+mod load;
 mod output;
 mod provenance;
 mod timestamp;
+mod warnings;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -46,6 +48,26 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_EXISTS: u8 = 3;
 /// Exit code: I/O error.
 pub const EXIT_IO: u8 = 4;
+
+/// Run one subcommand: one function per subcommand, each returning its exit code.
+fn run(cli: args::Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        args::Command::Keygen(a) => commands::keygen(a),
+        args::Command::Pack(a) => commands::pack(*a),
+        args::Command::Verify(a) => commands::verify(a),
+        args::Command::Inspect(a) => commands::inspect(a),
+        args::Command::Extract(a) => commands::extract(a),
+        args::Command::Key(k) => key::run(k),
+        args::Command::Cosign(a) => provenance::cosign(a),
+        args::Command::History(a) => provenance::history(a),
+        args::Command::Archive(a) => provenance::archive(a),
+        args::Command::Completions(a) => commands::completions(a),
+        args::Command::Man(a) => commands::man(a),
+        args::Command::Cat(a) => ingest::cat(a),
+        args::Command::Diff(a) => ingest::diff(a),
+        args::Command::Timestamp(a) => timestamp::run(a),
+    }
+}
 
 /// Run the command line and turn its outcome into an exit code.
 pub fn main() -> ExitCode {
@@ -66,7 +88,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let res = commands::run(cli).and_then(|code| {
+    let res = run(cli).and_then(|code| {
         // Whatever is still buffered must reach its destination for the run to succeed.
         std::io::Write::flush(&mut std::io::stdout()).map_err(output::stdout_error)?;
         Ok(code)

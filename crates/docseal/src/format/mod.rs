@@ -2,6 +2,7 @@
 //! portable names, findings, bounded input and durable output. Nothing here knows what a
 //! bundle is for; nothing here imports from `profile` or `ops`.
 
+pub mod digest;
 pub mod dirwrite;
 pub mod durable;
 pub mod error;
@@ -10,5 +11,6 @@ pub mod input;
 pub mod merkle;
 pub mod minisign;
 pub mod path;
+pub mod text;
 pub mod tsa;
 pub mod zip;
