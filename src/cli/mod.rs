@@ -69,6 +69,32 @@ fn run(cli: args::Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// Whether file descriptor 1 was closed when docseal started (`>&-`). Rust's runtime reopens a
+/// closed descriptor 0-2 on `/dev/null` for reading and writing before `main`, so every write
+/// would "succeed" into nothing. A shell's `>/dev/null` opens it write-only; only a
+/// read-write `/dev/null` on descriptor 1 (what the runtime leaves, or a deliberate `1<>/dev/null`)
+/// is taken for a closed standard output.
+#[cfg(target_os = "linux")]
+fn stdout_is_closed() -> bool {
+    use rustix::fs::{fstat, FileType, OFlags};
+    let fd = std::io::stdout();
+    let Ok(st) = fstat(&fd) else {
+        return true;
+    };
+    let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && rustix::fs::major(st.st_rdev) == 1
+        && rustix::fs::minor(st.st_rdev) == 3;
+    let rw = rustix::fs::fcntl_getfl(&fd)
+        .map(|f| f & OFlags::RWMODE == OFlags::RDWR)
+        .unwrap_or(false);
+    null && rw
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stdout_is_closed() -> bool {
+    false
+}
+
 /// Run the command line and turn its outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
@@ -88,6 +114,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
+    if stdout_is_closed() {
+        // Rust's standard output swallows writes to a closed descriptor (EBADF) as if they
+        // succeeded: `docseal cat B >&-` would exit 0 having delivered nothing. Refuse at once.
+        eprintln!("docseal: standard output is closed (file descriptor 1); nothing was done");
+        return ExitCode::from(EXIT_IO);
+    }
     let res = run(cli).and_then(|code| {
         // Whatever is still buffered must reach its destination for the run to succeed.
         std::io::Write::flush(&mut std::io::stdout()).map_err(output::stdout_error)?;
