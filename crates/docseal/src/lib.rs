@@ -40,4 +40,12 @@ pub use ops::{archive, batch, cosign, history, ingest, seal, timestamp, verify};
 pub use profile::{bagit, keyfile, metadata, trust};
 
 pub use error::{Error, Result};
+
+/// Test helpers shared by the library's tests and the workspace's (feature `test-support`):
+/// not part of the API.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::format::zip::assemble::{Asm, Hook};
+}
 pub use profile::metadata::{tool_version, FORMAT_VERSION};

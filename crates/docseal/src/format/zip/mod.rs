@@ -7,6 +7,8 @@
 //! reader's last check re-renders every header from the values it parsed and compares them with
 //! the bytes of the file, so that nothing the writer would not write can slip through unnoticed.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod assemble;
 mod central;
 mod end;
 mod hash;

@@ -1,5 +1,6 @@
 use super::hash::*;
 
+use super::assemble::Asm;
 use super::read::*;
 use super::render::*;
 use super::report::*;
@@ -169,84 +170,13 @@ fn extra(id: u16, data: &[u8]) -> Vec<u8> {
     e
 }
 
-/// Hand-assembles archives from the rendering functions, with hooks to damage them.
-#[derive(Clone, Default)]
-struct Asm {
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
-    prefix: Vec<u8>,
-    gaps: BTreeMap<usize, Vec<u8>>,
-    before_end: Vec<u8>,
-    trailing: Vec<u8>,
-}
-
-type Hook<'a> = &'a dyn Fn(usize, &mut Vec<u8>);
-
-impl Asm {
-    fn new(entries: &[(&[u8], &[u8])]) -> Self {
-        Asm {
-            entries: entries
-                .iter()
-                .map(|(n, d)| (n.to_vec(), d.to_vec()))
-                .collect(),
-            ..Asm::default()
-        }
-    }
-    fn sample() -> Self {
-        let s = sample();
-        Asm {
-            entries: s
-                .into_iter()
-                .map(|(n, d)| (n.as_bytes().to_vec(), d))
-                .collect(),
-            ..Asm::default()
-        }
-    }
-    fn build(&self) -> Vec<u8> {
-        self.build_with(&|_, _| {}, &|_, _| {}, &|_, _| {})
-    }
-    fn local(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(f, &|_, _| {}, &|_, _| {})
-    }
-    fn central(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(&|_, _| {}, f, &|_, _| {})
-    }
-    fn both(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(f, f, &|_, _| {})
-    }
-    fn end(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(&|_, _| {}, &|_, _| {}, f)
-    }
-    /// `local` and `central` get the entry index and the header; `end` gets 0 and the end
-    /// records.
-    fn build_with(&self, local: Hook<'_>, central: Hook<'_>, end: Hook<'_>) -> Vec<u8> {
-        let mut out = self.prefix.clone();
-        let mut cd = Vec::new();
-        for (i, (name, data)) in self.entries.iter().enumerate() {
-            let off = out.len() as u64;
-            let (size, crc) = (data.len() as u64, crc32fast::hash(data));
-            let mut h = Vec::new();
-            render_local(&mut h, name, size, crc, off);
-            local(i, &mut h);
-            out.extend_from_slice(&h);
-            out.extend_from_slice(data);
-            if let Some(g) = self.gaps.get(&i) {
-                out.extend_from_slice(g);
-            }
-            let mut c = Vec::new();
-            render_central(&mut c, name, size, crc, off);
-            central(i, &mut c);
-            cd.extend_from_slice(&c);
-        }
-        let cd_off = out.len() as u64;
-        out.extend_from_slice(&cd);
-        out.extend_from_slice(&self.before_end);
-        let mut e = Vec::new();
-        render_end(&mut e, self.entries.len() as u64, cd.len() as u64, cd_off);
-        end(0, &mut e);
-        out.extend_from_slice(&e);
-        out.extend_from_slice(&self.trailing);
-        out
-    }
+fn sample_asm() -> Asm {
+    Asm::from_entries(
+        sample()
+            .into_iter()
+            .map(|(n, d)| (n.as_bytes().to_vec(), d))
+            .collect(),
+    )
 }
 
 // ---- writer ---------------------------------------------------------------------------
@@ -292,7 +222,7 @@ fn writer_is_deterministic_and_matches_the_assembler() {
         w.add_reader(n, d.len() as u64, &mut d.as_slice()).unwrap();
     }
     assert_eq!(w.finish().unwrap().into_inner(), a);
-    assert_eq!(Asm::sample().build(), a);
+    assert_eq!(sample_asm().build(), a);
 }
 
 #[test]
@@ -906,7 +836,7 @@ fn truncated() {
 #[test]
 fn prefix_bytes() {
     // Janus style: offsets adjusted to the prefix.
-    let mut a = Asm::sample();
+    let mut a = sample_asm();
     a.prefix = b"dex\n035\0 some other file format".to_vec();
     assert_only(&a.build(), Code::ZipPrefixBytes);
     // Plain concatenation: the offsets are all off by the prefix.
@@ -930,16 +860,16 @@ fn prefix_bytes() {
 
 #[test]
 fn gap() {
-    let mut a = Asm::sample();
+    let mut a = sample_asm();
     a.gaps.insert(1, b"hidden".to_vec());
     assert_only(&a.build(), Code::ZipGap);
-    let mut a = Asm::sample();
+    let mut a = sample_asm();
     a.gaps.insert(
         a.entries.len() - 1,
         b"before the central directory".to_vec(),
     );
     assert_only(&a.build(), Code::ZipGap);
-    let mut a = Asm::sample();
+    let mut a = sample_asm();
     a.before_end = b"between".to_vec();
     assert_code(&a.build(), Code::ZipGap);
 }
@@ -955,7 +885,7 @@ fn appended_archive_is_trailing_bytes_not_a_comment() {
 /// headers is a non-canonical extra field, not a disagreement between the headers.
 #[test]
 fn shared_extra_field_is_not_a_header_mismatch() {
-    let a = Asm::sample();
+    let a = sample_asm();
     let x = extra(0x5455, &[1, 0, 0, 0, 0]);
     let bytes = a.build_with(
         &|i, h| {
@@ -1016,14 +946,14 @@ fn trailing_bytes() {
     assert_only(&[good(), b"trailing"].concat(), Code::ZipTrailingBytes);
     assert_only(&[good(), &[0u8; 1000]].concat(), Code::ZipTrailingBytes);
     // An archive appended to another: the last end record wins, which is not at the end.
-    let mut a = Asm::sample();
+    let mut a = sample_asm();
     a.trailing = vec![0x50, 0x4b, 5, 6];
     assert_code(&a.build(), Code::ZipTrailingBytes);
 }
 
 #[test]
 fn overlap() {
-    let a = Asm::sample();
+    let a = sample_asm();
     // Two records point at the same local header.
     assert_code(
         &a.central(&|i, h| {
@@ -1087,7 +1017,7 @@ fn comment() {
 
 #[test]
 fn entry_comment() {
-    let a = Asm::sample();
+    let a = sample_asm();
     assert_only(
         &a.central(&|i, h| {
             if i == 2 {
@@ -1128,7 +1058,7 @@ fn end_record() {
 
 #[test]
 fn zip64() {
-    let a = Asm::sample();
+    let a = sample_asm();
     // A ZIP64 field that nothing needs, in the central directory and in both headers.
     let z = extra(1, &[]);
     assert_code(
@@ -1214,7 +1144,7 @@ fn zip64() {
 /// A small archive with ZIP64 end records and saturated end record fields (refused: ZIP64
 /// is not needed), for exercising the ZIP64 paths of the reader.
 fn zip64_unneeded() -> Vec<u8> {
-    Asm::sample().end(&|_, e| {
+    sample_asm().end(&|_, e| {
         let (count, size, off) = (
             u64::from(le16(e, 10)),
             u64::from(le32(e, 12)),
@@ -1246,7 +1176,7 @@ fn zip64_unneeded() -> Vec<u8> {
 
 #[test]
 fn data_descriptor() {
-    let a = Asm::sample();
+    let a = sample_asm();
     assert_only(
         &a.both(&|i, h| {
             if i == 1 {
@@ -1267,7 +1197,7 @@ fn data_descriptor() {
 
 #[test]
 fn encrypted() {
-    let a = Asm::sample();
+    let a = sample_asm();
     assert_only(
         &a.both(&|i, h| {
             if i == 0 {
@@ -1280,7 +1210,7 @@ fn encrypted() {
 
 #[test]
 fn flags() {
-    let a = Asm::sample();
+    let a = sample_asm();
     for f in [0x0000, 0x0802, 0x2800, 0x8800] {
         assert_only(
             &a.both(&|i, h| {
@@ -1295,7 +1225,7 @@ fn flags() {
 
 #[test]
 fn method() {
-    let a = Asm::sample();
+    let a = sample_asm();
     for m in [8u16, 12, 99] {
         assert_only(
             &a.both(&|i, h| {
@@ -1310,7 +1240,7 @@ fn method() {
 
 #[test]
 fn size() {
-    let a = Asm::sample();
+    let a = sample_asm();
     // Compressed size differs from uncompressed size, the same in both headers.
     let bytes = a.both(&|i, h| {
         if i == 0 {
@@ -1324,7 +1254,7 @@ fn size() {
 
 #[test]
 fn extra_field() {
-    let a = Asm::sample();
+    let a = sample_asm();
     let ut = extra(0x5455, &[3, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert_only(
         &a.central(&|i, h| {
@@ -1361,7 +1291,7 @@ fn extra_field() {
 
 #[test]
 fn unicode_path_extra() {
-    let a = Asm::sample();
+    let a = sample_asm();
     let mut up = vec![1];
     up.extend_from_slice(&crc32fast::hash(b"data/article.html").to_le_bytes());
     up.extend_from_slice(b"evil.exe");
@@ -1386,7 +1316,7 @@ fn unicode_path_extra() {
 
 #[test]
 fn header_mismatch() {
-    let a = Asm::sample();
+    let a = sample_asm();
     // Local name differs (same length): the Android "master key" pattern of readers
     // disagreeing about which name or data they see.
     assert_only(
@@ -1445,7 +1375,7 @@ fn header_mismatch() {
 
 #[test]
 fn attributes() {
-    let a = Asm::sample();
+    let a = sample_asm();
     let c = |at: usize, v: u16| {
         a.central(&|i, h| {
             if i == 0 {
@@ -1483,7 +1413,7 @@ fn attributes() {
 
 #[test]
 fn not_regular_file() {
-    let a = Asm::sample();
+    let a = sample_asm();
     let x = |v: u32| {
         a.central(&|i, h| {
             if i == 0 {
@@ -1721,7 +1651,7 @@ fn io_errors_are_reported() {
 #[test]
 fn every_finding_is_collected() {
     // Several independent problems in one archive are all reported.
-    let a = Asm::sample();
+    let a = sample_asm();
     let bytes = a.build_with(
         &|i, h| {
             if i == 1 {
