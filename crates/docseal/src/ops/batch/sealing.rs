@@ -227,35 +227,24 @@ impl<'a> Batch<'a> {
     /// ([`crate::ops::ingest`]); an error names the job key and where docseal looked.
     pub fn request(&self, job: &Job) -> Result<SealRequest> {
         let article = self.resolve(&job.article);
+        let g = &job.given;
         let mut req = SealRequest {
             article: ArticleSource::Path(article.clone()),
-            url: job.url.clone().unwrap_or_default(),
-            title: job.title.clone().unwrap_or_default(),
-            publisher: job.publisher.clone().unwrap_or_default(),
-            published: job.published.clone().unwrap_or_default(),
-            authors: job.author.clone(),
-            retrieved: job.retrieved.clone(),
+            url: g.url.clone().unwrap_or_default(),
+            title: g.title.clone().unwrap_or_default(),
+            publisher: g.publisher.clone().unwrap_or_default(),
+            published: g.published.clone().unwrap_or_default(),
+            authors: g.authors.clone(),
+            retrieved: g.retrieved.clone(),
             created: job.created.clone(),
-            attachments: job.attach.iter().map(|a| self.resolve(a)).collect(),
+            attachments: job.attachments.iter().map(|a| self.resolve(a)).collect(),
             supersedes: None,
         };
-        if job.url.is_some()
-            && job.title.is_some()
-            && job.publisher.is_some()
-            && job.published.is_some()
-        {
+        if g.url.is_some() && g.title.is_some() && g.publisher.is_some() && g.published.is_some() {
             return Ok(req);
         }
-        let given = crate::ops::ingest::Given {
-            url: job.url.clone(),
-            title: job.title.clone(),
-            publisher: job.publisher.clone(),
-            published: job.published.clone(),
-            authors: job.author.clone(),
-            retrieved: job.retrieved.clone(),
-        };
         let art = crate::ops::ingest::read_article_for_batch(&article)?;
-        let r = crate::ops::ingest::resolve(&given, &art)?;
+        let r = crate::ops::ingest::resolve(g, &art)?;
         req.url = r.url.value;
         req.title = r.title.value;
         req.publisher = r.publisher.value;
@@ -378,7 +367,7 @@ impl<'a> Batch<'a> {
 
     /// Seal a job into `out`, unless it exists (looked up when `check`).
     fn run_job(&self, job: &Job, out: &Path, check: bool) -> (Outcome, Option<Written>) {
-        for p in std::iter::once(&job.article).chain(&job.attach) {
+        for p in std::iter::once(&job.article).chain(&job.attachments) {
             if let Err(e) = self.check_confined(p) {
                 return (Outcome::Failed(e), None);
             }
