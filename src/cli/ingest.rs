@@ -60,15 +60,16 @@ pub struct Prepared {
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// The library's record of what a sealing job gives, from pack's flags.
 fn given(a: &PackArgs) -> Given {
-    Given {
-        url: a.url.clone(),
-        title: a.title.clone(),
-        publisher: a.publisher.clone(),
-        published: a.published.clone(),
-        authors: a.authors.clone(),
-        retrieved: a.retrieved.clone(),
-    }
+    let mut g = Given::default();
+    g.url = a.url.clone();
+    g.title = a.title.clone();
+    g.publisher = a.publisher.clone();
+    g.published = a.published.clone();
+    g.authors = a.authors.clone();
+    g.retrieved = a.retrieved.clone();
+    g
 }
 
 fn all_given(g: &Given) -> bool {
@@ -450,11 +451,10 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
 }
 
 fn options(limits: &LimitArgs, require_signers: usize) -> Options {
-    Options {
-        limits: super::load::limits(limits),
-        require_signers,
-        ..Options::default()
-    }
+    let mut opts = Options::default();
+    opts.limits = super::load::limits(limits);
+    opts.require_signers = require_signers;
+    opts
 }
 
 /// Verify `bundle` and copy its article's bytes into a temporary file, checked against the

@@ -169,10 +169,12 @@ fn one_line(e: &anyhow::Error) -> String {
                 path.display()
             )
         }
-        Some(docseal::Error::NoPassphrase { path }) => return format!(
+        Some(docseal::Error::NoPassphrase { path }) => {
+            return format!(
             "{}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)",
             path.display()
-        ),
+        )
+        }
         _ => {}
     }
     // The library's messages name the file and the problem; context chains go on one line.

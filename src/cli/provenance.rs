@@ -30,10 +30,8 @@ pub fn cosign(a: CosignArgs) -> Result<u8> {
 }
 
 pub fn history(a: HistoryArgs) -> Result<u8> {
-    let opts = Options {
-        limits: limits(&a.limits),
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.limits = limits(&a.limits);
     let mut paths = Vec::new();
     for b in &a.bundles {
         paths.extend(verify::find_bundles(b)?);

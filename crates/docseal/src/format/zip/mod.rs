@@ -71,6 +71,7 @@ pub const MAX_CENTRAL_RECORD: u64 = (CENTRAL_LEN + path::MAX_PATH_BYTES + 28) as
 
 /// Resource limits for reading a bundle. Checked before anything is allocated or read.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest number of entries (default 10,000).
     pub max_entries: u64,
@@ -78,6 +79,18 @@ pub struct Limits {
     pub max_file_size: u64,
     /// Largest sum of all entries (default 64 GiB).
     pub max_total_size: u64,
+}
+
+impl Limits {
+    /// Limits of `max_entries` entries, `max_file_size` bytes per file and `max_total_size`
+    /// bytes in all.
+    pub fn new(max_entries: u64, max_file_size: u64, max_total_size: u64) -> Limits {
+        Limits {
+            max_entries,
+            max_file_size,
+            max_total_size,
+        }
+    }
 }
 
 impl Default for Limits {

@@ -61,7 +61,7 @@ impl Outcome {
 
 /// Threads per core to seal on by default. A thread seals a job and writes its bundle
 /// without waiting for any sync; the thread that reports jobs (one at a time, see
-/// [`ordered_parallel`]) settles the jobs ready with one sync per step shared by all of them
+/// [`ordered_parallel`](super::ordered_parallel)) settles the jobs ready with one sync per step shared by all of them
 /// ([`Batch::cycle`]). More threads than cores keep the cores busy while it waits; 1.5 to 4
 /// per core measured the same (docs/BENCHMARKS.md).
 pub const SEAL_THREADS_PER_CORE: usize = 2;

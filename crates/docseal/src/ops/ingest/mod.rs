@@ -377,6 +377,7 @@ pub fn payload_html(r: &warc::Record) -> Result<Option<Vec<u8>>, String> {
 /// The metadata a sealing job gives itself (`pack`'s flags, a jobs line's keys; `None`, empty:
 /// not given, to be read from the article). Serialized with a jobs line's key names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Given {
     /// `--url`.
     pub url: Option<String>,
