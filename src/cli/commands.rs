@@ -141,6 +141,9 @@ pub fn keygen(a: KeygenArgs) -> Result<u8> {
     Ok(0)
 }
 
+// Longer than 80 lines: the subcommand's steps in the order of its contract (flags checked, key
+// read, article read, sealed to a file or to standard output, warnings, timestamps); each step
+// is a call or a few lines.
 pub fn pack(a: PackArgs) -> Result<u8> {
     for u in &a.tsa {
         docseal::timestamp::bundle::check_url(u)?;
@@ -341,6 +344,9 @@ fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+// Longer than 80 lines: the subcommand's steps in the order of its contract (trust, options,
+// paths found, archive evidence, standard input, reports in order, summary); each step is a
+// call or a few lines.
 pub fn verify(a: VerifyArgs) -> Result<u8> {
     let mut trust = load_trust(&a.trust)?;
     trust.add_archive_keys(&a.archive_keys)?;

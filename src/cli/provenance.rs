@@ -29,6 +29,7 @@ pub fn cosign(a: CosignArgs) -> Result<u8> {
     Ok(0)
 }
 
+// Longer than 80 lines: the histories printed as text or JSON in one pass over the components.
 pub fn history(a: HistoryArgs) -> Result<u8> {
     let mut opts = Options::default();
     opts.limits = limits(&a.limits);

@@ -237,6 +237,8 @@ pub fn seal_with(
 /// [`seal_with`] up to writing the bundle: with a `group`, the returned [`Written`] must be
 /// put in place ([`Written::place_in`], which waits until it is durable) and settled
 /// ([`crate::format::durable::Placed::settle`]) before the bundle is reported sealed.
+// Longer than 80 lines: the sealing pipeline in the order of the bundle's bytes (inputs opened,
+// metadata, manifests, signature, ZIP written), on the same writer.
 pub(crate) fn seal_deferred(
     req: &SealRequest,
     key: &SecretKey,

@@ -9,6 +9,9 @@ use std::io::{Read, Seek};
 
 /// Read and check the local header of entry `i` at `off` into `header`; return where the
 /// entry's data starts. `Ok(None)` when it cannot be read (reported); `Err` only for I/O errors.
+// Longer than 80 lines: one check per local-header field in the order of the header (APPNOTE
+// 4.3.7), each under its own code; the checks share the parsed header, its central record and
+// the extra-field values, which split functions would pass around by the dozen.
 pub(super) fn walk_local<R: Read + Seek>(
     src: &mut Src<'_, R>,
     rep: &mut Report,

@@ -432,6 +432,7 @@ fn info_zip_archives_are_refused() {
 // ---- ZIP64 ----------------------------------------------------------------------------
 
 #[test]
+// Longer than 80 lines: a test: a table of sizes and offsets at each ZIP64 threshold.
 fn zip64_rendering_thresholds() {
     let below = ONES32 - 1;
     // Below the thresholds: plain headers.
@@ -1057,6 +1058,7 @@ fn end_record() {
 }
 
 #[test]
+// Longer than 80 lines: a test: one case per ZIP64 field.
 fn zip64() {
     let a = sample_asm();
     // A ZIP64 field that nothing needs, in the central directory and in both headers.
