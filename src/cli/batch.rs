@@ -92,6 +92,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     res
 }
 
+// Longer than 80 lines: the reporting loop of `pack --batch`: the settle-and-report state (held
+// jobs, jobs in place, totals, output) is local to the loop driven by the thread pool.
 fn pack_batch_into(
     a: &PackArgs,
     jobs: &Path,
