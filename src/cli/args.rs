@@ -437,6 +437,10 @@ pub struct ArchiveAuditArgs {
     /// or a proof file): the log must still extend it. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE")]
     pub checkpoints: Vec<PathBuf>,
+    /// A trusted TSA root (PEM) for the checkpoints' RFC 3161 tokens (`archive add --tsa`);
+    /// repeat for several (a trust file's `tsa_roots` count too).
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
     /// Machine-readable output: one JSON object ("type": "audit"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,
