@@ -310,8 +310,9 @@ pub struct VerifyArgs {
     /// `archive audit --checkpoint` checks. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE", requires = "archive")]
     pub checkpoints: Vec<PathBuf>,
-    /// A trusted Time-Stamping Authority root (PEM); repeat for several. A bundle's timestamp
-    /// token counts as evidence only when its TSA chains to one of them at its genTime.
+    /// A trusted Time-Stamping Authority root (PEM); repeat for several (the --trust files'
+    /// `tsa_roots` count too). A bundle's timestamp token counts as evidence only when its TSA
+    /// chains to one of them at its genTime.
     #[arg(long = "tsa-trust", value_name = "CA.pem")]
     pub tsa_trust: Vec<PathBuf>,
     /// Fail a bundle that holds no valid token from a trusted TSA (--tsa-trust).

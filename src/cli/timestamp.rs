@@ -19,7 +19,8 @@ pub struct TimestampArgs {
     /// Bundle files; each is replaced atomically by the bundle with the new token(s).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
-    /// A Time-Stamping Authority's URL (http://); repeat for several independent TSAs.
+    /// A Time-Stamping Authority's URL (http:// only: for an https:// TSA use --request-out,
+    /// curl and --reply); repeat for several independent TSAs.
     #[arg(long = "tsa", value_name = "URL")]
     pub tsa: Vec<String>,
     /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).

@@ -162,10 +162,7 @@ pub fn check_at(
 /// on for this bundle). A token added to the bundle after it was archived is not in the
 /// archived copy and is not compared. `copies`: (time of the checkpoint, the SHA-256 of every
 /// token file the copy holds), as [`archived_tokens`] reads them.
-pub fn check_against_archive(
-    info: &TimestampInfo,
-    copies: &[CopyTokens],
-) -> Option<Finding> {
+pub fn check_against_archive(info: &TimestampInfo, copies: &[CopyTokens]) -> Option<Finding> {
     let earliest = info.earliest?;
     let logged = copies
         .iter()
