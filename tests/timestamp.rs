@@ -1986,18 +1986,20 @@ fn issue14_token_later_than_the_archive_checkpoint_that_logged_it() {
     let c = env.path("c.zip");
     fs::copy(&b, &c).unwrap();
     let sig = zip_entry(&b, "tagmanifest-sha256.txt.minisig");
-    // A TSA whose clock runs 30 s ahead (within the minute of skew a verifier allows, so the
-    // token is not refused as one from the future).
-    let ahead = made_token(dir, "ectsa", &sig, &gen_time_in(30), None);
-    fs::write(env.path("ahead.tsr"), &ahead).unwrap();
+    let token = made_token(dir, "ectsa", &sig, &gen_time_in(0), None);
+    fs::write(env.path("now.tsr"), &token).unwrap();
     env.cmd()
-        .args(["timestamp", "b.zip", "--reply", "ahead.tsr"])
+        .args(["timestamp", "b.zip", "--reply", "now.tsr"])
         .args(["--tsa-trust", "ec-root.pem"])
         .ok();
-    // The archive logs the bundle, token included, now: before the token's genTime.
+    // The archive logs the bundle, token included, at a checkpoint time an hour before the
+    // token's genTime (an archive clock an hour slow, or a TSA clock an hour fast).
     let (ak, ap) = env.keygen("archive");
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     env.cmd()
-        .args(["archive", "add", "A", "b.zip", "--key"])
+        .args(["archive", "add", "A", "b.zip", "--time", &hour_ago, "--key"])
         .arg(&ak)
         .ok();
     env.cmd()
@@ -2024,9 +2026,9 @@ fn issue14_token_later_than_the_archive_checkpoint_that_logged_it() {
     // Without the archive, the token alone contradicts nothing.
     let (code, r) = v("b.zip", false);
     assert_eq!(code, 0, "{r}");
-    // The same content timestamped after it was archived, by a token also later than the
-    // checkpoint but not in the archived copy: no contradiction.
-    let later = made_token(dir, "ectsa", &sig, &gen_time_in(20), None);
+    // The same content timestamped after it was archived, by another token also later than
+    // the checkpoint but not in the archived copy: no contradiction.
+    let later = made_token(dir, "ectsa", &sig, &gen_time_in(0), None);
     fs::write(env.path("later.tsr"), &later).unwrap();
     env.cmd()
         .args(["timestamp", "c.zip", "--reply", "later.tsr"])
