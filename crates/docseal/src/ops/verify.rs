@@ -1107,8 +1107,6 @@ fn check_timestamps(
     use crate::format::tsa::{MAX_TOKENS, MAX_TOKEN_BYTES};
     use crate::ops::timestamp::evidence;
     let verifying = trust.is_some();
-    // The --tsa-trust roots and those the trust files name.
-    let roots = evidence::roots(&opts.tsa_roots, trust);
     let names: Vec<(usize, &String)> = files
         .iter()
         .enumerate()
@@ -1139,6 +1137,8 @@ fn check_timestamps(
         .get(SIGNATURE)
         .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
     let mut best: Option<(DateTime<Utc>, String)> = None;
+    // The --tsa-trust roots and those the trust files name (only for a bundle with tokens).
+    let roots = evidence::roots(&opts.tsa_roots, trust);
     let content = report.content_sha256.clone().unwrap_or_default();
     let copies = opts.established.get(&content).map_or(&[][..], |v| v);
     let mut archived = evidence::ArchivedTokens::new(copies, &opts.limits);
