@@ -2180,3 +2180,58 @@ fn issue14_archive_audit_checks_checkpoint_tokens() {
     assert_eq!(exit, 1, "{r}");
     assert_eq!(finding_codes(&r), ["tsa.imprint"], "{r}");
 }
+
+/// Issue 14, gap 6: https TSA URLs are refused (docs/FORMAT.md section 8 says why), by every
+/// command that takes --tsa, before anything is written, with the way round in the message.
+#[test]
+fn issue14_https_tsa_refused_everywhere_before_anything_is_written() {
+    let env = Env::new();
+    let (k, _) = env.keygen("k");
+    let b = env.pack_sample(&k, "b.zip");
+    let before = fs::read(&b).unwrap();
+    let url = "https://127.0.0.1:1/tsr";
+    let check = |d: Done| {
+        let e = d.stderr();
+        assert!(
+            e.contains("only http://") && e.contains("--request-out"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    };
+    check(
+        env.cmd()
+            .args(["timestamp", "b.zip", "--tsa", url])
+            .fails(2),
+    );
+    assert_eq!(fs::read(&b).unwrap(), before);
+    check(
+        env.cmd()
+            .args(sample_pack_args(&k, "new.zip"))
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("new.zip").exists());
+    fs::write(
+        env.path("jobs.jsonl"),
+        r#"{"article":"b.txt","url":"https://e.com/1","title":"T","publisher":"P","published":"2018-09-11"}"#,
+    )
+    .unwrap();
+    fs::write(env.path("b.txt"), "text\n").unwrap();
+    check(
+        env.cmd()
+            .args(["pack", "--batch", "jobs.jsonl", "--out-dir", "out", "--key"])
+            .arg(&k)
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("out").exists() || fs::read_dir(env.path("out")).unwrap().count() == 0);
+    let (ak, _) = env.keygen("archive");
+    check(
+        env.cmd()
+            .args(["archive", "add", "A", "b.zip", "--key"])
+            .arg(&ak)
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("A").exists());
+}
