@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: docseal against bagit.py 1.9.0, a plain unzip/sha256sum/minisign
-# pipeline, and sha256sum. Builds its corpus on the spot:
+# pipeline, sha256sum and openssl dgst; and docseal verify's per-bundle CPU time against the
+# cost of the two strict Ed25519 verifications each bundle needs, measured in the same run
+# (benches/ed25519_cost.rs, under /usr/bin/time like the rest). Builds its corpus on the spot:
 #   - N sample-sized bundles (default 10,000): the shipped sample article, numbered;
 #   - one bundle with a BIG_MIB attachment (default 1024 MiB of random bytes);
 #   - one bundle with an attachment just over 4 GiB (sparse input; ZIP64), unless SKIP_HUGE=1.
@@ -9,8 +11,9 @@
 #
 # Usage: bench/compare.sh [WORKDIR]     (WORKDIR default: a new directory under /var/tmp)
 #        N=1000 BIG_MIB=64 SKIP_HUGE=1 bench/compare.sh    (a quick, smaller run)
-# Needs: cargo, bagit.py (pip install bagit==1.9.0), minisign, unzip, sha256sum, python3,
-#        /usr/bin/time (apt-get install time), hyperfine (apt-get install hyperfine).
+#        DOCSEAL=PATH ED25519_COST=PATH bench/compare.sh   (binaries built elsewhere)
+# Needs: cargo, bagit.py (pip install bagit==1.9.0), minisign, unzip, sha256sum, openssl,
+#        python3, /usr/bin/time (apt-get install time), hyperfine (apt-get install hyperfine).
 # Disk: about 2 GB, plus 8.6 GB for the 4 GiB round trip. Time: about 15 minutes on 2 cores.
 # Results: WORKDIR/results.md (also printed at the end).
 set -euo pipefail
@@ -21,7 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$(mktemp -d /var/tmp/docseal-bench.XXXXXX)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-for tool in bagit.py minisign unzip sha256sum python3 hyperfine; do
+for tool in bagit.py minisign unzip sha256sum openssl python3 hyperfine; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool is not installed" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "compare.sh: /usr/bin/time is not installed (apt-get install time)" >&2; exit 2; }
@@ -33,6 +36,18 @@ else
   (cd "$root" && cargo build --release --quiet)
   ds="$root/target/release/docseal"
 fi
+# The Ed25519 cost binary (benches/ed25519_cost.rs), built with the release profile
+# (ED25519_COST=PATH uses that binary instead).
+ed_cost=${ED25519_COST:-}
+[ -n "$ed_cost" ] || ed_cost=$(cd "$root" && cargo bench --bench ed25519_cost --no-run --quiet --message-format=json |
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "ed25519_cost":
+        print(m["executable"])')
+[ -x "$ed_cost" ] || { echo "compare.sh: could not build benches/ed25519_cost.rs" >&2; exit 2; }
+ed_cost=$(realpath "$ed_cost")
 results="$work/results.md"
 : >"$results"
 log() { printf '%s\n' "$*" | tee -a "$results"; }
@@ -53,8 +68,10 @@ run() {
 }
 secs() { cut -d' ' -f1 "$work/t.$1"; }
 cpu() { awk '{print $3 + $4}' "$work/t.$1"; }
-rate() { python3 -c "print(f'{$N / $(secs "$1"):,.0f}')"; }
-ratio() { python3 -c "print(f'{$(secs "$1") / $(secs "$2"):.1f}x')"; }
+# Ratios of times too short for /usr/bin/time (0.00 s, a tiny N) print "n/a".
+rate() { python3 -c "s = $(secs "$1"); print(f'{$N / s:,.0f}' if s > 0 else 'n/a')"; }
+ratio() { python3 -c "a, b = $(secs "$1"), $(secs "$2"); print(f'{a / b:.1f}x' if b > 0 else 'n/a')"; }
+ratio2() { python3 -c "a, b = $(secs "$1"), $(secs "$2"); print(f'{a / b:.2f}x' if b > 0 else 'n/a')"; }
 
 log "# docseal benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log ""
@@ -128,6 +145,8 @@ run verify "$ds" verify bundles --trust bench.pub --quiet
 run verify_1thread "$ds" verify bundles --trust bench.pub --quiet --threads 1
 run verify_json "$ds" verify bundles --trust bench.pub --json
 run verify_unzipped "$ds" verify bags_check --trust bench.pub --quiet
+# The floor: the two strict Ed25519 verifications of one of these bundles, N times (one thread).
+run ed25519_cost "$ed_cost" bundles/000000.zip bench.pub "$N"
 run bagit_validate bagit.py --quiet --validate bags_check/*
 # What a user would write without docseal: per bundle, unzip, check both manifests, check the
 # signature.
@@ -154,8 +173,10 @@ pack_big=("$ds" pack big/article.txt --url https://example.com/big --title Big -
 run pack_big "${pack_big[@]}"
 run verify_big "$ds" verify big/big.zip --trust bench.pub
 run sha256sum_big sha256sum big/attachment.bin
+run openssl_dgst_big openssl dgst -sha256 big/attachment.bin
 hyperfine --style basic --warmup 1 --runs 5 --export-markdown hyperfine_big.md \
-  "$ds verify big/big.zip --trust bench.pub" "sha256sum big/attachment.bin" >hyperfine_big.txt
+  "$ds verify big/big.zip --trust bench.pub" "openssl dgst -sha256 big/attachment.bin" \
+  "sha256sum big/attachment.bin" >hyperfine_big.txt
 rm -rf big
 
 # ---- over 4 GiB (ZIP64), sparse input -----------------------------------------------------
@@ -189,7 +210,16 @@ log "| verify speed-up over bagit.py --validate | $(ratio bagit_validate verify)
 log "| verify speed-up over the pipeline | $(ratio pipeline verify) |"
 log "| verify CPU time per bundle: docseal / bagit.py / pipeline | $(python3 -c "print(' / '.join(f'{c * 1e6 / $N:.0f} µs' for c in ($(cpu verify), $(cpu bagit_validate), $(cpu pipeline))))") |"
 log "| sealing CPU time per bundle: docseal / bagit.py + minisign | $(python3 -c "print(f'{$(cpu pack_batch) * 1e6 / $N:.0f} µs / {($(cpu bagit_make) + $(cpu minisign_sign)) * 1e6 / $N:.0f} µs')") |"
-log "| verify of the ${BIG_MIB} MiB bundle / sha256sum of the attachment (single runs) | $(python3 -c "print(f'{$(secs verify_big) / $(secs sha256sum_big):.2f}x')") |"
+# per_bundle STEP: docseal's CPU per bundle in STEP against the Ed25519 floor, same run.
+per_bundle() {
+  python3 -c "
+v, e = $(cpu "$1") * 1e6 / $N, $(cpu ed25519_cost) * 1e6 / $N
+print(f'{v:.0f} µs / {e:.0f} µs = {v / e:.2f}x' if v > 0 and e > 0 else 'n/a: too few bundles for /usr/bin/time to see')"
+}
+log "| verify CPU per bundle / the two strict Ed25519 verifications per bundle (target at most 1.5x) | $(per_bundle verify) |"
+log "| the same, verify --threads 1 | $(per_bundle verify_1thread) |"
+log "| verify of the ${BIG_MIB} MiB bundle / sha256sum of the attachment (single runs) | $(ratio2 verify_big sha256sum_big) |"
+log "| verify of the ${BIG_MIB} MiB bundle / openssl dgst -sha256 of the attachment (single runs; target at most 1.15x) | $(ratio2 verify_big openssl_dgst_big) |"
 log ""
 log "hyperfine, ${BIG_MIB} MiB:"
 log ""

@@ -1485,3 +1485,751 @@ fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
         );
     }
 }
+
+/// A complete RFC 3161 token made by this test rather than by `openssl ts -reply`, which signs
+/// only with a certificate it accepts and only at its own clock's time: a TSTInfo over `signed`
+/// (SHA-256 imprint) with `gen_time` (`YYYYMMDDhhmmssZ`) and `accuracy` seconds, the signed
+/// attributes a TSA writes (content type, message digest, ESS signing-certificate-v2 naming the
+/// signer), signed by `openssl dgst -sha256 -sign` with the P-256 key `SIGNER.key`, and the
+/// certificate `SIGNER.pem`.
+fn made_token(
+    dir: &Path,
+    signer: &str,
+    signed: &[u8],
+    gen_time: &str,
+    accuracy: Option<u32>,
+) -> Vec<u8> {
+    use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::signed_data::{
+        CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
+        SignerInfos,
+    };
+    use der::asn1::{Any, Int, OctetString, SetOfVec};
+    use der::Encode;
+    use docseal::tsa::asn1::*;
+    use sha2::Digest;
+    use x509_cert::attr::Attribute;
+    let alg = |oid| spki::AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    };
+    let sha256 = |b: &[u8]| sha2::Sha256::digest(b).to_vec();
+    let pem = fs::read(dir.join(format!("{signer}.pem"))).unwrap();
+    let cert = x509_cert::Certificate::load_pem_chain(&pem)
+        .unwrap()
+        .remove(0);
+    let tst = TstInfo {
+        version: 1,
+        policy: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.9"),
+        message_imprint: MessageImprint {
+            hash_algorithm: alg(ID_SHA256),
+            hashed_message: OctetString::new(sha256(signed)).unwrap(),
+        },
+        serial_number: {
+            // A positive INTEGER, minimally encoded: a non-zero first byte, top bit clear.
+            let mut b = rand_suffix().to_be_bytes();
+            b[0] = (b[0] & 0x7f) | 0x01;
+            Int::new(&b).unwrap()
+        },
+        gen_time: Any::new(der::Tag::GeneralizedTime, gen_time.as_bytes()).unwrap(),
+        accuracy: accuracy.map(|s| Accuracy {
+            seconds: Some(s),
+            ..Default::default()
+        }),
+        ordering: false,
+        nonce: None,
+        tsa: None,
+        extensions: None,
+    }
+    .to_der()
+    .unwrap();
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: None,
+            cert_hash: OctetString::new(sha256(&cert.to_der().unwrap())).unwrap(),
+            issuer_serial: None,
+        }],
+        policies: None,
+    };
+    let attr = |oid, v: Any| Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![v]).unwrap(),
+    };
+    let attrs = SetOfVec::try_from(vec![
+        attr(ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TSTINFO).unwrap()),
+        attr(
+            ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(sha256(&tst)).unwrap()).unwrap(),
+        ),
+        attr(
+            ID_AA_SIGNING_CERTIFICATE_V2,
+            Any::encode_from(&ess).unwrap(),
+        ),
+    ])
+    .unwrap();
+    let n = rand_suffix();
+    let (input, output) = (format!("attrs-{n}.der"), format!("sig-{n}.der"));
+    fs::write(dir.join(&input), attrs.to_der().unwrap()).unwrap();
+    let key = format!("{signer}.key");
+    openssl(
+        dir,
+        &["dgst", "-sha256", "-sign", &key, "-out", &output, &input],
+    );
+    let signature = fs::read(dir.join(&output)).unwrap();
+    let tbs = cert.tbs_certificate();
+    let si = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }),
+        digest_alg: alg(ID_SHA256),
+        signed_attrs: Some(attrs),
+        signature_algorithm: alg(ECDSA_SHA256),
+        signature: OctetString::new(signature).unwrap(),
+        unsigned_attrs: None,
+    };
+    let sd = SignedData {
+        version: CmsVersion::V3,
+        digest_algorithms: SetOfVec::try_from(vec![alg(ID_SHA256)]).unwrap(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: ID_CT_TSTINFO,
+            econtent: Some(Any::encode_from(&OctetString::new(tst).unwrap()).unwrap()),
+        },
+        certificates: Some(CertificateSet(
+            SetOfVec::try_from(vec![CertificateChoices::Certificate(cert)]).unwrap(),
+        )),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![si]).unwrap()),
+    };
+    ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// `YYYYMMDDhhmmssZ` for now plus `secs`.
+fn gen_time_in(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y%m%d%H%M%SZ")
+        .to_string()
+}
+
+/// `openssl ts -verify` of a bare token file against the data file it covers.
+fn openssl_ts_verifies(dir: &Path, data: &str, token: &str, root: &str) -> bool {
+    Command::new("openssl")
+        .args(["ts", "-verify", "-data", data, "-in", token, "-token_in"])
+        .args(["-CAfile", root])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Issue 14, gap 5: the TSA certificate's extended key usage must be timeStamping alone and
+/// critical (RFC 3161 2.3). Certificates made by openssl here; complete tokens made by this test
+/// (openssl ts refuses to sign with the wrong ones). docseal and `openssl ts -verify` agree on
+/// each, and the accepted one also verifies as a trusted token inside a bundle.
+#[test]
+fn issue14_eku_timestamping_only_critical_is_accepted_other_ekus_refused() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    make_root(dir, "ec", "p384", "-sha384");
+    let (b, p) = sealed(&env, "b.zip");
+    let sig = zip_entry(&b, "tagmanifest-sha256.txt.minisig");
+    fs::write(env.path("sig.bin"), &sig).unwrap();
+    let rest = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n";
+    let cases = [
+        ("good", "extendedKeyUsage=critical,timeStamping\n", None),
+        ("missing", "", Some("tsa.eku")),
+        (
+            "noncritical",
+            "extendedKeyUsage=timeStamping\n",
+            Some("tsa.eku"),
+        ),
+        (
+            "extra",
+            "extendedKeyUsage=critical,timeStamping,codeSigning\n",
+            Some("tsa.eku"),
+        ),
+        (
+            "other",
+            "extendedKeyUsage=critical,codeSigning\n",
+            Some("tsa.eku"),
+        ),
+    ];
+    for (name, eku, want) in cases {
+        make_tsa(
+            dir,
+            "ec",
+            name,
+            "p256",
+            &format!("{eku}{rest}"),
+            &["-sha384"],
+        );
+        // genTime now: the certificate was made a moment ago (valid from then).
+        let tok = made_token(dir, name, &sig, &gen_time_in(0), Some(1));
+        let file = format!("{name}.tsr");
+        fs::write(env.path(&file), &tok).unwrap();
+        // docseal's verdict, in the library and through the command.
+        let lib = docseal::tsa::token::check(&tok, &sig);
+        assert_eq!(
+            lib.as_ref().err().map(|e| e.code.as_str()),
+            want,
+            "{name}: {lib:?}"
+        );
+        // openssl's verdict on the same token agrees.
+        assert_eq!(
+            openssl_ts_verifies(dir, "sig.bin", &file, "ec-root.pem"),
+            want.is_none(),
+            "{name}: openssl ts -verify disagrees"
+        );
+        match want {
+            Some(code) => refused(&env, &b, &["--reply", &file], code),
+            None => {
+                let copy = env.path("good.zip");
+                fs::copy(&b, &copy).unwrap();
+                env.cmd()
+                    .args(["timestamp", "good.zip", "--reply", &file])
+                    .args(["--tsa-trust", "ec-root.pem"])
+                    .ok();
+                let (code, r) = verify_json(
+                    &env,
+                    &[
+                        "good.zip",
+                        "--trust",
+                        p.to_str().unwrap(),
+                        "--tsa-trust",
+                        "ec-root.pem",
+                        "--require-timestamp",
+                    ],
+                );
+                assert_eq!(code, 0, "{r}");
+                assert_eq!(r["timestamps"][0]["trusted"], true, "{r}");
+            }
+        }
+    }
+}
+
+/// Issue 14, gap 2: a genTime in the future (beyond its accuracy and a minute of clock skew) is
+/// `tsa.future`, in `verify` and when adding the token; within that it is accepted.
+#[test]
+fn issue14_token_from_the_future_is_refused() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    make_root(dir, "ec", "p384", "-sha384");
+    make_tsa(dir, "ec", "ectsa", "p256", GOOD_EXT, &["-sha384"]);
+    let (b, p) = sealed(&env, "b.zip");
+    let sig = zip_entry(&b, "tagmanifest-sha256.txt.minisig");
+    // 2099: refused when added.
+    let far = made_token(dir, "ectsa", &sig, "20990101000000Z", Some(1));
+    fs::write(env.path("far.tsr"), &far).unwrap();
+    refused(&env, &b, &["--reply", "far.tsr"], "tsa.future");
+    // An hour ahead, with an accuracy of ten minutes: still the future.
+    let hour = made_token(dir, "ectsa", &sig, &gen_time_in(3600), Some(600));
+    fs::write(env.path("hour.tsr"), &hour).unwrap();
+    refused(&env, &b, &["--reply", "hour.tsr"], "tsa.future");
+    // Ten minutes ahead with an accuracy of ten minutes: could be now, accepted.
+    let near = made_token(dir, "ectsa", &sig, &gen_time_in(600), Some(600));
+    fs::write(env.path("near.tsr"), &near).unwrap();
+    env.cmd()
+        .args(["timestamp", "b.zip", "--reply", "near.tsr"])
+        .ok();
+    // A future token put into a bundle by other means: verify refuses it, and it is no
+    // evidence (--require-timestamp then fails too).
+    let with_far = env.path("far.zip");
+    let bytes = fs::read(&b).unwrap();
+    fs::write(
+        &with_far,
+        with_entry(&bytes, &docseal::tsa::token_name(&far), &far),
+    )
+    .unwrap();
+    let (code, r) = verify_json(
+        &env,
+        &[
+            "far.zip",
+            "--trust",
+            p.to_str().unwrap(),
+            "--tsa-trust",
+            "ec-root.pem",
+        ],
+    );
+    assert_eq!(code, 1, "{r}");
+    let codes: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"tsa.future"), "{r}");
+    // `inspect` reports it too.
+    let d = env.cmd().args(["inspect", "far.zip"]).run();
+    assert!(d.stdout().contains("tsa.future"), "{}", d.stdout());
+}
+
+/// `bundle` (bytes) with one more token file `name` holding `data`: every other entry copied,
+/// the tokens last in name order (as docseal writes them).
+fn with_entry(bundle: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+    use docseal::zipfmt::{self, Limits, ZipWriter};
+    let entries = zipfmt::read_strict(
+        &mut std::io::Cursor::new(bundle),
+        bundle.len() as u64,
+        &Limits::default(),
+    )
+    .unwrap();
+    let mut all: Vec<(String, &[u8])> = entries
+        .iter()
+        .map(|e| {
+            let d = &bundle[e.data_offset as usize..(e.data_offset + e.size) as usize];
+            (e.name.clone(), d)
+        })
+        .collect();
+    all.push((name.to_string(), data));
+    // A stable sort that moves only the tokens: everything else keeps its order.
+    all.sort_by_key(|(n, _)| docseal::tsa::token_name_id(n).map(|_| n.clone()));
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zw = ZipWriter::new(&mut out);
+    for (n, d) in &all {
+        zw.add_bytes(n, d).unwrap();
+    }
+    zw.finish().unwrap();
+    out.into_inner()
+}
+
+/// Issue 14, gap 3: the `<HEX>` in a token's file name must be the token's own, so one token
+/// cannot be held twice under two names.
+#[test]
+fn issue14_token_file_name_must_match_the_token() {
+    let v2 = fs::read(repo("tests/vectors/bundle-v2/timestamped.zip")).unwrap();
+    let key = repo("tests/vectors/bundle-v1/vector-key.pub");
+    let root = repo("tests/vectors/bundle-v2/tsa-root.pem");
+    let token_name = tokens(&repo("tests/vectors/bundle-v2/timestamped.zip")).remove(0);
+    let token = zip_entry(
+        &repo("tests/vectors/bundle-v2/timestamped.zip"),
+        &token_name,
+    );
+    let env = Env::new();
+    // The same token a second time, under another name.
+    let twice = env.path("twice.zip");
+    let other = "tagmanifest-sha256.txt.minisig.0123456789ABCDEF.tsr";
+    fs::write(&twice, with_entry(&v2, other, &token)).unwrap();
+    let (code, r) = verify_json(
+        &env,
+        &[
+            twice.to_str().unwrap(),
+            "--trust",
+            key.to_str().unwrap(),
+            "--tsa-trust",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{r}");
+    let f: Vec<(&str, &str)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(f, [("tsa.name", other)], "{r}");
+    assert!(r["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&token_name));
+    // The correctly named one still counts; the other does not.
+    let by_name = |n: &str| {
+        r["timestamps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["file"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name(&token_name)["trusted"], true, "{r}");
+    assert!(by_name(other).get("established").is_none(), "{r}");
+    // Unchanged, the vector passes (its name is its token's).
+    let (code, r) = verify_json(
+        &env,
+        &[
+            repo("tests/vectors/bundle-v2/timestamped.zip")
+                .to_str()
+                .unwrap(),
+            "--trust",
+            key.to_str().unwrap(),
+            "--tsa-trust",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+}
+
+/// Issue 14, gap 1: TSA roots named in a trust file (a path relative to the trust file, or the
+/// PEM itself) are used by `verify --trust TRUST.toml` as `--tsa-trust` roots are, and survive
+/// `key trust` rewriting the file.
+#[test]
+fn issue14_trust_file_tsa_roots_are_used_by_verify() {
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2/timestamped.zip");
+    let root = fs::read_to_string(repo("tests/vectors/bundle-v2/tsa-root.pem")).unwrap();
+    fs::create_dir(env.path("t")).unwrap();
+    fs::copy(
+        repo("tests/vectors/bundle-v1/vector-key.pub"),
+        env.path("vector.pub"),
+    )
+    .unwrap();
+    fs::create_dir_all(env.path("t/roots")).unwrap();
+    fs::write(env.path("t/roots/tsa.pem"), &root).unwrap();
+    let trusted = |r: &serde_json::Value| r["timestamps"][0]["trusted"].clone();
+    for (name, roots) in [
+        // Relative to the trust file, not to the working directory.
+        (
+            "t/rel.toml",
+            "tsa_roots = [\"roots/tsa.pem\"]\n".to_string(),
+        ),
+        (
+            "t/inline.toml",
+            format!("tsa_roots = [\"\"\"\n{root}\"\"\"]\n"),
+        ),
+    ] {
+        fs::write(env.path(name), roots).unwrap();
+        // Add the signing key with the command, which rewrites the file.
+        env.cmd()
+            .args(["key", "trust", name, "vector.pub", "--name", "vector"])
+            .ok();
+        let text = fs::read_to_string(env.path(name)).unwrap();
+        assert!(text.contains("tsa_roots"), "{text}");
+        let (code, r) = verify_json(
+            &env,
+            &[v2.to_str().unwrap(), "--trust", name, "--require-timestamp"],
+        );
+        assert_eq!(code, 0, "{name}: {r}");
+        assert_eq!(trusted(&r), true, "{name}: {r}");
+    }
+    // Without the roots: the token is not trusted and --require-timestamp fails.
+    env.cmd()
+        .args([
+            "key",
+            "trust",
+            "plain.toml",
+            "vector.pub",
+            "--name",
+            "vector",
+        ])
+        .ok();
+    let (code, r) = verify_json(
+        &env,
+        &[
+            v2.to_str().unwrap(),
+            "--trust",
+            "plain.toml",
+            "--require-timestamp",
+        ],
+    );
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(trusted(&r), false, "{r}");
+    // A root file that is missing: a clear error naming the trust file and the entry.
+    fs::write(env.path("t/bad.toml"), "tsa_roots = [\"nowhere.pem\"]\n").unwrap();
+    let d = env
+        .cmd()
+        .args(["verify", v2.to_str().unwrap(), "--trust", "t/bad.toml"])
+        .run();
+    assert_ne!(d.code(), 0);
+    assert!(
+        d.stderr().contains("bad.toml") && d.stderr().contains("nowhere.pem"),
+        "{}",
+        d.stderr()
+    );
+}
+
+/// The codes of a verify/audit JSON record's findings.
+fn finding_codes(r: &serde_json::Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 14, gap 2: a token that the archived copy of a bundle holds, byte for byte, cannot be
+/// later than the checkpoint that logged that copy (`tsa.after_archive`): the TSA's clock or the
+/// archive's is wrong. A later token added after archiving (not in the archived copy) is fine.
+#[test]
+fn issue14_token_later_than_the_archive_checkpoint_that_logged_it() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    make_root(dir, "ec", "p384", "-sha384");
+    make_tsa(dir, "ec", "ectsa", "p256", GOOD_EXT, &["-sha384"]);
+    let (b, p) = sealed(&env, "b.zip");
+    let c = env.path("c.zip");
+    fs::copy(&b, &c).unwrap();
+    let sig = zip_entry(&b, "tagmanifest-sha256.txt.minisig");
+    let token = made_token(dir, "ectsa", &sig, &gen_time_in(0), None);
+    fs::write(env.path("now.tsr"), &token).unwrap();
+    env.cmd()
+        .args(["timestamp", "b.zip", "--reply", "now.tsr"])
+        .args(["--tsa-trust", "ec-root.pem"])
+        .ok();
+    // The archive logs the bundle, token included, at a checkpoint time an hour before the
+    // token's genTime (an archive clock an hour slow, or a TSA clock an hour fast).
+    let (ak, ap) = env.keygen("archive");
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    env.cmd()
+        .args(["archive", "add", "A", "b.zip", "--time", &hour_ago, "--key"])
+        .arg(&ak)
+        .ok();
+    env.cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&p)
+        .args(["--name", "sealer"])
+        .ok();
+    env.cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&ap)
+        .args(["--name", "archive", "--archive"])
+        .ok();
+    let v = |bundle: &str, archive: bool| {
+        let mut a = vec![bundle, "--trust", "T.toml", "--tsa-trust", "ec-root.pem"];
+        if archive {
+            a.extend(["--archive", "A"]);
+        }
+        verify_json(&env, &a)
+    };
+    let (code, r) = v("b.zip", true);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(finding_codes(&r), ["tsa.after_archive"], "{r}");
+    assert!(r["timestamps"][0].get("established").is_none(), "{r}");
+    // Without the archive, the token alone contradicts nothing.
+    let (code, r) = v("b.zip", false);
+    assert_eq!(code, 0, "{r}");
+    // The same content timestamped after it was archived, by another token also later than
+    // the checkpoint but not in the archived copy: no contradiction.
+    let later = made_token(dir, "ectsa", &sig, &gen_time_in(0), None);
+    fs::write(env.path("later.tsr"), &later).unwrap();
+    env.cmd()
+        .args(["timestamp", "c.zip", "--reply", "later.tsr"])
+        .ok();
+    let (code, r) = v("c.zip", true);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["timestamps"][0]["trusted"], true, "{r}");
+}
+
+/// Issue 14, gap 4: `archive audit` checks the checkpoint tokens `archive add --tsa` writes
+/// (imprint over the checkpoint's signature file, chain to --tsa-trust or a trust file's
+/// tsa_roots) and reports each; broken ones are errors, untrusted ones warnings.
+#[test]
+fn issue14_archive_audit_checks_checkpoint_tokens() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    let (ec_cnf, _) = two_pkis(dir);
+    let tsa = HttpTsa::start(dir, Mode::Openssl("ectsa".into(), ec_cnf, "ec".into()));
+    let (b, _) = sealed(&env, "b.zip");
+    let (ak, ap) = env.keygen("archive");
+    env.cmd()
+        .args(["archive", "add", "A"])
+        .arg(&b)
+        .arg("--key")
+        .arg(&ak)
+        .args(["--tsa", &tsa.url])
+        .ok();
+    let name = fs::read_dir(env.path("A/log/timestamps"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let token = fs::read(env.path(&format!("A/log/timestamps/{name}"))).unwrap();
+    let audit = |extra: &[&str]| {
+        let d = env
+            .cmd()
+            .args(["archive", "audit", "A", "--trust"])
+            .arg(&ap)
+            .args(extra)
+            .arg("--json")
+            .run();
+        (d.code(), d.json())
+    };
+    // Trusted with the right root: reported, the audit passes.
+    let (code, r) = audit(&["--tsa-trust", "ec-root.pem"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(finding_codes(&r), Vec::<String>::new(), "{r}");
+    let t = &r["timestamps"][0];
+    assert_eq!(t["checkpoint"], 1, "{r}");
+    assert_eq!(t["file"], format!("log/timestamps/{name}"), "{r}");
+    assert_eq!(t["trusted"], true, "{r}");
+    assert_eq!(t["tsa"], "CN=ectsa", "{r}");
+    let text = env
+        .cmd()
+        .args(["archive", "audit", "A", "--trust"])
+        .arg(&ap)
+        .args(["--tsa-trust", "ec-root.pem"])
+        .ok()
+        .stdout();
+    assert!(
+        text.contains(&format!(
+            "checkpoint 1 token log/timestamps/{name}: genTime"
+        )) && text.contains("trusted (root CN=ec root)"),
+        "{text}"
+    );
+    // The same roots from a trust file (with the archive key).
+    fs::write(env.path("T.toml"), "tsa_roots = [\"ec-root.pem\"]\n").unwrap();
+    env.cmd()
+        .args(["key", "trust", "T.toml"])
+        .arg(&ap)
+        .args(["--name", "archive", "--archive"])
+        .ok();
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "A", "--trust", "T.toml", "--json"])
+        .run();
+    assert_eq!(d.code(), 0, "{}", d.stdout());
+    assert_eq!(d.json()["timestamps"][0]["trusted"], true);
+    // No root, or another TSA's: a warning, the token counts for nothing, the audit passes.
+    for extra in [&[][..], &["--tsa-trust", "rsa-root.pem"]] {
+        let (code, r) = audit(extra);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(finding_codes(&r), ["tsa.untrusted"], "{r}");
+        assert_eq!(r["timestamps"][0]["trusted"], false, "{r}");
+    }
+    // Broken tokens are errors (each put in, checked, taken out again).
+    let hex = docseal::tsa::token_id(&token);
+    let mut flipped = token.clone();
+    *flipped.last_mut().unwrap() ^= 1;
+    let cases: Vec<(String, Vec<u8>, &str)> = vec![
+        // Over a checkpoint the archive does not have.
+        (format!("9.minisig.{hex}.tsr"), token.clone(), "tsa.imprint"),
+        // Under a name that is not its own.
+        (
+            "1.minisig.0123456789ABCDEF.tsr".into(),
+            token.clone(),
+            "tsa.name",
+        ),
+        // Altered, garbage, not a token name at all.
+        (
+            format!("1.minisig.{}.tsr", docseal::tsa::token_id(&flipped)),
+            flipped.clone(),
+            "tsa.signature",
+        ),
+        (
+            format!("1.minisig.{}.tsr", docseal::tsa::token_id(b"junk")),
+            b"junk".to_vec(),
+            "tsa.malformed",
+        ),
+        ("notes.txt".into(), b"x".to_vec(), "tsa.name"),
+    ];
+    fs::remove_file(env.path(&format!("A/log/timestamps/{name}"))).unwrap();
+    for (file, bytes, code) in cases {
+        let at = env.path(&format!("A/log/timestamps/{file}"));
+        fs::write(&at, &bytes).unwrap();
+        let (exit, r) = audit(&["--tsa-trust", "ec-root.pem"]);
+        assert_eq!(exit, 1, "{file}: {r}");
+        assert_eq!(finding_codes(&r), [code], "{file}: {r}");
+        fs::remove_file(&at).unwrap();
+    }
+    // A token over checkpoint 1 put under checkpoint 2's name once there is a checkpoint 2:
+    // its imprint is checkpoint 1's signature, not 2's.
+    let other = env.pack_text(
+        "another text\n",
+        "Other",
+        "2026-11-27T12:00:00Z",
+        &env.path("k.key"),
+        "o.zip",
+        &[],
+    );
+    env.cmd()
+        .args(["archive", "add", "A"])
+        .arg(&other)
+        .arg("--key")
+        .arg(&ak)
+        .ok();
+    fs::write(
+        env.path(&format!("A/log/timestamps/2.minisig.{hex}.tsr")),
+        &token,
+    )
+    .unwrap();
+    let (exit, r) = audit(&["--tsa-trust", "ec-root.pem"]);
+    assert_eq!(exit, 1, "{r}");
+    assert_eq!(finding_codes(&r), ["tsa.imprint"], "{r}");
+}
+
+/// Issue 14, gap 6: https TSA URLs are refused (docs/FORMAT.md section 8 says why), by every
+/// command that takes --tsa, before anything is written, with the way round in the message.
+#[test]
+fn issue14_https_tsa_refused_everywhere_before_anything_is_written() {
+    let env = Env::new();
+    let (k, _) = env.keygen("k");
+    let b = env.pack_sample(&k, "b.zip");
+    let before = fs::read(&b).unwrap();
+    let url = "https://127.0.0.1:1/tsr";
+    let check = |d: Done| {
+        let e = d.stderr();
+        assert!(
+            e.contains("only http://") && e.contains("--request-out"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    };
+    check(
+        env.cmd()
+            .args(["timestamp", "b.zip", "--tsa", url])
+            .fails(2),
+    );
+    assert_eq!(fs::read(&b).unwrap(), before);
+    check(
+        env.cmd()
+            .args(sample_pack_args(&k, "new.zip"))
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("new.zip").exists());
+    fs::write(
+        env.path("jobs.jsonl"),
+        r#"{"article":"b.txt","url":"https://e.com/1","title":"T","publisher":"P","published":"2018-09-11"}"#,
+    )
+    .unwrap();
+    fs::write(env.path("b.txt"), "text\n").unwrap();
+    check(
+        env.cmd()
+            .args(["pack", "--batch", "jobs.jsonl", "--out-dir", "out", "--key"])
+            .arg(&k)
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("out").exists() || fs::read_dir(env.path("out")).unwrap().count() == 0);
+    let (ak, _) = env.keygen("archive");
+    check(
+        env.cmd()
+            .args(["archive", "add", "A", "b.zip", "--key"])
+            .arg(&ak)
+            .args(["--tsa", url])
+            .fails(2),
+    );
+    assert!(!env.path("A").exists());
+}

@@ -310,8 +310,9 @@ pub struct VerifyArgs {
     /// `archive audit --checkpoint` checks. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE", requires = "archive")]
     pub checkpoints: Vec<PathBuf>,
-    /// A trusted Time-Stamping Authority root (PEM); repeat for several. A bundle's timestamp
-    /// token counts as evidence only when its TSA chains to one of them at its genTime.
+    /// A trusted Time-Stamping Authority root (PEM); repeat for several (the --trust files'
+    /// `tsa_roots` count too). A bundle's timestamp token counts as evidence only when its TSA
+    /// chains to one of them at its genTime.
     #[arg(long = "tsa-trust", value_name = "CA.pem")]
     pub tsa_trust: Vec<PathBuf>,
     /// Fail a bundle that holds no valid token from a trusted TSA (--tsa-trust).
@@ -437,6 +438,10 @@ pub struct ArchiveAuditArgs {
     /// or a proof file): the log must still extend it. Repeat for several.
     #[arg(long = "checkpoint", value_name = "FILE")]
     pub checkpoints: Vec<PathBuf>,
+    /// A trusted TSA root (PEM) for the checkpoints' RFC 3161 tokens (`archive add --tsa`);
+    /// repeat for several (a trust file's `tsa_roots` count too).
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
     /// Machine-readable output: one JSON object ("type": "audit"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,

@@ -200,7 +200,8 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
 }
 
 fn audit(a: ArchiveAuditArgs) -> Result<u8> {
-    let trust = Trust::load_archive_keys(&a.trust)?;
+    let mut trust = Trust::load_archive_keys(&a.trust)?;
+    trust.add_tsa_roots(super::timestamp::load_roots(&a.tsa_trust)?);
     let mut kept = Vec::new();
     for k in &a.checkpoints {
         kept.extend(archive::read_kept(k)?);
@@ -226,6 +227,8 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
                 l.signer.as_deref().unwrap_or("an untrusted key")
             );
         }
+        super::timestamp::write_checkpoint_tokens(&mut std::io::stdout().lock(), &r.timestamps)
+            .map_err(output::stdout_error)?;
         for f in &r.findings {
             let tag = if f.severity == Severity::Warning {
                 "warning "

@@ -6,6 +6,7 @@ use super::load::limits;
 use anyhow::Result;
 use clap::Args;
 use docseal::timestamp::bundle;
+use docseal::timestamp::checkpoint;
 use docseal::tsa::{self, chain};
 use docseal::verify::Report;
 use docseal::zipfmt::Limits;
@@ -18,7 +19,8 @@ pub struct TimestampArgs {
     /// Bundle files; each is replaced atomically by the bundle with the new token(s).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
-    /// A Time-Stamping Authority's URL (http://); repeat for several independent TSAs.
+    /// A Time-Stamping Authority's URL (http:// only: for an https:// TSA use --request-out,
+    /// curl and --reply); repeat for several independent TSAs.
     #[arg(long = "tsa", value_name = "URL")]
     pub tsa: Vec<String>,
     /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).
@@ -226,10 +228,6 @@ pub fn run(a: TimestampArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Where `archive add --tsa` puts a checkpoint's tokens: `ARCHIVE/log/timestamps/`, beside
-/// (not in) `log/checkpoints/`, whose contents the archive format fixes.
-pub const CHECKPOINT_TOKENS_DIR: &str = "log/timestamps";
-
 /// Ask every TSA in `urls` for a token over the signature file of checkpoint `size`
 /// (`log/checkpoints/<size>.minisig`, the same rule as a bundle's: the signature's exact
 /// bytes), check each reply, and write each token to
@@ -239,7 +237,7 @@ pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()
         .join(docseal::archive::CHECKPOINTS_DIR)
         .join(format!("{size}.minisig"));
     let sig = read_small(&sig_path, docseal::archive::MAX_SIGNATURE_BYTES)?;
-    let dir = archive.join(CHECKPOINT_TOKENS_DIR);
+    let dir = archive.join(checkpoint::TOKENS_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     for url in urls {
         let req = tsa::request(&sig);
@@ -248,11 +246,7 @@ pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()
             path: sig_path.clone(),
             summary: format!("{url}: {e}; no token was written"),
         })?;
-        let name = tsa::token_name(&t.der).replacen(
-            docseal::bagit::SIGNATURE,
-            &format!("{size}.minisig"),
-            1,
-        );
+        let name = tsa::token_file_name(&checkpoint::signature_name(size), &t.der);
         let out = dir.join(&name);
         docseal::atomic::write(&out, &t.der, false)?;
         println!(
@@ -300,6 +294,40 @@ pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Res
     }
     for e in &r.evidence {
         out(format_args!("{indent}evidence: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The checkpoint token lines of `archive audit` (nothing when the archive has none).
+pub fn write_checkpoint_tokens(
+    w: &mut dyn Write,
+    tokens: &[checkpoint::CheckpointToken],
+) -> std::io::Result<()> {
+    // Certificate subjects are hostile input: every line goes through the terminal escaping.
+    let mut out = |args: std::fmt::Arguments| super::output::line(w, args);
+    for c in tokens {
+        let t = &c.token;
+        let trust = match t.trusted {
+            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
+            _ => "NOT trusted".to_string(),
+        };
+        match (&t.gen_time, &t.tsa) {
+            (Some(g), Some(s)) => out(format_args!(
+                "  checkpoint {} token {}: genTime {}{} by TSA {}; {trust}",
+                c.checkpoint,
+                t.file,
+                g,
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
+                s
+            ))?,
+            _ => out(format_args!(
+                "  checkpoint {} token {}: invalid (see the problems)",
+                c.checkpoint, t.file
+            ))?,
+        }
     }
     Ok(())
 }

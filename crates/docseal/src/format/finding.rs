@@ -206,6 +206,12 @@ codes! {
     TsaCertValidity => "tsa.cert_validity",
     /// --require-timestamp, and no token from a trusted TSA.
     TsaRequired => "tsa.required",
+    /// A token's file name does not carry the token's own 16 hex digits.
+    TsaName => "tsa.name",
+    /// A token's genTime, less its accuracy, is in the future.
+    TsaFuture => "tsa.future",
+    /// A token held by an archived copy is later than the archive's checkpoint for that copy.
+    TsaAfterArchive => "tsa.after_archive",
 
     // ---- provenance ----
     /// A newer bundle supersedes this one.

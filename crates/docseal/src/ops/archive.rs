@@ -2535,6 +2535,10 @@ pub struct Audit {
     pub latest: Option<CheckpointSummary>,
     /// Every problem found.
     pub findings: Vec<Finding>,
+    /// RFC 3161 tokens over checkpoints (`archive add --tsa`), checked against the TSA roots of
+    /// `trust` ([`crate::ops::timestamp::checkpoint`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::ops::timestamp::checkpoint::CheckpointToken>,
 }
 
 const MAX_REPORTED: usize = 50;
@@ -2916,6 +2920,18 @@ pub fn audit(
         }
     }
 
+    // Checkpoint tokens (`archive add --tsa`): each over its checkpoint's signature file.
+    let stamped = crate::ops::timestamp::checkpoint::audit(archive, trust.tsa_roots(), &mut |s| {
+        crate::ops::timestamp::checkpoint::signature_file(
+            archive,
+            CHECKPOINTS_DIR,
+            s,
+            MAX_SIGNATURE_BYTES,
+        )
+    });
+    for x in stamped.findings {
+        f.push(x);
+    }
     let findings = f.finish();
     Ok(Audit {
         archive: archive.display().to_string(),
@@ -2924,6 +2940,7 @@ pub fn audit(
         checkpoints: files,
         latest,
         findings,
+        timestamps: stamped.tokens,
     })
 }
 

@@ -948,7 +948,7 @@ fn check_files(
 
     // Timestamp tokens (format v2) over the sealer's signature file: checked before the
     // signatures, since a trusted one is evidence of when the signature existed.
-    let token_time = check_timestamps(src, files, &index, digests, trust.is_some(), opts, report);
+    let token_time = check_timestamps(src, files, &index, digests, trust, opts, report);
 
     // Signatures: the sealer's first, then the co-signatures in name order, whatever order
     // the source lists them in (a ZIP and its unzipped directory get the same checks).
@@ -1102,12 +1102,13 @@ fn check_timestamps(
     files: &[(String, u64)],
     index: &ByName<'_>,
     digests: &mut [Option<[u8; 32]>],
-    verifying: bool,
+    trust: Option<&Trust>,
     opts: &Options,
     report: &mut Report,
 ) -> Option<(DateTime<Utc>, String)> {
     use crate::format::tsa::{MAX_TOKENS, MAX_TOKEN_BYTES};
     use crate::ops::timestamp::evidence;
+    let verifying = trust.is_some();
     let names: Vec<(usize, &String)> = files
         .iter()
         .enumerate()
@@ -1138,6 +1139,11 @@ fn check_timestamps(
         .get(SIGNATURE)
         .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
     let mut best: Option<(DateTime<Utc>, String)> = None;
+    // The --tsa-trust roots and those the trust files name (only for a bundle with tokens).
+    let roots = evidence::roots(&opts.tsa_roots, trust);
+    let content = report.content_sha256.clone().unwrap_or_default();
+    let copies = opts.established.get(&content).map_or(&[][..], |v| v);
+    let mut archived = evidence::ArchivedTokens::new(copies, &opts.limits);
     for (at, name) in names {
         let bytes = match files[at].1 {
             n if n > MAX_TOKEN_BYTES as u64 => {
@@ -1158,12 +1164,9 @@ fn check_timestamps(
         };
         digests[at] = Some(Sha256::digest(&bytes).into());
         let Some(sig) = &signature else { continue };
-        let roots = if verifying {
-            Some(&opts.tsa_roots[..])
-        } else {
-            None
-        };
-        let (info, findings) = evidence::check(name, &bytes, sig, roots);
+        let roots = if verifying { Some(&roots[..]) } else { None };
+        let (mut info, mut findings) = evidence::check(name, &bytes, sig, roots);
+        findings.extend(archived.check(&mut info));
         for f in findings {
             report.push(f);
         }

@@ -98,6 +98,11 @@ pub struct KeyEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustFile {
+    /// Roots of trusted Time-Stamping Authorities (RFC 3161 timestamps): each a PEM file, its
+    /// path relative to the trust file's directory, or the PEM text itself (`docs/KEYS.md`).
+    /// `verify --trust` uses them as it uses `--tsa-trust`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tsa_roots: Vec<String>,
     /// The keys.
     #[serde(default, rename = "key")]
     pub keys: Vec<KeyEntry>,
@@ -259,6 +264,8 @@ fn fmt(t: DateTime<Utc>) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
     keys: Vec<TrustedKey>,
+    /// The TSA roots the trust files name (`tsa_roots`).
+    tsa_roots: Vec<x509_cert::Certificate>,
     /// Key id (the key's own and its aliases) -> index in `keys`.
     by_id: HashMap<KeyId, usize>,
     /// Ed25519 public key -> index in `keys`.
@@ -362,6 +369,7 @@ impl Trust {
             for k in resolve(path, &tf)? {
                 self.push(path, as_role(k))?;
             }
+            self.tsa_roots.extend(tsa_roots(path, &tf)?);
             Ok(())
         }
     }
@@ -434,6 +442,17 @@ impl Trust {
         &self.keys
     }
 
+    /// The roots of trusted Time-Stamping Authorities the trust files name (`tsa_roots`), and
+    /// those added with [`Trust::add_tsa_roots`].
+    pub fn tsa_roots(&self) -> &[x509_cert::Certificate] {
+        &self.tsa_roots
+    }
+
+    /// Trust more TSA roots (`--tsa-trust` of `archive audit`).
+    pub fn add_tsa_roots(&mut self, roots: impl IntoIterator<Item = x509_cert::Certificate>) {
+        self.tsa_roots.extend(roots);
+    }
+
     /// The trusted key with this id (its own or an alias), whatever its role.
     pub fn find(&self, id: KeyId) -> Option<&TrustedKey> {
         self.by_id.get(&id).map(|&i| &self.keys[i])
@@ -469,6 +488,47 @@ fn parse_trust_file(path: &Path, bytes: &[u8]) -> Result<TrustFile> {
 /// Read and parse a trust file (not checking the keys; see [`resolve`]).
 pub fn read_trust_file(path: &Path) -> Result<TrustFile> {
     parse_trust_file(path, &read_bounded(path)?)
+}
+
+/// Most `tsa_roots` entries one trust file may have.
+pub const MAX_TSA_ROOTS: usize = 64;
+
+/// Largest TSA root file a trust file may name.
+const MAX_TSA_ROOT_FILE: u64 = 1 << 20;
+
+/// Read the TSA roots a trust file names: a PEM file (relative to the trust file's directory)
+/// or the PEM text itself (an entry holding `-----BEGIN`). Errors name the trust file and the
+/// entry.
+pub fn tsa_roots(path: &Path, tf: &TrustFile) -> Result<Vec<x509_cert::Certificate>> {
+    let bad = |what: String| Error::invalid(path.display().to_string(), what);
+    if tf.tsa_roots.len() > MAX_TSA_ROOTS {
+        return Err(bad(format!(
+            "tsa_roots: {} entries, more than {MAX_TSA_ROOTS}",
+            tf.tsa_roots.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for (i, r) in tf.tsa_roots.iter().enumerate() {
+        let (what, pem) = if r.contains("-----BEGIN") {
+            (
+                format!("tsa_roots[{i}] (inline PEM)"),
+                r.as_bytes().to_vec(),
+            )
+        } else {
+            let file = path.parent().unwrap_or(Path::new("")).join(r);
+            let bytes = crate::format::input::read_bounded(
+                &file,
+                MAX_TSA_ROOT_FILE,
+                crate::format::input::Open::regular("TSA root"),
+            )
+            .map_err(|e| bad(format!("tsa_roots[{i}] {r:?}: {e}")))?;
+            (format!("tsa_roots[{i}] {r:?}"), bytes)
+        };
+        let certs =
+            crate::format::tsa::chain::load_roots(&pem).map_err(|e| bad(format!("{what}: {e}")))?;
+        out.extend(certs);
+    }
+    Ok(out)
 }
 
 /// Check a trust file's entries and turn them into trusted keys.
@@ -884,32 +944,41 @@ mod tests {
         };
         let ok = TrustFile {
             keys: vec![entry("a", 1), entry("b", 2)],
+            ..Default::default()
         };
         assert_eq!(resolve(p, &ok).unwrap().len(), 2);
         let err = |tf: TrustFile| resolve(p, &tf).unwrap_err().to_string();
         assert!(err(TrustFile {
-            keys: vec![entry("a", 1), entry("a", 2)]
+            keys: vec![entry("a", 1), entry("a", 2)],
+            ..Default::default()
         })
         .contains("used twice"));
         assert!(err(TrustFile {
-            keys: vec![entry("a", 1), entry("b", 1)]
+            keys: vec![entry("a", 1), entry("b", 1)],
+            ..Default::default()
         })
         .contains("already listed"));
         assert!(err(TrustFile {
-            keys: vec![entry("a\u{1b}[2J", 1)]
+            keys: vec![entry("a\u{1b}[2J", 1)],
+            ..Default::default()
         })
         .contains("control character"));
         // The same public key under another key id: one key, listed twice.
         let mut alias = entry("b", 1);
         alias.public_key = with_key_id(&key(1), KeyId([9; 8])).to_base64();
         assert!(err(TrustFile {
-            keys: vec![entry("a", 1), alias]
+            keys: vec![entry("a", 1), alias],
+            ..Default::default()
         })
         .contains("the same public key"));
         let mut w = entry("a", 1);
         w.valid_from = Some("2027-01-01".into());
         w.valid_until = Some("2026-01-01".into());
-        assert!(err(TrustFile { keys: vec![w] }).contains("after valid_until"));
+        assert!(err(TrustFile {
+            keys: vec![w],
+            ..Default::default()
+        })
+        .contains("after valid_until"));
     }
 
     #[test]

@@ -23,7 +23,6 @@ pub mod sig;
 pub mod token;
 
 use crate::format::finding::Code;
-use crate::profile::bagit::SIGNATURE;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use sha2::Digest;
@@ -89,18 +88,27 @@ impl Hash {
     }
 }
 
-/// The file name of a token in a bundle: the signature file's name, `.`, the first 16
-/// upper-case hex digits of the token's SHA-256, `.tsr`.
-pub fn token_name(token_der: &[u8]) -> String {
+/// The bundle's signature file, whose exact bytes a bundle token covers (the same name as
+/// `profile::bagit::SIGNATURE`, which the format floor does not import; a test in
+/// `ops::timestamp` keeps the two equal).
+pub const SIGNATURE_FILE: &str = "tagmanifest-sha256.txt.minisig";
+
+/// The 16 upper-case hex digits that name a token: the first 8 bytes of its SHA-256.
+pub fn token_id(token_der: &[u8]) -> String {
     let d = sha2::Sha256::digest(token_der);
-    let hex: String = d[..8].iter().map(|b| format!("{b:02X}")).collect();
-    format!("{SIGNATURE}.{hex}.tsr")
+    d[..8].iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// The 16 hex digits in a token's file name, if `name` is one.
-pub fn token_name_id(name: &str) -> Option<&str> {
+/// The file name of a token over the file `base`: `base`, `.`, [`token_id`], `.tsr`.
+pub fn token_file_name(base: &str, token_der: &[u8]) -> String {
+    format!("{base}.{}.tsr", token_id(token_der))
+}
+
+/// The 16 hex digits in `name`, if it is the name of a token over the file `base`
+/// (`base.<16 upper-case hex>.tsr`).
+pub fn token_file_id<'a>(base: &str, name: &'a str) -> Option<&'a str> {
     let id = name
-        .strip_prefix(SIGNATURE)?
+        .strip_prefix(base)?
         .strip_prefix('.')?
         .strip_suffix(".tsr")?;
     (id.len() == 16
@@ -108,6 +116,23 @@ pub fn token_name_id(name: &str) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)))
     .then_some(id)
+}
+
+/// Whether the 16 hex digits of the token file `name` (over the file `base`) are the token's
+/// own ([`token_id`]): one token has one name, so a bundle cannot hold it twice.
+pub fn token_name_matches(base: &str, name: &str, token_der: &[u8]) -> bool {
+    token_file_id(base, name).is_some_and(|id| id == token_id(token_der))
+}
+
+/// The file name of a token in a bundle: the signature file's name, `.`, the first 16
+/// upper-case hex digits of the token's SHA-256, `.tsr`.
+pub fn token_name(token_der: &[u8]) -> String {
+    token_file_name(SIGNATURE_FILE, token_der)
+}
+
+/// The 16 hex digits in a token's file name, if `name` is one.
+pub fn token_name_id(name: &str) -> Option<&str> {
+    token_file_id(SIGNATURE_FILE, name)
 }
 
 /// A request and the nonce it carries.
@@ -200,6 +225,7 @@ pub fn check_reply(
         .map_err(|e| TsaError::new(Code::TsaMalformed, e.to_string()))?;
     let t = token::check(&der, signature_file)?;
     check_nonce(&t, nonce)?;
+    t.check_not_future(chrono::Utc::now())?;
     Ok(t)
 }
 
@@ -216,6 +242,7 @@ pub fn check_reply_or_token(
     {
         let t = token::check(bytes, signature_file)?;
         check_nonce(&t, nonce)?;
+        t.check_not_future(chrono::Utc::now())?;
         return Ok(t);
     }
     check_reply(bytes, signature_file, nonce)

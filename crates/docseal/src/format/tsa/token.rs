@@ -16,6 +16,11 @@ use x509_cert::Certificate;
 /// Most certificates a token may carry.
 pub const MAX_CERTS: usize = 8;
 
+/// How far a token's genTime, less its accuracy, may be ahead of this machine's clock before
+/// the token is refused as one from the future (`tsa.future`): 60 seconds, so that a verifier
+/// whose clock is a little slow does not blame a TSA for it.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+
 /// What a token says, checked against itself (no trust decision).
 #[derive(Clone, Debug)]
 pub struct Token {
@@ -43,6 +48,33 @@ impl Token {
         let frac = self.gen_time_text.contains('.') as i64;
         let acc = self.accuracy_micros.unwrap_or(0).div_ceil(1_000_000) as i64;
         self.gen_time + chrono::Duration::seconds(frac + acc)
+    }
+
+    /// The earliest time the token allows for its event: genTime minus its accuracy (rounded
+    /// up to the second). A token cannot have been made before then.
+    pub fn earliest(&self) -> DateTime<Utc> {
+        let acc = self.accuracy_micros.unwrap_or(0).div_ceil(1_000_000) as i64;
+        self.gen_time - chrono::Duration::seconds(acc)
+    }
+
+    /// Refuse a token from the future (`tsa.future`): one whose earliest time ([`Self::earliest`])
+    /// is later than `now` plus [`CLOCK_SKEW_SECS`]. No honest TSA writes such a token; its TSA's
+    /// clock is wrong or the token was made to order, so it proves nothing.
+    pub fn check_not_future(&self, now: DateTime<Utc>) -> Result<(), TsaError> {
+        if self.earliest() > now + chrono::Duration::seconds(CLOCK_SKEW_SECS) {
+            return Err(TsaError::new(
+                Code::TsaFuture,
+                format!(
+                    "genTime {}{} is in the future (this machine's clock says {}): the TSA's clock is wrong, so the token proves nothing",
+                    self.gen_time_text,
+                    self.accuracy_text()
+                        .map(|a| format!(" {a}"))
+                        .unwrap_or_default(),
+                    now.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The signer certificate's subject, RFC 4514 form.
