@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Cat(a) => super::ingest::cat(a),
         Command::Diff(a) => super::ingest::diff(a),
         Command::Timestamp(a) => super::timestamp::run(a),
+        Command::Web(a) => super::web::run(a),
     }
 }
 

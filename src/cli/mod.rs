@@ -34,6 +34,7 @@ mod key;
 mod output;
 mod provenance;
 mod timestamp;
+mod web;
 
 use clap::Parser;
 use std::process::ExitCode;

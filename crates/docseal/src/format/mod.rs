@@ -2,6 +2,7 @@
 //! portable names, findings, bounded input and durable output. Nothing here knows what a
 //! bundle is for; nothing here imports from `profile` or `ops`.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod dirwrite;
 pub mod durable;
 pub mod error;

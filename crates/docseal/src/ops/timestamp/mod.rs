@@ -2,5 +2,6 @@
 //! ([`bundle`]), and tokens as verification evidence ([`evidence`]). The token format itself is
 //! [`crate::format::tsa`].
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bundle;
 pub mod evidence;
