@@ -322,7 +322,10 @@
     ev.preventDefault();
     drop.classList.remove("over");
     const f = ev.dataTransfer && ev.dataTransfer.files[0];
-    if (f) verifyFile(f);
+    if (f) {
+      $("bundle").value = "";
+      verifyFile(f);
+    }
   });
   // Dropping a file anywhere else must not open it in place of this page.
   window.addEventListener("dragover", (ev) => ev.preventDefault());

@@ -7,11 +7,19 @@ let docsealFile = null;
 let docsealJob = 0;
 let docsealLastProgress = 0;
 const docsealReader = new FileReaderSync();
+// Read in pieces of 64 KiB: each read makes a new ArrayBuffer, and small ones are collected
+// sooner, which keeps the worker's memory lower on a large bundle.
+const DOCSEAL_PIECE = 64 << 10;
 self.docsealRead = function (offset, buf) {
-  const slice = docsealFile.slice(offset, offset + buf.length);
-  const got = new Uint8Array(docsealReader.readAsArrayBuffer(slice));
-  buf.set(got);
-  return got.length;
+  let n = 0;
+  while (n < buf.length) {
+    const end = Math.min(buf.length, n + DOCSEAL_PIECE);
+    const got = new Uint8Array(docsealReader.readAsArrayBuffer(docsealFile.slice(offset + n, offset + end)));
+    buf.set(got, n);
+    n += got.length;
+    if (n < end) break; // the file ended
+  }
+  return n;
 };
 self.docsealProgress = function (done, total) {
   const now = Date.now();
