@@ -250,3 +250,25 @@ fn issue15_web_command_pins_keys_and_refuses_bad_input() {
     assert!(d.stderr().contains("bad.pub"), "{}", d.stderr());
     assert!(!env.path("q.html").exists());
 }
+
+/// Issue 15: the pinned data a page carries (format docseal-pinned-1, docs/FORMAT.md section
+/// 9) reproduces the committed vector byte for byte: a trust file with a validity window, a
+/// retirement and an archive key, the same key again as a .pub (merged), and a TSA root.
+#[test]
+fn issue15_pinned_data_vector_reproduces_byte_for_byte() {
+    let env = Env::new();
+    let v = "tests/vectors/web-pinned-v1";
+    env.cmd()
+        .args(["web", "--out", "p.html", "--trust"])
+        .arg(repo(&format!("{v}/trust.toml")))
+        .arg("--trust")
+        .arg(repo("keys/sample.pub"))
+        .arg("--tsa-trust")
+        .arg(repo("tests/vectors/bundle-v2/tsa-root.pem"))
+        .ok();
+    let html = fs::read_to_string(env.path("p.html")).unwrap();
+    let start = html.find("id=\"docseal-pinned\">").unwrap() + "id=\"docseal-pinned\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let want = fs::read_to_string(repo(&format!("{v}/pinned.json"))).unwrap();
+    assert_eq!(format!("{}\n", &html[start..end]), want);
+}
