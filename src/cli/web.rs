@@ -88,6 +88,7 @@ pub fn page(pinned: &Pinned) -> Result<String> {
     script_safe("script", SCRIPT)?;
     let wasm = base64::engine::general_purpose::STANDARD.encode(WASM);
     let mut out = TEMPLATE.to_owned();
+    let mut from = 0;
     for (k, v) in [
         ("{{CSP}}", csp(SCRIPT, STYLE).as_str()),
         ("{{STYLE}}", STYLE),
@@ -97,11 +98,14 @@ pub fn page(pinned: &Pinned) -> Result<String> {
         ("{{WORKER}}", &worker),
         ("{{SCRIPT}}", SCRIPT),
     ] {
-        // Each placeholder once, in this order, and never inside a part already put in.
-        let at = out
-            .find(k)
-            .ok_or_else(|| anyhow::anyhow!("internal: {k} missing from the page template"))?;
+        // Each placeholder once, in this order, looked for only after the parts already put
+        // in (a key name could hold a placeholder's text).
+        let at = from
+            + out[from..]
+                .find(k)
+                .ok_or_else(|| anyhow::anyhow!("internal: {k} missing from the page template"))?;
         out.replace_range(at..at + k.len(), v);
+        from = at + v.len();
     }
     Ok(out)
 }
@@ -117,7 +121,7 @@ mod tests {
         let mut p = Pinned::new(&docseal::verify::Trust::default(), &[]).unwrap();
         p.keys.push(docseal::verify::PinnedKey {
             public_key: "RWQ</script><script>alert(1)</script>".into(),
-            name: Some("<!-- & -->".into()),
+            name: Some("<!-- & --> {{SCRIPT}} {{WASM}}".into()),
             valid_from: None,
             valid_until: None,
             revoked_at: None,
@@ -135,7 +139,12 @@ mod tests {
         assert!(!html.contains("<!-- &"));
         assert!(html.contains("default-src 'none'"));
         assert!(html.contains(&csp_hash(SCRIPT)));
-        assert!(!html.contains("{{"), "every placeholder is filled");
+        assert_eq!(
+            html.matches("{{").count(),
+            2,
+            "every placeholder is filled, once"
+        );
+        assert!(html.contains(&format!("<script>{SCRIPT}</script>")));
         for bad in ["http://", "https://", "src=\"", "href=\""] {
             assert!(!TEMPLATE.contains(bad), "the template refers to {bad}");
         }
