@@ -60,6 +60,9 @@ Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
     /// Add RFC 3161 timestamp tokens from Time-Stamping Authorities to bundles (format v2),
     /// without changing what is sealed.
     Timestamp(super::timestamp::TimestampArgs),
+    /// Write one self-contained HTML page that verifies bundles in a browser, offline, with
+    /// docseal's own verifier (WebAssembly) and the given keys pinned in it.
+    Web(super::web::WebArgs),
 }
 
 #[derive(Args, Debug)]

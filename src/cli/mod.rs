@@ -36,6 +36,7 @@ mod output;
 mod provenance;
 mod timestamp;
 mod warnings;
+mod web;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -66,6 +67,7 @@ fn run(cli: args::Cli) -> anyhow::Result<u8> {
         args::Command::Cat(a) => ingest::cat(a),
         args::Command::Diff(a) => ingest::diff(a),
         args::Command::Timestamp(a) => timestamp::run(a),
+        args::Command::Web(a) => web::run(a),
     }
 }
 

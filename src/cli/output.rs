@@ -311,13 +311,8 @@ pub fn render_verify(
     opts: &docseal::verify::Options,
 ) -> std::io::Result<()> {
     if json {
-        write_json_line(
-            w,
-            &Typed {
-                kind: "bundle",
-                value: r,
-            },
-        )
+        // The library's record: the page `docseal web` writes returns the same (issue 15).
+        write_json_line(w, &docseal::verify::BundleRecord(r))
     } else {
         write_verify(w, r, quiet, established(opts, r).as_deref())
     }

@@ -53,11 +53,16 @@ mod profile;
 
 // The modules, by the names users have always had.
 pub use format::{
-    dirwrite, durable as atomic, error, finding, input, merkle as log, minisign, path, tsa,
-    zip as zipfmt,
+    durable as atomic, error, finding, input, merkle as log, minisign, path, tsa, zip as zipfmt,
 };
-pub use ops::{archive, batch, cosign, history, ingest, seal, timestamp, verify};
+pub use ops::{seal, timestamp, verify};
+// Not on wasm32 (`docseal web`: the verification path only, no file writing, threads or network).
 pub use profile::{bagit, keyfile, metadata, trust};
+#[cfg(not(target_arch = "wasm32"))]
+pub use {
+    format::dirwrite,
+    ops::{archive, batch, cosign, history, ingest},
+};
 
 pub use error::{Error, Result};
 

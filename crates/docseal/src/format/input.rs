@@ -107,7 +107,11 @@ pub fn open(path: &Path, how: Open<'_>) -> Result<(File, Metadata)> {
         opts.custom_flags(flags);
     }
     let file = opts.open(path).map_err(|e| {
-        if !how.follow && e.raw_os_error() == Some(libc::ELOOP) {
+        #[cfg(unix)]
+        let eloop = e.raw_os_error() == Some(libc::ELOOP);
+        #[cfg(not(unix))]
+        let eloop = false;
+        if !how.follow && eloop {
             Error::invalid(
                 path.display().to_string(),
                 format!(

@@ -3,6 +3,7 @@
 //! bundle is for; nothing here imports from `profile` or `ops`.
 
 pub mod digest;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod dirwrite;
 pub mod durable;
 pub mod error;

@@ -3,6 +3,7 @@
 //! checkpoints ([`checkpoint`]). The token format itself is
 //! [`crate::format::tsa`].
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bundle;
 pub mod checkpoint;
 pub mod evidence;

@@ -46,6 +46,8 @@ pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 pub use crate::profile::trust::{Trust, TrustedKey};
+mod pinned;
+pub use pinned::{BundleRecord, Pinned, PinnedError, PinnedKey, PINNED_FORMAT};
 
 /// Verification options.
 #[derive(Clone, Debug)]
@@ -1515,6 +1517,7 @@ fn compare_manifest(
 /// written to a stage directory beside `out_dir` and put in place ([`crate::format::dirwrite`]: never
 /// through a symbolic link inside `out_dir`; an existing directory is filled, not replaced),
 /// and every byte written is hashed again and compared with what was verified.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn extract(
     bundle: &Path,
     trust: &Trust,
