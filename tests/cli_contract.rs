@@ -1380,6 +1380,17 @@ fn issue13_the_cli_adds_the_advice_library_errors_leave_out() {
         "{}",
         d.stderr()
     );
+    // A sealing error names the field; pack shows it as its flag.
+    let args: Vec<String> = sample_pack_args(&key, "b.zip")
+        .into_iter()
+        .map(|a| match a.as_str() {
+            "2026-11-27T12:00:00Z" => "yesterday".into(),
+            _ => a,
+        })
+        .collect();
+    let d = env.cmd().args(args).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("--created: "), "{}", d.stderr());
     let lib = docseal::Error::Exists {
         path: "a.zip".into(),
     }

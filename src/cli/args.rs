@@ -51,12 +51,12 @@ Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
     Man(ManArgs),
     /// Verify a bundle, then write its article's exact bytes to standard output (nothing when
     /// verification fails).
-    Cat(super::ingest::CatArgs),
+    Cat(CatArgs),
     /// Verify two bundles, then show what changed: metadata, and the text word by word.
     ///
     /// For HTML the readable text is compared; for a WARC record, that of its HTML payload.
     /// Exit 0 identical, 1 different, 2 trouble (a bundle refused, a bad argument).
-    Diff(super::ingest::DiffArgs),
+    Diff(DiffArgs),
     /// Add RFC 3161 timestamp tokens from Time-Stamping Authorities to bundles (format v2),
     /// without changing what is sealed.
     Timestamp(super::timestamp::TimestampArgs),
@@ -516,4 +516,37 @@ pub struct ArchiveCheckProofArgs {
 fn threads_parser() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new()
         .range(1..=docseal::batch::MAX_THREADS as u64)
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// The bundle file.
+    pub bundle: PathBuf,
+    /// A trusted public key (PATH.pub); repeat for several. Required.
+    #[arg(long = "trust", value_name = "PATH.pub", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// Require this many distinct trusted signers.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub require_signers: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier bundle.
+    pub old: PathBuf,
+    /// The later bundle.
+    pub new: PathBuf,
+    /// A trusted public key (PATH.pub); repeat for several. Required.
+    #[arg(long = "trust", value_name = "PATH.pub", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// Require this many distinct trusted signers.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub require_signers: usize,
+    /// Machine-readable output (JSON): the list of changes.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }

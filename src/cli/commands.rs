@@ -223,7 +223,8 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         // bundle file.
         let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let tmp = dir.path().join("bundle.zip");
-        let s = docseal::seal::seal_limited(&req, &key, &tmp, false, &limits(&a.limits))?;
+        let s = docseal::seal::seal_limited(&req, &key, &tmp, false, &limits(&a.limits))
+            .map_err(as_flag)?;
         let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&tmp, &Options::default()));
@@ -234,7 +235,8 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         output::set_earned(0);
         s
     } else {
-        let s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))?;
+        let s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))
+            .map_err(as_flag)?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&out, &Options::default()));
         }
@@ -297,6 +299,21 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default())?;
     }
     Ok(0)
+}
+
+/// A sealing error about a request field (`url`), named as pack's flag (`--url`).
+fn as_flag(e: Error) -> Error {
+    match e {
+        Error::Invalid { what, problem }
+            if docseal::seal::SEALED_FIELDS.contains(&what.as_str()) =>
+        {
+            Error::Invalid {
+                what: format!("--{what}"),
+                problem,
+            }
+        }
+        other => other,
+    }
 }
 
 /// `--out`: a file name in a directory that exists.

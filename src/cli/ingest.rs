@@ -1,10 +1,9 @@
 //! `pack` with metadata from the article itself (library: `docseal::ingest`), `pack
 //! --dry-run`, `cat` and `diff`.
 
-use super::args::{LimitArgs, PackArgs};
+use super::args::{CatArgs, DiffArgs, LimitArgs, PackArgs};
 use super::output;
 use anyhow::Result;
-use clap::Args;
 use docseal::ingest::{self, Article, Found, Given, Kind, Resolved};
 use docseal::metadata::{self, hex, Metadata};
 use docseal::seal::ArticleSource;
@@ -13,39 +12,6 @@ use docseal::{zipfmt, Error};
 use serde::Serialize;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-
-#[derive(Args, Debug)]
-pub struct CatArgs {
-    /// The bundle file.
-    pub bundle: PathBuf,
-    /// A trusted public key (PATH.pub); repeat for several. Required.
-    #[arg(long = "trust", value_name = "PATH.pub", required = true)]
-    pub trust: Vec<PathBuf>,
-    /// Require this many distinct trusted signers.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub require_signers: usize,
-    #[command(flatten)]
-    pub limits: LimitArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct DiffArgs {
-    /// The earlier bundle.
-    pub old: PathBuf,
-    /// The later bundle.
-    pub new: PathBuf,
-    /// A trusted public key (PATH.pub); repeat for several. Required.
-    #[arg(long = "trust", value_name = "PATH.pub", required = true)]
-    pub trust: Vec<PathBuf>,
-    /// Require this many distinct trusted signers.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub require_signers: usize,
-    /// Machine-readable output (JSON): the list of changes.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub limits: LimitArgs,
-}
 
 /// The metadata and the article to seal, from the flags and the article.
 pub struct Prepared {

@@ -146,20 +146,33 @@ fn spool(r: impl Read, label: &Path, limits: &Limits) -> Result<Input> {
     })
 }
 
-/// Check the request's metadata; returns the normalized URL and sealing time.
+/// Check the request's metadata; returns the normalized URL and sealing time. An error names
+/// the field ([`SEALED_FIELDS`]): `url`, `title`, ...
+/// The names [`seal`] gives the request's fields in its errors ([`Error::Invalid`]'s `what`):
+/// the jobs-file keys; the command line shows them as its flags (`--url`).
+pub const SEALED_FIELDS: [&str; 7] = [
+    "url",
+    "title",
+    "publisher",
+    "author",
+    "published",
+    "retrieved",
+    "created",
+];
+
 fn check_request(req: &SealRequest) -> Result<(String, String)> {
-    let url = metadata::normalize_url(&req.url).map_err(|p| Error::invalid("--url", p))?;
-    metadata::check_new_text(&req.title).map_err(|p| Error::invalid("--title", p))?;
-    metadata::check_new_text(&req.publisher).map_err(|p| Error::invalid("--publisher", p))?;
+    let url = metadata::normalize_url(&req.url).map_err(|p| Error::invalid("url", p))?;
+    metadata::check_new_text(&req.title).map_err(|p| Error::invalid("title", p))?;
+    metadata::check_new_text(&req.publisher).map_err(|p| Error::invalid("publisher", p))?;
     for a in &req.authors {
-        metadata::check_new_text(a).map_err(|p| Error::invalid("--author", p))?;
+        metadata::check_new_text(a).map_err(|p| Error::invalid("author", p))?;
     }
-    metadata::check_date(&req.published).map_err(|p| Error::invalid("--published", p))?;
+    metadata::check_date(&req.published).map_err(|p| Error::invalid("published", p))?;
     if let Some(r) = &req.retrieved {
-        metadata::check_date(r).map_err(|p| Error::invalid("--retrieved", p))?;
+        metadata::check_date(r).map_err(|p| Error::invalid("retrieved", p))?;
     }
     let sealed = match &req.created {
-        Some(c) => metadata::normalize_sealed(c).map_err(|p| Error::invalid("--created", p))?,
+        Some(c) => metadata::normalize_sealed(c).map_err(|p| Error::invalid("created", p))?,
         None => metadata::format_sealed(chrono::Utc::now()),
     };
     Ok((url, sealed))
@@ -428,5 +441,34 @@ fn classify(e: std::io::Error, input: &Path, out: &Path) -> Error {
                 source: e,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::minisign::KeyId;
+
+    #[test]
+    fn issue13_seal_errors_name_fields_not_flags() {
+        let key = SecretKey::from_seed(&[1; 32], KeyId([2; 8]));
+        let dir = tempfile::tempdir().unwrap();
+        let article = dir.path().join("a.txt");
+        std::fs::write(&article, b"text").unwrap();
+        let mut req = SealRequest::new(
+            ArticleSource::Path(article),
+            "https://e.com/",
+            "t",
+            "p",
+            "2020-01-01",
+        );
+        req.created = Some("yesterday".into());
+        let e = seal(&req, &key, &dir.path().join("o.zip"), false).unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what, .. } if what == "created"),
+            "{e}"
+        );
+        assert!(SEALED_FIELDS.contains(&"created"));
+        assert!(!dir.path().join("o.zip").exists());
     }
 }

@@ -494,7 +494,8 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Errors from sealing name pack's flags (`--url`); in a batch they are job keys (`url`).
+/// Errors from reading an article's metadata ([`crate::ops::ingest`]) name pack's flags
+/// (`--url`); in a batch they are job keys (`url`), as sealing's own errors are.
 fn unflag(e: Error) -> Error {
     match e {
         Error::Invalid { what, problem } => match what.strip_prefix("--") {
