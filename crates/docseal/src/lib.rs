@@ -56,8 +56,8 @@ pub use format::{
     durable as atomic, error, finding, input, merkle as log, minisign, path, tsa, zip as zipfmt,
 };
 pub use ops::{seal, timestamp, verify};
-// Not on wasm32 (`docseal web`: the verification path only, no file writing, threads or network).
 pub use profile::{bagit, keyfile, metadata, trust};
+// Not on wasm32 (`docseal web`: the verification path only, no file writing, threads or network).
 #[cfg(not(target_arch = "wasm32"))]
 pub use {
     format::dirwrite,
@@ -70,6 +70,7 @@ pub use error::{Error, Result};
 pub use format::finding::{Code, Finding, Severity};
 pub use format::minisign::{KeyId, PublicKey, SecretKey};
 pub use format::zip::Limits;
+#[cfg(not(target_arch = "wasm32"))]
 pub use ops::cosign::cosign;
 pub use ops::seal::{seal, ArticleSource, SealRequest, Sealed};
 pub use ops::verify::{inspect, verify_bytes, verify_path, Report};
