@@ -1393,6 +1393,16 @@ fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
         "crit.ext",
         "extendedKeyUsage=critical,timeStamping\nbasicConstraints=CA:FALSE\n1.3.6.1.4.1.99999.99=critical,DER:05:00\n",
     );
+    // Name constraints that are not critical still bind (`openssl verify`: "permitted subtree
+    // violation"): CN=tsa_nc is outside the O=Good subtree its issuer may name.
+    let nc_ext = ext(
+        "nc.ext",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nnameConstraints=permitted;dirName:nc_sect\n[nc_sect]\nO=Good\n",
+    );
+    req("intnc");
+    sign("intnc", "root", &nc_ext);
+    req("tsa_nc");
+    sign("tsa_nc", "intnc", &tsa_ext);
     // (TSA, its issuer, the root to trust, why it must be refused)
     req("int0");
     sign("int0", "root0", &ca_ext);
@@ -1416,6 +1426,7 @@ fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
             "does not allow certificate signing",
         ),
         ("tsa_crit", None, "root", "critical extension"),
+        ("tsa_nc", Some("intnc"), "root", "name constraints"),
     ];
     for (tsa, int, root, why) in cases {
         let b = env.path(&format!("{tsa}.zip"));
