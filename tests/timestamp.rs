@@ -1288,6 +1288,59 @@ fn issue14_archive_add_with_tsa_timestamps_the_checkpoint() {
         .ok();
 }
 
+/// Attack on checkpoint tokens (issue 14): `archive add --tsa` made `log/timestamps` with
+/// `create_dir_all`, so under umask 000 it was world-writable (anyone could delete the archive's
+/// tokens or plant bad ones), and `archive audit` did not look at its mode. Now it is made and
+/// tightened like every other archive directory, and audit names it when others can write it.
+#[cfg(unix)]
+#[test]
+fn attack_tsa_checkpoint_tokens_dir_never_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    let (ec_cnf, _) = two_pkis(dir);
+    let tsa = HttpTsa::start(dir, Mode::Openssl("ectsa".into(), ec_cnf, "ec".into()));
+    let (b, _) = sealed(&env, "b.zip");
+    let mut other = sample_pack_args(&env.path("k.key"), "c.zip");
+    let t = other.iter().position(|a| a == "--title").unwrap();
+    other[t + 1] = "Another article".into();
+    env.cmd().args(&other).ok();
+    let (ak, ap) = env.keygen("archive");
+    let add = |bundle: &Path| {
+        env.cmd()
+            .args(["archive", "add", "A"])
+            .arg(bundle)
+            .arg("--key")
+            .arg(&ak)
+            .args(["--tsa", &tsa.url])
+            .ok();
+    };
+    add(&b);
+    let ts = env.path("A/log/timestamps");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fs::set_permissions(&ts, fs::Permissions::from_mode(0o777)).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "A", "--json", "--trust"])
+        .arg(&ap)
+        .run();
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        d.stdout().contains("archive.writable_by_others") && d.stdout().contains("log/timestamps"),
+        "{}",
+        d.stdout()
+    );
+    add(&env.path("c.zip"));
+    assert_eq!(mode(&ts), 0o755, "add --tsa tightens log/timestamps");
+    env.cmd()
+        .args(["archive", "audit", "A", "--trust"])
+        .arg(&ap)
+        .ok();
+}
+
 /// Attack on the TSA chain (issue 14): a chain `openssl verify` refuses is never trusted: an
 /// intermediate below a root whose path length is 0, an intermediate whose key usage does not
 /// allow certificate signing, a TSA certificate with an unknown critical extension, and an
