@@ -1033,6 +1033,51 @@ fn issue14_v2_vectors_verify_and_keep_the_v1_content_digest() {
     }
 }
 
+/// Attack on `timestamp` (issue 14): it rebuilt the bundle without the lock `cosign` holds, so a
+/// `timestamp` and a `cosign` of one bundle at once lost one's addition while both exited 0 (18
+/// rounds in 30). It now takes the same lock: each round ends with the token and the
+/// co-signature, or with a command that failed and added nothing.
+#[test]
+fn attack_tsa_concurrent_timestamp_and_cosign_lose_nothing() {
+    use std::process::Stdio;
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2").join("timestamped.zip");
+    let token = tokens(&v2).remove(0);
+    fs::write(env.path("t.tsr"), zip_entry(&v2, &token)).unwrap();
+    let original = fs::read(repo("tests/vectors/bundle-v1/sample.zip")).unwrap();
+    let (k2, _) = env.keygen("k2");
+    let k2 = k2.display().to_string();
+    for round in 0..20 {
+        let b = env.path("b.zip");
+        fs::write(&b, &original).unwrap();
+        let spawn = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_docseal"))
+                .args(args)
+                .current_dir(env.dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let c = spawn(&["cosign", "b.zip", "--key", &k2]);
+        let t = spawn(&["timestamp", "b.zip", "--reply", "t.tsr"]);
+        let (oc, ot) = (c.wait_with_output().unwrap(), t.wait_with_output().unwrap());
+        let names: Vec<String> = zip_names(&b);
+        let has_token = names.contains(&token);
+        let has_cosig = names
+            .iter()
+            .any(|n| n.ends_with(".minisig") && n != "tagmanifest-sha256.txt.minisig");
+        assert_eq!(
+            (has_cosig, has_token),
+            (oc.status.success(), ot.status.success()),
+            "round {round}: {names:?}; cosign: {}; timestamp: {}",
+            String::from_utf8_lossy(&oc.stderr),
+            String::from_utf8_lossy(&ot.stderr)
+        );
+    }
+}
+
 #[test]
 fn issue14_revoked_key_passes_when_a_trusted_token_predates_the_revocation() {
     let env = Env::new();
