@@ -1078,6 +1078,46 @@ fn attack_tsa_concurrent_timestamp_and_cosign_lose_nothing() {
     }
 }
 
+/// Attack on the report (issue 14): a revoked key whose only evidence is a trusted timestamp
+/// token later than the revocation was refused with "the archive log first shows this bundle",
+/// though no archive was given: the message names what the evidence may be.
+#[test]
+fn attack_tsa_revoked_refusal_does_not_blame_an_archive_log() {
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2");
+    let key = repo("tests/vectors/bundle-v1/vector-key.pub");
+    env.cmd()
+        .args([
+            "key",
+            "trust",
+            "t.toml",
+            key.to_str().unwrap(),
+            "--name",
+            "vec",
+        ])
+        .ok();
+    // genTime 2026-11-30T10:49:09Z, accuracy 1 s: the token shows 10:49:10 at the latest.
+    env.cmd()
+        .args(["key", "revoke", "t.toml", "vec", "--reason", "retired"])
+        .args(["--at", "2026-11-30T10:49:10Z"])
+        .ok();
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(v2.join("timestamped.zip"))
+        .args(["--trust", "t.toml", "--tsa-trust"])
+        .arg(v2.join("tsa-root.pem"))
+        .fails(1);
+    let out = d.stdout();
+    assert!(out.contains("trust.revoked"), "{out}");
+    assert!(!out.contains("the archive log first shows"), "{out}");
+    assert!(
+        out.contains("timestamp token")
+            && out.contains("first shows this bundle at 2026-11-30T10:49:10Z"),
+        "{out}"
+    );
+}
+
 #[test]
 fn issue14_revoked_key_passes_when_a_trusted_token_predates_the_revocation() {
     let env = Env::new();
