@@ -1078,6 +1078,65 @@ fn attack_tsa_concurrent_timestamp_and_cosign_lose_nothing() {
     }
 }
 
+/// Attack on token names (issue 14): "one token has one name" held only for the exact bytes. The
+/// same issuance with an unsigned part re-encoded (here an empty CRL set) is other bytes, so
+/// another valid name: `timestamp --reply` added it beside the original and `verify` passed a
+/// bundle holding one token twice. Now one issuance (TSA and serial number) counts once.
+#[test]
+fn attack_tsa_same_token_reencoded_under_a_second_name() {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2");
+    let stamped = v2.join("timestamped.zip");
+    let token = zip_entry(&stamped, &tokens(&stamped)[0]);
+    let ci = ContentInfo::from_der(&token).unwrap();
+    let mut sd: SignedData = ci.content.decode_as().unwrap();
+    sd.crls = Some(cms::revocation::RevocationInfoChoices(Default::default()));
+    let again = ContentInfo {
+        content_type: ci.content_type,
+        content: der::asn1::Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap();
+    assert_ne!(again, token);
+    fs::write(env.path("again.tsr"), &again).unwrap();
+    fs::copy(&stamped, env.path("b.zip")).unwrap();
+    let d = env
+        .cmd()
+        .args(["timestamp", "b.zip", "--reply", "again.tsr"])
+        .run();
+    assert_ne!(d.code(), 0, "{}", d.stdout());
+    assert!(
+        d.stderr().contains("already holds this token"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(tokens(&env.path("b.zip")).len(), 1);
+    // A bundle made to hold both: the second is a tsa.name error.
+    let name = docseal::tsa::token_name(&again);
+    fs::write(
+        env.path("c.zip"),
+        with_entry(&fs::read(&stamped).unwrap(), &name, &again),
+    )
+    .unwrap();
+    let key = repo("tests/vectors/bundle-v1/vector-key.pub");
+    let root = v2.join("tsa-root.pem");
+    let (code, v) = verify_json(
+        &env,
+        &[
+            env.path("c.zip").to_str().unwrap(),
+            "--trust",
+            key.to_str().unwrap(),
+            "--tsa-trust",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert!(finding_codes(&v).contains(&"tsa.name".to_string()), "{v}");
+}
+
 /// Attack on the report (issue 14): a revoked key whose only evidence is a trusted timestamp
 /// token later than the revocation was refused with "the archive log first shows this bundle",
 /// though no archive was given: the message names what the evidence may be.

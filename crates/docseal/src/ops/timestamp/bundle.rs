@@ -119,9 +119,19 @@ pub fn add_tokens(
         all.push((e.name.clone(), b));
     }
     let mut added = Vec::new();
+    // One issuance is one TSA and serial number, whatever the bytes of its unsigned parts.
+    let issuance = |der: &[u8]| {
+        crate::format::tsa::token::check(der, &expected.signature_file)
+            .ok()
+            .map(|t| (t.tsa_subject(), t.serial_hex()))
+    };
     for t in tokens {
         let name = token_name(t);
-        if all.iter().any(|(n, _)| *n == name) {
+        let this = issuance(t);
+        if all
+            .iter()
+            .any(|(n, b)| *n == name || (this.is_some() && issuance(b) == this))
+        {
             return Err(Error::invalid(
                 bundle.display().to_string(),
                 format!("already holds this token ({name})"),
