@@ -1031,6 +1031,150 @@ fn issue14_v2_vectors_verify_and_keep_the_v1_content_digest() {
     }
 }
 
+/// Attack on `timestamp` (issue 14): it rebuilt the bundle without the lock `cosign` holds, so a
+/// `timestamp` and a `cosign` of one bundle at once lost one's addition while both exited 0 (18
+/// rounds in 30). It now takes the same lock: each round ends with the token and the
+/// co-signature, or with a command that failed and added nothing.
+#[test]
+fn attack_tsa_concurrent_timestamp_and_cosign_lose_nothing() {
+    use std::process::Stdio;
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2").join("timestamped.zip");
+    let token = tokens(&v2).remove(0);
+    fs::write(env.path("t.tsr"), zip_entry(&v2, &token)).unwrap();
+    let original = fs::read(repo("tests/vectors/bundle-v1/sample.zip")).unwrap();
+    let (k2, _) = env.keygen("k2");
+    let k2 = k2.display().to_string();
+    for round in 0..20 {
+        let b = env.path("b.zip");
+        fs::write(&b, &original).unwrap();
+        let spawn = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_docseal"))
+                .args(args)
+                .current_dir(env.dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let c = spawn(&["cosign", "b.zip", "--key", &k2]);
+        let t = spawn(&["timestamp", "b.zip", "--reply", "t.tsr"]);
+        let (oc, ot) = (c.wait_with_output().unwrap(), t.wait_with_output().unwrap());
+        let names: Vec<String> = zip_names(&b);
+        let has_token = names.contains(&token);
+        let has_cosig = names
+            .iter()
+            .any(|n| n.ends_with(".minisig") && n != "tagmanifest-sha256.txt.minisig");
+        assert_eq!(
+            (has_cosig, has_token),
+            (oc.status.success(), ot.status.success()),
+            "round {round}: {names:?}; cosign: {}; timestamp: {}",
+            String::from_utf8_lossy(&oc.stderr),
+            String::from_utf8_lossy(&ot.stderr)
+        );
+    }
+}
+
+/// Attack on token names (issue 14): "one token has one name" held only for the exact bytes. The
+/// same issuance with an unsigned part re-encoded (here an empty CRL set) is other bytes, so
+/// another valid name: `timestamp --reply` added it beside the original and `verify` passed a
+/// bundle holding one token twice. Now one issuance (TSA and serial number) counts once.
+#[test]
+fn attack_tsa_same_token_reencoded_under_a_second_name() {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2");
+    let stamped = v2.join("timestamped.zip");
+    let token = zip_entry(&stamped, &tokens(&stamped)[0]);
+    let ci = ContentInfo::from_der(&token).unwrap();
+    let mut sd: SignedData = ci.content.decode_as().unwrap();
+    sd.crls = Some(cms::revocation::RevocationInfoChoices(Default::default()));
+    let again = ContentInfo {
+        content_type: ci.content_type,
+        content: der::asn1::Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap();
+    assert_ne!(again, token);
+    fs::write(env.path("again.tsr"), &again).unwrap();
+    fs::copy(&stamped, env.path("b.zip")).unwrap();
+    let d = env
+        .cmd()
+        .args(["timestamp", "b.zip", "--reply", "again.tsr"])
+        .run();
+    assert_ne!(d.code(), 0, "{}", d.stdout());
+    assert!(
+        d.stderr().contains("already holds this token"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(tokens(&env.path("b.zip")).len(), 1);
+    // A bundle made to hold both: the second is a tsa.name error.
+    let name = docseal::tsa::token_name(&again);
+    fs::write(
+        env.path("c.zip"),
+        with_entry(&fs::read(&stamped).unwrap(), &name, &again),
+    )
+    .unwrap();
+    let key = repo("tests/vectors/bundle-v1/vector-key.pub");
+    let root = v2.join("tsa-root.pem");
+    let (code, v) = verify_json(
+        &env,
+        &[
+            env.path("c.zip").to_str().unwrap(),
+            "--trust",
+            key.to_str().unwrap(),
+            "--tsa-trust",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert!(finding_codes(&v).contains(&"tsa.name".to_string()), "{v}");
+}
+
+/// Attack on the report (issue 14): a revoked key whose only evidence is a trusted timestamp
+/// token later than the revocation was refused with "the archive log first shows this bundle",
+/// though no archive was given: the message names what the evidence may be.
+#[test]
+fn attack_tsa_revoked_refusal_does_not_blame_an_archive_log() {
+    let env = Env::new();
+    let v2 = repo("tests/vectors/bundle-v2");
+    let key = repo("tests/vectors/bundle-v1/vector-key.pub");
+    env.cmd()
+        .args([
+            "key",
+            "trust",
+            "t.toml",
+            key.to_str().unwrap(),
+            "--name",
+            "vec",
+        ])
+        .ok();
+    // genTime 2026-11-30T10:49:09Z, accuracy 1 s: the token shows 10:49:10 at the latest.
+    env.cmd()
+        .args(["key", "revoke", "t.toml", "vec", "--reason", "retired"])
+        .args(["--at", "2026-11-30T10:49:10Z"])
+        .ok();
+    let d = env
+        .cmd()
+        .arg("verify")
+        .arg(v2.join("timestamped.zip"))
+        .args(["--trust", "t.toml", "--tsa-trust"])
+        .arg(v2.join("tsa-root.pem"))
+        .fails(1);
+    let out = d.stdout();
+    assert!(out.contains("trust.revoked"), "{out}");
+    assert!(!out.contains("the archive log first shows"), "{out}");
+    assert!(
+        out.contains("timestamp token")
+            && out.contains("first shows this bundle at 2026-11-30T10:49:10Z"),
+        "{out}"
+    );
+}
+
 #[test]
 fn issue14_revoked_key_passes_when_a_trusted_token_predates_the_revocation() {
     let env = Env::new();
@@ -1286,6 +1430,59 @@ fn issue14_archive_add_with_tsa_timestamps_the_checkpoint() {
         .ok();
 }
 
+/// Attack on checkpoint tokens (issue 14): `archive add --tsa` made `log/timestamps` with
+/// `create_dir_all`, so under umask 000 it was world-writable (anyone could delete the archive's
+/// tokens or plant bad ones), and `archive audit` did not look at its mode. Now it is made and
+/// tightened like every other archive directory, and audit names it when others can write it.
+#[cfg(unix)]
+#[test]
+fn attack_tsa_checkpoint_tokens_dir_never_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    let (ec_cnf, _) = two_pkis(dir);
+    let tsa = HttpTsa::start(dir, Mode::Openssl("ectsa".into(), ec_cnf, "ec".into()));
+    let (b, _) = sealed(&env, "b.zip");
+    let mut other = sample_pack_args(&env.path("k.key"), "c.zip");
+    let t = other.iter().position(|a| a == "--title").unwrap();
+    other[t + 1] = "Another article".into();
+    env.cmd().args(&other).ok();
+    let (ak, ap) = env.keygen("archive");
+    let add = |bundle: &Path| {
+        env.cmd()
+            .args(["archive", "add", "A"])
+            .arg(bundle)
+            .arg("--key")
+            .arg(&ak)
+            .args(["--tsa", &tsa.url])
+            .ok();
+    };
+    add(&b);
+    let ts = env.path("A/log/timestamps");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    fs::set_permissions(&ts, fs::Permissions::from_mode(0o777)).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "A", "--json", "--trust"])
+        .arg(&ap)
+        .run();
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        d.stdout().contains("archive.writable_by_others") && d.stdout().contains("log/timestamps"),
+        "{}",
+        d.stdout()
+    );
+    add(&env.path("c.zip"));
+    assert_eq!(mode(&ts), 0o755, "add --tsa tightens log/timestamps");
+    env.cmd()
+        .args(["archive", "audit", "A", "--trust"])
+        .arg(&ap)
+        .ok();
+}
+
 /// Attack on the TSA chain (issue 14): a chain `openssl verify` refuses is never trusted: an
 /// intermediate below a root whose path length is 0, an intermediate whose key usage does not
 /// allow certificate signing, a TSA certificate with an unknown critical extension, and an
@@ -1391,6 +1588,16 @@ fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
         "crit.ext",
         "extendedKeyUsage=critical,timeStamping\nbasicConstraints=CA:FALSE\n1.3.6.1.4.1.99999.99=critical,DER:05:00\n",
     );
+    // Name constraints that are not critical still bind (`openssl verify`: "permitted subtree
+    // violation"): CN=tsa_nc is outside the O=Good subtree its issuer may name.
+    let nc_ext = ext(
+        "nc.ext",
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nnameConstraints=permitted;dirName:nc_sect\n[nc_sect]\nO=Good\n",
+    );
+    req("intnc");
+    sign("intnc", "root", &nc_ext);
+    req("tsa_nc");
+    sign("tsa_nc", "intnc", &tsa_ext);
     // (TSA, its issuer, the root to trust, why it must be refused)
     req("int0");
     sign("int0", "root0", &ca_ext);
@@ -1414,6 +1621,7 @@ fn attack_tsa_chain_rules_of_rfc_5280_are_applied() {
             "does not allow certificate signing",
         ),
         ("tsa_crit", None, "root", "critical extension"),
+        ("tsa_nc", Some("intnc"), "root", "name constraints"),
     ];
     for (tsa, int, root, why) in cases {
         let b = env.path(&format!("{tsa}.zip"));

@@ -238,7 +238,8 @@ pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()
         .join(format!("{size}.minisig"));
     let sig = read_small(&sig_path, docseal::archive::MAX_SIGNATURE_BYTES)?;
     let dir = archive.join(checkpoint::TOKENS_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // Never group- or world-writable, whatever the umask; a symbolic link is refused.
+    docseal::archive::ensure_dir(archive, checkpoint::TOKENS_DIR)?;
     for url in urls {
         let req = tsa::request(&sig);
         let reply = bundle::fetch(url, &req.der)?;

@@ -1657,7 +1657,7 @@ impl Drop for Lock {
 /// `O_NOFOLLOW | O_DIRECTORY`, and the permissions are read and changed on the descriptor
 /// (never by path: a component swapped for a link between a check and a `chmod` would
 /// otherwise make docseal change the mode of whatever the link points to).
-fn ensure_dir(archive: &Path, rel: &str) -> Result<()> {
+pub fn ensure_dir(archive: &Path, rel: &str) -> Result<()> {
     #[cfg(unix)]
     {
         use rustix::fs::{Mode, OFlags};
@@ -2606,7 +2606,14 @@ pub fn audit(
     }
     // Directories others can write into: anyone could replace the log or a bundle.
     #[cfg(unix)]
-    for rel in ["", BUNDLES_DIR, "log", CHECKPOINTS_DIR, PENDING_DIR] {
+    for rel in [
+        "",
+        BUNDLES_DIR,
+        "log",
+        CHECKPOINTS_DIR,
+        PENDING_DIR,
+        crate::ops::timestamp::checkpoint::TOKENS_DIR,
+    ] {
         use std::os::unix::fs::PermissionsExt;
         let Some(m) = (if rel.is_empty() {
             std::fs::metadata(archive).ok()

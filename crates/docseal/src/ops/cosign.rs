@@ -63,8 +63,9 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Open the bundle (a regular file, never through a link) and hold an exclusive `flock` on it
 /// for the whole read-rebuild-rename: a second `cosign` of the same bundle waits, then finds the
 /// name now leads to the first one's output and starts again from that, so no co-signature is
-/// lost. Gives up with an error after [`LOCK_WAIT`].
-fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
+/// lost. `timestamp` takes the same lock to add tokens. Gives up with an error after
+/// [`LOCK_WAIT`].
+pub(crate) fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
     let start = std::time::Instant::now();
     loop {
         let (file, meta) = crate::format::input::open(
@@ -82,7 +83,7 @@ fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
                         return Err(refused(
                             bundle,
                             format!(
-                                "is being co-signed by another process; waited {} s",
+                                "is being changed by another process (cosign or timestamp); waited {} s",
                                 LOCK_WAIT.as_secs()
                             ),
                         ));
@@ -103,7 +104,7 @@ fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
                 if start.elapsed() >= LOCK_WAIT {
                     return Err(refused(
                         bundle,
-                        "keeps being replaced while waiting to co-sign it",
+                        "keeps being replaced while waiting to change it",
                     ));
                 }
                 continue;

@@ -193,7 +193,7 @@ impl TrustedKey {
                         Code::TrustRevoked,
                         file,
                         format!(
-                            "{who} was {why} at {}; the archive log first shows this bundle at {}, not before",
+                            "{who} was {why} at {}; the earliest evidence (the archive log or a trusted timestamp token) first shows this bundle at {}, not before",
                             fmt(at),
                             fmt(t)
                         ),
@@ -219,7 +219,10 @@ impl TrustedKey {
         // Every time known for the bundle must fall inside the window: the archive-established
         // time (the bundle existed by then) and the signer-asserted one (its own claim).
         let times = [
-            (established, "established by the archive log"),
+            (
+                established,
+                "established by the archive log or a trusted timestamp token",
+            ),
             (asserted, "as asserted by the signer, not proven"),
         ];
         for (t, how) in times {

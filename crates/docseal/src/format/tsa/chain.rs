@@ -8,7 +8,7 @@ use crate::format::finding::Code;
 use chrono::{DateTime, Utc};
 use const_oid::db::rfc5280::{
     ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
-    ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_CE_NAME_CONSTRAINTS, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
 };
 use der::Encode;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
@@ -77,6 +77,26 @@ fn no_unknown_critical(c: &Certificate) -> Result<(), TsaError> {
     }
 }
 
+/// Name constraints restrict the names below a CA, critical or not (`openssl verify` applies
+/// them either way: "permitted subtree violation"). docseal does not process them, so a chain
+/// with any is refused rather than trusted past its constraints.
+fn no_name_constraints(c: &Certificate) -> Result<(), TsaError> {
+    let exts = c
+        .tbs_certificate()
+        .extensions()
+        .map_or(&[][..], |e| e.as_slice());
+    if exts.iter().any(|e| e.extn_id == ID_CE_NAME_CONSTRAINTS) {
+        return Err(TsaError::new(
+            Code::TsaUntrusted,
+            format!(
+                "certificate {} has name constraints, which docseal does not process",
+                c.tbs_certificate().subject()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn same(a: &Certificate, b: &Certificate) -> bool {
     matches!((a.to_der(), b.to_der()), (Ok(x), Ok(y)) if x == y)
 }
@@ -126,6 +146,7 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
     for c in &chain {
         valid_at(c, t)?;
         no_unknown_critical(c)?;
+        no_name_constraints(c)?;
     }
     // Every issuer may issue: its key usage (when it has one) allows certificate signing, and
     // its path length constraint covers the intermediates below it (RFC 5280 6.1.4).

@@ -7,7 +7,6 @@ use crate::format::tsa::{token_name, token_name_id, MAX_TOKENS, MAX_TOKEN_BYTES}
 use crate::format::zip::{self, Limits, ZipWriter};
 use crate::ops::verify::{self, Options};
 use crate::profile::bagit::SIGNATURE;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,8 +54,10 @@ pub fn read(bundle: &Path, limits: &Limits) -> Result<Sealed> {
             ),
         ));
     }
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
-    let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
+    // Held until the new file is in place: a concurrent `cosign` or `timestamp` of the same
+    // bundle waits, then starts again from this one's output (none of their additions is lost).
+    let (file, meta) = crate::ops::cosign::open_locked(bundle)?;
+    let len = meta.len();
     let mut r = &file;
     let entries = zip::read_strict(&mut r, len, limits)
         .map_err(|_| refused(bundle, "changed while being read"))?;
@@ -101,8 +102,10 @@ pub fn add_tokens(
     tokens: &[Vec<u8>],
     limits: &Limits,
 ) -> Result<Added> {
-    let file = File::open(bundle).map_err(|e| Error::io(bundle, e))?;
-    let len = file.metadata().map_err(|e| Error::io(bundle, e))?.len();
+    // Held until the new file is in place: a concurrent `cosign` or `timestamp` of the same
+    // bundle waits, then starts again from this one's output (none of their additions is lost).
+    let (file, meta) = crate::ops::cosign::open_locked(bundle)?;
+    let len = meta.len();
     let mut r = &file;
     let entries = zip::read_strict(&mut r, len, limits)
         .map_err(|_| refused(bundle, "changed while being timestamped"))?;
@@ -116,9 +119,19 @@ pub fn add_tokens(
         all.push((e.name.clone(), b));
     }
     let mut added = Vec::new();
+    // One issuance is one TSA and serial number, whatever the bytes of its unsigned parts.
+    let issuance = |der: &[u8]| {
+        crate::format::tsa::token::check(der, &expected.signature_file)
+            .ok()
+            .map(|t| (t.tsa_subject(), t.serial_hex()))
+    };
     for t in tokens {
         let name = token_name(t);
-        if all.iter().any(|(n, _)| *n == name) {
+        let this = issuance(t);
+        if all
+            .iter()
+            .any(|(n, b)| *n == name || (this.is_some() && issuance(b) == this))
+        {
             return Err(Error::invalid(
                 bundle.display().to_string(),
                 format!("already holds this token ({name})"),

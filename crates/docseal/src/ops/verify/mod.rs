@@ -1146,6 +1146,7 @@ fn check_timestamps(
     let content = report.content_sha256.clone().unwrap_or_default();
     let copies = opts.established.get(&content).map_or(&[][..], |v| v);
     let mut archived = evidence::ArchivedTokens::new(copies, &opts.limits);
+    let mut seen: Vec<(String, String, String)> = Vec::new();
     for (at, name) in names {
         let bytes = match files[at].1 {
             n if n > MAX_TOKEN_BYTES as u64 => {
@@ -1168,6 +1169,22 @@ fn check_timestamps(
         let Some(sig) = &signature else { continue };
         let roots = if verifying { Some(&roots[..]) } else { None };
         let (mut info, mut findings) = evidence::check(name, &bytes, sig, roots);
+        // One issuance (a TSA and its serial number) held twice: the file bytes differ when an
+        // unsigned part (the certificate set) is re-encoded, so the name rule alone misses it.
+        // (Only tokens valid so far count: a misnamed copy is already a finding.)
+        if let (Some(tsa), Some(serial), Some(_)) = (&info.tsa, &info.serial, info.established) {
+            match seen.iter().find(|(t, s, _)| t == tsa && s == serial) {
+                Some((_, _, first)) => {
+                    findings.push(Finding::at(
+                        Code::TsaName,
+                        name.clone(),
+                        format!("the same token as {first} (the same TSA and serial number), held again under another name"),
+                    ));
+                    info.established = None;
+                }
+                None => seen.push((tsa.clone(), serial.clone(), name.clone())),
+            }
+        }
         findings.extend(archived.check(&mut info));
         for f in findings {
             report.push(f);
