@@ -134,14 +134,22 @@
 
   // ---- verifying a file ----
   let current = null;
+  // Bundles being verified now: a bundle chosen while another is still read stops it (its
+  // worker), or it would wait until the other (a large one) was read to its end.
+  let fileJobs = 0;
   const progress = $("progress");
   const progressText = $("progress-text");
   async function verifyFile(file) {
+    if (fileJobs > 0) {
+      stopWorker();
+      failAll("another bundle was chosen");
+    }
     current = file;
     progress.hidden = false;
     progress.value = 0;
     progressText.textContent = "Verifying " + file.name + "…";
     let out;
+    fileJobs++;
     try {
       out = JSON.parse(await call({ op: "file", file: file, label: file.name, config: config(added) }, (done, total) => {
         progress.value = total > 0 ? done / total : 1;
@@ -149,6 +157,8 @@
       }));
     } catch (e) {
       out = { error: e.message };
+    } finally {
+      fileJobs--;
     }
     if (current !== file) return;
     progress.value = 1;

@@ -290,6 +290,27 @@ if (job.swap) {
   await page.close();
 }
 
+// ---- a bundle chosen while a large one is still verified is not held behind it ----
+if (job.cancel) {
+  const page = await open(job.page);
+  const verdict = () => page.waitForFunction(() => document.getElementById("verdict").dataset.verdict && document.getElementById("progress").hidden, null, { timeout: 600000 });
+  await page.setInputFiles("#bundle", job.cancel.big);
+  await new Promise((r) => setTimeout(r, 1000));
+  let t0 = Date.now();
+  await page.setInputFiles("#bundle", job.cancel.small);
+  await verdict();
+  const small = Date.now() - t0;
+  const first = await page.getAttribute("#verdict", "data-verdict");
+  await page.evaluate(() => delete document.getElementById("verdict").dataset.verdict);
+  t0 = Date.now();
+  await page.setInputFiles("#bundle", job.cancel.big);
+  await verdict();
+  const big = Date.now() - t0;
+  check("cancel: the bundle chosen second is verified", first === "passed", first);
+  check(`cancel: without waiting for the large one (${small} ms; the large one alone ${big} ms)`, small < big / 2);
+  await page.close();
+}
+
 // Resident memory (KiB) of every process this script started (the browser and its children).
 function browserRssKiB() {
   const parent = new Map();
