@@ -320,7 +320,7 @@
   // verified (the browser re-reads it, and notices no change of the same size and time) is
   // never shown or saved as verified.
   function sha256() {
-    const K = new Uint32Array([
+    const K = new Int32Array([
       0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
       0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
       0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -330,8 +330,8 @@
       0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
       0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]);
-    const H = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-    const W = new Uint32Array(64);
+    const H = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    const W = new Int32Array(64);
     const block = new Uint8Array(64);
     let fill = 0;
     let total = 0;
@@ -341,9 +341,9 @@
       for (let i = 16; i < 64; i++) {
         const x = W[i - 15];
         const y = W[i - 2];
-        W[i] = W[i - 16] + (rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)) + W[i - 7] + (rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10));
+        W[i] = (W[i - 16] + (rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)) + W[i - 7] + (rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10))) | 0;
       }
-      let [a, b2, c, d, e, f, g, h] = H;
+      let a = H[0], b2 = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
       for (let i = 0; i < 64; i++) {
         const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
         const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b2) ^ (a & c) ^ (b2 & c))) | 0;
@@ -356,7 +356,8 @@
         b2 = a;
         a = (t1 + t2) | 0;
       }
-      H[0] += a; H[1] += b2; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
+      H[0] = (H[0] + a) | 0; H[1] = (H[1] + b2) | 0; H[2] = (H[2] + c) | 0; H[3] = (H[3] + d) | 0;
+      H[4] = (H[4] + e) | 0; H[5] = (H[5] + f) | 0; H[6] = (H[6] + g) | 0; H[7] = (H[7] + h) | 0;
     }
     function update(u8) {
       let i = 0;
@@ -382,7 +383,7 @@
       v.setUint32(pad.length - 8, Math.floor(bits / 0x100000000));
       v.setUint32(pad.length - 4, bits >>> 0);
       update(pad);
-      return Array.from(H, (x) => x.toString(16).padStart(8, "0")).join("");
+      return Array.from(H, (x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
     }
     return { update: update, hex: hex };
   }
@@ -414,14 +415,21 @@
     return want && h.hex() === want ? parts : null;
   }
 
+  // Files up to this size are saved from the very bytes hashed; a larger one (not to be held
+  // in memory) is hashed, then saved from the bundle file.
+  const SAVE_FROM_MEMORY = 256 << 20;
   async function download(file, at, want, li) {
-    const got = await readVerified(file, at, want, Infinity);
+    const small = at.size <= SAVE_FROM_MEMORY;
+    const got = await readVerified(file, at, want, small ? Infinity : 0);
     if (!got) {
       li.append(el("p", CHANGED, "changed"));
       return;
     }
     const name = at.path.split("/").pop() || "file";
-    const url = URL.createObjectURL(new Blob(got, { type: "application/octet-stream" }));
+    const blob = small
+      ? new Blob(got, { type: "application/octet-stream" })
+      : file.slice(at.offset, at.offset + at.size, "application/octet-stream");
+    const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
     a.href = url;
     a.download = name;
