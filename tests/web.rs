@@ -272,3 +272,74 @@ fn issue15_pinned_data_vector_reproduces_byte_for_byte() {
     let want = fs::read_to_string(repo(&format!("{v}/pinned.json"))).unwrap();
     assert_eq!(format!("{}\n", &html[start..end]), want);
 }
+
+/// Attack (web): a bundle file changed on disk after it passed, to the same size and time (the
+/// browser notices no change and reads the new bytes), must not be saved as the verified file:
+/// the page hashes what it saves and refuses bytes that are not the verified ones.
+#[test]
+fn attack_web_download_of_file_changed_after_pass() {
+    if !browser_ready() {
+        return;
+    }
+    let env = Env::new();
+    let page = env.path("verify.html");
+    env.cmd()
+        .args(["web", "--out"])
+        .arg(&page)
+        .arg("--trust")
+        .arg(repo("keys/sample.pub"))
+        .ok();
+    let sample = fs::read(repo("archive/sample.zip")).unwrap();
+    let article = fs::read(sample_article()).unwrap();
+    let at = sample
+        .windows(64)
+        .position(|w| w == &article[..64])
+        .unwrap();
+    let mut evil = sample.clone();
+    evil[at..at + 8].copy_from_slice(b"FORGED!!");
+    fs::write(env.path("evil.zip"), &evil).unwrap();
+    let job = serde_json::json!({
+        "page": page,
+        "swap": {
+            "good": repo("archive/sample.zip"),
+            "evil": env.path("evil.zip"),
+            "file": env.path("bundle.zip"),
+        },
+    });
+    let out = run_browser(&job, &env);
+    assert!(out.contains("swap: nothing saved"), "{out}");
+}
+
+/// Attack (web): a bundle chosen while a large one is still being verified was queued behind
+/// it in the one worker (for as long as the large one took to read: hours for tens of GiB);
+/// the page now stops the worker and verifies the new choice at once. Writes a 512 MiB bundle
+/// (a sparse attachment); set DOCSEAL_SKIP_HUGE=1 to skip.
+#[test]
+fn attack_web_bundle_chosen_during_a_large_one_is_not_held() {
+    if std::env::var_os("DOCSEAL_SKIP_HUGE").is_some() || !browser_ready() {
+        return;
+    }
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    let big = env.path("big.bin");
+    fs::File::create(&big).unwrap().set_len(512 << 20).unwrap();
+    let mut args = sample_pack_args(&key, "big.zip");
+    args.extend(["--attach".into(), big.display().to_string()]);
+    env.cmd().args(args).ok();
+    fs::remove_file(&big).unwrap();
+    let page = env.path("p.html");
+    env.cmd()
+        .args(["web", "--out"])
+        .arg(&page)
+        .arg("--trust")
+        .arg(&public)
+        .arg("--trust")
+        .arg(repo("keys/sample.pub"))
+        .ok();
+    let job = serde_json::json!({
+        "page": page,
+        "cancel": { "big": env.path("big.zip"), "small": repo("archive/sample.zip") },
+    });
+    let out = run_browser(&job, &env);
+    assert!(out.contains("cancel: without waiting"), "{out}");
+}

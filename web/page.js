@@ -134,14 +134,22 @@
 
   // ---- verifying a file ----
   let current = null;
+  // Bundles being verified now: a bundle chosen while another is still read stops it (its
+  // worker), or it would wait until the other (a large one) was read to its end.
+  let fileJobs = 0;
   const progress = $("progress");
   const progressText = $("progress-text");
   async function verifyFile(file) {
+    if (fileJobs > 0) {
+      stopWorker();
+      failAll("another bundle was chosen");
+    }
     current = file;
     progress.hidden = false;
     progress.value = 0;
     progressText.textContent = "Verifying " + file.name + "…";
     let out;
+    fileJobs++;
     try {
       out = JSON.parse(await call({ op: "file", file: file, label: file.name, config: config(added) }, (done, total) => {
         progress.value = total > 0 ? done / total : 1;
@@ -149,6 +157,8 @@
       }));
     } catch (e) {
       out = { error: e.message };
+    } finally {
+      fileJobs--;
     }
     if (current !== file) return;
     progress.value = 1;
@@ -271,7 +281,7 @@
         const b = el("button", "Download");
         b.type = "button";
         b.setAttribute("aria-label", "Download " + f.path);
-        b.addEventListener("click", () => download(file, at));
+        b.addEventListener("click", () => download(file, at, f.sha256, li));
         li.append(" ", b);
       }
       list.append(li);
@@ -284,20 +294,142 @@
       if (at) {
         const a = section("The article (" + m.articleFile + ", shown as plain text)");
         const max = 4 << 20;
-        const text = await file.slice(at.offset, at.offset + Math.min(at.size, max)).text();
-        if (at.size > max) a.append(el("p", "The first 4 MiB are shown; download the file for the rest."));
-        const pre = el("pre", text);
-        pre.id = "article";
-        pre.tabIndex = 0;
-        a.append(pre);
+        const want = r.files.find((f) => f.path === m.articleFile);
+        const got = await readVerified(file, at, want && want.sha256, max);
+        if (current !== file) return;
+        if (!got) {
+          a.append(el("p", CHANGED, "changed"));
+        } else {
+          const text = new TextDecoder().decode(await new Blob(got).arrayBuffer());
+          if (at.size > max) a.append(el("p", "The first 4 MiB are shown; download the file for the rest."));
+          const pre = el("pre", text);
+          pre.id = "article";
+          pre.tabIndex = 0;
+          a.append(pre);
+        }
       }
     }
     verdict.focus();
   }
 
-  function download(file, at) {
+  const CHANGED =
+    "The bundle file changed on disk since it was verified: nothing from it is shown or saved. Choose it again.";
+
+  // SHA-256 (FIPS 180-4), fed in pieces: what the page shows or saves is hashed as it is read
+  // and compared with the verified record, so a bundle file changed on disk after it was
+  // verified (the browser re-reads it, and notices no change of the same size and time) is
+  // never shown or saved as verified.
+  function sha256() {
+    const K = new Int32Array([
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]);
+    const H = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    const W = new Int32Array(64);
+    const block = new Uint8Array(64);
+    let fill = 0;
+    let total = 0;
+    const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+    function compress(b, o) {
+      for (let i = 0; i < 16; i++) W[i] = (b[o + 4 * i] << 24) | (b[o + 4 * i + 1] << 16) | (b[o + 4 * i + 2] << 8) | b[o + 4 * i + 3];
+      for (let i = 16; i < 64; i++) {
+        const x = W[i - 15];
+        const y = W[i - 2];
+        W[i] = (W[i - 16] + (rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)) + W[i - 7] + (rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10))) | 0;
+      }
+      let a = H[0], b2 = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
+      for (let i = 0; i < 64; i++) {
+        const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b2) ^ (a & c) ^ (b2 & c))) | 0;
+        h = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b2;
+        b2 = a;
+        a = (t1 + t2) | 0;
+      }
+      H[0] = (H[0] + a) | 0; H[1] = (H[1] + b2) | 0; H[2] = (H[2] + c) | 0; H[3] = (H[3] + d) | 0;
+      H[4] = (H[4] + e) | 0; H[5] = (H[5] + f) | 0; H[6] = (H[6] + g) | 0; H[7] = (H[7] + h) | 0;
+    }
+    function update(u8) {
+      let i = 0;
+      total += u8.length;
+      if (fill > 0) {
+        const n = Math.min(64 - fill, u8.length);
+        block.set(u8.subarray(0, n), fill);
+        fill += n;
+        i = n;
+        if (fill < 64) return;
+        compress(block, 0);
+        fill = 0;
+      }
+      for (; i + 64 <= u8.length; i += 64) compress(u8, i);
+      block.set(u8.subarray(i), 0);
+      fill = u8.length - i;
+    }
+    function hex() {
+      const bits = total * 8;
+      const pad = new Uint8Array((fill < 56 ? 56 : 120) - fill + 8);
+      pad[0] = 0x80;
+      const v = new DataView(pad.buffer);
+      v.setUint32(pad.length - 8, Math.floor(bits / 0x100000000));
+      v.setUint32(pad.length - 4, bits >>> 0);
+      update(pad);
+      return Array.from(H, (x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
+    }
+    return { update: update, hex: hex };
+  }
+
+  // The bytes of a verified file, read again from the bundle file in slices and hashed: the
+  // first `keep` bytes as Uint8Array pieces when the whole file still has the verified SHA-256
+  // `want`, else null.
+  async function readVerified(file, at, want, keep) {
+    const h = sha256();
+    const parts = [];
+    let kept = 0;
+    for (let o = 0; o < at.size; ) {
+      const n = Math.min(1 << 20, at.size - o);
+      let piece;
+      try {
+        piece = new Uint8Array(await file.slice(at.offset + o, at.offset + o + n).arrayBuffer());
+      } catch (e) {
+        return null;
+      }
+      if (piece.length !== n) return null;
+      h.update(piece);
+      if (kept < keep) {
+        const k = piece.subarray(0, Math.min(n, keep - kept));
+        parts.push(k);
+        kept += k.length;
+      }
+      o += n;
+    }
+    return want && h.hex() === want ? parts : null;
+  }
+
+  // Files up to this size are saved from the very bytes hashed; a larger one (not to be held
+  // in memory) is hashed, then saved from the bundle file.
+  const SAVE_FROM_MEMORY = 256 << 20;
+  async function download(file, at, want, li) {
+    const small = at.size <= SAVE_FROM_MEMORY;
+    const got = await readVerified(file, at, want, small ? Infinity : 0);
+    if (!got) {
+      li.append(el("p", CHANGED, "changed"));
+      return;
+    }
     const name = at.path.split("/").pop() || "file";
-    const url = URL.createObjectURL(file.slice(at.offset, at.offset + at.size, "application/octet-stream"));
+    const blob = small
+      ? new Blob(got, { type: "application/octet-stream" })
+      : file.slice(at.offset, at.offset + at.size, "application/octet-stream");
+    const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
     a.href = url;
     a.download = name;

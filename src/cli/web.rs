@@ -149,4 +149,35 @@ mod tests {
             assert!(!TEMPLATE.contains(bad), "the template refers to {bad}");
         }
     }
+
+    /// A trust file's key name that spells a placeholder (`{{SCRIPT}}`, `{{WASM}}`...) stays
+    /// in the pinned data: the page's own parts still go where the template puts them, and the
+    /// name reads back whole.
+    #[test]
+    fn attack_web_placeholder_in_key_name() {
+        let mut p = Pinned::new(&docseal::verify::Trust::default(), &[]).unwrap();
+        let name = "a {{PINNED}} {{WASM}} {{WORKER}} {{SCRIPT}} {{CSP}} b";
+        p.keys.push(docseal::verify::PinnedKey {
+            public_key: "RWQ".into(),
+            name: Some(name.into()),
+            valid_from: None,
+            valid_until: None,
+            revoked_at: None,
+            revoked_reason: None,
+            signer: true,
+            archive: false,
+            aliases: Vec::new(),
+        });
+        let html = page(&p).unwrap();
+        let inline = |id: &str| {
+            let open = format!("id=\"{id}\">");
+            let at = html.find(&open).unwrap() + open.len();
+            html[at..at + html[at..].find("</script>").unwrap()].to_owned()
+        };
+        let back: Pinned = serde_json::from_str(&inline("docseal-pinned")).unwrap();
+        assert_eq!(back, p, "the pinned data reads back whole");
+        assert_eq!(inline("docseal-worker"), format!("{GLUE}\n{WORKER}"));
+        assert!(html.ends_with(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n")));
+        assert!(!html.contains("<script>{{SCRIPT}}</script>"));
+    }
 }

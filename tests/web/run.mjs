@@ -265,6 +265,52 @@ if (job.big) {
   await big.close();
 }
 
+// ---- a bundle file changed on disk after it passed (same size, same time): the page shows
+// and saves nothing from it (the browser re-reads the file, and notices no change) ----
+if (job.swap) {
+  const { copyFileSync, utimesSync, statSync } = await import("node:fs");
+  const page = await open(job.page);
+  const when = statSync(job.swap.good).mtime;
+  copyFileSync(job.swap.good, job.swap.file);
+  utimesSync(job.swap.file, when, when);
+  await page.setInputFiles("#bundle", job.swap.file);
+  await page.waitForSelector("#verdict[data-verdict]");
+  check("swap: the bundle passes", (await page.getAttribute("#verdict", "data-verdict")) === "passed");
+  copyFileSync(job.swap.evil, job.swap.file);
+  utimesSync(job.swap.file, when, when);
+  let saved = null;
+  page.on("download", async (d) => {
+    saved = readFileSync(await d.path());
+  });
+  await page.click("#details button");
+  await page.waitForSelector("#details .changed", { timeout: 30000 }).catch(() => null);
+  await new Promise((r) => setTimeout(r, 500));
+  check("swap: nothing saved from a bundle changed after it passed", saved === null, saved && saved.slice(0, 40).toString());
+  check("swap: the page says the file changed", (await page.$$("#details .changed")).length === 1);
+  await page.close();
+}
+
+// ---- a bundle chosen while a large one is still verified is not held behind it ----
+if (job.cancel) {
+  const page = await open(job.page);
+  const verdict = () => page.waitForFunction(() => document.getElementById("verdict").dataset.verdict && document.getElementById("progress").hidden, null, { timeout: 600000 });
+  await page.setInputFiles("#bundle", job.cancel.big);
+  await new Promise((r) => setTimeout(r, 1000));
+  let t0 = Date.now();
+  await page.setInputFiles("#bundle", job.cancel.small);
+  await verdict();
+  const small = Date.now() - t0;
+  const first = await page.getAttribute("#verdict", "data-verdict");
+  await page.evaluate(() => delete document.getElementById("verdict").dataset.verdict);
+  t0 = Date.now();
+  await page.setInputFiles("#bundle", job.cancel.big);
+  await verdict();
+  const big = Date.now() - t0;
+  check("cancel: the bundle chosen second is verified", first === "passed", first);
+  check(`cancel: without waiting for the large one (${small} ms; the large one alone ${big} ms)`, small < big / 2);
+  await page.close();
+}
+
 // Resident memory (KiB) of every process this script started (the browser and its children).
 function browserRssKiB() {
   const parent = new Map();

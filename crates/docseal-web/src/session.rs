@@ -103,7 +103,11 @@ fn setup(config: &Config) -> Result<(Trust, Options, Vec<KeyView>), String> {
     let pinned = keys.len();
     for (i, text) in config.added.iter().enumerate() {
         let k = parse_added_key(text).map_err(|e| format!("added key {}: {e}", i + 1))?;
-        if let Some(other) = keys.iter().find(|o| o.key.key_id() == k.key_id()) {
+        let id = k.key_id();
+        if let Some(other) = keys
+            .iter()
+            .find(|o| o.key.key_id() == id || o.aliases.contains(&id))
+        {
             if other.public_bytes() != k.verifying_key().to_bytes() {
                 return Err(format!(
                     "added key {}: another key already has the id {}",
@@ -267,5 +271,22 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.starts_with("bad configuration"), "{e}");
+    }
+
+    /// A key added by hand under an id the pinned trust already gives another key as an alias
+    /// is refused, as `docseal verify --trust` refuses two keys sharing an id.
+    #[test]
+    fn attack_web_added_key_under_a_pinned_alias_id() {
+        use docseal::minisign::{KeyId, SecretKey};
+        use docseal::verify::{Pinned, Trust, TrustedKey};
+        let pinned = SecretKey::from_seed(&[1; 32], KeyId(*b"newsroom")).public_key();
+        let alias = docseal::trust::with_key_id(&pinned, KeyId(*b"alias-id"));
+        let trust = Trust::new(vec![TrustedKey::plain(pinned), TrustedKey::plain(alias)]);
+        let p = Pinned::new(&trust, &[]).unwrap();
+        assert_eq!(p.keys[0].aliases.len(), 1);
+        let other = SecretKey::from_seed(&[2; 32], KeyId(*b"alias-id")).public_key();
+        let config = serde_json::json!({ "pinned": p, "added": [other.to_base64()] }).to_string();
+        let e = keys(&config).expect_err("refused");
+        assert!(e.starts_with("added key 1: "), "{e}");
     }
 }
