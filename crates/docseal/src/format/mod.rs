@@ -10,5 +10,6 @@ pub mod input;
 pub mod merkle;
 pub mod minisign;
 pub mod path;
+pub mod store;
 pub mod tsa;
 pub mod zip;
