@@ -18,8 +18,12 @@
 //! from the location string, and are never printed: not in errors, not in `Debug`.
 
 mod local;
+#[cfg(feature = "s3")]
+mod s3;
 
 pub use local::LocalStore;
+#[cfg(feature = "s3")]
+pub use s3::S3Store;
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
@@ -448,6 +452,9 @@ impl Location {
     pub fn open(&self) -> Result<Arc<dyn Store>> {
         match self {
             Location::Local(p) => Ok(Arc::new(LocalStore::new(p))),
+            #[cfg(feature = "s3")]
+            Location::S3 { bucket, prefix } => Ok(Arc::new(S3Store::from_env(bucket, prefix)?)),
+            #[cfg(not(feature = "s3"))]
             Location::S3 { .. } => Err(StoreError::invalid(
                 self.to_string(),
                 "this docseal was built without S3 support (cargo feature `s3`)",
