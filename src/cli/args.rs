@@ -274,7 +274,9 @@ pub struct LimitArgs {
 pub struct VerifyArgs {
     /// Bundle files, unzipped bundle directories (with bagit.txt at the root), or directories
     /// to search for bundles; all are verified in parallel. - reads one bundle from standard
-    /// input.
+    /// input. s3://BUCKET/PREFIX: the *.zip bundles in object storage under PREFIX (endpoint
+    /// and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION; AWS_ALLOW_HTTP=true for a plain-http endpoint).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// A trusted public key (PATH.pub); repeat for several. Required.

@@ -518,7 +518,11 @@ fn verify(a: VerifyArgs) -> Result<u8> {
             }
             continue;
         }
-        let found = verify::discover(b);
+        let found = if docseal::format::store::is_s3(b) {
+            docseal::ops::remote::discover(b)
+        } else {
+            verify::discover(b)
+        };
         if found.problems.is_empty() && found.bundles.is_empty() {
             empty.push(b.display().to_string());
         }

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod cosign;
 pub mod history;
 pub mod ingest;
+pub mod remote;
 pub mod seal;
 pub mod timestamp;
 pub mod verify;

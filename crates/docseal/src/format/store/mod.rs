@@ -387,6 +387,23 @@ pub fn is_s3(s: &Path) -> bool {
     s.to_str().is_some_and(|s| s.starts_with(S3_SCHEME))
 }
 
+/// `s` for messages: an `s3://` location with anything before an `@` in its bucket part
+/// (a credential someone put there) replaced by `[redacted]`; a path as it is.
+pub fn safe_display(s: &Path) -> String {
+    let text = s.display().to_string();
+    let Some(rest) = text.strip_prefix(S3_SCHEME) else {
+        return text;
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            let sep = if rest.contains('/') { "/" } else { "" };
+            format!("{S3_SCHEME}[redacted]@{host}{sep}{path}")
+        }
+        None => text,
+    }
+}
+
 fn check_bucket(b: &str) -> std::result::Result<(), String> {
     let ok_chars = b
         .bytes()

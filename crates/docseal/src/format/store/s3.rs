@@ -173,42 +173,56 @@ impl S3Store {
     fn error(&self, key: &str, e: object_store::Error) -> StoreError {
         use object_store::Error as E;
         let what = self.what(key);
-        let detail = || {
-            // The first line, without the server's XML body, shortened, redacted.
-            let text = e.to_string();
-            let text = text.split(", body: ").next().unwrap_or("").to_owned();
-            let mut text: String = text
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(300)
-                .collect();
-            text = redact(&self.secrets, text);
-            text
+        let text = e.to_string();
+        // The first line, without the server's XML body, shortened, redacted.
+        let detail = {
+            let t = text.split(": <?xml").next().unwrap_or("");
+            let t = t.split(", body: ").next().unwrap_or("");
+            let t: String = t.lines().next().unwrap_or("").chars().take(300).collect();
+            redact(&self.secrets, t)
         };
         match &e {
-            E::NotFound { .. } => StoreError::NotFound { what },
-            E::AlreadyExists { .. } | E::Precondition { .. } => StoreError::Conflict { what },
-            E::PermissionDenied { .. } | E::Unauthenticated { .. } => StoreError::Denied {
-                what,
-                detail: detail(),
-            },
+            E::NotFound { .. } => return StoreError::NotFound { what },
+            E::AlreadyExists { .. } | E::Precondition { .. } => {
+                return StoreError::Conflict { what }
+            }
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+                return StoreError::Denied { what, detail }
+            }
             E::NotSupported { .. }
             | E::NotImplemented { .. }
             | E::InvalidPath { .. }
-            | E::UnknownConfigurationKey { .. } => StoreError::Invalid {
+            | E::UnknownConfigurationKey { .. } => {
+                return StoreError::Invalid {
+                    what,
+                    problem: detail,
+                }
+            }
+            _ => {}
+        }
+        // Other failures (listings among them) carry the HTTP status only in their text.
+        match http_status(&text) {
+            Some(401 | 403) => StoreError::Denied { what, detail },
+            Some(404) => StoreError::NotFound { what },
+            Some(409 | 412) => StoreError::Conflict { what },
+            Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
                 what,
-                problem: detail(),
+                problem: detail,
             },
             // Transport failures and server errors that outlasted object_store's own retries.
             _ => StoreError::Unavailable {
                 what,
-                detail: detail(),
+                detail,
                 retryable: true,
             },
         }
     }
+}
+
+/// The HTTP status in an object_store error's text ("... status code: 403 Forbidden ...").
+fn http_status(text: &str) -> Option<u16> {
+    let (_, rest) = text.split_once("status code: ")?;
+    rest.get(..3)?.parse().ok()
 }
 
 fn redact(secrets: &[String], mut text: String) -> String {
