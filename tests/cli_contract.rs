@@ -1322,3 +1322,47 @@ fn attack_f19_a_path_without_bundles_is_not_silently_passed() {
         .ok();
     assert!(d.stderr().contains("empty: no bundle"), "{}", d.stderr());
 }
+
+/// Run docseal through `sh` with file descriptor 1 closed (`>&-`, not a closed pipe).
+fn run_with_fd1_closed(env: &Env, args: &[&str]) -> (i32, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(BIN)
+        .args(args)
+        .current_dir(env.dir.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn closed_stdout_descriptor_is_an_io_error_never_success() {
+    // Writes to a closed descriptor are swallowed by Rust's standard output; before the fix,
+    // `cat`, `inspect` and `verify` exited 0 having delivered nothing.
+    let (env, _, _) = setup();
+    for args in [
+        vec!["cat", "a.zip", "--trust", "me.pub"],
+        vec!["inspect", "a.zip"],
+        vec!["verify", "a.zip", "--trust", "me.pub"],
+    ] {
+        let (code, err) = run_with_fd1_closed(&env, &args);
+        assert_eq!(code, 4, "{args:?}: {err}");
+        assert!(err.contains("standard output is closed"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+    // Discarding the output on purpose stays a success.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" cat a.zip --trust me.pub >/dev/null")
+        .arg(BIN)
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

@@ -4,14 +4,13 @@
 //! checked across all of them.
 
 use super::args::{PackArgs, VerifyArgs};
-use super::commands::load_secret_key;
+use super::load::{limits, load_secret_key};
 use super::output;
 use anyhow::Result;
-use docseal::batch::{self, Batch, JobReader, Outcome};
-use docseal::verify::{self, KnownBundle, Options, Report, Trust};
+use docseal::batch::{self, Batch, JobReader, Outcome, RelatedOutput};
+use docseal::verify::{KnownBundle, Options, Report, Trust};
 use docseal::Error;
-use std::collections::HashSet;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
@@ -37,7 +36,7 @@ fn exit_code(o: &Outcome) -> u8 {
 /// A job's line number and the warnings about what it seals.
 type JobLine = (usize, Vec<String>);
 
-/// The sealing warnings of a job ([`super::commands::sealing_warnings`], and an empty
+/// The sealing warnings of a job ([`super::warnings::sealing_warnings`], and an empty
 /// article).
 fn job_warnings(
     runner: &Batch,
@@ -48,10 +47,10 @@ fn job_warnings(
     let Ok(req) = runner.request(job) else {
         return Vec::new();
     };
-    let mut w = super::commands::sealing_warnings(&req, now);
+    let mut w = super::warnings::sealing_warnings(&req, now);
     if let docseal::seal::ArticleSource::Path(p) = &req.article {
         if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0) {
-            w.insert(0, super::commands::EMPTY_ARTICLE.into());
+            w.insert(0, super::warnings::EMPTY_ARTICLE.into());
         }
     }
     w
@@ -105,7 +104,7 @@ fn pack_batch_into(
         _ => Path::new("."),
     };
     let mut runner = Batch::new(key, base, out_dir)?;
-    runner.set_limits(super::commands::limits(&a.limits));
+    runner.set_limits(limits(&a.limits));
     if let Some(dir) = &a.base {
         runner.confine_to(dir)?;
     }
@@ -220,29 +219,49 @@ fn pack_batch_into(
     Ok(t.code.unwrap_or(0))
 }
 
-/// What `verify` keeps of each report while a run is in progress, when supersedes links must
-/// be checked across all the bundles: fingerprints of the bundle's id and content digest, its
-/// supersedes link, and the length of its rendered output in the spill file.
-struct Trace {
-    id: u64,
-    content: u64,
-    link: Option<Box<(String, String)>>,
-    len: u64,
+/// `verify` of many bundles on the command line: [`batch::verify_related`] with the command's
+/// rendering, progress bar, summary and earned exit code.
+struct RelatedCli<'a, 'b> {
+    a: &'a VerifyArgs,
+    opts: &'a Options,
+    out: &'a mut output::Out<'b>,
+    summary: &'a mut output::Summary,
 }
 
-fn fingerprint(s: Option<&str>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+impl RelatedOutput for RelatedCli<'_, '_> {
+    fn render(&mut self, r: &Report, w: &mut Vec<u8>) -> std::io::Result<()> {
+        output::render_verify(w, r, self.a.json, self.a.quiet, self.opts)
+    }
+
+    fn first(&mut self, r: &Report) {
+        self.out.bar().inc(1);
+        self.summary.add(r);
+        // Cut short now, the run is not a success (nothing is printed before the end).
+        output::set_earned(self.summary.code().max(super::EXIT_FAILED));
+    }
+
+    fn first_pass_done(&mut self) {
+        self.out.bar().finish_and_clear();
+    }
+
+    fn revised(&mut self, before: &Report, after: &Report) {
+        self.summary.remove(before);
+        self.summary.add(after);
+    }
+
+    fn checked(&mut self) {
+        // Every bundle is checked: a reader that goes away now gets the run's verdict.
+        output::set_earned(self.summary.code());
+    }
+
+    fn write(&mut self, rendered: &[u8]) -> std::io::Result<()> {
+        self.out.buf.extend_from_slice(rendered);
+        self.out.flush_if_full()
+    }
 }
 
-/// Verify many bundles in parallel and check the supersedes links among them (and the
-/// archive's `known` bundles), in bounded memory: each report is rendered as soon as it is
-/// ready into an unnamed temporary file and only a [`Trace`] is kept; afterwards the bundles a
-/// link can concern (those with a link, and those whose id or content digest a link names) are
-/// verified again and checked together with `verify::check_supersedes`, and the output is
-/// written in order, the rendered text of the others copied from the temporary file.
+/// Verify many bundles and check the supersedes links among them (and the archive's `known`
+/// bundles) in bounded memory ([`batch::verify_related`]); the output comes at the end.
 pub fn verify_related(
     a: &VerifyArgs,
     bundles: &[PathBuf],
@@ -252,85 +271,14 @@ pub fn verify_related(
     out: &mut output::Out,
     summary: &mut output::Summary,
 ) -> Result<()> {
-    let render = |w: &mut Vec<u8>, r: &Report| output::render_verify(w, r, a.json, a.quiet, opts);
     let threads = a.threads.unwrap_or_else(batch::default_threads);
-    let spill = tempfile::tempfile()?;
-    let mut traces: Vec<Trace> = Vec::with_capacity(bundles.len());
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, &spill);
-        let mut text = Vec::new();
-        batch::verify_all(bundles, trust, opts, threads, |item| {
-            let Some((_, r)) = item else {
-                return Ok(());
-            };
-            out.bar().inc(1);
-            text.clear();
-            render(&mut text, &r)?;
-            w.write_all(&text)?;
-            summary.add(&r);
-            // Cut short now, the run is not a success (nothing is printed before the end).
-            output::set_earned(summary.code().max(super::EXIT_FAILED));
-            traces.push(Trace {
-                id: fingerprint(r.id.as_deref()),
-                content: fingerprint(r.content_sha256.as_deref()),
-                link: r
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.supersedes.as_ref())
-                    .map(|s| Box::new((s.id.clone(), s.sha256.clone()))),
-                len: text.len() as u64,
-            });
-            Ok::<(), std::io::Error>(())
-        })?;
-        w.flush()?;
-    }
-    out.bar().finish_and_clear();
-
-    // The bundles a supersedes link can concern.
-    let mut ids = HashSet::new();
-    let mut contents = HashSet::new();
-    for l in traces.iter().filter_map(|t| t.link.as_ref()) {
-        ids.insert(fingerprint(Some(&l.0)));
-        contents.insert(fingerprint(Some(&l.1)));
-    }
-    for k in known {
-        if let Some(s) = &k.supersedes {
-            contents.insert(fingerprint(Some(s)));
-        }
-    }
-    let involved: Vec<usize> = traces
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.link.is_some() || ids.contains(&t.id) || contents.contains(&t.content))
-        .map(|(i, _)| i)
-        .collect();
-    let mut fresh: Vec<Report> = involved
-        .iter()
-        .map(|&i| batch::verify_one(&bundles[i], trust, opts))
-        .collect();
-    for r in &fresh {
-        summary.remove(r);
-    }
-    verify::check_supersedes(&mut fresh, known, trust, opts);
-    for r in &fresh {
-        summary.add(r);
-    }
-    // Every bundle is checked: a reader that goes away now gets the run's verdict.
-    output::set_earned(summary.code());
-
-    let mut spilled = std::io::BufReader::with_capacity(1 << 16, &spill);
-    spilled.seek(SeekFrom::Start(0))?;
-    let mut fresh = involved.iter().copied().zip(fresh).peekable();
-    let mut text = Vec::new();
-    for (i, t) in traces.iter().enumerate() {
-        text.clear();
-        (&mut spilled).take(t.len).read_to_end(&mut text)?;
-        match fresh.next_if(|(j, _)| *j == i) {
-            Some((_, r)) => render(&mut out.buf, &r)?,
-            None => out.buf.extend_from_slice(&text),
-        }
-        out.flush_if_full()?;
-    }
+    let mut sink = RelatedCli {
+        a,
+        opts,
+        out,
+        summary,
+    };
+    batch::verify_related(bundles, trust, opts, known, threads, &mut sink)?;
     Ok(())
 }
 

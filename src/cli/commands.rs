@@ -1,38 +1,19 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
 use super::args::{
-    Cli, Command, CompletionsArgs, ExtractArgs, InspectArgs, KeyArgs, KeygenArgs, LimitArgs,
-    ManArgs, PackArgs, VerifyArgs,
+    Cli, CompletionsArgs, ExtractArgs, InspectArgs, KeygenArgs, ManArgs, PackArgs, VerifyArgs,
 };
+use super::load::{ask_passphrase, limits, load_secret_key, load_trust, slow_step};
 use super::output;
+use super::warnings::{article_len_warning, sealing_warnings, EMPTY_ARTICLE};
 use anyhow::Result;
 use docseal::keyfile;
-use docseal::minisign::SecretKey;
 use docseal::seal::SealRequest;
 use docseal::verify::{self, Options, Trust};
 use docseal::zipfmt::Limits;
 use docseal::Error;
 use std::path::Path;
 use zeroize::Zeroizing;
-
-pub fn run(cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Keygen(a) => keygen(a),
-        Command::Pack(a) => pack(*a),
-        Command::Verify(a) => verify(a),
-        Command::Inspect(a) => inspect(a),
-        Command::Extract(a) => extract(a),
-        Command::Key(k) => super::key::run(k),
-        Command::Cosign(a) => super::provenance::cosign(a),
-        Command::History(a) => super::provenance::history(a),
-        Command::Archive(a) => super::provenance::archive(a),
-        Command::Completions(a) => completions(a),
-        Command::Man(a) => man(a),
-        Command::Cat(a) => super::ingest::cat(a),
-        Command::Diff(a) => super::ingest::diff(a),
-        Command::Timestamp(a) => super::timestamp::run(a),
-    }
-}
 
 /// Write `bytes` to standard output (a completion script, a manual page, a bundle).
 fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -43,7 +24,7 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn completions(a: CompletionsArgs) -> Result<u8> {
+pub fn completions(a: CompletionsArgs) -> Result<u8> {
     use clap::CommandFactory;
     let mut buf = Vec::new();
     clap_complete::generate(a.shell, &mut Cli::command(), "docseal", &mut buf);
@@ -51,7 +32,7 @@ fn completions(a: CompletionsArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn man(a: ManArgs) -> Result<u8> {
+pub fn man(a: ManArgs) -> Result<u8> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     cmd.build();
@@ -75,39 +56,6 @@ fn man(a: ManArgs) -> Result<u8> {
     Ok(0)
 }
 
-pub fn limits(l: &LimitArgs) -> Limits {
-    Limits {
-        max_entries: l.max_entries,
-        max_file_size: l.max_file_size,
-        max_total_size: l.max_total_size,
-    }
-}
-
-/// Ask for a passphrase on the terminal (never echoing it). Fails at once, without waiting,
-/// when there is no terminal.
-fn ask_passphrase(prompt: &str, key: &Path) -> docseal::Result<Zeroizing<Vec<u8>>> {
-    if std::fs::File::open("/dev/tty").is_err() {
-        return Err(Error::NoPassphrase {
-            path: key.to_path_buf(),
-        });
-    }
-    let p = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
-        // Ctrl-D or Ctrl-C at the prompt: no passphrase, not an I/O failure.
-        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Interrupted => {
-            // End the prompt's line, so the message does not continue it.
-            if let Ok(mut t) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
-                let _ = std::io::Write::write_all(&mut t, b"\n");
-            }
-            Error::invalid(
-                key.display().to_string(),
-                "no passphrase entered; nothing was done",
-            )
-        }
-        _ => Error::io("/dev/tty", e),
-    })?;
-    Ok(Zeroizing::new(p.into_bytes()))
-}
-
 /// `keygen` never replaces anything; say so (there is no --force to suggest).
 fn keygen_exists(path: &Path) -> Result<u8> {
     eprintln!(
@@ -125,18 +73,9 @@ fn key_base(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Say, on a terminal, that a slow step is under way (the scrypt key derivation).
-fn slow_step(what: &str) {
-    use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
-        eprintln!("docseal: {what}...");
-    }
-}
-
-/// Passphrases shorter than this get a warning.
 const SHORT_PASSPHRASE: usize = 8;
 
-fn keygen(a: KeygenArgs) -> Result<u8> {
+pub fn keygen(a: KeygenArgs) -> Result<u8> {
     let base = key_base(&a.path);
     // Refuse an existing PATH.key or PATH.pub before asking for anything.
     let key_path = match keyfile::check_new_key_paths(&base) {
@@ -202,51 +141,7 @@ fn keygen(a: KeygenArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Load a secret key, asking for its passphrase when it is encrypted.
-pub fn load_secret_key(k: &KeyArgs) -> docseal::Result<SecretKey> {
-    if let Ok(keyfile::KeyFileKind::Public(_)) = keyfile::identify_key_file(&k.key) {
-        let hint = if k.key.extension().is_some_and(|x| x == "pub") {
-            format!(" ({})", k.key.with_extension("key").display())
-        } else {
-            String::new()
-        };
-        return Err(Error::invalid(
-            k.key.display().to_string(),
-            format!("this is a public key; give the secret key PATH.key{hint} with --key"),
-        ));
-    }
-    let file = k.passphrase_file.clone();
-    let key = k.key.clone();
-    keyfile::read_secret_key(&k.key, &mut || {
-        let p = match &file {
-            Some(f) => keyfile::read_passphrase_file(f),
-            None => ask_passphrase(&format!("Passphrase for {}: ", key.display()), &key),
-        }?;
-        slow_step("deriving the key from the passphrase (scrypt)");
-        Ok(p)
-    })
-}
-
-/// Load `--trust` arguments, refusing a secret key given by mistake (without showing any of
-/// its bytes).
-pub fn load_trust(paths: &[std::path::PathBuf]) -> docseal::Result<Trust> {
-    for p in paths.iter().filter(|p| p.is_file()) {
-        if let Ok(keyfile::KeyFileKind::Secret { .. }) = keyfile::identify_key_file(p) {
-            let hint = if p.extension().is_some_and(|x| x == "key") {
-                format!(" ({})", p.with_extension("pub").display())
-            } else {
-                String::new()
-            };
-            return Err(Error::invalid(
-                p.display().to_string(),
-                format!("this is a secret key; --trust takes its public key PATH.pub{hint} (keep the secret key private)"),
-            ));
-        }
-    }
-    Trust::load(paths)
-}
-
-fn pack(a: PackArgs) -> Result<u8> {
+pub fn pack(a: PackArgs) -> Result<u8> {
     for u in &a.tsa {
         docseal::timestamp::bundle::check_url(u)?;
     }
@@ -401,50 +296,6 @@ fn pack(a: PackArgs) -> Result<u8> {
     Ok(0)
 }
 
-pub const EMPTY_ARTICLE: &str =
-    "the article is empty (0 bytes): the bundle seals nothing but its metadata";
-
-fn article_len_warning(warnings: &mut Vec<String>, r: &verify::Report) {
-    if r.files.first().is_some_and(|f| f.size == 0) {
-        warnings.insert(0, EMPTY_ARTICLE.into());
-    }
-}
-
-/// What looks wrong in a request, though it can be sealed: a time in the future, a retrieval
-/// before the publication.
-pub fn sealing_warnings(req: &SealRequest, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|s| docseal::trust::parse_time(s).ok())
-    };
-    let published = parse(&Some(req.published.clone()));
-    let retrieved = parse(&req.retrieved);
-    let created = parse(&req.created);
-    let mut w = Vec::new();
-    for (flag, t) in [
-        ("--published", published),
-        ("--retrieved", retrieved),
-        ("--created", created),
-    ] {
-        if let Some(t) = t.filter(|t| *t > now) {
-            w.push(format!(
-                "{flag} {} is in the future",
-                docseal::metadata::format_sealed(t)
-            ));
-        }
-    }
-    if let (Some(p), Some(r)) = (published, retrieved) {
-        if r < p {
-            w.push(format!(
-                "--retrieved {} is before --published {}",
-                req.retrieved.as_deref().unwrap_or_default(),
-                req.published
-            ));
-        }
-    }
-    w
-}
-
 /// `--out`: a file name in a directory that exists.
 fn check_out_path(out: &Path) -> Result<()> {
     if out.is_dir() {
@@ -490,7 +341,7 @@ fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
-fn verify(a: VerifyArgs) -> Result<u8> {
+pub fn verify(a: VerifyArgs) -> Result<u8> {
     let mut trust = load_trust(&a.trust)?;
     trust.add_archive_keys(&a.archive_keys)?;
     let mut opts = Options {
@@ -677,7 +528,7 @@ fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report>
     Ok(verify::verify_reader("-", &mut tmp, len, trust, opts))
 }
 
-fn inspect(a: InspectArgs) -> Result<u8> {
+pub fn inspect(a: InspectArgs) -> Result<u8> {
     let opts = Options {
         limits: limits(&a.limits),
         ..Options::default()
@@ -715,7 +566,7 @@ fn inspect(a: InspectArgs) -> Result<u8> {
     Ok(code)
 }
 
-fn extract(a: ExtractArgs) -> Result<u8> {
+pub fn extract(a: ExtractArgs) -> Result<u8> {
     let trust = load_trust(&a.trust)?;
     let opts = Options {
         limits: limits(&a.limits),

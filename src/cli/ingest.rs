@@ -451,7 +451,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
 
 fn options(limits: &LimitArgs, require_signers: usize) -> Options {
     Options {
-        limits: super::commands::limits(limits),
+        limits: super::load::limits(limits),
         require_signers,
         ..Options::default()
     }
@@ -508,7 +508,7 @@ fn verified_article(
 /// `docseal cat BUNDLE --trust K`: verify, then the article's exact bytes on standard output;
 /// nothing on standard output when verification fails.
 pub fn cat(a: CatArgs) -> Result<u8> {
-    let trust = super::commands::load_trust(&a.trust)?;
+    let trust = super::load::load_trust(&a.trust)?;
     let opts = options(&a.limits, a.require_signers);
     let (_, _, mut tmp) = verified_article(&a.bundle, &trust, &opts)?;
     // An article cut short by a closed pipe is not delivered: not a success.
@@ -579,7 +579,7 @@ fn side(path: &Path, r: &Report, m: &Metadata) -> Side {
 /// `docseal diff OLD NEW --trust K`: verify both, then the changes of metadata and text.
 /// Exit 0 identical, 1 different; a bundle that fails verification is an error (exit 2).
 pub fn diff(a: DiffArgs) -> Result<u8> {
-    let trust = super::commands::load_trust(&a.trust)?;
+    let trust = super::load::load_trust(&a.trust)?;
     let opts = options(&a.limits, a.require_signers);
     let load = |p: &Path| -> Result<(Report, Metadata, Vec<u8>)> {
         let (r, m, f) = verified_article(p, &trust, &opts).map_err(|e| match e {

@@ -31,9 +31,11 @@ mod batch;
 mod commands;
 mod ingest;
 mod key;
+mod load;
 mod output;
 mod provenance;
 mod timestamp;
+mod warnings;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -46,6 +48,52 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_EXISTS: u8 = 3;
 /// Exit code: I/O error.
 pub const EXIT_IO: u8 = 4;
+
+/// Run one subcommand: one function per subcommand, each returning its exit code.
+fn run(cli: args::Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        args::Command::Keygen(a) => commands::keygen(a),
+        args::Command::Pack(a) => commands::pack(*a),
+        args::Command::Verify(a) => commands::verify(a),
+        args::Command::Inspect(a) => commands::inspect(a),
+        args::Command::Extract(a) => commands::extract(a),
+        args::Command::Key(k) => key::run(k),
+        args::Command::Cosign(a) => provenance::cosign(a),
+        args::Command::History(a) => provenance::history(a),
+        args::Command::Archive(a) => provenance::archive(a),
+        args::Command::Completions(a) => commands::completions(a),
+        args::Command::Man(a) => commands::man(a),
+        args::Command::Cat(a) => ingest::cat(a),
+        args::Command::Diff(a) => ingest::diff(a),
+        args::Command::Timestamp(a) => timestamp::run(a),
+    }
+}
+
+/// Whether file descriptor 1 was closed when docseal started (`>&-`). Rust's runtime reopens a
+/// closed descriptor 0-2 on `/dev/null` for reading and writing before `main`, so every write
+/// would "succeed" into nothing. A shell's `>/dev/null` opens it write-only; only a
+/// read-write `/dev/null` on descriptor 1 (what the runtime leaves, or a deliberate `1<>/dev/null`)
+/// is taken for a closed standard output.
+#[cfg(target_os = "linux")]
+fn stdout_is_closed() -> bool {
+    use rustix::fs::{fstat, FileType, OFlags};
+    let fd = std::io::stdout();
+    let Ok(st) = fstat(&fd) else {
+        return true;
+    };
+    let null = FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+        && rustix::fs::major(st.st_rdev) == 1
+        && rustix::fs::minor(st.st_rdev) == 3;
+    let rw = rustix::fs::fcntl_getfl(&fd)
+        .map(|f| f & OFlags::RWMODE == OFlags::RDWR)
+        .unwrap_or(false);
+    null && rw
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stdout_is_closed() -> bool {
+    false
+}
 
 /// Run the command line and turn its outcome into an exit code.
 pub fn main() -> ExitCode {
@@ -66,7 +114,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let res = commands::run(cli).and_then(|code| {
+    if stdout_is_closed() {
+        // Rust's standard output swallows writes to a closed descriptor (EBADF) as if they
+        // succeeded: `docseal cat B >&-` would exit 0 having delivered nothing. Refuse at once.
+        eprintln!("docseal: standard output is closed (file descriptor 1); nothing was done");
+        return ExitCode::from(EXIT_IO);
+    }
+    let res = run(cli).and_then(|code| {
         // Whatever is still buffered must reach its destination for the run to succeed.
         std::io::Write::flush(&mut std::io::stdout()).map_err(output::stdout_error)?;
         Ok(code)

@@ -5,7 +5,7 @@ use super::args::{
     ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveProveArgs,
     ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
 };
-use super::commands::{limits, load_secret_key};
+use super::load::{limits, load_secret_key};
 use super::output;
 use anyhow::Result;
 use docseal::archive::{self, Proof};
@@ -49,7 +49,7 @@ pub fn history(a: HistoryArgs) -> Result<u8> {
     let trust = if a.trust.is_empty() {
         None
     } else {
-        Some(super::commands::load_trust(&a.trust)?)
+        Some(super::load::load_trust(&a.trust)?)
     };
     let reports: Vec<verify::Report> = paths
         .iter()

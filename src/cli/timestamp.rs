@@ -2,7 +2,7 @@
 //! lines of `verify` and `inspect`.
 
 use super::args::LimitArgs;
-use super::commands::limits;
+use super::load::limits;
 use anyhow::Result;
 use clap::Args;
 use docseal::timestamp::bundle;

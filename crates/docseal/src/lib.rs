@@ -40,11 +40,4 @@ pub use ops::{archive, batch, cosign, history, ingest, seal, timestamp, verify};
 pub use profile::{bagit, keyfile, metadata, trust};
 
 pub use error::{Error, Result};
-
-/// The bundle format version this docseal writes.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// The tool name and version recorded in bundles (`sealedWith`).
-pub fn tool_version() -> String {
-    format!("docseal {}", env!("CARGO_PKG_VERSION"))
-}
+pub use profile::metadata::{tool_version, FORMAT_VERSION};

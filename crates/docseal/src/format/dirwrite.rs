@@ -232,7 +232,7 @@ mod linux {
                 let mut r = [0u8; 6];
                 getrandom::fill(&mut r)
                     .map_err(|e| Error::io(&parent, std::io::Error::other(e.to_string())))?;
-                let name = format!("{STAGE_PREFIX}{}", crate::profile::metadata::hex(&r));
+                let name = format!("{STAGE_PREFIX}{}", crate::format::text::hex(&r));
                 match rustix::fs::mkdirat(stage_in_fd, name.as_str(), Mode::from_raw_mode(0o700)) {
                     Ok(()) => {}
                     Err(Errno::EXIST) => continue,

@@ -471,10 +471,7 @@ fn replace_with_unnamed(f: &File, path: &Path) -> std::io::Result<()> {
     let tmp = loop {
         let mut r = [0u8; 8];
         getrandom::fill(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let name = format!(
-            "{TEMP_PREFIX}{}{TEMP_SUFFIX}",
-            crate::profile::metadata::hex(&r)
-        );
+        let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", crate::format::text::hex(&r));
         let tmp = dir.join(name);
         match link_unnamed(f, &tmp) {
             Ok(()) => break tmp,

@@ -2,6 +2,7 @@
 //! portable names, findings, bounded input and durable output. Nothing here knows what a
 //! bundle is for; nothing here imports from `profile` or `ops`.
 
+pub mod digest;
 pub mod dirwrite;
 pub mod durable;
 pub mod error;
@@ -11,5 +12,6 @@ pub mod merkle;
 pub mod minisign;
 pub mod path;
 pub mod store;
+pub mod text;
 pub mod tsa;
 pub mod zip;

@@ -12,10 +12,10 @@
 use crate::format::durable::Output;
 use crate::format::error::{Error, Result};
 use crate::format::minisign::{KeyId, SecretKey};
+use crate::format::text::hex;
 use crate::format::zip::{self, Limits, ZipWriter};
 use crate::ops::verify::{self, Options};
 use crate::profile::bagit::{self, SIGNATURE, TAGMANIFEST};
-use crate::profile::metadata::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -221,7 +221,7 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     if hex(&d.sha256) != content {
         return Err(refused(bundle, "changed while being co-signed"));
     }
-    let signature = crate::ops::seal::sign_tagmanifest(&m, key, &tagmanifest);
+    let signature = crate::profile::comments::sign_tagmanifest(&m, key, &tagmanifest);
     let name = bagit::cosignature_name(&kid_s);
 
     // The new file keeps the bundle's mode (a 0600 bundle stays 0600) and, where this

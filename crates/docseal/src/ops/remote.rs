@@ -3,7 +3,7 @@
 //! A bundle there is named by its location, `s3://BUCKET/KEY.zip`, wherever a local bundle is
 //! named by its path ([`crate::ops::verify::Found`], [`crate::ops::batch::verify_one`]), so the
 //! reports are those of the same bundles on a local disk but for that name. Bundles of at most
-//! [`crate::ops::batch::IN_MEMORY_MAX`] bytes are read with one bounded GET; larger ones by
+//! [`WHOLE_MAX`] bytes are read with one bounded GET; larger ones by
 //! ranges ([`RangeReader`]: the ZIP's end records, then the entries), never whole. Only bundle
 //! files (`*.zip`) are found in a bucket; unzipped bundle directories are a local thing.
 
@@ -13,6 +13,10 @@ use crate::ops::verify::{self, Found, Options, Report, Trust};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Bundles up to this size are read with one GET and verified in memory (as bundle files up
+/// to `batch::IN_MEMORY_MAX` are); larger ones by ranges.
+pub const WHOLE_MAX: u64 = 1 << 20;
 
 /// The bucket stores opened so far by this process (one client per bucket, shared by the
 /// verifying threads).
@@ -112,7 +116,7 @@ pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
     };
     let backoff = store::Backoff::default();
     // Small bundles: one GET of at most IN_MEMORY_MAX bytes.
-    match store::retry(&backoff, || s.get(&key, crate::ops::batch::IN_MEMORY_MAX)) {
+    match store::retry(&backoff, || s.get(&key, WHOLE_MAX)) {
         Ok(Some(o)) => return verify::verify_bytes(&label, &o.bytes, Some(trust), opts),
         Ok(None) => {
             return failed(StoreError::NotFound {

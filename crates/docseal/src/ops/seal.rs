@@ -5,10 +5,14 @@
 
 use crate::format::durable::{GroupSync, Output, Written};
 use crate::format::error::{Error, Result};
-use crate::format::minisign::{KeyId, PublicKey, SecretKey};
+use crate::format::minisign::{KeyId, SecretKey};
+use crate::format::text::hex;
 use crate::format::zip::{Limits, ZipWriter};
 use crate::profile::bagit::{self, BAGIT, BAG_INFO, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST};
-use crate::profile::metadata::{self, hex, Metadata, Supersedes, ATTACHMENTS_DIR};
+pub use crate::profile::comments::{
+    sign_tagmanifest, trusted_comment, untrusted_comment, MAX_TRUSTED_COMMENT,
+};
+use crate::profile::metadata::{self, Metadata, Supersedes, ATTACHMENTS_DIR};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -62,44 +66,6 @@ pub struct Sealed {
     pub key_id: KeyId,
     /// The bundle's size in bytes.
     pub size: u64,
-}
-
-/// The pinned untrusted comment of a signature by `key_id`.
-pub fn untrusted_comment(key_id: KeyId) -> String {
-    format!("docseal signature from key {key_id}")
-}
-
-/// Longest trusted comment docseal writes.
-pub const MAX_TRUSTED_COMMENT: usize = 900;
-
-/// The pinned trusted comment of a signature of the bundle `m` by `key`.
-pub fn trusted_comment(m: &Metadata, key: &PublicKey) -> String {
-    let head = format!(
-        "docseal v1 bundle={} sealed={} signer={} url=",
-        m.id,
-        m.date_sealed,
-        key.to_base64()
-    );
-    if head.len() + m.url.len() <= MAX_TRUSTED_COMMENT {
-        return head + &m.url;
-    }
-    let room = MAX_TRUSTED_COMMENT.saturating_sub(head.len() + 3);
-    let mut cut = room.min(m.url.len());
-    while !m.url.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{head}{}...", &m.url[..cut])
-}
-
-/// The signature file of `tagmanifest` for bundle `m`, by `key`.
-pub fn sign_tagmanifest(m: &Metadata, key: &SecretKey, tagmanifest: &[u8]) -> String {
-    let pk = key.public_key();
-    key.sign(
-        tagmanifest,
-        &untrusted_comment(key.key_id()),
-        &trusted_comment(m, &pk),
-    )
-    .to_file_string()
 }
 
 /// An opened input: a file with a known size.
@@ -370,7 +336,7 @@ fn write_bundle<W: Write + Seek>(
     }
     let (article_file, article_sha256) = digests[0].clone();
     let m = Metadata {
-        format: crate::FORMAT_VERSION,
+        format: metadata::FORMAT_VERSION,
         id: metadata::bundle_id(&article_sha256, &url, &date_sealed),
         context: "https://schema.org".into(),
         kind: "NewsArticle".into(),
@@ -381,7 +347,7 @@ fn write_bundle<W: Write + Seek>(
         url,
         date_retrieved: req.retrieved.clone(),
         date_sealed,
-        sealed_with: crate::tool_version(),
+        sealed_with: metadata::tool_version(),
         article_file,
         attachments: digests[1..].iter().map(|(n, _)| n.clone()).collect(),
         supersedes: req.supersedes.clone(),
@@ -432,25 +398,5 @@ fn classify(e: std::io::Error, input: &Path, out: &Path) -> Error {
                 source: e,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trusted_comment_is_capped() {
-        let key = SecretKey::from_seed(&[1; 32], KeyId([2; 8]));
-        let mut m: Metadata = serde_json::from_str(&format!(
-            r#"{{"docsealFormat":1,"id":"urn:docseal:{}","@context":"https://schema.org","@type":"NewsArticle","headline":"t","author":[],"publisher":"p","datePublished":"2018-09-11","url":"https://e.com/","dateSealed":"2026-01-01T00:00:00Z","sealedWith":"docseal 0","articleFile":"data/article.txt","attachments":[]}}"#,
-            "0".repeat(32)
-        ))
-        .unwrap();
-        assert!(trusted_comment(&m, &key.public_key()).ends_with("url=https://e.com/"));
-        m.url = format!("https://e.com/{}", "a".repeat(2000));
-        let tc = trusted_comment(&m, &key.public_key());
-        assert_eq!(tc.len(), MAX_TRUSTED_COMMENT);
-        assert!(tc.ends_with("..."));
     }
 }

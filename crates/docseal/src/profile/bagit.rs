@@ -2,7 +2,11 @@
 //!
 //! An unzipped bundle is a bag; the tag manifest is the file the signature covers.
 
-use crate::profile::metadata::{hex, Metadata};
+// Re-exported for the callers that know them as BagIt helpers.
+pub use crate::format::digest::sha256_reader;
+use crate::format::text::hex;
+pub use crate::format::text::parse_hex32;
+use crate::profile::metadata::Metadata;
 
 /// `bagit.txt`, exactly.
 pub const BAGIT_TXT: &[u8] = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
@@ -121,39 +125,6 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<(String, [u8; 32])>, String> {
         out.push((path.to_string(), digest));
     }
     Ok(out)
-}
-
-/// SHA-256 of everything `r` yields, read in blocks of at most 1 MiB (`size_hint` sizes the
-/// buffer for small inputs).
-pub fn sha256_reader(r: &mut dyn std::io::Read, size_hint: u64) -> std::io::Result<[u8; 32]> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; size_hint.clamp(1, 1 << 20) as usize];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(h.finalize().into())
-}
-
-/// Parse 64 lower-case hex digits.
-pub fn parse_hex32(h: &str) -> Option<[u8; 32]> {
-    if h.len() != 64
-        || !h
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
-    }
-    let mut d = [0u8; 32];
-    for (i, byte) in d.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(d)
 }
 
 #[cfg(test)]

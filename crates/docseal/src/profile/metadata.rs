@@ -4,13 +4,25 @@
 //! canonical serialization and the verifier accepts only that (`docs/FORMAT.md` section 3).
 
 use crate::format::finding::{Code, Finding};
+// The text, hex and time rules live in `format::text`; re-exported here for the callers
+// that know them as metadata rules.
+pub use crate::format::text::{
+    check_new_text, check_text, format_sealed, hex, is_bidi_or_invisible, is_hex64,
+    normalize_sealed, MAX_TEXT_BYTES,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The bundle format version this docseal writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tool name and version recorded in bundles (`sealedWith`).
+pub fn tool_version() -> String {
+    format!("docseal {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Largest `metadata.json` the verifier reads.
 pub const MAX_METADATA_BYTES: u64 = 1 << 20;
-/// Largest headline or publisher, in bytes.
-pub const MAX_TEXT_BYTES: usize = 1024;
 /// Largest URL, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
 /// Path prefix of the article inside a bundle.
@@ -107,12 +119,12 @@ impl Metadata {
         // by both), so the version check below would pass.
         let first: Option<Metadata> = serde_json::from_slice(bytes)
             .ok()
-            .filter(|m: &Metadata| m.format == crate::FORMAT_VERSION);
+            .filter(|m: &Metadata| m.format == FORMAT_VERSION);
         match first.as_ref().map_or_else(
             || serde_json::from_slice::<VersionOnly>(bytes).map(|v| v.format),
             |m| Ok(u64::from(m.format)),
         ) {
-            Ok(v) if v == u64::from(crate::FORMAT_VERSION) => {}
+            Ok(v) if v == u64::from(FORMAT_VERSION) => {}
             Ok(v) => {
                 return (
                     None,
@@ -147,11 +159,8 @@ impl Metadata {
     /// Every problem with the values, as (field, problem). Empty when valid.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
-        if self.format != crate::FORMAT_VERSION {
-            p.push((
-                "docsealFormat",
-                format!("must be {}", crate::FORMAT_VERSION),
-            ));
+        if self.format != FORMAT_VERSION {
+            p.push(("docsealFormat", format!("must be {}", FORMAT_VERSION)));
         }
         if !is_id(&self.id) {
             p.push((
@@ -254,30 +263,12 @@ pub fn bundle_id(article_sha256: &[u8; 32], url: &str, date_sealed: &str) -> Str
     format!("urn:docseal:{}", &hex(&d)[..32])
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    s
-}
-
 fn is_id(s: &str) -> bool {
     s.strip_prefix("urn:docseal:").is_some_and(|h| {
         h.len() == 32
             && h.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
-}
-
-/// Whether `s` is 64 lower-case hex digits.
-pub fn is_hex64(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_article_path(s: &str) -> bool {
@@ -299,62 +290,6 @@ pub fn article_path(file_name: Option<&str>) -> String {
         })
         .unwrap_or_else(|| "txt".into());
     format!("{ARTICLE_PREFIX}{ext}")
-}
-
-/// A headline, author or publisher: not empty, no control characters, at most 1024 bytes.
-pub fn check_text(s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        return Err("must not be empty".into());
-    }
-    if s.len() > MAX_TEXT_BYTES {
-        return Err(format!("longer than {MAX_TEXT_BYTES} bytes"));
-    }
-    if s.chars().any(char::is_control) {
-        return Err("contains a control character (line break, tab, ...)".into());
-    }
-    Ok(())
-}
-
-/// Bidirectional controls and invisible characters: they reorder, hide or fake what a person
-/// reads. The one list shared by `pack` and `key trust` (refused in new text) and the
-/// terminal escaping of the command line: U+061C, U+200B, U+200E, U+200F, U+2028-202E,
-/// U+2060-2064, U+2066-206F, U+00AD, U+034F, U+115F, U+180E, U+3164, U+FEFF, U+FFA0,
-/// U+FFF9-FFFB and the tags U+E0000-E007F.
-pub fn is_bidi_or_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00ad}'
-            | '\u{034f}'
-            | '\u{061c}'
-            | '\u{115f}'
-            | '\u{180e}'
-            | '\u{200b}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206f}'
-            | '\u{3164}'
-            | '\u{feff}'
-            | '\u{ffa0}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{e0000}'..='\u{e007f}'
-    )
-}
-
-/// [`check_text`] for text about to be written (a title, publisher or author given to `pack`,
-/// a key name given to `key trust`): also no bidirectional control or invisible separator
-/// ([`is_bidi_or_invisible`]). Bundles and trust files already written are read with
-/// [`check_text`] alone.
-pub fn check_new_text(s: &str) -> Result<(), String> {
-    check_text(s)?;
-    if let Some(c) = s.chars().find(|&c| is_bidi_or_invisible(c)) {
-        return Err(format!(
-            "contains U+{:04X}, a bidirectional control or invisible separator (it changes how the text reads)",
-            c as u32
-        ));
-    }
-    Ok(())
 }
 
 /// A date: `YYYY-MM-DD` or an RFC 3339 date-time.
@@ -403,41 +338,6 @@ pub fn normalize_url(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Normalize a sealing time to `YYYY-MM-DDTHH:MM:SSZ` (UTC). Accepts an RFC 3339 date-time
-/// with whole seconds, or a plain date (midnight UTC).
-pub fn normalize_sealed(s: &str) -> Result<String, String> {
-    let bad =
-        || format!("{s:?} is not an RFC 3339 date-time with whole seconds, or a YYYY-MM-DD date");
-    if s.len() == 10 {
-        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())?;
-        return Ok(format!("{}T00:00:00Z", d.format("%Y-%m-%d")));
-    }
-    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| bad())?;
-    if t.timestamp_subsec_nanos() != 0 {
-        return Err(bad());
-    }
-    Ok(format_sealed(t.with_timezone(&chrono::Utc)))
-}
-
-/// Format a UTC time as `dateSealed`.
-pub fn format_sealed(t: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::{Datelike as _, Timelike as _};
-    if (0..=9999).contains(&t.year()) {
-        // What the strftime pattern below gives for these years, without parsing a pattern
-        // (which was 1.5 % of verifying a small bundle).
-        return format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
-    }
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,7 +357,7 @@ mod tests {
             url,
             date_retrieved: None,
             date_sealed: "2026-11-27T00:00:00Z".into(),
-            sealed_with: crate::tool_version(),
+            sealed_with: tool_version(),
             article_file: "data/article.txt".into(),
             attachments: vec![],
             supersedes: None,
@@ -471,34 +371,6 @@ mod tests {
         let (back, f) = Metadata::parse(&m.to_bytes());
         assert!(f.is_empty(), "{f:?}");
         assert_eq!(back.unwrap(), m);
-    }
-
-    /// The hand-written `dateSealed` formatting is the strftime pattern's output, at the ends
-    /// of the range too.
-    #[test]
-    fn format_sealed_matches_strftime() {
-        use chrono::TimeZone as _;
-        let mut times = vec![
-            chrono::Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
-            chrono::Utc
-                .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
-                .unwrap(),
-            chrono::Utc.with_ymd_and_hms(-1, 12, 31, 23, 0, 0).unwrap(),
-            chrono::Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
-            chrono::Utc.with_ymd_and_hms(2026, 11, 27, 9, 5, 7).unwrap(),
-        ];
-        let mut t = 0i64;
-        while t < 300_000_000_000 {
-            times.push(chrono::Utc.timestamp_opt(t, 0).unwrap());
-            t += 7_777_777_777 + t / 3;
-        }
-        for t in times {
-            assert_eq!(format_sealed(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-        }
-        assert_eq!(
-            normalize_sealed("0000-01-01T00:30:00+01:00").unwrap(),
-            "-0001-12-31T23:30:00Z"
-        );
     }
 
     /// The all-digits fast path of `check_date` agrees with chrono's parser.

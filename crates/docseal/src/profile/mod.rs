@@ -2,6 +2,7 @@
 //! BagIt files, keys and trust files). Built on `format`; used by `ops`.
 
 pub mod bagit;
+pub mod comments;
 pub mod keyfile;
 pub mod metadata;
 pub mod trust;

@@ -26,6 +26,8 @@
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding};
 use crate::format::minisign::{KeyId, PublicKey};
+pub use crate::format::text::parse_time;
+use crate::format::text::{check_text, format_sealed};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -247,15 +249,7 @@ pub fn with_key_id(key: &PublicKey, id: KeyId) -> PublicKey {
 }
 
 fn fmt(t: DateTime<Utc>) -> String {
-    crate::profile::metadata::format_sealed(t)
-}
-
-/// Parse an RFC 3339 time or a plain date (midnight UTC).
-pub fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
-    let norm = crate::profile::metadata::normalize_sealed(s)?;
-    DateTime::parse_from_rfc3339(&norm)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| e.to_string())
+    format_sealed(t)
 }
 
 /// The keys a verification trusts. Trust comes only from here, never from a bundle.
@@ -485,8 +479,7 @@ pub fn resolve(path: &Path, tf: &TrustFile) -> Result<Vec<TrustedKey>> {
     let mut ids: HashMap<KeyId, usize> = HashMap::new();
     let mut keys: HashMap<[u8; 32], usize> = HashMap::new();
     for k in &tf.keys {
-        crate::profile::metadata::check_text(&k.name)
-            .map_err(|e| bad(format!("key name {:?}: {e}", k.name)))?;
+        check_text(&k.name).map_err(|e| bad(format!("key name {:?}: {e}", k.name)))?;
         if names.insert(k.name.as_str(), ()).is_some() {
             return Err(bad(format!("the name {:?} is used twice", k.name)));
         }

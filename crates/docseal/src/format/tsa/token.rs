@@ -52,7 +52,7 @@ impl Token {
 
     /// The serial number, hex.
     pub fn serial_hex(&self) -> String {
-        crate::profile::metadata::hex(self.tst.serial_number.as_bytes())
+        crate::format::text::hex(self.tst.serial_number.as_bytes())
     }
 
     /// The accuracy in words (`±1.5s`), when the token gives one.

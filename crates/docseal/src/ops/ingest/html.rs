@@ -496,12 +496,10 @@ pub(crate) fn clean(s: &str) -> Option<String> {
     .then_some(out)
 }
 
-/// A title, publisher or author as `pack` seals it ([`crate::profile::metadata::check_new_text`]):
+/// A title, publisher or author as `pack` seals it ([`crate::format::text::check_new_text`]):
 /// a value that is not is passed over, for the next source.
 pub(crate) fn text_ok(s: String) -> Option<String> {
-    crate::profile::metadata::check_new_text(&s)
-        .is_ok()
-        .then_some(s)
+    crate::format::text::check_new_text(&s).is_ok().then_some(s)
 }
 
 /// A URL from the page, made absolute against `base` when relative; `None` when it is not an

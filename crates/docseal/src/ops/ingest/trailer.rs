@@ -44,7 +44,7 @@ fn published_in(line: &str) -> Option<(String, String)> {
             continue;
         }
         let publisher = rest[..i].trim_matches(junk);
-        if crate::profile::metadata::check_new_text(publisher).is_err() {
+        if crate::format::text::check_new_text(publisher).is_err() {
             continue;
         }
         if let Some(d) = dates::normalize(&rest[i + 1..].replace(['\u{a0}', '\u{c2}'], " ")) {

@@ -589,7 +589,7 @@ pub fn check_digest(value: &str, data: &[u8]) -> Result<(), String> {
     let want = want.trim();
     let b32 = base32(&d);
     let ok = want.trim_end_matches('=').eq_ignore_ascii_case(&b32)
-        || want.eq_ignore_ascii_case(&crate::profile::metadata::hex(&d))
+        || want.eq_ignore_ascii_case(&crate::format::text::hex(&d))
         || want == base64::engine::general_purpose::STANDARD.encode(&d);
     if ok {
         Ok(())

@@ -18,6 +18,9 @@ use blake2::digest::consts::U32;
 use blake2::{Blake2b, Blake2b512, Digest};
 use ed25519_dalek::Signer as _;
 
+mod scalar;
+pub use scalar::{with_reduced_s, GROUP_ORDER};
+
 /// Errors reading or writing minisign files. Messages do not name the file; callers add it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1639,7 +1642,7 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAYvKlxjmm
         let mut s = [0u8; 32];
         s.copy_from_slice(&sig[32..]);
         let mut high = sig;
-        let (mut carry, l) = (0u16, crate::ops::verify::GROUP_ORDER);
+        let (mut carry, l) = (0u16, GROUP_ORDER);
         for i in 0..32 {
             let v = s[i] as u16 + l[i] as u16 + carry;
             high[32 + i] = v as u8;
