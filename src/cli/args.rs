@@ -208,7 +208,9 @@ pub struct PackArgs {
         ]
     )]
     pub batch: Option<PathBuf>,
-    /// With --batch: the directory to write the bundles in (created if missing).
+    /// With --batch: the directory to write the bundles in (created if missing), or
+    /// s3://BUCKET/PREFIX: bundles published to object storage with create-only writes
+    /// (nothing there is replaced; endpoint and credentials from the AWS_* variables).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
     /// With --batch: resolve the jobs' relative paths against DIR (instead of the jobs file's
