@@ -201,3 +201,60 @@ fn issue17_s3_credentials_never_printed() {
     let l = Location::parse(std::path::Path::new("s3://docseal-t4/x")).unwrap();
     assert_eq!(format!("{l:?}"), "Location(s3://docseal-t4/x)");
 }
+
+#[test]
+fn issue17_s3_server_killed_and_restarted_mid_writes_loses_and_duplicates_nothing() {
+    use docseal::format::store::{retry, Backoff};
+    let Some(mut w) = weed::Weed::start() else {
+        return;
+    };
+    let env = w.env();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let policy = Backoff {
+        initial: std::time::Duration::from_millis(100),
+        max: std::time::Duration::from_secs(2),
+        attempts: 60,
+    };
+    let errors_seen = std::thread::scope(|sc| {
+        let writer = sc.spawn(|| {
+            let s = docseal::format::store::S3Store::from_vars("docseal-t5", "w", env).unwrap();
+            let mut errors = 0;
+            for i in 0..60 {
+                let key = format!("entries/{i:03}");
+                let body = format!("entry {i}");
+                // Create-only writes, retried through the outage; an object already there
+                // with these bytes (a write whose reply was lost) counts as written.
+                let ok = retry(&policy, || {
+                    let r = put_new_or_same(&s, &key, body.as_bytes());
+                    if r.is_err() {
+                        errors += 1;
+                    }
+                    r
+                })
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+                assert!(ok, "{key} holds other bytes");
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            errors
+        });
+        while done.load(std::sync::atomic::Ordering::SeqCst) < 15 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        w.kill();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        w.restart();
+        writer.join().unwrap()
+    });
+    assert!(errors_seen > 0, "the writer never saw the outage");
+    let s = w.store("docseal-t5", "w");
+    let page = s.list("entries/", None, 1000).unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|l| l.key.as_str()).collect();
+    let want: Vec<String> = (0..60).map(|i| format!("entries/{i:03}")).collect();
+    assert_eq!(keys, want);
+    for (i, k) in want.iter().enumerate() {
+        assert_eq!(
+            s.get(k, 100).unwrap().unwrap().bytes,
+            format!("entry {i}").as_bytes()
+        );
+    }
+}

@@ -255,18 +255,32 @@ impl Store for S3Store {
             let size = res.meta.size;
             let etag = res.meta.e_tag.clone();
             if size > max_len {
-                return Ok((size, etag, None));
+                return Ok((size, etag, None, false));
             }
-            let bytes = res.bytes().await?;
-            Ok((size, etag, Some(bytes)))
+            // Read as it comes, and stop past the size announced: a server sending more than
+            // it said is not followed.
+            let mut stream = res.into_stream();
+            let mut bytes = Vec::with_capacity(size as usize);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if bytes.len() as u64 + chunk.len() as u64 > size {
+                    return Ok((size, etag, None, true));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok((size, etag, Some(bytes), false))
         });
         match r {
-            Ok((size, _, None)) => Err(StoreError::TooLarge {
+            Ok((_, _, None, true)) => Err(StoreError::invalid(
+                self.what(key),
+                "the server sent more bytes than it announced; not read further",
+            )),
+            Ok((size, _, None, false)) => Err(StoreError::TooLarge {
                 what: self.what(key),
                 size,
                 max: max_len,
             }),
-            Ok((size, etag, Some(bytes))) => {
+            Ok((size, etag, Some(bytes), _)) => {
                 if bytes.len() as u64 != size {
                     return Err(StoreError::Unavailable {
                         what: self.what(key),
@@ -278,7 +292,7 @@ impl Store for S3Store {
                     return Err(StoreError::invalid(self.what(key), "no ETag in the reply"));
                 };
                 Ok(Some(Object {
-                    bytes: bytes.to_vec(),
+                    bytes,
                     version: Version(etag),
                 }))
             }
