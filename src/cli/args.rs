@@ -302,7 +302,8 @@ pub struct VerifyArgs {
     pub threads: Option<usize>,
     /// An archive whose log establishes when bundles existed (for keys revoked later), and
     /// whose bundles count for supersedes checks; its checkpoint key must be an archive key
-    /// (--archive-key, or role = "archive" in a --trust file).
+    /// (--archive-key, or role = "archive" in a --trust file). s3://BUCKET/PREFIX: an archive in
+    /// object storage (read through a temporary local copy).
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
     /// An archive key (PATH.pub, a trust file or a directory of them): it vouches for the
@@ -430,7 +431,7 @@ pub struct ArchiveAddArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveAuditArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The archive's public key (or a trust file); repeat for several. Required. A `.pub`
     /// file is taken as an archive key; of a trust file, only keys with `role = "archive"`
@@ -450,7 +451,7 @@ pub struct ArchiveAuditArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The bundle: a bundle file, its name in the archive, or its content sha256.
     pub bundle: String,
@@ -469,7 +470,7 @@ pub struct ArchiveProveArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveConsistencyArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The earlier checkpoint (its tree size).
     #[arg(long, value_name = "N")]
