@@ -1366,3 +1366,28 @@ fn closed_stdout_descriptor_is_an_io_error_never_success() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// Issue 13: library errors name the file and the problem and no flag; the command line adds
+/// what to type, so its messages are as before.
+#[test]
+fn issue13_the_cli_adds_the_advice_library_errors_leave_out() {
+    let (env, key, _) = setup();
+    let d = env.cmd().args(sample_pack_args(&key, "a.zip")).run();
+    assert_eq!(d.code(), 3, "{}", d.stderr());
+    assert!(
+        d.stderr()
+            .contains("a.zip: already exists (use --force to replace it)"),
+        "{}",
+        d.stderr()
+    );
+    let lib = docseal::Error::Exists {
+        path: "a.zip".into(),
+    }
+    .to_string();
+    assert_eq!(lib, "a.zip: already exists");
+    let lib = docseal::Error::NoPassphrase {
+        path: "k.key".into(),
+    }
+    .to_string();
+    assert!(!lib.contains("--"), "{lib}");
+}

@@ -26,20 +26,18 @@ fn vector_key() -> SecretKey {
 }
 
 fn sample_request() -> SealRequest {
-    SealRequest {
-        article: ArticleSource::Path(
+    let mut req = SealRequest::new(
+        ArticleSource::Path(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/000_1b4e483194c528fc.txt"),
         ),
-        url: "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/".into(),
-        title: "A thaw in Pak-Russia relations".into(),
-        publisher: "Daily Times".into(),
-        published: "2018-09-11".into(),
-        authors: vec!["Usman Ghani".into()],
-        retrieved: None,
-        created: Some("2026-11-27T19:00:00Z".into()),
-        attachments: vec![],
-        supersedes: None,
-    }
+        "https://dailytimes.com.pk/295922/a-thaw-in-pak-russia-relations/",
+        "A thaw in Pak-Russia relations",
+        "Daily Times",
+        "2018-09-11",
+    );
+    req.authors = vec!["Usman Ghani".into()];
+    req.created = Some("2026-11-27T19:00:00Z".into());
+    req
 }
 
 /// (file name, request). The second supersedes the first.

@@ -15,11 +15,10 @@ use common::*;
 use docseal::bagit::{self, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST, TAGMANIFEST_LISTS};
 use docseal::metadata::Metadata;
 use docseal::minisign::{KeyId, SecretKey, Signature};
+use docseal::test_support::Asm;
 use docseal::verify::{self, Options, Trust};
-use docseal::zipfmt::{render_central, render_end, render_local};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -85,84 +84,15 @@ fn sample_trust() -> Trust {
 // A raw ZIP assembler that bypasses every check of the writer
 // ---------------------------------------------------------------------------------------------
 
-type Hook<'a> = &'a dyn Fn(usize, &mut Vec<u8>);
-
-/// Entries assembled with the library's own header rendering, with hooks to damage headers
-/// and places to put bytes where the writer never would.
-#[derive(Clone, Default)]
-struct Asm {
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
-    prefix: Vec<u8>,
-    /// Bytes after the data of entry i.
-    gaps: BTreeMap<usize, Vec<u8>>,
-    before_end: Vec<u8>,
-    trailing: Vec<u8>,
-}
-
-impl Asm {
-    fn of(bundle: &[u8]) -> Asm {
-        Asm {
-            entries: entries(bundle)
-                .into_iter()
-                .map(|(n, d)| (n.into_bytes(), d))
-                .collect(),
-            ..Asm::default()
-        }
-    }
-    fn idx(&self, name: &str) -> usize {
-        self.entries
-            .iter()
-            .position(|(n, _)| n == name.as_bytes())
-            .unwrap_or_else(|| panic!("no entry {name}"))
-    }
-    fn with_entry(mut self, at: usize, name: &[u8], data: &[u8]) -> Asm {
-        self.entries.insert(at, (name.to_vec(), data.to_vec()));
-        self
-    }
-    fn build(&self) -> Vec<u8> {
-        self.build_with(&|_, _| {}, &|_, _| {}, &|_, _| {})
-    }
-    fn local(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(f, &|_, _| {}, &|_, _| {})
-    }
-    fn central(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(&|_, _| {}, f, &|_, _| {})
-    }
-    fn both(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(f, f, &|_, _| {})
-    }
-    fn end(&self, f: Hook<'_>) -> Vec<u8> {
-        self.build_with(&|_, _| {}, &|_, _| {}, f)
-    }
-    fn build_with(&self, local: Hook<'_>, central: Hook<'_>, end: Hook<'_>) -> Vec<u8> {
-        let mut out = self.prefix.clone();
-        let mut cd = Vec::new();
-        for (i, (name, data)) in self.entries.iter().enumerate() {
-            let off = out.len() as u64;
-            let (size, crc) = (data.len() as u64, crc32fast::hash(data));
-            let mut h = Vec::new();
-            render_local(&mut h, name, size, crc, off);
-            local(i, &mut h);
-            out.extend_from_slice(&h);
-            out.extend_from_slice(data);
-            if let Some(g) = self.gaps.get(&i) {
-                out.extend_from_slice(g);
-            }
-            let mut c = Vec::new();
-            render_central(&mut c, name, size, crc, off);
-            central(i, &mut c);
-            cd.extend_from_slice(&c);
-        }
-        let cd_off = out.len() as u64;
-        out.extend_from_slice(&cd);
-        out.extend_from_slice(&self.before_end);
-        let mut e = Vec::new();
-        render_end(&mut e, self.entries.len() as u64, cd.len() as u64, cd_off);
-        end(0, &mut e);
-        out.extend_from_slice(&e);
-        out.extend_from_slice(&self.trailing);
-        out
-    }
+/// The bundle's entries in an assembler ([`docseal::test_support::Asm`], shared with the ZIP
+/// reader's own tests).
+fn asm_of(bundle: &[u8]) -> Asm {
+    Asm::from_entries(
+        entries(bundle)
+            .into_iter()
+            .map(|(n, d)| (n.into_bytes(), d))
+            .collect(),
+    )
 }
 
 const SIG_LOCAL: [u8; 4] = *b"PK\x03\x04";
@@ -390,7 +320,7 @@ fn escape_target(fx: &Fixture) -> String {
 fn build_corpus(fx: &Fixture) -> Vec<Case> {
     let good = &fx.good;
     let key = &fx.key;
-    let a = Asm::of(good);
+    let a = asm_of(good);
     assert_eq!(a.build(), *good, "the assembler reproduces the writer");
     let n_entries = a.entries.len();
     let article = a.idx("data/article.txt");
@@ -780,7 +710,7 @@ fn build_corpus(fx: &Fixture) -> Vec<Case> {
             .build(),
         &["zip.name_collision"],
     );
-    let a2 = Asm::of(&fx.good2);
+    let a2 = asm_of(&fx.good2);
     let cafe = a2.idx("data/attachments/café.txt");
     let nfd = "data/attachments/cafe\u{301}.txt".as_bytes();
     c.only(
@@ -1644,7 +1574,7 @@ fn verify_memory_stays_under_64_mib_on_the_nastiest_inputs() {
     ));
     // A sealed bundle plus 9,990 unlisted payload files with 1,024-byte names: two findings
     // about each, were they all listed.
-    let mut a = Asm::of(&fx.good);
+    let mut a = asm_of(&fx.good);
     for (i, n) in names.iter().take(10_000 - a.entries.len()).enumerate() {
         a.entries.insert(1 + i, (n.clone(), Vec::new()));
     }

@@ -8,7 +8,7 @@ mod common;
 mod weed;
 
 use common::*;
-use docseal::format::store::Store;
+use docseal::store::Store;
 use std::path::Path;
 
 /// Upload every file under `dir` to `s`, keyed by its path relative to `dir`.

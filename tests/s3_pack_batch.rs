@@ -7,7 +7,7 @@ mod common;
 mod weed;
 
 use common::*;
-use docseal::format::store::Store;
+use docseal::store::Store;
 
 /// The job lines and the summary of `pack --batch --json`.
 fn batch_lines(stdout: &str) -> (Vec<serde_json::Value>, serde_json::Value) {

@@ -6,7 +6,7 @@ mod common;
 #[path = "common/weed.rs"]
 mod weed;
 
-use docseal::format::store::{
+use docseal::store::{
     put_new_or_same, Location, PutIfMatch, PutNew, RangeReader, Store, StoreError,
 };
 use std::io::{Read, Seek, SeekFrom};
@@ -180,7 +180,7 @@ fn issue17_s3_credentials_never_printed() {
             *v = wrong.into();
         }
     }
-    let bad = docseal::format::store::S3Store::from_vars("docseal-t4", "x", env.clone()).unwrap();
+    let bad = docseal::store::S3Store::from_vars("docseal-t4", "x", env.clone()).unwrap();
     let e = bad.put("k", b"v").unwrap_err();
     let text = format!("{e} {e:?}");
     assert!(matches!(e, StoreError::Denied { .. }), "{text}");
@@ -193,7 +193,7 @@ fn issue17_s3_credentials_never_printed() {
             *v = "http://someuser:UrlSecret9@127.0.0.1:1".into();
         }
     }
-    if let Ok(s) = docseal::format::store::S3Store::from_vars("docseal-t4", "x", env) {
+    if let Ok(s) = docseal::store::S3Store::from_vars("docseal-t4", "x", env) {
         let e = s.get("k", 10).unwrap_err();
         let text = format!("{e} {e:?}");
         assert!(!text.contains("UrlSecret9"), "{text}");
@@ -204,7 +204,7 @@ fn issue17_s3_credentials_never_printed() {
 
 #[test]
 fn issue17_s3_server_killed_and_restarted_mid_writes_loses_and_duplicates_nothing() {
-    use docseal::format::store::{retry, Backoff};
+    use docseal::store::{retry, Backoff};
     let Some(mut w) = weed::Weed::start() else {
         return;
     };
@@ -217,7 +217,7 @@ fn issue17_s3_server_killed_and_restarted_mid_writes_loses_and_duplicates_nothin
     };
     let errors_seen = std::thread::scope(|sc| {
         let writer = sc.spawn(|| {
-            let s = docseal::format::store::S3Store::from_vars("docseal-t5", "w", env).unwrap();
+            let s = docseal::store::S3Store::from_vars("docseal-t5", "w", env).unwrap();
             let mut errors = 0;
             for i in 0..60 {
                 let key = format!("entries/{i:03}");

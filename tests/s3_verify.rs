@@ -6,7 +6,7 @@ mod common;
 mod weed;
 
 use common::*;
-use docseal::format::store::Store;
+use docseal::store::Store;
 
 /// The JSON records of a verify run, each with its bundle's file name instead of its path.
 fn records(stdout: &str) -> Vec<serde_json::Value> {

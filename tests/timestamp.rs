@@ -915,10 +915,8 @@ fn issue14_hostile_tokens_inside_a_bundle_are_findings() {
         &fs::read(repo("tests/vectors/bundle-v2/tsa-root.pem")).unwrap(),
     )
     .unwrap();
-    let opts = docseal::verify::Options {
-        tsa_roots: roots,
-        ..Default::default()
-    };
+    let mut opts = docseal::verify::Options::default();
+    opts.tsa_roots = roots;
     let codes = |b: &[u8]| -> Vec<String> {
         let r = docseal::verify::verify_bytes("t.zip", b, Some(&trust), &opts);
         r.error_codes().iter().map(|c| c.to_string()).collect()

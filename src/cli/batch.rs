@@ -78,7 +78,7 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .out_dir
         .as_deref()
         .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
-    if docseal::format::store::is_s3(out_dir) {
+    if docseal::store::is_s3(out_dir) {
         return super::s3out::pack_batch(a, jobs, out_dir);
     }
     // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
@@ -100,6 +100,8 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
 pub type Publish<'a> =
     dyn FnMut(Vec<(Option<PathBuf>, Outcome)>) -> Vec<(Option<PathBuf>, Outcome)> + Send + 'a;
 
+// Longer than 80 lines: the reporting loop of `pack --batch`: the settle-and-report state (held
+// jobs, jobs in place, totals, output) is local to the loop driven by the thread pool.
 pub fn pack_batch_into(
     a: &PackArgs,
     jobs: &Path,

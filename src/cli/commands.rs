@@ -141,6 +141,9 @@ pub fn keygen(a: KeygenArgs) -> Result<u8> {
     Ok(0)
 }
 
+// Longer than 80 lines: the subcommand's steps in the order of its contract (flags checked, key
+// read, article read, sealed to a file or to standard output, warnings, timestamps); each step
+// is a call or a few lines.
 pub fn pack(a: PackArgs) -> Result<u8> {
     for u in &a.tsa {
         docseal::timestamp::bundle::check_url(u)?;
@@ -196,22 +199,22 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let r = &p.resolved;
     let mut attachments = a.attachments.clone();
     attachments.extend(p.attachments.iter().cloned());
-    let req = SealRequest {
-        article: p.article.clone(),
-        url: r.url.value.clone(),
-        title: r.title.value.clone(),
-        publisher: r.publisher.value.clone(),
-        published: r.published.value.clone(),
-        authors: r
-            .authors
-            .as_ref()
-            .map(|x| x.value.clone())
-            .unwrap_or_default(),
-        retrieved: r.retrieved.as_ref().map(|x| x.value.clone()),
-        created: a.created.clone(),
-        attachments,
-        supersedes,
-    };
+    let mut req = SealRequest::new(
+        p.article.clone(),
+        r.url.value.clone(),
+        r.title.value.clone(),
+        r.publisher.value.clone(),
+        r.published.value.clone(),
+    );
+    req.authors = r
+        .authors
+        .as_ref()
+        .map(|x| x.value.clone())
+        .unwrap_or_default();
+    req.retrieved = r.retrieved.as_ref().map(|x| x.value.clone());
+    req.created = a.created.clone();
+    req.attachments = attachments;
+    req.supersedes = supersedes;
     let mut warnings = sealing_warnings(&req, chrono::Utc::now());
     // What reading the article noted (which WARC record was sealed, values passed over).
     warnings.extend(p.notes.iter().cloned());
@@ -341,16 +344,17 @@ fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+// Longer than 80 lines: the subcommand's steps in the order of its contract (trust, options,
+// paths found, archive evidence, standard input, reports in order, summary); each step is a
+// call or a few lines.
 pub fn verify(a: VerifyArgs) -> Result<u8> {
     let mut trust = load_trust(&a.trust)?;
     trust.add_archive_keys(&a.archive_keys)?;
-    let mut opts = Options {
-        limits: limits(&a.limits),
-        require_signers: a.require_signers,
-        tsa_roots: super::timestamp::load_roots(&a.tsa_trust)?,
-        require_timestamp: a.require_timestamp,
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.limits = limits(&a.limits);
+    opts.require_signers = a.require_signers;
+    opts.tsa_roots = super::timestamp::load_roots(&a.tsa_trust)?;
+    opts.require_timestamp = a.require_timestamp;
     // A run cut short (a closed pipe) before every bundle was checked is not a success.
     output::set_earned(super::EXIT_FAILED);
     let mut summary = output::Summary::default();
@@ -369,8 +373,8 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
             }
             continue;
         }
-        let found = if docseal::format::store::is_s3(b) {
-            docseal::ops::remote::discover(b)
+        let found = if docseal::store::is_s3(b) {
+            docseal::remote::discover(b)
         } else {
             verify::discover(b)
         };
@@ -537,10 +541,8 @@ fn verify_stdin(trust: Option<&Trust>, opts: &Options) -> Result<verify::Report>
 }
 
 pub fn inspect(a: InspectArgs) -> Result<u8> {
-    let opts = Options {
-        limits: limits(&a.limits),
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.limits = limits(&a.limits);
     let r = if a.bundle.as_os_str() == "-" {
         verify_stdin(None, &opts)?
     } else {
@@ -576,11 +578,9 @@ pub fn inspect(a: InspectArgs) -> Result<u8> {
 
 pub fn extract(a: ExtractArgs) -> Result<u8> {
     let trust = load_trust(&a.trust)?;
-    let opts = Options {
-        limits: limits(&a.limits),
-        require_signers: a.require_signers,
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.limits = limits(&a.limits);
+    opts.require_signers = a.require_signers;
     let r = match verify::extract(&a.bundle, &trust, &opts, &a.out, a.force) {
         Err(Error::Refused { .. }) => {
             // Say why, as verify does: the bundle's error findings, one per line.

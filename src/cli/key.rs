@@ -183,6 +183,8 @@ fn reason_name(r: Reason) -> &'static str {
 /// Revoke a key, found by its name or, failing that, its key id. A revocation is only ever made
 /// stricter (earlier, or from retired to compromised); weakening one is refused, since an
 /// attacker with a stolen key would like nothing better.
+// Longer than 80 lines: the trust file read, the key found, the revocation checked and written
+// under one lock.
 fn revoke(tf_path: &Path, which: &str, reason: &str, at: Option<String>) -> Result<u8> {
     let at_text = match check_time("--at", &at)? {
         Some(t) => t,

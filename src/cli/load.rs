@@ -12,11 +12,7 @@ use zeroize::Zeroizing;
 
 /// `--max-entries`, `--max-file-size`, `--max-total-size`.
 pub fn limits(l: &LimitArgs) -> Limits {
-    Limits {
-        max_entries: l.max_entries,
-        max_file_size: l.max_file_size,
-        max_total_size: l.max_total_size,
-    }
+    Limits::new(l.max_entries, l.max_file_size, l.max_total_size)
 }
 
 /// Ask for a passphrase on the terminal (never echoing it). Fails at once, without waiting,

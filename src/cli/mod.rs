@@ -195,6 +195,22 @@ fn one_line(e: &anyhow::Error) -> String {
             }
         }
     }
+    // The library names the file and the problem; the command line adds what to type.
+    match e.downcast_ref::<docseal::Error>() {
+        Some(docseal::Error::Exists { path }) => {
+            return format!(
+                "{}: already exists (use --force to replace it)",
+                path.display()
+            )
+        }
+        Some(docseal::Error::NoPassphrase { path }) => {
+            return format!(
+            "{}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)",
+            path.display()
+        )
+        }
+        _ => {}
+    }
     // The library's messages name the file and the problem; context chains go on one line.
     let mut s = e.to_string();
     for c in e.chain().skip(1) {

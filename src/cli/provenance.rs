@@ -29,11 +29,10 @@ pub fn cosign(a: CosignArgs) -> Result<u8> {
     Ok(0)
 }
 
+// Longer than 80 lines: the histories printed as text or JSON in one pass over the components.
 pub fn history(a: HistoryArgs) -> Result<u8> {
-    let opts = Options {
-        limits: limits(&a.limits),
-        ..Options::default()
-    };
+    let mut opts = Options::default();
+    opts.limits = limits(&a.limits);
     let mut paths = Vec::new();
     for b in &a.bundles {
         paths.extend(verify::find_bundles(b)?);

@@ -9,7 +9,7 @@
 //! archive's own sequencing on the store (conditional writes), which this copy cannot give.
 
 use anyhow::Result;
-use docseal::format::store::{self, Location, RangeReader, Store, StoreError};
+use docseal::store::{self, Location, RangeReader, Store, StoreError};
 use docseal::Error;
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,7 @@ use super::batch::pack_batch_into;
 use super::load::{limits, load_secret_key};
 use anyhow::Result;
 use docseal::batch::{JobReader, Outcome, Parsed};
-use docseal::format::store::{self, Location, RangeReader, Store};
+use docseal::store::{self, Location, RangeReader, Store};
 use docseal::Error;
 use std::collections::HashSet;
 use std::io::BufReader;

@@ -116,14 +116,14 @@ impl Weed {
     }
 
     /// A store on this server (the library's S3 backend).
-    pub fn store(&self, bucket: &str, prefix: &str) -> docseal::format::store::S3Store {
-        docseal::format::store::S3Store::from_vars(bucket, prefix, self.env()).unwrap()
+    pub fn store(&self, bucket: &str, prefix: &str) -> docseal::store::S3Store {
+        docseal::store::S3Store::from_vars(bucket, prefix, self.env()).unwrap()
     }
 
     /// Wait until the server stores and reads back an object (buckets are created on the
     /// first write).
     pub fn wait_ready(&self) {
-        use docseal::format::store::Store;
+        use docseal::store::Store;
         let start = Instant::now();
         let s = self.store("ready", "");
         loop {

@@ -156,6 +156,9 @@ mod linux {
     impl Stage {
         /// Prepare extracting into `out_dir`: it must be missing, an empty directory, or (with
         /// `force`) any directory.
+        // Longer than 80 lines: the checks on the target directory and the creation of the
+        // stage use the same descriptors and must happen in this order (checked, then staged
+        // beside it).
         pub fn new(out_dir: &Path, force: bool) -> Result<Stage> {
             let canon;
             let out_dir = match out_dir.file_name() {
@@ -314,6 +317,9 @@ mod linux {
         /// without following links. Nothing is moved unless every file can be: no directory on
         /// a file's way is a link or something else than a directory, and no file to be
         /// replaced (with `force`) is a directory or a special file.
+        // Longer than 80 lines: an all-or-nothing move through directories opened without
+        // following links: every step uses the descriptors the step before opened, and nothing
+        // may be moved before every file is known to be movable.
         pub fn commit(mut self) -> Result<()> {
             let root_fd = OwnedFd::from(
                 self.root

@@ -106,7 +106,7 @@ fn lock_temp(_f: &File) -> std::io::Result<()> {
 /// Remove what a crashed run (killed with `kill -9`, a power cut) left in `dir`: named temp
 /// files (`.docseal-*.tmp`) that are regular files owned by this process's effective user (never
 /// another user's, in a shared directory), that no process holds the lock of
-/// ([`lock_temp`]), and were last written more than [`STALE_AFTER`] ago. Best effort: errors
+/// (`lock_temp`), and were last written more than `STALE_AFTER` ago. Best effort: errors
 /// are ignored. Returns how many were removed.
 pub fn remove_stale_temps(dir: &Path) -> usize {
     #[cfg(target_os = "linux")]

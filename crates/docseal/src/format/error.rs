@@ -44,15 +44,15 @@ pub enum Error {
         /// Its permission bits.
         mode: u32,
     },
-    /// An output exists and `--force` was not given.
-    #[error("{path}: already exists (use --force to replace it)")]
+    /// An output exists and replacing it was not asked for.
+    #[error("{path}: already exists")]
     Exists {
         /// The output.
         path: PathBuf,
     },
     /// A passphrase is needed and there is no way to ask for one.
     #[error(
-        "{path}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)"
+        "{path}: the secret key is encrypted and there is no terminal to ask for its passphrase on"
     )]
     NoPassphrase {
         /// The key file.

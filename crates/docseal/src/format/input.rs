@@ -166,6 +166,8 @@ pub fn read_to_end_bounded(
         .take(max.saturating_add(1))
         .read_to_end(buf)
         .map_err(|e| Error::io(path, e))?;
+    // (Not `read_at_most`: the buffer is the caller's, sized first so that no reallocation
+    // leaves a copy of a secret behind.)
     if buf.len() as u64 > max {
         return Err(Error::invalid(
             path.display().to_string(),
@@ -173,6 +175,15 @@ pub fn read_to_end_bounded(
         ));
     }
     Ok(())
+}
+
+/// Read from `r` until its end or until more than `max` bytes were read: at most `max + 1`
+/// bytes are ever read, whatever the input claims, so the caller can tell "exactly `max`"
+/// from "more" (`len() > max`). The one bounded read the floors above share.
+pub fn read_at_most(r: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// Open `path` as `how` says and read all of it, at most `max` bytes (a larger file is refused).
@@ -242,6 +253,16 @@ pub fn refuse_secret_key(file: &File, path: &Path, what: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue13_read_at_most_reads_one_byte_past_the_cap_and_no_more() {
+        // An endless input: the cap bounds what is read.
+        let endless = std::io::repeat(7);
+        assert_eq!(read_at_most(endless, 10).unwrap(), vec![7; 11]);
+        assert_eq!(read_at_most(&b"abc"[..], 3).unwrap(), b"abc");
+        assert_eq!(read_at_most(&b"abcd"[..], 3).unwrap(), b"abcd");
+        assert_eq!(read_at_most(&b""[..], 0).unwrap(), b"");
+    }
 
     #[test]
     fn secret_key_files_are_recognised_and_public_ones_are_not() {

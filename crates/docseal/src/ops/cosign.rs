@@ -126,6 +126,9 @@ fn open_locked(bundle: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
 /// of `docseal inspect`; a key that already signed the bundle (the sealer's own key included),
 /// under its key id or another one (a signer is its public key); a bundle that already holds
 /// [`verify::MAX_COSIGNATURES`] co-signatures; a bundle that changes while it is rewritten.
+// Longer than 80 lines: the steps of one atomic rewrite (inspect, refuse a signer already
+// there, sign, copy every entry unchanged, insert the co-signature in name order, keep mode and
+// owner, replace) share the open bundle and its parsed entries.
 pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigned> {
     let lmeta = std::fs::symlink_metadata(bundle).map_err(|e| Error::io(bundle, e))?;
     if lmeta.file_type().is_symlink() {

@@ -129,6 +129,9 @@ fn rank(s: SignerStatus) -> u8 {
 
 /// Build the histories of the bundles in `reports` (from [`verify::inspect`], signers not
 /// checked against trust, or [`verify::verify_path`] with trust).
+// Longer than 80 lines: three passes over the same maps (versions a trusted key vouches for,
+// links, components ordered parents first), each commented; split, each pass would take and
+// return all of the maps.
 pub fn history(reports: &[Report]) -> History {
     let mut nodes: BTreeMap<String, Version> = BTreeMap::new();
     let mut unplaced = Vec::new();

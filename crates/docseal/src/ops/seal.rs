@@ -30,6 +30,7 @@ pub enum ArticleSource {
 
 /// What to seal: the article, its metadata as given on the command line, attachments.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SealRequest {
     /// The article's bytes.
     pub article: ArticleSource,
@@ -53,8 +54,35 @@ pub struct SealRequest {
     pub supersedes: Option<Supersedes>,
 }
 
+impl SealRequest {
+    /// A request to seal `article` with the required metadata: the source URL, the title, the
+    /// publisher and the publication date. The optional fields (authors, retrieval and sealing
+    /// times, attachments, the bundle superseded) start empty; set them on the result.
+    pub fn new(
+        article: ArticleSource,
+        url: impl Into<String>,
+        title: impl Into<String>,
+        publisher: impl Into<String>,
+        published: impl Into<String>,
+    ) -> SealRequest {
+        SealRequest {
+            article,
+            url: url.into(),
+            title: title.into(),
+            publisher: publisher.into(),
+            published: published.into(),
+            authors: Vec::new(),
+            retrieved: None,
+            created: None,
+            attachments: Vec::new(),
+            supersedes: None,
+        }
+    }
+}
+
 /// What was sealed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sealed {
     /// The bundle written.
     pub path: PathBuf,
@@ -209,6 +237,8 @@ pub fn seal_with(
 /// [`seal_with`] up to writing the bundle: with a `group`, the returned [`Written`] must be
 /// put in place ([`Written::place_in`], which waits until it is durable) and settled
 /// ([`crate::format::durable::Placed::settle`]) before the bundle is reported sealed.
+// Longer than 80 lines: the sealing pipeline in the order of the bundle's bytes (inputs opened,
+// metadata, manifests, signature, ZIP written), on the same writer.
 pub(crate) fn seal_deferred(
     req: &SealRequest,
     key: &SecretKey,

@@ -49,6 +49,7 @@ pub use crate::profile::trust::{Trust, TrustedKey};
 
 /// Verification options.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Options {
     /// Resource limits.
     pub limits: Limits,
@@ -172,6 +173,7 @@ pub struct SignerInfo {
 
 /// The result of verifying (or inspecting) one bundle.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The bundle's path as given.
     pub path: String,

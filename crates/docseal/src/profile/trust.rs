@@ -633,7 +633,7 @@ impl Drop for TrustLock {
 }
 
 /// Read, change and write a trust file as one step. `change` returns its result and whether
-/// to write. A kernel lock ([`TrustLock`], on `PATH.lock`) keeps two docseal commands from
+/// to write. A kernel lock (`TrustLock`, on `PATH.lock`) keeps two docseal commands from
 /// losing each other's changes. The trust file must be a regular file with one name, or absent
 /// (a missing file starts empty when `create` is true): a device, FIFO or directory is refused
 /// (never read, never replaced), and so is a file with other hard links (a rewrite would leave

@@ -1582,6 +1582,8 @@ RWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAYvKlxjmm
 
     /// `strict_fast` must accept exactly what ed25519-dalek's `verify_strict` accepts.
     #[test]
+    // Longer than 80 lines: a test: every class of case (valid, mutated, non-canonical, small
+    // order, mixed order) against the reference.
     fn strict_fast_agrees_with_verify_strict() {
         use curve25519_dalek::edwards::CompressedEdwardsY;
         use curve25519_dalek::{EdwardsPoint, Scalar};

@@ -2,6 +2,7 @@
 //! with output names claimed in line order (see the [module documentation](super)).
 
 use crate::format::text::hex;
+use crate::ops::ingest::Given;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,28 +30,22 @@ pub(super) fn fingerprint(s: &str) -> u64 {
     h.finish()
 }
 
-/// One job of a jobs file, as written (paths not yet resolved).
+/// One job of a jobs file, as written (paths not yet resolved): the same record as `pack`'s
+/// flags ([`Given`], what the job says of the article; the rest is read from the article),
+/// with the keys of a jobs line as serialized names (`author`, `attach`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Job {
     /// The article file.
     pub article: String,
-    /// Source URL; `None`: read from the article.
-    pub url: Option<String>,
-    /// Title; `None`: read from the article.
-    pub title: Option<String>,
-    /// Publisher; `None`: read from the article.
-    pub publisher: Option<String>,
-    /// Publication date; `None`: read from the article.
-    pub published: Option<String>,
-    /// Authors, in order (a single string in the file is one author); empty: read from the
-    /// article when it gives them.
-    pub author: Vec<String>,
-    /// Retrieval time.
-    pub retrieved: Option<String>,
+    /// The metadata the job gives (`None`, empty: read from the article). A single string in
+    /// the file is one author.
+    #[serde(flatten)]
+    pub given: Given,
     /// Sealing time; absent means now.
     pub created: Option<String>,
     /// Attachment files.
-    pub attach: Vec<String>,
+    #[serde(rename = "attach")]
+    pub attachments: Vec<String>,
     /// The bundle's file name, if given.
     #[serde(skip)]
     pub out: Option<String>,
@@ -167,17 +162,19 @@ pub fn parse_job(line: &str) -> std::result::Result<Job, String> {
     }
     let job = Job {
         article,
-        url: string("url", take("url"))?,
-        title: string("title", take("title"))?,
-        publisher: string("publisher", take("publisher"))?,
-        published: string("published", take("published"))?,
-        author: list("author", take("author"), true)?,
-        retrieved: string("retrieved", take("retrieved"))?,
+        given: Given {
+            url: string("url", take("url"))?,
+            title: string("title", take("title"))?,
+            publisher: string("publisher", take("publisher"))?,
+            published: string("published", take("published"))?,
+            authors: list("author", take("author"), true)?,
+            retrieved: string("retrieved", take("retrieved"))?,
+        },
         created: string("created", take("created"))?,
-        attach: list("attach", take("attach"), false)?,
+        attachments: list("attach", take("attach"), false)?,
         out: string("out", take("out"))?,
     };
-    if job.attach.iter().any(String::is_empty) {
+    if job.attachments.iter().any(String::is_empty) {
         return Err("\"attach\" holds an empty file name".into());
     }
     if let Some(o) = &job.out {
@@ -375,13 +372,17 @@ mod tests {
     #[test]
     fn jobs_parse_strictly() {
         let j = ok(&format!("{{{BASE}}}"));
-        assert!(j.author.is_empty() && j.attach.is_empty() && j.out.is_none());
-        assert_eq!(ok(&format!(r#"{{{BASE},"author":"A"}}"#)).author, ["A"]);
+        assert!(j.given.authors.is_empty() && j.attachments.is_empty() && j.out.is_none());
+        assert_eq!(
+            ok(&format!(r#"{{{BASE},"author":"A"}}"#)).given.authors,
+            ["A"]
+        );
         assert_eq!(
             ok(&format!(
                 r#"{{{BASE},"author":["A","B"],"attach":["x.pdf"]}}"#
             ))
-            .author,
+            .given
+            .authors,
             ["A", "B"]
         );
         assert_eq!(ok(&format!(r#"{{{BASE},"created":null}}"#)).created, None);
@@ -389,7 +390,7 @@ mod tests {
         assert!(err(&format!(r#"{{{BASE},"url":"https://x/"}}"#)).contains("twice"));
         // issue 16: a job may leave out what its article gives.
         let j = ok(r#"{"article":"a.txt"}"#);
-        assert!(j.url.is_none() && j.title.is_none() && j.published.is_none());
+        assert!(j.given.url.is_none() && j.given.title.is_none() && j.given.published.is_none());
         assert!(err(r#"{"title":"t"}"#).contains("missing key \"article\""));
         assert!(err(&format!(r#"{{{BASE},"author":3}}"#)).contains("string or a list"));
         assert!(err(&format!(r#"{{{BASE},"author":["A",1]}}"#)).contains("holds a number"));
@@ -403,6 +404,23 @@ mod tests {
         assert!(
             err(r#"{"article":"-","url":"u","title":"t","publisher":"p","published":"d"}"#)
                 .contains("standard input")
+        );
+    }
+
+    /// A job's default name is the start of the digest of its canonical form: pinned, so that
+    /// re-running a jobs file written for an earlier docseal finds its bundles.
+    #[test]
+    fn issue13_job_names_are_unchanged() {
+        let j = ok(&format!(
+            r#"{{"out":"o.zip","attach":["x.pdf"],{BASE},"created":"2026-01-01T00:00:00Z","author":["A","B"]}}"#
+        ));
+        assert_eq!(
+            serde_json::to_string(&j).unwrap(),
+            r#"{"article":"a.txt","url":"https://e.com/","title":"t","publisher":"p","published":"2020-01-01","author":["A","B"],"retrieved":null,"created":"2026-01-01T00:00:00Z","attach":["x.pdf"]}"#
+        );
+        assert_eq!(
+            j.digest(),
+            "fd6f8ee2648bf2c59d7412aff92c82d82cdc595d33c8a40b59300f6e9ba063f6"
         );
     }
 

@@ -53,6 +53,8 @@ where
 
 /// [`ordered_parallel`] with at most `window` items started beyond the last one emitted (at
 /// least one): a larger window lets the workers go on while `emit` waits.
+// Longer than 80 lines: the shared state (counts, condition variable, window, emitter) and the
+// worker that uses it must live in one scope for the scoped threads to borrow them.
 pub fn ordered_parallel_window<I, T, R, E, W, F>(
     items: I,
     threads: usize,

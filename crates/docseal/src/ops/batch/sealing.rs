@@ -61,7 +61,7 @@ impl Outcome {
 
 /// Threads per core to seal on by default. A thread seals a job and writes its bundle
 /// without waiting for any sync; the thread that reports jobs (one at a time, see
-/// [`ordered_parallel`]) settles the jobs ready with one sync per step shared by all of them
+/// [`ordered_parallel`](super::ordered_parallel)) settles the jobs ready with one sync per step shared by all of them
 /// ([`Batch::cycle`]). More threads than cores keep the cores busy while it waits; 1.5 to 4
 /// per core measured the same (docs/BENCHMARKS.md).
 pub const SEAL_THREADS_PER_CORE: usize = 2;
@@ -227,35 +227,24 @@ impl<'a> Batch<'a> {
     /// ([`crate::ops::ingest`]); an error names the job key and where docseal looked.
     pub fn request(&self, job: &Job) -> Result<SealRequest> {
         let article = self.resolve(&job.article);
+        let g = &job.given;
         let mut req = SealRequest {
             article: ArticleSource::Path(article.clone()),
-            url: job.url.clone().unwrap_or_default(),
-            title: job.title.clone().unwrap_or_default(),
-            publisher: job.publisher.clone().unwrap_or_default(),
-            published: job.published.clone().unwrap_or_default(),
-            authors: job.author.clone(),
-            retrieved: job.retrieved.clone(),
+            url: g.url.clone().unwrap_or_default(),
+            title: g.title.clone().unwrap_or_default(),
+            publisher: g.publisher.clone().unwrap_or_default(),
+            published: g.published.clone().unwrap_or_default(),
+            authors: g.authors.clone(),
+            retrieved: g.retrieved.clone(),
             created: job.created.clone(),
-            attachments: job.attach.iter().map(|a| self.resolve(a)).collect(),
+            attachments: job.attachments.iter().map(|a| self.resolve(a)).collect(),
             supersedes: None,
         };
-        if job.url.is_some()
-            && job.title.is_some()
-            && job.publisher.is_some()
-            && job.published.is_some()
-        {
+        if g.url.is_some() && g.title.is_some() && g.publisher.is_some() && g.published.is_some() {
             return Ok(req);
         }
-        let given = crate::ops::ingest::Given {
-            url: job.url.clone(),
-            title: job.title.clone(),
-            publisher: job.publisher.clone(),
-            published: job.published.clone(),
-            authors: job.author.clone(),
-            retrieved: job.retrieved.clone(),
-        };
         let art = crate::ops::ingest::read_article_for_batch(&article)?;
-        let r = crate::ops::ingest::resolve(&given, &art)?;
+        let r = crate::ops::ingest::resolve(g, &art)?;
         req.url = r.url.value;
         req.title = r.title.value;
         req.publisher = r.publisher.value;
@@ -378,7 +367,7 @@ impl<'a> Batch<'a> {
 
     /// Seal a job into `out`, unless it exists (looked up when `check`).
     fn run_job(&self, job: &Job, out: &Path, check: bool) -> (Outcome, Option<Written>) {
-        for p in std::iter::once(&job.article).chain(&job.attach) {
+        for p in std::iter::once(&job.article).chain(&job.attachments) {
             if let Err(e) = self.check_confined(p) {
                 return (Outcome::Failed(e), None);
             }
@@ -418,6 +407,8 @@ impl<'a> Batch<'a> {
     /// `Ok(Ok(id))` when `out` is a valid bundle of `req` signed by this batch's key;
     /// `Ok(Err(why))` when it is something else; `Err` when the job itself is invalid or an
     /// input cannot be read.
+    // Longer than 80 lines: one comparison per sealed property (signer, metadata, names, bytes,
+    // sealing time) in that order: the first difference is the one reported.
     fn matches(
         &self,
         req: &SealRequest,
@@ -594,6 +585,7 @@ mod tests {
     /// Jobs settled together share two syncs: nothing is in place before, every bundle is in
     /// place after, and a job whose bundle was written meanwhile by another run is told apart.
     #[test]
+    // Longer than 80 lines: a test: one scenario step by step, counting syncs between steps.
     fn jobs_settled_together_share_two_syncs() {
         use std::sync::atomic::AtomicU32;
         use std::sync::Arc;

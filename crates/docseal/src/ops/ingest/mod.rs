@@ -374,8 +374,10 @@ pub fn payload_html(r: &warc::Record) -> Result<Option<Vec<u8>>, String> {
     warc::decoded_body(block, &h, html::MAX_HTML_BYTES).map(Some)
 }
 
-/// The metadata given as flags (`None`: not given).
-#[derive(Clone, Debug, Default)]
+/// The metadata a sealing job gives itself (`pack`'s flags, a jobs line's keys; `None`, empty:
+/// not given, to be read from the article). Serialized with a jobs line's key names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Given {
     /// `--url`.
     pub url: Option<String>,
@@ -386,6 +388,7 @@ pub struct Given {
     /// `--published`.
     pub published: Option<String>,
     /// `--author`, repeated.
+    #[serde(rename = "author")]
     pub authors: Vec<String>,
     /// `--retrieved`.
     pub retrieved: Option<String>,

@@ -267,6 +267,9 @@ impl<R: Read> Reader<R> {
 
     /// The next record, or `None` at the end. `keep` decides from the header whether the
     /// record's bytes are kept.
+    // Longer than 80 lines: a WARC record header read strictly: one branch per rule of the
+    // header grammar (WARC 1.1 section 4), with bounded reads between them on the same stream
+    // state.
     pub fn next_record(
         &mut self,
         keep: &mut dyn FnMut(&Header) -> bool,
@@ -751,6 +754,8 @@ fn choose_response(path: &Path, url: &str) -> Result<(usize, Option<String>), In
 
 /// Select the `response` record for `url` (or, without `url`, the file's only HTML response)
 /// and its `request` record; check their digests.
+// Longer than 80 lines: one streaming pass over the records pairing responses with their
+// requests; the pairing state is the pass's own.
 pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
     let mut notes = Vec::new();
     let (target, chosen) = match url {
