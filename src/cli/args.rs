@@ -211,7 +211,9 @@ pub struct PackArgs {
         ]
     )]
     pub batch: Option<PathBuf>,
-    /// With --batch: the directory to write the bundles in (created if missing).
+    /// With --batch: the directory to write the bundles in (created if missing), or
+    /// s3://BUCKET/PREFIX: bundles published to object storage with create-only writes
+    /// (nothing there is replaced; endpoint and credentials from the AWS_* variables).
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
     /// With --batch: resolve the jobs' relative paths against DIR (instead of the jobs file's
@@ -277,7 +279,9 @@ pub struct LimitArgs {
 pub struct VerifyArgs {
     /// Bundle files, unzipped bundle directories (with bagit.txt at the root), or directories
     /// to search for bundles; all are verified in parallel. - reads one bundle from standard
-    /// input.
+    /// input. s3://BUCKET/PREFIX: the *.zip bundles in object storage under PREFIX (endpoint
+    /// and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION; AWS_ALLOW_HTTP=true for a plain-http endpoint).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// A trusted public key (PATH.pub); repeat for several. Required.
@@ -301,7 +305,8 @@ pub struct VerifyArgs {
     pub threads: Option<usize>,
     /// An archive whose log establishes when bundles existed (for keys revoked later), and
     /// whose bundles count for supersedes checks; its checkpoint key must be an archive key
-    /// (--archive-key, or role = "archive" in a --trust file).
+    /// (--archive-key, or role = "archive" in a --trust file). s3://BUCKET/PREFIX: an archive in
+    /// object storage (read through a temporary local copy).
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
     /// An archive key (PATH.pub, a trust file or a directory of them): it vouches for the
@@ -430,7 +435,7 @@ pub struct ArchiveAddArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveAuditArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The archive's public key (or a trust file); repeat for several. Required. A `.pub`
     /// file is taken as an archive key; of a trust file, only keys with `role = "archive"`
@@ -454,7 +459,7 @@ pub struct ArchiveAuditArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The bundle: a bundle file, its name in the archive, or its content sha256.
     pub bundle: String,
@@ -473,7 +478,7 @@ pub struct ArchiveProveArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveConsistencyArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
     pub archive: PathBuf,
     /// The earlier checkpoint (its tree size).
     #[arg(long, value_name = "N")]

@@ -78,13 +78,16 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
         .out_dir
         .as_deref()
         .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
+    if docseal::store::is_s3(out_dir) {
+        return super::s3out::pack_batch(a, jobs, out_dir);
+    }
     // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
     let (file, _) = docseal::input::open(jobs, docseal::input::Open::regular("jobs file"))?;
     let key = load_secret_key(&a.key_args())?;
     // Made by this run: removed again if no bundle ends up in it.
     let made_dir = !out_dir.exists();
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let res = pack_batch_into(a, jobs, file, &key, out_dir);
+    let res = pack_batch_into(a, jobs, file, &key, out_dir, &mut |done| done);
     if made_dir {
         // Only an empty directory is removed (a failed run leaves no empty folder behind).
         let _ = std::fs::remove_dir(out_dir);
@@ -92,14 +95,20 @@ pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
     res
 }
 
+/// Settled jobs, before they are reported: `pack --batch --out-dir s3://...` publishes them
+/// there (cli/s3out.rs); a local run leaves them as they are.
+pub type Publish<'a> =
+    dyn FnMut(Vec<(Option<PathBuf>, Outcome)>) -> Vec<(Option<PathBuf>, Outcome)> + Send + 'a;
+
 // Longer than 80 lines: the reporting loop of `pack --batch`: the settle-and-report state (held
 // jobs, jobs in place, totals, output) is local to the loop driven by the thread pool.
-fn pack_batch_into(
+pub fn pack_batch_into(
     a: &PackArgs,
     jobs: &Path,
     file: std::fs::File,
     key: &docseal::minisign::SecretKey,
     out_dir: &Path,
+    publish: &mut Publish<'_>,
 ) -> Result<u8> {
     let base = match jobs.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -175,7 +184,7 @@ fn pack_batch_into(
                     in_place = (lines, now);
                 }
                 for (lines, done) in steps {
-                    report(&mut out.buf, &mut t, &bar, a, lines, done)?;
+                    report(&mut out.buf, &mut t, &bar, a, lines, publish(done))?;
                 }
             }
             if caught_up {
@@ -188,7 +197,7 @@ fn pack_batch_into(
     // The last jobs in place: one more sync, then they are reported (also when the output
     // failed, so that no bundle is left in place with its name not durable).
     let (lines, last) = std::mem::take(&mut in_place);
-    let done = runner.finish(last);
+    let done = publish(runner.finish(last));
     res?;
     report(&mut out.buf, &mut t, &bar, a, lines, done)?;
     // Every job is sealed or failed: the exit code stands whatever happens to the output.

@@ -390,7 +390,11 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
             }
             continue;
         }
-        let found = verify::discover(b);
+        let found = if docseal::store::is_s3(b) {
+            docseal::remote::discover(b)
+        } else {
+            verify::discover(b)
+        };
         if found.problems.is_empty() && found.bundles.is_empty() {
             empty.push(b.display().to_string());
         }
@@ -417,6 +421,12 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
     }
     // An archive log establishes when bundles existed, and lists bundles for supersedes checks.
     let mut known = Vec::new();
+    // A copy of an archive in object storage lives until every bundle is verified (evidence
+    // reads the archived copies).
+    let mirror = match &a.archive {
+        Some(arch) => super::s3archive::Mirror::of(arch, true)?,
+        None => None,
+    };
     if let Some(arch) = &a.archive {
         let mut kept = Vec::new();
         for k in &a.checkpoints {
@@ -443,7 +453,9 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
                 Ok::<(), std::io::Error>(())
             })?;
         }
-        let ev = docseal::archive::evidence_for(arch, &trust, &kept, &interest)?;
+        // An archive in object storage: read through a local copy (cli/s3archive.rs).
+        let at = mirror.as_ref().map_or(arch.as_path(), |m| m.path());
+        let ev = docseal::archive::evidence_for(at, &trust, &kept, &interest)?;
         if !a.quiet {
             for n in &ev.notes {
                 eprintln!("docseal: note: {}: {n}", arch.display());

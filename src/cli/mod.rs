@@ -34,6 +34,8 @@ mod key;
 mod load;
 mod output;
 mod provenance;
+mod s3archive;
+mod s3out;
 mod timestamp;
 mod warnings;
 mod web;

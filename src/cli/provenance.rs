@@ -167,6 +167,7 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
     for u in &a.tsa {
         docseal::timestamp::bundle::check_url(u)?;
     }
+    super::s3archive::refuse_write(&a.archive)?;
     let key = load_secret_key(&a.key)?;
     let r = archive::add_wait(
         &a.archive,
@@ -206,7 +207,16 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     for k in &a.checkpoints {
         kept.extend(archive::read_kept(k)?);
     }
-    let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
+    // An archive in object storage: audited through a local copy (cli/s3archive.rs).
+    let mirror = super::s3archive::Mirror::of(&a.archive, true)?;
+    let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+    let mut r = archive::audit(at, &trust, &kept, &limits(&a.limits))?;
+    if let Some(m) = &mirror {
+        r.archive = m.rename(&r.archive);
+        for f in &mut r.findings {
+            f.message = m.rename(&f.message);
+        }
+    }
     output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {
         output::print_json("audit", &r)?;
@@ -242,7 +252,9 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
 }
 
 fn prove(a: ArchiveProveArgs) -> Result<u8> {
-    let p = archive::prove_inclusion(&a.archive, &a.bundle, a.checkpoint, &limits(&a.limits))?;
+    let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
+    let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+    let p = archive::prove_inclusion(at, &a.bundle, a.checkpoint, &limits(&a.limits))?;
     let entry =
         archive::Entry::parse(p.entry.as_bytes()).map_err(|e| Error::invalid("entry", e))?;
     let cp = archive::Checkpoint::parse(p.checkpoint.body.as_bytes())
@@ -261,7 +273,9 @@ fn prove(a: ArchiveProveArgs) -> Result<u8> {
 }
 
 fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
-    let p = archive::prove_consistency(&a.archive, a.from, a.to)?;
+    let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
+    let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+    let p = archive::prove_consistency(at, a.from, a.to)?;
     let new = archive::Checkpoint::parse(p.new.body.as_bytes())
         .map_err(|e| Error::invalid("checkpoint", e))?;
     docseal::atomic::write(&a.out, &Proof::Consistency(p).to_bytes(), a.force)?;

@@ -23,7 +23,9 @@
 //! - keys: [`keyfile`] (files on disk) over [`minisign`] (the formats); trust files: [`trust`];
 //! - provenance over time: [`cosign()`] (another signer), [`history`] (corrections and their
 //!   order), [`timestamp`] (RFC 3161 tokens, read by [`tsa`]);
-//! - the bundle format's parts: [`zipfmt`], [`bagit`], [`metadata`], [`path`].
+//! - the bundle format's parts: [`zipfmt`], [`bagit`], [`metadata`], [`path`];
+//! - where archives and bundles are kept: [`store`] (a local directory or an S3-compatible
+//!   bucket, `s3://BUCKET/PREFIX`, with conditional writes), [`remote`] (bundles in a bucket).
 //!
 //! The crate is built in floors (`docs/ARCHITECTURE.md`): operations over the bundle profile
 //! over formats and primitives, imports only downward. The floors themselves are private; the
@@ -60,8 +62,8 @@ pub use profile::{bagit, keyfile, metadata, trust};
 // Not on wasm32 (`docseal web`: the verification path only, no file writing, threads or network).
 #[cfg(not(target_arch = "wasm32"))]
 pub use {
-    format::dirwrite,
-    ops::{archive, batch, cosign, history, ingest},
+    format::{dirwrite, store},
+    ops::{archive, batch, cosign, history, ingest, remote},
 };
 
 pub use error::{Error, Result};

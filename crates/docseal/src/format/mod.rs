@@ -12,6 +12,8 @@ pub mod input;
 pub mod merkle;
 pub mod minisign;
 pub mod path;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod store;
 pub mod text;
 pub mod tsa;
 pub mod zip;

@@ -11,6 +11,8 @@ pub mod cosign;
 pub mod history;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ingest;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod remote;
 pub mod seal;
 pub mod timestamp;
 pub mod verify;

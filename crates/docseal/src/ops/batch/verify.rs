@@ -24,6 +24,9 @@ pub const IN_MEMORY_MAX: u64 = 1 << 20;
 
 /// Verify one bundle as [`verify::verify_path`] does (same checks, same report).
 pub fn verify_one(path: &Path, trust: &Trust, opts: &Options) -> Report {
+    if crate::format::store::is_s3(path) {
+        return crate::ops::remote::verify_one(path, trust, opts);
+    }
     // One open, one fstat, one read for a small bundle file.
     // (A FIFO or device is not opened here: the streaming path refuses it.)
     if let Ok((mut f, meta)) =

@@ -241,6 +241,12 @@ impl Report {
             self.findings.push(f);
         }
     }
+    /// A failed report for the bundle `label` that could not be read at all (`finding`).
+    pub fn failed(label: String, trust_checked: bool, finding: Finding) -> Report {
+        let mut r = Report::labeled(label, trust_checked);
+        r.push(finding);
+        r.finish()
+    }
     fn finish(mut self) -> Report {
         let counts = std::mem::take(&mut self.counts);
         for (code, n) in counts {

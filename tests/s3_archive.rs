@@ -1,0 +1,218 @@
+//! Archives in object storage (issue 17), read on a real S3-compatible server (SeaweedFS):
+//! `archive audit|prove|prove-consistency s3://...` and `verify --archive s3://...` give what
+//! they give on the same archive on a disk, and an archive whose bundles were tampered with or
+//! removed in the bucket fails its audit.
+
+mod common;
+#[path = "common/weed.rs"]
+mod weed;
+
+use common::*;
+use docseal::store::Store;
+use std::path::Path;
+
+/// Upload every file under `dir` to `s`, keyed by its path relative to `dir`.
+fn upload(s: &dyn Store, dir: &Path, rel: &str) {
+    for e in std::fs::read_dir(dir.join(rel)).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        let key = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        if e.file_type().unwrap().is_dir() {
+            upload(s, dir, &key);
+        } else {
+            s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+struct Setup {
+    w: weed::Weed,
+    env: Env,
+    public: std::path::PathBuf,
+}
+
+impl Setup {
+    fn run(&self, args: &[&str]) -> Done {
+        let mut c = self.env.cmd().args(args);
+        for (k, v) in self.w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    }
+}
+
+/// An archive of 4 bundles in two adds (checkpoints 2 and 4), on disk at `arch` and in the
+/// bucket at s3://docseal-arch/a1.
+fn setup() -> Option<Setup> {
+    let w = weed::Weed::start()?;
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..4 {
+        env.pack_text(
+            &format!("Archived article {i}.\n"),
+            &format!("T{i}"),
+            "2026-11-27T12:00:00Z",
+            &key,
+            &format!("b{i}.zip"),
+            &[],
+        );
+    }
+    for (bundles, time) in [
+        (["b0.zip", "b1.zip"], "2026-11-28T00:00:00Z"),
+        (["b2.zip", "b3.zip"], "2026-11-29T00:00:00Z"),
+    ] {
+        env.cmd()
+            .args(["archive", "add", "arch"])
+            .args(bundles)
+            .args(["--time", time, "--key"])
+            .arg(&key)
+            .ok();
+    }
+    upload(&w.store("docseal-arch", "a1"), &env.path("arch"), "");
+    Some(Setup { w, env, public })
+}
+
+#[test]
+fn issue17_archive_in_a_bucket_audits_proves_and_lends_evidence_as_on_disk() {
+    let Some(t) = setup() else { return };
+    let public = t.public.to_str().unwrap();
+    let remote = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--json",
+        "--trust",
+        public,
+    ]);
+    let local = t.run(&["archive", "audit", "arch", "--json", "--trust", public]);
+    assert_eq!(remote.code(), 0, "{}{}", remote.stdout(), remote.stderr());
+    assert_eq!(local.code(), 0);
+    let (mut r, mut l) = (remote.json(), local.json());
+    assert_eq!(r["archive"], "s3://docseal-arch/a1");
+    r["archive"] = "X".into();
+    l["archive"] = "X".into();
+    assert_eq!(r, l);
+    assert_eq!(r["entries"], 4);
+
+    // Proofs from the bucket are the proofs from the disk, byte for byte.
+    t.run(&[
+        "archive",
+        "prove",
+        "s3://docseal-arch/a1",
+        "b1.zip",
+        "--out",
+        "r.json",
+    ]);
+    t.run(&["archive", "prove", "arch", "b1.zip", "--out", "l.json"]);
+    let (rp, lp) = (t.env.path("r.json"), t.env.path("l.json"));
+    assert_eq!(std::fs::read(&rp).unwrap(), std::fs::read(&lp).unwrap());
+    t.run(&[
+        "archive",
+        "prove-consistency",
+        "s3://docseal-arch/a1",
+        "--from",
+        "2",
+        "--out",
+        "rc.json",
+    ]);
+    t.run(&[
+        "archive",
+        "prove-consistency",
+        "arch",
+        "--from",
+        "2",
+        "--out",
+        "lc.json",
+    ]);
+    assert_eq!(
+        std::fs::read(t.env.path("rc.json")).unwrap(),
+        std::fs::read(t.env.path("lc.json")).unwrap()
+    );
+
+    // verify --archive: the same records with the archive in the bucket.
+    let v = |arch: &str| {
+        t.run(&[
+            "verify",
+            "b0.zip",
+            "b3.zip",
+            "--json",
+            "--trust",
+            public,
+            "--archive-key",
+            public,
+            "--archive",
+            arch,
+        ])
+    };
+    let (vr, vl) = (v("s3://docseal-arch/a1"), v("arch"));
+    assert_eq!(vl.code(), 0, "{}{}", vl.stdout(), vl.stderr());
+    assert_eq!(vr.code(), 0, "{}{}", vr.stdout(), vr.stderr());
+    let (reports, _) = json_lines(&vr.stdout());
+    assert_eq!(reports.len(), 2);
+    assert_eq!(vr.stdout(), vl.stdout());
+
+    // Writing to an archive in object storage is refused clearly (exit 2), nothing written.
+    let d = t.run(&[
+        "archive",
+        "add",
+        "s3://docseal-arch/a1",
+        "b0.zip",
+        "--key",
+        "k.key",
+    ]);
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("not available"), "{}", d.stderr());
+    let all = format!("{}{}{}", remote.stdout(), remote.stderr(), d.stderr());
+    assert!(!all.contains(weed::SECRET_KEY) && !all.contains(weed::ACCESS_KEY));
+}
+
+#[test]
+fn issue17_bundles_tampered_or_removed_in_the_bucket_fail_the_audit() {
+    let Some(t) = setup() else { return };
+    let public = t.public.to_str().unwrap();
+    let s = t.w.store("docseal-arch", "a1");
+    let listed = s.list("bundles/", None, 100).unwrap();
+    assert_eq!(listed.items.len(), 4, "{listed:?}");
+    let (first, second) = (&listed.items[0].key, &listed.items[1].key);
+    // One bundle changed by one bit behind the archive's back.
+    let mut b = s.get(first, 1 << 20).unwrap().unwrap().bytes;
+    let at = b.len() / 2;
+    b[at] ^= 1;
+    s.put(first, &b).unwrap();
+    let d = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--trust",
+        public,
+    ]);
+    assert_eq!(d.code(), 1, "{}{}", d.stdout(), d.stderr());
+    let out = d.stdout();
+    assert!(
+        out.starts_with("FAILED") && out.contains("s3://docseal-arch/a1"),
+        "{out}"
+    );
+    let name = first.rsplit('/').next().unwrap();
+    assert!(out.contains(name), "{out}");
+    // Another removed.
+    s.delete(second).unwrap();
+    let d = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--trust",
+        public,
+    ]);
+    assert_eq!(d.code(), 1);
+    let gone = second.rsplit('/').next().unwrap();
+    assert!(d.stdout().contains(gone), "{}", d.stdout());
+    assert!(
+        !d.stdout().contains("docseal-s3-archive-"),
+        "the copy's path shows: {}",
+        d.stdout()
+    );
+}
