@@ -9,6 +9,8 @@ pub mod finding;
 pub mod input;
 pub mod merkle;
 pub mod minisign;
+pub mod note;
 pub mod path;
+pub mod tlog;
 pub mod tsa;
 pub mod zip;

@@ -18,6 +18,10 @@
 //! sizes are bounded before reading, every field is parsed strictly and must be in the exact
 //! form docseal writes.
 
+pub mod dups;
+pub mod tiles;
+pub mod witness;
+
 use crate::format::durable;
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding, Severity};
