@@ -2,8 +2,8 @@
 //! [`docseal::cosign`], [`docseal::history`] and [`docseal::archive`].
 
 use super::args::{
-    ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveProveArgs,
-    ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
+    ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveCosignArgs,
+    ArchiveMigrateArgs, ArchiveProveArgs, ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
 };
 use super::commands::{limits, load_secret_key};
 use super::output;
@@ -157,6 +157,8 @@ pub fn archive(c: ArchiveCommand) -> Result<u8> {
         ArchiveCommand::Prove(a) => prove(a),
         ArchiveCommand::ProveConsistency(a) => prove_consistency(a),
         ArchiveCommand::CheckProof(a) => check_proof(a),
+        ArchiveCommand::CosignCheckpoint(a) => cosign_checkpoint(a),
+        ArchiveCommand::Migrate(a) => migrate(a),
     }
 }
 
@@ -206,7 +208,26 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     for k in &a.checkpoints {
         kept.extend(archive::read_kept(k)?);
     }
-    let r = archive::audit(&a.archive, &trust, &kept, &limits(&a.limits))?;
+    let mut policy = archive::tiles::WitnessPolicy::default();
+    for w in &a.witnesses {
+        let k = archive::witness::read_witness(w)?;
+        if !policy.witnesses.contains(&k) {
+            policy.witnesses.push(k);
+        }
+    }
+    policy.min = a.min_witnesses.unwrap_or(policy.witnesses.len());
+    if policy.min > policy.witnesses.len() {
+        return Err(Error::invalid(
+            "--min-witnesses",
+            format!(
+                "{} is more than the {} distinct --witness keys given",
+                policy.min,
+                policy.witnesses.len()
+            ),
+        )
+        .into());
+    }
+    let r = archive::audit_with(&a.archive, &trust, &kept, &limits(&a.limits), &policy)?;
     output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {
         output::print_json("audit", &r)?;
@@ -237,6 +258,32 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         }
     }
     Ok(if r.ok { 0 } else { super::EXIT_FAILED })
+}
+
+fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
+    let bytes = std::fs::read(&a.signature).map_err(|e| docseal::Error::io(&a.signature, e))?;
+    let r = archive::witness::cosign_checkpoint(
+        &a.archive,
+        &bytes,
+        std::time::Duration::from_secs(a.wait),
+    )?;
+    println!(
+        "checkpoint {}: {} new cosignature line(s), {} in all",
+        r.size, r.added, r.total
+    );
+    Ok(0)
+}
+
+fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
+    let key = load_secret_key(&a.key)?;
+    let r = archive::tiles::migrate(&a.archive, &key, std::time::Duration::from_secs(a.wait))?;
+    println!(
+        "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
+        a.archive.display(),
+        r.entries,
+        r.checkpoint
+    );
+    Ok(0)
 }
 
 fn prove(a: ArchiveProveArgs) -> Result<u8> {

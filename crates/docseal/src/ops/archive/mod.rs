@@ -2020,6 +2020,18 @@ pub fn add_wait(
         ensure_dir(archive, d)?;
     }
     let _lock = Lock::acquire(archive, wait, true)?;
+    // A new archive is laid out as v2 (tiles: "Archive log v2"); a v1 archive stays v1 until
+    // `archive migrate`.
+    let v2 = tiles::is_v2(archive)?
+        || (std::fs::symlink_metadata(archive.join(ENTRIES_FILE)).is_err()
+            && std::fs::read_dir(archive.join(CHECKPOINTS_DIR))
+                .map_err(|e| Error::io(archive.join(CHECKPOINTS_DIR), e))?
+                .next()
+                .is_none()
+            && {
+                ensure_dir(archive, tiles::TILE_DIR)?;
+                true
+            });
     let damaged = |why: String| {
         invalid(
             &label,
@@ -2325,6 +2337,17 @@ pub fn add_wait(
         time,
         previous: signed,
     };
+    if v2 {
+        // The tiles of the new tree, extending those of the latest checkpoint.
+        let root = tiles::extend(archive, signed, &tiles::lines_of(&all))
+            .map_err(|e| damaged(format!("its tiles: {e}")))?;
+        if root != cp.root {
+            return Err(damaged(
+                "its tiles do not give the root of log/entries".into(),
+            ));
+        }
+        crash_point("tiled");
+    }
     let dir = archive.join(CHECKPOINTS_DIR);
     write_new(
         &dir.join(format!("{}.minisig", cp.size)),
@@ -2338,6 +2361,10 @@ pub fn add_wait(
         "noting",
     )?;
     crash_point("noted");
+    if v2 {
+        tiles::write_checkpoint(archive, &cp, key)?;
+        crash_point("published");
+    }
     Ok(Added {
         entries: all,
         checkpoint: cp,
@@ -2553,6 +2580,24 @@ pub fn audit(
     trust: &Trust,
     kept: &[KeptCheckpoint],
     limits: &Limits,
+) -> Result<Audit> {
+    audit_with(
+        archive,
+        trust,
+        kept,
+        limits,
+        &tiles::WitnessPolicy::default(),
+    )
+}
+
+/// [`audit`], also requiring witness cosignatures of the latest checkpoint (v2 logs: "Archive
+/// log v2" in `docs/FORMAT.md`).
+pub fn audit_with(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+    witnesses: &tiles::WitnessPolicy,
 ) -> Result<Audit> {
     let lstat = |rel: &str| std::fs::symlink_metadata(archive.join(rel)).ok();
     let is_link = |rel: &str| lstat(rel).is_some_and(|m| m.file_type().is_symlink());
@@ -2789,6 +2834,15 @@ pub fn audit(
         })
     });
     if let Some(lc) = lc {
+        if log_readable {
+            tiles::audit_v2(
+                archive,
+                trust,
+                lc.sound.last().map(|(c, _)| c),
+                witnesses,
+                &mut f,
+            )?;
+        }
         f.absorb(lc.sink);
     }
 

@@ -5,15 +5,18 @@
 //! (`log/cosignatures/<N>`).
 
 use super::{
-    ensure_dir, invalid, open_nofollow, parent_dir, real_dir, temp_file, Checkpoint, Entry,
-    MAX_ENTRY_LINE,
+    ensure_dir, invalid, open_nofollow, parent_dir, read_limited, real_dir, temp_file, Checkpoint,
+    Entry, Sink, CHECKPOINTS_DIR, MAX_CHECKPOINT_BYTES, MAX_ENTRY_LINE,
 };
 use crate::format::durable as atomic;
 use crate::format::error::{Error, Result};
+use crate::format::finding::{Code, Finding};
 use crate::format::merkle::Hash;
 use crate::format::minisign::{PublicKey, SecretKey};
 use crate::format::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
 use crate::format::tlog::{self, TileRead, Tiles};
+use crate::profile::trust::Trust;
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -34,18 +37,22 @@ pub fn is_v2(archive: &Path) -> Result<bool> {
 /// Reads tiles under `ARCHIVE/log/`, never through a symbolic link, bounded; counts reads.
 pub struct DiskTiles<'a> {
     archive: &'a Path,
+    base: &'a str,
 }
 
 impl<'a> DiskTiles<'a> {
     /// The tiles of this archive.
     pub fn new(archive: &'a Path) -> Self {
-        DiskTiles { archive }
+        DiskTiles {
+            archive,
+            base: "log",
+        }
     }
 }
 
 impl TileRead for DiskTiles<'_> {
     fn read(&mut self, path: &str, max_len: usize) -> std::result::Result<Option<Vec<u8>>, String> {
-        let rel = format!("log/{path}");
+        let rel = format!("{}/{path}", self.base);
         // Every directory on the way must be a real directory.
         let mut dir = String::new();
         let parts: Vec<&str> = rel.split('/').collect();
@@ -108,13 +115,120 @@ pub(super) fn put_file(archive: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
 /// returns the new root. Files beyond `old_size` left by an interrupted add are replaced;
 /// no file the tree of `old_size` needs is touched.
 pub fn extend(archive: &Path, old_size: u64, lines: &[String]) -> Result<Hash> {
-    ensure_dir(archive, TILE_DIR)?;
-    let mut tiles = Tiles::new(DiskTiles::new(archive), old_size);
+    extend_in(archive, "log", old_size, lines)
+}
+
+fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Result<Hash> {
+    ensure_dir(archive, &format!("{base}/tile"))?;
+    let mut tiles = Tiles::new(DiskTiles { archive, base }, old_size);
     let (files, root) = tlog::append(&mut tiles, lines, MAX_ENTRY_LINE).map_err(tile_error)?;
     for (path, bytes) in files {
-        put_file(archive, &format!("log/{path}"), &bytes)?;
+        put_file(archive, &format!("{base}/{path}"), &bytes)?;
     }
     Ok(root)
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// Entries laid out in tiles.
+    pub entries: u64,
+    /// The checkpoint written to `log/checkpoint`.
+    pub checkpoint: u64,
+}
+
+/// Entries held in memory at a time while migrating.
+const MIGRATE_CHUNK: usize = 1 << 16;
+/// Where `migrate` builds the tiles before moving them into place.
+const MIGRATING: &str = "log/.migrating";
+
+/// Lay a v1 archive's log out as v2 (`docs/FORMAT.md`, "Archive log v2", B.4): the tiles and
+/// entry bundles of the whole log, built in `log/.migrating/` and moved into place as
+/// `log/tile/` at the end, and `log/checkpoint` for the latest checkpoint, signed with `key`
+/// (which must be the key of that checkpoint). Every v1 file stays as it is. Refuses a log
+/// with problems (`archive audit` names them) or entries after its latest checkpoint.
+pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Result<Migrated> {
+    let label = archive.display().to_string();
+    if !real_dir(archive, "log")? {
+        return Err(invalid(
+            &label,
+            "is not a docseal archive (no log/ directory)",
+        ));
+    }
+    if is_v2(archive)? {
+        return Err(invalid(&label, "its log is v2 already (log/tile/ exists)"));
+    }
+    let _lock = super::Lock::acquire(archive, wait, true)?;
+    let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
+        key.public_key(),
+    )]);
+    let lc = super::check_log(archive, Some(&me), &[], &mut |_| Ok(()))?;
+    if let Some(bad) = lc.sink.first_error(&[]) {
+        return Err(invalid(
+            &label,
+            format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
+        ));
+    }
+    let Some((latest, _)) = lc.sound.last() else {
+        return Err(invalid(
+            &label,
+            "has no checkpoint signed by this key to migrate",
+        ));
+    };
+    if lc.n != latest.size || lc.orphan.is_some() {
+        return Err(invalid(
+            &label,
+            "has entries after its latest checkpoint (an interrupted add): run docseal archive add first",
+        ));
+    }
+    let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+    // A migration interrupted before: start again.
+    if real_dir(archive, MIGRATING)? {
+        let p = archive.join(MIGRATING);
+        std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    ensure_dir(archive, MIGRATING)?;
+    let mut chunk: Vec<String> = Vec::new();
+    let mut done = 0u64;
+    let mut root = crate::format::merkle::empty_root();
+    let mut failed: Option<Error> = None;
+    super::scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+        if failed.is_some() || pos >= latest.size {
+            return Ok(());
+        }
+        chunk.push(String::from_utf8_lossy(line).into_owned());
+        // Partial tiles at every checkpoint's size, as adds would have made them.
+        if chunk.len() >= MIGRATE_CHUNK || sizes.contains(&(pos + 1)) {
+            match extend_in(archive, MIGRATING, done, &chunk) {
+                Ok(r) => root = r,
+                Err(e) => failed = Some(e),
+            }
+            done += chunk.len() as u64;
+            chunk.clear();
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if done != latest.size || root != latest.root {
+        return Err(invalid(
+            &label,
+            "the tiles built do not give the latest checkpoint's root (the log changed?)",
+        ));
+    }
+    write_checkpoint(archive, latest, key)?;
+    let from = archive.join(MIGRATING).join("tile");
+    let to = archive.join(TILE_DIR);
+    std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+    let p = archive.join(MIGRATING);
+    std::fs::remove_dir(&p).map_err(|e| Error::io(&p, e))?;
+    let log = archive.join("log");
+    atomic::sync_dir(&log).map_err(|e| Error::io(&log, e))?;
+    Ok(Migrated {
+        entries: done,
+        checkpoint: latest.size,
+    })
 }
 
 /// The note key name and signer of an archive's checkpoints: the origin, the archive key.
@@ -154,7 +268,7 @@ pub fn read_cosignatures(archive: &Path, size: u64) -> Result<Vec<SignatureLine>
         return Ok(Vec::new());
     }
     let p = archive.join(&rel);
-    let Some(bytes) = super::read_limited(&p, MAX_NOTE_FILE)? else {
+    let Some(bytes) = read_limited(&p, MAX_NOTE_FILE)? else {
         return Ok(Vec::new());
     };
     if bytes.len() as u64 > MAX_NOTE_FILE {
@@ -167,4 +281,164 @@ pub fn read_cosignatures(archive: &Path, size: u64) -> Result<Vec<SignatureLine>
 /// Used by `add` and `migrate`: the entries as lines.
 pub fn lines_of(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(Entry::line).collect()
+}
+
+/// The witnesses an audit requires: their keys and how many must have cosigned the latest
+/// checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessPolicy {
+    /// Witness keys (cosignature/v1 verifier keys).
+    pub witnesses: Vec<VerifierKey>,
+    /// How many distinct witnesses must have cosigned the latest checkpoint.
+    pub min: usize,
+}
+
+/// The v2 parts of an audit: `log/checkpoint` against the latest checkpoint `latest` (as the
+/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`, and the
+/// witnesses' cosignatures.
+pub(super) fn audit_v2(
+    archive: &Path,
+    trust: &Trust,
+    latest: Option<&Checkpoint>,
+    policy: &WitnessPolicy,
+    f: &mut Sink,
+) -> Result<()> {
+    let v2 = is_v2(archive)?;
+    if !v2 {
+        if !policy.witnesses.is_empty() && policy.min > 0 {
+            f.push(Finding::at(
+                Code::LogWitnessQuorum,
+                "log",
+                "a v1 log has no cosigned checkpoint (docseal archive migrate makes it v2)",
+            ));
+        }
+        return Ok(());
+    }
+    let Some(cp) = latest else {
+        return Ok(());
+    };
+    let body = cp.body();
+    // log/checkpoint: the latest checkpoint's note, signed by a trusted archive key.
+    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
+        None => f.push(Finding::at(
+            Code::LogCheckpointMissing,
+            CHECKPOINT_FILE,
+            format!(
+                "missing (it should be checkpoint {} as a signed note)",
+                cp.size
+            ),
+        )),
+        Some(bytes) => match Note::parse(&bytes) {
+            Err(e) => f.push(Finding::at(
+                Code::LogCheckpointInvalid,
+                CHECKPOINT_FILE,
+                e.to_string(),
+            )),
+            Ok(n) if n.text != body => {
+                let older = Checkpoint::parse(n.text.as_bytes()).ok().filter(|c| {
+                    c.size < cp.size
+                        && read_limited(
+                            &archive.join(CHECKPOINTS_DIR).join(c.size.to_string()),
+                            MAX_CHECKPOINT_BYTES,
+                        )
+                        .ok()
+                        .flatten()
+                        .as_deref()
+                            == Some(n.text.as_bytes())
+                });
+                match older {
+                    Some(c) => f.push(
+                        Finding::at(
+                            Code::LogInterrupted,
+                            CHECKPOINT_FILE,
+                            format!(
+                                "is checkpoint {}, not the latest ({}): an add was interrupted after writing its checkpoint; the next add writes it",
+                                c.size, cp.size
+                            ),
+                        )
+                        .warning(),
+                    ),
+                    None => f.push(Finding::at(
+                        Code::LogCheckpointInvalid,
+                        CHECKPOINT_FILE,
+                        format!("is not the note of checkpoint {} (altered or forged)", cp.size),
+                    )),
+                }
+            }
+            Ok(n) => {
+                let verifies = trust.keys().iter().filter(|k| k.archive).any(|k| {
+                    archive_verifier(&cp.origin, &k.key).is_some_and(|vk| {
+                        n.signatures
+                            .iter()
+                            .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
+                    })
+                });
+                if !verifies {
+                    f.push(Finding::at(
+                        Code::LogCheckpointInvalid,
+                        CHECKPOINT_FILE,
+                        "has no valid note signature by a trusted archive key (altered or forged)",
+                    ));
+                }
+            }
+        },
+    }
+    // The tiles and entry bundles of the latest tree against log/entries.
+    let mut tiles = Tiles::new(DiskTiles::new(archive), cp.size);
+    let mut checker = tlog::Checker::new(MAX_ENTRY_LINE);
+    let mut bad: Option<tlog::TileError> = None;
+    super::scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+        if pos < cp.size && bad.is_none() {
+            if let Err(e) = checker.push(&mut tiles, line) {
+                bad = Some(e);
+            }
+        }
+        Ok(())
+    })?;
+    let bad = match bad {
+        Some(e) => Some(e),
+        None => checker.finish(&mut tiles).err(),
+    };
+    if let Some(e) = bad {
+        let at = match &e {
+            tlog::TileError::Missing(p)
+            | tlog::TileError::Malformed { path: p, .. }
+            | tlog::TileError::Read { path: p, .. } => format!("log/{p}"),
+            tlog::TileError::OutOfRange(_) => TILE_DIR.to_string(),
+        };
+        f.push(Finding::at(
+            Code::LogTilesInvalid,
+            &at,
+            format!("{e} (tree of {} entries)", cp.size),
+        ));
+    }
+    // Witnesses.
+    if !policy.witnesses.is_empty() {
+        let (ok, errs) = super::witness::cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        for e in errs {
+            f.push(Finding::at(
+                Code::LogCosignatureInvalid,
+                format!("{COSIGNATURES_DIR}/{}", cp.size),
+                e,
+            ));
+        }
+        if ok.len() < policy.min {
+            let names: Vec<&str> = ok
+                .iter()
+                .map(|&i| policy.witnesses[i].name.as_str())
+                .collect();
+            f.push(Finding::at(
+                Code::LogWitnessQuorum,
+                format!("{COSIGNATURES_DIR}/{}", cp.size),
+                format!(
+                    "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
+                    cp.size,
+                    ok.len(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                    policy.min
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
