@@ -269,10 +269,9 @@ impl VerifierKey {
         if s.len() > MAX_KEY_NAME + 80 {
             return Err(bad("too long"));
         }
-        let mut parts = s.split('+');
-        let (Some(name), Some(id), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // The name and id hold no `+`; the base64 key may.
+        let mut parts = s.splitn(3, '+');
+        let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("expected <name>+<hex key id>+<base64 key>"));
         };
         check_key_name(name)?;
@@ -562,6 +561,22 @@ mod tests {
         let (ok, errs) = count_cosigners(text, &lines, &keys);
         assert_eq!(ok, vec![0]);
         assert_eq!(errs.len(), 2); // the wrong checkpoint and the forged line
+    }
+
+    #[test]
+    fn issue17_vkeys_whose_base64_holds_a_plus_parse() {
+        // Many keys: some base64 encodings hold `+` (the separator of the vkey's parts).
+        let mut with_plus = 0;
+        for seed in 0..64u8 {
+            let k = key(seed);
+            for kind in [KeyKind::Ed25519, KeyKind::Cosignature] {
+                let vk = NoteSigner::new("w.example/x", &k).unwrap().verifier(kind);
+                let s = vk.to_vkey();
+                with_plus += usize::from(s.matches('+').count() > 2);
+                assert_eq!(VerifierKey::parse(&s).unwrap(), vk, "{s}");
+            }
+        }
+        assert!(with_plus > 0);
     }
 
     #[test]

@@ -3157,7 +3157,15 @@ fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
 }
 
 /// The roots of these leaf ranges of the log, streamed.
-fn roots_of(archive: &Path, ranges: &[(u64, u64)]) -> Result<Vec<Hash>> {
+fn roots_of(archive: &Path, ranges: &[(u64, u64)], tree: u64) -> Result<Vec<Hash>> {
+    // A v2 log: from the tiles of the latest checkpoint's tree (`tree`), O(log n) reads.
+    if tiles::is_v2(archive)? {
+        let mut t = crate::format::tlog::Tiles::new(tiles::DiskTiles::new(archive), tree);
+        return ranges
+            .iter()
+            .map(|&(a, b)| t.range_root(a, b).map_err(tiles::tile_error))
+            .collect();
+    }
     let mut rr = merkle::RangeRoots::new(ranges);
     scan_entries(archive, &BTreeSet::new(), &mut |_, leaf, _| {
         rr.push(*leaf);
@@ -3207,7 +3215,8 @@ pub fn prove_inclusion(
     }
     let ranges = merkle::inclusion_ranges(e.index, size)
         .ok_or_else(|| invalid(archive.display(), "the entry is outside the tree"))?;
-    let path = roots_of(archive, &ranges)?;
+    let tree = lc.sound.last().map_or(size, |(c, _)| c.size);
+    let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &cp.root)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
     Ok(InclusionProof {
@@ -3249,7 +3258,8 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     }
     let ranges = merkle::consistency_ranges(old.size, new.size)
         .ok_or_else(|| invalid(archive.display(), "sizes outside the tree"))?;
-    let path = roots_of(archive, &ranges)?;
+    let tree = lc.sound.last().map_or(new.size, |(c, _)| c.size);
+    let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
     Ok(ConsistencyProof {

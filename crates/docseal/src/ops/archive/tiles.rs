@@ -84,7 +84,7 @@ impl TileRead for DiskTiles<'_> {
     }
 }
 
-fn tile_error(e: tlog::TileError) -> Error {
+pub(super) fn tile_error(e: tlog::TileError) -> Error {
     match &e {
         tlog::TileError::Missing(p)
         | tlog::TileError::Malformed { path: p, .. }
@@ -163,7 +163,7 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
         key.public_key(),
     )]);
     let lc = super::check_log(archive, Some(&me), &[], &mut |_| Ok(()))?;
-    if let Some(bad) = lc.sink.first_error(&[]) {
+    if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
         return Err(invalid(
             &label,
             format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
