@@ -173,7 +173,8 @@ fn issue17_v2_add_writes_tiles_and_a_signed_note_checkpoint_minisign_still_check
 fn issue17_v2_audit_catches_tampered_or_missing_tiles_and_a_forged_checkpoint_note() {
     let f = Fixture::new();
     let a = f.arch();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    type Tamper = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
         (
             "tile byte flipped",
             Box::new(|a: &Path| {

@@ -225,6 +225,9 @@ pub fn entry_bundle_bytes<E: AsRef<[u8]>>(entries: &[E]) -> Vec<u8> {
     out
 }
 
+/// Files to write: (path under the log's prefix, bytes).
+pub type TileFiles = Vec<(String, Vec<u8>)>;
+
 /// Reads tile files by path (relative to the log's prefix): `Ok(None)` when absent. A reader
 /// must refuse a file longer than `max_len` without reading it whole.
 pub trait TileRead {
@@ -352,13 +355,13 @@ impl<R: TileRead> Tiles<R> {
         let n = hi - lo;
         if n.is_power_of_two() {
             let h = n.trailing_zeros();
-            if lo % n != 0 {
+            if !lo.is_multiple_of(n) {
                 return Err(out());
             }
             return self.subtree(h, lo >> h);
         }
         let k = 1u64 << (63 - (n - 1).leading_zeros());
-        if lo % k != 0 {
+        if !lo.is_multiple_of(k) {
             return Err(out());
         }
         let left = self.subtree(k.trailing_zeros(), lo / k)?;
@@ -418,7 +421,7 @@ pub fn append<R: TileRead, E: AsRef<[u8]>>(
     tiles: &mut Tiles<R>,
     entries: &[E],
     max_entry: usize,
-) -> Result<(Vec<(String, Vec<u8>)>, Hash), TileError> {
+) -> Result<(TileFiles, Hash), TileError> {
     let old_size = tiles.size();
     let new_size = old_size
         .checked_add(entries.len() as u64)
@@ -429,7 +432,7 @@ pub fn append<R: TileRead, E: AsRef<[u8]>>(
     }
     // Entry bundles.
     let first_bundle = old_size / TILE_WIDTH;
-    let mut all: Vec<Vec<u8>> = if old_size % TILE_WIDTH != 0 {
+    let mut all: Vec<Vec<u8>> = if !old_size.is_multiple_of(TILE_WIDTH) {
         tiles.entries(first_bundle, max_entry)?
     } else {
         Vec::new()
@@ -459,7 +462,7 @@ pub fn append<R: TileRead, E: AsRef<[u8]>>(
         let shift = u32::from(level) * TILE_HEIGHT;
         let old_count = if shift >= 64 { 0 } else { old_size >> shift };
         let first_tile = old_count / TILE_WIDTH;
-        let mut row: Vec<Hash> = if old_count % TILE_WIDTH != 0 {
+        let mut row: Vec<Hash> = if !old_count.is_multiple_of(TILE_WIDTH) {
             let id = TileId::holding(Some(level), old_count - 1, old_size)
                 .ok_or_else(|| TileError::OutOfRange("tile".into()))?;
             tiles.tile(id)?.to_vec()

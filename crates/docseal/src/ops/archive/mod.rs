@@ -794,19 +794,12 @@ fn name_key(name: &str) -> String {
     caseless::default_case_fold_str(&nfc).nfc().collect()
 }
 
-/// Sorted copy's values that occur more than once (at most `cap`).
-fn duplicates(mut v: Vec<u64>, cap: usize) -> BTreeSet<u64> {
-    v.sort_unstable();
-    let mut out = BTreeSet::new();
-    for w in v.windows(2) {
-        if w[0] == w[1] {
-            out.insert(w[0]);
-            if out.len() >= cap {
-                break;
-            }
-        }
-    }
-    out
+/// The keys that occur more than once (at most `cap`).
+fn duplicates(v: dups::KeySorter, cap: usize) -> Result<BTreeSet<u64>> {
+    Ok(v.duplicates(cap)
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .into_iter()
+        .collect())
 }
 
 /// The log as checked.
@@ -956,8 +949,10 @@ fn check_log(
     let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
     want.extend(kept.iter().map(|k| k.checkpoint.size));
     let keyed = Keyed::new();
-    let mut name_keys: Vec<u64> = Vec::new();
-    let mut content_keys: Vec<u64> = Vec::new();
+    // Keys of names and contents, spilled to temporary files beyond a million (bounded memory).
+    let mut name_keys = dups::KeySorter::default();
+    let mut content_keys = dups::KeySorter::default();
+    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
@@ -981,8 +976,12 @@ fn check_log(
                 misplaced.push((pos, e.index, e.name.clone()));
             }
         }
-        name_keys.push(keyed.of(&name_key(&e.name)));
-        content_keys.push(keyed.of(&e.content_sha256));
+        name_keys
+            .push(keyed.of(&name_key(&e.name)))
+            .map_err(spill)?;
+        content_keys
+            .push(keyed.of(&e.content_sha256))
+            .map_err(spill)?;
         each(&e)
     })?;
     let n = scan.lines;
@@ -1221,8 +1220,8 @@ fn check_log(
 
     // Duplicate names and contents, and the names in an altered range: a second pass, only
     // when needed.
-    let dup_names = duplicates(name_keys, MAX_REPORTED);
-    let dup_contents = duplicates(content_keys, MAX_REPORTED);
+    let dup_names = duplicates(name_keys, MAX_REPORTED)?;
+    let dup_contents = duplicates(content_keys, MAX_REPORTED)?;
     if !dup_names.is_empty() || !dup_contents.is_empty() || altered_range.is_some() {
         let mut by_name: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
         let mut by_content: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -2685,7 +2684,7 @@ pub fn audit_with(
     let dir = archive.join(BUNDLES_DIR);
     let pending_dir = archive.join(PENDING_DIR);
     let keyed = Keyed::new();
-    let mut listed: Vec<u64> = Vec::new();
+    let mut listed = dups::KeySorter::default();
     let opts = Options {
         limits: limits.clone(),
         ..Options::default()
@@ -2705,7 +2704,9 @@ pub fn audit_with(
     let mut pending_entries: Vec<Entry> = Vec::new();
     let mut bundle_f = Sink::default();
     let mut each = |e: &Entry| -> Result<()> {
-        listed.push(keyed.of(&e.name));
+        listed
+            .push(keyed.of(&e.name))
+            .map_err(|err| Error::io(std::env::temp_dir(), err))?;
         if !bundles_readable {
             return Ok(());
         }
@@ -2914,9 +2915,23 @@ pub fn audit_with(
     }
     f.absorb(bundle_f);
 
-    // Files in bundles/ that no entry names; what an interrupted add left in log/pending.
-    listed.sort_unstable();
+    // Files in bundles/ that no entry names (their keys against the listed ones, both sorted
+    // on disk past a million: bounded memory), then a second pass over the directory names
+    // them; what an interrupted add left in log/pending.
     if bundles_readable && dir.is_dir() {
+        let mut present = dups::KeySorter::default();
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            present
+                .push(keyed.of(&name))
+                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        }
+        let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?
+            .into_iter()
+            .collect();
         let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         for ent in rd {
             let ent = ent.map_err(|e| Error::io(&dir, e))?;
@@ -2932,7 +2947,7 @@ pub fn audit_with(
                     )
                     .warning(),
                 );
-            } else if listed.binary_search(&keyed.of(&name)).is_err() {
+            } else if unlisted.contains(&keyed.of(&name)) {
                 if ft.is_symlink() {
                     f.push(link(&at));
                 } else {
