@@ -11,6 +11,7 @@ pub mod merkle;
 pub mod minisign;
 pub mod note;
 pub mod path;
+pub mod store;
 pub mod tlog;
 pub mod tsa;
 pub mod zip;
