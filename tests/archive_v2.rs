@@ -764,3 +764,188 @@ mod vectors {
         let _ = arch;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scale: audit of a synthetic v2 log in bounded memory (issue 17, "Audit streams")
+// ---------------------------------------------------------------------------------------------
+
+fn hex_sha256(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    docseal::metadata::hex(&Sha256::digest(b))
+}
+
+/// A v1 log of `n` synthetic entries (no bundles) with checkpoints at `sizes`, signed by `key`.
+fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &SecretKey) {
+    use docseal::archive::Checkpoint;
+    use std::io::Write;
+    std::fs::create_dir_all(archive.join("log/checkpoints")).unwrap();
+    std::fs::create_dir_all(archive.join("bundles")).unwrap();
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(archive.join("log/entries")).unwrap());
+    let mut cr = docseal::log::CompactRange::new();
+    let mut previous = 0;
+    let origin = format!("docseal-archive/{}", key.key_id());
+    let mut line = String::new();
+    for i in 0..n {
+        line.clear();
+        let c = hex_sha256(format!("content {i}").as_bytes());
+        use std::fmt::Write as _;
+        write!(
+            line,
+            "{i} {c} {} urn:docseal:{} - b{i:08}.zip",
+            &c[..32].repeat(2),
+            &c[32..]
+        )
+        .unwrap();
+        w.write_all(line.as_bytes()).unwrap();
+        w.write_all(b"\n").unwrap();
+        cr.push(docseal::log::leaf_hash(line.as_bytes()));
+        if sizes.contains(&cr.size()) {
+            let cp = Checkpoint {
+                origin: origin.clone(),
+                size: cr.size(),
+                root: cr.root(),
+                time: chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).unwrap(),
+                previous,
+            };
+            previous = cp.size;
+            let dir = archive.join("log/checkpoints");
+            std::fs::write(dir.join(cp.size.to_string()), cp.body()).unwrap();
+            std::fs::write(dir.join(format!("{}.minisig", cp.size)), cp.sign(key)).unwrap();
+        }
+    }
+    w.flush().unwrap();
+}
+
+/// Peak RSS (KiB), wall seconds, exit code and stdout of `BIN ARGS`, with `/usr/bin/time`.
+fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .current_dir(env.dir.path())
+        .args(["-f", "%M %e"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    let mut it = last.split_whitespace();
+    let kib: u64 = it
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no figure from /usr/bin/time: {err}"));
+    let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    eprintln!("{args:?}: peak RSS {kib} KiB, {secs} s");
+    (
+        kib,
+        secs,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A synthetic v2 log of `n` entries (migrated from v1), audited; and an inclusion proof
+/// from its tiles. Returns (audit peak RSS KiB, audit seconds, prove peak RSS KiB).
+fn audit_synthetic(env: &Env, bin: &Path, n: u64) -> (u64, f64, u64) {
+    let (k, p) = env.keygen("archive");
+    synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k));
+    let k = k.display().to_string();
+    let p = p.display().to_string();
+    let (_, _, code, _) = measure(env, bin, &["archive", "migrate", "big", "--key", &k]);
+    assert_eq!(code, 0);
+    assert!(env.path("big/log/checkpoint").is_file());
+    let (kib, secs, code, out) = measure(
+        env,
+        bin,
+        &["archive", "audit", "big", "--trust", &p, "--json"],
+    );
+    // Every bundle is missing (synthetic entries): that is the only kind of error.
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["entries"], n);
+    let errs: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errs.into_iter().collect::<Vec<_>>(),
+        vec!["archive.bundle_removed"]
+    );
+    let digest = hex_sha256(format!("content {}", n / 3).as_bytes());
+    let (pkib, _, code, _) = measure(
+        env,
+        bin,
+        &["archive", "prove", "big", &digest, "--out", "p.json"],
+    );
+    assert_eq!(code, 0);
+    env.cmd()
+        .args(["archive", "check-proof", "p.json", "--trust", &p])
+        .ok();
+    // Reads per proof through the Store (as on object storage): a few tiles per level.
+    let store = docseal::format::store::LocalStore::new(&env.path("big"));
+    let mut worst = 0;
+    for i in [0, 1, n / 3, n / 2, n - 2, n - 1] {
+        let mut fresh =
+            docseal::format::tlog::Tiles::new(docseal::archive::tiles::StoreTiles::new(&store), n);
+        let path = fresh.inclusion_proof(i, n).unwrap();
+        worst = worst.max(fresh.reads());
+        if i == n / 3 {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(env.path("p.json")).unwrap()).unwrap();
+            let want: Vec<String> = v["inclusionPath"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect();
+            use base64::Engine;
+            let got: Vec<String> = path
+                .iter()
+                .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+    let mut c =
+        docseal::format::tlog::Tiles::new(docseal::archive::tiles::StoreTiles::new(&store), n);
+    c.consistency_proof(1000, n).unwrap();
+    let levels = (64 - n.leading_zeros()).div_ceil(8) as u64;
+    eprintln!(
+        "entries {n}: {worst} Store reads for the worst inclusion proof, {} for consistency 1000 -> {n} ({levels} tile levels)",
+        c.reads()
+    );
+    assert!(worst <= 3 * levels, "{worst} reads");
+    assert!(c.reads() <= 3 * levels, "{} reads", c.reads());
+    (kib, secs, pkib)
+}
+
+#[test]
+fn issue17_audit_of_a_million_entry_v2_log_stays_under_64_mib() {
+    if !require_tool("/usr/bin/time") {
+        return;
+    }
+    let env = Env::new();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_docseal"));
+    let (kib, _, pkib) = audit_synthetic(&env, &bin, 1_000_000);
+    assert!(kib < 64 * 1024, "audit: peak RSS {kib} KiB");
+    assert!(pkib < 64 * 1024, "prove: peak RSS {pkib} KiB");
+}
+
+/// The figures of docs/BENCHMARKS.md ("Archive log v2"): `DOCSEAL_BENCH_BIN=<release docseal>
+/// DOCSEAL_BENCH_ENTRIES=10000000 cargo test --test archive_v2 -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn issue17_bench_audit_of_a_synthetic_v2_log() {
+    let env = Env::new();
+    let bin = std::env::var_os("DOCSEAL_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_docseal")));
+    let n: u64 = std::env::var("DOCSEAL_BENCH_ENTRIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let (kib, secs, pkib) = audit_synthetic(&env, &bin, n);
+    println!("entries {n}: audit peak RSS {kib} KiB, {secs} s; prove peak RSS {pkib} KiB");
+}

@@ -57,6 +57,17 @@ pub const PENDING_DIR: &str = "log/pending";
 pub const MAX_ENTRY_LINE: usize = 2048;
 /// Most entries a log may hold.
 pub const MAX_ENTRIES: usize = 1 << 20;
+/// The most entries a v2 log (tiles: "Archive log v2") holds: 2^40.
+pub const MAX_ENTRIES_V2: u64 = 1 << 40;
+
+/// The entry limit of this archive's log: [`MAX_ENTRIES`] for v1, [`MAX_ENTRIES_V2`] for v2.
+fn max_entries(archive: &Path) -> u64 {
+    if tiles::is_v2(archive).unwrap_or(false) {
+        MAX_ENTRIES_V2
+    } else {
+        MAX_ENTRIES as u64
+    }
+}
 /// Most checkpoints a log may hold.
 pub const MAX_CHECKPOINTS: usize = 100_000;
 /// Largest checkpoint note.
@@ -528,6 +539,7 @@ fn scan_entries(archive: &Path, want: &BTreeSet<u64>, each: &mut EachLine<'_>) -
     };
     let mut r = BufReader::with_capacity(64 << 10, f);
     let mut out = Scan::default();
+    let max = max_entries(archive);
     let mut cr = CompactRange::new();
     let mut wanted = want.iter().copied().filter(|&s| s > 0).peekable();
     let mut buf = Vec::with_capacity(512);
@@ -551,8 +563,8 @@ fn scan_entries(archive: &Path, want: &BTreeSet<u64>, each: &mut EachLine<'_>) -
             }
             break;
         }
-        if out.lines >= MAX_ENTRIES as u64 {
-            out.stopped = Some(format!("more than {MAX_ENTRIES} entries"));
+        if out.lines >= max {
+            out.stopped = Some(format!("more than {max} entries"));
             break;
         }
         let line = &buf[..buf.len() - 1];
@@ -2169,10 +2181,11 @@ pub fn add_wait(
             ));
         }
     }
-    if count as usize + bundles.len() > MAX_ENTRIES {
+    let max = max_entries(archive);
+    if count + bundles.len() as u64 > max {
         return Err(invalid(
             &label,
-            format!("an archive log holds at most {MAX_ENTRIES} entries"),
+            format!("an archive log holds at most {max} entries"),
         ));
     }
     if lc.files >= MAX_CHECKPOINTS {

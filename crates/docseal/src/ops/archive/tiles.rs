@@ -14,6 +14,7 @@ use crate::format::finding::{Code, Finding};
 use crate::format::merkle::Hash;
 use crate::format::minisign::{PublicKey, SecretKey};
 use crate::format::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
+use crate::format::store::Store;
 use crate::format::tlog::{self, TileRead, Tiles};
 use crate::profile::trust::Trust;
 use std::collections::BTreeSet;
@@ -440,4 +441,32 @@ pub(super) fn audit_v2(
         }
     }
     Ok(())
+}
+
+/// Reads the tiles under `log/` of an archive in a [`Store`] (local or object storage), each
+/// read bounded; [`Tiles::reads`] counts them.
+pub struct StoreTiles<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> StoreTiles<'a> {
+    /// The tiles of the archive at the root of `store`.
+    pub fn new(store: &'a dyn Store) -> Self {
+        StoreTiles { store }
+    }
+}
+
+impl std::fmt::Debug for StoreTiles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreTiles({})", self.store.root())
+    }
+}
+
+impl TileRead for StoreTiles<'_> {
+    fn read(&mut self, path: &str, max_len: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        match self.store.get(&format!("log/{path}"), max_len as u64) {
+            Ok(o) => Ok(o.map(|o| o.bytes)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
