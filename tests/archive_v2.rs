@@ -918,6 +918,39 @@ fn audit_synthetic(env: &Env, bin: &Path, n: u64) -> (u64, f64, u64) {
     );
     assert!(worst <= 3 * levels, "{worst} reads");
     assert!(c.reads() <= 3 * levels, "{} reads", c.reads());
+    // An add to the big log: memory proportional to what is added, not to the log.
+    let (rk, _) = env.keygen("reporter");
+    env.pack_text(
+        "one more\n",
+        "A thaw",
+        "2026-01-01T00:00:00Z",
+        &rk,
+        "s.zip",
+        &[],
+    );
+    let (akib, _, code, _) = measure(
+        env,
+        bin,
+        &[
+            "archive",
+            "add",
+            "big",
+            "s.zip",
+            "--key",
+            &k,
+            "--time",
+            "2027-01-01",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(akib < 64 * 1024, "add: peak RSS {akib} KiB");
+    let w = (n + 1) % 256;
+    assert!(env
+        .path(&format!(
+            "big/log/tile/entries/{}.p/{w}",
+            docseal::format::tlog::index_path((n + 1) / 256)
+        ))
+        .is_file());
     (kib, secs, pkib)
 }
 

@@ -2056,8 +2056,13 @@ pub fn add_wait(
     let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
         key.public_key(),
     )]);
-    let mut existing_names: Vec<(String, u64)> = Vec::new();
-    let mut existing_contents: HashMap<String, u64> = HashMap::new();
+    // Memory stays proportional to the bundles given, not to the log: the log's names are
+    // compared with the given ones as it streams by, its contents after the copies (below).
+    let given: BTreeSet<String> = bundles
+        .iter()
+        .filter_map(|b| b.file_name().and_then(|n| n.to_str()).map(name_key))
+        .collect();
+    let mut existing_names: HashMap<String, u64> = HashMap::new();
     let mut unsigned: Vec<Entry> = Vec::new();
     let mut count = 0u64;
     // The size signed last is known only after the pass: keep the entries after the largest
@@ -2068,8 +2073,10 @@ pub fn add_wait(
     })?;
     let lc = check_log(archive, None, &[], &mut |e| {
         count += 1;
-        existing_contents.insert(e.content_sha256.clone(), e.index);
-        existing_names.push((name_key(&e.name), e.index));
+        let nk = name_key(&e.name);
+        if given.contains(&nk) {
+            existing_names.entry(nk).or_insert(e.index);
+        }
         if e.index >= largest_file {
             unsigned.push(e.clone());
         }
@@ -2214,10 +2221,7 @@ pub fn add_wait(
         .into_iter()
         .map(|(k, i)| (k, format!("entry {i}")))
         .collect();
-    let mut contents: HashMap<String, String> = existing_contents
-        .into_iter()
-        .map(|(c, i)| (c, format!("entry {i}")))
-        .collect();
+    let mut contents: HashMap<String, String> = HashMap::new();
     let mut copied: Vec<PathBuf> = Vec::new();
     let mut new_entries: Vec<Entry> = Vec::new();
     let result = (|| -> Result<()> {
@@ -2252,6 +2256,32 @@ pub fn add_wait(
                 format!("{} (given as {})", name, b.display()),
             );
             new_entries.push(e);
+        }
+        // Contents already in the log: one more pass over it, against the new ones only.
+        let fresh: HashMap<&str, usize> = new_entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.content_sha256.as_str(), i))
+            .collect();
+        let mut clash: Option<(usize, u64)> = None;
+        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+            if clash.is_none() && pos < count {
+                if let Ok(e) = Entry::parse(line) {
+                    if let Some(&i) = fresh.get(e.content_sha256.as_str()) {
+                        clash = Some((i, e.index));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some((i, index)) = clash {
+            return Err(invalid(
+                bundles[i].display(),
+                format!(
+                    "its content (sha256 {}) is already in the archive: entry {index}",
+                    new_entries[i].content_sha256
+                ),
+            ));
         }
         Ok(())
     })();
