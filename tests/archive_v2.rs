@@ -202,6 +202,14 @@ fn issue17_v2_audit_catches_tampered_or_missing_tiles_and_a_forged_checkpoint_no
             "log.tiles_invalid",
         ),
         (
+            "tile directory swapped for a symbolic link to the same tiles",
+            Box::new(|a: &Path| {
+                std::fs::rename(a.join("log/tile/0"), a.join("elsewhere")).unwrap();
+                std::os::unix::fs::symlink(a.join("elsewhere"), a.join("log/tile/0")).unwrap();
+            }),
+            "log.tiles_invalid",
+        ),
+        (
             "checkpoint note altered",
             Box::new(|a: &Path| {
                 let p = a.join("log/checkpoint");

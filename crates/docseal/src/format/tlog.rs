@@ -486,7 +486,10 @@ pub fn append<R: TileRead, E: AsRef<[u8]>>(
         level += 1;
     }
     // The new root, from the tiles just made and the old ones.
-    let made: HashMap<String, Vec<u8>> = files.iter().cloned().collect();
+    let made: HashMap<&str, &[u8]> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
     let mut reader = OverlayRead {
         made: &made,
         under: &mut tiles.reader,
@@ -496,14 +499,14 @@ pub fn append<R: TileRead, E: AsRef<[u8]>>(
 }
 
 struct OverlayRead<'a, R> {
-    made: &'a HashMap<String, Vec<u8>>,
+    made: &'a HashMap<&'a str, &'a [u8]>,
     under: &'a mut R,
 }
 
 impl<R: TileRead> TileRead for &mut OverlayRead<'_, R> {
     fn read(&mut self, path: &str, max_len: usize) -> Result<Option<Vec<u8>>, String> {
         match self.made.get(path) {
-            Some(b) => Ok(Some(b.clone())),
+            Some(b) => Ok(Some(b.to_vec())),
             None => self.under.read(path, max_len),
         }
     }
@@ -663,7 +666,7 @@ mod tests {
         fn read(&mut self, path: &str, max_len: usize) -> Result<Option<Vec<u8>>, String> {
             match self.0.get(path) {
                 Some(b) if b.len() > max_len => Err("too large".into()),
-                Some(b) => Ok(Some(b.clone())),
+                Some(b) => Ok(Some(b.to_vec())),
                 None => Ok(None),
             }
         }

@@ -139,7 +139,7 @@ pub struct Migrated {
 }
 
 /// Entries held in memory at a time while migrating.
-const MIGRATE_CHUNK: usize = 1 << 16;
+const MIGRATE_CHUNK: usize = 1 << 14;
 /// Where `migrate` builds the tiles before moving them into place.
 const MIGRATING: &str = "log/.migrating";
 
