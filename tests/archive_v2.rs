@@ -829,7 +829,7 @@ fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &SecretKey) {
 fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
     let out = std::process::Command::new("/usr/bin/time")
         .current_dir(env.dir.path())
-        .args(["-f", "%M %e"])
+        .args(["-f", "%M %e %U %S"])
         .arg(bin)
         .args(args)
         .output()
@@ -842,7 +842,9 @@ fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
         .and_then(|x| x.parse().ok())
         .unwrap_or_else(|| panic!("no figure from /usr/bin/time: {err}"));
     let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-    eprintln!("{args:?}: peak RSS {kib} KiB, {secs} s");
+    let user: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    let sys: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    eprintln!("{args:?}: peak RSS {kib} KiB, {secs} s wall, {user} s user + {sys} s system CPU");
     (
         kib,
         secs,

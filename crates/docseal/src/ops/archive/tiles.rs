@@ -99,18 +99,41 @@ pub(super) fn tile_error(e: tlog::TileError) -> Error {
 
 /// Write (or replace) an archive file through a temporary file in its directory.
 pub(super) fn put_file(archive: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    put_file_sync(archive, rel, bytes, true)
+}
+
+/// [`put_file`]; without `durable`, the file and its directory are not synced (the caller
+/// syncs the whole file system before anything depends on them).
+fn put_file_sync(archive: &Path, rel: &str, bytes: &[u8], durable: bool) -> Result<()> {
     let dest = archive.join(rel);
     let dir_rel = rel.rsplit_once('/').map_or("", |(d, _)| d);
     ensure_dir(archive, dir_rel)?;
     let (tmp, mut f) = temp_file(parent_dir(&dest))?;
     f.write_all(bytes)
-        .and_then(|()| f.sync_all())
+        .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
         .map_err(|e| Error::io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    if !durable {
+        return Ok(());
+    }
     let dir = parent_dir(&dest);
     atomic::sync_dir(dir).map_err(|e| Error::io(dir, e))
 }
+
+/// Make everything written under `archive` durable: `syncfs` where there is one, else each
+/// file was synced as written.
+fn sync_all_written(archive: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let d = std::fs::File::open(archive).map_err(|e| Error::io(archive, e))?;
+        rustix::fs::syncfs(&d).map_err(|e| Error::io(archive, e.into()))?;
+    }
+    Ok(())
+}
+
+/// Whether files may be written without syncing each (one `syncfs` at the end instead).
+const DEFER_SYNC: bool = cfg!(target_os = "linux");
 
 /// Extend the tiles of the tree of `old_size` entries with `lines` (entry lines without LF);
 /// returns the new root. Files beyond `old_size` left by an interrupted add are replaced;
@@ -123,8 +146,10 @@ fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Res
     ensure_dir(archive, &format!("{base}/tile"))?;
     let mut tiles = Tiles::new(DiskTiles { archive, base }, old_size);
     let (files, root) = tlog::append(&mut tiles, lines, MAX_ENTRY_LINE).map_err(tile_error)?;
+    // Migrating: synced once at the end, before the tiles are moved into place.
+    let durable = base == "log" || !DEFER_SYNC;
     for (path, bytes) in files {
-        put_file(archive, &format!("{base}/{path}"), &bytes)?;
+        put_file_sync(archive, &format!("{base}/{path}"), &bytes, durable)?;
     }
     Ok(root)
 }
@@ -218,6 +243,7 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
             "the tiles built do not give the latest checkpoint's root (the log changed?)",
         ));
     }
+    sync_all_written(archive)?;
     write_checkpoint(archive, latest, key)?;
     let from = archive.join(MIGRATING).join("tile");
     let to = archive.join(TILE_DIR);
