@@ -406,6 +406,36 @@ pub enum ArchiveCommand {
     ProveConsistency(ArchiveProveConsistencyArgs),
     /// Check a proof file with the archive's public key alone (no archive needed).
     CheckProof(ArchiveCheckProofArgs),
+    /// Add a transparency-log witness's cosignature (C2SP tlog-cosignature) of a checkpoint:
+    /// the signature lines the witness returned for log/checkpoint, or the whole cosigned
+    /// checkpoint. Only the form is checked here; `archive audit --witness` checks signatures.
+    CosignCheckpoint(ArchiveCosignArgs),
+    /// Lay a v1 archive's log out as v2 (C2SP tlog-tiles and a signed-note checkpoint at
+    /// log/checkpoint), keeping every v1 file as it is.
+    Migrate(ArchiveMigrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveCosignArgs {
+    /// The archive directory (v2 log).
+    pub archive: PathBuf,
+    /// The witness's answer: cosignature lines ("— <name> <base64>"), or a cosigned checkpoint.
+    #[arg(value_name = "SIGNATURE-FILE")]
+    pub signature: PathBuf,
+    /// Wait at most this long for an `archive add` on the same archive to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveMigrateArgs {
+    /// The archive directory (v1 log).
+    pub archive: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Wait at most this long for an `archive add` on the same archive to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
 }
 
 #[derive(Args, Debug)]
@@ -450,6 +480,15 @@ pub struct ArchiveAuditArgs {
     /// repeat for several (a trust file's `tsa_roots` count too).
     #[arg(long = "tsa-trust", value_name = "CA.pem")]
     pub tsa_trust: Vec<PathBuf>,
+    /// A witness's verifier key (C2SP vkey "<name>+<hex id>+<base64>", cosignature/v1 type
+    /// 0x04), or a file holding one; repeat for several. The latest checkpoint must carry valid
+    /// cosignatures of --min-witnesses of them (v2 logs).
+    #[arg(long = "witness", value_name = "PUB")]
+    pub witnesses: Vec<String>,
+    /// How many distinct --witness keys must have cosigned the latest checkpoint; default all
+    /// of them.
+    #[arg(long = "min-witnesses", value_name = "N", requires = "witnesses")]
+    pub min_witnesses: Option<usize>,
     /// Machine-readable output: one JSON object ("type": "audit"); see docs/VERIFY.md.
     #[arg(long)]
     pub json: bool,

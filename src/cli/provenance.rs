@@ -2,8 +2,8 @@
 //! [`docseal::cosign`], [`docseal::history`] and [`docseal::archive`].
 
 use super::args::{
-    ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveProveArgs,
-    ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
+    ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveCosignArgs,
+    ArchiveMigrateArgs, ArchiveProveArgs, ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
 };
 use super::load::{limits, load_secret_key};
 use super::output;
@@ -156,6 +156,8 @@ pub fn archive(c: ArchiveCommand) -> Result<u8> {
         ArchiveCommand::Prove(a) => prove(a),
         ArchiveCommand::ProveConsistency(a) => prove_consistency(a),
         ArchiveCommand::CheckProof(a) => check_proof(a),
+        ArchiveCommand::CosignCheckpoint(a) => cosign_checkpoint(a),
+        ArchiveCommand::Migrate(a) => migrate(a),
     }
 }
 
@@ -207,10 +209,29 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     for k in &a.checkpoints {
         kept.extend(archive::read_kept(k)?);
     }
+    let mut policy = archive::tiles::WitnessPolicy::default();
+    for w in &a.witnesses {
+        let k = archive::witness::read_witness(w)?;
+        if !policy.witnesses.contains(&k) {
+            policy.witnesses.push(k);
+        }
+    }
+    policy.min = a.min_witnesses.unwrap_or(policy.witnesses.len());
+    if policy.min > policy.witnesses.len() {
+        return Err(Error::invalid(
+            "--min-witnesses",
+            format!(
+                "{} is more than the {} distinct --witness keys given",
+                policy.min,
+                policy.witnesses.len()
+            ),
+        )
+        .into());
+    }
     // An archive in object storage: audited through a local copy (cli/s3archive.rs).
     let mirror = super::s3archive::Mirror::of(&a.archive, true)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let mut r = archive::audit(at, &trust, &kept, &limits(&a.limits))?;
+    let mut r = archive::audit_with(at, &trust, &kept, &limits(&a.limits), &policy)?;
     if let Some(m) = &mirror {
         r.archive = m.rename(&r.archive);
         for f in &mut r.findings {
@@ -249,6 +270,32 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         }
     }
     Ok(if r.ok { 0 } else { super::EXIT_FAILED })
+}
+
+fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
+    let bytes = std::fs::read(&a.signature).map_err(|e| docseal::Error::io(&a.signature, e))?;
+    let r = archive::witness::cosign_checkpoint(
+        &a.archive,
+        &bytes,
+        std::time::Duration::from_secs(a.wait),
+    )?;
+    println!(
+        "checkpoint {}: {} new cosignature line(s), {} in all",
+        r.size, r.added, r.total
+    );
+    Ok(0)
+}
+
+fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
+    let key = load_secret_key(&a.key)?;
+    let r = archive::tiles::migrate(&a.archive, &key, std::time::Duration::from_secs(a.wait))?;
+    println!(
+        "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
+        a.archive.display(),
+        r.entries,
+        r.checkpoint
+    );
+    Ok(0)
 }
 
 fn prove(a: ArchiveProveArgs) -> Result<u8> {

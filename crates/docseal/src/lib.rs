@@ -55,7 +55,8 @@ mod profile;
 
 // The modules, by the names users have always had.
 pub use format::{
-    durable as atomic, error, finding, input, merkle as log, minisign, path, tsa, zip as zipfmt,
+    durable as atomic, error, finding, input, merkle as log, minisign, note, path, tlog, tsa,
+    zip as zipfmt,
 };
 pub use ops::{seal, timestamp, verify};
 pub use profile::{bagit, keyfile, metadata, trust};

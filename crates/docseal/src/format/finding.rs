@@ -242,6 +242,12 @@ codes! {
     LogUnsignedEntries => "log.unsigned_entries",
     /// What an interrupted `archive add` left, which the next add completes or rolls back: a temporary file, a bundle copied but not yet in place, an incomplete last line, a checkpoint signature whose note was not written yet. A warning.
     LogInterrupted => "log.interrupted",
+    /// A v2 log's tiles or entry bundles do not match its entries: missing, malformed or altered.
+    LogTilesInvalid => "log.tiles_invalid",
+    /// A witness cosignature by a key given with `--witness` does not verify over the checkpoint it is kept with.
+    LogCosignatureInvalid => "log.cosignature_invalid",
+    /// The latest checkpoint is cosigned by fewer distinct given witnesses than `--min-witnesses`.
+    LogWitnessQuorum => "log.witness_quorum",
 
     // ---- archive bundles ----
     /// A bundle the log lists is missing from the archive.

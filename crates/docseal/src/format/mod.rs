@@ -11,9 +11,11 @@ pub mod finding;
 pub mod input;
 pub mod merkle;
 pub mod minisign;
+pub mod note;
 pub mod path;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod store;
 pub mod text;
+pub mod tlog;
 pub mod tsa;
 pub mod zip;

@@ -250,6 +250,12 @@ impl SecretKey {
         ))
     }
 
+    /// A pure Ed25519 (RFC 8032) signature of `message` with this key, for formats other than
+    /// minisign that sign with the same key (C2SP signed notes: [`crate::format::note`]).
+    pub fn sign_ed25519(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     pub(super) fn sign_raw(
         &self,
         data: &[u8],

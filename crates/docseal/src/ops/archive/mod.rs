@@ -18,6 +18,10 @@
 //! sizes are bounded before reading, every field is parsed strictly and must be in the exact
 //! form docseal writes.
 
+pub mod dups;
+pub mod tiles;
+pub mod witness;
+
 use crate::format::durable;
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding, Severity};
@@ -53,6 +57,17 @@ pub const PENDING_DIR: &str = "log/pending";
 pub const MAX_ENTRY_LINE: usize = 2048;
 /// Most entries a log may hold.
 pub const MAX_ENTRIES: usize = 1 << 20;
+/// The most entries a v2 log (tiles: "Archive log v2") holds: 2^40.
+pub const MAX_ENTRIES_V2: u64 = 1 << 40;
+
+/// The entry limit of this archive's log: [`MAX_ENTRIES`] for v1, [`MAX_ENTRIES_V2`] for v2.
+fn max_entries(archive: &Path) -> u64 {
+    if tiles::is_v2(archive).unwrap_or(false) {
+        MAX_ENTRIES_V2
+    } else {
+        MAX_ENTRIES as u64
+    }
+}
 /// Most checkpoints a log may hold.
 pub const MAX_CHECKPOINTS: usize = 100_000;
 /// Largest checkpoint note.
@@ -524,6 +539,7 @@ fn scan_entries(archive: &Path, want: &BTreeSet<u64>, each: &mut EachLine<'_>) -
     };
     let mut r = BufReader::with_capacity(64 << 10, f);
     let mut out = Scan::default();
+    let max = max_entries(archive);
     let mut cr = CompactRange::new();
     let mut wanted = want.iter().copied().filter(|&s| s > 0).peekable();
     let mut buf = Vec::with_capacity(512);
@@ -547,8 +563,8 @@ fn scan_entries(archive: &Path, want: &BTreeSet<u64>, each: &mut EachLine<'_>) -
             }
             break;
         }
-        if out.lines >= MAX_ENTRIES as u64 {
-            out.stopped = Some(format!("more than {MAX_ENTRIES} entries"));
+        if out.lines >= max {
+            out.stopped = Some(format!("more than {max} entries"));
             break;
         }
         let line = &buf[..buf.len() - 1];
@@ -790,19 +806,12 @@ fn name_key(name: &str) -> String {
     caseless::default_case_fold_str(&nfc).nfc().collect()
 }
 
-/// Sorted copy's values that occur more than once (at most `cap`).
-fn duplicates(mut v: Vec<u64>, cap: usize) -> BTreeSet<u64> {
-    v.sort_unstable();
-    let mut out = BTreeSet::new();
-    for w in v.windows(2) {
-        if w[0] == w[1] {
-            out.insert(w[0]);
-            if out.len() >= cap {
-                break;
-            }
-        }
-    }
-    out
+/// The keys that occur more than once (at most `cap`).
+fn duplicates(v: dups::KeySorter, cap: usize) -> Result<BTreeSet<u64>> {
+    Ok(v.duplicates(cap)
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .into_iter()
+        .collect())
 }
 
 /// The log as checked.
@@ -952,8 +961,10 @@ fn check_log(
     let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
     want.extend(kept.iter().map(|k| k.checkpoint.size));
     let keyed = Keyed::new();
-    let mut name_keys: Vec<u64> = Vec::new();
-    let mut content_keys: Vec<u64> = Vec::new();
+    // Keys of names and contents, spilled to temporary files beyond a million (bounded memory).
+    let mut name_keys = dups::KeySorter::default();
+    let mut content_keys = dups::KeySorter::default();
+    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
@@ -977,8 +988,12 @@ fn check_log(
                 misplaced.push((pos, e.index, e.name.clone()));
             }
         }
-        name_keys.push(keyed.of(&name_key(&e.name)));
-        content_keys.push(keyed.of(&e.content_sha256));
+        name_keys
+            .push(keyed.of(&name_key(&e.name)))
+            .map_err(spill)?;
+        content_keys
+            .push(keyed.of(&e.content_sha256))
+            .map_err(spill)?;
         each(&e)
     })?;
     let n = scan.lines;
@@ -1217,8 +1232,8 @@ fn check_log(
 
     // Duplicate names and contents, and the names in an altered range: a second pass, only
     // when needed.
-    let dup_names = duplicates(name_keys, MAX_REPORTED);
-    let dup_contents = duplicates(content_keys, MAX_REPORTED);
+    let dup_names = duplicates(name_keys, MAX_REPORTED)?;
+    let dup_contents = duplicates(content_keys, MAX_REPORTED)?;
     if !dup_names.is_empty() || !dup_contents.is_empty() || altered_range.is_some() {
         let mut by_name: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
         let mut by_content: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -2016,6 +2031,18 @@ pub fn add_wait(
         ensure_dir(archive, d)?;
     }
     let _lock = Lock::acquire(archive, wait, true)?;
+    // A new archive is laid out as v2 (tiles: "Archive log v2"); a v1 archive stays v1 until
+    // `archive migrate`.
+    let v2 = tiles::is_v2(archive)?
+        || (std::fs::symlink_metadata(archive.join(ENTRIES_FILE)).is_err()
+            && std::fs::read_dir(archive.join(CHECKPOINTS_DIR))
+                .map_err(|e| Error::io(archive.join(CHECKPOINTS_DIR), e))?
+                .next()
+                .is_none()
+            && {
+                ensure_dir(archive, tiles::TILE_DIR)?;
+                true
+            });
     let damaged = |why: String| {
         invalid(
             &label,
@@ -2029,8 +2056,13 @@ pub fn add_wait(
     let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
         key.public_key(),
     )]);
-    let mut existing_names: Vec<(String, u64)> = Vec::new();
-    let mut existing_contents: HashMap<String, u64> = HashMap::new();
+    // Memory stays proportional to the bundles given, not to the log: the log's names are
+    // compared with the given ones as it streams by, its contents after the copies (below).
+    let given: BTreeSet<String> = bundles
+        .iter()
+        .filter_map(|b| b.file_name().and_then(|n| n.to_str()).map(name_key))
+        .collect();
+    let mut existing_names: HashMap<String, u64> = HashMap::new();
     let mut unsigned: Vec<Entry> = Vec::new();
     let mut count = 0u64;
     // The size signed last is known only after the pass: keep the entries after the largest
@@ -2041,8 +2073,10 @@ pub fn add_wait(
     })?;
     let lc = check_log(archive, None, &[], &mut |e| {
         count += 1;
-        existing_contents.insert(e.content_sha256.clone(), e.index);
-        existing_names.push((name_key(&e.name), e.index));
+        let nk = name_key(&e.name);
+        if given.contains(&nk) {
+            existing_names.entry(nk).or_insert(e.index);
+        }
         if e.index >= largest_file {
             unsigned.push(e.clone());
         }
@@ -2154,10 +2188,11 @@ pub fn add_wait(
             ));
         }
     }
-    if count as usize + bundles.len() > MAX_ENTRIES {
+    let max = max_entries(archive);
+    if count + bundles.len() as u64 > max {
         return Err(invalid(
             &label,
-            format!("an archive log holds at most {MAX_ENTRIES} entries"),
+            format!("an archive log holds at most {max} entries"),
         ));
     }
     if lc.files >= MAX_CHECKPOINTS {
@@ -2186,10 +2221,7 @@ pub fn add_wait(
         .into_iter()
         .map(|(k, i)| (k, format!("entry {i}")))
         .collect();
-    let mut contents: HashMap<String, String> = existing_contents
-        .into_iter()
-        .map(|(c, i)| (c, format!("entry {i}")))
-        .collect();
+    let mut contents: HashMap<String, String> = HashMap::new();
     let mut copied: Vec<PathBuf> = Vec::new();
     let mut new_entries: Vec<Entry> = Vec::new();
     let result = (|| -> Result<()> {
@@ -2224,6 +2256,32 @@ pub fn add_wait(
                 format!("{} (given as {})", name, b.display()),
             );
             new_entries.push(e);
+        }
+        // Contents already in the log: one more pass over it, against the new ones only.
+        let fresh: HashMap<&str, usize> = new_entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.content_sha256.as_str(), i))
+            .collect();
+        let mut clash: Option<(usize, u64)> = None;
+        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+            if clash.is_none() && pos < count {
+                if let Ok(e) = Entry::parse(line) {
+                    if let Some(&i) = fresh.get(e.content_sha256.as_str()) {
+                        clash = Some((i, e.index));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if let Some((i, index)) = clash {
+            return Err(invalid(
+                bundles[i].display(),
+                format!(
+                    "its content (sha256 {}) is already in the archive: entry {index}",
+                    new_entries[i].content_sha256
+                ),
+            ));
         }
         Ok(())
     })();
@@ -2321,6 +2379,17 @@ pub fn add_wait(
         time,
         previous: signed,
     };
+    if v2 {
+        // The tiles of the new tree, extending those of the latest checkpoint.
+        let root = tiles::extend(archive, signed, &tiles::lines_of(&all))
+            .map_err(|e| damaged(format!("its tiles: {e}")))?;
+        if root != cp.root {
+            return Err(damaged(
+                "its tiles do not give the root of log/entries".into(),
+            ));
+        }
+        crash_point("tiled");
+    }
     let dir = archive.join(CHECKPOINTS_DIR);
     write_new(
         &dir.join(format!("{}.minisig", cp.size)),
@@ -2334,6 +2403,10 @@ pub fn add_wait(
         "noting",
     )?;
     crash_point("noted");
+    if v2 {
+        tiles::write_checkpoint(archive, &cp, key)?;
+        crash_point("published");
+    }
     Ok(Added {
         entries: all,
         checkpoint: cp,
@@ -2554,6 +2627,24 @@ pub fn audit(
     kept: &[KeptCheckpoint],
     limits: &Limits,
 ) -> Result<Audit> {
+    audit_with(
+        archive,
+        trust,
+        kept,
+        limits,
+        &tiles::WitnessPolicy::default(),
+    )
+}
+
+/// [`audit`], also requiring witness cosignatures of the latest checkpoint (v2 logs: "Archive
+/// log v2" in `docs/FORMAT.md`).
+pub fn audit_with(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+    witnesses: &tiles::WitnessPolicy,
+) -> Result<Audit> {
     let lstat = |rel: &str| std::fs::symlink_metadata(archive.join(rel)).ok();
     let is_link = |rel: &str| lstat(rel).is_some_and(|m| m.file_type().is_symlink());
     if lstat("log").is_none() && lstat(BUNDLES_DIR).is_none() {
@@ -2647,7 +2738,7 @@ pub fn audit(
     let dir = archive.join(BUNDLES_DIR);
     let pending_dir = archive.join(PENDING_DIR);
     let keyed = Keyed::new();
-    let mut listed: Vec<u64> = Vec::new();
+    let mut listed = dups::KeySorter::default();
     let opts = Options {
         limits: limits.clone(),
         ..Options::default()
@@ -2667,7 +2758,9 @@ pub fn audit(
     let mut pending_entries: Vec<Entry> = Vec::new();
     let mut bundle_f = Sink::default();
     let mut each = |e: &Entry| -> Result<()> {
-        listed.push(keyed.of(&e.name));
+        listed
+            .push(keyed.of(&e.name))
+            .map_err(|err| Error::io(std::env::temp_dir(), err))?;
         if !bundles_readable {
             return Ok(());
         }
@@ -2796,6 +2889,15 @@ pub fn audit(
         })
     });
     if let Some(lc) = lc {
+        if log_readable {
+            tiles::audit_v2(
+                archive,
+                trust,
+                lc.sound.last().map(|(c, _)| c),
+                witnesses,
+                &mut f,
+            )?;
+        }
         f.absorb(lc.sink);
     }
 
@@ -2867,9 +2969,23 @@ pub fn audit(
     }
     f.absorb(bundle_f);
 
-    // Files in bundles/ that no entry names; what an interrupted add left in log/pending.
-    listed.sort_unstable();
+    // Files in bundles/ that no entry names (their keys against the listed ones, both sorted
+    // on disk past a million: bounded memory), then a second pass over the directory names
+    // them; what an interrupted add left in log/pending.
     if bundles_readable && dir.is_dir() {
+        let mut present = dups::KeySorter::default();
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            present
+                .push(keyed.of(&name))
+                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        }
+        let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?
+            .into_iter()
+            .collect();
         let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         for ent in rd {
             let ent = ent.map_err(|e| Error::io(&dir, e))?;
@@ -2885,7 +3001,7 @@ pub fn audit(
                     )
                     .warning(),
                 );
-            } else if listed.binary_search(&keyed.of(&name)).is_err() {
+            } else if unlisted.contains(&keyed.of(&name)) {
                 if ft.is_symlink() {
                     f.push(link(&at));
                 } else {
@@ -3123,7 +3239,15 @@ fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
 }
 
 /// The roots of these leaf ranges of the log, streamed.
-fn roots_of(archive: &Path, ranges: &[(u64, u64)]) -> Result<Vec<Hash>> {
+fn roots_of(archive: &Path, ranges: &[(u64, u64)], tree: u64) -> Result<Vec<Hash>> {
+    // A v2 log: from the tiles of the latest checkpoint's tree (`tree`), O(log n) reads.
+    if tiles::is_v2(archive)? {
+        let mut t = crate::format::tlog::Tiles::new(tiles::DiskTiles::new(archive), tree);
+        return ranges
+            .iter()
+            .map(|&(a, b)| t.range_root(a, b).map_err(tiles::tile_error))
+            .collect();
+    }
     let mut rr = merkle::RangeRoots::new(ranges);
     scan_entries(archive, &BTreeSet::new(), &mut |_, leaf, _| {
         rr.push(*leaf);
@@ -3173,7 +3297,8 @@ pub fn prove_inclusion(
     }
     let ranges = merkle::inclusion_ranges(e.index, size)
         .ok_or_else(|| invalid(archive.display(), "the entry is outside the tree"))?;
-    let path = roots_of(archive, &ranges)?;
+    let tree = lc.sound.last().map_or(size, |(c, _)| c.size);
+    let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &cp.root)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
     Ok(InclusionProof {
@@ -3215,7 +3340,8 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     }
     let ranges = merkle::consistency_ranges(old.size, new.size)
         .ok_or_else(|| invalid(archive.display(), "sizes outside the tree"))?;
-    let path = roots_of(archive, &ranges)?;
+    let tree = lc.sound.last().map_or(new.size, |(c, _)| c.size);
+    let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
     Ok(ConsistencyProof {

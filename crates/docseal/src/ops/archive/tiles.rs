@@ -1,0 +1,523 @@
+//! Archive log v2 (`docs/FORMAT.md`, "Archive log v2"): the v1 layout plus the log served
+//! as C2SP tlog-tiles under `ARCHIVE/log/` (hash tiles, entry bundles) and the latest
+//! checkpoint at the fixed name `log/checkpoint` as a C2SP signed note (Ed25519 note
+//! signature by the archive key), which transparency-log witnesses can cosign
+//! (`log/cosignatures/<N>`).
+
+use super::{
+    ensure_dir, invalid, open_nofollow, parent_dir, read_limited, real_dir, temp_file, Checkpoint,
+    Entry, Sink, CHECKPOINTS_DIR, MAX_CHECKPOINT_BYTES, MAX_ENTRY_LINE,
+};
+use crate::format::durable as atomic;
+use crate::format::error::{Error, Result};
+use crate::format::finding::{Code, Finding};
+use crate::format::merkle::Hash;
+use crate::format::minisign::{PublicKey, SecretKey};
+use crate::format::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
+use crate::format::store::Store;
+use crate::format::tlog::{self, TileRead, Tiles};
+use crate::profile::trust::Trust;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// The latest checkpoint as a signed note (tlog-tiles' fixed name).
+pub const CHECKPOINT_FILE: &str = "log/checkpoint";
+/// The directory of the tiles; its presence makes an archive v2.
+pub const TILE_DIR: &str = "log/tile";
+/// Witness cosignatures of checkpoint `<N>`: `log/cosignatures/<N>`.
+pub const COSIGNATURES_DIR: &str = "log/cosignatures";
+/// The largest `log/checkpoint` or cosignatures file read.
+pub const MAX_NOTE_FILE: u64 = crate::format::note::MAX_NOTE_BYTES as u64;
+
+/// Whether the archive's log is laid out as v2 (it has `log/tile/`).
+pub fn is_v2(archive: &Path) -> Result<bool> {
+    Ok(real_dir(archive, "log")? && real_dir(archive, TILE_DIR)?)
+}
+
+/// Reads tiles under `ARCHIVE/log/`, never through a symbolic link, bounded; counts reads.
+pub struct DiskTiles<'a> {
+    archive: &'a Path,
+    base: &'a str,
+}
+
+impl<'a> DiskTiles<'a> {
+    /// The tiles of this archive.
+    pub fn new(archive: &'a Path) -> Self {
+        DiskTiles {
+            archive,
+            base: "log",
+        }
+    }
+}
+
+impl TileRead for DiskTiles<'_> {
+    fn read(&mut self, path: &str, max_len: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        let rel = format!("{}/{path}", self.base);
+        // Every directory on the way must be a real directory.
+        let mut dir = String::new();
+        let parts: Vec<&str> = rel.split('/').collect();
+        for p in &parts[..parts.len() - 1] {
+            if !dir.is_empty() {
+                dir.push('/');
+            }
+            dir.push_str(p);
+            match real_dir(self.archive, &dir) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let full = self.archive.join(&rel);
+        let f = match open_nofollow(&full) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut buf = Vec::new();
+        f.take(max_len as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| e.to_string())?;
+        if buf.len() > max_len {
+            return Err(format!("larger than {max_len} bytes"));
+        }
+        Ok(Some(buf))
+    }
+}
+
+pub(super) fn tile_error(e: tlog::TileError) -> Error {
+    match &e {
+        tlog::TileError::Missing(p)
+        | tlog::TileError::Malformed { path: p, .. }
+        | tlog::TileError::Read { path: p, .. } => invalid(format!("log/{p}"), {
+            let s = e.to_string();
+            s.strip_prefix(&format!("{p}: ")).unwrap_or(&s).to_string()
+        }),
+        tlog::TileError::OutOfRange(_) => invalid(TILE_DIR, e.to_string()),
+    }
+}
+
+/// Write (or replace) an archive file through a temporary file in its directory.
+pub(super) fn put_file(archive: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    put_file_sync(archive, rel, bytes, true)
+}
+
+/// [`put_file`]; without `durable`, the file and its directory are not synced (the caller
+/// syncs the whole file system before anything depends on them).
+fn put_file_sync(archive: &Path, rel: &str, bytes: &[u8], durable: bool) -> Result<()> {
+    let dest = archive.join(rel);
+    let dir_rel = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    ensure_dir(archive, dir_rel)?;
+    let (tmp, mut f) = temp_file(parent_dir(&dest))?;
+    f.write_all(bytes)
+        .and_then(|()| if durable { f.sync_all() } else { Ok(()) })
+        .map_err(|e| Error::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    if !durable {
+        return Ok(());
+    }
+    let dir = parent_dir(&dest);
+    atomic::sync_dir(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Make everything written under `archive` durable: `syncfs` where there is one, else each
+/// file was synced as written.
+fn sync_all_written(archive: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let d = std::fs::File::open(archive).map_err(|e| Error::io(archive, e))?;
+        rustix::fs::syncfs(&d).map_err(|e| Error::io(archive, e.into()))?;
+    }
+    Ok(())
+}
+
+/// Whether files may be written without syncing each (one `syncfs` at the end instead).
+const DEFER_SYNC: bool = cfg!(target_os = "linux");
+
+/// Extend the tiles of the tree of `old_size` entries with `lines` (entry lines without LF);
+/// returns the new root. Files beyond `old_size` left by an interrupted add are replaced;
+/// no file the tree of `old_size` needs is touched.
+pub fn extend(archive: &Path, old_size: u64, lines: &[String]) -> Result<Hash> {
+    extend_in(archive, "log", old_size, lines)
+}
+
+fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Result<Hash> {
+    ensure_dir(archive, &format!("{base}/tile"))?;
+    let mut tiles = Tiles::new(DiskTiles { archive, base }, old_size);
+    let (files, root) = tlog::append(&mut tiles, lines, MAX_ENTRY_LINE).map_err(tile_error)?;
+    // Migrating: synced once at the end, before the tiles are moved into place.
+    let durable = base == "log" || !DEFER_SYNC;
+    for (path, bytes) in files {
+        put_file_sync(archive, &format!("{base}/{path}"), &bytes, durable)?;
+    }
+    Ok(root)
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// Entries laid out in tiles.
+    pub entries: u64,
+    /// The checkpoint written to `log/checkpoint`.
+    pub checkpoint: u64,
+}
+
+/// Entries held in memory at a time while migrating.
+const MIGRATE_CHUNK: usize = 1 << 14;
+/// Where `migrate` builds the tiles before moving them into place.
+const MIGRATING: &str = "log/.migrating";
+
+/// Lay a v1 archive's log out as v2 (`docs/FORMAT.md`, "Archive log v2", B.4): the tiles and
+/// entry bundles of the whole log, built in `log/.migrating/` and moved into place as
+/// `log/tile/` at the end, and `log/checkpoint` for the latest checkpoint, signed with `key`
+/// (which must be the key of that checkpoint). Every v1 file stays as it is. Refuses a log
+/// with problems (`archive audit` names them) or entries after its latest checkpoint.
+pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Result<Migrated> {
+    let label = archive.display().to_string();
+    if !real_dir(archive, "log")? {
+        return Err(invalid(
+            &label,
+            "is not a docseal archive (no log/ directory)",
+        ));
+    }
+    if is_v2(archive)? {
+        return Err(invalid(&label, "its log is v2 already (log/tile/ exists)"));
+    }
+    let _lock = super::Lock::acquire(archive, wait, true)?;
+    let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
+        key.public_key(),
+    )]);
+    let lc = super::check_log(archive, Some(&me), &[], &mut |_| Ok(()))?;
+    if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
+        return Err(invalid(
+            &label,
+            format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
+        ));
+    }
+    let Some((latest, _)) = lc.sound.last() else {
+        return Err(invalid(
+            &label,
+            "has no checkpoint signed by this key to migrate",
+        ));
+    };
+    if lc.n != latest.size || lc.orphan.is_some() {
+        return Err(invalid(
+            &label,
+            "has entries after its latest checkpoint (an interrupted add): run docseal archive add first",
+        ));
+    }
+    let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+    // A migration interrupted before: start again.
+    if real_dir(archive, MIGRATING)? {
+        let p = archive.join(MIGRATING);
+        std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    ensure_dir(archive, MIGRATING)?;
+    let mut chunk: Vec<String> = Vec::new();
+    let mut done = 0u64;
+    let mut root = crate::format::merkle::empty_root();
+    let mut failed: Option<Error> = None;
+    super::scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+        if failed.is_some() || pos >= latest.size {
+            return Ok(());
+        }
+        chunk.push(String::from_utf8_lossy(line).into_owned());
+        // Partial tiles at every checkpoint's size, as adds would have made them.
+        if chunk.len() >= MIGRATE_CHUNK || sizes.contains(&(pos + 1)) {
+            match extend_in(archive, MIGRATING, done, &chunk) {
+                Ok(r) => root = r,
+                Err(e) => failed = Some(e),
+            }
+            done += chunk.len() as u64;
+            chunk.clear();
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if done != latest.size || root != latest.root {
+        return Err(invalid(
+            &label,
+            "the tiles built do not give the latest checkpoint's root (the log changed?)",
+        ));
+    }
+    sync_all_written(archive)?;
+    write_checkpoint(archive, latest, key)?;
+    let from = archive.join(MIGRATING).join("tile");
+    let to = archive.join(TILE_DIR);
+    std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+    let p = archive.join(MIGRATING);
+    std::fs::remove_dir(&p).map_err(|e| Error::io(&p, e))?;
+    let log = archive.join("log");
+    atomic::sync_dir(&log).map_err(|e| Error::io(&log, e))?;
+    Ok(Migrated {
+        entries: done,
+        checkpoint: latest.size,
+    })
+}
+
+/// The note key name and signer of an archive's checkpoints: the origin, the archive key.
+fn signer<'a>(origin: &str, key: &'a SecretKey) -> Result<NoteSigner<'a>> {
+    NoteSigner::new(origin, key).map_err(|e| invalid("checkpoint origin", e.to_string()))
+}
+
+/// The signed note of a checkpoint: its body and the archive key's Ed25519 note signature,
+/// then `cosignatures`.
+pub fn checkpoint_note(
+    cp: &Checkpoint,
+    key: &SecretKey,
+    cosignatures: &[SignatureLine],
+) -> Result<Vec<u8>> {
+    let body = cp.body();
+    let mut note = Note::new(&body).map_err(|e| invalid("checkpoint", e.to_string()))?;
+    note.signatures.push(signer(&cp.origin, key)?.sign(&body));
+    note.signatures.extend(cosignatures.iter().cloned());
+    Ok(note.to_bytes())
+}
+
+/// Write `log/checkpoint` for `cp` (replacing the one before).
+pub fn write_checkpoint(archive: &Path, cp: &Checkpoint, key: &SecretKey) -> Result<()> {
+    let cos = read_cosignatures(archive, cp.size)?;
+    put_file(archive, CHECKPOINT_FILE, &checkpoint_note(cp, key, &cos)?)
+}
+
+/// The verifier key of an archive key for checkpoints of `origin`.
+pub fn archive_verifier(origin: &str, key: &PublicKey) -> Option<VerifierKey> {
+    VerifierKey::new(origin, KeyKind::Ed25519, *key.verifying_key()).ok()
+}
+
+/// The cosignature lines kept for checkpoint `size` (none if the file is absent).
+pub fn read_cosignatures(archive: &Path, size: u64) -> Result<Vec<SignatureLine>> {
+    let rel = format!("{COSIGNATURES_DIR}/{size}");
+    if !real_dir(archive, "log")? || !real_dir(archive, COSIGNATURES_DIR)? {
+        return Ok(Vec::new());
+    }
+    let p = archive.join(&rel);
+    let Some(bytes) = read_limited(&p, MAX_NOTE_FILE)? else {
+        return Ok(Vec::new());
+    };
+    if bytes.len() as u64 > MAX_NOTE_FILE {
+        return Err(invalid(&rel, "too large"));
+    }
+    let s = std::str::from_utf8(&bytes).map_err(|_| invalid(&rel, "not UTF-8"))?;
+    crate::format::note::parse_signature_lines(s).map_err(|e| invalid(&rel, e.to_string()))
+}
+
+/// Used by `add` and `migrate`: the entries as lines.
+pub fn lines_of(entries: &[Entry]) -> Vec<String> {
+    entries.iter().map(Entry::line).collect()
+}
+
+/// The witnesses an audit requires: their keys and how many must have cosigned the latest
+/// checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessPolicy {
+    /// Witness keys (cosignature/v1 verifier keys).
+    pub witnesses: Vec<VerifierKey>,
+    /// How many distinct witnesses must have cosigned the latest checkpoint.
+    pub min: usize,
+}
+
+/// The v2 parts of an audit: `log/checkpoint` against the latest checkpoint `latest` (as the
+/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`, and the
+/// witnesses' cosignatures.
+pub(super) fn audit_v2(
+    archive: &Path,
+    trust: &Trust,
+    latest: Option<&Checkpoint>,
+    policy: &WitnessPolicy,
+    f: &mut Sink,
+) -> Result<()> {
+    let v2 = is_v2(archive)?;
+    if !v2 {
+        if !policy.witnesses.is_empty() && policy.min > 0 {
+            f.push(Finding::at(
+                Code::LogWitnessQuorum,
+                "log",
+                "a v1 log has no cosigned checkpoint (docseal archive migrate makes it v2)",
+            ));
+        }
+        return Ok(());
+    }
+    let Some(cp) = latest else {
+        return Ok(());
+    };
+    let body = cp.body();
+    // The largest checkpoint file (trusted or not: untrusted ones are reported by the v1 checks).
+    let mut largest = 0u64;
+    if real_dir(archive, CHECKPOINTS_DIR)? {
+        let dir = archive.join(CHECKPOINTS_DIR);
+        for ent in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            if let Some(n) = ent.file_name().to_str().and_then(super::parse_decimal) {
+                largest = largest.max(n);
+            }
+        }
+    }
+    // log/checkpoint: the note of the largest checkpoint, signed by a trusted archive key.
+    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
+        None => f.push(Finding::at(
+            Code::LogCheckpointMissing,
+            CHECKPOINT_FILE,
+            format!("missing (it should be checkpoint {largest} as a signed note)"),
+        )),
+        Some(bytes) => match Note::parse(&bytes) {
+            Err(e) => f.push(Finding::at(
+                Code::LogCheckpointInvalid,
+                CHECKPOINT_FILE,
+                e.to_string(),
+            )),
+            Ok(n) => {
+                let named = Checkpoint::parse(n.text.as_bytes()).ok().filter(|c| {
+                    read_limited(
+                        &archive.join(CHECKPOINTS_DIR).join(c.size.to_string()),
+                        MAX_CHECKPOINT_BYTES,
+                    )
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                        == Some(n.text.as_bytes())
+                });
+                match named {
+                    None => f.push(Finding::at(
+                        Code::LogCheckpointInvalid,
+                        CHECKPOINT_FILE,
+                        "is not the note of one of the log's checkpoints (altered or forged)",
+                    )),
+                    Some(c) if c.size < largest => f.push(
+                        Finding::at(
+                            Code::LogInterrupted,
+                            CHECKPOINT_FILE,
+                            format!(
+                                "is checkpoint {}, not the latest ({largest}): an add was interrupted after writing its checkpoint; the next add writes it",
+                                c.size
+                            ),
+                        )
+                        .warning(),
+                    ),
+                    Some(c) => {
+                        let verifies = trust.keys().iter().filter(|k| k.archive).any(|k| {
+                            archive_verifier(&c.origin, &k.key).is_some_and(|vk| {
+                                n.signatures
+                                    .iter()
+                                    .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
+                            })
+                        });
+                        // A checkpoint whose minisign signature is not trusted is reported by
+                        // the v1 checks already; a trusted one must have a valid note too.
+                        if !verifies && c.size == cp.size {
+                            f.push(Finding::at(
+                                Code::LogCheckpointInvalid,
+                                CHECKPOINT_FILE,
+                                "has no valid note signature by a trusted archive key (altered or forged)",
+                            ));
+                        }
+                    }
+                }
+            }
+        },
+    }
+    // The tiles of the latest trusted checkpoint's tree: entry bundles, hash tiles, and the
+    // root they give against the one the checkpoint signs (log/entries against the same root
+    // is the v1 checks' job: each is reported where it differs).
+    let mut tiles = Tiles::new(DiskTiles::new(archive), cp.size);
+    let bad = match tlog::check_all(&mut tiles, MAX_ENTRY_LINE, &mut |_, _| {}) {
+        Ok(root) if root == cp.root => None,
+        Ok(_) => Some(format!(
+            "the entry bundles do not give the root checkpoint {} signs",
+            cp.size
+        )),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = bad {
+        f.push(Finding::at(
+            Code::LogTilesInvalid,
+            TILE_DIR,
+            format!("{why} (tree of {} entries)", cp.size),
+        ));
+    }
+    // Witnesses.
+    if !policy.witnesses.is_empty() {
+        let (ok, errs) = cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        for e in errs {
+            f.push(Finding::at(
+                Code::LogCosignatureInvalid,
+                format!("{COSIGNATURES_DIR}/{}", cp.size),
+                e,
+            ));
+        }
+        if ok.len() < policy.min {
+            let names: Vec<&str> = ok
+                .iter()
+                .map(|&i| policy.witnesses[i].name.as_str())
+                .collect();
+            f.push(Finding::at(
+                Code::LogWitnessQuorum,
+                format!("{COSIGNATURES_DIR}/{}", cp.size),
+                format!(
+                    "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
+                    cp.size,
+                    ok.len(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                    policy.min
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the tiles under `log/` of an archive in a [`Store`] (local or object storage), each
+/// read bounded; [`Tiles::reads`] counts them.
+pub struct StoreTiles<'a> {
+    store: &'a dyn Store,
+}
+
+impl<'a> StoreTiles<'a> {
+    /// The tiles of the archive at the root of `store`.
+    pub fn new(store: &'a dyn Store) -> Self {
+        StoreTiles { store }
+    }
+}
+
+impl std::fmt::Debug for StoreTiles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreTiles({})", self.store.root())
+    }
+}
+
+impl TileRead for StoreTiles<'_> {
+    fn read(&mut self, path: &str, max_len: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        match self.store.get(&format!("log/{path}"), max_len as u64) {
+            Ok(o) => Ok(o.map(|o| o.bytes)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The witnesses (indices into `witnesses`) whose cosignature of checkpoint `body` (tree size
+/// `size`) verifies, from `log/cosignatures/<size>` and `log/checkpoint`; and the problems
+/// with lines of given witnesses that do not verify.
+pub fn cosigners(
+    archive: &Path,
+    body: &str,
+    size: u64,
+    witnesses: &[VerifierKey],
+) -> Result<(Vec<usize>, Vec<String>)> {
+    let mut lines = read_cosignatures(archive, size)?;
+    if let Some(b) = read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
+        if let Ok(n) = Note::parse(&b) {
+            if n.text == body {
+                for l in n.signatures {
+                    if !lines.contains(&l) {
+                        lines.push(l);
+                    }
+                }
+            }
+        }
+    }
+    let (ok, errs) = crate::format::note::count_cosigners(body, &lines, witnesses);
+    Ok((ok, errs.into_iter().map(|e| e.to_string()).collect()))
+}
