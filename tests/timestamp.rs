@@ -2441,3 +2441,37 @@ fn issue14_https_tsa_refused_everywhere_before_anything_is_written() {
     );
     assert!(!env.path("A").exists());
 }
+
+/// Attack finding (issue 14): `pack --tsa` with a TSA that fails after the bundle was sealed
+/// exited 2 without saying the bundle was written, so a retry met "already exists". The error
+/// now says the bundle is sealed without a token and how to add one.
+#[test]
+fn attack_tsa_pack_with_a_failing_tsa_says_the_bundle_is_sealed_without_a_token() {
+    let env = Env::new();
+    let (k, _) = env.keygen("k");
+    // A port nobody listens on: the TSA request fails after sealing.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/tsr");
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&k, "new.zip"))
+        .args(["--tsa", &url])
+        .run();
+    assert_ne!(d.code(), 0, "{}", d.stderr());
+    let e = d.stderr();
+    assert!(
+        e.contains("new.zip is sealed but holds no timestamp token")
+            && e.contains("docseal timestamp new.zip --tsa URL"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // What it says is true: the bundle is there and verifies.
+    env.cmd()
+        .args(["verify", "new.zip", "--trust"])
+        .arg(env.path("k.pub"))
+        .ok();
+}

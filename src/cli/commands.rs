@@ -6,6 +6,7 @@ use super::args::{
 use super::load::{ask_passphrase, limits, load_secret_key, load_trust, slow_step};
 use super::output;
 use super::warnings::{article_len_warning, sealing_warnings, EMPTY_ARTICLE};
+use anyhow::Context as _;
 use anyhow::Result;
 use docseal::keyfile;
 use docseal::seal::SealRequest;
@@ -296,7 +297,15 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     println!("  content sha256 {}", s.content_sha256);
     println!("  signed by key {}", s.key_id);
     if !a.tsa.is_empty() {
-        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default())?;
+        // The bundle is sealed and in place; a TSA that fails now leaves it without a token,
+        // which the error says, with the command that adds one later.
+        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default()).with_context(|| {
+            format!(
+                "{} is sealed but holds no timestamp token (add one later: docseal timestamp {} --tsa URL)",
+                out.display(),
+                out.display()
+            )
+        })?;
     }
     Ok(0)
 }
