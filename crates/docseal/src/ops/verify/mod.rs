@@ -1010,8 +1010,10 @@ fn check_files(
         };
         let kid = sig.key_id.to_string();
         // The public key the signature's trusted comment names (checked below against the
-        // key that verifies it: a signature that passes names its real key).
-        let named_key = embedded_signer(&sig).map(|k| k.verifying_key().to_bytes());
+        // key that verifies it: a signature that passes names its real key). Only compared
+        // here, so its raw bytes: parsing it as a key (decompression, torsion check) cost a
+        // fifth of verify's instructions per bundle (docs/BENCHMARKS.md, issue 18).
+        let named_key = embedded_signer_bytes(&sig);
         if let Some(fid) = bagit::cosignature_key_id(name) {
             if fid != kid {
                 report.push(Finding::at(
@@ -1417,6 +1419,24 @@ fn made_by_another_trusted_key(
             format!("names key {named} but was made by trusted key {real}"),
         )
     })
+}
+
+/// The raw 32 key bytes the trusted comment names (`signer=<base64>` of `Ed`, the 8-byte key
+/// id and the key), without checking that they are a valid key: for comparisons only.
+fn embedded_signer_bytes(sig: &Signature) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let b64 = sig
+        .trusted_comment
+        .split(' ')
+        .find_map(|w| w.strip_prefix("signer="))?;
+    if b64.len() != 56 {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    if raw.len() != 42 || &raw[..2] != b"Ed" {
+        return None;
+    }
+    raw[10..].try_into().ok()
 }
 
 /// The signer's public key as named in a docseal trusted comment (`signer=<base64>`).
@@ -1917,5 +1937,32 @@ mod find_tests {
             find_bundles(&root.join("bag")).unwrap(),
             vec![root.join("bag")]
         );
+    }
+}
+
+#[cfg(test)]
+mod signer_bytes_tests {
+    use super::*;
+    use crate::format::minisign::SecretKey;
+
+    /// Issue 18: the raw bytes the trusted comment names are the parsed key's bytes for every
+    /// key docseal writes, and nothing for a comment that names no key or a malformed one.
+    #[test]
+    fn issue18_embedded_signer_bytes_equal_the_parsed_key() {
+        for i in 0..32u8 {
+            let sk = SecretKey::from_seed(&[i; 32], crate::format::minisign::KeyId([i; 8]));
+            let pk = sk.public_key();
+            let tc = format!("docseal v1 bundle=x signer={} url=u", pk.to_base64());
+            let sig = sk.sign(b"m", "u", &tc);
+            assert_eq!(
+                embedded_signer_bytes(&sig),
+                embedded_signer(&sig).map(|k| k.verifying_key().to_bytes())
+            );
+            assert!(embedded_signer_bytes(&sig).is_some());
+        }
+        let sk = SecretKey::from_seed(&[7; 32], crate::format::minisign::KeyId([7; 8]));
+        for tc in ["docseal v1 bundle=x url=u", "signer=RWQ", "signer=!!!!"] {
+            assert_eq!(embedded_signer_bytes(&sk.sign(b"m", "u", tc)), None, "{tc}");
+        }
     }
 }
