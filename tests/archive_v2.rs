@@ -1030,3 +1030,30 @@ fn issue17_bench_audit_of_a_synthetic_v2_log() {
     let (kib, secs, pkib) = audit_synthetic(&env, &bin, n);
     println!("entries {n}: audit peak RSS {kib} KiB, {secs} s; prove peak RSS {pkib} KiB");
 }
+
+#[test]
+fn attack_witness_archive_key_is_not_its_own_witness() {
+    // The archive operator cosigns its own checkpoint with the archive key under a witness
+    // name (type 0x04): an auditor handed that vkey as a "witness" must not count it.
+    let f = Fixture::new();
+    let key = secret(&f.archive_key);
+    let text = f.note().text;
+    let name = "witness.example/self";
+    let line = cosign(&key, name, &text, 1_780_000_000);
+    std::fs::write(f.env.path("self.sig"), line.to_line()).unwrap();
+    f.env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "self.sig"])
+        .ok();
+    let vk = NoteSigner::new(name, &key)
+        .unwrap()
+        .verifier(KeyKind::Cosignature)
+        .to_vkey();
+    let d = f.audit(&["--witness", &vk]);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        codes(&d, "error").contains(&"log.witness_quorum".to_string()),
+        "{}",
+        d.stdout()
+    );
+}

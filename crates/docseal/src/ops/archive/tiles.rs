@@ -440,7 +440,25 @@ pub(super) fn audit_v2(
     }
     // Witnesses.
     if !policy.witnesses.is_empty() {
-        let (ok, errs) = super::witness::cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        let (mut ok, errs) = super::witness::cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        // A log is not its own witness: a "witness" key that is an archive key never counts.
+        ok.retain(|&i| {
+            let own = trust
+                .keys()
+                .iter()
+                .any(|k| k.archive && k.key.verifying_key() == policy.witnesses[i].public_key());
+            if own {
+                f.push(Finding::at(
+                    Code::LogCosignatureInvalid,
+                    format!("{COSIGNATURES_DIR}/{}", cp.size),
+                    format!(
+                        "witness {} has the archive's own key: a log does not witness itself",
+                        policy.witnesses[i].name
+                    ),
+                ));
+            }
+            !own
+        });
         for e in errs {
             f.push(Finding::at(
                 Code::LogCosignatureInvalid,
