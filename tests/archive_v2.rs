@@ -1057,3 +1057,22 @@ fn attack_witness_archive_key_is_not_its_own_witness() {
         d.stdout()
     );
 }
+
+#[test]
+fn attack_cosign_signature_file_read_is_bounded() {
+    // An endless "signature file" (a device, a pipe) is refused as too large, not read into
+    // memory until the process dies.
+    let f = Fixture::new();
+    let bin = env!("CARGO_BIN_EXE_docseal");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 1000000; exec '{bin}' archive cosign-checkpoint arch /dev/zero"
+        ))
+        .current_dir(f.env.path(""))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("too large"), "{err}");
+}
