@@ -1076,3 +1076,24 @@ fn attack_cosign_signature_file_read_is_bounded() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("too large"), "{err}");
 }
+
+#[test]
+fn attack_tiles_older_checkpoint_partial_tiles_edited_are_caught() {
+    // The partial tiles left for checkpoint 3's tree are what a tile client of that tree
+    // reads: edited (or emptied), audit fails, though the latest tree's tiles are intact.
+    for rel in ["log/tile/0/000.p/3", "log/tile/entries/000.p/3"] {
+        let f = Fixture::new();
+        let p = f.arch().join(rel);
+        let mut b = std::fs::read(&p).unwrap();
+        b[5] ^= 1;
+        std::fs::write(&p, &b).unwrap();
+        let d = f.audit(&[]);
+        assert_eq!(d.code(), 1, "{rel}: {}", d.stdout());
+        assert_eq!(codes(&d, "error"), vec!["log.tiles_invalid"], "{rel}");
+        std::fs::write(&p, b"").unwrap();
+        assert_eq!(codes(&f.audit(&[]), "error"), vec!["log.tiles_invalid"]);
+        // Removed: allowed (tlog-tiles lets partial tiles go).
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(f.audit(&[]).code(), 0, "{rel}");
+    }
+}

@@ -2883,6 +2883,7 @@ pub fn audit_with(
                 archive,
                 trust,
                 lc.sound.last().map(|(c, _)| c),
+                &lc.sound.iter().map(|(c, _)| c.size).collect::<Vec<_>>(),
                 witnesses,
                 &mut f,
             )?;

@@ -15,7 +15,7 @@ use crate::format::merkle::Hash;
 use crate::format::minisign::{PublicKey, SecretKey};
 use crate::format::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
 use crate::format::store::Store;
-use crate::format::tlog::{self, TileRead, Tiles};
+use crate::format::tlog::{self, TileId, TileRead, Tiles};
 use crate::profile::trust::Trust;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -327,6 +327,7 @@ pub(super) fn audit_v2(
     archive: &Path,
     trust: &Trust,
     latest: Option<&Checkpoint>,
+    sizes: &[u64],
     policy: &WitnessPolicy,
     f: &mut Sink,
 ) -> Result<()> {
@@ -437,6 +438,8 @@ pub(super) fn audit_v2(
             TILE_DIR,
             format!("{why} (tree of {} entries)", cp.size),
         ));
+    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
+        f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
     }
     // Witnesses.
     if !policy.witnesses.is_empty() {
@@ -485,6 +488,64 @@ pub(super) fn audit_v2(
         }
     }
     Ok(())
+}
+
+/// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must
+/// be prefixes of the latest tree's tiles (checked above against its root): a tile client of
+/// an older tree reads them. Absent ones are allowed (tlog-tiles lets them be deleted).
+fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Option<String> {
+    let mut reader = DiskTiles::new(archive);
+    let levels = std::iter::once(None).chain((0..8u8).map(Some));
+    let levels: Vec<Option<u8>> = levels.collect();
+    for &s in sizes.iter().filter(|&&s| s < latest) {
+        for &level in &levels {
+            let shift = u32::from(level.unwrap_or(0)) * tlog::TILE_HEIGHT;
+            let count = if shift >= 64 { 0 } else { s >> shift };
+            if count % tlog::TILE_WIDTH == 0 {
+                continue;
+            }
+            let Some(old) = TileId::holding(level, count - 1, s) else {
+                continue;
+            };
+            let Some(new) = TileId::holding(level, count - 1, latest) else {
+                continue;
+            };
+            let max = tlog::FULL_TILE_BYTES.max(256 * (2 + MAX_ENTRY_LINE));
+            let old_bytes = match reader.read(&old.path(), max) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => return Some(format!("{}: {e} (tree of {s} entries)", old.path())),
+            };
+            let ok = match reader.read(&new.path(), max) {
+                // Exactly the first `width` hashes, or entries (each length-prefixed).
+                Ok(Some(b)) => b.get(..prefix_len(level, &b, old.width)) == Some(&old_bytes[..]),
+                _ => false,
+            };
+            if !ok {
+                return Some(format!(
+                    "{} (the tree of checkpoint {s}) is not the start of {} (the latest tree's)",
+                    old.path(),
+                    new.path()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The length of the first `width` hashes of a hash tile, or entries of an entry bundle.
+fn prefix_len(level: Option<u8>, bytes: &[u8], width: u16) -> usize {
+    if level.is_some() {
+        return usize::from(width) * 32;
+    }
+    let mut at = 0usize;
+    for _ in 0..width {
+        let Some(l) = bytes.get(at..at + 2) else {
+            return usize::MAX;
+        };
+        at += 2 + usize::from(u16::from_be_bytes([l[0], l[1]]));
+    }
+    at
 }
 
 /// Reads the tiles under `log/` of an archive in a [`Store`] (local or object storage), each
