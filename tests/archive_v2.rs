@@ -1097,3 +1097,31 @@ fn attack_tiles_older_checkpoint_partial_tiles_edited_are_caught() {
         assert_eq!(f.audit(&[]).code(), 0, "{rel}");
     }
 }
+
+#[test]
+fn attack_witness_oversized_cosignature_lines_cannot_break_the_checkpoint_note() {
+    // Lines of the right form but huge "signatures" (a hostile witness's answer), added in
+    // two goes: refused before log/checkpoint grows past a note's limit.
+    let f = Fixture::new();
+    let big = |i: u8| {
+        use base64::Engine as _;
+        format!(
+            "\u{2014} w{i}.example/x {}\n",
+            base64::engine::general_purpose::STANDARD.encode(vec![i; 6140])
+        )
+    };
+    std::fs::write(f.env.path("b1.sig"), big(0) + &big(1)).unwrap();
+    std::fs::write(f.env.path("b2.sig"), big(2) + &big(3)).unwrap();
+    f.env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "b1.sig"])
+        .ok();
+    let d = f
+        .env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "b2.sig"])
+        .fails(2);
+    assert!(d.stderr().contains("larger than"), "{}", d.stderr());
+    assert_eq!(f.audit(&[]).code(), 0);
+    assert_eq!(f.note().signatures.len(), 3);
+}
