@@ -1125,3 +1125,22 @@ fn attack_witness_oversized_cosignature_lines_cannot_break_the_checkpoint_note()
     assert_eq!(f.audit(&[]).code(), 0);
     assert_eq!(f.note().signatures.len(), 3);
 }
+
+#[test]
+fn attack_tiles_add_refuses_missing_tiles_before_logging() {
+    // A tile of the latest tree gone (an incomplete mirror, a hostile edit): add refuses
+    // before it appends anything, so log/entries keeps no unsigned entry and the archive is
+    // exactly as it was.
+    for rel in ["log/tile/0/000.p/5", "log/tile/entries/000.p/5"] {
+        let f = Fixture::new();
+        let entries = std::fs::read(f.arch().join("log/entries")).unwrap();
+        std::fs::remove_file(f.arch().join(rel)).unwrap();
+        let d = f.add(&["in/s5.zip"], "2026-04-01T00:00:00Z").fails(2);
+        assert!(d.stderr().contains("000.p/5"), "{}", d.stderr());
+        assert_eq!(
+            std::fs::read(f.arch().join("log/entries")).unwrap(),
+            entries,
+            "{rel}"
+        );
+    }
+}

@@ -2141,6 +2141,12 @@ pub fn add_wait(
         }
     }
     let signed = latest.as_ref().map_or(0, |c| c.size);
+    // The tiles this add extends must be there before anything is appended (else the add
+    // would fail after logging, and every later add with it).
+    if let (true, Some(l)) = (v2, &latest) {
+        tiles::check_extendable(archive, l.size, &l.root)
+            .map_err(|e| damaged(format!("its tiles: {e}")))?;
+    }
     unsigned.retain(|e| e.index >= signed);
     // Entries after the latest checkpoint (an interrupted add): their bundles go into place
     // and must be exactly as logged and intact (issue 19 item 5); else refuse to sign them.

@@ -154,6 +154,24 @@ fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Res
     Ok(root)
 }
 
+/// Whether the tiles of the tree of `size` entries can be extended: its right edge (hash tiles
+/// and the last entry bundle) is there and gives `root`.
+pub fn check_extendable(archive: &Path, size: u64, root: &Hash) -> Result<()> {
+    let mut t = Tiles::new(DiskTiles::new(archive), size);
+    let r = t.root(size).map_err(tile_error)?;
+    if size % tlog::TILE_WIDTH != 0 {
+        t.entries(size / tlog::TILE_WIDTH, MAX_ENTRY_LINE)
+            .map_err(tile_error)?;
+    }
+    if &r != root {
+        return Err(invalid(
+            TILE_DIR,
+            format!("they do not give the root of checkpoint {size}"),
+        ));
+    }
+    Ok(())
+}
+
 /// What [`migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migrated {
