@@ -1144,3 +1144,57 @@ fn attack_tiles_add_refuses_missing_tiles_before_logging() {
         );
     }
 }
+
+#[test]
+fn attack_checkpoint_note_symlink_or_fifo_is_a_finding_not_a_crash() {
+    // log/checkpoint replaced by a link to its own (valid) bytes, or by a FIFO: audit reports
+    // log.checkpoint_invalid (exit 1, the other findings still listed), never hangs.
+    let f = Fixture::new();
+    let cp = f.arch().join("log/checkpoint");
+    let saved = f.env.path("saved-checkpoint");
+    std::fs::rename(&cp, &saved).unwrap();
+    std::os::unix::fs::symlink(&saved, &cp).unwrap();
+    let d = f.audit(&[]);
+    assert_eq!(d.code(), 1, "{}", d.stderr());
+    assert!(codes(&d, "error").contains(&"log.checkpoint_invalid".to_string()));
+    std::fs::remove_file(&cp).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&cp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let d = f.audit(&[]);
+    assert_eq!(d.code(), 1, "{}", d.stderr());
+    assert!(codes(&d, "error").contains(&"log.checkpoint_invalid".to_string()));
+}
+
+#[test]
+fn attack_tiles_temp_files_of_a_killed_add_are_removed_by_the_next_add() {
+    // `kill -9` while a tile, log/checkpoint or a cosignature file was being written leaves
+    // its temporary file; the next add removes it (as it does in log/checkpoints/).
+    let f = Fixture::new();
+    let dirs = [
+        "log",
+        "log/cosignatures",
+        "log/tile/0/000.p",
+        "log/tile/entries/000.p",
+    ];
+    for d in dirs {
+        std::fs::create_dir_all(f.arch().join(d)).unwrap();
+        std::fs::write(f.arch().join(d).join(".docseal-0123456789abcdef.tmp"), b"x").unwrap();
+    }
+    f.add(&["in/s5.zip"], "2026-04-01T00:00:00Z").ok();
+    for d in dirs {
+        assert!(
+            !f.arch()
+                .join(d)
+                .join(".docseal-0123456789abcdef.tmp")
+                .exists(),
+            "{d}"
+        );
+    }
+    assert!(f.audit(&[]).json()["findings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

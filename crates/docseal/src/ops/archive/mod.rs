@@ -1870,7 +1870,14 @@ fn write_new(dest: &Path, bytes: &[u8], crash: &str) -> Result<()> {
 /// (never covered by a checkpoint). Returns what was removed, for the report.
 fn roll_back_leftovers(archive: &Path) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    for rel in [BUNDLES_DIR, PENDING_DIR, CHECKPOINTS_DIR] {
+    // (`log/` and `log/cosignatures/`: log/checkpoint and cosignature files of a v2 log.)
+    for rel in [
+        BUNDLES_DIR,
+        PENDING_DIR,
+        CHECKPOINTS_DIR,
+        "log",
+        tiles::COSIGNATURES_DIR,
+    ] {
         let dir = archive.join(rel);
         if !real_dir(archive, rel)? {
             continue;

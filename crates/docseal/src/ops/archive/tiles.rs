@@ -148,6 +148,32 @@ fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Res
     let (files, root) = tlog::append(&mut tiles, lines, MAX_ENTRY_LINE).map_err(tile_error)?;
     // Migrating: synced once at the end, before the tiles are moved into place.
     let durable = base == "log" || !DEFER_SYNC;
+    // Temporary files an add killed while writing tiles left in these directories (the same
+    // ones: the next add rewrites at least the range the killed one wrote); under the lock.
+    // (A full tile `N` also clears `N.p/`, where its partial versions were written.)
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    for (p, _) in &files {
+        if let Some((d, _)) = p.rsplit_once('/') {
+            dirs.insert(d.to_string());
+        }
+        if !p.contains(".p/") {
+            dirs.insert(format!("{p}.p"));
+        }
+    }
+    for d in dirs {
+        let dir = archive.join(base).join(d);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for ent in rd.flatten() {
+            let n = ent.file_name();
+            if super::is_temp_name(&n.to_string_lossy())
+                && ent.file_type().is_ok_and(|t| t.is_file())
+            {
+                std::fs::remove_file(ent.path()).map_err(|e| Error::io(ent.path(), e))?;
+            }
+        }
+    }
     for (path, bytes) in files {
         put_file_sync(archive, &format!("{base}/{path}"), &bytes, durable)?;
     }
@@ -376,13 +402,19 @@ pub(super) fn audit_v2(
         }
     }
     // log/checkpoint: the note of the largest checkpoint, signed by a trusted archive key.
-    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
-        None => f.push(Finding::at(
+    // A symbolic link or a FIFO there is tampering, reported like any other.
+    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE) {
+        Err(e) => f.push(Finding::at(
+            Code::LogCheckpointInvalid,
+            CHECKPOINT_FILE,
+            e.to_string(),
+        )),
+        Ok(None) => f.push(Finding::at(
             Code::LogCheckpointMissing,
             CHECKPOINT_FILE,
             format!("missing (it should be checkpoint {largest} as a signed note)"),
         )),
-        Some(bytes) => match Note::parse(&bytes) {
+        Ok(Some(bytes)) => match Note::parse(&bytes) {
             Err(e) => f.push(Finding::at(
                 Code::LogCheckpointInvalid,
                 CHECKPOINT_FILE,
@@ -461,7 +493,11 @@ pub(super) fn audit_v2(
     }
     // Witnesses.
     if !policy.witnesses.is_empty() {
-        let (mut ok, errs) = super::witness::cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        let (mut ok, errs) =
+            match super::witness::cosigners(archive, &body, cp.size, &policy.witnesses) {
+                Ok(r) => r,
+                Err(e) => (Vec::new(), vec![e.to_string()]),
+            };
         // A log is not its own witness: a "witness" key that is an archive key never counts.
         ok.retain(|&i| {
             let own = trust
