@@ -185,7 +185,7 @@ fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Res
 pub fn check_extendable(archive: &Path, size: u64, root: &Hash) -> Result<()> {
     let mut t = Tiles::new(DiskTiles::new(archive), size);
     let r = t.root(size).map_err(tile_error)?;
-    if size % tlog::TILE_WIDTH != 0 {
+    if !size.is_multiple_of(tlog::TILE_WIDTH) {
         t.entries(size / tlog::TILE_WIDTH, MAX_ENTRY_LINE)
             .map_err(tile_error)?;
     }
@@ -555,7 +555,7 @@ fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Opti
         for &level in &levels {
             let shift = u32::from(level.unwrap_or(0)) * tlog::TILE_HEIGHT;
             let count = if shift >= 64 { 0 } else { s >> shift };
-            if count % tlog::TILE_WIDTH == 0 {
+            if count.is_multiple_of(tlog::TILE_WIDTH) {
                 continue;
             }
             let Some(old) = TileId::holding(level, count - 1, s) else {
