@@ -1029,3 +1029,171 @@ fn issue17_bench_audit_of_a_synthetic_v2_log() {
     let (kib, secs, pkib) = audit_synthetic(&env, &bin, n);
     println!("entries {n}: audit peak RSS {kib} KiB, {secs} s; prove peak RSS {pkib} KiB");
 }
+
+#[test]
+fn attack_witness_archive_key_is_not_its_own_witness() {
+    // The archive operator cosigns its own checkpoint with the archive key under a witness
+    // name (type 0x04): an auditor handed that vkey as a "witness" must not count it.
+    let f = Fixture::new();
+    let key = secret(&f.archive_key);
+    let text = f.note().text;
+    let name = "witness.example/self";
+    let line = cosign(&key, name, &text, 1_780_000_000);
+    std::fs::write(f.env.path("self.sig"), line.to_line()).unwrap();
+    f.env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "self.sig"])
+        .ok();
+    let vk = NoteSigner::new(name, &key)
+        .unwrap()
+        .verifier(KeyKind::Cosignature)
+        .to_vkey();
+    let d = f.audit(&["--witness", &vk]);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert!(
+        codes(&d, "error").contains(&"log.witness_quorum".to_string()),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn attack_cosign_signature_file_read_is_bounded() {
+    // An endless "signature file" (a device, a pipe) is refused as too large, not read into
+    // memory until the process dies.
+    let f = Fixture::new();
+    let bin = env!("CARGO_BIN_EXE_docseal");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 1000000; exec '{bin}' archive cosign-checkpoint arch /dev/zero"
+        ))
+        .current_dir(f.env.path(""))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("too large"), "{err}");
+}
+
+#[test]
+fn attack_tiles_older_checkpoint_partial_tiles_edited_are_caught() {
+    // The partial tiles left for checkpoint 3's tree are what a tile client of that tree
+    // reads: edited (or emptied), audit fails, though the latest tree's tiles are intact.
+    for rel in ["log/tile/0/000.p/3", "log/tile/entries/000.p/3"] {
+        let f = Fixture::new();
+        let p = f.arch().join(rel);
+        let mut b = std::fs::read(&p).unwrap();
+        b[5] ^= 1;
+        std::fs::write(&p, &b).unwrap();
+        let d = f.audit(&[]);
+        assert_eq!(d.code(), 1, "{rel}: {}", d.stdout());
+        assert_eq!(codes(&d, "error"), vec!["log.tiles_invalid"], "{rel}");
+        std::fs::write(&p, b"").unwrap();
+        assert_eq!(codes(&f.audit(&[]), "error"), vec!["log.tiles_invalid"]);
+        // Removed: allowed (tlog-tiles lets partial tiles go).
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(f.audit(&[]).code(), 0, "{rel}");
+    }
+}
+
+#[test]
+fn attack_witness_oversized_cosignature_lines_cannot_break_the_checkpoint_note() {
+    // Lines of the right form but huge "signatures" (a hostile witness's answer), added in
+    // two goes: refused before log/checkpoint grows past a note's limit.
+    let f = Fixture::new();
+    let big = |i: u8| {
+        use base64::Engine as _;
+        format!(
+            "\u{2014} w{i}.example/x {}\n",
+            base64::engine::general_purpose::STANDARD.encode(vec![i; 6140])
+        )
+    };
+    std::fs::write(f.env.path("b1.sig"), big(0) + &big(1)).unwrap();
+    std::fs::write(f.env.path("b2.sig"), big(2) + &big(3)).unwrap();
+    f.env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "b1.sig"])
+        .ok();
+    let d = f
+        .env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", "b2.sig"])
+        .fails(2);
+    assert!(d.stderr().contains("larger than"), "{}", d.stderr());
+    assert_eq!(f.audit(&[]).code(), 0);
+    assert_eq!(f.note().signatures.len(), 3);
+}
+
+#[test]
+fn attack_tiles_add_refuses_missing_tiles_before_logging() {
+    // A tile of the latest tree gone (an incomplete mirror, a hostile edit): add refuses
+    // before it appends anything, so log/entries keeps no unsigned entry and the archive is
+    // exactly as it was.
+    for rel in ["log/tile/0/000.p/5", "log/tile/entries/000.p/5"] {
+        let f = Fixture::new();
+        let entries = std::fs::read(f.arch().join("log/entries")).unwrap();
+        std::fs::remove_file(f.arch().join(rel)).unwrap();
+        let d = f.add(&["in/s5.zip"], "2026-04-01T00:00:00Z").fails(2);
+        assert!(d.stderr().contains("000.p/5"), "{}", d.stderr());
+        assert_eq!(
+            std::fs::read(f.arch().join("log/entries")).unwrap(),
+            entries,
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn attack_checkpoint_note_symlink_or_fifo_is_a_finding_not_a_crash() {
+    // log/checkpoint replaced by a link to its own (valid) bytes, or by a FIFO: audit reports
+    // log.checkpoint_invalid (exit 1, the other findings still listed), never hangs.
+    let f = Fixture::new();
+    let cp = f.arch().join("log/checkpoint");
+    let saved = f.env.path("saved-checkpoint");
+    std::fs::rename(&cp, &saved).unwrap();
+    std::os::unix::fs::symlink(&saved, &cp).unwrap();
+    let d = f.audit(&[]);
+    assert_eq!(d.code(), 1, "{}", d.stderr());
+    assert!(codes(&d, "error").contains(&"log.checkpoint_invalid".to_string()));
+    std::fs::remove_file(&cp).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&cp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let d = f.audit(&[]);
+    assert_eq!(d.code(), 1, "{}", d.stderr());
+    assert!(codes(&d, "error").contains(&"log.checkpoint_invalid".to_string()));
+}
+
+#[test]
+fn attack_tiles_temp_files_of_a_killed_add_are_removed_by_the_next_add() {
+    // `kill -9` while a tile, log/checkpoint or a cosignature file was being written leaves
+    // its temporary file; the next add removes it (as it does in log/checkpoints/).
+    let f = Fixture::new();
+    let dirs = [
+        "log",
+        "log/cosignatures",
+        "log/tile/0/000.p",
+        "log/tile/entries/000.p",
+    ];
+    for d in dirs {
+        std::fs::create_dir_all(f.arch().join(d)).unwrap();
+        std::fs::write(f.arch().join(d).join(".docseal-0123456789abcdef.tmp"), b"x").unwrap();
+    }
+    f.add(&["in/s5.zip"], "2026-04-01T00:00:00Z").ok();
+    for d in dirs {
+        assert!(
+            !f.arch()
+                .join(d)
+                .join(".docseal-0123456789abcdef.tmp")
+                .exists(),
+            "{d}"
+        );
+    }
+    assert!(f.audit(&[]).json()["findings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

@@ -273,7 +273,17 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
 }
 
 fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
-    let bytes = std::fs::read(&a.signature).map_err(|e| docseal::Error::io(&a.signature, e))?;
+    // Bounded: the file may be a pipe or a device (`/dev/zero`); one byte past a note's limit
+    // is enough for cosign_checkpoint to refuse it as too large.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(&a.signature).map_err(|e| docseal::Error::io(&a.signature, e))?,
+            docseal::note::MAX_NOTE_BYTES as u64 + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| docseal::Error::io(&a.signature, e))?;
     let r = archive::witness::cosign_checkpoint(
         &a.archive,
         &bytes,

@@ -307,6 +307,11 @@ impl VerifierKey {
         Ok(vk)
     }
 
+    /// The Ed25519 public key.
+    pub fn public_key(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.key
+    }
+
     /// The vkey string.
     pub fn to_vkey(&self) -> String {
         let mut raw = vec![self.kind.type_byte()];

@@ -1870,7 +1870,14 @@ fn write_new(dest: &Path, bytes: &[u8], crash: &str) -> Result<()> {
 /// (never covered by a checkpoint). Returns what was removed, for the report.
 fn roll_back_leftovers(archive: &Path) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    for rel in [BUNDLES_DIR, PENDING_DIR, CHECKPOINTS_DIR] {
+    // (`log/` and `log/cosignatures/`: log/checkpoint and cosignature files of a v2 log.)
+    for rel in [
+        BUNDLES_DIR,
+        PENDING_DIR,
+        CHECKPOINTS_DIR,
+        "log",
+        tiles::COSIGNATURES_DIR,
+    ] {
         let dir = archive.join(rel);
         if !real_dir(archive, rel)? {
             continue;
@@ -2141,6 +2148,12 @@ pub fn add_wait(
         }
     }
     let signed = latest.as_ref().map_or(0, |c| c.size);
+    // The tiles this add extends must be there before anything is appended (else the add
+    // would fail after logging, and every later add with it).
+    if let (true, Some(l)) = (v2, &latest) {
+        tiles::check_extendable(archive, l.size, &l.root)
+            .map_err(|e| damaged(format!("its tiles: {e}")))?;
+    }
     unsigned.retain(|e| e.index >= signed);
     // Entries after the latest checkpoint (an interrupted add): their bundles go into place
     // and must be exactly as logged and intact (issue 19 item 5); else refuse to sign them.
@@ -2894,6 +2907,7 @@ pub fn audit_with(
                 archive,
                 trust,
                 lc.sound.last().map(|(c, _)| c),
+                &lc.sound.iter().map(|(c, _)| c.size).collect::<Vec<_>>(),
                 witnesses,
                 &mut f,
             )?;

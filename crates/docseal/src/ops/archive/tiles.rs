@@ -15,7 +15,7 @@ use crate::format::merkle::Hash;
 use crate::format::minisign::{PublicKey, SecretKey};
 use crate::format::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
 use crate::format::store::Store;
-use crate::format::tlog::{self, TileRead, Tiles};
+use crate::format::tlog::{self, TileId, TileRead, Tiles};
 use crate::profile::trust::Trust;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -148,10 +148,54 @@ fn extend_in(archive: &Path, base: &str, old_size: u64, lines: &[String]) -> Res
     let (files, root) = tlog::append(&mut tiles, lines, MAX_ENTRY_LINE).map_err(tile_error)?;
     // Migrating: synced once at the end, before the tiles are moved into place.
     let durable = base == "log" || !DEFER_SYNC;
+    // Temporary files an add killed while writing tiles left in these directories (the same
+    // ones: the next add rewrites at least the range the killed one wrote); under the lock.
+    // (A full tile `N` also clears `N.p/`, where its partial versions were written.)
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    for (p, _) in &files {
+        if let Some((d, _)) = p.rsplit_once('/') {
+            dirs.insert(d.to_string());
+        }
+        if !p.contains(".p/") {
+            dirs.insert(format!("{p}.p"));
+        }
+    }
+    for d in dirs {
+        let dir = archive.join(base).join(d);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for ent in rd.flatten() {
+            let n = ent.file_name();
+            if super::is_temp_name(&n.to_string_lossy())
+                && ent.file_type().is_ok_and(|t| t.is_file())
+            {
+                std::fs::remove_file(ent.path()).map_err(|e| Error::io(ent.path(), e))?;
+            }
+        }
+    }
     for (path, bytes) in files {
         put_file_sync(archive, &format!("{base}/{path}"), &bytes, durable)?;
     }
     Ok(root)
+}
+
+/// Whether the tiles of the tree of `size` entries can be extended: its right edge (hash tiles
+/// and the last entry bundle) is there and gives `root`.
+pub fn check_extendable(archive: &Path, size: u64, root: &Hash) -> Result<()> {
+    let mut t = Tiles::new(DiskTiles::new(archive), size);
+    let r = t.root(size).map_err(tile_error)?;
+    if !size.is_multiple_of(tlog::TILE_WIDTH) {
+        t.entries(size / tlog::TILE_WIDTH, MAX_ENTRY_LINE)
+            .map_err(tile_error)?;
+    }
+    if &r != root {
+        return Err(invalid(
+            TILE_DIR,
+            format!("they do not give the root of checkpoint {size}"),
+        ));
+    }
+    Ok(())
 }
 
 /// What [`migrate`] did.
@@ -327,6 +371,7 @@ pub(super) fn audit_v2(
     archive: &Path,
     trust: &Trust,
     latest: Option<&Checkpoint>,
+    sizes: &[u64],
     policy: &WitnessPolicy,
     f: &mut Sink,
 ) -> Result<()> {
@@ -357,13 +402,19 @@ pub(super) fn audit_v2(
         }
     }
     // log/checkpoint: the note of the largest checkpoint, signed by a trusted archive key.
-    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
-        None => f.push(Finding::at(
+    // A symbolic link or a FIFO there is tampering, reported like any other.
+    match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE) {
+        Err(e) => f.push(Finding::at(
+            Code::LogCheckpointInvalid,
+            CHECKPOINT_FILE,
+            e.to_string(),
+        )),
+        Ok(None) => f.push(Finding::at(
             Code::LogCheckpointMissing,
             CHECKPOINT_FILE,
             format!("missing (it should be checkpoint {largest} as a signed note)"),
         )),
-        Some(bytes) => match Note::parse(&bytes) {
+        Ok(Some(bytes)) => match Note::parse(&bytes) {
             Err(e) => f.push(Finding::at(
                 Code::LogCheckpointInvalid,
                 CHECKPOINT_FILE,
@@ -437,10 +488,33 @@ pub(super) fn audit_v2(
             TILE_DIR,
             format!("{why} (tree of {} entries)", cp.size),
         ));
+    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
+        f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
     }
     // Witnesses.
     if !policy.witnesses.is_empty() {
-        let (ok, errs) = cosigners(archive, &body, cp.size, &policy.witnesses)?;
+        let (mut ok, errs) = match cosigners(archive, &body, cp.size, &policy.witnesses) {
+            Ok(r) => r,
+            Err(e) => (Vec::new(), vec![e.to_string()]),
+        };
+        // A log is not its own witness: a "witness" key that is an archive key never counts.
+        ok.retain(|&i| {
+            let own = trust
+                .keys()
+                .iter()
+                .any(|k| k.archive && k.key.verifying_key() == policy.witnesses[i].public_key());
+            if own {
+                f.push(Finding::at(
+                    Code::LogCosignatureInvalid,
+                    format!("{COSIGNATURES_DIR}/{}", cp.size),
+                    format!(
+                        "witness {} has the archive's own key: a log does not witness itself",
+                        policy.witnesses[i].name
+                    ),
+                ));
+            }
+            !own
+        });
         for e in errs {
             f.push(Finding::at(
                 Code::LogCosignatureInvalid,
@@ -467,6 +541,64 @@ pub(super) fn audit_v2(
         }
     }
     Ok(())
+}
+
+/// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must
+/// be prefixes of the latest tree's tiles (checked above against its root): a tile client of
+/// an older tree reads them. Absent ones are allowed (tlog-tiles lets them be deleted).
+fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Option<String> {
+    let mut reader = DiskTiles::new(archive);
+    let levels = std::iter::once(None).chain((0..8u8).map(Some));
+    let levels: Vec<Option<u8>> = levels.collect();
+    for &s in sizes.iter().filter(|&&s| s < latest) {
+        for &level in &levels {
+            let shift = u32::from(level.unwrap_or(0)) * tlog::TILE_HEIGHT;
+            let count = if shift >= 64 { 0 } else { s >> shift };
+            if count.is_multiple_of(tlog::TILE_WIDTH) {
+                continue;
+            }
+            let Some(old) = TileId::holding(level, count - 1, s) else {
+                continue;
+            };
+            let Some(new) = TileId::holding(level, count - 1, latest) else {
+                continue;
+            };
+            let max = tlog::FULL_TILE_BYTES.max(256 * (2 + MAX_ENTRY_LINE));
+            let old_bytes = match reader.read(&old.path(), max) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => return Some(format!("{}: {e} (tree of {s} entries)", old.path())),
+            };
+            let ok = match reader.read(&new.path(), max) {
+                // Exactly the first `width` hashes, or entries (each length-prefixed).
+                Ok(Some(b)) => b.get(..prefix_len(level, &b, old.width)) == Some(&old_bytes[..]),
+                _ => false,
+            };
+            if !ok {
+                return Some(format!(
+                    "{} (the tree of checkpoint {s}) is not the start of {} (the latest tree's)",
+                    old.path(),
+                    new.path()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The length of the first `width` hashes of a hash tile, or entries of an entry bundle.
+fn prefix_len(level: Option<u8>, bytes: &[u8], width: u16) -> usize {
+    if level.is_some() {
+        return usize::from(width) * 32;
+    }
+    let mut at = 0usize;
+    for _ in 0..width {
+        let Some(l) = bytes.get(at..at + 2) else {
+            return usize::MAX;
+        };
+        at += 2 + usize::from(u16::from_be_bytes([l[0], l[1]]));
+    }
+    at
 }
 
 /// Reads the tiles under `log/` of an archive in a [`Store`] (local or object storage), each

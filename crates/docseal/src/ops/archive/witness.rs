@@ -126,6 +126,19 @@ pub fn cosign_checkpoint(
         ));
     }
     let lines_text: String = all.iter().map(SignatureLine::to_line).collect();
+    // The note they go into (body, empty line, the log's own signature line, these) must stay
+    // within a note's limit, or log/checkpoint could no longer be read.
+    let own_line = 4 + note::MAX_KEY_NAME + 1 + 92;
+    if body.len() + 1 + own_line + lines_text.len() > note::MAX_NOTE_BYTES {
+        return Err(invalid(
+            &label,
+            format!(
+                "checkpoint {} with these cosignatures would be a note larger than {} bytes",
+                cp.size,
+                note::MAX_NOTE_BYTES
+            ),
+        ));
+    }
     super::tiles::put_file(
         archive,
         &format!("{COSIGNATURES_DIR}/{}", cp.size),
