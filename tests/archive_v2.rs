@@ -1197,3 +1197,22 @@ fn attack_tiles_temp_files_of_a_killed_add_are_removed_by_the_next_add() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn attack_witness_argument_naming_a_fifo_is_refused_without_blocking() {
+    // `--witness FILE` where FILE is a FIFO nobody writes to: refused at once by its type
+    // (before: the open blocked until a writer came).
+    let f = Fixture::new();
+    let fifo = f.env.path("w.fifo");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let start = std::time::Instant::now();
+    let d = f.audit(&["--witness", fifo.to_str().unwrap()]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("FIFO"), "{}", d.stderr());
+    assert_eq!(d.stderr().lines().count(), 1, "{}", d.stderr());
+}

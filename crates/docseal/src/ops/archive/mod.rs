@@ -493,19 +493,19 @@ fn read_limited(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
 /// Read a file given by the user (a kept checkpoint, a proof): links are followed, FIFOs and
 /// devices refused.
 fn read_user_file(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
-    let f = match File::open(path) {
+    // Opened without blocking (a FIFO or device named on the command line is refused at
+    // once, by its type) and read with the one bounded read.
+    let (f, _) = match crate::format::input::open(path, crate::format::input::Open::regular("file"))
+    {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
     };
-    if !f.metadata().map_err(|e| Error::io(path, e))?.is_file() {
-        return Err(invalid(path.display(), "is not a regular file"));
-    }
-    let mut buf = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(Some(buf))
+    crate::format::input::read_at_most(f, max)
+        .map(Some)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Whether `name` is a temporary file docseal writes before linking it into place.
