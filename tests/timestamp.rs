@@ -2475,3 +2475,30 @@ fn attack_tsa_pack_with_a_failing_tsa_says_the_bundle_is_sealed_without_a_token(
         .arg(env.path("k.pub"))
         .ok();
 }
+
+/// `--reply`, `--request` and `--tsa-trust` naming a FIFO nobody writes to are refused at once
+/// by their type (before: the open blocked until a writer came).
+#[test]
+fn attack_tsa_files_named_on_the_command_line_never_block() {
+    let env = Env::new();
+    let (k, _) = env.keygen("k");
+    env.pack_sample(&k, "b.zip");
+    let fifo = env.path("f.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let f = fifo.to_str().unwrap();
+    for args in [
+        vec!["timestamp", "b.zip", "--reply", f],
+        vec!["verify", "b.zip", "--trust", "k.pub", "--tsa-trust", f],
+    ] {
+        let start = Instant::now();
+        let d = env.cmd().args(&args).run();
+        assert!(start.elapsed() < Duration::from_secs(20), "{args:?}");
+        assert_ne!(d.code(), 0, "{args:?}");
+        assert!(d.stderr().contains("FIFO"), "{args:?}: {}", d.stderr());
+        assert_eq!(d.stderr().lines().count(), 1, "{args:?}: {}", d.stderr());
+    }
+}

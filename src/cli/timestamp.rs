@@ -57,29 +57,18 @@ pub fn load_roots(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
 }
 
 fn read_small(p: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-    let mut b = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut b)
-        .map_err(|e| Error::io(p, e))?;
-    if b.len() as u64 > max {
-        return Err(
-            Error::invalid(p.display().to_string(), format!("larger than {max} bytes")).into(),
-        );
-    }
-    Ok(b)
+    // Opened without blocking (a FIFO or device is refused by its type), read with a bound.
+    Ok(docseal::input::read_bounded(
+        p,
+        max,
+        docseal::input::Open::regular("file"),
+    )?)
 }
 
-/// Read at most `max` bytes of `p`.
+/// Read at most `max` bytes of `p` (the caller judges a longer file by its length).
 fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
-    let mut b = Vec::new();
-    f.take(max)
-        .read_to_end(&mut b)
-        .map_err(|e| Error::io(p, e))?;
-    Ok(b)
+    let (f, _) = docseal::input::open(p, docseal::input::Open::regular("file"))?;
+    docseal::input::read_at_most(f, max.saturating_sub(1)).map_err(|e| Error::io(p, e).into())
 }
 
 fn refused(bundle: &Path, from: &str, e: tsa::TsaError) -> Error {
