@@ -119,11 +119,22 @@ let wasm_bindgen = (function(exports) {
                 const ret = Error(getStringFromWasm0(arg0, arg1));
                 return ret;
             },
+            __wbg___wbindgen_throw_4c88d8bf264fd984: function(arg0, arg1) {
+                throw new Error(getStringFromWasm0(arg0, arg1));
+            },
             __wbg_docsealProgress_d9a5f3c2467cc65b: function(arg0, arg1) {
                 docsealProgress(arg0, arg1);
             },
             __wbg_docsealRead_bf3ae6790495a906: function(arg0, arg1, arg2) {
                 const ret = docsealRead(arg0, getArrayU8FromWasm0(arg1, arg2));
+                return ret;
+            },
+            __wbg_getTime_edc91481cbc4cd78: function(arg0) {
+                const ret = arg0.getTime();
+                return ret;
+            },
+            __wbg_new_0_36d738a0c8cfac43: function() {
+                const ret = new Date();
                 return ret;
             },
             __wbindgen_init_externref_table: function() {
