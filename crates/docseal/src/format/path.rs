@@ -7,7 +7,7 @@
 //! trailing space or trailing dot, Windows device names, NFC.
 
 use crate::format::finding::Code;
-use unicode_normalization::is_nfc;
+use unicode_normalization::{is_nfc_quick, IsNormalized};
 
 /// Longest allowed path, in bytes of UTF-8.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -175,6 +175,16 @@ pub fn collision_key(name: &str) -> String {
 
 fn unicode_collision_key(name: &str) -> String {
     nfc(&caseless::default_case_fold_str(&nfc(name)))
+}
+
+/// Whether `name` is in NFC: `unicode_normalization::is_nfc`, whose undecided case compares
+/// with its `.nfc()` (see [`nfc`]).
+pub fn is_nfc(name: &str) -> bool {
+    match is_nfc_quick(name.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => nfc(name) == name,
+    }
 }
 
 /// `name` in Normalization Form C (UAX #15): canonical decomposition, canonical ordering,
@@ -448,6 +458,7 @@ mod tests {
                 format!("\u{1100}{c}\u{11a8}"),
             ] {
                 assert_eq!(nfc(&s), want(&s), "{:?}", s);
+                assert_eq!(is_nfc(&s), unicode_normalization::is_nfc(&s), "{:?}", s);
             }
         }
         let parts: Vec<char> = [
@@ -503,6 +514,7 @@ mod tests {
                 .map(|i| parts[((seed >> (8 + 5 * i)) as usize) % parts.len()])
                 .collect();
             assert_eq!(nfc(&s), want(&s), "{:?}", s);
+            assert_eq!(is_nfc(&s), unicode_normalization::is_nfc(&s), "{:?}", s);
         }
     }
 
