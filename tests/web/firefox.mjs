@@ -161,10 +161,18 @@ if (job.cases) {
     await new Promise((r) => setTimeout(r, 1000));
     return n;
   }, base);
+  const probeHits = hits.slice();
+  // The monitor works: a tab of the test's own opened on the server is seen.
+  const control = await browser.newPage();
+  control.on("request", (r) => requests.push(r.url()));
+  await control.goto(base + "/control");
+  await control.close();
+  check("firefox: BiDi reports requests (a control request of the test's own is seen)", requests.includes(base + "/control"), requests.slice(0, 5).join(" "));
   server.close();
-  check("firefox: the Content-Security-Policy blocks fetch, XHR, image, script, frame, style (the server saw none)", hits.length === 0 && violations >= 5, `server hits ${hits.join(",")}, violations ${violations}`);
+  check("firefox: the Content-Security-Policy blocks fetch, XHR, image, script, frame, style (the server saw none)", probeHits.length === 0 && violations >= 5, `server hits ${probeHits.join(",")}, violations ${violations}`);
   const pageUrls = new Set([pathToFileURL(job.page).href, pathToFileURL(job.page_unpinned).href]);
   const outside = requests.filter((u) => !pageUrls.has(u) && !u.startsWith("blob:") && !u.startsWith(base) && !u.startsWith("data:"));
+  console.log(`requests BiDi reported: ${requests.length}: ${[...new Set(requests)].slice(0, 8).map((u) => u.slice(0, 60)).join(" ")}`);
   check("firefox: no request left the page (BiDi network.beforeRequestSent)", outside.length === 0, outside.slice(0, 5).join(" "));
   check("firefox: no script error on the pinned page", page.errors.filter((e) => !/Content-Security-Policy|Content Security Policy|127\.0\.0\.1/.test(e)).length === 0, page.errors.join(" | "));
   await page.close();
