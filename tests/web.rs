@@ -1,12 +1,13 @@
-//! Issue 15: the page `docseal web` writes, in a real browser (Debian's chromium driven by
-//! playwright-core: tests/web/run.mjs). Over every file in tests/vectors, the sample and the
+//! Issue 15: the page `docseal web` writes, in real browsers: Debian's chromium driven by
+//! playwright-core (tests/web/run.mjs) and Debian's firefox-esr driven by puppeteer-core over
+//! WebDriver BiDi (tests/web/firefox.mjs). Over every file in tests/vectors, the sample and the
 //! hostile corpus (fuzz/corpus/verify/hostile-*.zip, written by tests/hostile.rs from its
 //! builders), `docsealVerify` in the page gives the same record as `docseal verify --json`;
 //! the file-input and drop paths, a tampered bundle, keys added by hand, no network request,
-//! and a 1 GiB bundle in bounded memory.
+//! a 1 GiB bundle in bounded memory, a crashed verifier, and the page refusing to run framed.
 //!
-//! Needs node, tests/web/node_modules (`npm ci --prefix tests/web`) and /usr/bin/chromium:
-//! skipped without them, a failure when CI is set (.ci/run installs them).
+//! Needs node, tests/web/node_modules (`npm ci --prefix tests/web`), /usr/bin/chromium and
+//! /usr/bin/firefox-esr: skipped without them, a failure when CI is set (.ci/run installs them).
 
 mod common;
 use common::*;

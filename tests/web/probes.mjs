@@ -53,16 +53,20 @@ export async function crashProbe({ b64 }) {
       ),
       new Promise((r) => setTimeout(() => r({ hung: true }), 60000)),
     ]);
+  // First a call that works: the worker's module is then instantiated (its memory known to
+  // the appended lines) before the crash is asked for.
+  const before = await settle(window.docsealVerify(sample, [], { name: "before.zip" }));
   const a = settle(window.docsealVerify(new Uint8Array(64 << 20), [], { name: "docseal-test-crash.zip" }));
   const b = settle(window.docsealVerify(sample, [], { name: "queued.zip" }));
   const [crashed, queued] = await Promise.all([a, b]);
   const after = await settle(window.docsealVerify(sample, [], { name: "after.zip" }));
-  return { crashed, queued, after };
+  return { before, crashed, queued, after };
 }
 
 // What the crash probe must give; returns a list of [name, ok, detail] checks.
 export function crashChecks(r) {
   return [
+    ["crashed worker: a call before the crash gives a record", r.before.record === true, JSON.stringify(r.before)],
     ["crashed worker: the call that crashed it is rejected, saying so", !!r.crashed.error && /stopped on this bundle/.test(r.crashed.error), JSON.stringify(r.crashed)],
     ["crashed worker: the call queued behind it is rejected too (never left pending)", !!r.queued.error && /before this one was verified/.test(r.queued.error), JSON.stringify(r.queued)],
     ["crashed worker: the next call gets a fresh worker and a record", r.after.record === true, JSON.stringify(r.after)],
