@@ -664,10 +664,8 @@ mod name_tests {
             for (j, v) in values.iter().enumerate() {
                 let tag = tags[(i + j) % tags.len()];
                 let a = atv(t, tag, v);
-                let one = RelativeDistinguishedName::try_from(
-                    SetOfVec::try_from(vec![a.clone()]).unwrap(),
-                )
-                .unwrap();
+                let one =
+                    RelativeDistinguishedName::from(SetOfVec::try_from(vec![a.clone()]).unwrap());
                 let name = as_name(vec![one.clone()]);
                 assert_eq!(
                     compact_name_text(&name),
@@ -682,7 +680,7 @@ mod name_tests {
             atv("2.5.4.5", Tag::PrintableString, b"42"),
         ])
         .unwrap();
-        rdns.push(RelativeDistinguishedName::try_from(two).unwrap());
+        rdns.push(RelativeDistinguishedName::from(two));
         let name = as_name(rdns);
         assert_eq!(compact_name_text(&name), name.to_string());
         assert_eq!(name_text(&name), name.to_string());
