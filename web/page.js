@@ -37,6 +37,7 @@
   // The verifier trapped (a bug, or its memory could not grow) or its worker died: that
   // instance is gone, and with it every call queued in it. Each one is rejected now (the one
   // that was running says so), and the next call starts a fresh worker.
+  // `id`: the call that was running when it stopped, 0 when not known.
   function crashed(why, id) {
     stopWorker();
     for (const [k, p] of pending) {
@@ -44,7 +45,9 @@
         new Error(
           k === id
             ? "the verifier stopped on this bundle: " + why
-            : "the verifier stopped (on another bundle) before this one was verified: " + why + "; verify it again"
+            : id
+              ? "the verifier stopped (on another bundle) before this one was verified: " + why + "; verify it again"
+              : "the verifier stopped: " + why + "; verify it again"
         )
       );
     }
