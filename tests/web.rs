@@ -1,12 +1,13 @@
-//! Issue 15: the page `docseal web` writes, in a real browser (Debian's chromium driven by
-//! playwright-core: tests/web/run.mjs). Over every file in tests/vectors, the sample and the
+//! Issue 15: the page `docseal web` writes, in real browsers: Debian's chromium driven by
+//! playwright-core (tests/web/run.mjs) and Debian's firefox-esr driven by puppeteer-core over
+//! WebDriver BiDi (tests/web/firefox.mjs). Over every file in tests/vectors, the sample and the
 //! hostile corpus (fuzz/corpus/verify/hostile-*.zip, written by tests/hostile.rs from its
 //! builders), `docsealVerify` in the page gives the same record as `docseal verify --json`;
 //! the file-input and drop paths, a tampered bundle, keys added by hand, no network request,
-//! and a 1 GiB bundle in bounded memory.
+//! a 1 GiB bundle in bounded memory, a crashed verifier, and the page refusing to run framed.
 //!
-//! Needs node, tests/web/node_modules (`npm ci --prefix tests/web`) and /usr/bin/chromium:
-//! skipped without them, a failure when CI is set (.ci/run installs them).
+//! Needs node, tests/web/node_modules (`npm ci --prefix tests/web`), /usr/bin/chromium and
+//! /usr/bin/firefox-esr: skipped without them, a failure when CI is set (.ci/run installs them).
 
 mod common;
 use common::*;
@@ -98,12 +99,9 @@ fn run_browser(job: &serde_json::Value, env: &Env) -> String {
     stdout
 }
 
-#[test]
-fn issue15_page_verifies_like_the_cli_in_chromium() {
-    if !browser_ready() {
-        return;
-    }
-    let env = Env::new();
+/// The job both browsers run: two pages (keys pinned, none pinned), every case with the
+/// record `docseal verify --json` gives, the sample and a tampered copy of it.
+fn page_job(env: &Env) -> serde_json::Value {
     let page = env.path("verify.html");
     env.cmd()
         .args(["web", "--out"])
@@ -133,7 +131,7 @@ fn issue15_page_verifies_like_the_cli_in_chromium() {
         .iter()
         .map(|f| {
             let name = f.strip_prefix(repo("")).unwrap().display().to_string();
-            serde_json::json!({"file": f, "name": name, "expected": cli_record(&env, f)})
+            serde_json::json!({"file": f, "name": name, "expected": cli_record(env, f)})
         })
         .collect();
 
@@ -152,8 +150,7 @@ fn issue15_page_verifies_like_the_cli_in_chromium() {
         .find(|c| c["name"] == "archive/sample.zip")
         .map(|c| c["expected"]["metadata"]["headline"].clone())
         .unwrap();
-    let shots = std::env::var("DOCSEAL_WEB_SCREENSHOTS").ok();
-    let job = serde_json::json!({
+    serde_json::json!({
         "page": page,
         "page_unpinned": unpinned,
         "cases": cases,
@@ -163,10 +160,145 @@ fn issue15_page_verifies_like_the_cli_in_chromium() {
         "sample_headline": headline,
         "sample_url": SAMPLE_URL,
         "tampered": env.path("tampered.zip"),
-        "screenshots": shots,
-    });
+    })
+}
+
+/// Issue 15, in Chromium: every case as the CLI gives it, file input and drop, a tampered
+/// bundle, keys added by hand, no network.
+#[test]
+fn issue15_page_verifies_like_the_cli_in_chromium() {
+    if !browser_ready() {
+        return;
+    }
+    let env = Env::new();
+    let mut job = page_job(&env);
+    job["screenshots"] = serde_json::json!(std::env::var("DOCSEAL_WEB_SCREENSHOTS").ok());
     let out = run_browser(&job, &env);
     eprintln!("{out}");
+}
+
+/// Whether Debian's firefox-esr is here (a failure under CI when not).
+fn firefox_ready() -> bool {
+    if !browser_ready() {
+        return false;
+    }
+    let missing = if !repo("tests/web/node_modules/puppeteer-core").is_dir() {
+        Some("tests/web/node_modules/puppeteer-core (npm ci --prefix tests/web)")
+    } else if !Path::new("/usr/bin/firefox-esr").exists() {
+        Some("/usr/bin/firefox-esr (apt-get install firefox-esr)")
+    } else {
+        None
+    };
+    if let Some(m) = missing {
+        if std::env::var_os("CI").is_some() {
+            panic!("{m} is required when CI is set (see .ci/run)");
+        }
+        eprintln!("skipping: {m} is missing (set CI to make this a failure)");
+        return false;
+    }
+    true
+}
+
+fn run_firefox(job: &serde_json::Value, env: &Env) -> String {
+    let job_path = env.path("job-firefox.json");
+    fs::write(&job_path, serde_json::to_vec_pretty(job).unwrap()).unwrap();
+    let out = Command::new("node")
+        .arg(repo("tests/web/firefox.mjs"))
+        .arg(&job_path)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "Firefox checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Issue 15, in Firefox (Debian's firefox-esr, puppeteer-core over WebDriver BiDi;
+/// tests/web/firefox.mjs): the same record as the CLI on every case, the file input (pass,
+/// tampered, untrusted, a key added by hand), no network (the policy blocks every way out,
+/// and BiDi sees no request), a crashed worker, the framed page.
+#[test]
+fn issue15_page_verifies_like_the_cli_in_firefox() {
+    if !firefox_ready() {
+        return;
+    }
+    let env = Env::new();
+    let job = page_job(&env);
+    let out = run_firefox(&job, &env);
+    eprintln!("{out}");
+    assert!(
+        out.contains("ok      firefox: docsealVerify equals docseal verify --json on all"),
+        "{out}"
+    );
+}
+
+/// A page with the sample's key pinned, and the job of one extra check (`crash`, `framed`).
+fn small_job(env: &Env, what: &str) -> serde_json::Value {
+    let page = env.path("verify.html");
+    env.cmd()
+        .args(["web", "--out"])
+        .arg(&page)
+        .arg("--trust")
+        .arg(repo("keys/sample.pub"))
+        .ok();
+    serde_json::json!({ "page": page, "sample": repo("archive/sample.zip"), what: true })
+}
+
+/// Issue 15: when the verifier traps (here: its WebAssembly memory cannot grow, as when a
+/// bundle needs more memory than the browser gives; the test driver's init script, never
+/// the page, makes it so), the call that crashed it and the call queued behind it are both
+/// rejected with a clear error (none is left pending), and the next call works in a fresh
+/// worker. In Chromium, and in Firefox when it is here.
+#[test]
+fn issue15_crashed_worker_settles_every_pending_call() {
+    if !browser_ready() {
+        return;
+    }
+    let env = Env::new();
+    let job = small_job(&env, "crash");
+    let out = run_browser(&job, &env);
+    eprintln!("{out}");
+    assert!(
+        out.contains("ok      crashed worker: the call queued behind it"),
+        "{out}"
+    );
+    if firefox_ready() {
+        let out = run_firefox(&job, &env);
+        eprintln!("{out}");
+        assert!(
+            out.contains("ok      firefox: crashed worker: the call queued"),
+            "{out}"
+        );
+    }
+}
+
+/// Issue 15: the page inside a frame (a local server's page framing it) shows a notice and
+/// does nothing (no `docsealVerify`, no file input); opened on its own from the same server,
+/// it runs. A `<meta>` policy cannot say frame-ancestors, so the page checks itself.
+#[test]
+fn issue15_page_refuses_to_run_framed() {
+    if !browser_ready() {
+        return;
+    }
+    let env = Env::new();
+    let job = small_job(&env, "framed");
+    let out = run_browser(&job, &env);
+    eprintln!("{out}");
+    assert!(
+        out.contains("ok      framed: the page shows a notice"),
+        "{out}"
+    );
+    if firefox_ready() {
+        let out = run_firefox(&job, &env);
+        eprintln!("{out}");
+        assert!(
+            out.contains("ok      firefox: framed: the page shows a notice"),
+            "{out}"
+        );
+    }
 }
 
 /// Issue 15: a 1 GiB bundle verifies in the page, read through `File.slice` with a progress
@@ -208,6 +340,13 @@ fn issue15_one_gib_bundle_verifies_in_bounded_memory() {
     let out = run_browser(&job, &env);
     eprintln!("{out}");
     assert!(out.contains("big bundle:"), "{out}");
+    // Firefox: the same bundle, the same bound on the anonymous memory of its processes (BiDi
+    // gives no JS heap figure).
+    if firefox_ready() {
+        let out = run_firefox(&job, &env);
+        eprintln!("{out}");
+        assert!(out.contains("firefox big bundle:"), "{out}");
+    }
 }
 
 /// Issue 15: `docseal web` writes one page with the keys pinned as data; it refuses to

@@ -4,6 +4,16 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
+  // Inside another page (a frame) the page does nothing: the page around it could cover it, or
+  // show its own verdict over this one's. A <meta> policy cannot say frame-ancestors.
+  if (window.top !== window.self) {
+    const notice = document.createElement("p");
+    notice.id = "framed";
+    notice.textContent =
+      "This verifier does not run inside another page, where what it shows could be covered or changed. Open this file on its own (its address in the address bar).";
+    document.querySelector("main").replaceChildren(notice);
+    return;
+  }
   const pinned = JSON.parse($("docseal-pinned").textContent);
   const workerURL = URL.createObjectURL(
     new Blob([$("docseal-worker").textContent], { type: "text/javascript" })
@@ -24,6 +34,25 @@
     for (const p of pending.values()) p.reject(new Error(why));
     pending.clear();
   }
+  // The verifier trapped (a bug, or its memory could not grow) or its worker died: that
+  // instance is gone, and with it every call queued in it. Each one is rejected now (the one
+  // that was running says so), and the next call starts a fresh worker.
+  // `id`: the call that was running when it stopped, 0 when not known.
+  function crashed(why, id) {
+    stopWorker();
+    for (const [k, p] of pending) {
+      p.reject(
+        new Error(
+          k === id
+            ? "the verifier stopped on this bundle: " + why
+            : id
+              ? "the verifier stopped (on another bundle) before this one was verified: " + why + "; verify it again"
+              : "the verifier stopped: " + why + "; verify it again"
+        )
+      );
+    }
+    pending.clear();
+  }
   function stopWorker() {
     if (worker) worker.terminate();
     worker = null;
@@ -38,10 +67,12 @@
         if (p.onProgress) p.onProgress(m.progress[0], m.progress[1]);
         return;
       }
+      if (m.error !== undefined && m.fatal) {
+        crashed(m.error, m.id);
+        return;
+      }
       pending.delete(m.id);
       if (m.error !== undefined) {
-        // A trap leaves the instance unusable: the next call gets a fresh worker.
-        if (m.fatal) stopWorker();
         p.reject(new Error(m.error));
       } else {
         p.resolve(m.result);
@@ -49,8 +80,10 @@
     };
     worker.onerror = function (ev) {
       ev.preventDefault();
-      stopWorker();
-      failAll("the verifier stopped: " + (ev.message || "unknown error"));
+      crashed(ev.message || "unknown error", 0);
+    };
+    worker.onmessageerror = function () {
+      crashed("a message from it could not be read", 0);
     };
     worker.postMessage({ module: module });
   }

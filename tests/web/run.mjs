@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import { pathToFileURL } from "node:url";
+import { crashInit, crashProbe, crashChecks, framingServer, framedState, framedChecks } from "./probes.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 let passed = 0;
@@ -210,6 +211,35 @@ const outside = requests.filter((u) => !pageUrls.has(u) && !u.startsWith("blob:"
 check("no request left the page (request interceptor)", outside.length === 0, outside.slice(0, 5).join(" "));
 check("no script error on the pinned page", page.errors.filter((e) => !/Content Security Policy|127\.0\.0\.1/.test(e)).length === 0, page.errors.join(" | "));
 
+}
+
+// ---- a crashed worker: every pending call settles, the next one works ----
+if (job.crash) {
+  const p = await context.newPage();
+  await p.addInitScript(crashInit);
+  await p.goto(pathToFileURL(job.page).href);
+  await p.waitForFunction(() => typeof window.docsealVerify === "function");
+  const r = await p.evaluate(crashProbe, { b64: readFileSync(job.sample).toString("base64") });
+  for (const [name, ok, detail] of crashChecks(r)) check(name, ok, detail);
+  await p.close();
+}
+
+// ---- framed: the page refuses to run inside another page ----
+if (job.framed) {
+  const { server, base } = await framingServer(readFileSync(job.page, "utf8"));
+  const host = await context.newPage();
+  await host.goto(base + "/host.html");
+  const frame = await (await host.waitForSelector("#f")).contentFrame();
+  await frame.waitForLoadState("load");
+  const inFrame = await frame.evaluate(framedState);
+  const alone = await context.newPage();
+  await alone.goto(base + "/verify.html");
+  await alone.waitForFunction(() => typeof window.docsealVerify === "function").catch(() => null);
+  const self = await alone.evaluate(framedState);
+  for (const [name, ok, detail] of framedChecks(inFrame, self)) check(name, ok, detail);
+  await host.close();
+  await alone.close();
+  server.close();
 }
 
 // ---- a large bundle: read in slices, memory bounded ----

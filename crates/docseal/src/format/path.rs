@@ -7,7 +7,7 @@
 //! trailing space or trailing dot, Windows device names, NFC.
 
 use crate::format::finding::Code;
-use unicode_normalization::{is_nfc, UnicodeNormalization};
+use unicode_normalization::{is_nfc_quick, IsNormalized};
 
 /// Longest allowed path, in bytes of UTF-8.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -174,8 +174,64 @@ pub fn collision_key(name: &str) -> String {
 }
 
 fn unicode_collision_key(name: &str) -> String {
-    let nfc: String = name.nfc().collect();
-    caseless::default_case_fold_str(&nfc).nfc().collect()
+    nfc(&caseless::default_case_fold_str(&nfc(name)))
+}
+
+/// Whether `name` is in NFC: `unicode_normalization::is_nfc`, whose undecided case compares
+/// with its `.nfc()` (see [`nfc`]).
+pub fn is_nfc(name: &str) -> bool {
+    match is_nfc_quick(name.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => nfc(name) == name,
+    }
+}
+
+/// `name` in Normalization Form C (UAX #15): canonical decomposition, canonical ordering,
+/// canonical composition; the same string as `unicode_normalization`'s `.nfc()`, built on its
+/// per-character functions. Its `.nfc()` iterator shares code with NFKC, which kept the
+/// compatibility decomposition tables (about 62 KB) in the page's WebAssembly module.
+pub fn nfc(name: &str) -> String {
+    use unicode_normalization::char::{canonical_combining_class, compose, decompose_canonical};
+    let mut d: Vec<(char, u8)> = Vec::with_capacity(name.len());
+    for c in name.chars() {
+        decompose_canonical(c, |x| d.push((x, canonical_combining_class(x))));
+    }
+    // Canonical ordering: each run of non-starters sorted by combining class, stably.
+    let mut i = 0;
+    while i < d.len() {
+        if d[i].1 == 0 {
+            i += 1;
+            continue;
+        }
+        let run = d[i..].iter().take_while(|x| x.1 != 0).count();
+        d[i..i + run].sort_by_key(|x| x.1);
+        i += run;
+    }
+    // Canonical composition: a character joins the last starter unless it is blocked (a
+    // character between them of class 0 or of a class not below its own).
+    let mut out: Vec<char> = Vec::with_capacity(d.len());
+    let mut starter: Option<usize> = None;
+    let mut last: Option<u8> = None;
+    for (c, class) in d {
+        if let Some(s) = starter {
+            let blocked = last.is_some_and(|l| l == 0 || l >= class);
+            if !blocked {
+                if let Some(joined) = compose(out[s], c) {
+                    out[s] = joined;
+                    continue;
+                }
+            }
+        }
+        if class == 0 {
+            starter = Some(out.len());
+            last = None;
+        } else {
+            last = Some(class);
+        }
+        out.push(c);
+    }
+    out.into_iter().collect()
 }
 
 /// A name made safe to show to a person: control and bidi characters are escaped.
@@ -385,6 +441,81 @@ mod tests {
         // The key is itself NFC.
         let k = collision_key("\u{1e9e}\u{301}");
         assert!(is_nfc(&k));
+    }
+
+    /// Issue 15 (the page's size): [`nfc`] is `unicode_normalization`'s `.nfc()`, on every
+    /// code point alone, after a starter and before a mark, and on strings of Hangul jamo,
+    /// combining marks of several classes and composable letters in every order.
+    #[test]
+    fn issue15_nfc_equals_unicode_normalization_nfc() {
+        use unicode_normalization::UnicodeNormalization;
+        let want = |s: &str| -> String { s.nfc().collect() };
+        for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            for s in [
+                c.to_string(),
+                format!("a{c}"),
+                format!("{c}\u{301}"),
+                format!("\u{1100}{c}\u{11a8}"),
+            ] {
+                assert_eq!(nfc(&s), want(&s), "{:?}", s);
+                assert_eq!(is_nfc(&s), unicode_normalization::is_nfc(&s), "{:?}", s);
+            }
+        }
+        let parts: Vec<char> = [
+            'a',
+            'e',
+            'A',
+            'o',
+            'u',
+            'ω',
+            'α',
+            'ſ',
+            '\u{3b9}',
+            '\u{1100}',
+            '\u{1161}',
+            '\u{11a8}',
+            '\u{ac00}',
+            '\u{300}',
+            '\u{301}',
+            '\u{302}',
+            '\u{308}',
+            '\u{323}',
+            '\u{327}',
+            '\u{328}',
+            '\u{345}',
+            '\u{31b}',
+            '\u{5b0}',
+            '\u{5bc}',
+            '\u{93c}',
+            '\u{94d}',
+            '\u{f71}',
+            '\u{f72}',
+            '\u{f74}',
+            '\u{f80}',
+            '\u{1e9b}',
+            '\u{212b}',
+            '\u{2000}',
+            '\u{fb2c}',
+            '\u{1d15e}',
+            '\u{1d165}',
+            '\u{1d16e}',
+            '\u{11131}',
+            '\u{11127}',
+            'x',
+        ]
+        .into();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 7) as usize;
+            let s: String = (0..len)
+                .map(|i| parts[((seed >> (8 + 5 * i)) as usize) % parts.len()])
+                .collect();
+            assert_eq!(nfc(&s), want(&s), "{:?}", s);
+            assert_eq!(is_nfc(&s), unicode_normalization::is_nfc(&s), "{:?}", s);
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn valid_at(c: &Certificate, t: DateTime<Utc>) -> Result<(), TsaError> {
             Code::TsaCertValidity,
             format!(
                 "certificate {} is valid from {} to {}, not at the token's genTime {}",
-                c.tbs_certificate().subject(),
+                super::name_text(c.tbs_certificate().subject()),
                 from.format("%Y-%m-%dT%H:%M:%SZ"),
                 until.format("%Y-%m-%dT%H:%M:%SZ"),
                 t.format("%Y-%m-%dT%H:%M:%SZ"),
@@ -69,7 +69,7 @@ fn no_unknown_critical(c: &Certificate) -> Result<(), TsaError> {
             Code::TsaUntrusted,
             format!(
                 "certificate {} has a critical extension docseal does not process ({})",
-                c.tbs_certificate().subject(),
+                super::name_text(c.tbs_certificate().subject()),
                 e.extn_id
             ),
         )),
@@ -90,7 +90,7 @@ fn no_name_constraints(c: &Certificate) -> Result<(), TsaError> {
             Code::TsaUntrusted,
             format!(
                 "certificate {} has name constraints, which docseal does not process",
-                c.tbs_certificate().subject()
+                super::name_text(c.tbs_certificate().subject())
             ),
         ));
     }
@@ -154,7 +154,7 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
         let untrusted = |why: String| {
             TsaError::new(
                 Code::TsaUntrusted,
-                format!("{} {why}", c.tbs_certificate().subject()),
+                format!("{} {why}", super::name_text(c.tbs_certificate().subject())),
             )
         };
         match c.tbs_certificate().get_extension::<KeyUsage>() {
@@ -177,7 +177,7 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
             }
         }
     }
-    Ok(root.tbs_certificate().subject().to_string())
+    Ok(super::name_text(root.tbs_certificate().subject()))
 }
 
 /// Read PEM certificates (one or more) from `bytes`; at most 64 certificates.

@@ -346,3 +346,343 @@ mod tests {
         assert!(e.message.contains("status 2: no"), "{e}");
     }
 }
+
+/// A certificate name as text, RFC 4514 form (as `x509_cert`'s `Display` writes it): RDNs last
+/// first, separated by `,`, attributes of one RDN by `+`, `TYPE=value` with the value escaped,
+/// or `OID=#hex` of its DER when it is not a string or its type has no name.
+///
+/// In the page's WebAssembly module (issue 15, the 1 MiB budget) the type names come from
+/// [`ATTRIBUTE_NAMES`], const-oid's names of the attribute types of X.520 (2.5.4), RFC 4519
+/// (0.9.2342.19200300.100.1) and PKCS #9 (1.2.840.113549.1.9), instead of const-oid's whole
+/// database (about 96 KB, which `x509_cert`'s `Display` looks names up in): a type outside those
+/// arcs is written as its dotted OID there, where `docseal` may give a name. Everywhere else it
+/// is `x509_cert`'s `Display`.
+pub fn name_text(name: &x509_cert::name::Name) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        name.to_string()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        compact_name_text(name)
+    }
+}
+
+/// [`name_text`] with the type names of [`ATTRIBUTE_NAMES`] only.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn compact_name_text(name: &x509_cert::name::Name) -> String {
+    use der::asn1::{Ia5StringRef, PrintableStringRef, TeletexStringRef, Utf8StringRef};
+    use der::{Tag, Tagged};
+    use std::fmt::Write as _;
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    let mut out = String::new();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let v = &atv.value;
+            let text = match v.tag() {
+                Tag::PrintableString => PrintableStringRef::try_from(v).ok().map(|s| s.as_str()),
+                Tag::Utf8String => Utf8StringRef::try_from(v).ok().map(|s| s.as_str()),
+                Tag::Ia5String => Ia5StringRef::try_from(v).ok().map(|s| s.as_str()),
+                Tag::TeletexString => TeletexStringRef::try_from(v).ok().map(|s| s.as_str()),
+                _ => None,
+            };
+            match (attribute_name(&atv.oid), text) {
+                (Some(key), Some(text)) => {
+                    out.push_str(&key.to_ascii_uppercase());
+                    out.push('=');
+                    let last = text.char_indices().last().map(|(i, _)| i);
+                    for (k, c) in text.char_indices() {
+                        match c {
+                            '#' if k == 0 => out.push_str("\\#"),
+                            ' ' if k == 0 || Some(k) == last => out.push_str("\\ "),
+                            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                                out.push('\\');
+                                out.push(c);
+                            }
+                            '\x00'..='\x1f' | '\x7f' => {
+                                let _ = write!(out, "\\{:02x}", c as u8);
+                            }
+                            _ => out.push(c),
+                        }
+                    }
+                }
+                _ => {
+                    let _ = write!(out, "{}=#", atv.oid);
+                    for b in v.to_der().unwrap_or_default() {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The name const-oid gives an attribute type (its shortest), for the arcs of [`ATTRIBUTE_NAMES`].
+fn attribute_name(oid: &der::asn1::ObjectIdentifier) -> Option<&'static str> {
+    let dotted = oid.to_string();
+    let (arc, last) = dotted.rsplit_once('.')?;
+    let last: u32 = last.parse().ok()?;
+    let (_, names) = ATTRIBUTE_NAMES.iter().find(|(a, _)| *a == arc)?;
+    names
+        .iter()
+        .find(|(n, _)| *n == last)
+        .map(|(_, name)| *name)
+}
+
+/// Attribute types by arc, with const-oid's shortest name for each (`db` feature, as of
+/// const-oid 0.10; a test checks them against its database).
+const ATTRIBUTE_NAMES: &[(&str, &[(u32, &str)])] = &[
+    (
+        "2.5.4",
+        &[
+            (0, "objectClass"),
+            (1, "aliasedObjectName"),
+            (2, "knowledgeInformation"),
+            (3, "cn"),
+            (4, "sn"),
+            (5, "serialNumber"),
+            (6, "c"),
+            (7, "L"),
+            (8, "st"),
+            (9, "street"),
+            (10, "o"),
+            (11, "ou"),
+            (12, "title"),
+            (13, "description"),
+            (14, "searchGuide"),
+            (15, "businessCategory"),
+            (16, "postalAddress"),
+            (17, "postalCode"),
+            (18, "postOfficeBox"),
+            (19, "physicalDeliveryOfficeName"),
+            (20, "telephoneNumber"),
+            (21, "telexNumber"),
+            (22, "teletexTerminalIdentifier"),
+            (23, "facsimileTelephoneNumber"),
+            (24, "x121Address"),
+            (25, "internationaliSDNNumber"),
+            (26, "registeredAddress"),
+            (27, "destinationIndicator"),
+            (28, "preferredDeliveryMethod"),
+            (29, "presentationAddress"),
+            (30, "supportedApplicationContext"),
+            (31, "member"),
+            (32, "owner"),
+            (33, "roleOccupant"),
+            (34, "seeAlso"),
+            (35, "userPassword"),
+            (36, "userCertificate"),
+            (37, "cACertificate"),
+            (38, "authorityRevocationList"),
+            (39, "certificateRevocationList"),
+            (40, "crossCertificatePair"),
+            (41, "name"),
+            (42, "GN"),
+            (43, "initials"),
+            (44, "generationQualifier"),
+            (45, "x500UniqueIdentifier"),
+            (46, "dnQualifier"),
+            (47, "enhancedSearchGuide"),
+            (48, "protocolInformation"),
+            (49, "distinguishedName"),
+            (50, "uniqueMember"),
+            (51, "houseIdentifier"),
+            (52, "supportedAlgorithms"),
+            (53, "deltaRevocationList"),
+            (54, "dmdName"),
+            (65, "pseudonym"),
+            (72, "id-at-role"),
+        ],
+    ),
+    (
+        "0.9.2342.19200300.100.1",
+        &[
+            (1, "uid"),
+            (2, "textEncodedORAddress"),
+            (3, "mail"),
+            (4, "info"),
+            (5, "drink"),
+            (6, "roomNumber"),
+            (7, "photo"),
+            (8, "userClass"),
+            (9, "host"),
+            (10, "manager"),
+            (11, "documentIdentifier"),
+            (12, "documentTitle"),
+            (13, "documentVersion"),
+            (14, "documentAuthor"),
+            (15, "documentLocation"),
+            (20, "homePhone"),
+            (21, "secretary"),
+            (22, "otherMailbox"),
+            (23, "lastModifiedTime"),
+            (24, "lastModifiedBy"),
+            (25, "DC"),
+            (26, "aRecord"),
+            (27, "mDRecord"),
+            (28, "mXRecord"),
+            (29, "nSRecord"),
+            (30, "sOARecord"),
+            (31, "cNAMERecord"),
+            (37, "associatedDomain"),
+            (38, "associatedName"),
+            (39, "homePostalAddress"),
+            (40, "personalTitle"),
+            (41, "mobile"),
+            (42, "pager"),
+            (43, "co"),
+            (44, "uniqueIdentifier"),
+            (45, "organizationalStatus"),
+            (46, "janetMailbox"),
+            (47, "mailPreferenceOption"),
+            (48, "buildingName"),
+            (49, "dSAQuality"),
+            (50, "singleLevelQuality"),
+            (51, "subtreeMinimumQuality"),
+            (52, "subtreeMaximumQuality"),
+            (53, "personalSignature"),
+            (54, "dITRedirect"),
+            (55, "audio"),
+            (56, "documentPublisher"),
+            (60, "jpegPhoto"),
+        ],
+    ),
+    (
+        "1.2.840.113549.1.9",
+        &[
+            (0, "pkcs-9-mo"),
+            (1, "email"),
+            (2, "pkcs-9-at-unstructuredName"),
+            (3, "id-contentType"),
+            (4, "id-messageDigest"),
+            (5, "id-signingTime"),
+            (6, "id-countersignature"),
+            (7, "pkcs-9-at-challengePassword"),
+            (8, "pkcs-9-at-unstructuredAddress"),
+            (9, "pkcs-9-at-extendedCertificateAttributes"),
+            (10, "pkcs-9-at-issuerAndSerialNumber"),
+            (11, "pkcs-9-at-passwordCheck"),
+            (12, "pkcs-9-at-publicKey"),
+            (13, "pkcs-9-at-signingDescription"),
+            (14, "id-ExtensionReq"),
+            (15, "smimeCapabilities"),
+            (16, "smime"),
+            (20, "pkcs-9-at-friendlyName"),
+            (21, "pkcs-9-at-localKeyId"),
+            (22, "certTypes"),
+            (23, "crlTypes"),
+            (24, "pkcs-9-oc"),
+            (25, "pkcs-9-at"),
+            (26, "pkcs-9-sx"),
+            (27, "pkcs-9-mr"),
+            (52, "id-aa-cmsAlgorithmProtect"),
+        ],
+    ),
+];
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use const_oid::db::DB;
+    use der::asn1::{Any, ObjectIdentifier, SetOfVec};
+    use der::Tag;
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+
+    fn shortest(oid: ObjectIdentifier) -> Option<&'static str> {
+        DB.find_names_for_oid(oid)
+            .fold(None, |best: Option<&str>, n| match best {
+                Some(b) if b.len() <= n.len() => Some(b),
+                _ => Some(n),
+            })
+    }
+
+    /// Issue 15: the table is const-oid's database on its arcs, exactly: every number up to
+    /// 300 under each arc has the same name (or none) in both.
+    #[test]
+    fn issue15_attribute_names_are_const_oids_on_their_arcs() {
+        for (arc, _) in ATTRIBUTE_NAMES {
+            for n in 0..=300u32 {
+                let oid = ObjectIdentifier::new(&format!("{arc}.{n}")).unwrap();
+                assert_eq!(attribute_name(&oid), shortest(oid), "{oid}");
+            }
+        }
+        assert!(ATTRIBUTE_NAMES.iter().map(|(_, v)| v.len()).sum::<usize>() > 100);
+    }
+
+    fn as_name(rdns: Vec<RelativeDistinguishedName>) -> Name {
+        Name::from_der(&RdnSequence::from(rdns).to_der().unwrap()).unwrap()
+    }
+
+    fn atv(oid: &str, tag: Tag, value: &[u8]) -> AttributeTypeAndValue {
+        AttributeTypeAndValue {
+            oid: ObjectIdentifier::new(oid).unwrap(),
+            value: Any::new(tag, value).unwrap(),
+        }
+    }
+
+    /// Issue 15: the compact text is `x509_cert`'s `Display` for names of those types: several
+    /// RDNs, a multi-valued RDN, every string kind, escapes, a value that is not a string, and
+    /// a type outside the arcs that const-oid does not name either.
+    #[test]
+    fn issue15_compact_name_text_equals_x509_cert_display() {
+        let values: [&[u8]; 7] = [
+            b"Example TSA",
+            b"#lead and trail ",
+            b" a,b+c;d<e>f\\g\"h",
+            b"ctl\x01\x1f\x7f",
+            "Zürich ☃".as_bytes(),
+            b"",
+            b"x",
+        ];
+        let types = [
+            "2.5.4.3",
+            "2.5.4.10",
+            "2.5.4.6",
+            "2.5.4.97",
+            "0.9.2342.19200300.100.1.25",
+            "1.2.840.113549.1.9.1",
+            "1.3.6.1.4.1.99999.1",
+        ];
+        let tags = [
+            Tag::Utf8String,
+            Tag::PrintableString,
+            Tag::Ia5String,
+            Tag::TeletexString,
+            Tag::OctetString,
+            Tag::BmpString,
+        ];
+        let mut rdns = Vec::new();
+        for (i, t) in types.iter().enumerate() {
+            for (j, v) in values.iter().enumerate() {
+                let tag = tags[(i + j) % tags.len()];
+                let a = atv(t, tag, v);
+                let one =
+                    RelativeDistinguishedName::from(SetOfVec::try_from(vec![a.clone()]).unwrap());
+                let name = as_name(vec![one.clone()]);
+                assert_eq!(
+                    compact_name_text(&name),
+                    name.to_string(),
+                    "{t} {tag:?} {v:?}"
+                );
+                rdns.push(one);
+            }
+        }
+        let two = SetOfVec::try_from(vec![
+            atv("2.5.4.3", Tag::Utf8String, b"a+b"),
+            atv("2.5.4.5", Tag::PrintableString, b"42"),
+        ])
+        .unwrap();
+        rdns.push(RelativeDistinguishedName::from(two));
+        let name = as_name(rdns);
+        assert_eq!(compact_name_text(&name), name.to_string());
+        assert_eq!(name_text(&name), name.to_string());
+    }
+}

@@ -79,7 +79,7 @@ impl Token {
 
     /// The signer certificate's subject, RFC 4514 form.
     pub fn tsa_subject(&self) -> String {
-        self.signer.tbs_certificate().subject().to_string()
+        super::name_text(self.signer.tbs_certificate().subject())
     }
 
     /// The serial number, hex.
