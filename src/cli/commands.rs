@@ -150,7 +150,14 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         docseal::timestamp::bundle::check_url(u)?;
     }
     if let Some(jobs) = &a.batch {
-        return super::batch::pack_batch(&a, jobs);
+        let out_dir = a
+            .out_dir
+            .as_deref()
+            .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
+        if docseal::store::is_s3(out_dir) {
+            return super::s3out::pack_batch(&a, jobs, out_dir);
+        }
+        return super::batch::pack_batch(&a, jobs, out_dir);
     }
     // clap requires these without --batch.
     let need = |what: &str| Error::invalid(what, "required (or give --batch)");
