@@ -1369,6 +1369,68 @@ fn closed_stdout_descriptor_is_an_io_error_never_success() {
 
 /// Issue 13: library errors name the file and the problem and no flag; the command line adds
 /// what to type, so its messages are as before.
+/// The advice the library's messages no longer carry (flags, commands to run) is added by the
+/// command line: the user still reads what to type, and the library's message names no flag.
+#[test]
+fn issue13_flags_moved_out_of_library_messages_still_reach_the_user() {
+    let (env, key, _) = setup();
+    // A limit (Setting::MaxFileSize): the flag that raises it.
+    fs::write(env.path("big.bin"), vec![7u8; 3000]).unwrap();
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "b.zip"))
+        .args(["--attach", "big.bin", "--max-file-size", "2000"])
+        .fails(2);
+    assert!(
+        d.stderr().contains(
+            "larger than 2000 bytes (the per-file limit); raise the limit with --max-file-size"
+        ),
+        "{}",
+        d.stderr()
+    );
+    let lib = docseal::Error::setting(
+        "big.bin",
+        "attachment larger than 2000 bytes (the per-file limit)",
+        docseal::error::Setting::MaxFileSize,
+    );
+    assert!(!lib.to_string().contains("--"), "{lib}");
+    // A damaged bundle (Error::Damaged): co-signing, timestamping and superseding it point to
+    // inspect, with the bundle's name; exit 1 as before.
+    damaged_copy(&env.path("a.zip"), &env.path("bad.zip"));
+    let d = env
+        .cmd()
+        .args(["cosign", "bad.zip", "--key"])
+        .arg(&key)
+        .fails(1);
+    assert!(
+        d.stderr()
+            .contains("(a damaged bundle is not co-signed); see docseal inspect bad.zip"),
+        "{}",
+        d.stderr()
+    );
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "c.zip"))
+        .args(["--supersedes", "bad.zip"])
+        .fails(1);
+    assert!(
+        d.stderr()
+            .contains("(the bundle to supersede must be intact); see docseal inspect bad.zip"),
+        "{}",
+        d.stderr()
+    );
+    // A TSA over https: how to get a token anyway.
+    let d = env
+        .cmd()
+        .args(["timestamp", "a.zip", "--tsa", "https://tsa.example/"])
+        .fails(2);
+    assert!(
+        d.stderr().contains("only http:// TSA URLs are supported (a token authenticates itself); for an https:// TSA, fetch the token with curl and use --request-out/--reply"),
+        "{}",
+        d.stderr()
+    );
+}
+
 #[test]
 fn issue13_the_cli_adds_the_advice_library_errors_leave_out() {
     let (env, key, _) = setup();

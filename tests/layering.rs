@@ -715,6 +715,198 @@ fn issue13_cli_sits_above_the_library_and_its_files_make_no_circle() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Library messages without the command line's words (issue 13).
+// ---------------------------------------------------------------------------------------------
+
+/// The library's files whose messages are checked: all of `format/` and `profile/`, and the
+/// operations but the archive and verification (whose owners check theirs).
+fn wording_checked(m: &[String]) -> bool {
+    let s: Vec<&str> = m.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["format", ..] | ["profile", ..] => true,
+        ["ops", "archive", ..] | ["ops", "verify", ..] | ["ops", "timestamp", "evidence"] => false,
+        ["ops", ..] => true,
+        _ => false,
+    }
+}
+
+/// The string literals of `src` outside comments and `#[cfg(test)]` modules.
+fn literals(src: &str) -> Vec<String> {
+    let c: Vec<char> = src.chars().collect();
+    let bare: Vec<char> = strip(src).chars().collect();
+    // `#[cfg(test)] mod NAME {...}` cut out, braces matched on the stripped text.
+    let mut keep = vec![true; c.len()];
+    let text: String = bare.iter().collect();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("#[cfg(test)]").map(|p| p + from) {
+        from = at + 1;
+        let after: String = text[at + 12..].chars().take(200).collect();
+        let head = after.trim_start();
+        if !head.starts_with("mod ") {
+            continue;
+        }
+        let Some(open) = text[at..].find('{').map(|p| p + at) else {
+            break;
+        };
+        let (mut depth, mut end) = (0usize, text.len());
+        for (k, ch) in text[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = open + k + 1;
+                break;
+            }
+        }
+        // Byte offsets to char offsets (the stripped text keeps the characters' positions).
+        let (a, b) = (text[..at].chars().count(), text[..end].chars().count());
+        keep[a..b].iter_mut().for_each(|k| *k = false);
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        if keep[i] && bare[i] == ' ' && c[i] != ' ' && !c[i].is_whitespace() {
+            // Blanked: a comment or a literal; literals start with a quote, `r`, or `b`.
+            let j = (i..c.len())
+                .find(|&k| bare[k] != ' ' && bare[k] != '\n')
+                .unwrap_or(c.len());
+            let span: String = c[i..j].iter().collect();
+            let t = span.trim_start();
+            if !(t.starts_with("//") || t.starts_with("/*")) {
+                out.push(span);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The command line's words in a message: a flag (`--force`) or a subcommand to run
+/// (`docseal pack`).
+fn cli_words(literal: &str) -> Vec<String> {
+    const COMMANDS: &[&str] = &[
+        "archive",
+        "cat",
+        "completions",
+        "cosign",
+        "diff",
+        "extract",
+        "history",
+        "inspect",
+        "key",
+        "keygen",
+        "man",
+        "pack",
+        "timestamp",
+        "verify",
+        "web",
+    ];
+    let mut found = Vec::new();
+    let b = literal.as_bytes();
+    for (k, _) in literal.match_indices("--") {
+        let starts_word = k == 0 || !(b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'-');
+        if starts_word && b.get(k + 2).is_some_and(u8::is_ascii_lowercase) {
+            let flag: String = literal[k..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            found.push(flag);
+        }
+    }
+    for (k, _) in literal.match_indices("docseal ") {
+        let next: String = literal[k + 8..]
+            .chars()
+            .take_while(char::is_ascii_lowercase)
+            .collect();
+        if COMMANDS.contains(&next.as_str()) {
+            found.push(format!("docseal {next}"));
+        }
+    }
+    found
+}
+
+/// Every message of the checked library files that speaks the command line's language.
+fn cli_wording(c: &Crate) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (m, src) in c.files.iter().filter(|(m, _)| wording_checked(m)) {
+        if m.last().is_some_and(|l| l == "tests") {
+            continue;
+        }
+        for l in literals(src) {
+            for w in cli_words(&l) {
+                bad.push(format!("{}: {w} in {}", name(m), l.trim()));
+            }
+        }
+    }
+    bad
+}
+
+/// Literals that are not messages but name the command line on purpose: (file, words, why).
+const WORDING_ALLOWED: &[(&str, &str, &str)] = &[(
+    "profile/trust",
+    "docseal verify",
+    "the comment at the top of a trust file `key trust` writes: what the file is for",
+)];
+
+#[test]
+fn issue13_library_messages_name_no_flag_and_no_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/docseal/src");
+    let c = load(&root);
+    let all = cli_wording(&c);
+    let allowed = |b: &String| {
+        WORDING_ALLOWED
+            .iter()
+            .any(|(f, w, _)| b.starts_with(&format!("{f}: {w} in ")))
+    };
+    for (f, w, why) in WORDING_ALLOWED {
+        assert!(
+            all.iter().any(|b| b.starts_with(&format!("{f}: {w} in "))),
+            "{f} no longer has {w} ({why}): remove it from WORDING_ALLOWED"
+        );
+    }
+    let bad: Vec<&String> = all.iter().filter(|b| !allowed(b)).collect();
+    assert!(
+        bad.is_empty(),
+        "library messages with the command line's words (the CLI adds those: \
+         src/cli/advice.rs):\n  {}",
+        bad.iter()
+            .map(|b| b.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+#[test]
+fn issue13_wording_check_finds_flags_and_commands_in_messages_only() {
+    let c = made_up(&[
+        (
+            "format/dirwrite.rs",
+            "//! Use --force (a comment).\n\
+             fn f() -> E { E::new(\"directory is not empty (use --force)\") }\n\
+             const PEM: &str = \"-----BEGIN\"; const R: &str = r#\"run \"docseal pack\" --url\"#;\n\
+             const OK: &str = \"this docseal does not process it; 2--3\";\n\
+             #[cfg(test)]\nmod tests { const T: &str = \"--force\"; }\n\
+             fn g() -> &'static str { \"docseal verify B\" }",
+        ),
+        ("ops/verify/mod.rs", "const A: &str = \"--trust\";"),
+        ("format/zip/tests.rs", "const A: &str = \"--max-entries\";"),
+    ]);
+    assert_eq!(
+        cli_wording(&c),
+        [
+            "format/dirwrite: --force in \"directory is not empty (use --force)\"",
+            "format/dirwrite: --url in r#\"run \"docseal pack\" --url\"#",
+            "format/dirwrite: docseal pack in r#\"run \"docseal pack\" --url\"#",
+            "format/dirwrite: docseal verify in \"docseal verify B\"",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The checker checked, on small made-up crates.
 // ---------------------------------------------------------------------------------------------
 

@@ -346,7 +346,7 @@ fn report_json(
             t.failed += 1;
             let msg = match e {
                 Error::Invalid { what, problem } if what == "job" => problem.clone(),
-                e => e.to_string(),
+                e => super::advice::message_or_plain(e),
             };
             serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
                 "error": msg})
@@ -398,7 +398,7 @@ fn report_one(
             let msg = match e {
                 // A refused line: the problem says it all.
                 Error::Invalid { what, problem } if what == "job" => problem.clone(),
-                e => e.to_string(),
+                e => super::advice::message_or_plain(e),
             };
             let msg = msg.replace('\n', " ");
             output::line(w, format_args!("FAILED   line {line}  {msg}"))?;

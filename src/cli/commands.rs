@@ -1,5 +1,6 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
+use super::advice::as_flag;
 use super::args::{
     Cli, CompletionsArgs, ExtractArgs, InspectArgs, KeygenArgs, ManArgs, PackArgs, VerifyArgs,
 };
@@ -256,7 +257,33 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     for w in &warnings {
         eprintln!("docseal: warning: {w}");
     }
-    if a.json {
+    if report_sealed(&s, to_stdout, a.json, &warnings)? {
+        return Ok(0);
+    }
+    if !a.tsa.is_empty() {
+        // The bundle is sealed and in place; a TSA that fails now leaves it without a token,
+        // which the error says, with the command that adds one later.
+        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default()).with_context(|| {
+            format!(
+                "{} is sealed but holds no timestamp token (add one later: docseal timestamp {} --tsa URL)",
+                out.display(),
+                out.display()
+            )
+        })?;
+    }
+    Ok(0)
+}
+
+/// pack's report of the bundle `s`: a JSON record (`json`) or text, on standard output, or on
+/// standard error when standard output holds the bundle (`to_stdout`). Whether the run ends
+/// here (a JSON record, or a bundle on standard output: no timestamp is asked for).
+fn report_sealed(
+    s: &docseal::seal::Sealed,
+    to_stdout: bool,
+    json: bool,
+    warnings: &[String],
+) -> Result<bool> {
+    if json {
         #[derive(serde::Serialize)]
         struct SealedLine<'a> {
             #[serde(rename = "type")]
@@ -279,7 +306,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             content_sha256: &s.content_sha256,
             key_id: s.key_id.to_string(),
             size: s.size,
-            warnings: &warnings,
+            warnings,
         };
         if to_stdout {
             // Standard output holds the bundle: the record goes to standard error.
@@ -289,7 +316,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         } else {
             output::print_json("sealed", &v)?;
         }
-        return Ok(0);
+        return Ok(true);
     }
     if to_stdout {
         // Standard output holds the bundle: the report goes to standard error.
@@ -297,39 +324,13 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         eprintln!("  id {}", s.id);
         eprintln!("  content sha256 {}", s.content_sha256);
         eprintln!("  signed by key {}", s.key_id);
-        return Ok(0);
+        return Ok(true);
     }
     println!("sealed {} ({} bytes)", s.path.display(), s.size);
     println!("  id {}", s.id);
     println!("  content sha256 {}", s.content_sha256);
     println!("  signed by key {}", s.key_id);
-    if !a.tsa.is_empty() {
-        // The bundle is sealed and in place; a TSA that fails now leaves it without a token,
-        // which the error says, with the command that adds one later.
-        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default()).with_context(|| {
-            format!(
-                "{} is sealed but holds no timestamp token (add one later: docseal timestamp {} --tsa URL)",
-                out.display(),
-                out.display()
-            )
-        })?;
-    }
-    Ok(0)
-}
-
-/// A sealing error about a request field (`url`), named as pack's flag (`--url`).
-fn as_flag(e: Error) -> Error {
-    match e {
-        Error::Invalid { what, problem }
-            if docseal::seal::SEALED_FIELDS.contains(&what.as_str()) =>
-        {
-            Error::Invalid {
-                what: format!("--{what}"),
-                problem,
-            }
-        }
-        other => other,
-    }
+    Ok(false)
 }
 
 /// `--out`: a file name in a directory that exists.

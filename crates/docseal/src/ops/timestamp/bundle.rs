@@ -46,13 +46,10 @@ pub fn read(bundle: &Path, limits: &Limits) -> Result<Sealed> {
     let report = verify::inspect(bundle, &opts);
     if !report.ok {
         let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-        return Err(refused(
-            bundle,
-            format!(
-                "{} (a damaged bundle is not timestamped; see docseal inspect)",
-                codes.join(", ")
-            ),
-        ));
+        return Err(Error::Damaged {
+            path: bundle.to_path_buf(),
+            summary: format!("{} (a damaged bundle is not timestamped)", codes.join(", ")),
+        });
     }
     // Held until the new file is in place: a concurrent `cosign` or `timestamp` of the same
     // bundle waits, then starts again from this one's output (none of their additions is lost).
@@ -233,15 +230,16 @@ fn copy_sealed<W: Write + Seek>(
     Ok(())
 }
 
+/// The problem [`check_url`] reports for a URL that is not `http://` (an [`Error::Invalid`]'s
+/// `problem`), for a caller that adds how to get a token over https in its own words.
+pub const ONLY_HTTP: &str = "only http:// TSA URLs are supported (a token authenticates itself)";
+
 /// Check a TSA URL before anything is done: an absolute `http://` URL.
 pub fn check_url(url: &str) -> Result<()> {
     let what = || format!("TSA {url}");
     let u = url::Url::parse(url).map_err(|e| Error::invalid(what(), format!("not a URL: {e}")))?;
     if u.scheme() != "http" || u.host().is_none() {
-        return Err(Error::invalid(
-            what(),
-            "only http:// TSA URLs are supported (a token authenticates itself; fetch over https with curl and use --request-out/--reply)",
-        ));
+        return Err(Error::invalid(what(), ONLY_HTTP));
     }
     Ok(())
 }
