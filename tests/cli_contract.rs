@@ -1369,6 +1369,40 @@ fn closed_stdout_descriptor_is_an_io_error_never_success() {
 
 /// Issue 13: library errors name the file and the problem and no flag; the command line adds
 /// what to type, so its messages are as before.
+/// `pack --json` says what its record is exactly once, on standard output and, with the bundle
+/// on standard output, on standard error (it printed `"type": "sealed"` twice).
+#[test]
+fn issue13_pack_json_record_has_one_type_key() {
+    let (env, key, _) = setup();
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "b.zip"))
+        .arg("--json")
+        .run();
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    let out = d.stdout();
+    assert_eq!(out.matches("\"type\"").count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["type"], "sealed");
+    assert_eq!(v["path"], "b.zip");
+    let mut args = sample_pack_args(&key, "-");
+    args.push("--json".into());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"))
+        .current_dir(env.path(""))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("\"type\"").count(), 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(
+        (v["type"].as_str(), v["path"].as_str()),
+        (Some("sealed"), Some("-"))
+    );
+}
+
 /// The advice the library's messages no longer carry (flags, commands to run) is added by the
 /// command line: the user still reads what to type, and the library's message names no flag.
 #[test]

@@ -286,8 +286,6 @@ fn report_sealed(
     if json {
         #[derive(serde::Serialize)]
         struct SealedLine<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
             path: String,
             id: &'a str,
             content_sha256: &'a str,
@@ -296,7 +294,6 @@ fn report_sealed(
             warnings: &'a [String],
         }
         let v = SealedLine {
-            kind: "sealed",
             path: if to_stdout {
                 "-".into()
             } else {
@@ -310,10 +307,14 @@ fn report_sealed(
         };
         if to_stdout {
             // Standard output holds the bundle: the record goes to standard error.
-            let text = serde_json::to_string(&v)?;
+            let text = serde_json::to_string(&output::Typed {
+                kind: "sealed",
+                value: &v,
+            })?;
             let _ =
                 std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
         } else {
+            // "type" once: print_json adds it.
             output::print_json("sealed", &v)?;
         }
         return Ok(true);
