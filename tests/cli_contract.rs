@@ -1369,6 +1369,102 @@ fn closed_stdout_descriptor_is_an_io_error_never_success() {
 
 /// Issue 13: library errors name the file and the problem and no flag; the command line adds
 /// what to type, so its messages are as before.
+/// `pack --json` says what its record is exactly once, on standard output and, with the bundle
+/// on standard output, on standard error (it printed `"type": "sealed"` twice).
+#[test]
+fn issue13_pack_json_record_has_one_type_key() {
+    let (env, key, _) = setup();
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "b.zip"))
+        .arg("--json")
+        .run();
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    let out = d.stdout();
+    assert_eq!(out.matches("\"type\"").count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["type"], "sealed");
+    assert_eq!(v["path"], "b.zip");
+    let mut args = sample_pack_args(&key, "-");
+    args.push("--json".into());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"))
+        .current_dir(env.path(""))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("\"type\"").count(), 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(
+        (v["type"].as_str(), v["path"].as_str()),
+        (Some("sealed"), Some("-"))
+    );
+}
+
+/// The advice the library's messages no longer carry (flags, commands to run) is added by the
+/// command line: the user still reads what to type, and the library's message names no flag.
+#[test]
+fn issue13_flags_moved_out_of_library_messages_still_reach_the_user() {
+    let (env, key, _) = setup();
+    // A limit (Setting::MaxFileSize): the flag that raises it.
+    fs::write(env.path("big.bin"), vec![7u8; 3000]).unwrap();
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "b.zip"))
+        .args(["--attach", "big.bin", "--max-file-size", "2000"])
+        .fails(2);
+    assert!(
+        d.stderr().contains(
+            "larger than 2000 bytes (the per-file limit); raise the limit with --max-file-size"
+        ),
+        "{}",
+        d.stderr()
+    );
+    let lib = docseal::Error::setting(
+        "big.bin",
+        "attachment larger than 2000 bytes (the per-file limit)",
+        docseal::error::Setting::MaxFileSize,
+    );
+    assert!(!lib.to_string().contains("--"), "{lib}");
+    // A damaged bundle (Error::Damaged): co-signing, timestamping and superseding it point to
+    // inspect, with the bundle's name; exit 1 as before.
+    damaged_copy(&env.path("a.zip"), &env.path("bad.zip"));
+    let d = env
+        .cmd()
+        .args(["cosign", "bad.zip", "--key"])
+        .arg(&key)
+        .fails(1);
+    assert!(
+        d.stderr()
+            .contains("(a damaged bundle is not co-signed); see docseal inspect bad.zip"),
+        "{}",
+        d.stderr()
+    );
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&key, "c.zip"))
+        .args(["--supersedes", "bad.zip"])
+        .fails(1);
+    assert!(
+        d.stderr()
+            .contains("(the bundle to supersede must be intact); see docseal inspect bad.zip"),
+        "{}",
+        d.stderr()
+    );
+    // A TSA over https: how to get a token anyway.
+    let d = env
+        .cmd()
+        .args(["timestamp", "a.zip", "--tsa", "https://tsa.example/"])
+        .fails(2);
+    assert!(
+        d.stderr().contains("only http:// TSA URLs are supported (a token authenticates itself); for an https:// TSA, fetch the token with curl and use --request-out/--reply"),
+        "{}",
+        d.stderr()
+    );
+}
+
 #[test]
 fn issue13_the_cli_adds_the_advice_library_errors_leave_out() {
     let (env, key, _) = setup();

@@ -822,7 +822,9 @@ fn issue20_item11_batch_base_confines_job_paths() {
         assert!(!fx.path("b").join(name).exists(), "{name}: {all}");
     }
     assert!(
-        all.contains("outside --base DIR (absolute, or with ..)"),
+        all.contains(
+            "outside the base directory (absolute, or with ..); job paths are confined to --base DIR"
+        ),
         "{all}"
     );
     assert!(all.contains("through a symbolic link"), "{all}");

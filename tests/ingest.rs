@@ -625,7 +625,8 @@ fn issue16_warc_without_url_one_html_response_or_a_list() {
         .fails(2);
     let e = d.stderr();
     assert!(
-        e.contains("holds 2 HTML responses; choose one with --url"),
+        e.contains("holds 2 HTML responses; choose one by its URL")
+            && e.contains("docseal pack CAPTURE --url URL"),
         "{e}"
     );
     assert!(e.contains(YOAST_URL) && e.contains(RAIL_URL), "{e}");

@@ -5,7 +5,11 @@
 //!   floor uses what `lib.rs` itself defines;
 //! - no circle between rooms (a room is a floor's module: `format/zip`, `ops/batch`, ...), and
 //!   no circle between the files of a room (a file's use of its own parent `mod.rs` excepted:
-//!   that is where a room keeps what its files share).
+//!   that is where a room keeps what its files share);
+//! - the command line (`src/main.rs`, `src/cli/`) is the floor above the library: `main.rs`
+//!   uses `cli`, nothing in `cli` uses `main.rs`, no circle between the files of `cli` (their
+//!   use of `cli/mod.rs` excepted; a file invoking `println!` uses what the macro's body uses);
+//!   the library names neither the binary nor the crates only the command line uses.
 //!
 //! The sources are read as tokens, with comments and string literals removed, so that a
 //! path in documentation or in a message is not an import. Paths are resolved through the
@@ -236,11 +240,27 @@ fn tree(t: &[Tok], i: &mut usize) -> Vec<Named> {
     }
 }
 
-/// Every path in `src` that starts at `crate`, `super` or `self`, made absolute (segments
-/// after `crate`), with the name it is known by. The module `module` holds the source; inline
-/// modules (`mod tests { ... }`) are followed, so `super` in them means the file itself.
+/// Every path in `src` that starts at `crate`, `super`, `self` or a child module the file
+/// declares (`mod cli;` then `cli::main()`), made absolute (segments after `crate`), with the
+/// name it is known by. The module `module` holds the source; inline modules (`mod tests {
+/// ... }`) are followed, so `super` in them means the file itself.
 fn paths(module: &[String], src: &str) -> Vec<Named> {
-    let t = tokens(&strip(src));
+    paths_in(module, &tokens(&strip(src)))
+}
+
+/// The names of the modules `t` declares in files of their own (`mod NAME;`).
+fn child_modules(t: &[Tok]) -> BTreeSet<String> {
+    t.windows(3)
+        .filter_map(|w| match w {
+            [Tok::Ident(m), Tok::Ident(name), Tok::Other(';')] if m == "mod" => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`paths`] on tokens.
+fn paths_in(module: &[String], t: &[Tok]) -> Vec<Named> {
+    let children = child_modules(t);
     let mut out = Vec::new();
     // Inline modules open: (name, brace depth inside them).
     let mut inline: Vec<(String, usize)> = Vec::new();
@@ -260,33 +280,40 @@ fn paths(module: &[String], src: &str) -> Vec<Named> {
                     inline.push((name.clone(), depth + 1));
                 }
             }
-            Tok::Ident(root) if ["crate", "super", "self"].contains(&root.as_str()) => {
+            Tok::Ident(root) => {
                 let preceded_by_sep = i > 0 && t[i - 1] == Tok::Sep;
-                if !preceded_by_sep && t.get(i + 1) == Some(&Tok::Sep) {
-                    let mut here: Vec<String> = module.to_vec();
-                    here.extend(inline.iter().map(|(n, _)| n.clone()));
-                    let mut base = match root.as_str() {
-                        "crate" => Vec::new(),
-                        "super" => {
-                            here.pop();
-                            here
+                let mut here: Vec<String> = module.to_vec();
+                here.extend(inline.iter().map(|(n, _)| n.clone()));
+                let base = match root.as_str() {
+                    "crate" => Some(Vec::new()),
+                    "super" => {
+                        here.pop();
+                        Some(here)
+                    }
+                    "self" => Some(here),
+                    child if inline.is_empty() && children.contains(child) => {
+                        here.push(child.to_string());
+                        Some(here)
+                    }
+                    _ => None,
+                };
+                if let Some(mut base) = base.filter(|_| !preceded_by_sep) {
+                    if t.get(i + 1) == Some(&Tok::Sep) {
+                        let mut j = i + 2;
+                        while t.get(j) == Some(&Tok::Ident("super".into()))
+                            && t.get(j + 1) == Some(&Tok::Sep)
+                        {
+                            base.pop();
+                            j += 2;
                         }
-                        _ => here,
-                    };
-                    let mut j = i + 2;
-                    while t.get(j) == Some(&Tok::Ident("super".into()))
-                        && t.get(j + 1) == Some(&Tok::Sep)
-                    {
-                        base.pop();
-                        j += 2;
+                        for (p, alias) in tree(t, &mut j) {
+                            let mut full = base.clone();
+                            full.extend(p);
+                            out.push((full, alias));
+                        }
+                        i = j;
+                        continue;
                     }
-                    for (p, alias) in tree(&t, &mut j) {
-                        let mut full = base.clone();
-                        full.extend(p);
-                        out.push((full, alias));
-                    }
-                    i = j;
-                    continue;
                 }
             }
             _ => {}
@@ -296,18 +323,49 @@ fn paths(module: &[String], src: &str) -> Vec<Named> {
     out
 }
 
+/// The `macro_rules!` macros of a file: each name with the paths its body uses (`$crate::a::b`
+/// is `crate::a::b`). A file that invokes one uses what its body uses.
+fn macros(module: &[String], src: &str) -> Vec<(String, Vec<Named>)> {
+    let t = tokens(&strip(src));
+    let mut out = Vec::new();
+    for i in 0..t.len() {
+        let Some([Tok::Ident(m), Tok::Other('!'), Tok::Ident(name), Tok::Open]) = t.get(i..i + 4)
+        else {
+            continue;
+        };
+        if m != "macro_rules" {
+            continue;
+        }
+        let mut depth = 0usize;
+        let body_end = (i + 3..t.len())
+            .find(|&k| {
+                match t[k] {
+                    Tok::Open => depth += 1,
+                    Tok::Close => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .unwrap_or(t.len());
+        out.push((name.clone(), paths_in(module, &t[i + 4..body_end])));
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // The crate: files as modules, aliases, edges.
 // ---------------------------------------------------------------------------------------------
 
-/// A file's module path: `ops/batch/mod.rs` -> `[ops, batch]`, `lib.rs` -> `[]`.
+/// A file's module path: `ops/batch/mod.rs` -> `[ops, batch]`, `lib.rs` and `main.rs` -> `[]`.
 fn module_of(rel: &Path) -> Vec<String> {
     let mut m: Vec<String> = rel
         .with_extension("")
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if m.last().is_some_and(|l| l == "mod" || l == "lib") {
+    // A folder's `mod.rs`, the library's `lib.rs` and the binary's `main.rs` are the module
+    // of their folder (the crate root for the last two).
+    if m.last().is_some_and(|l| l == "mod" || l == "lib") || m == ["main"] {
         m.pop();
     }
     m
@@ -382,11 +440,27 @@ impl Crate {
             .unwrap_or_default()
     }
 
-    /// Every file's uses of other files.
+    /// Every file's uses of other files: the paths it names, and those of the macros it
+    /// invokes that are defined in its own module or an ancestor (`println!` of the command
+    /// line, defined in `cli/mod.rs`, uses `cli/output`).
     fn edges(&self) -> BTreeSet<(Vec<String>, Vec<String>)> {
+        let defined: Vec<(&Vec<String>, String, Vec<Named>)> = self
+            .files
+            .iter()
+            .flat_map(|(m, src)| macros(m, src).into_iter().map(move |(n, p)| (m, n, p)))
+            .collect();
         let mut e = BTreeSet::new();
         for (m, src) in &self.files {
-            for (p, _) in paths(m, src) {
+            let t = tokens(&strip(src));
+            let invoked = |name: &str| {
+                t.windows(2)
+                    .any(|w| matches!(w, [Tok::Ident(n), Tok::Other('!')] if n == name))
+            };
+            let from_macros = defined
+                .iter()
+                .filter(|(d, name, _)| m.starts_with(d) && invoked(name))
+                .flat_map(|(_, _, p)| p.iter().cloned());
+            for (p, _) in paths(m, src).into_iter().chain(from_macros) {
                 let to = self.resolve(&p);
                 if to != *m {
                     e.insert((m.clone(), to));
@@ -536,6 +610,303 @@ fn issue13_library_imports_run_only_downward_and_in_no_circle() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The command line (src/main.rs, src/cli/): the floor above the library.
+// ---------------------------------------------------------------------------------------------
+
+/// Everything wrong with the binary's layering, one line each: `main.rs` is the top and uses
+/// `cli`; nothing in `cli` uses `main.rs`; no circle between the files of `cli` (a file's use
+/// of `cli/mod.rs`, where the exit codes and the output macros live, excepted, as a room's
+/// `mod.rs` in the library).
+fn cli_problems(c: &Crate) -> Vec<String> {
+    let root: Vec<String> = Vec::new();
+    let cli = vec!["cli".to_string()];
+    let edges = c.edges();
+    let mut bad = Vec::new();
+    if !edges.contains(&(root.clone(), cli.clone())) {
+        bad.push("main.rs does not use cli".to_string());
+    }
+    for (a, b) in &edges {
+        if *b == root {
+            bad.push(format!("upward import: {} uses main.rs", name(a)));
+        }
+    }
+    let files: BTreeSet<Vec<String>> = c
+        .files
+        .keys()
+        .filter(|m| m.starts_with(&cli))
+        .cloned()
+        .collect();
+    let file_edges: BTreeSet<_> = edges
+        .iter()
+        .filter(|(a, b)| files.contains(a) && files.contains(b) && !a.starts_with(b))
+        .cloned()
+        .collect();
+    for circle in circles(&files, &file_edges) {
+        bad.push(format!("circle between files: {}", circle.join(" <-> ")));
+    }
+    bad
+}
+
+/// What the library must never name: the binary's crate and the crates only the command line
+/// uses.
+const CLI_ONLY: &[&str] = &[
+    "docseal-cli",
+    "docseal_cli",
+    "clap",
+    "indicatif",
+    "rpassword",
+    "anyhow",
+];
+
+/// The library's dependencies (every `[...dependencies]` table but `[dev-dependencies]`)
+/// and Rust sources that name one of [`CLI_ONLY`].
+fn library_names_the_cli(manifest: &str, sources: &Crate) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line.ends_with("dependencies]") && !line.contains("dev-dependencies");
+            continue;
+        }
+        let key = line
+            .split(['=', '.', ' '])
+            .next()
+            .unwrap_or("")
+            .trim_matches('"');
+        if in_deps && CLI_ONLY.contains(&key) {
+            bad.push(format!("Cargo.toml depends on {key}"));
+        }
+    }
+    for (m, src) in &sources.files {
+        for t in tokens(&strip(src)) {
+            if matches!(&t, Tok::Ident(n) if CLI_ONLY.contains(&n.as_str())) {
+                bad.push(format!("{} names {t:?}", name(m)));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn issue13_cli_sits_above_the_library_and_its_files_make_no_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let c = load(&src);
+    assert!(
+        c.files.len() > 10
+            && c.files
+                .contains_key(&vec!["cli".to_string(), "output".to_string()]),
+        "found only {:?} under {}",
+        c.files.keys().collect::<Vec<_>>(),
+        src.display()
+    );
+    let bad = cli_problems(&c);
+    assert!(
+        bad.is_empty(),
+        "the command line's layering (docs/ARCHITECTURE.md) is broken:\n  {}",
+        bad.join("\n  ")
+    );
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/docseal");
+    let manifest = std::fs::read_to_string(lib.join("Cargo.toml")).unwrap();
+    let bad = library_names_the_cli(&manifest, &load(&lib.join("src")));
+    assert!(
+        bad.is_empty(),
+        "the library names the command line: {bad:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Library messages without the command line's words (issue 13).
+// ---------------------------------------------------------------------------------------------
+
+/// The library's files whose messages are checked: all of `format/` and `profile/`, and the
+/// operations but the archive and verification (whose owners check theirs).
+fn wording_checked(m: &[String]) -> bool {
+    let s: Vec<&str> = m.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["format", ..] | ["profile", ..] => true,
+        ["ops", "archive", ..] | ["ops", "verify", ..] | ["ops", "timestamp", "evidence"] => false,
+        ["ops", ..] => true,
+        _ => false,
+    }
+}
+
+/// The string literals of `src` outside comments and `#[cfg(test)]` modules.
+fn literals(src: &str) -> Vec<String> {
+    let c: Vec<char> = src.chars().collect();
+    let bare: Vec<char> = strip(src).chars().collect();
+    // `#[cfg(test)] mod NAME {...}` cut out, braces matched on the stripped text.
+    let mut keep = vec![true; c.len()];
+    let text: String = bare.iter().collect();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("#[cfg(test)]").map(|p| p + from) {
+        from = at + 1;
+        let after: String = text[at + 12..].chars().take(200).collect();
+        let head = after.trim_start();
+        if !head.starts_with("mod ") {
+            continue;
+        }
+        let Some(open) = text[at..].find('{').map(|p| p + at) else {
+            break;
+        };
+        let (mut depth, mut end) = (0usize, text.len());
+        for (k, ch) in text[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = open + k + 1;
+                break;
+            }
+        }
+        // Byte offsets to char offsets (the stripped text keeps the characters' positions).
+        let (a, b) = (text[..at].chars().count(), text[..end].chars().count());
+        keep[a..b].iter_mut().for_each(|k| *k = false);
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        if keep[i] && bare[i] == ' ' && c[i] != ' ' && !c[i].is_whitespace() {
+            // Blanked: a comment or a literal; literals start with a quote, `r`, or `b`.
+            let j = (i..c.len())
+                .find(|&k| bare[k] != ' ' && bare[k] != '\n')
+                .unwrap_or(c.len());
+            let span: String = c[i..j].iter().collect();
+            let t = span.trim_start();
+            if !(t.starts_with("//") || t.starts_with("/*")) {
+                out.push(span);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The command line's words in a message: a flag (`--force`) or a subcommand to run
+/// (`docseal pack`).
+fn cli_words(literal: &str) -> Vec<String> {
+    const COMMANDS: &[&str] = &[
+        "archive",
+        "cat",
+        "completions",
+        "cosign",
+        "diff",
+        "extract",
+        "history",
+        "inspect",
+        "key",
+        "keygen",
+        "man",
+        "pack",
+        "timestamp",
+        "verify",
+        "web",
+    ];
+    let mut found = Vec::new();
+    let b = literal.as_bytes();
+    for (k, _) in literal.match_indices("--") {
+        let starts_word = k == 0 || !(b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'-');
+        if starts_word && b.get(k + 2).is_some_and(u8::is_ascii_lowercase) {
+            let flag: String = literal[k..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
+            found.push(flag);
+        }
+    }
+    for (k, _) in literal.match_indices("docseal ") {
+        let next: String = literal[k + 8..]
+            .chars()
+            .take_while(char::is_ascii_lowercase)
+            .collect();
+        if COMMANDS.contains(&next.as_str()) {
+            found.push(format!("docseal {next}"));
+        }
+    }
+    found
+}
+
+/// Every message of the checked library files that speaks the command line's language.
+fn cli_wording(c: &Crate) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (m, src) in c.files.iter().filter(|(m, _)| wording_checked(m)) {
+        if m.last().is_some_and(|l| l == "tests") {
+            continue;
+        }
+        for l in literals(src) {
+            for w in cli_words(&l) {
+                bad.push(format!("{}: {w} in {}", name(m), l.trim()));
+            }
+        }
+    }
+    bad
+}
+
+/// Literals that are not messages but name the command line on purpose: (file, words, why).
+const WORDING_ALLOWED: &[(&str, &str, &str)] = &[(
+    "profile/trust",
+    "docseal verify",
+    "the comment at the top of a trust file `key trust` writes: what the file is for",
+)];
+
+#[test]
+fn issue13_library_messages_name_no_flag_and_no_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/docseal/src");
+    let c = load(&root);
+    let all = cli_wording(&c);
+    let allowed = |b: &String| {
+        WORDING_ALLOWED
+            .iter()
+            .any(|(f, w, _)| b.starts_with(&format!("{f}: {w} in ")))
+    };
+    for (f, w, why) in WORDING_ALLOWED {
+        assert!(
+            all.iter().any(|b| b.starts_with(&format!("{f}: {w} in "))),
+            "{f} no longer has {w} ({why}): remove it from WORDING_ALLOWED"
+        );
+    }
+    let bad: Vec<&String> = all.iter().filter(|b| !allowed(b)).collect();
+    assert!(
+        bad.is_empty(),
+        "library messages with the command line's words (the CLI adds those: \
+         src/cli/advice.rs):\n  {}",
+        bad.iter()
+            .map(|b| b.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+#[test]
+fn issue13_wording_check_finds_flags_and_commands_in_messages_only() {
+    let c = made_up(&[
+        (
+            "format/dirwrite.rs",
+            "//! Use --force (a comment).\n\
+             fn f() -> E { E::new(\"directory is not empty (use --force)\") }\n\
+             const PEM: &str = \"-----BEGIN\"; const R: &str = r#\"run \"docseal pack\" --url\"#;\n\
+             const OK: &str = \"this docseal does not process it; 2--3\";\n\
+             #[cfg(test)]\nmod tests { const T: &str = \"--force\"; }\n\
+             fn g() -> &'static str { \"docseal verify B\" }",
+        ),
+        ("ops/verify/mod.rs", "const A: &str = \"--trust\";"),
+        ("format/zip/tests.rs", "const A: &str = \"--max-entries\";"),
+    ]);
+    assert_eq!(
+        cli_wording(&c),
+        [
+            "format/dirwrite: --force in \"directory is not empty (use --force)\"",
+            "format/dirwrite: --url in r#\"run \"docseal pack\" --url\"#",
+            "format/dirwrite: docseal pack in r#\"run \"docseal pack\" --url\"#",
+            "format/dirwrite: docseal verify in \"docseal verify B\"",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The checker checked, on small made-up crates.
 // ---------------------------------------------------------------------------------------------
 
@@ -653,4 +1024,83 @@ fn issue13_layering_check_ignores_comments_strings_and_follows_inline_modules() 
     let text = vec!["format".to_string(), "text".to_string()];
     assert!(e.contains(&(zip.clone(), text)), "{e:?}");
     assert_eq!(e.iter().filter(|(a, _)| *a == zip).count(), 1, "{e:?}");
+}
+
+#[test]
+fn issue13_cli_check_finds_circles_macro_uses_and_upward_imports() {
+    let main = "mod cli;\nfn main() { cli::main(); }\npub fn helper() {}";
+    let cli_mod = "macro_rules! say { ($($t:tt)*) => { $crate::cli::output::line(format_args!($($t)*)) }; }\n\
+                   mod output; mod timestamp;\npub const EXIT: u8 = 1;\n\
+                   pub fn main() { timestamp::run(); }";
+    let output = "pub fn line(_: std::fmt::Arguments) {} pub fn code() -> u8 { super::EXIT }";
+    let stamp = "pub fn run() { say!(\"x\"); }";
+    let ok = made_up(&[
+        ("main.rs", main),
+        ("cli/mod.rs", cli_mod),
+        ("cli/output.rs", output),
+        ("cli/timestamp.rs", stamp),
+    ]);
+    assert!(cli_problems(&ok).is_empty(), "{:?}", cli_problems(&ok));
+    // `cli::main()` in main.rs and `timestamp::run()` in cli/mod.rs are uses of child
+    // modules; `say!` in cli/timestamp.rs is a use of cli/output.
+    let e = ok.edges();
+    let m = |p: &str| {
+        p.split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    for (a, b) in [
+        ("", "cli"),
+        ("cli", "cli/timestamp"),
+        ("cli/timestamp", "cli/output"),
+    ] {
+        assert!(e.contains(&(m(a), m(b))), "{a} -> {b} not in {e:?}");
+    }
+
+    // A circle made only through the macro: output now calls timestamp.
+    let output_round = "pub fn line(_: std::fmt::Arguments) {} fn f() { super::timestamp::run(); }";
+    let round = made_up(&[
+        ("main.rs", main),
+        ("cli/mod.rs", cli_mod),
+        ("cli/output.rs", output_round),
+        ("cli/timestamp.rs", stamp),
+    ]);
+    assert_eq!(
+        cli_problems(&round),
+        ["circle between files: cli/output <-> cli/timestamp"]
+    );
+
+    // The command line reaching up into main.rs; main.rs that does not use cli.
+    let up = made_up(&[
+        ("main.rs", "mod cli; fn main() {} pub fn helper() {}"),
+        ("cli/mod.rs", "pub fn main() { crate::helper(); }"),
+    ]);
+    assert_eq!(
+        cli_problems(&up),
+        [
+            "main.rs does not use cli",
+            "upward import: cli uses main.rs"
+        ]
+    );
+
+    // The library naming the command line's crates, in its manifest or its code.
+    let manifest = "[package]\nname = \"docseal\"\n[dependencies]\nserde = \"1\"\n\
+                    clap = { version = \"4\" }\n[target.'cfg(unix)'.dependencies]\n\
+                    rpassword.workspace = true\n[dev-dependencies]\nanyhow = \"1\"\n";
+    let code = made_up(&[
+        ("lib.rs", "pub mod format;"),
+        (
+            "format/zip.rs",
+            "// anyhow in a comment\nfn f() -> anyhow::Result<()> { Ok(()) }",
+        ),
+    ]);
+    assert_eq!(
+        library_names_the_cli(manifest, &code),
+        [
+            "Cargo.toml depends on clap",
+            "Cargo.toml depends on rpassword",
+            "format/zip names Ident(\"anyhow\")"
+        ]
+    );
 }

@@ -59,10 +59,10 @@ Install it with: docseal man > ~/.local/share/man/man1/docseal.1")]
     Diff(DiffArgs),
     /// Add RFC 3161 timestamp tokens from Time-Stamping Authorities to bundles (format v2),
     /// without changing what is sealed.
-    Timestamp(super::timestamp::TimestampArgs),
+    Timestamp(TimestampArgs),
     /// Write one self-contained HTML page that verifies bundles in a browser, offline, with
     /// docseal's own verifier (WebAssembly) and the given keys pinned in it.
-    Web(super::web::WebArgs),
+    Web(WebArgs),
 }
 
 #[derive(Args, Debug)]
@@ -574,6 +574,53 @@ pub struct CatArgs {
     pub require_signers: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TimestampArgs {
+    /// Bundle files; each is replaced atomically by the bundle with the new token(s).
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    /// A Time-Stamping Authority's URL (http:// only: for an https:// TSA use --request-out,
+    /// curl and --reply); repeat for several independent TSAs.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
+    /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).
+    #[arg(long, value_name = "FILE.tsq", conflicts_with_all = ["tsa", "reply"])]
+    pub request_out: Option<PathBuf>,
+    /// Check a TSA's reply (DER TimeStampResp, or a bare token) obtained elsewhere and add its
+    /// token (one bundle).
+    #[arg(long, value_name = "FILE.tsr", conflicts_with = "tsa")]
+    pub reply: Option<PathBuf>,
+    /// With --reply: the request written with --request-out, whose nonce the reply must carry.
+    #[arg(long, value_name = "FILE.tsq", requires = "reply")]
+    pub request: Option<PathBuf>,
+    /// A trusted TSA root (PEM); repeat for several. When given, a token whose TSA does not
+    /// chain to one of them at its genTime is refused.
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
+    /// With --request-out: replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct WebArgs {
+    /// The page to write (one self-contained HTML file).
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// A trusted public key (minisign .pub) or trust file (TOML) to pin in the page; repeat for
+    /// several. Read exactly as `docseal verify --trust` reads it.
+    #[arg(long = "trust", value_name = "PUB|TRUST.toml")]
+    pub trust: Vec<PathBuf>,
+    /// A trusted TSA root (PEM) to pin in the page; repeat for several (as `verify --tsa-trust`).
+    #[arg(long = "tsa-trust", value_name = "CA.pem")]
+    pub tsa_trust: Vec<PathBuf>,
+    /// Replace FILE.html if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

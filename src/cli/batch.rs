@@ -73,14 +73,8 @@ fn count_lines(path: &Path) -> u64 {
     n + u64::from(last != b'\n')
 }
 
-pub fn pack_batch(a: &PackArgs, jobs: &Path) -> Result<u8> {
-    let out_dir = a
-        .out_dir
-        .as_deref()
-        .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
-    if docseal::store::is_s3(out_dir) {
-        return super::s3out::pack_batch(a, jobs, out_dir);
-    }
+/// `pack --batch JOBS --out-dir DIR` into a local directory (an `s3://` one: cli/s3out.rs).
+pub fn pack_batch(a: &PackArgs, jobs: &Path, out_dir: &Path) -> Result<u8> {
     // A regular file: a FIFO or device (`/dev/zero`) is refused, never read.
     let (file, _) = docseal::input::open(jobs, docseal::input::Open::regular("jobs file"))?;
     let key = load_secret_key(&a.key_args())?;
@@ -352,7 +346,7 @@ fn report_json(
             t.failed += 1;
             let msg = match e {
                 Error::Invalid { what, problem } if what == "job" => problem.clone(),
-                e => e.to_string(),
+                e => super::advice::message_or_plain(e),
             };
             serde_json::json!({"type": "job", "line": line, "status": "failed", "path": path,
                 "error": msg})
@@ -404,7 +398,7 @@ fn report_one(
             let msg = match e {
                 // A refused line: the problem says it all.
                 Error::Invalid { what, problem } if what == "job" => problem.clone(),
-                e => e.to_string(),
+                e => super::advice::message_or_plain(e),
             };
             let msg = msg.replace('\n', " ");
             output::line(w, format_args!("FAILED   line {line}  {msg}"))?;

@@ -1,5 +1,6 @@
 //! One function per subcommand: call the library, print, return the exit code.
 
+use super::advice::as_flag;
 use super::args::{
     Cli, CompletionsArgs, ExtractArgs, InspectArgs, KeygenArgs, ManArgs, PackArgs, VerifyArgs,
 };
@@ -150,7 +151,14 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         docseal::timestamp::bundle::check_url(u)?;
     }
     if let Some(jobs) = &a.batch {
-        return super::batch::pack_batch(&a, jobs);
+        let out_dir = a
+            .out_dir
+            .as_deref()
+            .ok_or_else(|| Error::invalid("--out-dir", "required with --batch"))?;
+        if docseal::store::is_s3(out_dir) {
+            return super::s3out::pack_batch(&a, jobs, out_dir);
+        }
+        return super::batch::pack_batch(&a, jobs, out_dir);
     }
     // clap requires these without --batch.
     let need = |what: &str| Error::invalid(what, "required (or give --batch)");
@@ -249,53 +257,9 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     for w in &warnings {
         eprintln!("docseal: warning: {w}");
     }
-    if a.json {
-        #[derive(serde::Serialize)]
-        struct SealedLine<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            path: String,
-            id: &'a str,
-            content_sha256: &'a str,
-            key_id: String,
-            size: u64,
-            warnings: &'a [String],
-        }
-        let v = SealedLine {
-            kind: "sealed",
-            path: if to_stdout {
-                "-".into()
-            } else {
-                s.path.display().to_string()
-            },
-            id: &s.id,
-            content_sha256: &s.content_sha256,
-            key_id: s.key_id.to_string(),
-            size: s.size,
-            warnings: &warnings,
-        };
-        if to_stdout {
-            // Standard output holds the bundle: the record goes to standard error.
-            let text = serde_json::to_string(&v)?;
-            let _ =
-                std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
-        } else {
-            output::print_json("sealed", &v)?;
-        }
+    if report_sealed(&s, to_stdout, a.json, &warnings)? {
         return Ok(0);
     }
-    if to_stdout {
-        // Standard output holds the bundle: the report goes to standard error.
-        eprintln!("sealed to standard output ({} bytes)", s.size);
-        eprintln!("  id {}", s.id);
-        eprintln!("  content sha256 {}", s.content_sha256);
-        eprintln!("  signed by key {}", s.key_id);
-        return Ok(0);
-    }
-    println!("sealed {} ({} bytes)", s.path.display(), s.size);
-    println!("  id {}", s.id);
-    println!("  content sha256 {}", s.content_sha256);
-    println!("  signed by key {}", s.key_id);
     if !a.tsa.is_empty() {
         // The bundle is sealed and in place; a TSA that fails now leaves it without a token,
         // which the error says, with the command that adds one later.
@@ -310,19 +274,64 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// A sealing error about a request field (`url`), named as pack's flag (`--url`).
-fn as_flag(e: Error) -> Error {
-    match e {
-        Error::Invalid { what, problem }
-            if docseal::seal::SEALED_FIELDS.contains(&what.as_str()) =>
-        {
-            Error::Invalid {
-                what: format!("--{what}"),
-                problem,
-            }
+/// pack's report of the bundle `s`: a JSON record (`json`) or text, on standard output, or on
+/// standard error when standard output holds the bundle (`to_stdout`). Whether the run ends
+/// here (a JSON record, or a bundle on standard output: no timestamp is asked for).
+fn report_sealed(
+    s: &docseal::seal::Sealed,
+    to_stdout: bool,
+    json: bool,
+    warnings: &[String],
+) -> Result<bool> {
+    if json {
+        #[derive(serde::Serialize)]
+        struct SealedLine<'a> {
+            path: String,
+            id: &'a str,
+            content_sha256: &'a str,
+            key_id: String,
+            size: u64,
+            warnings: &'a [String],
         }
-        other => other,
+        let v = SealedLine {
+            path: if to_stdout {
+                "-".into()
+            } else {
+                s.path.display().to_string()
+            },
+            id: &s.id,
+            content_sha256: &s.content_sha256,
+            key_id: s.key_id.to_string(),
+            size: s.size,
+            warnings,
+        };
+        if to_stdout {
+            // Standard output holds the bundle: the record goes to standard error.
+            let text = serde_json::to_string(&output::Typed {
+                kind: "sealed",
+                value: &v,
+            })?;
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), format!("{text}\n").as_bytes());
+        } else {
+            // "type" once: print_json adds it.
+            output::print_json("sealed", &v)?;
+        }
+        return Ok(true);
     }
+    if to_stdout {
+        // Standard output holds the bundle: the report goes to standard error.
+        eprintln!("sealed to standard output ({} bytes)", s.size);
+        eprintln!("  id {}", s.id);
+        eprintln!("  content sha256 {}", s.content_sha256);
+        eprintln!("  signed by key {}", s.key_id);
+        return Ok(true);
+    }
+    println!("sealed {} ({} bytes)", s.path.display(), s.size);
+    println!("  id {}", s.id);
+    println!("  content sha256 {}", s.content_sha256);
+    println!("  signed by key {}", s.key_id);
+    Ok(false)
 }
 
 /// `--out`: a file name in a directory that exists.

@@ -126,7 +126,7 @@ pub fn prepare(a: &PackArgs, article: &Path) -> Result<Prepared> {
         });
     };
     let resolved = ingest::resolve(&g, &art).map_err(|e| {
-        let e = Error::from(e);
+        let e = super::advice::as_flag(Error::from(e));
         if article.as_os_str() == "-" {
             stdin_named(e, &art.path)
         } else {
@@ -218,7 +218,7 @@ pub fn dry_run(a: &PackArgs, article: &Path) -> Result<u8> {
                 } else {
                     x.path.display().to_string()
                 },
-                ingest::looked(x.kind, flag)
+                ingest::looked(x.kind, flag.trim_start_matches("--"))
             ),
             None => "not given".into(),
         }

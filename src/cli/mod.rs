@@ -26,6 +26,7 @@ macro_rules! eprintln {
     };
 }
 
+mod advice;
 mod args;
 mod batch;
 mod commands;
@@ -198,20 +199,8 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     // The library names the file and the problem; the command line adds what to type.
-    match e.downcast_ref::<docseal::Error>() {
-        Some(docseal::Error::Exists { path }) => {
-            return format!(
-                "{}: already exists (use --force to replace it)",
-                path.display()
-            )
-        }
-        Some(docseal::Error::NoPassphrase { path }) => {
-            return format!(
-            "{}: the secret key is encrypted; give --passphrase-file FILE (no terminal to ask on)",
-            path.display()
-        )
-        }
-        _ => {}
+    if let Some(line) = e.downcast_ref::<docseal::Error>().and_then(advice::message) {
+        return line;
     }
     // The library's messages name the file and the problem; context chains go on one line.
     let mut s = e.to_string();
@@ -234,7 +223,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(Error::Io { .. }) => EXIT_IO,
         Some(Error::Exists { .. }) => EXIT_EXISTS,
-        Some(Error::Refused { .. }) => EXIT_FAILED,
+        Some(Error::Refused { .. } | Error::Damaged { .. }) => EXIT_FAILED,
         _ => EXIT_INVALID,
     }
 }

@@ -345,7 +345,7 @@ pub fn write_verify(
                     signer_summary(r)
                 ),
             )?;
-            super::timestamp::write_tokens(w, r, "  ")?;
+            write_tokens(w, r, "  ")?;
         }
     } else {
         line(w, format_args!("FAILED  {}", r.path))?;
@@ -406,11 +406,85 @@ pub fn print_inspect(r: &Report) -> std::io::Result<()> {
         };
         println!("  key {}  {}  ({})", s.key_id, what, s.file);
     }
-    let _ = super::timestamp::write_tokens(&mut std::io::stdout(), r, "");
+    let _ = write_tokens(&mut std::io::stdout(), r, "");
     for f in &r.findings {
         println!("problem: {f}");
     }
     println!("No trust decision was made: inspect does not know whom you trust. Use `docseal verify --trust KEY.pub`.");
+    Ok(())
+}
+
+/// The token lines of a verify or inspect report (nothing for a v1 bundle).
+pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Result<()> {
+    // Certificate subjects are hostile input: every line goes through the terminal escaping.
+    let mut out = |args: std::fmt::Arguments| line(w, args);
+    if r.timestamps.is_empty() {
+        return Ok(());
+    }
+    out(format_args!(
+        "{indent}format v{} (RFC 3161 timestamp tokens):",
+        r.format
+    ))?;
+    for t in &r.timestamps {
+        let trust = match t.trusted {
+            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
+            Some(false) => "NOT trusted".to_string(),
+            None => "no trust decision".to_string(),
+        };
+        match (&t.gen_time, &t.tsa) {
+            (Some(g), Some(s)) => out(format_args!(
+                "{indent}  token {}: genTime {}{} by TSA {}; {trust}",
+                t.file,
+                g,
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
+                s
+            ))?,
+            _ => out(format_args!(
+                "{indent}  token {}: invalid (see the problems)",
+                t.file
+            ))?,
+        }
+    }
+    for e in &r.evidence {
+        out(format_args!("{indent}evidence: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The checkpoint token lines of `archive audit` (nothing when the archive has none).
+pub fn write_checkpoint_tokens(
+    w: &mut dyn Write,
+    tokens: &[docseal::timestamp::checkpoint::CheckpointToken],
+) -> std::io::Result<()> {
+    // Certificate subjects are hostile input: every line goes through the terminal escaping.
+    let mut out = |args: std::fmt::Arguments| line(w, args);
+    for c in tokens {
+        let t = &c.token;
+        let trust = match t.trusted {
+            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
+            _ => "NOT trusted".to_string(),
+        };
+        match (&t.gen_time, &t.tsa) {
+            (Some(g), Some(s)) => out(format_args!(
+                "  checkpoint {} token {}: genTime {}{} by TSA {}; {trust}",
+                c.checkpoint,
+                t.file,
+                g,
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" {a}"))
+                    .unwrap_or_default(),
+                s
+            ))?,
+            _ => out(format_args!(
+                "  checkpoint {} token {}: invalid (see the problems)",
+                c.checkpoint, t.file
+            ))?,
+        }
+    }
     Ok(())
 }
 

@@ -258,7 +258,7 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
                 l.signer.as_deref().unwrap_or("an untrusted key")
             );
         }
-        super::timestamp::write_checkpoint_tokens(&mut std::io::stdout().lock(), &r.timestamps)
+        output::write_checkpoint_tokens(&mut std::io::stdout().lock(), &r.timestamps)
             .map_err(output::stdout_error)?;
         for f in &r.findings {
             let tag = if f.severity == Severity::Warning {

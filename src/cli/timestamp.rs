@@ -1,48 +1,16 @@
-//! `docseal timestamp`: RFC 3161 tokens over bundles' signatures (issue 14), and the token
-//! lines of `verify` and `inspect`.
+//! `docseal timestamp`: RFC 3161 tokens over bundles' signatures (issue 14); tokens over
+//! archive checkpoints (`archive add --tsa`); `--tsa-trust` roots. The token lines of `verify`,
+//! `inspect` and `archive audit` are printed by [`super::output`].
 
-use super::args::LimitArgs;
+use super::args::TimestampArgs;
 use super::load::limits;
 use anyhow::Result;
-use clap::Args;
 use docseal::timestamp::bundle;
 use docseal::timestamp::checkpoint;
 use docseal::tsa::{self, chain};
-use docseal::verify::Report;
 use docseal::zipfmt::Limits;
 use docseal::Error;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-
-#[derive(Args, Debug)]
-pub struct TimestampArgs {
-    /// Bundle files; each is replaced atomically by the bundle with the new token(s).
-    #[arg(required = true, value_name = "BUNDLE")]
-    pub bundles: Vec<PathBuf>,
-    /// A Time-Stamping Authority's URL (http:// only: for an https:// TSA use --request-out,
-    /// curl and --reply); repeat for several independent TSAs.
-    #[arg(long = "tsa", value_name = "URL")]
-    pub tsa: Vec<String>,
-    /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).
-    #[arg(long, value_name = "FILE.tsq", conflicts_with_all = ["tsa", "reply"])]
-    pub request_out: Option<PathBuf>,
-    /// Check a TSA's reply (DER TimeStampResp, or a bare token) obtained elsewhere and add its
-    /// token (one bundle).
-    #[arg(long, value_name = "FILE.tsr", conflicts_with = "tsa")]
-    pub reply: Option<PathBuf>,
-    /// With --reply: the request written with --request-out, whose nonce the reply must carry.
-    #[arg(long, value_name = "FILE.tsq", requires = "reply")]
-    pub request: Option<PathBuf>,
-    /// A trusted TSA root (PEM); repeat for several. When given, a token whose TSA does not
-    /// chain to one of them at its genTime is refused.
-    #[arg(long = "tsa-trust", value_name = "CA.pem")]
-    pub tsa_trust: Vec<PathBuf>,
-    /// With --request-out: replace FILE if it exists.
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub limits: LimitArgs,
-}
 
 /// Read `--tsa-trust` roots.
 pub fn load_roots(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
@@ -244,80 +212,6 @@ pub fn stamp_checkpoint(archive: &Path, size: u64, urls: &[String]) -> Result<()
             out.display(),
             token_line(&t)
         );
-    }
-    Ok(())
-}
-
-/// The token lines of a verify or inspect report (nothing for a v1 bundle).
-pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Result<()> {
-    // Certificate subjects are hostile input: every line goes through the terminal escaping.
-    let mut out = |args: std::fmt::Arguments| super::output::line(w, args);
-    if r.timestamps.is_empty() {
-        return Ok(());
-    }
-    out(format_args!(
-        "{indent}format v{} (RFC 3161 timestamp tokens):",
-        r.format
-    ))?;
-    for t in &r.timestamps {
-        let trust = match t.trusted {
-            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
-            Some(false) => "NOT trusted".to_string(),
-            None => "no trust decision".to_string(),
-        };
-        match (&t.gen_time, &t.tsa) {
-            (Some(g), Some(s)) => out(format_args!(
-                "{indent}  token {}: genTime {}{} by TSA {}; {trust}",
-                t.file,
-                g,
-                t.accuracy
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default(),
-                s
-            ))?,
-            _ => out(format_args!(
-                "{indent}  token {}: invalid (see the problems)",
-                t.file
-            ))?,
-        }
-    }
-    for e in &r.evidence {
-        out(format_args!("{indent}evidence: {e}"))?;
-    }
-    Ok(())
-}
-
-/// The checkpoint token lines of `archive audit` (nothing when the archive has none).
-pub fn write_checkpoint_tokens(
-    w: &mut dyn Write,
-    tokens: &[checkpoint::CheckpointToken],
-) -> std::io::Result<()> {
-    // Certificate subjects are hostile input: every line goes through the terminal escaping.
-    let mut out = |args: std::fmt::Arguments| super::output::line(w, args);
-    for c in tokens {
-        let t = &c.token;
-        let trust = match t.trusted {
-            Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
-            _ => "NOT trusted".to_string(),
-        };
-        match (&t.gen_time, &t.tsa) {
-            (Some(g), Some(s)) => out(format_args!(
-                "  checkpoint {} token {}: genTime {}{} by TSA {}; {trust}",
-                c.checkpoint,
-                t.file,
-                g,
-                t.accuracy
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default(),
-                s
-            ))?,
-            _ => out(format_args!(
-                "  checkpoint {} token {}: invalid (see the problems)",
-                c.checkpoint, t.file
-            ))?,
-        }
     }
     Ok(())
 }

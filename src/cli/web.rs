@@ -3,30 +3,12 @@
 //! `scripts/build-web.sh`) and embedded here, so that building docseal needs no wasm
 //! toolchain. The given keys and TSA roots are pinned in the page as data.
 
+use super::args::WebArgs;
 use super::load::load_trust;
 use anyhow::Result;
 use base64::Engine as _;
-use clap::Args;
 use docseal::verify::Pinned;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
-
-#[derive(Args, Debug)]
-pub struct WebArgs {
-    /// The page to write (one self-contained HTML file).
-    #[arg(long, value_name = "FILE.html")]
-    pub out: PathBuf,
-    /// A trusted public key (minisign .pub) or trust file (TOML) to pin in the page; repeat for
-    /// several. Read exactly as `docseal verify --trust` reads it.
-    #[arg(long = "trust", value_name = "PUB|TRUST.toml")]
-    pub trust: Vec<PathBuf>,
-    /// A trusted TSA root (PEM) to pin in the page; repeat for several (as `verify --tsa-trust`).
-    #[arg(long = "tsa-trust", value_name = "CA.pem")]
-    pub tsa_trust: Vec<PathBuf>,
-    /// Replace FILE.html if it exists.
-    #[arg(long)]
-    pub force: bool,
-}
 
 /// The page's parts (web/): the template, its style and script, the worker's script, and the
 /// built verifier: the wasm-bindgen glue and the WebAssembly module.

@@ -10,7 +10,7 @@
 //! each file into it, so that the directory itself (its mode, owner, links) stays. A stage
 //! left by a killed run is removed by the next run in the same directory.
 
-use crate::format::error::{Error, Result};
+use crate::format::error::{Error, Result, Setting};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -216,9 +216,10 @@ mod linux {
                 // there goes first.
                 remove_stale_stages(out_dir, fd);
                 if !force && has_entries(fd, out_dir)? {
-                    return Err(Error::invalid(
+                    return Err(Error::setting(
                         out_dir.display().to_string(),
-                        "directory is not empty (use --force to write into it)",
+                        "directory is not empty",
+                        Setting::Force,
                     ));
                 }
             }
@@ -476,9 +477,10 @@ mod portable {
                 Err(e) => return Err(Error::io(out_dir, e)),
             };
             if non_empty && !force {
-                return Err(Error::invalid(
+                return Err(Error::setting(
                     out_dir.display().to_string(),
-                    "directory is not empty (use --force to write into it)",
+                    "directory is not empty",
+                    Setting::Force,
                 ));
             }
             let parent = match out_dir.parent() {

@@ -61,7 +61,7 @@ fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     Err(Error::invalid(
         path.display().to_string(),
         format!(
-            "is {}; --force replaces only a regular file (or a symbolic link itself)",
+            "is {}; only a regular file (or a symbolic link itself) is ever replaced",
             crate::format::input::kind_name(&ft)
         ),
     ))

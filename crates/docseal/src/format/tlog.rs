@@ -7,7 +7,7 @@
 //! tile/entries/<N>[.p/<W>]   entries N*256 .. N*256+W, each as a big-endian u16 length + bytes
 //! ```
 //!
-//! Hashing is RFC 9162 ([`crate::merkle`]). Tiles read back are hostile: their length must be
+//! Hashing is RFC 9162 ([`crate::log`]). Tiles read back are hostile: their length must be
 //! exactly their width times 32, entry bundles must hold exactly their width of entries, and
 //! every read is bounded.
 
@@ -346,7 +346,7 @@ impl<R: TileRead> Tiles<R> {
         layer.pop().ok_or_else(out)
     }
 
-    /// MTH(D[lo:hi]) of a node of the tree (`lo` aligned as tree nodes are).
+    /// MTH(D\[lo:hi\]) of a node of the tree (`lo` aligned as tree nodes are).
     pub fn range_root(&mut self, lo: u64, hi: u64) -> Result<Hash, TileError> {
         let out = || TileError::OutOfRange(format!("range {lo}..{hi}"));
         if lo >= hi || hi > self.size {

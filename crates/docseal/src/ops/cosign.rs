@@ -160,13 +160,10 @@ pub fn cosign(bundle: &Path, key: &SecretKey, limits: &Limits) -> Result<Cosigne
     );
     if !report.ok {
         let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-        return Err(refused(
-            bundle,
-            format!(
-                "{} (a damaged bundle is not co-signed; see docseal inspect)",
-                codes.join(", ")
-            ),
-        ));
+        return Err(Error::Damaged {
+            path: bundle.to_path_buf(),
+            summary: format!("{} (a damaged bundle is not co-signed)", codes.join(", ")),
+        });
     }
     let (Some(m), Some(content)) = (report.metadata.clone(), report.content_sha256.clone()) else {
         return Err(refused(bundle, "no metadata or tag manifest"));

@@ -28,10 +28,10 @@ pub fn supersedes_link(old: &Path, limits: &Limits) -> Result<Supersedes> {
     let r = verify::inspect(old, &opts);
     if !r.ok {
         let codes: Vec<String> = r.error_codes().iter().map(|c| c.to_string()).collect();
-        return Err(Error::Refused {
+        return Err(Error::Damaged {
             path: old.to_path_buf(),
             summary: format!(
-                "{} (the bundle to supersede must be intact; see docseal inspect)",
+                "{} (the bundle to supersede must be intact)",
                 codes.join(", ")
             ),
         });

@@ -4,7 +4,7 @@
 //! byte-identical bundle (`docs/FORMAT.md`).
 
 use crate::format::durable::{GroupSync, Output, Written};
-use crate::format::error::{Error, Result};
+use crate::format::error::{Error, Result, Setting};
 use crate::format::minisign::{KeyId, SecretKey};
 use crate::format::text::hex;
 use crate::format::zip::{Limits, ZipWriter};
@@ -120,9 +120,10 @@ fn open_input(path: &Path, what: &str, limits: &Limits) -> Result<Input> {
 }
 
 fn too_large(path: &Path, what: &str, max: u64) -> Error {
-    Error::invalid(
+    Error::setting(
         path.display().to_string(),
-        format!("{what} larger than {max} bytes (the per-file limit, --max-file-size)"),
+        format!("{what} larger than {max} bytes (the per-file limit)"),
+        Setting::MaxFileSize,
     )
 }
 
@@ -265,12 +266,13 @@ pub(crate) fn seal_deferred(
     // The payload, plus the six tag files.
     let entries = attachments.len() as u64 + 1 + 6;
     if entries > limits.max_entries {
-        return Err(Error::invalid(
-            "--attach",
+        return Err(Error::setting(
+            "attachments",
             format!(
-                "{entries} files in the bundle, more than the {} allowed (--max-entries)",
+                "{entries} files in the bundle, more than the {} allowed",
                 limits.max_entries
             ),
+            Setting::MaxEntries,
         ));
     }
     let article = match &req.article {
@@ -300,12 +302,13 @@ pub(crate) fn seal_deferred(
         };
         payload_size = payload_size.saturating_add(size);
         if payload_size > limits.max_total_size {
-            return Err(Error::invalid(
+            return Err(Error::setting(
                 label.display().to_string(),
                 format!(
-                    "the article and attachments add up to more than {} bytes (the per-bundle limit, --max-total-size)",
+                    "the article and attachments add up to more than {} bytes (the per-bundle limit)",
                     limits.max_total_size
                 ),
+                Setting::MaxTotalSize,
             ));
         }
         if let Some(input) = input {

@@ -136,9 +136,9 @@ pub fn check(token: &Token, roots: &[Certificate]) -> Result<String, TsaError> {
                 return Err(TsaError::new(
                     Code::TsaUntrusted,
                     format!(
-                    "the TSA certificate ({}) does not chain to a trusted TSA root (--tsa-trust)",
-                    token.tsa_subject()
-                ),
+                        "the TSA certificate ({}) does not chain to a trusted TSA root",
+                        token.tsa_subject()
+                    ),
                 ))
             }
         }

@@ -116,38 +116,7 @@ pub fn verify(
                     "an RSA signature by a key that is not RSA".into(),
                 ));
             }
-            use rsa::pkcs1::DecodeRsaPublicKey;
-            let key = rsa::PublicKey::from_pkcs1_der(key_bytes)
-                .map_err(|e| bad_sig(&format!("the RSA public key: {e}")))?;
-            let hashed = h.digest(msg);
-            let r = match (scheme, h) {
-                (Scheme::Pkcs1(_), Hash::Sha256) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, sig)
-                }
-                (Scheme::Pkcs1(_), Hash::Sha384) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), &hashed, sig)
-                }
-                (Scheme::Pkcs1(_), Hash::Sha512) => {
-                    key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), &hashed, sig)
-                }
-                (Scheme::Pss(_, salt), Hash::Sha256) => key.verify(
-                    rsa::pss::Pss::<sha2::Sha256>::new_with_salt(salt),
-                    &hashed,
-                    sig,
-                ),
-                (Scheme::Pss(_, salt), Hash::Sha384) => key.verify(
-                    rsa::pss::Pss::<sha2::Sha384>::new_with_salt(salt),
-                    &hashed,
-                    sig,
-                ),
-                (Scheme::Pss(_, salt), Hash::Sha512) => key.verify(
-                    rsa::pss::Pss::<sha2::Sha512>::new_with_salt(salt),
-                    &hashed,
-                    sig,
-                ),
-                (Scheme::Ecdsa(_), _) => unreachable!("matched above"),
-            };
-            r.map_err(|_| bad_sig("the RSA signature does not verify"))
+            verify_rsa(key_bytes, scheme, h, msg, sig)
         }
         Scheme::Ecdsa(h) => {
             if spki.algorithm.oid != ID_EC_PUBLIC_KEY {
@@ -155,40 +124,93 @@ pub fn verify(
                     "an ECDSA signature by a key that is not EC".into(),
                 ));
             }
-            let curve: Option<der::asn1::ObjectIdentifier> = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as().ok());
-            let hashed = h.digest(msg);
-            use p256::ecdsa::signature::hazmat::PrehashVerifier;
-            let ok = match curve {
-                Some(c) if c == SECP256R1 => {
-                    let k = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                        .map_err(|_| bad_sig("the P-256 public key is not a valid point"))?;
-                    let s = p256::ecdsa::Signature::from_der(sig)
-                        .map_err(|_| bad_sig("the ECDSA signature is not DER"))?;
-                    k.verify_prehash(&hashed, &s).is_ok()
-                }
-                Some(c) if c == SECP384R1 => {
-                    let k = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                        .map_err(|_| bad_sig("the P-384 public key is not a valid point"))?;
-                    let s = p384::ecdsa::Signature::from_der(sig)
-                        .map_err(|_| bad_sig("the ECDSA signature is not DER"))?;
-                    k.verify_prehash(&hashed, &s).is_ok()
-                }
-                _ => {
-                    return Err(unsupported(
-                        "an EC key on a curve other than P-256 or P-384".into(),
-                    ))
-                }
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(bad_sig("the ECDSA signature does not verify"))
-            }
+            verify_ecdsa(spki, key_bytes, h, msg, sig)
         }
+    }
+}
+
+/// [`verify`] of an RSA signature (PKCS #1 v1.5 or PSS) by the PKCS #1 key `key_bytes`.
+fn verify_rsa(
+    key_bytes: &[u8],
+    scheme: Scheme,
+    h: Hash,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), TsaError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let key = rsa::PublicKey::from_pkcs1_der(key_bytes)
+        .map_err(|e| bad_sig(&format!("the RSA public key: {e}")))?;
+    let hashed = h.digest(msg);
+    let r = match (scheme, h) {
+        (Scheme::Pkcs1(_), Hash::Sha256) => {
+            key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, sig)
+        }
+        (Scheme::Pkcs1(_), Hash::Sha384) => {
+            key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), &hashed, sig)
+        }
+        (Scheme::Pkcs1(_), Hash::Sha512) => {
+            key.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), &hashed, sig)
+        }
+        (Scheme::Pss(_, salt), Hash::Sha256) => key.verify(
+            rsa::pss::Pss::<sha2::Sha256>::new_with_salt(salt),
+            &hashed,
+            sig,
+        ),
+        (Scheme::Pss(_, salt), Hash::Sha384) => key.verify(
+            rsa::pss::Pss::<sha2::Sha384>::new_with_salt(salt),
+            &hashed,
+            sig,
+        ),
+        (Scheme::Pss(_, salt), Hash::Sha512) => key.verify(
+            rsa::pss::Pss::<sha2::Sha512>::new_with_salt(salt),
+            &hashed,
+            sig,
+        ),
+        (Scheme::Ecdsa(_), _) => unreachable!("matched above"),
+    };
+    r.map_err(|_| bad_sig("the RSA signature does not verify"))
+}
+
+/// [`verify`] of an ECDSA signature by the SEC1 point `key_bytes` on the curve `spki` names.
+fn verify_ecdsa(
+    spki: &SubjectPublicKeyInfoOwned,
+    key_bytes: &[u8],
+    h: Hash,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), TsaError> {
+    let curve: Option<der::asn1::ObjectIdentifier> = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as().ok());
+    let hashed = h.digest(msg);
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let ok = match curve {
+        Some(c) if c == SECP256R1 => {
+            let k = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                .map_err(|_| bad_sig("the P-256 public key is not a valid point"))?;
+            let s = p256::ecdsa::Signature::from_der(sig)
+                .map_err(|_| bad_sig("the ECDSA signature is not DER"))?;
+            k.verify_prehash(&hashed, &s).is_ok()
+        }
+        Some(c) if c == SECP384R1 => {
+            let k = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                .map_err(|_| bad_sig("the P-384 public key is not a valid point"))?;
+            let s = p384::ecdsa::Signature::from_der(sig)
+                .map_err(|_| bad_sig("the ECDSA signature is not DER"))?;
+            k.verify_prehash(&hashed, &s).is_ok()
+        }
+        _ => {
+            return Err(unsupported(
+                "an EC key on a curve other than P-256 or P-384".into(),
+            ))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_sig("the ECDSA signature does not verify"))
     }
 }
 

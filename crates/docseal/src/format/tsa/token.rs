@@ -180,6 +180,34 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
             ),
         ));
     }
+    let sd = signed_data(der)?;
+    let tst_os = tst_info_octets(&sd)?;
+    let tst_bytes = tst_os.as_bytes();
+    let tst: TstInfo = asn1::decode(tst_bytes).map_err(|e| malformed(format!("TSTInfo: {e}")))?;
+    if tst.version != 1 {
+        return Err(malformed(format!("TSTInfo version {}", tst.version)));
+    }
+    check_imprint(&tst, signed)?;
+    let (gen_time, gen_time_text) = parse_gen_time(&tst.gen_time)?;
+    let accuracy_micros = tst.accuracy.as_ref().map(accuracy_micros).transpose()?;
+    let certs = certificates(&sd)?;
+    let (si, signer) = signer_of(&sd, &certs)?;
+    // RFC 3161 section 2.3: only a certificate for time-stamping signs tokens.
+    check_eku(&signer)?;
+    check_signer_info(si, &signer, tst_bytes)?;
+    Ok(Token {
+        der: der.to_vec(),
+        tst,
+        gen_time,
+        gen_time_text,
+        accuracy_micros,
+        signer,
+        certs,
+    })
+}
+
+/// The token's `SignedData`, whose content must be a `TSTInfo`.
+fn signed_data(der: &[u8]) -> Result<SignedData, TsaError> {
     let ci = ContentInfo::from_der(der)
         .map_err(|e| malformed(format!("not a DER CMS ContentInfo: {e}")))?;
     if ci.content_type != ID_SIGNED_DATA {
@@ -192,20 +220,23 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
     if sd.encap_content_info.econtent_type != ID_CT_TSTINFO {
         return Err(malformed("the signed content is not a TSTInfo"));
     }
+    Ok(sd)
+}
+
+/// The `OCTET STRING` holding the `TSTInfo`'s DER.
+fn tst_info_octets(sd: &SignedData) -> Result<OctetString, TsaError> {
     let econtent = sd
         .encap_content_info
         .econtent
         .as_ref()
         .ok_or_else(|| malformed("no TSTInfo in the token"))?;
-    let tst_os: OctetString = econtent
+    econtent
         .decode_as()
-        .map_err(|e| malformed(format!("TSTInfo is not an OCTET STRING: {e}")))?;
-    let tst_bytes = tst_os.as_bytes();
-    let tst: TstInfo = asn1::decode(tst_bytes).map_err(|e| malformed(format!("TSTInfo: {e}")))?;
-    if tst.version != 1 {
-        return Err(malformed(format!("TSTInfo version {}", tst.version)));
-    }
-    // The imprint: the exact signature bytes, hashed with the token's algorithm.
+        .map_err(|e| malformed(format!("TSTInfo is not an OCTET STRING: {e}")))
+}
+
+/// The imprint: the exact bytes `signed`, hashed with the token's algorithm.
+fn check_imprint(tst: &TstInfo, signed: &[u8]) -> Result<(), TsaError> {
     let ih = Hash::from_oid(&tst.message_imprint.hash_algorithm.oid).ok_or_else(|| {
         TsaError::new(
             Code::TsaAlgorithm,
@@ -221,10 +252,11 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
             "the token timestamps other bytes than this signature file",
         ));
     }
-    let (gen_time, gen_time_text) = parse_gen_time(&tst.gen_time)?;
-    let accuracy_micros = tst.accuracy.as_ref().map(accuracy_micros).transpose()?;
+    Ok(())
+}
 
-    // Certificates.
+/// The certificates the token carries (at most [`MAX_CERTS`]).
+fn certificates(sd: &SignedData) -> Result<Vec<Certificate>, TsaError> {
     let mut certs = Vec::new();
     for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
         if let cms::cert::CertificateChoices::Certificate(c) = c {
@@ -234,6 +266,14 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
             certs.push(c.clone());
         }
     }
+    Ok(certs)
+}
+
+/// The token's one `SignerInfo` and its certificate, which the token must carry.
+fn signer_of<'a>(
+    sd: &'a SignedData,
+    certs: &[Certificate],
+) -> Result<(&'a SignerInfo, Certificate), TsaError> {
     let mut signers = sd.signer_infos.0.iter();
     let (Some(si), None) = (signers.next(), signers.next()) else {
         return Err(malformed("a token has exactly one SignerInfo"));
@@ -248,11 +288,16 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
                 "the token does not carry its signer's certificate (ask with certReq)",
             )
         })?;
+    Ok((si, signer))
+}
 
-    // RFC 3161 section 2.3: only a certificate for time-stamping signs tokens.
-    check_eku(&signer)?;
-
-    // Signed attributes: content type, message digest, ESS signing certificate.
+/// The signed attributes (content type, message digest of `tst_bytes`, ESS signing
+/// certificate) and the CMS signature over them by `signer`.
+fn check_signer_info(
+    si: &SignerInfo,
+    signer: &Certificate,
+    tst_bytes: &[u8],
+) -> Result<(), TsaError> {
     let Some(attrs) = &si.signed_attrs else {
         return Err(malformed("no signed attributes"));
     };
@@ -282,7 +327,7 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
             "the message digest does not match the TSTInfo (the token was altered)",
         ));
     }
-    check_ess(si, &signer)?;
+    check_ess(si, signer)?;
     let signed_attrs = attrs
         .to_der()
         .map_err(|e| malformed(format!("signed attributes: {e}")))?;
@@ -293,16 +338,7 @@ pub fn check(der: &[u8], signed: &[u8]) -> Result<Token, TsaError> {
         &signed_attrs,
         si.signature.as_bytes(),
     )
-    .map_err(|e| e.context("the token's CMS signature"))?;
-    Ok(Token {
-        der: der.to_vec(),
-        tst,
-        gen_time,
-        gen_time_text,
-        accuracy_micros,
-        signer,
-        certs,
-    })
+    .map_err(|e| e.context("the token's CMS signature"))
 }
 
 fn identifies(sid: &SignerIdentifier, c: &Certificate) -> bool {

@@ -198,7 +198,7 @@ fn kind(v: &Value) -> &'static str {
 fn check_out_name(o: &str) -> std::result::Result<(), String> {
     if o.contains('/') || o.contains('\\') {
         return Err(format!(
-            "\"out\" must be a file name, not a path: {o:?} (bundles go to --out-dir)"
+            "\"out\" must be a file name, not a path: {o:?} (bundles go to the output directory)"
         ));
     }
     crate::format::path::check(o)

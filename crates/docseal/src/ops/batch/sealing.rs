@@ -5,7 +5,7 @@
 use super::jobs::{name_key, Job, Parsed};
 use crate::format::digest::sha256_file;
 use crate::format::durable::{GroupSync, Placed, Written};
-use crate::format::error::{Error, Result};
+use crate::format::error::{Error, Result, Setting};
 use crate::format::minisign::SecretKey;
 use crate::format::text::hex;
 use crate::ops::seal::{self, ArticleSource, SealRequest, Sealed};
@@ -148,9 +148,10 @@ impl<'a> Batch<'a> {
     pub fn confine_to(&mut self, base: &Path) -> Result<()> {
         let canon = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
         if !canon.is_dir() {
-            return Err(Error::invalid(
+            return Err(Error::setting(
                 base.display().to_string(),
-                "is not a directory (--base)",
+                "is not a directory",
+                Setting::BatchBase,
             ));
         }
         self.base = base.to_path_buf();
@@ -172,15 +173,17 @@ impl<'a> Batch<'a> {
                 )
             });
         if escapes {
-            return Err(Error::invalid(
+            return Err(Error::setting(
                 p,
-                "is outside --base DIR (absolute, or with ..)",
+                "is outside the base directory (absolute, or with ..)",
+                Setting::BatchBase,
             ));
         }
         match std::fs::canonicalize(self.resolve(p)) {
-            Ok(real) if !real.starts_with(root) => Err(Error::invalid(
+            Ok(real) if !real.starts_with(root) => Err(Error::setting(
                 p,
-                "leads outside --base DIR (through a symbolic link)",
+                "leads outside the base directory (through a symbolic link)",
+                Setting::BatchBase,
             )),
             // A missing file is reported when it is opened.
             _ => Ok(()),
@@ -343,11 +346,11 @@ impl<'a> Batch<'a> {
                 Err(Error::Exists { path }) => {
                     let outcome = match self.request(&job) {
                         Ok(req) => self.existing(&req, &path),
-                        Err(e) => Outcome::Failed(unflag(e)),
+                        Err(e) => Outcome::Failed(e),
                     };
                     (d.path, outcome, Some(self.sync.found(&path)))
                 }
-                Err(e) => (d.path, Outcome::Failed(unflag(e)), None),
+                Err(e) => (d.path, Outcome::Failed(e), None),
             },
             (o, _) => (d.path, o, None),
         }
@@ -374,7 +377,7 @@ impl<'a> Batch<'a> {
         }
         let req = match self.request(job) {
             Ok(r) => r,
-            Err(e) => return (Outcome::Failed(unflag(e)), None),
+            Err(e) => return (Outcome::Failed(e), None),
         };
         if check && out.symlink_metadata().is_ok() {
             return (self.existing(&req, out), None);
@@ -385,7 +388,7 @@ impl<'a> Batch<'a> {
             Ok((s, written)) => (Outcome::Sealed(s), written),
             // Written meanwhile by someone else, found before writing (with a temp name).
             Err(Error::Exists { .. }) => (self.existing(&req, out), None),
-            Err(e) => (Outcome::Failed(unflag(e)), None),
+            Err(e) => (Outcome::Failed(e), None),
         }
     }
 
@@ -400,7 +403,7 @@ impl<'a> Batch<'a> {
                 path: out.to_path_buf(),
                 why,
             },
-            Err(e) => Outcome::Failed(unflag(e)),
+            Err(e) => Outcome::Failed(e),
         }
     }
 
@@ -491,21 +494,6 @@ impl<'a> Batch<'a> {
             }
         }
         Ok(Ok(m.id.clone()))
-    }
-}
-
-/// Errors from reading an article's metadata ([`crate::ops::ingest`]) name pack's flags
-/// (`--url`); in a batch they are job keys (`url`), as sealing's own errors are.
-fn unflag(e: Error) -> Error {
-    match e {
-        Error::Invalid { what, problem } => match what.strip_prefix("--") {
-            Some(k) => Error::Invalid {
-                what: k.to_string(),
-                problem,
-            },
-            None => Error::Invalid { what, problem },
-        },
-        other => other,
     }
 }
 

@@ -159,11 +159,21 @@ pub enum IngestError {
         /// What was found.
         problem: String,
     },
+    /// A capture holds several records that fit and none was chosen by its URL (an
+    /// [`crate::Error::Setting`] of [`crate::error::Setting::Record`] once converted).
+    #[error("{path}: {problem}")]
+    Choose {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        problem: String,
+    },
     /// A required field is neither given nor found.
-    #[error("{flag}: not given, and not found in {article} (looked at: {looked})")]
+    #[error("{field}: not given, and not found in {article} (looked at: {looked})")]
     Missing {
-        /// The flag, e.g. `--publisher`.
-        flag: String,
+        /// The field, as [`Given`] and a jobs line name it: `url`, `title`, `publisher`,
+        /// `published` (the command line shows it as its flag).
+        field: String,
         /// The article.
         article: PathBuf,
         /// Where docseal looked.
@@ -176,14 +186,19 @@ impl From<IngestError> for crate::Error {
         match e {
             IngestError::Input(e) => *e,
             IngestError::Io { path, source } => crate::Error::Io { path, source },
-            IngestError::Missing { ref flag, .. } => {
+            IngestError::Missing { ref field, .. } => {
                 let problem = e.to_string();
                 let problem = problem
-                    .strip_prefix(&format!("{flag}: "))
+                    .strip_prefix(&format!("{field}: "))
                     .unwrap_or(&problem)
                     .to_string();
-                crate::Error::invalid(flag.clone(), problem)
+                crate::Error::invalid(field.clone(), problem)
             }
+            IngestError::Choose { path, problem } => crate::Error::setting(
+                path.display().to_string(),
+                problem,
+                crate::format::error::Setting::Record,
+            ),
             IngestError::Warc { ref path, .. }
             | IngestError::Digest { ref path, .. }
             | IngestError::Select { ref path, .. } => {
@@ -352,9 +367,10 @@ pub fn read_article_for_batch(path: &Path) -> Result<Article, crate::Error> {
     let mut f = open_input(path)?;
     let head = read_head(&mut f, path, SNIFF)?;
     if warc::is_gzip(&head) || kind_of(path, &head) == Kind::Warc {
-        return Err(crate::Error::invalid(
+        return Err(crate::Error::setting(
             path.display().to_string(),
-            "a WARC capture gives its metadata to `docseal pack CAPTURE --url URL`, not to a batch job (or give every field in the job)",
+            "a WARC capture gives its metadata for one chosen record, not to a batch job (or give every field in the job)",
+            crate::format::error::Setting::Record,
         ));
     }
     Ok(read_article(path, None)?)
@@ -411,20 +427,21 @@ pub struct Resolved {
     pub retrieved: Option<Found<String>>,
 }
 
-/// Where docseal looks for a required field (`--url`, ...) in an article of `kind`.
+/// Where docseal looks for a required field (`url`, `title`, `publisher`, `published`) in an
+/// article of `kind`.
 pub fn looked(kind: Kind, field: &str) -> &'static str {
     match (kind, field) {
-        (Kind::Text, "--url") => "a trailer line \"Source: <URL>\" at the end of the text",
-        (Kind::Text, "--publisher" | "--published") => {
+        (Kind::Text, "url") => "a trailer line \"Source: <URL>\" at the end of the text",
+        (Kind::Text, "publisher" | "published") => {
             "a trailer line \"Published in <publisher>, <date>.\" at the end of the text"
         }
         (Kind::Text, _) => "nothing: text gives only the trailer's URL, publisher and date",
-        (_, "--url") => {
+        (_, "url") => {
             "WARC-Target-URI (WARC), JSON-LD url and mainEntityOfPage, og:url, <link rel=canonical>"
         }
-        (_, "--title") => "JSON-LD headline and name, og:title, <title>",
-        (_, "--publisher") => "JSON-LD publisher.name, og:site_name",
-        (_, "--published") => "JSON-LD datePublished, article:published_time, <meta name=date>",
+        (_, "title") => "JSON-LD headline and name, og:title, <title>",
+        (_, "publisher") => "JSON-LD publisher.name, og:site_name",
+        (_, "published") => "JSON-LD datePublished, article:published_time, <meta name=date>",
         _ => "nowhere",
     }
 }
@@ -433,7 +450,7 @@ pub fn looked(kind: Kind, field: &str) -> &'static str {
 /// by neither is an error naming the flag and where docseal looked.
 pub fn resolve(given: &Given, article: &Article) -> Result<Resolved, IngestError> {
     let inf = &article.inferred;
-    let pick = |flag: &str,
+    let pick = |field: &str,
                 g: &Option<String>,
                 found: &Option<Found<String>>|
      -> Result<Found<String>, IngestError> {
@@ -441,16 +458,16 @@ pub fn resolve(given: &Given, article: &Article) -> Result<Resolved, IngestError
             return Ok(Found::new(v.clone(), Source::Flag));
         }
         found.clone().ok_or_else(|| IngestError::Missing {
-            flag: flag.to_string(),
+            field: field.to_string(),
             article: article.path.clone(),
-            looked: looked(article.kind, flag).to_string(),
+            looked: looked(article.kind, field).to_string(),
         })
     };
     Ok(Resolved {
-        url: pick("--url", &given.url, &inf.url)?,
-        title: pick("--title", &given.title, &inf.title)?,
-        publisher: pick("--publisher", &given.publisher, &inf.publisher)?,
-        published: pick("--published", &given.published, &inf.published)?,
+        url: pick("url", &given.url, &inf.url)?,
+        title: pick("title", &given.title, &inf.title)?,
+        publisher: pick("publisher", &given.publisher, &inf.publisher)?,
+        published: pick("published", &given.published, &inf.published)?,
         authors: if given.authors.is_empty() {
             inf.authors.clone()
         } else {

@@ -780,7 +780,7 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
                     let n = all.iter().position(|r| r.number == list[0].2).unwrap_or(0);
                     if all.len() > 1 {
                         notes.push(format!(
-                            "{} responses for {}; record {} ({}) is sealed: the only HTML response (give --url to choose by address; the last HTML response with status 200 is then taken)",
+                            "{} responses for {}; record {} ({}) is sealed: the only HTML response (a URL chooses by address; the last HTML response with status 200 is then taken)",
                             all.len(),
                             printable(&u),
                             list[0].2,
@@ -798,10 +798,10 @@ pub fn select(path: &Path, url: Option<&str>) -> Result<Capture, IngestError> {
                     if n > MAX_LISTED {
                         names.push(format!("and {} more", n - MAX_LISTED));
                     }
-                    return Err(IngestError::Select {
+                    return Err(IngestError::Choose {
                         path: path.to_path_buf(),
                         problem: format!(
-                            "holds {n} HTML responses; choose one with --url: {}",
+                            "holds {n} HTML responses; choose one by its URL: {}",
                             names.join(", ")
                         ),
                     });

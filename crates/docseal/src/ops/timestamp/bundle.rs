@@ -46,13 +46,10 @@ pub fn read(bundle: &Path, limits: &Limits) -> Result<Sealed> {
     let report = verify::inspect(bundle, &opts);
     if !report.ok {
         let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-        return Err(refused(
-            bundle,
-            format!(
-                "{} (a damaged bundle is not timestamped; see docseal inspect)",
-                codes.join(", ")
-            ),
-        ));
+        return Err(Error::Damaged {
+            path: bundle.to_path_buf(),
+            summary: format!("{} (a damaged bundle is not timestamped)", codes.join(", ")),
+        });
     }
     // Held until the new file is in place: a concurrent `cosign` or `timestamp` of the same
     // bundle waits, then starts again from this one's output (none of their additions is lost).
@@ -109,6 +106,33 @@ pub fn add_tokens(
     let mut r = &file;
     let entries = zip::read_strict(&mut r, len, limits)
         .map_err(|_| refused(bundle, "changed while being timestamped"))?;
+    let mut all = held_tokens(bundle, &file, &entries)?;
+    let added = merge_tokens(bundle, expected, &mut all, tokens)?;
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut output = Output::create(bundle, true)?;
+    let out_err = |e: std::io::Error| Error::io(bundle, e);
+    let mut zw = ZipWriter::new(output.file());
+    copy_sealed(bundle, expected, &file, &entries, &mut zw)?;
+    for (n, b) in &all {
+        zw.add_bytes(n, b).map_err(out_err)?;
+    }
+    let f = zw.finish().map_err(out_err)?;
+    f.flush().map_err(out_err)?;
+    output.commit()?;
+    Ok(Added {
+        path: bundle.to_path_buf(),
+        files: added,
+        tokens: all.len(),
+    })
+}
+
+/// The tokens the bundle holds already: (name, DER).
+fn held_tokens(
+    bundle: &Path,
+    file: &std::fs::File,
+    entries: &[zip::Entry],
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut r = file;
     let mut all: Vec<(String, Vec<u8>)> = Vec::new();
     for e in entries.iter().filter(|e| token_name_id(&e.name).is_some()) {
         if e.size > MAX_TOKEN_BYTES as u64 {
@@ -118,6 +142,17 @@ pub fn add_tokens(
         zip::hash_entry(&mut r, e, Some(&mut b)).map_err(|err| Error::io(bundle, err))?;
         all.push((e.name.clone(), b));
     }
+    Ok(all)
+}
+
+/// Add `tokens` to `all`, refusing one the bundle holds already (by name, or by issuance) and
+/// more than [`MAX_TOKENS`] in all; the names added.
+fn merge_tokens(
+    bundle: &Path,
+    expected: &Sealed,
+    all: &mut Vec<(String, Vec<u8>)>,
+    tokens: &[Vec<u8>],
+) -> Result<Vec<String>> {
     let mut added = Vec::new();
     // One issuance is one TSA and serial number, whatever the bytes of its unsigned parts.
     let issuance = |der: &[u8]| {
@@ -149,12 +184,21 @@ pub fn add_tokens(
             ),
         ));
     }
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut output = Output::create(bundle, true)?;
+    Ok(added)
+}
+
+/// Copy every entry but the tokens from `file` into `zw` byte for byte, checking each against
+/// its CRC-32 and the signature file against `expected` (a bundle that changed is refused).
+fn copy_sealed<W: Write + Seek>(
+    bundle: &Path,
+    expected: &Sealed,
+    file: &std::fs::File,
+    entries: &[zip::Entry],
+    zw: &mut ZipWriter<W>,
+) -> Result<()> {
     let out_err = |e: std::io::Error| Error::io(bundle, e);
-    let mut zw = ZipWriter::new(output.file());
     for e in entries.iter().filter(|e| token_name_id(&e.name).is_none()) {
-        let mut f = &file;
+        let mut f = file;
         f.seek(SeekFrom::Start(e.data_offset)).map_err(out_err)?;
         let mut data = f.take(e.size);
         let mut buf = if e.name == SIGNATURE {
@@ -183,28 +227,19 @@ pub fn add_tokens(
             ));
         }
     }
-    for (n, b) in &all {
-        zw.add_bytes(n, b).map_err(out_err)?;
-    }
-    let f = zw.finish().map_err(out_err)?;
-    f.flush().map_err(out_err)?;
-    output.commit()?;
-    Ok(Added {
-        path: bundle.to_path_buf(),
-        files: added,
-        tokens: all.len(),
-    })
+    Ok(())
 }
+
+/// The problem [`check_url`] reports for a URL that is not `http://` (an [`Error::Invalid`]'s
+/// `problem`), for a caller that adds how to get a token over https in its own words.
+pub const ONLY_HTTP: &str = "only http:// TSA URLs are supported (a token authenticates itself)";
 
 /// Check a TSA URL before anything is done: an absolute `http://` URL.
 pub fn check_url(url: &str) -> Result<()> {
     let what = || format!("TSA {url}");
     let u = url::Url::parse(url).map_err(|e| Error::invalid(what(), format!("not a URL: {e}")))?;
     if u.scheme() != "http" || u.host().is_none() {
-        return Err(Error::invalid(
-            what(),
-            "only http:// TSA URLs are supported (a token authenticates itself; fetch over https with curl and use --request-out/--reply)",
-        ));
+        return Err(Error::invalid(what(), ONLY_HTTP));
     }
     Ok(())
 }

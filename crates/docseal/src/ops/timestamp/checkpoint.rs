@@ -99,39 +99,9 @@ pub fn audit(
 ) -> CheckpointTokens {
     let mut out = CheckpointTokens::default();
     let dir = archive.join(TOKENS_DIR);
-    let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+    let Some(names) = token_names(&dir, &mut out.findings) else {
         return out;
     };
-    if !meta.is_dir() {
-        out.findings.push(Finding::at(
-            Code::ArchiveSymlink,
-            TOKENS_DIR,
-            "not a directory (a symbolic link is never followed): its tokens are not checked",
-        ));
-        return out;
-    }
-    let rd = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd,
-        Err(e) => {
-            out.findings
-                .push(Finding::at(Code::IoRead, TOKENS_DIR, e.to_string()));
-            return out;
-        }
-    };
-    let mut names = Vec::new();
-    for ent in rd {
-        let Ok(ent) = ent else { continue };
-        if names.len() == MAX_CHECKPOINT_TOKENS {
-            out.findings.push(Finding::at(
-                Code::TsaTooMany,
-                TOKENS_DIR,
-                format!("more than {MAX_CHECKPOINT_TOKENS} files; only the first were checked"),
-            ));
-            break;
-        }
-        names.push(ent.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
     let now = Utc::now();
     for name in names {
         let at = format!("{TOKENS_DIR}/{name}");
@@ -143,40 +113,8 @@ pub fn audit(
             ));
             continue;
         };
-        let path = dir.join(&name);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                out.findings.push(Finding::at(
-                    Code::ArchiveSymlink,
-                    at,
-                    "a symbolic link in the archive (never followed: what it points to is not checked)",
-                ));
-                continue;
-            }
-            Ok(m) if m.is_file() && m.len() > MAX_TOKEN_BYTES as u64 => {
-                out.findings.push(Finding::at(
-                    Code::TsaTooLarge,
-                    at,
-                    format!(
-                        "{} bytes, more than the {MAX_TOKEN_BYTES} a token may have",
-                        m.len()
-                    ),
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        let token = match input::read_bounded(
-            &path,
-            MAX_TOKEN_BYTES as u64,
-            Open::regular_nofollow("checkpoint token"),
-        ) {
-            Ok(t) => t,
-            Err(e) => {
-                out.findings
-                    .push(Finding::at(Code::IoRead, at, e.to_string()));
-                continue;
-            }
+        let Some(token) = read_token(&dir.join(&name), &at, &mut out.findings) else {
+            continue;
         };
         let Some(signature) = signature_of(size) else {
             out.findings.push(Finding::at(
@@ -193,6 +131,82 @@ pub fn audit(
         out.tokens.push(t);
     }
     out
+}
+
+/// The names in the token directory `dir`, sorted, at most [`MAX_CHECKPOINT_TOKENS`]; `None`
+/// when there is nothing to check (no directory, or one that is refused, with a finding).
+fn token_names(dir: &Path, findings: &mut Vec<Finding>) -> Option<Vec<String>> {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return None;
+    };
+    if !meta.is_dir() {
+        findings.push(Finding::at(
+            Code::ArchiveSymlink,
+            TOKENS_DIR,
+            "not a directory (a symbolic link is never followed): its tokens are not checked",
+        ));
+        return None;
+    }
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            findings.push(Finding::at(Code::IoRead, TOKENS_DIR, e.to_string()));
+            return None;
+        }
+    };
+    let mut names = Vec::new();
+    for ent in rd {
+        let Ok(ent) = ent else { continue };
+        if names.len() == MAX_CHECKPOINT_TOKENS {
+            findings.push(Finding::at(
+                Code::TsaTooMany,
+                TOKENS_DIR,
+                format!("more than {MAX_CHECKPOINT_TOKENS} files; only the first were checked"),
+            ));
+            break;
+        }
+        names.push(ent.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Some(names)
+}
+
+/// The bytes of the token file `path` (shown as `at`), read only when it is a regular file
+/// of at most [`MAX_TOKEN_BYTES`]; `None`, with a finding, when it is not.
+fn read_token(path: &Path, at: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            findings.push(Finding::at(
+                Code::ArchiveSymlink,
+                at,
+                "a symbolic link in the archive (never followed: what it points to is not checked)",
+            ));
+            return None;
+        }
+        Ok(m) if m.is_file() && m.len() > MAX_TOKEN_BYTES as u64 => {
+            findings.push(Finding::at(
+                Code::TsaTooLarge,
+                at,
+                format!(
+                    "{} bytes, more than the {MAX_TOKEN_BYTES} a token may have",
+                    m.len()
+                ),
+            ));
+            return None;
+        }
+        _ => {}
+    }
+    match input::read_bounded(
+        path,
+        MAX_TOKEN_BYTES as u64,
+        Open::regular_nofollow("checkpoint token"),
+    ) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            findings.push(Finding::at(Code::IoRead, at, e.to_string()));
+            None
+        }
+    }
 }
 
 /// The signature file of checkpoint `size` in a log v1 archive (`log/checkpoints/<size>.minisig`),
