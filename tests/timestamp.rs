@@ -1244,6 +1244,50 @@ fn issue14_revoked_key_passes_when_a_trusted_token_predates_the_revocation() {
     }
 }
 
+/// Found while splitting the CLI (issue 13): `pack --json --tsa` and `pack --out - --tsa`
+/// exited 0 and never asked the TSA (the report ended the run first).
+#[test]
+fn issue14_pack_tsa_with_json_or_to_stdout_timestamps() {
+    if !have_openssl() {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.dir.path();
+    let (ec_cnf, _) = two_pkis(dir);
+    let tsa = HttpTsa::start(dir, Mode::Openssl("ectsa".into(), ec_cnf, "ec".into()));
+    let (k, _) = env.keygen("k");
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&k, "j.zip"))
+        .args(["--tsa", &tsa.url, "--json"])
+        .ok();
+    assert_eq!(tokens(&env.path("j.zip")).len(), 1);
+    let v: serde_json::Value = serde_json::from_str(d.stdout().trim()).unwrap();
+    assert_eq!(v["type"], "sealed", "{v}");
+    assert_eq!(v["timestamps"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        v["size"].as_u64(),
+        Some(fs::metadata(env.path("j.zip")).unwrap().len()),
+        "{v}"
+    );
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&k, "-"))
+        .args(["--tsa", &tsa.url])
+        .ok();
+    fs::write(env.path("s.zip"), &d.out.stdout).unwrap();
+    assert_eq!(tokens(&env.path("s.zip")).len(), 1, "{}", d.stderr());
+    assert!(d.stderr().contains("timestamped:"), "{}", d.stderr());
+    // A TSA that fails: nothing on standard output, exit non-zero.
+    let d = env
+        .cmd()
+        .args(sample_pack_args(&k, "-"))
+        .args(["--tsa", "http://127.0.0.1:1/"])
+        .run();
+    assert_ne!(d.code(), 0);
+    assert!(d.out.stdout.is_empty(), "{} bytes out", d.out.stdout.len());
+}
+
 #[test]
 fn issue14_pack_and_pack_batch_with_tsa() {
     if !have_openssl() {

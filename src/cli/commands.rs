@@ -227,27 +227,49 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let mut warnings = sealing_warnings(&req, chrono::Utc::now());
     // What reading the article noted (which WARC record was sealed, values passed over).
     warnings.extend(p.notes.iter().cloned());
+    let mut stamped = None;
     let s = if to_stdout {
         // Sealed into a private temporary directory, then copied out: the same bytes as a
         // bundle file.
         let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let tmp = dir.path().join("bundle.zip");
-        let s = docseal::seal::seal_limited(&req, &key, &tmp, false, &limits(&a.limits))
+        let mut s = docseal::seal::seal_limited(&req, &key, &tmp, false, &limits(&a.limits))
             .map_err(as_flag)?;
-        let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&tmp, &Options::default()));
         }
+        // Tokens go into the bundle before it is written out: nothing has left yet, so a TSA
+        // that fails leaves no bundle behind.
+        if !a.tsa.is_empty() {
+            stamped = Some(
+                super::timestamp::stamp_quiet(&tmp, &a.tsa, &[], &Limits::default())
+                    .context("nothing was written to standard output")?,
+            );
+        }
+        let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        s.size = bytes.len() as u64;
         // A bundle cut short by a closed pipe is not delivered: not a success.
         output::set_earned(super::EXIT_IO);
         write_stdout(&bytes)?;
         output::set_earned(0);
         s
     } else {
-        let s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))
+        let mut s = docseal::seal::seal_limited(&req, &key, &out, a.force, &limits(&a.limits))
             .map_err(as_flag)?;
         if article_len.is_none() {
             article_len_warning(&mut warnings, &verify::inspect(&out, &Options::default()));
+        }
+        if a.json && !a.tsa.is_empty() {
+            // The record describes the bundle as it ends: with its tokens. The bundle is
+            // sealed and in place; a TSA that fails now leaves it without a token, which the
+            // error says, with the command that adds one later.
+            stamped = Some(
+                super::timestamp::stamp_quiet(&out, &a.tsa, &[], &Limits::default())
+                    .with_context(|| no_token(&out))?,
+            );
+            s.size = std::fs::metadata(&out)
+                .map_err(|e| Error::io(&out, e))?
+                .len();
         }
         s
     };
@@ -257,21 +279,23 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     for w in &warnings {
         eprintln!("docseal: warning: {w}");
     }
-    if report_sealed(&s, to_stdout, a.json, &warnings)? {
+    if report_sealed(&s, to_stdout, a.json, &warnings, stamped.as_ref())? {
         return Ok(0);
     }
     if !a.tsa.is_empty() {
-        // The bundle is sealed and in place; a TSA that fails now leaves it without a token,
-        // which the error says, with the command that adds one later.
-        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default()).with_context(|| {
-            format!(
-                "{} is sealed but holds no timestamp token (add one later: docseal timestamp {} --tsa URL)",
-                out.display(),
-                out.display()
-            )
-        })?;
+        super::timestamp::stamp(&out, &a.tsa, &[], &Limits::default())
+            .with_context(|| no_token(&out))?;
     }
     Ok(0)
+}
+
+/// The context of a TSA failure after the bundle was sealed in place.
+fn no_token(out: &Path) -> String {
+    format!(
+        "{} is sealed but holds no timestamp token (add one later: docseal timestamp {} --tsa URL)",
+        out.display(),
+        out.display()
+    )
 }
 
 /// pack's report of the bundle `s`: a JSON record (`json`) or text, on standard output, or on
@@ -282,8 +306,15 @@ fn report_sealed(
     to_stdout: bool,
     json: bool,
     warnings: &[String],
+    stamped: Option<&super::timestamp::Stamped>,
 ) -> Result<bool> {
+    let tokens: &[(String, String)] = stamped.map_or(&[], |t| &t.tokens);
     if json {
+        #[derive(serde::Serialize)]
+        struct Token<'a> {
+            file: &'a str,
+            token: &'a str,
+        }
         #[derive(serde::Serialize)]
         struct SealedLine<'a> {
             path: String,
@@ -292,6 +323,8 @@ fn report_sealed(
             key_id: String,
             size: u64,
             warnings: &'a [String],
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            timestamps: Vec<Token<'a>>,
         }
         let v = SealedLine {
             path: if to_stdout {
@@ -304,6 +337,10 @@ fn report_sealed(
             key_id: s.key_id.to_string(),
             size: s.size,
             warnings,
+            timestamps: tokens
+                .iter()
+                .map(|(f, l)| Token { file: f, token: l })
+                .collect(),
         };
         if to_stdout {
             // Standard output holds the bundle: the record goes to standard error.
@@ -325,6 +362,9 @@ fn report_sealed(
         eprintln!("  id {}", s.id);
         eprintln!("  content sha256 {}", s.content_sha256);
         eprintln!("  signed by key {}", s.key_id);
+        for (f, l) in tokens {
+            eprintln!("  timestamped: {f}, {l}");
+        }
         return Ok(true);
     }
     println!("sealed {} ({} bytes)", s.path.display(), s.size);

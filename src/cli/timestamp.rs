@@ -67,6 +67,37 @@ pub fn stamp(
     roots: &[x509_cert::Certificate],
     limits: &Limits,
 ) -> Result<()> {
+    let (sealed, tokens, lines) = ask(bundle, urls, roots, limits)?;
+    add(bundle, &sealed, &tokens, &lines, limits)
+}
+
+/// What [`stamp`] added, for a caller that reports it itself (pack's `--json`, or `--out -`
+/// where standard output holds the bundle): one `(token file, token line)` a TSA.
+pub struct Stamped {
+    pub tokens: Vec<(String, String)>,
+}
+
+/// [`stamp`] without printing.
+pub fn stamp_quiet(
+    bundle: &Path,
+    urls: &[String],
+    roots: &[x509_cert::Certificate],
+    limits: &Limits,
+) -> Result<Stamped> {
+    let (sealed, tokens, lines) = ask(bundle, urls, roots, limits)?;
+    let added = bundle::add_tokens(bundle, &sealed, &tokens, limits)?;
+    Ok(Stamped {
+        tokens: added.files.into_iter().zip(lines).collect(),
+    })
+}
+
+/// A token from each TSA in `urls` over `bundle`'s signature, each checked, with its line.
+fn ask(
+    bundle: &Path,
+    urls: &[String],
+    roots: &[x509_cert::Certificate],
+    limits: &Limits,
+) -> Result<(bundle::Sealed, Vec<Vec<u8>>, Vec<String>)> {
     let sealed = bundle::read(bundle, limits)?;
     let mut tokens = Vec::new();
     let mut lines = Vec::new();
@@ -79,7 +110,7 @@ pub fn stamp(
         lines.push(token_line(&t));
         tokens.push(t.der);
     }
-    add(bundle, &sealed, &tokens, &lines, limits)
+    Ok((sealed, tokens, lines))
 }
 
 fn token_line(t: &tsa::token::Token) -> String {
