@@ -21,6 +21,7 @@ pub fn sha256_reader(r: &mut dyn std::io::Read, size_hint: u64) -> std::io::Resu
 }
 
 /// SHA-256 of a regular file, streamed in blocks of at most 1 MiB.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
     let (mut f, meta) =
         crate::format::input::open(path, crate::format::input::Open::regular("file"))?;

@@ -73,6 +73,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// A named temp file (or an extract stage) whose writer has not held its lock for this long
 /// is a crashed run's.
+#[cfg_attr(not(unix), allow(dead_code))]
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Whether a leftover (a temp file, an extract stage) may be a crashed run's: unchanged for
@@ -262,6 +263,8 @@ impl Output {
     /// Flush and give mode 0644 (or the mode and owner kept, [`Output::keep_mode_of`]).
     fn finish(&mut self) -> std::io::Result<()> {
         let (mode, owner) = (self.mode, self.owner);
+        #[cfg(not(unix))]
+        let _ = owner;
         let f = self.file();
         f.flush()?;
         #[cfg(unix)]

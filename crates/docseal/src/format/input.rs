@@ -225,6 +225,7 @@ pub fn looks_like_secret_key(head: &[u8]) -> bool {
 /// Refuse `file` (at its start) if it is a secret key file ([`looks_like_secret_key`]); the
 /// file's position is not moved.
 pub fn refuse_secret_key(file: &File, path: &Path, what: &str) -> Result<()> {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut head = vec![0u8; KEY_HEAD];
     let mut n = 0;
     while n < head.len() {

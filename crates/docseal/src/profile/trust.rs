@@ -618,6 +618,7 @@ struct TrustLock {
 }
 
 /// How long a command waits for another to finish changing the trust file.
+#[cfg_attr(not(unix), allow(dead_code))]
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl TrustLock {
