@@ -27,6 +27,7 @@ mod evidence;
 mod files;
 mod log;
 mod proof;
+pub mod store_add;
 pub mod tiles;
 pub mod witness;
 
