@@ -573,14 +573,7 @@ pub fn add_to_store(
                 log.extend(new.iter().cloned());
                 return Ok((log, new, already));
             }
-            // A retried request may have won for us: the entries now end with exactly ours.
-            if let Some(o) = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))? {
-                if o.bytes == next {
-                    let mut log = log;
-                    log.extend(new.iter().cloned());
-                    return Ok((log, new, already));
-                }
-            }
+            // Lost (or a retried request of ours won: read again, and it is found logged).
             let names: Vec<&str> = fresh.iter().map(|g| g.name.as_str()).collect();
             pace.conflict(
                 &format!("{root}/{ENTRIES_FILE}"),
@@ -719,10 +712,6 @@ pub fn add_to_store(
                 PutNew::Created(_)
             ),
         };
-        let won = won
-            || pace
-                .io(|| s.get(CHECKPOINT_FILE, super::tiles::MAX_NOTE_FILE))?
-                .is_some_and(|o| o.bytes == note);
         if won {
             crash_point("store-published");
             complete_checkpoint_files(s, &pace, &cp, key)?;
