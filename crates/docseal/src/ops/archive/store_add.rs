@@ -651,7 +651,7 @@ pub fn add_to_store(
                 _ => {
                     // Gone from pending (or not the file logged): bundles/ must hold it.
                     let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
-                    if !here.is_some_and(|o| hex(&Sha256::digest(&o.bytes)) == e.file_sha256) {
+                    if here.is_none_or(|o| hex(&Sha256::digest(&o.bytes)) != e.file_sha256) {
                         return Err(invalid(
                             format!("{root}/{dest}"),
                             format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (run docseal archive audit)", e.index),
