@@ -314,6 +314,23 @@ fn issue17_s3_writer_killed_at_each_step_then_an_add_completes() {
         if *step == "store-published" {
             // The head is checkpoint 2, its files are not written yet.
             assert!(codes(&j).contains(&"log.interrupted".to_string()), "{j}");
+            // The same head signed by a key not trusted is no interrupted add: forged.
+            let s = t.w.store("docseal-add", &format!("kill{i}"));
+            let good = s.get("log/checkpoint", 1 << 15).unwrap().unwrap().bytes;
+            let text = String::from_utf8(good.clone()).unwrap();
+            let body = &text[..text.find("\n\n").unwrap() + 1];
+            let cp = docseal::archive::Checkpoint::parse(body.as_bytes()).unwrap();
+            let other = docseal::minisign::SecretKey::generate();
+            let forged = docseal::archive::tiles::checkpoint_note(&cp, &other, &[]).unwrap();
+            s.put("log/checkpoint", &forged).unwrap();
+            let d = t.audit(&loc);
+            assert_eq!(d.code(), 1, "{}", d.stdout());
+            assert!(
+                codes(&d.json()).contains(&"log.checkpoint_invalid".to_string()),
+                "{}",
+                d.stdout()
+            );
+            s.put("log/checkpoint", &good).unwrap();
         }
         // Another add (of the dead one's bundle and a new one) completes everything.
         let d = t.add(&loc, &[b1.clone(), b2.clone()], &["--json"]).ok();
