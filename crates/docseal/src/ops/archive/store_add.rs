@@ -780,3 +780,51 @@ fn check_against_head(s: &dyn Store, log: &[Entry], head: &Head) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(i: u64, name: &str) -> String {
+        let d = |s: &str| hex(&Sha256::digest(s.as_bytes()));
+        Entry {
+            index: i,
+            content_sha256: d(&format!("c{i}")),
+            file_sha256: d(&format!("f{i}")),
+            id: format!("urn:docseal:{}", &d(&format!("i{i}"))[..32]),
+            supersedes: None,
+            name: name.into(),
+        }
+        .line()
+    }
+
+    #[test]
+    fn issue17_store_entries_are_parsed_strictly() {
+        let good = format!("{}\n{}\n", line(0, "a.zip"), line(1, "b c.zip"));
+        let e = parse_entries("s3://b/p", good.as_bytes()).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].name, "b c.zip");
+        assert!(parse_entries("s3://b/p", b"").unwrap().is_empty());
+        let torn = &good[..good.len() - 1];
+        let swapped = format!("{}\n{}\n", line(1, "b.zip"), line(0, "a.zip"));
+        let blank = format!("{}\n\n", line(0, "a.zip"));
+        let crlf = format!("{}\r\n", line(0, "a.zip"));
+        let long = format!("{}\n", line(0, &format!("{}.zip", "x".repeat(3000))));
+        for (bad, says) in [
+            (torn.to_string(), "complete line"),
+            (swapped, "has index 1"),
+            (blank, "line 2"),
+            (crlf, "line 1"),
+            ("\n".to_string(), "line 1"),
+            (long, "line 1"),
+        ] {
+            let e = parse_entries("s3://b/p", bad.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(says) && e.contains("s3://b/p/log/entries"),
+                "{e}"
+            );
+        }
+    }
+}
