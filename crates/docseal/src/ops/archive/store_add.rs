@@ -596,6 +596,8 @@ pub fn add_to_store(
 
     // 4-6. Complete everything after the head, then publish the head.
     let mut recovered = Vec::new();
+    // Entries whose bundles this add put in place (not redone after a lost race).
+    let mut placed: HashSet<u64> = HashSet::new();
     let (checkpoint, published) = loop {
         let head = read_head(s, &pace, key)?;
         let h = head.cp.as_ref().map_or(0, |c| c.size);
@@ -629,6 +631,9 @@ pub fn add_to_store(
         }
         // 4. Bundles of the entries after the head.
         for e in &log[h as usize..] {
+            if !placed.insert(e.index) {
+                continue;
+            }
             let dest = format!("{BUNDLES_DIR}/{}", e.name);
             let pending = format!("{PENDING_DIR}/{}", e.name);
             let bytes = match ours.get(e.name.as_str()) {
