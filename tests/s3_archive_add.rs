@@ -486,6 +486,22 @@ fn issue17_s3_tampered_log_or_tiles_add_refuses_and_writes_nothing() {
         assert!(objects(&s) == before, "{key}: something was written");
         s.put(key, &clean[key]).unwrap();
     }
+    // The same content under another name; a name whose pending copy holds another file.
+    std::fs::copy(t.env.path(&b[1]), t.env.path("b/other.zip")).unwrap();
+    let d = t.add(loc, &["b/other.zip".to_string()], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(
+        d.stderr().contains("already in the archive: entry 1"),
+        "{}",
+        d.stderr()
+    );
+    s.put("log/pending/h3.zip", b"not this bundle").unwrap();
+    let before = objects(&s);
+    let d = t.add(loc, &b[3..4], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("holds another file"), "{}", d.stderr());
+    assert!(objects(&s) == before, "something was written");
+    s.delete("log/pending/h3.zip").unwrap();
     // A tile the add would write, there with other bytes: refused, never overwritten.
     s.put("log/tile/0/000.p/4", &[9u8; 128]).unwrap();
     let d = t.add(loc, &b[3..4], &[]).run();

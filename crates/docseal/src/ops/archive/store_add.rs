@@ -39,6 +39,7 @@ use crate::profile::metadata::{format_sealed, hex};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -76,11 +77,12 @@ pub struct StoreAdded {
     pub conflicts: u64,
 }
 
-/// One bundle given, checked.
+/// One bundle given, checked (its bytes are read again when uploaded, one bundle at a time,
+/// and must have the digest checked).
 struct Given {
     path: PathBuf,
     name: String,
-    bytes: Vec<u8>,
+    max: u64,
     /// Its entry, but for the index.
     entry: Entry,
 }
@@ -237,12 +239,15 @@ fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
     if meta.len() > max {
         return Err(invalid(path.display(), "larger than the limits allow"));
     }
-    let bytes = crate::format::input::read_at_most(f, max).map_err(|e| Error::io(path, e))?;
+    let mut f = f;
+    let file_sha256 = super::sha256_reader(&mut f, path)?;
+    f.rewind().map_err(|e| Error::io(path, e))?;
     let opts = Options {
         limits: limits.clone(),
         ..Options::default()
     };
-    let report = verify::verify_bytes(&path.display().to_string(), &bytes, None, &opts);
+    let report =
+        verify::verify_reader(&path.display().to_string(), &mut f, meta.len(), None, &opts);
     if !report.ok {
         let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
         return Err(Error::Refused {
@@ -262,7 +267,7 @@ fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
     let entry = Entry {
         index: 0,
         content_sha256: content,
-        file_sha256: hex(&Sha256::digest(&bytes)),
+        file_sha256,
         id,
         supersedes: report
             .metadata
@@ -274,9 +279,23 @@ fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
     Ok(Given {
         path: path.to_path_buf(),
         name,
-        bytes,
+        max,
         entry,
     })
+}
+
+impl Given {
+    /// The file's bytes, which must still be the file checked.
+    fn read(&self) -> Result<Vec<u8>> {
+        let p = &self.path;
+        let (f, _) =
+            crate::format::input::open(p, crate::format::input::Open::regular("bundle file"))?;
+        let bytes = crate::format::input::read_at_most(f, self.max).map_err(|e| Error::io(p, e))?;
+        if hex(&Sha256::digest(&bytes)) != self.entry.file_sha256 {
+            return Err(invalid(p.display(), "changed while it was being added"));
+        }
+        Ok(bytes)
+    }
 }
 
 /// `log/entries` read whole and parsed strictly: every line an entry in canonical form, at
@@ -517,13 +536,14 @@ pub fn add_to_store(
                     continue;
                 }
                 let key = format!("{PENDING_DIR}/{}", g.name);
-                match pace.io(|| s.put_new(&key, &g.bytes))? {
+                let bytes = g.read()?;
+                match pace.io(|| s.put_new(&key, &bytes))? {
                     PutNew::Created(_) => {
                         created.insert(g.name.clone());
                     }
                     PutNew::AlreadyExists => {
-                        let o = pace.io(|| s.get(&key, g.bytes.len() as u64));
-                        if !matches!(o, Ok(Some(ref o)) if o.bytes == g.bytes) {
+                        let o = pace.io(|| s.get(&key, bytes.len() as u64));
+                        if !matches!(o, Ok(Some(ref o)) if o.bytes == bytes) {
                             return Err(invalid(
                                 g.path.display(),
                                 format!("{root}/{key} holds another file: this name is being added by another writer, or was left by an interrupted one (docs/STORAGE.md says how to clear it)"),
@@ -637,7 +657,7 @@ pub fn add_to_store(
             let dest = format!("{BUNDLES_DIR}/{}", e.name);
             let pending = format!("{PENDING_DIR}/{}", e.name);
             let bytes = match ours.get(e.name.as_str()) {
-                Some(g) if g.entry.file_sha256 == e.file_sha256 => Some(g.bytes.clone()),
+                Some(g) if g.entry.file_sha256 == e.file_sha256 => Some(g.read()?),
                 _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
                     Some(o) => Some(o.bytes),
                     None => None,
