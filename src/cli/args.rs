@@ -440,7 +440,8 @@ pub struct ArchiveMigrateArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveAddArgs {
-    /// The archive directory.
+    /// The archive directory, or s3://BUCKET/PREFIX (sequenced with conditional writes: many
+    /// hosts may add at once).
     pub archive: PathBuf,
     /// Bundle files to add.
     #[arg(required = true, value_name = "BUNDLE")]
@@ -452,9 +453,13 @@ pub struct ArchiveAddArgs {
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
     /// Wait at most this long for another `archive add` on the same archive to finish (an OS
-    /// lock, released when its holder exits or dies).
+    /// lock, released when its holder exits or dies); on s3://, how long lost races are
+    /// retried.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub wait: u64,
+    /// Print what was done as one JSON object (`"type": "archive_add"`).
+    #[arg(long)]
+    pub json: bool,
     /// Timestamp the new checkpoint's signature at this Time-Stamping Authority (http:// URL);
     /// repeat for several. Tokens go to ARCHIVE/log/timestamps/.
     #[arg(long = "tsa", value_name = "URL")]

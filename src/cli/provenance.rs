@@ -169,8 +169,10 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
     for u in &a.tsa {
         docseal::timestamp::bundle::check_url(u)?;
     }
-    super::s3archive::refuse_write(&a.archive)?;
     let key = load_secret_key(&a.key)?;
+    if docseal::store::is_s3(&a.archive) {
+        return super::s3archive::add(&a, &key, time);
+    }
     let r = archive::add_wait(
         &a.archive,
         &a.bundles,
@@ -179,23 +181,38 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
         &limits(&a.limits),
         std::time::Duration::from_secs(a.wait),
     )?;
-    for what in &r.recovered {
+    if a.json {
+        output::print_json(
+            "archive_add",
+            &super::s3archive::AddReport {
+                archive: a.archive.display().to_string(),
+                entries: &r.entries,
+                already: &[],
+                checkpoint: super::s3archive::CheckpointReport::of(&r.checkpoint, r.key_id, true),
+                recovered: &r.recovered,
+                conflicts: 0,
+            },
+        )?;
+    }
+    for what in r.recovered.iter().filter(|_| !a.json) {
         println!("recovered from an interrupted add: {what}");
     }
-    for e in &r.entries {
+    for e in r.entries.iter().filter(|_| !a.json) {
         println!(
             "logged {} as entry {} ({}, content sha256 {})",
             e.name, e.index, e.id, e.content_sha256
         );
     }
     let cp = &r.checkpoint;
-    println!(
-        "checkpoint {} of {} signed by key {} at {}",
-        cp.size,
-        cp.origin,
-        r.key_id,
-        format_sealed(cp.time)
-    );
+    if !a.json {
+        println!(
+            "checkpoint {} of {} signed by key {} at {}",
+            cp.size,
+            cp.origin,
+            r.key_id,
+            format_sealed(cp.time)
+        );
+    }
     if !a.tsa.is_empty() {
         super::timestamp::stamp_checkpoint(&a.archive, cp.size, &a.tsa)?;
     }

@@ -5,12 +5,18 @@
 //! through a private copy: its objects are fetched by ranges (bounded memory) into a temporary
 //! directory laid out as the archive is on a disk (keys as relative paths), and the local
 //! operation runs on it; the copy is removed afterwards. Disk use is the archive's size
-//! (without `bundles/` for proofs). Writing (`archive add s3://...`) is refused: it needs the
-//! archive's own sequencing on the store (conditional writes), which this copy cannot give.
+//! (without `bundles/` for proofs). `archive add s3://...` does not use a copy: it runs on the
+//! store itself, sequenced with conditional writes (`docseal::archive::store_add`).
 
+use super::args::ArchiveAddArgs;
+use super::load::limits;
+use super::output;
 use anyhow::Result;
+use chrono::{DateTime, Utc};
+use docseal::archive;
+use docseal::metadata::format_sealed;
 use docseal::store::{self, Location, RangeReader, Store, StoreError};
-use docseal::Error;
+use docseal::{Error, SecretKey};
 use std::path::{Path, PathBuf};
 
 /// A local copy of an archive in object storage.
@@ -94,14 +100,107 @@ fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuse to write to an archive in object storage (see the module's documentation).
-pub fn refuse_write(path: &Path) -> Result<()> {
-    if store::is_s3(path) {
+/// A checkpoint in `archive add --json`.
+#[derive(serde::Serialize)]
+pub struct CheckpointReport {
+    pub size: u64,
+    pub origin: String,
+    pub time: String,
+    pub key_id: String,
+    /// Whether this add published it (else another writer did, covering these entries).
+    pub published: bool,
+}
+
+impl CheckpointReport {
+    pub fn of(cp: &archive::Checkpoint, key_id: docseal::KeyId, published: bool) -> Self {
+        CheckpointReport {
+            size: cp.size,
+            origin: cp.origin.clone(),
+            time: format_sealed(cp.time),
+            key_id: key_id.to_string(),
+            published,
+        }
+    }
+}
+
+/// `archive add --json`: what was logged, what was there already, the checkpoint, and how
+/// many conditional writes lost a race and were retried (always 0 on a local archive).
+#[derive(serde::Serialize)]
+pub struct AddReport<'a> {
+    pub archive: String,
+    pub entries: &'a [archive::Entry],
+    pub already: &'a [archive::Entry],
+    pub checkpoint: CheckpointReport,
+    pub recovered: &'a [String],
+    pub conflicts: u64,
+}
+
+/// `archive add s3://BUCKET/PREFIX BUNDLE... --key K`: sequenced on the store with
+/// conditional writes (`docseal::archive::store_add`).
+pub fn add(a: &ArchiveAddArgs, key: &SecretKey, time: Option<DateTime<Utc>>) -> Result<u8> {
+    let name = store::safe_display(&a.archive);
+    if !a.tsa.is_empty() {
         return Err(Error::invalid(
-            store::safe_display(path),
-            "archive add to object storage is not available yet (the archive's sequencing on a store is not in this build); add to a local archive",
+            "--tsa",
+            format!("{name}: timestamping checkpoints of an archive in object storage is not available yet; add without --tsa"),
         )
         .into());
     }
-    Ok(())
+    let loc = Location::parse(&a.archive).map_err(|e| store_error(&name, e))?;
+    let s = loc.open().map_err(|e| store_error(&name, e))?;
+    let r = archive::store_add::add_to_store(
+        s.as_ref(),
+        &a.bundles,
+        key,
+        time,
+        &limits(&a.limits),
+        std::time::Duration::from_secs(a.wait),
+    )?;
+    if a.json {
+        output::print_json(
+            "archive_add",
+            &AddReport {
+                archive: name,
+                entries: &r.entries,
+                already: &r.already,
+                checkpoint: CheckpointReport::of(&r.checkpoint, r.key_id, r.published),
+                recovered: &r.recovered,
+                conflicts: r.conflicts,
+            },
+        )?;
+        return Ok(0);
+    }
+    for what in &r.recovered {
+        println!("completed what another or an interrupted add left: {what}");
+    }
+    for e in &r.already {
+        println!(
+            "{} is already in the archive as entry {} (the same file); nothing to add",
+            e.name, e.index
+        );
+    }
+    for e in &r.entries {
+        println!(
+            "logged {} as entry {} ({}, content sha256 {})",
+            e.name, e.index, e.id, e.content_sha256
+        );
+    }
+    let cp = &r.checkpoint;
+    println!(
+        "checkpoint {} of {} {} at {}{}",
+        cp.size,
+        cp.origin,
+        if r.published {
+            format!("signed by key {}", r.key_id)
+        } else {
+            "published by another writer".to_string()
+        },
+        format_sealed(cp.time),
+        if r.conflicts > 0 {
+            format!(" ({} lost races retried)", r.conflicts)
+        } else {
+            String::new()
+        }
+    );
+    Ok(0)
 }

@@ -432,11 +432,23 @@ pub(super) fn audit_v2(
                         == Some(n.text.as_bytes())
                 });
                 match named {
-                    None => f.push(Finding::at(
-                        Code::LogCheckpointInvalid,
-                        CHECKPOINT_FILE,
-                        "is not the note of one of the log's checkpoints (altered or forged)",
-                    )),
+                    None => match published_ahead(archive, trust, &n, largest) {
+                        Some(size) => f.push(
+                            Finding::at(
+                                Code::LogInterrupted,
+                                CHECKPOINT_FILE,
+                                format!(
+                                    "is checkpoint {size}, published but not yet in {CHECKPOINTS_DIR} (an add on object storage was interrupted after publishing it; the next add writes its files)"
+                                ),
+                            )
+                            .warning(),
+                        ),
+                        None => f.push(Finding::at(
+                            Code::LogCheckpointInvalid,
+                            CHECKPOINT_FILE,
+                            "is not the note of one of the log's checkpoints (altered or forged)",
+                        )),
+                    },
                     Some(c) if c.size < largest => f.push(
                         Finding::at(
                             Code::LogInterrupted,
@@ -541,6 +553,42 @@ pub(super) fn audit_v2(
         }
     }
     Ok(())
+}
+
+/// The one state an add on object storage leaves when it dies between publishing
+/// `log/checkpoint` and writing `log/checkpoints/<N>` (`docs/FORMAT.md` B.4): the note is a
+/// checkpoint of size N beyond the largest checkpoint file `largest`, with `previous` =
+/// `largest`, no file `<N>` or `<N>.minisig`, a valid note signature by a trusted archive
+/// key, and the root of the first N entries of `log/entries` and of the tiles. Its size, or
+/// `None` when the note is anything else.
+fn published_ahead(archive: &Path, trust: &Trust, n: &Note, largest: u64) -> Option<u64> {
+    let c = Checkpoint::parse(n.text.as_bytes()).ok()?;
+    if c.size <= largest || c.previous != largest {
+        return None;
+    }
+    let dir = archive.join(CHECKPOINTS_DIR);
+    for name in [c.size.to_string(), format!("{}.minisig", c.size)] {
+        if std::fs::symlink_metadata(dir.join(name)).is_ok() {
+            return None;
+        }
+    }
+    let signed = trust.keys().iter().filter(|k| k.archive).any(|k| {
+        archive_verifier(&c.origin, &k.key).is_some_and(|vk| {
+            n.signatures
+                .iter()
+                .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
+        })
+    });
+    if !signed {
+        return None;
+    }
+    let want: BTreeSet<u64> = [c.size].into();
+    let scan = super::scan_entries(archive, &want, &mut |_, _, _| Ok(())).ok()?;
+    if scan.roots.get(&c.size) != Some(&c.root) {
+        return None;
+    }
+    let mut t = Tiles::new(DiskTiles::new(archive), c.size);
+    (t.root(c.size).ok()? == c.root).then_some(c.size)
 }
 
 /// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must

@@ -1,0 +1,504 @@
+//! Audit: the log against its checkpoints and the kept ones, the signatures against the trust
+//! file, and the bundles against the log.
+
+use super::*;
+use crate::format::error::{Error, Result};
+use crate::format::finding::{Code, Finding, Severity};
+use crate::format::zip::Limits;
+use crate::ops::verify::{self, Options};
+use crate::profile::metadata::format_sealed;
+use crate::profile::trust::Trust;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::io::Seek;
+use std::path::Path;
+
+/// The latest checkpoint, as summarized in an audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointSummary {
+    /// Tree size.
+    pub size: u64,
+    /// Root, base64.
+    pub root: String,
+    /// The operator's time.
+    pub time: String,
+    /// Who signed it (key id and name), if trusted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+}
+
+/// The outcome of an audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    /// The archive.
+    pub archive: String,
+    /// `true` when there is no error finding.
+    pub ok: bool,
+    /// Log entries (complete lines).
+    pub entries: usize,
+    /// Checkpoint files.
+    pub checkpoints: usize,
+    /// The latest checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest: Option<CheckpointSummary>,
+    /// Every problem found.
+    pub findings: Vec<Finding>,
+    /// RFC 3161 tokens over checkpoints (`archive add --tsa`), checked against the TSA roots of
+    /// `trust` ([`crate::ops::timestamp::checkpoint`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<crate::ops::timestamp::checkpoint::CheckpointToken>,
+}
+
+pub(super) const MAX_REPORTED: usize = 50;
+
+/// Audit an archive: the log against its checkpoints and the checkpoints you `kept`, the
+/// checkpoints' signatures against `trust`, and the bundles against the log. Every problem is
+/// reported with a code naming its kind (`docs/VERIFY.md`) and a path naming where, at most
+/// 50 of one kind. The log is streamed: memory does not grow with it but for a few bytes an
+/// entry.
+pub fn audit(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+) -> Result<Audit> {
+    audit_with(
+        archive,
+        trust,
+        kept,
+        limits,
+        &tiles::WitnessPolicy::default(),
+    )
+}
+
+/// [`audit`], also requiring witness cosignatures of the latest checkpoint (v2 logs: "Archive
+/// log v2" in `docs/FORMAT.md`).
+pub fn audit_with(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+    witnesses: &tiles::WitnessPolicy,
+) -> Result<Audit> {
+    let lstat = |rel: &str| std::fs::symlink_metadata(archive.join(rel)).ok();
+    let is_link = |rel: &str| lstat(rel).is_some_and(|m| m.file_type().is_symlink());
+    if lstat("log").is_none() && lstat(BUNDLES_DIR).is_none() {
+        return Err(invalid(
+            archive.display(),
+            "is not a docseal archive (no log/ or bundles/ directory)",
+        ));
+    }
+    let mut f = Sink::default();
+    let link = |rel: &str| {
+        Finding::at(
+            Code::ArchiveSymlink,
+            rel,
+            "a symbolic link in the archive (never followed: what it points to is not checked)",
+        )
+    };
+    // Symbolic links where the archive's own files belong, and anywhere in it.
+    let mut log_readable = true;
+    for rel in ["log", CHECKPOINTS_DIR, ENTRIES_FILE] {
+        if is_link(rel) {
+            f.push(link(rel));
+            log_readable = false;
+        }
+    }
+    let bundles_readable = if is_link(BUNDLES_DIR) {
+        f.push(link(BUNDLES_DIR));
+        false
+    } else {
+        true
+    };
+    for (rel, dir) in [("", archive.to_path_buf()), ("log/", archive.join("log"))] {
+        if (rel.is_empty() || log_readable) && dir.is_dir() {
+            let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+            for ent in rd.take(10_000) {
+                let ent = ent.map_err(|e| Error::io(&dir, e))?;
+                let name = format!("{rel}{}", ent.file_name().to_string_lossy());
+                let known = [
+                    BUNDLES_DIR,
+                    "log",
+                    CHECKPOINTS_DIR,
+                    ENTRIES_FILE,
+                    PENDING_DIR,
+                ];
+                if !known.contains(&name.as_str()) && ent.file_type().is_ok_and(|t| t.is_symlink())
+                {
+                    f.push(link(&name));
+                }
+            }
+        }
+    }
+    // Directories others can write into: anyone could replace the log or a bundle.
+    #[cfg(unix)]
+    for rel in [
+        "",
+        BUNDLES_DIR,
+        "log",
+        CHECKPOINTS_DIR,
+        PENDING_DIR,
+        crate::ops::timestamp::checkpoint::TOKENS_DIR,
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(m) = (if rel.is_empty() {
+            std::fs::metadata(archive).ok()
+        } else {
+            lstat(rel)
+        }) else {
+            continue;
+        };
+        let mode = m.permissions().mode();
+        if m.is_dir() && mode & 0o022 != 0 {
+            f.push(Finding::at(
+                Code::ArchiveWritableByOthers,
+                if rel.is_empty() { "." } else { rel },
+                format!(
+                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
+                    mode & 0o7777
+                ),
+            ));
+        }
+    }
+    if !archive.join("log").is_dir() && log_readable {
+        f.push(Finding::at(
+            Code::LogCheckpointMissing,
+            "log",
+            "the archive's log is gone: no entry and no checkpoint vouches for its bundles",
+        ));
+        log_readable = false;
+    }
+
+    // The log, with each entry's bundle checked as it streams by.
+    let dir = archive.join(BUNDLES_DIR);
+    let pending_dir = archive.join(PENDING_DIR);
+    let keyed = Keyed::new();
+    let mut listed = dups::KeySorter::default();
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    // Bundles whose file differs from the one logged: named once the other entries are known.
+    struct Differs {
+        at: String,
+        index: u64,
+        id: String,
+        content: String,
+        sha: String,
+        found_id: Option<String>,
+        found_content: Option<String>,
+    }
+    let mut differs: Vec<Differs> = Vec::new();
+    let mut in_pending: Vec<(u64, String)> = Vec::new();
+    let mut pending_entries: Vec<Entry> = Vec::new();
+    let mut bundle_f = Sink::default();
+    let mut each = |e: &Entry| -> Result<()> {
+        listed
+            .push(keyed.of(&e.name))
+            .map_err(|err| Error::io(std::env::temp_dir(), err))?;
+        if !bundles_readable {
+            return Ok(());
+        }
+        let at = format!("{BUNDLES_DIR}/{}", e.name);
+        let p = dir.join(&e.name);
+        let m = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if in_pending.len() < 10 * MAX_REPORTED
+                    && std::fs::symlink_metadata(pending_dir.join(&e.name))
+                        .is_ok_and(|m| m.is_file())
+                {
+                    in_pending.push((e.index, e.name.clone()));
+                    pending_entries.push(e.clone());
+                } else {
+                    bundle_f.push(Finding::at(
+                        Code::ArchiveBundleRemoved,
+                        &at,
+                        format!("log entry {} ({}) is gone from the archive", e.index, e.id),
+                    ));
+                }
+                return Ok(());
+            }
+            Err(err) => return Err(Error::io(&p, err)),
+        };
+        if m.file_type().is_symlink() {
+            bundle_f.push(link(&at));
+            return Ok(());
+        }
+        if !m.is_file() {
+            bundle_f.push(Finding::at(
+                Code::ArchiveBundleReplaced,
+                &at,
+                format!("log entry {}: not a regular file any more", e.index),
+            ));
+            return Ok(());
+        }
+        let mut file = match open_nofollow(&p) {
+            Ok(Some(file)) => file,
+            Ok(None) | Err(_) => {
+                bundle_f.push(Finding::at(
+                    Code::ArchiveBundleReplaced,
+                    &at,
+                    format!("log entry {}: not a regular file any more", e.index),
+                ));
+                return Ok(());
+            }
+        };
+        let sha = sha256_reader(&mut file, &p)?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        file.rewind().map_err(|err| Error::io(&p, err))?;
+        let report = verify::verify_reader(&p.display().to_string(), &mut file, len, None, &opts);
+        if sha != e.file_sha256 {
+            if differs.len() < MAX_REPORTED {
+                differs.push(Differs {
+                    at,
+                    index: e.index,
+                    id: e.id.clone(),
+                    content: e.content_sha256.clone(),
+                    sha,
+                    found_id: report.id.clone(),
+                    found_content: report.content_sha256.clone(),
+                });
+            } else {
+                bundle_f.push(Finding::at(
+                    Code::ArchiveBundleReplaced,
+                    &at,
+                    format!(
+                        "the file differs from the one log entry {} records",
+                        e.index
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        if !report.ok {
+            let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+            bundle_f.push(Finding::at(
+                Code::ArchiveBundleInvalid,
+                &at,
+                format!("log entry {}: {}", e.index, codes.join(", ")),
+            ));
+        } else if report.content_sha256.as_deref() != Some(&e.content_sha256)
+            || report.id.as_deref() != Some(&e.id)
+        {
+            bundle_f.push(Finding::at(
+                Code::LogEntryAltered,
+                &at,
+                format!(
+                    "log entry {} records {} (content sha256 {}), but its file holds {} ({})",
+                    e.index,
+                    e.id,
+                    e.content_sha256,
+                    report.id.as_deref().unwrap_or("-"),
+                    report.content_sha256.as_deref().unwrap_or("-")
+                ),
+            ));
+        } else if let Some(why) = link_differs(&report, e) {
+            bundle_f.push(Finding::at(Code::LogEntryAltered, &at, why));
+        }
+        Ok(())
+    };
+    let lc = if log_readable {
+        Some(check_log(archive, Some(trust), kept, &mut each)?)
+    } else {
+        None
+    };
+    let (n, files, signed) = match &lc {
+        Some(lc) => (
+            lc.n,
+            lc.files,
+            lc.orphan
+                .as_ref()
+                .map(|c| c.size)
+                .or(lc.sound.last().map(|(c, _)| c.size))
+                .unwrap_or(0),
+        ),
+        None => (0, 0, 0),
+    };
+    let latest = lc.as_ref().and_then(|lc| {
+        lc.sound.last().map(|(cp, signer)| CheckpointSummary {
+            size: cp.size,
+            root: encode_hash(&cp.root),
+            time: format_sealed(cp.time),
+            signer: Some(signer.clone()),
+        })
+    });
+    if let Some(lc) = lc {
+        if log_readable {
+            tiles::audit_v2(
+                archive,
+                trust,
+                lc.sound.last().map(|(c, _)| c),
+                &lc.sound.iter().map(|(c, _)| c.size).collect::<Vec<_>>(),
+                witnesses,
+                &mut f,
+            )?;
+        }
+        f.absorb(lc.sink);
+    }
+
+    // Bundles swapped or replaced: which entry's file each now holds.
+    if !differs.is_empty() {
+        let shas: BTreeSet<&str> = differs.iter().map(|d| d.sha.as_str()).collect();
+        let mut owner: HashMap<String, (u64, String)> = HashMap::new();
+        scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
+            if let Ok(e) = Entry::parse(line) {
+                if shas.contains(e.file_sha256.as_str()) {
+                    owner
+                        .entry(e.file_sha256.clone())
+                        .or_insert((e.index, e.name));
+                }
+            }
+            Ok(())
+        })?;
+        for d in &differs {
+            let why = if let Some((i, name)) = owner.get(&d.sha) {
+                format!(
+                    "holds the bundle of log entry {i} ({name}), not that of entry {}: files swapped or renamed",
+                    d.index
+                )
+            } else if d.found_content.as_deref() == Some(&d.content) {
+                format!(
+                    "the file differs from the one log entry {} records, though it holds the same sealed content: co-signed or rewritten after it was archived",
+                    d.index
+                )
+            } else {
+                format!(
+                    "the file differs from the one log entry {} records: it holds {} (content sha256 {}), not {} ({})",
+                    d.index,
+                    d.found_id.as_deref().unwrap_or("an unreadable bundle"),
+                    d.found_content.as_deref().unwrap_or("-"),
+                    d.id,
+                    d.content
+                )
+            };
+            f.push(Finding::at(Code::ArchiveBundleReplaced, &d.at, why));
+        }
+    }
+    for (index, name) in &in_pending {
+        if *index >= signed {
+            // The next add checks it before it signs; say now if it will refuse.
+            if let Some(e) = pending_entries.iter().find(|e| e.index == *index) {
+                if let Err(why) = check_entry_bundle(&pending_dir.join(name), e, limits) {
+                    f.push(Finding::at(
+                        Code::LogEntryAltered,
+                        format!("{PENDING_DIR}/{name}"),
+                        format!("log entry {index} ({name}) is not covered by a checkpoint and {why}: the next archive add refuses to sign it"),
+                    ));
+                }
+            }
+            f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    format!("{PENDING_DIR}/{name}"),
+                    format!("log entry {index}'s bundle is still in {PENDING_DIR}: an archive add was interrupted (the next add moves it into place)"),
+                )
+                .warning(),
+            );
+        } else {
+            f.push(Finding::at(
+                Code::ArchiveBundleRemoved,
+                format!("{BUNDLES_DIR}/{name}"),
+                format!("log entry {index} is gone from the archive (a copy is in {PENDING_DIR}, but a checkpoint already signs it)"),
+            ));
+        }
+    }
+    f.absorb(bundle_f);
+
+    // Files in bundles/ that no entry names (their keys against the listed ones, both sorted
+    // on disk past a million: bounded memory), then a second pass over the directory names
+    // them; what an interrupted add left in log/pending.
+    if bundles_readable && dir.is_dir() {
+        let mut present = dups::KeySorter::default();
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            present
+                .push(keyed.of(&name))
+                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        }
+        let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?
+            .into_iter()
+            .collect();
+        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let ft = ent.file_type().map_err(|e| Error::io(&dir, e))?;
+            let at = format!("{BUNDLES_DIR}/{name}");
+            if is_temp_name(&name) && ft.is_file() {
+                f.push(
+                    Finding::at(
+                        Code::LogInterrupted,
+                        at,
+                        "a temporary file of an interrupted add (the next add removes it)",
+                    )
+                    .warning(),
+                );
+            } else if unlisted.contains(&keyed.of(&name)) {
+                if ft.is_symlink() {
+                    f.push(link(&at));
+                } else {
+                    f.push(Finding::at(
+                        Code::ArchiveBundleUnlisted,
+                        at,
+                        "in the archive but not in its log (added without docseal archive add, or its entry was removed)",
+                    ));
+                }
+            }
+        }
+    }
+    let listed_pending: BTreeSet<&str> = in_pending.iter().map(|(_, n)| n.as_str()).collect();
+    if log_readable && !is_link(PENDING_DIR) && pending_dir.is_dir() {
+        let rd = std::fs::read_dir(&pending_dir).map_err(|e| Error::io(&pending_dir, e))?;
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&pending_dir, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let at = format!("{PENDING_DIR}/{name}");
+            let ft = ent.file_type().map_err(|e| Error::io(&pending_dir, e))?;
+            if ft.is_symlink() {
+                f.push(link(&at));
+            } else if !ft.is_file() {
+                f.push(Finding::at(
+                    Code::LogMalformed,
+                    at,
+                    "not a file an archive add writes (archive add refuses to go on)",
+                ));
+            } else if !listed_pending.contains(name.as_str()) {
+                f.push(
+                    Finding::at(
+                        Code::LogInterrupted,
+                        at,
+                        "copied by an interrupted archive add (the next add removes it, or moves it into place if it was logged)",
+                    )
+                    .warning(),
+                );
+            }
+        }
+    }
+
+    // Checkpoint tokens (`archive add --tsa`): each over its checkpoint's signature file.
+    let stamped = crate::ops::timestamp::checkpoint::audit(archive, trust.tsa_roots(), &mut |s| {
+        crate::ops::timestamp::checkpoint::signature_file(
+            archive,
+            CHECKPOINTS_DIR,
+            s,
+            MAX_SIGNATURE_BYTES,
+        )
+    });
+    for x in stamped.findings {
+        f.push(x);
+    }
+    let findings = f.finish();
+    Ok(Audit {
+        archive: archive.display().to_string(),
+        ok: !findings.iter().any(|x| x.severity == Severity::Error),
+        entries: n as usize,
+        checkpoints: files,
+        latest,
+        findings,
+        timestamps: stamped.tokens,
+    })
+}

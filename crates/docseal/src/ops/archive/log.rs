@@ -1,0 +1,735 @@
+//! Checking the log: one function for audit, verify --archive, prove and add.
+
+use super::*;
+use crate::format::error::{Error, Result};
+use crate::format::finding::{Code, Finding, Severity};
+use crate::format::merkle::{self, CompactRange, Hash};
+use crate::format::minisign::Signature;
+use crate::profile::metadata::format_sealed;
+use crate::profile::trust::Trust;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// What reading `log/entries` found besides its lines.
+#[derive(Debug, Default)]
+pub(super) struct Scan {
+    /// Complete lines.
+    pub(super) lines: u64,
+    /// Bytes after the last LF (an interrupted write).
+    pub(super) torn_tail: usize,
+    /// Set when reading stopped early: a line longer than the limit, or too many lines.
+    pub(super) stopped: Option<String>,
+    /// The root of the first `n` entries, for each `n` asked for.
+    pub(super) roots: HashMap<u64, Hash>,
+}
+
+/// What [`scan_entries`] calls for each line: its position, leaf hash and bytes.
+pub(super) type EachLine<'a> = dyn FnMut(u64, &Hash, &[u8]) -> Result<()> + 'a;
+
+/// Stream `ARCHIVE/log/entries` (a missing file is an empty log): each complete line's position,
+/// leaf hash and bytes (without LF) go to `each`, in order; the roots of the prefixes of sizes `want` are
+/// computed on the way. Memory does not grow with the log.
+pub(super) fn scan_entries(
+    archive: &Path,
+    want: &BTreeSet<u64>,
+    each: &mut EachLine<'_>,
+) -> Result<Scan> {
+    let path = archive.join(ENTRIES_FILE);
+    let Some(f) = open_nofollow(&path)? else {
+        return Ok(Scan::default());
+    };
+    let mut r = BufReader::with_capacity(64 << 10, f);
+    let mut out = Scan::default();
+    let max = max_entries(archive);
+    let mut cr = CompactRange::new();
+    let mut wanted = want.iter().copied().filter(|&s| s > 0).peekable();
+    let mut buf = Vec::with_capacity(512);
+    loop {
+        buf.clear();
+        let n = (&mut r)
+            .take(MAX_ENTRY_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        if buf.last() != Some(&b'\n') {
+            if buf.len() > MAX_ENTRY_LINE {
+                out.stopped = Some(format!(
+                    "line {} is longer than {MAX_ENTRY_LINE} bytes: not a docseal log",
+                    out.lines + 1
+                ));
+            } else {
+                out.torn_tail = buf.len();
+            }
+            break;
+        }
+        if out.lines >= max {
+            out.stopped = Some(format!("more than {max} entries"));
+            break;
+        }
+        let line = &buf[..buf.len() - 1];
+        let leaf = merkle::leaf_hash(line);
+        cr.push(leaf);
+        while wanted.peek() == Some(&cr.size()) {
+            out.roots.insert(cr.size(), cr.root());
+            wanted.next();
+        }
+        each(out.lines, &leaf, line)?;
+        out.lines += 1;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking the log: one function for audit, verify --archive, prove and add
+// ---------------------------------------------------------------------------------------------
+
+/// Findings, at most [`MAX_REPORTED`] of each code listed (then one saying how many in all).
+#[derive(Debug, Default)]
+pub(super) struct Sink {
+    pub(super) out: Vec<Finding>,
+    pub(super) counts: BTreeMap<Code, (usize, Severity)>,
+}
+
+impl Sink {
+    pub(super) fn push(&mut self, f: Finding) {
+        let c = self.counts.entry(f.code).or_insert((0, f.severity));
+        c.0 += 1;
+        if f.severity == Severity::Error {
+            c.1 = Severity::Error;
+        }
+        if c.0 <= MAX_REPORTED {
+            self.out.push(f);
+        }
+    }
+    /// Take in the findings of `o` (listed and counted).
+    pub(super) fn absorb(&mut self, o: Sink) {
+        for x in o.out {
+            if self.out.iter().filter(|y| y.code == x.code).count() < MAX_REPORTED {
+                self.out.push(x);
+            }
+        }
+        for (code, (n, sev)) in o.counts {
+            let c = self.counts.entry(code).or_insert((0, sev));
+            c.0 += n;
+            if sev == Severity::Error {
+                c.1 = Severity::Error;
+            }
+        }
+    }
+    /// The first error finding, ignoring `except`.
+    pub(super) fn first_error(&self, except: &[Code]) -> Option<&Finding> {
+        self.out
+            .iter()
+            .find(|f| f.severity == Severity::Error && !except.contains(&f.code))
+    }
+    pub(super) fn finish(mut self) -> Vec<Finding> {
+        for (code, (n, sev)) in &self.counts {
+            if *n > MAX_REPORTED {
+                let mut f = Finding::new(
+                    *code,
+                    format!(
+                        "{n} findings of this kind in all; the first {MAX_REPORTED} are listed"
+                    ),
+                );
+                f.severity = *sev;
+                self.out.push(f);
+            }
+        }
+        self.out
+    }
+}
+
+/// A keyed 64-bit hash (random key per run: no input can be made to collide on purpose), to
+/// find duplicates among a million entries in 8 bytes each.
+pub(super) struct Keyed(std::collections::hash_map::RandomState);
+
+impl Keyed {
+    pub(super) fn new() -> Self {
+        Keyed(std::collections::hash_map::RandomState::new())
+    }
+    pub(super) fn of(&self, s: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.0.hash_one(s)
+    }
+}
+
+/// A file name as two file systems that ignore case would see it: NFC, case-folded.
+pub(super) fn name_key(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
+    use unicode_normalization::UnicodeNormalization;
+    let nfc: String = name.nfc().collect();
+    caseless::default_case_fold_str(&nfc).nfc().collect()
+}
+
+/// The keys that occur more than once (at most `cap`).
+pub(super) fn duplicates(v: dups::KeySorter, cap: usize) -> Result<BTreeSet<u64>> {
+    Ok(v.duplicates(cap)
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .into_iter()
+        .collect())
+}
+
+/// The log as checked.
+#[derive(Debug)]
+pub(super) struct LogCheck {
+    /// Complete entry lines.
+    pub(super) n: u64,
+    /// Checkpoint files (by size).
+    pub(super) files: usize,
+    /// The complete checkpoints that count (signed by a trusted key; with no trust given, all
+    /// with a signature), in size order, with who signed them.
+    pub(super) sound: Vec<(Checkpoint, String)>,
+    /// An interrupted add's checkpoint signature without its note: the checkpoint rebuilt.
+    pub(super) orphan: Option<Checkpoint>,
+    /// Every problem found with the log.
+    pub(super) sink: Sink,
+}
+
+/// Check the archive's log: every entry line, every checkpoint (note, signature, key, file name,
+/// `previous`, origin, time order), every checkpoint's root against the entries, every kept
+/// checkpoint, duplicate names (also differing only in case) and contents, and what an
+/// interrupted add left. `audit`, `verify --archive`, `prove` and `add` all use this one check.
+///
+/// With `trust`, only checkpoints validly signed by a key usable at their time count (others
+/// are `log.checkpoint_untrusted`); without, every checkpoint with a signature counts (its
+/// signature is checked by whoever checks the proof). `each` sees every well-formed entry, in
+/// order, while the log is streamed once; memory does not grow with the log but for 16 bytes
+/// an entry.
+pub(super) fn check_log(
+    archive: &Path,
+    trust: Option<&Trust>,
+    kept: &[KeptCheckpoint],
+    each: &mut dyn FnMut(&Entry) -> Result<()>,
+) -> Result<LogCheck> {
+    let mut f = Sink::default();
+    let line_at = |i: u64| format!("{ENTRIES_FILE}:{}", i + 1);
+
+    // Checkpoints: signatures first (they do not need the entries).
+    let mut sound: Vec<(Checkpoint, String)> = Vec::new();
+    let mut orphan_sig: Option<(u64, Vec<u8>)> = None;
+    let cps = read_checkpoints(archive, &mut |size, body, sig, cf| {
+        let at = format!("{CHECKPOINTS_DIR}/{size}");
+        let (body, sig) = match (body, sig) {
+            (Some(b), Some(s)) => (b, s),
+            (None, Some(s)) => {
+                orphan_sig = Some((size, s.to_vec()));
+                return;
+            }
+            (_, None) => {
+                f.push(Finding::at(
+                    Code::LogCheckpointInvalid,
+                    &at,
+                    format!("has no signature ({size}.minisig is missing)"),
+                ));
+                return;
+            }
+        };
+        let cp = match &cf.parsed {
+            Ok(cp) => cp,
+            Err(why) if why.starts_with("the file name says") => {
+                f.push(Finding::at(Code::LogCheckpointInvalid, &at, why.clone()));
+                return;
+            }
+            Err(why) => {
+                f.push(Finding::at(Code::LogMalformed, &at, why.clone()));
+                return;
+            }
+        };
+        let signer = match trust {
+            None => match Signature::parse(sig) {
+                Ok(s) => s.key_id.to_string(),
+                Err(e) => {
+                    f.push(Finding::at(
+                        Code::LogCheckpointInvalid,
+                        &at,
+                        format!("malformed signature: {e}"),
+                    ));
+                    return;
+                }
+            },
+            Some(trust) => match check_signature(cp, body, sig, trust) {
+                Signer::Invalid(why) => {
+                    f.push(Finding::at(Code::LogCheckpointInvalid, &at, why));
+                    return;
+                }
+                Signer::Untrusted(why) => {
+                    // Whatever it says, it is not the archive's word: not compared with the log.
+                    f.push(Finding::at(Code::LogCheckpointUntrusted, &at, why));
+                    return;
+                }
+                Signer::Trusted { key_id, name } => match name {
+                    Some(n) => format!("{key_id} ({n})"),
+                    None => key_id.to_string(),
+                },
+            },
+        };
+        sound.push((cp.clone(), signer));
+    })?;
+    if std::fs::symlink_metadata(archive.join(PENDING_DIR))
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        f.push(Finding::at(
+            Code::ArchiveSymlink,
+            PENDING_DIR,
+            "a symbolic link in the archive (never followed: what it points to is not checked)",
+        ));
+    }
+    for s in &cps.links {
+        f.push(Finding::at(
+            Code::ArchiveSymlink,
+            format!("{CHECKPOINTS_DIR}/{s}"),
+            "a symbolic link in the archive (never followed)",
+        ));
+    }
+    for s in &cps.temp {
+        f.push(
+            Finding::at(
+                Code::LogInterrupted,
+                format!("{CHECKPOINTS_DIR}/{s}"),
+                "a temporary file of an interrupted archive add (the next add removes it)",
+            )
+            .warning(),
+        );
+    }
+    for s in &cps.stray {
+        f.push(Finding::at(
+            Code::LogMalformed,
+            format!("{CHECKPOINTS_DIR}/{s}"),
+            "not a checkpoint file (<N> or <N>.minisig)",
+        ));
+    }
+    // A signature without its note is what an add interrupted between the two leaves, but only
+    // for the largest size of all; any other is a checkpoint removed.
+    let largest = cps.files.keys().next_back().copied();
+    if let Some((size, _)) = &orphan_sig {
+        if Some(*size) != largest {
+            f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                format!("{CHECKPOINTS_DIR}/{size}"),
+                format!("{size}.minisig is there but checkpoint {size} is gone"),
+            ));
+            orphan_sig = None;
+        }
+    }
+
+    // The entries, streamed once.
+    let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
+    want.extend(kept.iter().map(|k| k.checkpoint.size));
+    let keyed = Keyed::new();
+    // Keys of names and contents, spilled to temporary files beyond a million (bounded memory).
+    let mut name_keys = dups::KeySorter::default();
+    let mut content_keys = dups::KeySorter::default();
+    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+    // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
+    let mut indices: Option<Vec<u32>> = None;
+    let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
+    let scan = scan_entries(archive, &want, &mut |pos, _leaf, line| {
+        let e = match Entry::parse(line) {
+            Ok(e) => e,
+            Err(why) => {
+                f.push(Finding::at(Code::LogMalformed, line_at(pos), why));
+                if let Some(v) = &mut indices {
+                    v.push(u32::MAX);
+                }
+                return Ok(());
+            }
+        };
+        if e.index != pos && indices.is_none() {
+            indices = Some((0..pos as u32).collect());
+        }
+        if let Some(v) = &mut indices {
+            v.push(u32::try_from(e.index).unwrap_or(u32::MAX - 1));
+            if e.index != pos && misplaced.len() < MAX_REPORTED {
+                misplaced.push((pos, e.index, e.name.clone()));
+            }
+        }
+        name_keys
+            .push(keyed.of(&name_key(&e.name)))
+            .map_err(spill)?;
+        content_keys
+            .push(keyed.of(&e.content_sha256))
+            .map_err(spill)?;
+        each(&e)
+    })?;
+    let n = scan.lines;
+    if let Some(why) = &scan.stopped {
+        f.push(Finding::at(Code::LogMalformed, ENTRIES_FILE, why.clone()));
+    }
+    if scan.torn_tail > 0 {
+        f.push(
+            Finding::at(
+                Code::LogInterrupted,
+                line_at(n),
+                format!(
+                    "{} bytes after the last complete line: an interrupted archive add (the next add removes them; no checkpoint covers them)",
+                    scan.torn_tail
+                ),
+            )
+            .warning(),
+        );
+    }
+    if let Some(v) = indices {
+        index_findings(&v, &misplaced, &mut f);
+    }
+
+    // Roots against the log: name the first checkpoint whose range does not hash.
+    let roots = &scan.roots;
+    let mut good_before: u64 = 0;
+    let mut failing = false;
+    let mut altered_range: Option<(u64, u64, String)> = None;
+    for (cp, _) in &sound {
+        let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
+        match roots.get(&cp.size) {
+            None => f.push(Finding::at(
+                Code::LogTruncated,
+                &at,
+                format!(
+                    "covers {} entries, but the log has only {n}: entries were removed from its end",
+                    cp.size
+                ),
+            )),
+            Some(r) if *r != cp.root => {
+                if !failing && altered_range.is_none() {
+                    altered_range = Some((good_before, cp.size, at));
+                }
+                failing = true;
+            }
+            Some(_) => {
+                failing = false;
+                good_before = cp.size;
+            }
+        }
+    }
+    // The chain of checkpoints: origin, previous, time.
+    for (i, (cp, _)) in sound.iter().enumerate() {
+        let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
+        if let Some((first, _)) = sound.first() {
+            if cp.origin != first.origin {
+                f.push(Finding::at(
+                    Code::LogCheckpointInconsistent,
+                    &at,
+                    format!(
+                        "origin {:?} differs from the first checkpoint's {:?}",
+                        cp.origin, first.origin
+                    ),
+                ));
+            }
+        }
+        let expected = cps
+            .files
+            .range(..cp.size)
+            .next_back()
+            .map_or(0, |(s, _)| *s);
+        if cp.previous != expected {
+            if cp.previous > 0 && !cps.files.contains_key(&cp.previous) {
+                f.push(Finding::at(
+                    Code::LogCheckpointMissing,
+                    format!("{CHECKPOINTS_DIR}/{}", cp.previous),
+                    format!(
+                        "checkpoint {} names checkpoint {} as the one before it, and it is gone",
+                        cp.size, cp.previous
+                    ),
+                ));
+            } else {
+                f.push(Finding::at(
+                    Code::LogCheckpointInconsistent,
+                    &at,
+                    format!(
+                        "names checkpoint {} as the one before it, but the one before it is checkpoint {expected} (inserted?)",
+                        cp.previous
+                    ),
+                ));
+            }
+        }
+        if i > 0 {
+            let b = &sound[i - 1].0;
+            if cp.time < b.time {
+                f.push(Finding::at(
+                    Code::LogCheckpointInconsistent,
+                    &at,
+                    format!(
+                        "dated {}, before checkpoint {} ({}): back-dated",
+                        format_sealed(cp.time),
+                        b.size,
+                        format_sealed(b.time)
+                    ),
+                ));
+            }
+        }
+    }
+
+    // The interrupted add's signature: its checkpoint rebuilt and checked.
+    let mut orphan = None;
+    if let Some((size, sig)) = orphan_sig {
+        let at = format!("{CHECKPOINTS_DIR}/{size}");
+        let previous = cps.files.range(..size).next_back().map_or(0, |(s, _)| *s);
+        let rebuilt = roots
+            .get(&size)
+            .and_then(|r| rebuild_checkpoint(&sig, *r, previous))
+            .filter(|cp| cp.size == size);
+        let ok = match (&rebuilt, trust) {
+            (None, _) => Err(
+                "its note is gone and the signature is not one docseal wrote for this log"
+                    .to_string(),
+            ),
+            (Some(cp), Some(t)) => match check_signature(cp, cp.body().as_bytes(), &sig, t) {
+                Signer::Trusted { .. } => Ok(()),
+                Signer::Untrusted(why) | Signer::Invalid(why) => Err(why),
+            },
+            (Some(_), None) => Ok(()),
+        };
+        match ok {
+            Ok(()) => {
+                f.push(
+                    Finding::at(
+                        Code::LogInterrupted,
+                        &at,
+                        format!("{size}.minisig is there but not its note: an archive add interrupted after signing (the next add writes the note)"),
+                    )
+                    .warning(),
+                );
+                orphan = rebuilt;
+            }
+            Err(why) => f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                &at,
+                format!("{size}.minisig is there but checkpoint {size} is gone ({why})"),
+            )),
+        }
+    }
+    let signed = orphan
+        .as_ref()
+        .map(|c| c.size)
+        .or(sound.last().map(|(c, _)| c.size));
+    match signed {
+        None if n > 0 && cps.files.is_empty() => f.push(Finding::at(
+            Code::LogCheckpointMissing,
+            CHECKPOINTS_DIR,
+            "no checkpoint signs the log (its checkpoints were removed, or the archive's first add was interrupted before it signed: the next add checks and signs its entries)",
+        )),
+        Some(s) if n > s => f.push(
+            Finding::at(
+                Code::LogUnsignedEntries,
+                line_at(s),
+                format!(
+                    "entries {s}..{} come after the latest checkpoint ({s}) and no checkpoint signs them",
+                    n - 1
+                ),
+            )
+            .warning(),
+        ),
+        _ => {}
+    }
+
+    // Checkpoints the auditor kept.
+    for k in kept {
+        let cp = &k.checkpoint;
+        let at = k.label.clone();
+        if let (Some(sig), Some(trust)) = (&k.signature, trust) {
+            match check_signature(cp, &k.body, sig, trust) {
+                Signer::Invalid(why) => {
+                    f.push(Finding::at(Code::LogCheckpointInvalid, &at, why));
+                    continue;
+                }
+                Signer::Untrusted(why) => {
+                    f.push(Finding::at(Code::LogCheckpointUntrusted, &at, why))
+                }
+                Signer::Trusted { .. } => {}
+            }
+        }
+        if let Some((first, _)) = sound.first() {
+            if first.origin != cp.origin {
+                f.push(Finding::at(
+                    Code::LogCheckpointInconsistent,
+                    &at,
+                    format!(
+                        "kept checkpoint is of log {:?}, this archive's is {:?}",
+                        cp.origin, first.origin
+                    ),
+                ));
+                continue;
+            }
+        }
+        match roots.get(&cp.size) {
+            None => f.push(Finding::at(
+                Code::LogTruncated,
+                &at,
+                format!(
+                    "the checkpoint you kept covers {} entries; the log now has {n}: it was truncated or rolled back",
+                    cp.size
+                ),
+            )),
+            Some(r) if *r != cp.root => f.push(Finding::at(
+                Code::LogEntryAltered,
+                &at,
+                format!(
+                    "the log was rewritten since the checkpoint you kept: its first {} entries no longer hash to that checkpoint's root",
+                    cp.size
+                ),
+            )),
+            Some(_) => {}
+        }
+        match cps.files.get(&cp.size) {
+            None => f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                format!("{CHECKPOINTS_DIR}/{}", cp.size),
+                format!("checkpoint {}, which you kept ({at}), is gone", cp.size),
+            )),
+            // Notes are canonical: the same parse is the same bytes.
+            Some(cf) if cf.parsed.as_ref().ok() != Some(cp) => f.push(Finding::at(
+                Code::LogCheckpointInconsistent,
+                format!("{CHECKPOINTS_DIR}/{}", cp.size),
+                format!("differs from the checkpoint {} you kept ({at})", cp.size),
+            )),
+            Some(_) => {}
+        }
+    }
+
+    // Duplicate names and contents, and the names in an altered range: a second pass, only
+    // when needed.
+    let dup_names = duplicates(name_keys, MAX_REPORTED)?;
+    let dup_contents = duplicates(content_keys, MAX_REPORTED)?;
+    if !dup_names.is_empty() || !dup_contents.is_empty() || altered_range.is_some() {
+        let mut by_name: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
+        let mut by_content: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        let mut range_names: Vec<String> = Vec::new();
+        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+            let Ok(e) = Entry::parse(line) else {
+                return Ok(());
+            };
+            let k = keyed.of(&name_key(&e.name));
+            if dup_names.contains(&k) {
+                let v = by_name.entry(k).or_default();
+                if v.len() < 10 {
+                    v.push((e.index, e.name.clone()));
+                }
+            }
+            let k = keyed.of(&e.content_sha256);
+            if dup_contents.contains(&k) {
+                let v = by_content.entry(k).or_default();
+                if v.len() < 10 {
+                    v.push(e.index);
+                }
+            }
+            if let Some((from, to, _)) = &altered_range {
+                if pos >= *from && pos < *to && range_names.len() < 10 {
+                    range_names.push(e.name);
+                }
+            }
+            Ok(())
+        })?;
+        for v in by_name.values().filter(|v| v.len() > 1) {
+            let (first, rest) = (&v[0], &v[1..]);
+            for (i, name) in rest {
+                let how = if *name == first.1 {
+                    "name the same file".to_string()
+                } else {
+                    format!(
+                        "name files that differ only in case or Unicode form ({} and {name}): they cannot both live on every file system",
+                        first.1
+                    )
+                };
+                f.push(Finding::at(
+                    Code::LogEntryAltered,
+                    format!("{BUNDLES_DIR}/{name}"),
+                    format!("entries {} and {i} {how}", first.0),
+                ));
+            }
+        }
+        for v in by_content.values().filter(|v| v.len() > 1) {
+            for i in &v[1..] {
+                f.push(Finding::at(
+                    Code::LogEntryAltered,
+                    ENTRIES_FILE,
+                    format!("entries {} and {i} log the same content", v[0]),
+                ));
+            }
+        }
+        if let Some((from, to, at)) = altered_range {
+            let names = if range_names.is_empty() {
+                "no readable entry".to_string()
+            } else {
+                range_names.join(", ")
+            };
+            f.push(Finding::at(
+                Code::LogEntryAltered,
+                &at,
+                format!(
+                    "the log's first {to} entries do not hash to the root this checkpoint signs: an entry in lines {}..{to} was altered, inserted, removed or reordered ({names})",
+                    from + 1
+                ),
+            ));
+        }
+    }
+
+    Ok(LogCheck {
+        n,
+        files: cps.files.len(),
+        sound,
+        orphan,
+        sink: f,
+    })
+}
+
+/// Name removals, reorderings and duplicates from the entries' index fields (`indices` by
+/// position; `misplaced`: the first lines whose index is not their position).
+pub(super) fn index_findings(indices: &[u32], misplaced: &[(u64, u64, String)], f: &mut Sink) {
+    let mut sorted: Vec<u32> = indices.iter().copied().filter(|&i| i != u32::MAX).collect();
+    sorted.sort_unstable();
+    // Indices beyond the number of lines cannot be told apart from altered ones: look for
+    // gaps among the indices a log of this length can have.
+    let max = sorted
+        .last()
+        .copied()
+        .unwrap_or(0)
+        .min(indices.len() as u32);
+    let mut removed = 0;
+    let mut dup = 0;
+    let mut j = 0usize;
+    for k in 0..=max {
+        while j < sorted.len() && sorted[j] < k {
+            j += 1;
+        }
+        let c = sorted[j..].iter().take_while(|&&x| x == k).count();
+        if c == 0 {
+            removed += 1;
+            f.push(Finding::at(
+                Code::LogEntryRemoved,
+                ENTRIES_FILE,
+                format!("entry {k} is missing: its line was removed from the log"),
+            ));
+        } else if c > 1 {
+            dup += 1;
+            if dup <= MAX_REPORTED {
+                let lines: Vec<String> = indices
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &x)| x == k)
+                    .map(|(p, _)| (p + 1).to_string())
+                    .collect();
+                f.push(Finding::at(
+                    Code::LogEntryAltered,
+                    ENTRIES_FILE,
+                    format!(
+                        "lines {} all claim to be entry {k}: an entry was inserted or altered",
+                        lines.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if removed == 0 && dup == 0 {
+        for (pos, index, name) in misplaced {
+            f.push(Finding::at(
+                Code::LogReordered,
+                format!("{ENTRIES_FILE}:{}", pos + 1),
+                format!("holds entry {index} ({name}): entries were reordered"),
+            ));
+        }
+    }
+}

@@ -1,0 +1,855 @@
+//! `archive add` on an archive in a [`Store`] (object storage: `s3://BUCKET/PREFIX`), sequenced
+//! with conditional writes only: no lock, no coordinator (`docs/STORAGE.md`, "Adding to an
+//! archive in a bucket"; `docs/FORMAT.md` B.4).
+//!
+//! The archive has exactly the local v2 layout. `log/entries` is the sequencer (replaced with
+//! `If-Match` on its ETag), `log/checkpoint` (the signed note) the head of the checkpoints
+//! (replaced the same way). One add:
+//!
+//! 1. checks every bundle given locally (every check but trust, the entry line made);
+//! 2. reads the head and `log/entries`, checks the entries against the head's root and the
+//!    head's tiles; decides on these entries which bundles are already logged exactly (not an
+//!    error: a retried add completes) and refuses names or contents logged otherwise;
+//! 3. uploads the new bundles to `log/pending/NAME` (`If-None-Match`), appends their lines
+//!    with `If-Match` (a conflict: back off, go to 2);
+//! 4. completes every entry after the head: `bundles/NAME` from its pending copy, the pending
+//!    copy deleted;
+//! 5. writes the tiles and entry bundles of the new tree (`If-None-Match`; they are a
+//!    function of the entries, so concurrent writers agree; other bytes are damage);
+//! 6. publishes the checkpoint in `log/checkpoint` first (`If-Match` on the head read; a
+//!    conflict: re-read, done if the new head covers these entries), then writes
+//!    `log/checkpoints/<N>.minisig` and `<N>` (deterministic: whoever finds them missing
+//!    behind a head writes the same bytes).
+
+use super::tiles::{archive_verifier, checkpoint_note, tile_error, CHECKPOINT_FILE};
+use super::{
+    check_name, crash_point, invalid, name_key, Checkpoint, Entry, BUNDLES_DIR, CHECKPOINTS_DIR,
+    ENTRIES_FILE, MAX_CHECKPOINT_BYTES, MAX_ENTRIES_V2, MAX_ENTRY_LINE, MAX_SIGNATURE_BYTES,
+    ORIGIN_PREFIX, PENDING_DIR,
+};
+use crate::format::error::{Error, Result};
+use crate::format::merkle::{self, CompactRange, Hash};
+use crate::format::minisign::{KeyId, SecretKey};
+use crate::format::note::Note;
+use crate::format::store::{self, Backoff, PutIfMatch, PutNew, Store, StoreError, Version};
+use crate::format::tlog::{self, Tiles};
+use crate::format::zip::Limits;
+use crate::ops::verify::{self, Options};
+use crate::profile::metadata::{format_sealed, hex};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::Seek;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The largest `log/entries` an add on a store reads (it reads and rewrites it whole: about
+/// four million entries; see `docs/STORAGE.md` for the scaling limit).
+pub const MAX_STORE_ENTRIES_BYTES: u64 = 1 << 30;
+
+/// Test hook (never set it in production): `DOCSEAL_TEST_S3_ADD_PAUSE=<FILE>` makes an add on a
+/// store, after its first read of `log/entries`, create `<FILE>.waiting` and wait until
+/// `<FILE>` exists (at most two minutes), so that a test can make another add win the race.
+/// The crash steps of [`super::CRASH_HOOK`] on a store: `store-pending` (bundles uploaded to
+/// `log/pending/`), `store-appended` (after `log/entries` was replaced), `store-tiled` (tiles
+/// written), `store-published` (after `log/checkpoint` was replaced, before
+/// `log/checkpoints/<N>` and its signature).
+pub const PAUSE_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE";
+
+/// What [`add_to_store`] did.
+#[derive(Debug, Clone)]
+pub struct StoreAdded {
+    /// The entries this add appended.
+    pub entries: Vec<Entry>,
+    /// Bundles given that were already in the archive exactly (same name, same file): their
+    /// entries. Not an error: a retried add completes.
+    pub already: Vec<Entry>,
+    /// The checkpoint that covers them (written by this add, or by another writer that got
+    /// there first).
+    pub checkpoint: Checkpoint,
+    /// Whether this add published that checkpoint.
+    pub published: bool,
+    /// The key this add signs with.
+    pub key_id: KeyId,
+    /// What other (or interrupted) writers had left that this add completed.
+    pub recovered: Vec<String>,
+    /// Conditional writes lost to another writer and retried.
+    pub conflicts: u64,
+}
+
+/// One bundle given, checked (its bytes are read again when uploaded, one bundle at a time,
+/// and must have the digest checked).
+struct Given {
+    path: PathBuf,
+    name: String,
+    max: u64,
+    /// Its entry, but for the index.
+    entry: Entry,
+}
+
+/// The head: `log/checkpoint`, checked.
+struct Head {
+    cp: Option<Checkpoint>,
+    version: Option<Version>,
+}
+
+/// Conditional writes and retries within the time allowed (`--wait`).
+struct Pace {
+    start: Instant,
+    wait: Duration,
+    backoff: Backoff,
+    conflicts: u64,
+}
+
+impl Pace {
+    /// After a lost race: wait (capped exponential backoff with jitter) or give up.
+    fn conflict(&mut self, what: &str, left: &str) -> Result<()> {
+        self.conflicts += 1;
+        let n = u32::try_from(self.conflicts).unwrap_or(u32::MAX);
+        let d = self.backoff.delay(n);
+        if self.start.elapsed() + d > self.wait {
+            return Err(invalid(
+                what,
+                format!(
+                    "other writers kept winning the race for {} s ({} conflicts; --wait): {left}",
+                    self.wait.as_secs(),
+                    self.conflicts
+                ),
+            ));
+        }
+        std::thread::sleep(d);
+        Ok(())
+    }
+
+    /// A store operation, retried on transient failures.
+    fn io<T>(&self, op: impl FnMut() -> store::Result<T>) -> Result<T> {
+        store::retry(&self.backoff, op).map_err(store_error)
+    }
+}
+
+/// A store failure as the library's error: unreachable storage is I/O (exit 4), anything else
+/// invalid input (exit 2).
+fn store_error(e: StoreError) -> Error {
+    match e {
+        StoreError::Invalid { what, problem } => Error::invalid(what, problem),
+        StoreError::TooLarge { what, size, max } => {
+            Error::invalid(what, format!("{size} bytes, more than the {max} read"))
+        }
+        StoreError::Conflict { what } => {
+            Error::invalid(what, "changed by another writer meanwhile; try again")
+        }
+        StoreError::NotFound { what } => {
+            Error::io(what, std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        StoreError::Unavailable { what, detail, .. } => Error::io(
+            what,
+            std::io::Error::other(format!("storage unavailable: {detail}")),
+        ),
+        StoreError::Denied { what, detail } => Error::io(
+            what,
+            std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("access denied: {detail}"),
+            ),
+        ),
+    }
+}
+
+/// Reads tiles from the store, each read retried on transient failures; the last store error
+/// is kept, so that storage down is reported as such (not as damaged tiles).
+struct RetryTiles<'a> {
+    s: &'a dyn Store,
+    backoff: Backoff,
+    failed: Option<StoreError>,
+}
+
+impl tlog::TileRead for RetryTiles<'_> {
+    fn read(&mut self, path: &str, max_len: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        let key = format!("log/{path}");
+        match store::retry(&self.backoff, || self.s.get(&key, max_len as u64)) {
+            Ok(o) => Ok(o.map(|o| o.bytes)),
+            Err(e) => {
+                let text = e.to_string();
+                self.failed = Some(e);
+                Err(text)
+            }
+        }
+    }
+}
+
+/// Run `op` on the tiles of the tree of `size` entries in `s`; a failure of the store is its
+/// error, anything else the tiles' (damage).
+fn with_tiles<T>(
+    s: &dyn Store,
+    size: u64,
+    op: impl FnOnce(&mut Tiles<RetryTiles<'_>>) -> std::result::Result<T, tlog::TileError>,
+) -> Result<T> {
+    let mut t = Tiles::new(
+        RetryTiles {
+            s,
+            backoff: Backoff::default(),
+            failed: None,
+        },
+        size,
+    );
+    match op(&mut t) {
+        Ok(v) => Ok(v),
+        Err(e) => match t.into_inner().failed {
+            Some(se) if !matches!(se, StoreError::TooLarge { .. } | StoreError::Invalid { .. }) => {
+                Err(store_error(se))
+            }
+            _ => Err(invalid(
+                format!("{}/log/tile", s.root()),
+                format!(
+                    "{}; refusing to extend them (run docseal archive audit)",
+                    tile_error(e)
+                ),
+            )),
+        },
+    }
+}
+
+/// The test pause ([`PAUSE_HOOK`]).
+fn pause_point() {
+    let Some(p) = std::env::var_os(PAUSE_HOOK) else {
+        return;
+    };
+    let p = PathBuf::from(p);
+    let mut w = p.clone().into_os_string();
+    w.push(".waiting");
+    let _ = std::fs::write(&w, b"");
+    let start = Instant::now();
+    while !p.exists() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Check one bundle file as the local add does (name rules, every check but trust), read whole
+/// (bounded by the limits).
+fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| invalid(path.display(), "file name is not valid UTF-8"))?
+        .to_string();
+    check_name(&name).map_err(|why| invalid(path.display(), why))?;
+    let (f, meta) =
+        crate::format::input::open(path, crate::format::input::Open::regular("bundle file"))?;
+    let max = verify::max_bundle_size(limits);
+    if meta.len() > max {
+        return Err(invalid(path.display(), "larger than the limits allow"));
+    }
+    let mut f = f;
+    let file_sha256 = super::sha256_reader(&mut f, path)?;
+    f.rewind().map_err(|e| Error::io(path, e))?;
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let report =
+        verify::verify_reader(&path.display().to_string(), &mut f, meta.len(), None, &opts);
+    if !report.ok {
+        let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(Error::Refused {
+            path: path.to_path_buf(),
+            summary: format!(
+                "{} (only intact bundles are archived; see docseal inspect)",
+                codes.join(", ")
+            ),
+        });
+    }
+    let (Some(id), Some(content)) = (report.id.clone(), report.content_sha256.clone()) else {
+        return Err(Error::Refused {
+            path: path.to_path_buf(),
+            summary: "no identity or content digest".into(),
+        });
+    };
+    let entry = Entry {
+        index: 0,
+        content_sha256: content,
+        file_sha256,
+        id,
+        supersedes: report
+            .metadata
+            .as_ref()
+            .and_then(|m| m.supersedes.as_ref())
+            .map(|s| s.sha256.clone()),
+        name: name.clone(),
+    };
+    Ok(Given {
+        path: path.to_path_buf(),
+        name,
+        max,
+        entry,
+    })
+}
+
+impl Given {
+    /// The file's bytes, which must still be the file checked.
+    fn read(&self) -> Result<Vec<u8>> {
+        let p = &self.path;
+        let (f, _) =
+            crate::format::input::open(p, crate::format::input::Open::regular("bundle file"))?;
+        let bytes = crate::format::input::read_at_most(f, self.max).map_err(|e| Error::io(p, e))?;
+        if hex(&Sha256::digest(&bytes)) != self.entry.file_sha256 {
+            return Err(invalid(p.display(), "changed while it was being added"));
+        }
+        Ok(bytes)
+    }
+}
+
+/// `log/entries` read whole and parsed strictly: every line an entry in canonical form, at
+/// its index, the file ending with LF (object writes are atomic: anything else is damage).
+fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
+    let what = format!("{root}/{ENTRIES_FILE}");
+    if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+        return Err(invalid(
+            &what,
+            "does not end with a complete line (truncated or altered); refusing to extend it (run docseal archive audit)",
+        ));
+    }
+    let Some(body) = bytes.strip_suffix(b"\n") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        if out.len() as u64 >= MAX_ENTRIES_V2 {
+            return Err(invalid(&what, "more entries than a log holds"));
+        }
+        let e = Entry::parse(line).map_err(|why| {
+            invalid(
+                &what,
+                format!(
+                    "line {}: {why}; refusing to extend it (run docseal archive audit)",
+                    i + 1
+                ),
+            )
+        })?;
+        if e.index != i as u64 {
+            return Err(invalid(
+                &what,
+                format!(
+                    "line {} has index {}: entries reordered, removed or altered; refusing to extend it (run docseal archive audit)",
+                    i + 1,
+                    e.index
+                ),
+            ));
+        }
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// The root of the first `n` entries.
+fn root_of(entries: &[Entry], n: usize) -> Hash {
+    let mut cr = CompactRange::new();
+    for e in &entries[..n] {
+        cr.push(merkle::leaf_hash(e.line().as_bytes()));
+    }
+    cr.root()
+}
+
+/// Read and check the head: a checkpoint note validly signed by `key`.
+fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
+    let what = format!("{}/{CHECKPOINT_FILE}", s.root());
+    let Some(o) = pace.io(|| s.get(CHECKPOINT_FILE, super::tiles::MAX_NOTE_FILE))? else {
+        return Ok(Head {
+            cp: None,
+            version: None,
+        });
+    };
+    let bad = |why: String| {
+        invalid(
+            &what,
+            format!("{why}; refusing to extend it (run docseal archive audit)"),
+        )
+    };
+    let note = Note::parse(&o.bytes).map_err(|e| bad(e.to_string()))?;
+    let cp = Checkpoint::parse(note.text.as_bytes()).map_err(bad)?;
+    let vk = archive_verifier(&cp.origin, &key.public_key())
+        .ok_or_else(|| bad("its origin is not a note key name".into()))?;
+    let signed = note
+        .signatures
+        .iter()
+        .any(|l| vk.matches(l) && vk.verify(&note.text, l).is_ok());
+    if !signed {
+        return Err(bad(format!(
+            "has no valid note signature by key {} (the key given; adding on a store with another archive key than the head's is not supported)",
+            key.key_id()
+        )));
+    }
+    Ok(Head {
+        cp: Some(cp),
+        version: Some(o.version),
+    })
+}
+
+/// Put `bytes` at `key` unless it holds them already; other bytes there are damage.
+fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> Result<()> {
+    if pace.io(|| store::put_new_or_same(s, key, bytes))? {
+        return Ok(());
+    }
+    Err(invalid(
+        format!("{}/{key}", s.root()),
+        format!("exists with other bytes than {why}: damaged or tampered with; never overwritten (run docseal archive audit)"),
+    ))
+}
+
+/// Make the checkpoint files of `cp` (a published head signed by `key`): both deterministic.
+fn complete_checkpoint_files(
+    s: &dyn Store,
+    pace: &Pace,
+    cp: &Checkpoint,
+    key: &SecretKey,
+) -> Result<bool> {
+    let sig_key = format!("{CHECKPOINTS_DIR}/{}.minisig", cp.size);
+    let body_key = format!("{CHECKPOINTS_DIR}/{}", cp.size);
+    let had = pace.io(|| s.size(&body_key))?.is_some() && pace.io(|| s.size(&sig_key))?.is_some();
+    if had {
+        return Ok(false);
+    }
+    let sig = cp.sign(key);
+    if sig.len() as u64 > MAX_SIGNATURE_BYTES || cp.body().len() as u64 > MAX_CHECKPOINT_BYTES {
+        return Err(invalid("checkpoint", "larger than a checkpoint may be"));
+    }
+    put_same(
+        s,
+        pace,
+        &sig_key,
+        sig.as_bytes(),
+        "this checkpoint's signature",
+    )?;
+    put_same(s, pace, &body_key, cp.body().as_bytes(), "this checkpoint")?;
+    Ok(true)
+}
+
+/// Add `bundles` to the archive in `s` and sign a checkpoint with `key`, sequenced with
+/// conditional writes (module documentation), retrying lost races until `wait` has passed.
+/// `time`: the checkpoint's time (default now; never before the head's: with no time given,
+/// the head's time if this clock is behind).
+///
+/// A bundle already in the archive exactly (same name, same file) is reported in
+/// [`StoreAdded::already`], not refused; a name (also in another case or Unicode form) or a
+/// content logged otherwise is refused, and nothing is logged unless all can be.
+// Over 80 lines: the sequence of steps 1 to 6 is read best in one place.
+pub fn add_to_store(
+    s: &dyn Store,
+    bundles: &[PathBuf],
+    key: &SecretKey,
+    time: Option<DateTime<Utc>>,
+    limits: &Limits,
+    wait: Duration,
+) -> Result<StoreAdded> {
+    if bundles.is_empty() {
+        return Err(invalid("archive add", "no bundle given"));
+    }
+    let root = s.root();
+    let mut pace = Pace {
+        start: Instant::now(),
+        wait,
+        backoff: Backoff::default(),
+        conflicts: 0,
+    };
+
+    // 1. Every bundle checked here, and against the others given.
+    let mut given: Vec<Given> = Vec::new();
+    {
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut contents: HashMap<String, String> = HashMap::new();
+        for b in bundles {
+            let g = check_given(b, limits)?;
+            if let Some(other) = names.insert(name_key(&g.name), b.display().to_string()) {
+                return Err(invalid(
+                    b.display(),
+                    format!("the same name as {other} (or differing only in case) is given twice"),
+                ));
+            }
+            if let Some(other) =
+                contents.insert(g.entry.content_sha256.clone(), b.display().to_string())
+            {
+                return Err(invalid(
+                    b.display(),
+                    format!(
+                        "its content (sha256 {}) is given twice (also as {other})",
+                        g.entry.content_sha256
+                    ),
+                ));
+            }
+            given.push(g);
+        }
+    }
+
+    // 2-3. Read, decide, append; on a lost race read again.
+    let mut uploaded: HashSet<String> = HashSet::new();
+    let mut created: HashSet<String> = HashSet::new();
+    let result = (|| -> Result<(Vec<Entry>, Vec<Entry>, Vec<Entry>)> {
+        let mut first = true;
+        loop {
+            let head = read_head(s, &pace, key)?;
+            let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
+            if first {
+                pause_point();
+                first = false;
+            }
+            let (bytes, version) = match got {
+                Some(o) => (o.bytes, Some(o.version)),
+                None => (Vec::new(), None),
+            };
+            let log = parse_entries(&root, &bytes)?;
+            check_against_head(s, &log, &head)?;
+            // Decide on the entries read in this attempt.
+            let by_name: HashMap<String, &Entry> =
+                log.iter().map(|e| (name_key(&e.name), e)).collect();
+            let by_content: HashMap<&str, &Entry> =
+                log.iter().map(|e| (e.content_sha256.as_str(), e)).collect();
+            let mut already = Vec::new();
+            let mut fresh: Vec<&Given> = Vec::new();
+            for g in &given {
+                let same = |e: &Entry| {
+                    e.name == g.name
+                        && e.file_sha256 == g.entry.file_sha256
+                        && e.content_sha256 == g.entry.content_sha256
+                };
+                match (by_name.get(&name_key(&g.name)), by_content.get(g.entry.content_sha256.as_str())) {
+                    (Some(e), _) if same(e) => already.push((*e).clone()),
+                    (Some(e), _) => {
+                        return Err(invalid(
+                            g.path.display(),
+                            format!("the archive already has a bundle named {} or differing only in case (entry {})", e.name, e.index),
+                        ))
+                    }
+                    (None, Some(e)) => {
+                        return Err(invalid(
+                            g.path.display(),
+                            format!("its content (sha256 {}) is already in the archive: entry {} ({})", e.content_sha256, e.index, e.name),
+                        ))
+                    }
+                    (None, None) => fresh.push(g),
+                }
+            }
+            if fresh.is_empty() {
+                return Ok((log, Vec::new(), already));
+            }
+            // The new bundles wait in log/pending/ before they are logged.
+            for g in &fresh {
+                if uploaded.contains(&g.name) {
+                    continue;
+                }
+                let key = format!("{PENDING_DIR}/{}", g.name);
+                let bytes = g.read()?;
+                match pace.io(|| s.put_new(&key, &bytes))? {
+                    PutNew::Created(_) => {
+                        created.insert(g.name.clone());
+                    }
+                    PutNew::AlreadyExists => {
+                        let o = pace.io(|| s.get(&key, bytes.len() as u64));
+                        if !matches!(o, Ok(Some(ref o)) if o.bytes == bytes) {
+                            return Err(invalid(
+                                g.path.display(),
+                                format!("{root}/{key} holds another file: this name is being added by another writer, or was left by an interrupted one (docs/STORAGE.md says how to clear it)"),
+                            ));
+                        }
+                    }
+                }
+                uploaded.insert(g.name.clone());
+            }
+            crash_point("store-pending");
+            let start = log.len() as u64;
+            if start + fresh.len() as u64 > MAX_ENTRIES_V2 {
+                return Err(invalid(
+                    &root,
+                    format!("an archive log holds at most {MAX_ENTRIES_V2} entries"),
+                ));
+            }
+            let new: Vec<Entry> = fresh
+                .iter()
+                .enumerate()
+                .map(|(k, g)| Entry {
+                    index: start + k as u64,
+                    ..g.entry.clone()
+                })
+                .collect();
+            let mut next = bytes;
+            for e in &new {
+                next.extend_from_slice(e.line().as_bytes());
+                next.push(b'\n');
+            }
+            if next.len() as u64 > MAX_STORE_ENTRIES_BYTES {
+                return Err(invalid(&root, format!("{ENTRIES_FILE} would be larger than the {MAX_STORE_ENTRIES_BYTES} bytes an add on a store reads")));
+            }
+            let won = match &version {
+                Some(v) => matches!(
+                    pace.io(|| s.put_if_match(ENTRIES_FILE, &next, v))?,
+                    PutIfMatch::Replaced(_)
+                ),
+                None => matches!(
+                    pace.io(|| s.put_new(ENTRIES_FILE, &next))?,
+                    PutNew::Created(_)
+                ),
+            };
+            if won {
+                crash_point("store-appended");
+                let mut log = log;
+                log.extend(new.iter().cloned());
+                return Ok((log, new, already));
+            }
+            // Lost (or a retried request of ours won: read again, and it is found logged).
+            let names: Vec<&str> = fresh.iter().map(|g| g.name.as_str()).collect();
+            pace.conflict(
+                &format!("{root}/{ENTRIES_FILE}"),
+                &format!("not logged: {}", names.join(", ")),
+            )?;
+        }
+    })();
+    let (log, new, already) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Our own pending copies, never logged: removed (another writer's are left).
+            for n in &created {
+                let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+            }
+            return Err(e);
+        }
+    };
+    let ours: HashMap<&str, &Given> = given.iter().map(|g| (g.name.as_str(), g)).collect();
+    let n = log.len() as u64;
+
+    // 4-6. Complete everything after the head, then publish the head.
+    let mut recovered = Vec::new();
+    // Entries whose bundles this add put in place (not redone after a lost race).
+    let mut placed: HashSet<u64> = HashSet::new();
+    let (checkpoint, published) = loop {
+        let head = read_head(s, &pace, key)?;
+        let h = head.cp.as_ref().map_or(0, |c| c.size);
+        if let Some(c) = &head.cp {
+            if c.size > n {
+                // Another writer published a head past our entries: they are covered.
+                if complete_checkpoint_files(s, &pace, c, key)? {
+                    recovered.push(format!(
+                        "wrote checkpoint {} (published, its files were not)",
+                        c.size
+                    ));
+                }
+                break (c.clone(), false);
+            }
+            if c.root != root_of(&log, c.size as usize) {
+                return Err(invalid(
+                    format!("{root}/{CHECKPOINT_FILE}"),
+                    "its root is not the root of log/entries: the log was altered; refusing to extend it (run docseal archive audit)",
+                ));
+            }
+            // Rule: a head is completed before it is replaced.
+            if complete_checkpoint_files(s, &pace, c, key)? {
+                recovered.push(format!(
+                    "wrote checkpoint {} (published, its files were not)",
+                    c.size
+                ));
+            }
+            if c.size == n {
+                break (c.clone(), false);
+            }
+        }
+        // 4. Bundles of the entries after the head.
+        for e in &log[h as usize..] {
+            if !placed.insert(e.index) {
+                continue;
+            }
+            let dest = format!("{BUNDLES_DIR}/{}", e.name);
+            let pending = format!("{PENDING_DIR}/{}", e.name);
+            let bytes = match ours.get(e.name.as_str()) {
+                Some(g) if g.entry.file_sha256 == e.file_sha256 => Some(g.read()?),
+                _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
+                    Some(o) => Some(o.bytes),
+                    None => None,
+                },
+            };
+            match bytes {
+                Some(b) if hex(&Sha256::digest(&b)) == e.file_sha256 => {
+                    put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
+                    if !ours.contains_key(e.name.as_str()) {
+                        recovered.push(format!(
+                            "moved {pending} into {BUNDLES_DIR} (entry {})",
+                            e.index
+                        ));
+                    }
+                }
+                _ => {
+                    // Gone from pending (or not the file logged): bundles/ must hold it.
+                    let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
+                    if here.is_none_or(|o| hex(&Sha256::digest(&o.bytes)) != e.file_sha256) {
+                        return Err(invalid(
+                            format!("{root}/{dest}"),
+                            format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (run docseal archive audit)", e.index),
+                        ));
+                    }
+                }
+            }
+            pace.io(|| s.delete(&pending))?;
+        }
+        // 5. Tiles and entry bundles of the tree of n entries.
+        let lines: Vec<String> = log[h as usize..].iter().map(Entry::line).collect();
+        let (files, troot) = with_tiles(s, h, |t| tlog::append(t, &lines, MAX_ENTRY_LINE))?;
+        let lroot = root_of(&log, log.len());
+        if troot != lroot {
+            return Err(invalid(format!("{root}/log/tile"), "the tiles do not give the root of log/entries; refusing to extend them (run docseal archive audit)"));
+        }
+        for (path, bytes) in &files {
+            put_same(
+                s,
+                &pace,
+                &format!("log/{path}"),
+                bytes,
+                "the tiles of these entries",
+            )?;
+        }
+        crash_point("store-tiled");
+        // 6. The checkpoint: the head first.
+        let t = time.unwrap_or_else(Utc::now);
+        let t = DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+        let t = match &head.cp {
+            Some(c) if t < c.time && time.is_some() => {
+                return Err(invalid(
+                    "--time",
+                    format!("{} is before the archive's latest checkpoint ({}); checkpoint times never go backwards", format_sealed(t), format_sealed(c.time)),
+                ))
+            }
+            Some(c) => t.max(c.time),
+            None => t,
+        };
+        let cp = Checkpoint {
+            origin: head.cp.as_ref().map_or_else(
+                || format!("{ORIGIN_PREFIX}{}", key.key_id()),
+                |c| c.origin.clone(),
+            ),
+            size: n,
+            root: lroot,
+            time: t,
+            previous: h,
+        };
+        let note = checkpoint_note(&cp, key, &[])?;
+        let won = match &head.version {
+            Some(v) => matches!(
+                pace.io(|| s.put_if_match(CHECKPOINT_FILE, &note, v))?,
+                PutIfMatch::Replaced(_)
+            ),
+            None => matches!(
+                pace.io(|| s.put_new(CHECKPOINT_FILE, &note))?,
+                PutNew::Created(_)
+            ),
+        };
+        if won {
+            crash_point("store-published");
+            complete_checkpoint_files(s, &pace, &cp, key)?;
+            break (cp, true);
+        }
+        pace.conflict(
+            &format!("{root}/{CHECKPOINT_FILE}"),
+            &format!("entries {h}..{n} are logged but not signed (the next add signs them)"),
+        )?;
+    };
+    // Our own pending copies of bundles already logged by another writer: covered now.
+    for g in &given {
+        if created.contains(&g.name) && !new.iter().any(|e| e.name == g.name) {
+            let _ = pace.io(|| s.delete(&format!("{PENDING_DIR}/{}", g.name)));
+        }
+    }
+    Ok(StoreAdded {
+        entries: new,
+        already,
+        checkpoint,
+        published,
+        key_id: key.key_id(),
+        recovered,
+        conflicts: pace.conflicts,
+    })
+}
+
+/// Before anything is appended: the entries must extend the head (its size at most theirs,
+/// its root theirs at that size), and the head's tiles must be there and give its root.
+fn check_against_head(s: &dyn Store, log: &[Entry], head: &Head) -> Result<()> {
+    let root = s.root();
+    let Some(c) = &head.cp else {
+        return Ok(());
+    };
+    let refuse = |why: String| {
+        invalid(
+            &root,
+            format!("{why}; refusing to extend it (run docseal archive audit)"),
+        )
+    };
+    if (log.len() as u64) < c.size {
+        return Err(refuse(format!(
+            "{ENTRIES_FILE} has {} entries, fewer than the {} its latest checkpoint signs (truncated)",
+            log.len(),
+            c.size
+        )));
+    }
+    if root_of(log, c.size as usize) != c.root {
+        return Err(refuse(format!(
+            "{ENTRIES_FILE} does not give the root checkpoint {} signs (altered)",
+            c.size
+        )));
+    }
+    let r = with_tiles(s, c.size, |t| {
+        let r = t.root(c.size)?;
+        if !c.size.is_multiple_of(tlog::TILE_WIDTH) {
+            t.entries(c.size / tlog::TILE_WIDTH, MAX_ENTRY_LINE)?;
+        }
+        Ok(r)
+    })?;
+    if r != c.root {
+        return Err(refuse(format!(
+            "its tiles do not give the root of checkpoint {}",
+            c.size
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(i: u64, name: &str) -> String {
+        let d = |s: &str| hex(&Sha256::digest(s.as_bytes()));
+        Entry {
+            index: i,
+            content_sha256: d(&format!("c{i}")),
+            file_sha256: d(&format!("f{i}")),
+            id: format!("urn:docseal:{}", &d(&format!("i{i}"))[..32]),
+            supersedes: None,
+            name: name.into(),
+        }
+        .line()
+    }
+
+    #[test]
+    fn issue17_store_entries_are_parsed_strictly() {
+        let good = format!("{}\n{}\n", line(0, "a.zip"), line(1, "b c.zip"));
+        let e = parse_entries("s3://b/p", good.as_bytes()).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].name, "b c.zip");
+        assert!(parse_entries("s3://b/p", b"").unwrap().is_empty());
+        let torn = &good[..good.len() - 1];
+        let swapped = format!("{}\n{}\n", line(1, "b.zip"), line(0, "a.zip"));
+        let blank = format!("{}\n\n", line(0, "a.zip"));
+        let crlf = format!("{}\r\n", line(0, "a.zip"));
+        let long = format!("{}\n", line(0, &format!("{}.zip", "x".repeat(3000))));
+        for (bad, says) in [
+            (torn.to_string(), "complete line"),
+            (swapped, "has index 1"),
+            (blank, "line 2"),
+            (crlf, "line 1"),
+            ("\n".to_string(), "line 1"),
+            (long, "line 1"),
+        ] {
+            let e = parse_entries("s3://b/p", bad.as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(says) && e.contains("s3://b/p/log/entries"),
+                "{e}"
+            );
+        }
+    }
+}

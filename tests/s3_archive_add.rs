@@ -1,0 +1,514 @@
+//! `docseal archive add s3://BUCKET/PREFIX` (issue 17), on a real S3-compatible server
+//! (SeaweedFS): sequenced with conditional writes only, many writers at once, writers and the
+//! server killed, races lost and retried, and the same bytes as a local archive.
+
+mod common;
+#[path = "common/weed.rs"]
+mod weed;
+
+use common::*;
+use docseal::store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct T {
+    w: weed::Weed,
+    env: Env,
+    key: PathBuf,
+    public: PathBuf,
+}
+
+impl T {
+    fn start() -> Option<T> {
+        let w = weed::Weed::start()?;
+        let env = Env::new();
+        let (key, public) = env.keygen("k");
+        Some(T {
+            w,
+            env,
+            key,
+            public,
+        })
+    }
+
+    fn cmd(&self) -> Run {
+        let mut c = self.env.cmd();
+        for (k, v) in self.w.env() {
+            c = c.env(&k, &v);
+        }
+        c
+    }
+
+    /// `archive add LOC BUNDLES --key k.key EXTRA...`
+    fn add(&self, loc: &str, bundles: &[String], extra: &[&str]) -> Run {
+        self.cmd()
+            .args(["archive", "add", loc])
+            .args(bundles)
+            .arg("--key")
+            .arg(&self.key)
+            .args(extra)
+    }
+
+    fn audit(&self, loc: &str) -> Done {
+        self.cmd()
+            .args(["archive", "audit", loc, "--json", "--trust"])
+            .arg(&self.public)
+            .run()
+    }
+
+    /// `count` distinct bundles `PREFIX<i>.zip` in `b/`, sealed with one `pack --batch`.
+    fn bundles(&self, prefix: &str, count: usize) -> Vec<String> {
+        std::fs::create_dir_all(self.env.path("art")).unwrap();
+        let mut jobs = String::new();
+        for i in 0..count {
+            let art = self.env.path(&format!("art/{prefix}{i}.txt"));
+            std::fs::write(&art, format!("Article {prefix} number {i}.\n")).unwrap();
+            jobs.push_str(
+                &serde_json::json!({"article": art, "url": "https://e.com/a",
+                    "title": format!("{prefix} {i}"), "publisher": "P",
+                    "published": "2018-09-11", "created": "2026-11-27T12:00:00Z",
+                    "out": format!("{prefix}{i}.zip")})
+                .to_string(),
+            );
+            jobs.push('\n');
+        }
+        let jf = self.env.path(&format!("{prefix}.jsonl"));
+        std::fs::write(&jf, jobs).unwrap();
+        self.cmd()
+            .args(["pack", "--batch"])
+            .arg(&jf)
+            .arg("--key")
+            .arg(&self.key)
+            .args(["--out-dir", "b"])
+            .ok();
+        (0..count).map(|i| format!("b/{prefix}{i}.zip")).collect()
+    }
+}
+
+/// Every object under the store's root: key -> bytes.
+fn objects(s: &dyn Store) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let p = s.list("", after.as_deref(), 1000).unwrap();
+        for i in &p.items {
+            let o = s.get(&i.key, 1 << 30).unwrap().unwrap();
+            out.insert(i.key.clone(), o.bytes);
+        }
+        match p.items.last() {
+            Some(l) if p.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// The names of the entries of `log/entries`, checked: one per line, in index order.
+fn logged(s: &dyn Store) -> Vec<String> {
+    let e = s.get("log/entries", 1 << 30).unwrap().unwrap().bytes;
+    let text = String::from_utf8(e).unwrap();
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.splitn(6, ' ').collect();
+            assert_eq!(f[0], i.to_string(), "{l}");
+            f[5].to_string()
+        })
+        .collect()
+}
+
+fn audit_ok(t: &T, loc: &str) -> serde_json::Value {
+    let d = t.audit(loc);
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    let j = d.json();
+    assert_eq!(j["ok"], true, "{j}");
+    j
+}
+
+fn codes(j: &serde_json::Value) -> Vec<String> {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn base(b: &str) -> String {
+    Path::new(b)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn wait_for(p: &Path) {
+    let start = Instant::now();
+    while !p.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{p:?} never came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn issue17_eight_concurrent_adds_on_s3_log_each_bundle_once() {
+    let Some(t) = T::start() else { return };
+    let all = t.bundles("c", 400);
+    let loc = "s3://docseal-add/many";
+    let outs: Vec<Done> = std::thread::scope(|sc| {
+        let hs: Vec<_> = all
+            .chunks(50)
+            .map(|chunk| sc.spawn(|| t.add(loc, chunk, &["--json", "--wait", "600"]).run()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut conflicts = 0;
+    for d in &outs {
+        assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+        let j = d.json();
+        assert_eq!(j["entries"].as_array().unwrap().len(), 50, "{j}");
+        conflicts += j["conflicts"].as_u64().unwrap();
+    }
+    eprintln!("8 writers x 50 bundles: {conflicts} conflicts retried in all");
+    let s = t.w.store("docseal-add", "many");
+    let names = logged(&s);
+    assert_eq!(names.len(), 400);
+    let unique: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), 400, "a bundle logged twice");
+    let want: BTreeSet<String> = all.iter().map(|b| base(b)).collect();
+    assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<_>>(), want);
+    let j = audit_ok(&t, loc);
+    assert_eq!(j["entries"], 400);
+    assert!(codes(&j).is_empty(), "{j}");
+    assert!(
+        s.list("log/pending/", None, 10).unwrap().items.is_empty(),
+        "pending copies left"
+    );
+    // minisign checks the latest checkpoint, by its own code.
+    if require_tool("minisign") {
+        let cp = s.get("log/checkpoints/400", 4096).unwrap().unwrap().bytes;
+        let sig = s
+            .get("log/checkpoints/400.minisig", 4096)
+            .unwrap()
+            .unwrap()
+            .bytes;
+        std::fs::write(t.env.path("400"), cp).unwrap();
+        std::fs::write(t.env.path("400.minisig"), sig).unwrap();
+        let o = std::process::Command::new("minisign")
+            .arg("-Vm")
+            .arg(t.env.path("400"))
+            .arg("-p")
+            .arg(&t.public)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+    }
+}
+
+#[test]
+fn issue17_s3_conflict_during_add_is_retried() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("r", 3);
+    let loc = "s3://docseal-add/race";
+    t.add(loc, &b[..1], &[]).ok();
+    // A reads log/entries, then waits; B adds meanwhile; A's If-Match then fails.
+    let gate = t.env.path("gate");
+    let a = {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"));
+        c.current_dir(t.env.path(""))
+            .args(["archive", "add", loc, &b[1], "--json", "--key"])
+            .arg(&t.key)
+            .env("DOCSEAL_TEST_S3_ADD_PAUSE", &gate)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in t.w.env() {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    wait_for(&t.env.path("gate.waiting"));
+    let d = t.add(loc, &b[2..3], &["--json"]).ok();
+    assert_eq!(d.json()["conflicts"], 0);
+    std::fs::write(&gate, b"").unwrap();
+    let o = a.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(j["conflicts"].as_u64().unwrap() >= 1, "{j}");
+    assert_eq!(j["entries"][0]["index"], 2, "{j}");
+    let s = t.w.store("docseal-add", "race");
+    assert_eq!(logged(&s), vec![base(&b[0]), base(&b[2]), base(&b[1])]);
+    let j = audit_ok(&t, loc);
+    assert!(codes(&j).is_empty(), "{j}");
+}
+
+#[test]
+fn issue17_same_bundle_added_by_two_processes_at_once_is_logged_once() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("s", 2);
+    let loc = "s3://docseal-add/same";
+    for round in 0..3 {
+        let one = vec![b[round.min(1)].clone()];
+        let outs: Vec<Done> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..2)
+                .map(|_| sc.spawn(|| t.add(loc, &one, &["--json"]).run()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for d in &outs {
+            assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+        }
+        let n: usize = outs
+            .iter()
+            .map(|d| d.json()["entries"].as_array().unwrap().len())
+            .sum();
+        // The first time one of the two logs it; after that, both find it there.
+        assert_eq!(n, usize::from(round < 2), "round {round}");
+    }
+    let s = t.w.store("docseal-add", "same");
+    assert_eq!(logged(&s), vec![base(&b[0]), base(&b[1])]);
+    let j = audit_ok(&t, loc);
+    assert!(codes(&j).is_empty(), "{j}");
+    // Text output says so.
+    let d = t.add(loc, &b[..1], &[]).ok();
+    assert!(
+        d.stdout().contains("already in the archive as entry 0"),
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn issue17_s3_writer_killed_at_each_step_then_an_add_completes() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("k", 12);
+    for (i, step) in [
+        "store-pending",
+        "store-appended",
+        "store-tiled",
+        "store-published",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let loc = format!("s3://docseal-add/kill{i}");
+        let (b0, b1, b2) = (&b[3 * i], &b[3 * i + 1], &b[3 * i + 2]);
+        t.add(&loc, std::slice::from_ref(b0), &[]).ok();
+        let d = t
+            .add(&loc, std::slice::from_ref(b1), &[])
+            .env("DOCSEAL_TEST_ARCHIVE_CRASH", step)
+            .run();
+        assert_ne!(d.code(), 0, "{step}: the hook did not fire");
+        let j = t.audit(&loc);
+        assert_eq!(j.code(), 0, "{step}: {}{}", j.stdout(), j.stderr());
+        let j = j.json();
+        if *step == "store-published" {
+            // The head is checkpoint 2, its files are not written yet.
+            assert!(codes(&j).contains(&"log.interrupted".to_string()), "{j}");
+            // The same head signed by a key not trusted is no interrupted add: forged.
+            let s = t.w.store("docseal-add", &format!("kill{i}"));
+            let good = s.get("log/checkpoint", 1 << 15).unwrap().unwrap().bytes;
+            let text = String::from_utf8(good.clone()).unwrap();
+            let body = &text[..text.find("\n\n").unwrap() + 1];
+            let cp = docseal::archive::Checkpoint::parse(body.as_bytes()).unwrap();
+            let other = docseal::minisign::SecretKey::generate();
+            let forged = docseal::archive::tiles::checkpoint_note(&cp, &other, &[]).unwrap();
+            s.put("log/checkpoint", &forged).unwrap();
+            let d = t.audit(&loc);
+            assert_eq!(d.code(), 1, "{}", d.stdout());
+            assert!(
+                codes(&d.json()).contains(&"log.checkpoint_invalid".to_string()),
+                "{}",
+                d.stdout()
+            );
+            s.put("log/checkpoint", &good).unwrap();
+        }
+        // Another add (of the dead one's bundle and a new one) completes everything.
+        let d = t.add(&loc, &[b1.clone(), b2.clone()], &["--json"]).ok();
+        let j2 = d.json();
+        let logged_now = j2["entries"].as_array().unwrap().len();
+        let expect_new = if *step == "store-pending" { 2 } else { 1 };
+        assert_eq!(logged_now, expect_new, "{step}: {j2}");
+        let s = t.w.store("docseal-add", &format!("kill{i}"));
+        assert_eq!(logged(&s), vec![base(b0), base(b1), base(b2)], "{step}");
+        let j = audit_ok(&t, &loc);
+        assert!(codes(&j).is_empty(), "{step}: {j}");
+        assert!(s.list("log/pending/", None, 10).unwrap().items.is_empty());
+    }
+}
+
+#[test]
+fn issue17_s3_server_killed_mid_add_then_retry_completes() {
+    let Some(mut t) = T::start() else { return };
+    let b = t.bundles("z", 12);
+    let loc = "s3://docseal-add/down";
+    t.add(loc, &b[..2], &[]).ok();
+    // The server dies while an add is between reading the log and writing: the add fails
+    // clearly (exit 4: storage unavailable) or, with the server back in time, completes.
+    let gate = t.env.path("gate");
+    let (wenv, dir, key) = (t.w.env(), t.env.path(""), t.key.clone());
+    let spawn = |bundles: &[String], gate: &Path| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"));
+        c.current_dir(&dir)
+            .args(["archive", "add", loc])
+            .args(bundles)
+            .arg("--key")
+            .arg(&key)
+            .env("DOCSEAL_TEST_S3_ADD_PAUSE", gate)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &wenv {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    let a = spawn(&b[2..7], &gate);
+    wait_for(&t.env.path("gate.waiting"));
+    t.w.kill();
+    std::fs::write(&gate, b"").unwrap();
+    let o = a.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("storage unavailable"), "{err}");
+    assert!(!err.contains(weed::SECRET_KEY) && !err.contains(weed::ACCESS_KEY));
+    t.w.restart();
+    // Killed again, later: while the add uploads and appends; back after a moment.
+    let gate2 = t.env.path("gate2");
+    let a = spawn(&b[7..12], &gate2);
+    wait_for(&t.env.path("gate2.waiting"));
+    std::fs::write(&gate2, b"").unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    t.w.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    t.w.restart();
+    let o = a.wait_with_output().unwrap();
+    let code = o.status.code();
+    assert!(
+        code == Some(0) || code == Some(4),
+        "{code:?} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The same adds again complete; nothing lost, nothing twice.
+    t.add(loc, &b[2..7], &[]).ok();
+    t.add(loc, &b[7..12], &[]).ok();
+    let s = t.w.store("docseal-add", "down");
+    let names = logged(&s);
+    let want: BTreeSet<String> = b.iter().map(|x| base(x)).collect();
+    assert_eq!(names.len(), 12, "{names:?}");
+    assert_eq!(names.iter().cloned().collect::<BTreeSet<_>>(), want);
+    let j = audit_ok(&t, loc);
+    assert!(codes(&j).is_empty(), "{j}");
+}
+
+#[test]
+fn issue17_local_and_s3_adds_write_the_same_bytes() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("e", 300);
+    let steps: Vec<(&[String], &str)> = vec![
+        (&b[..2], "2026-11-28T00:00:00Z"),
+        (&b[2..3], "2026-11-28T01:00:00Z"),
+        (&b[3..260], "2026-11-29T00:00:00Z"),
+        (&b[260..300], "2026-11-30T00:00:00Z"),
+    ];
+    for (bundles, time) in &steps {
+        t.add("arch", bundles, &["--time", time]).ok();
+        t.add("s3://docseal-add/eq", bundles, &["--time", time])
+            .ok();
+    }
+    let s = t.w.store("docseal-add", "eq");
+    let remote = objects(&s);
+    let local_store = docseal::store::LocalStore::new(&t.env.path("arch"));
+    let local = objects(&local_store);
+    let keys = |m: &BTreeMap<String, Vec<u8>>| m.keys().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(keys(&remote), keys(&local));
+    for (k, v) in &local {
+        assert!(remote[k] == *v, "{k} differs");
+    }
+    assert!(local.contains_key("log/checkpoint") && local.contains_key("log/tile/0/000"));
+    assert!(local.contains_key("log/checkpoints/300.minisig"));
+}
+
+#[test]
+fn issue17_s3_tampered_log_or_tiles_add_refuses_and_writes_nothing() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("h", 4);
+    let loc = "s3://docseal-add/hostile";
+    t.add(loc, &b[..2], &[]).ok();
+    t.add(loc, &b[2..3], &[]).ok();
+    let s = t.w.store("docseal-add", "hostile");
+    let clean = objects(&s);
+    let entries = clean["log/entries"].clone();
+    let text = String::from_utf8(entries.clone()).unwrap();
+    let line1 = text.lines().nth(1).unwrap().to_string();
+    // A digest changed in a line; the last line cut off; a line cut in half.
+    let mut changed = line1.clone();
+    let at = changed.find(' ').unwrap() + 1;
+    let c = if &changed[at..at + 1] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    changed.replace_range(at..at + 1, c);
+    let cut = text
+        .lines()
+        .take(2)
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    let torn = &text[..text.len() - 10];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "log/entries",
+            text.replace(&line1, &changed).into_bytes(),
+            "does not give the root",
+        ),
+        ("log/entries", cut.into_bytes(), "fewer than"),
+        ("log/entries", torn.as_bytes().to_vec(), "complete line"),
+        ("log/tile/0/000.p/3", vec![7u8; 96], "tiles"),
+    ];
+    for (key, bytes, says) in cases {
+        s.put(key, &bytes).unwrap();
+        let before = objects(&s);
+        let d = t.add(loc, &b[3..4], &[]).run();
+        assert_eq!(d.code(), 2, "{key}: {}{}", d.stdout(), d.stderr());
+        assert!(d.stderr().contains(says), "{key}: {}", d.stderr());
+        assert!(d.stderr().contains("archive audit"), "{}", d.stderr());
+        assert_eq!(d.stderr().trim().lines().count(), 1, "{}", d.stderr());
+        assert!(objects(&s) == before, "{key}: something was written");
+        s.put(key, &clean[key]).unwrap();
+    }
+    // The same content under another name; a name whose pending copy holds another file.
+    std::fs::copy(t.env.path(&b[1]), t.env.path("b/other.zip")).unwrap();
+    let d = t.add(loc, &["b/other.zip".to_string()], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(
+        d.stderr().contains("already in the archive: entry 1"),
+        "{}",
+        d.stderr()
+    );
+    s.put("log/pending/h3.zip", b"not this bundle").unwrap();
+    let before = objects(&s);
+    let d = t.add(loc, &b[3..4], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("holds another file"), "{}", d.stderr());
+    assert!(objects(&s) == before, "something was written");
+    s.delete("log/pending/h3.zip").unwrap();
+    // A tile the add would write, there with other bytes: refused, never overwritten.
+    s.put("log/tile/0/000.p/4", &[9u8; 128]).unwrap();
+    let d = t.add(loc, &b[3..4], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("never overwritten"), "{}", d.stderr());
+    assert_eq!(
+        s.get("log/tile/0/000.p/4", 1000).unwrap().unwrap().bytes,
+        vec![9u8; 128]
+    );
+}
