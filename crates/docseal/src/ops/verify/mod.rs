@@ -282,13 +282,17 @@ impl Report {
 trait Source {
     /// (name, size) of every file, in order. Called once: the source hands its names over.
     fn files(&mut self) -> Vec<(String, u64)>;
-    /// Read file `i`, `name`, of at most `max` bytes (checking the ZIP CRC).
-    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding>;
+    /// Read file `i`, `name`, of at most `max` bytes (checking the ZIP CRC), with the SHA-256
+    /// of the bytes returned (computed while reading: the caller need not hash them again).
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding>;
     /// Stream file `i`, `name`, through SHA-256 (checking the ZIP CRC).
     fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding>;
     /// Whether entry order is significant (ZIP) or not (directory).
     fn ordered(&self) -> bool;
 }
+
+/// A file read by [`Source::read`]: its bytes and their SHA-256.
+type FileRead = (Vec<u8>, [u8; 32]);
 
 struct ZipSource<'a> {
     r: &'a mut dyn ReadSeek,
@@ -329,7 +333,7 @@ impl Source for ZipSource<'_> {
             .map(|e| (std::mem::take(&mut e.name), e.size))
             .collect()
     }
-    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding> {
         let size = self.entries.get(i).map(|e| e.size).unwrap_or(0);
         if size > max {
             return Err(Finding::at(
@@ -339,8 +343,8 @@ impl Source for ZipSource<'_> {
             ));
         }
         let mut buf = Vec::with_capacity(size as usize);
-        self.stream(i, name, Some(&mut buf))?;
-        Ok(buf)
+        let d = self.stream(i, name, Some(&mut buf))?;
+        Ok((buf, d))
     }
     fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         self.stream(i, name, None)
@@ -502,12 +506,10 @@ impl Source for DirSource {
     fn files(&mut self) -> Vec<(String, u64)> {
         std::mem::take(&mut self.files)
     }
-    fn read(&mut self, _: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+    fn read(&mut self, _: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding> {
         let f = open_nofollow(&self.root.join(name))
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
-        let mut buf = Vec::new();
-        f.take(max + 1)
-            .read_to_end(&mut buf)
+        let buf = crate::format::input::read_at_most(f, max)
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         if buf.len() as u64 > max {
             return Err(Finding::at(
@@ -516,7 +518,8 @@ impl Source for DirSource {
                 format!("more than the {max} bytes allowed"),
             ));
         }
-        Ok(buf)
+        let d = Sha256::digest(&buf).into();
+        Ok((buf, d))
     }
     fn digest(&mut self, _: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         let mut f = open_nofollow(&self.root.join(name))
@@ -773,8 +776,8 @@ fn check_files(
     // bagit.txt
     if let Some(i_bagit) = index.get(BAGIT) {
         match src.read(i_bagit, BAGIT, bagit::MAX_BAG_INFO_BYTES) {
-            Ok(b) => {
-                digests[i_bagit] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_bagit] = Some(d);
                 if b != bagit::BAGIT_TXT {
                     report.push(Finding::at(
                         Code::BundleBagit,
@@ -795,8 +798,8 @@ fn check_files(
             METADATA,
             crate::profile::metadata::MAX_METADATA_BYTES,
         ) {
-            Ok(b) => {
-                digests[i_metadata] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_metadata] = Some(d);
                 let (m, f) = Metadata::parse(&b);
                 let unknown_version = f.iter().any(|f| f.code == Code::BundleVersion);
                 for f in f {
@@ -832,8 +835,8 @@ fn check_files(
     let mut listed_payload: Vec<(String, [u8; 32])> = Vec::new();
     if let Some(i_manifest) = index.get(MANIFEST) {
         match src.read(i_manifest, MANIFEST, bagit::MAX_MANIFEST_BYTES) {
-            Ok(b) => {
-                digests[i_manifest] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_manifest] = Some(d);
                 match parse_manifest(MANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         let bad: Vec<&String> = list
@@ -861,8 +864,8 @@ fn check_files(
     // bag-info.txt must be what the writer derives from the metadata and payload.
     if let Some(i_bag_info) = index.get(BAG_INFO) {
         match src.read(i_bag_info, BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
-            Ok(b) => {
-                digests[i_bag_info] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_bag_info] = Some(d);
                 if let Some(m) = &meta {
                     // Payload-Oxum of the sealed payload: the files the metadata names. When one
                     // is missing that is reported already, and the oxum cannot be known.
@@ -922,8 +925,7 @@ fn check_files(
     let mut tagmanifest: Option<Vec<u8>> = None;
     if let Some(i_tagmanifest) = index.get(TAGMANIFEST) {
         match src.read(i_tagmanifest, TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
-            Ok(b) => {
-                let d: [u8; 32] = Sha256::digest(&b).into();
+            Ok((b, d)) => {
                 digests[i_tagmanifest] = Some(d);
                 report.content_sha256 = Some(hex(&d));
                 match parse_manifest(TAGMANIFEST, &b, &opts.limits) {
@@ -992,14 +994,13 @@ fn check_files(
     let mut sealer: Option<(KeyId, Option<[u8; 32]>)> = None;
     for name in sig_names {
         let Some(at) = index.get(name) else { continue };
-        let bytes = match src.read(at, name, MAX_SIGNATURE_BYTES) {
-            Ok(b) => b,
+        let (bytes, sig_digest) = match src.read(at, name, MAX_SIGNATURE_BYTES) {
+            Ok(r) => r,
             Err(f) => {
                 report.push(f);
                 continue;
             }
         };
-        let sig_digest: [u8; 32] = Sha256::digest(&bytes).into();
         digests[at] = Some(sig_digest);
         let sig = match Signature::parse(&bytes) {
             Ok(s) => s,
@@ -1147,7 +1148,8 @@ fn check_timestamps(
     }
     let signature = index
         .get(SIGNATURE)
-        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
+        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok())
+        .map(|(b, _)| b);
     let mut best: Option<(DateTime<Utc>, String)> = None;
     // The --tsa-trust roots and those the trust files name (only for a bundle with tokens).
     let roots = evidence::roots(&opts.tsa_roots, trust);
@@ -1156,7 +1158,7 @@ fn check_timestamps(
     let mut archived = evidence::ArchivedTokens::new(copies, &opts.limits);
     let mut seen: Vec<(String, String, String)> = Vec::new();
     for (at, name) in names {
-        let bytes = match files[at].1 {
+        let (bytes, digest) = match files[at].1 {
             n if n > MAX_TOKEN_BYTES as u64 => {
                 report.push(Finding::at(
                     Code::TsaTooLarge,
@@ -1166,14 +1168,14 @@ fn check_timestamps(
                 continue;
             }
             _ => match src.read(at, name, MAX_TOKEN_BYTES as u64) {
-                Ok(b) => b,
+                Ok(r) => r,
                 Err(f) => {
                     report.push(f);
                     continue;
                 }
             },
         };
-        digests[at] = Some(Sha256::digest(&bytes).into());
+        digests[at] = Some(digest);
         let Some(sig) = &signature else { continue };
         let roots = if verifying { Some(&roots[..]) } else { None };
         let (mut info, mut findings) = evidence::check(name, &bytes, sig, roots);
@@ -1964,5 +1966,75 @@ mod signer_bytes_tests {
         for tc in ["docseal v1 bundle=x url=u", "signer=RWQ", "signer=!!!!"] {
             assert_eq!(embedded_signer_bytes(&sk.sign(b"m", "u", tc)), None, "{tc}");
         }
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../archive/sample.zip");
+        std::fs::read(p).unwrap()
+    }
+
+    /// Issue 18, proposal 2: `Source::read` returns the SHA-256 of exactly the bytes it
+    /// returns (so `check_files` no longer hashes tag and signature files a second time), for a
+    /// ZIP and for the same bundle unzipped, and it equals what `Source::digest` streams.
+    #[test]
+    fn issue18_proposal2_read_returns_the_sha256_of_its_bytes() {
+        let bytes = sample();
+        let mut cur = std::io::Cursor::new(&bytes[..]);
+        let entries = zip::read_strict(&mut cur, bytes.len() as u64, &Limits::default()).unwrap();
+        let mut zsrc = ZipSource {
+            r: &mut cur,
+            entries,
+        };
+        let files = zsrc.files();
+        let dir = tempfile::tempdir().unwrap();
+        let mut read = 0;
+        for (i, (name, size)) in files.iter().enumerate() {
+            let (b, d) = zsrc.read(i, name, *size).unwrap();
+            assert_eq!(b.len() as u64, *size, "{name}");
+            assert_eq!(d, <[u8; 32]>::from(Sha256::digest(&b)), "{name}");
+            assert_eq!(d, zsrc.digest(i, name).unwrap(), "{name}");
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, &b).unwrap();
+            read += 1;
+        }
+        assert!(read >= 7, "the sample has payload, tag and signature files");
+        let mut report = Report::labeled("dir".into(), false);
+        let mut dsrc = DirSource::scan(dir.path(), &Limits::default(), &mut report);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let dfiles = dsrc.files();
+        let mut zfiles = files.clone();
+        zfiles.sort();
+        assert_eq!(dfiles, zfiles);
+        for (i, (name, size)) in dfiles.iter().enumerate() {
+            let (b, d) = dsrc.read(i, name, *size).unwrap();
+            assert_eq!(b.len() as u64, *size, "{name}");
+            assert_eq!(d, <[u8; 32]>::from(Sha256::digest(&b)), "{name}");
+            assert_eq!(d, dsrc.digest(i, name).unwrap(), "{name}");
+        }
+    }
+
+    /// Issue 13: `DirSource::read` goes through the library's one bounded read: a file of
+    /// exactly `max` bytes is read, one byte more is refused as too large, never read whole.
+    #[test]
+    fn issue13_dir_source_read_is_bounded_at_max() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bagit.txt"), vec![b'x'; 100]).unwrap();
+        let mut report = Report::labeled("dir".into(), false);
+        let mut src = DirSource::scan(dir.path(), &Limits::default(), &mut report);
+        let (b, _) = src.read(0, "bagit.txt", 100).unwrap();
+        assert_eq!(b.len(), 100);
+        let f = src.read(0, "bagit.txt", 99).unwrap_err();
+        assert_eq!(f.code, Code::LimitTagFile);
+        assert!(
+            f.message.contains("more than the 99 bytes"),
+            "{}",
+            f.message
+        );
     }
 }
