@@ -46,6 +46,7 @@ pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 pub use crate::profile::trust::{Trust, TrustedKey};
+pub mod evidence;
 mod pinned;
 pub use pinned::{BundleRecord, Pinned, PinnedError, PinnedKey, PINNED_FORMAT};
 
@@ -70,18 +71,9 @@ pub struct Options {
     pub require_timestamp: bool,
 }
 
-/// A bundle copy an archive log vouches for: its entry's file digest, under a checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArchivedCopy {
-    /// The time of the first counted checkpoint by `archive_key` that includes the entry.
-    pub time: DateTime<Utc>,
-    /// The Ed25519 public key that signed that checkpoint.
-    pub archive_key: [u8; 32],
-    /// SHA-256 of the archived bundle file, as the log entry records it.
-    pub file_sha256: [u8; 32],
-    /// Where the archived copy is (`ARCHIVE/bundles/NAME`).
-    pub copy: PathBuf,
-}
+// Defined beside the token evidence, which reads archived copies too, so that `evidence` does
+// not depend on this file (issue 13: no circle between files).
+pub use evidence::ArchivedCopy;
 
 /// The SHA-256 of every signature file (the sealer's and the co-signatures) in the bundle file
 /// `copy`, if its SHA-256 is `file_sha256`; `None` otherwise (missing, changed, unreadable).
@@ -200,7 +192,7 @@ pub struct Report {
     pub format: u32,
     /// The RFC 3161 timestamp tokens (format v2), in bundle order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub timestamps: Vec<crate::ops::timestamp::evidence::TimestampInfo>,
+    pub timestamps: Vec<evidence::TimestampInfo>,
     /// For a revoked key whose signature still passed: which evidence (a timestamp token or
     /// the archive log) showed it existed before the revocation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -1118,7 +1110,6 @@ fn check_timestamps(
     report: &mut Report,
 ) -> Option<(DateTime<Utc>, String)> {
     use crate::format::tsa::{MAX_TOKENS, MAX_TOKEN_BYTES};
-    use crate::ops::timestamp::evidence;
     let verifying = trust.is_some();
     let names: Vec<(usize, &String)> = files
         .iter()
@@ -1381,14 +1372,14 @@ fn check_signature(
             tk.revoked.is_some() || tk.valid_from.is_some() || tk.valid_until.is_some();
         let archive_time = needs_time.then(|| archived.time_for(&pk)).flatten();
         let stamped = archived.stamped.filter(|_| needs_time);
-        let established =
-            crate::ops::timestamp::evidence::earliest(archive_time, stamped.map(|t| t.0));
+        let established = evidence::earliest(archive_time, stamped.map(|t| t.0));
         if let Some(f) = tk.check(name, asserted, established) {
             report.push(f);
             return (SignerStatus::Refused, key_name, Some(pk));
         }
         // Which evidence made a revoked key's signature pass, for the report.
-        crate::ops::timestamp::evidence::note(report, name, Some(tk), archive_time, stamped);
+        let note = evidence::note(&report.timestamps, name, Some(tk), archive_time, stamped);
+        report.evidence.extend(note);
         (SignerStatus::Trusted, key_name, Some(pk))
     } else {
         (SignerStatus::ValidUntrusted, None, Some(pk))
