@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Largest signature file the verifier reads.
@@ -477,19 +478,24 @@ impl DirSource {
             }
         }
         files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for (n, _) in &files {
-            if let Some(other) = seen.insert(crate::format::path::collision_key(n), n.clone()) {
-                report.push(Finding::at(
-                    Code::ZipNameCollision,
-                    n.clone(),
-                    format!("collides with {other} after case folding or normalization"),
-                ));
-            }
-        }
+        report_collisions(&files, report);
         DirSource {
             root: root.to_path_buf(),
             files,
+        }
+    }
+}
+
+/// Names of an unzipped bundle that are equal after case folding and normalization.
+fn report_collisions(files: &[(String, u64)], report: &mut Report) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (n, _) in files {
+        if let Some(other) = seen.insert(crate::format::path::collision_key(n), n.clone()) {
+            report.push(Finding::at(
+                Code::ZipNameCollision,
+                n.clone(),
+                format!("collides with {other} after case folding or normalization"),
+            ));
         }
     }
 }
@@ -730,9 +736,38 @@ fn check_files(
     report: &mut Report,
 ) {
     let index = ByName::new(files);
-    let size_of = |n: &str| index.get(n).map(|i| files[i].1);
+    check_layout(src, files, &index, report);
+    check_bagit(src, &index, digests, report);
+    let ControlFlow::Continue(meta) = check_metadata(src, &index, digests, report) else {
+        return;
+    };
+    let (payload_names, listed_payload) = check_payload(src, files, &index, digests, opts, report);
+    check_bag_info(src, files, &index, meta.as_ref(), digests, report);
+    if let Some(m) = &meta {
+        check_metadata_names(m, &index, &payload_names, &listed_payload, report);
+    }
+    let tagmanifest = check_tagmanifest(src, &index, digests, opts, report);
+    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
+    // signatures, since a trusted one is evidence of when the signature existed.
+    let token_time = check_timestamps(src, files, &index, digests, trust, opts, report);
+    let signed = Signed {
+        tagmanifest: tagmanifest.as_deref(),
+        meta: meta.as_ref(),
+        token_time: token_time.as_ref(),
+    };
+    let trusted_signers =
+        check_signatures(src, files, &index, digests, &signed, trust, opts, report);
+    check_trusted_signers(&trusted_signers, trust, opts, report);
+    report.metadata = meta;
+}
 
-    // Layout: known names only, required files present, canonical order.
+/// Layout: known names only, required files present, canonical order.
+fn check_layout(
+    src: &dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    report: &mut Report,
+) {
     for (n, _) in files {
         if let Kind::Unknown = classify(n) {
             report.push(Finding::at(
@@ -764,8 +799,15 @@ fn check_files(
             "entries are not in the canonical order (payload, tag files, signatures)",
         ));
     }
+}
 
-    // bagit.txt
+/// bagit.txt: the exact BagIt 1.0 declaration.
+fn check_bagit(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) {
     if let Some(i_bagit) = index.get(BAGIT) {
         match src.read(i_bagit, BAGIT, bagit::MAX_BAG_INFO_BYTES) {
             Ok((b, d)) => {
@@ -781,8 +823,15 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+}
 
-    // metadata.json
+/// metadata.json, parsed; `Break` when its version is unknown (nothing more is checked).
+fn check_metadata(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) -> ControlFlow<(), Option<Metadata>> {
     let mut meta: Option<Metadata> = None;
     if let Some(i_metadata) = index.get(METADATA) {
         match src.read(
@@ -798,7 +847,7 @@ fn check_files(
                     report.push(f);
                 }
                 if unknown_version {
-                    return;
+                    return ControlFlow::Break(());
                 }
                 meta = m;
             }
@@ -808,8 +857,19 @@ fn check_files(
     if let Some(m) = &meta {
         report.id = Some(m.id.clone());
     }
+    ControlFlow::Continue(meta)
+}
 
-    // Payload: hash every payload file (also for the file list), then the payload manifest.
+/// Payload: hash every payload file (also for the file list), then the payload manifest.
+/// Returns the payload names and the manifest's list.
+fn check_payload<'f>(
+    src: &mut dyn Source,
+    files: &'f [(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    opts: &Options,
+    report: &mut Report,
+) -> (Vec<&'f str>, Vec<(String, [u8; 32])>) {
     for (i, (n, _)) in files.iter().enumerate() {
         if !matches!(classify(n), Kind::Payload) {
             continue;
@@ -843,7 +903,7 @@ fn check_files(
                                 format!("lists {p}, which is not a payload file"),
                             ));
                         }
-                        compare_manifest(MANIFEST, &list, &payload_names, &index, digests, report);
+                        compare_manifest(MANIFEST, &list, &payload_names, index, digests, report);
                         listed_payload = list;
                     }
                     Err(f) => report.push(f),
@@ -852,13 +912,24 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+    (payload_names, listed_payload)
+}
 
-    // bag-info.txt must be what the writer derives from the metadata and payload.
+/// bag-info.txt must be what the writer derives from the metadata and payload.
+fn check_bag_info(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    meta: Option<&Metadata>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) {
+    let size_of = |n: &str| index.get(n).map(|i| files[i].1);
     if let Some(i_bag_info) = index.get(BAG_INFO) {
         match src.read(i_bag_info, BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
             Ok((b, d)) => {
                 digests[i_bag_info] = Some(d);
-                if let Some(m) = &meta {
+                if let Some(m) = meta {
                     // Payload-Oxum of the sealed payload: the files the metadata names. When one
                     // is missing that is reported already, and the oxum cannot be known.
                     let mut named = vec![m.article_file.as_str()];
@@ -878,42 +949,58 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+}
 
-    // Metadata against the payload.
-    if let Some(m) = &meta {
-        let mut named: Vec<&str> = vec![m.article_file.as_str()];
-        named.extend(m.attachments.iter().map(String::as_str));
-        for n in &named {
-            if !index.contains(n) {
-                report.push(Finding::at(
-                    Code::ManifestMissing,
-                    *n,
-                    "named in metadata.json but not in the bundle",
-                ));
-            }
-        }
-        for n in &payload_names {
-            if !named.contains(n) {
-                report.push(Finding::at(
-                    Code::BundleUnexpectedFile,
-                    *n,
-                    "payload file not named in metadata.json",
-                ));
-            }
-        }
-        // The id binds the article's sealed digest (as listed), the URL and the sealing time.
-        if let Some((_, a)) = listed_payload.iter().find(|(p, _)| *p == m.article_file) {
-            if crate::profile::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
-                report.push(Finding::at(
-                    Code::MetadataInvalid,
-                    METADATA,
-                    "id does not match the article, URL and sealing time",
-                ));
-            }
+/// Metadata against the payload: the files it names are there, and only those; the id binds
+/// the article's listed digest, the URL and the sealing time.
+fn check_metadata_names(
+    m: &Metadata,
+    index: &ByName<'_>,
+    payload_names: &[&str],
+    listed_payload: &[(String, [u8; 32])],
+    report: &mut Report,
+) {
+    let mut named: Vec<&str> = vec![m.article_file.as_str()];
+    named.extend(m.attachments.iter().map(String::as_str));
+    for n in &named {
+        if !index.contains(n) {
+            report.push(Finding::at(
+                Code::ManifestMissing,
+                *n,
+                "named in metadata.json but not in the bundle",
+            ));
         }
     }
+    for n in payload_names {
+        if !named.contains(n) {
+            report.push(Finding::at(
+                Code::BundleUnexpectedFile,
+                *n,
+                "payload file not named in metadata.json",
+            ));
+        }
+    }
+    // The id binds the article's sealed digest (as listed), the URL and the sealing time.
+    if let Some((_, a)) = listed_payload.iter().find(|(p, _)| *p == m.article_file) {
+        if crate::profile::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
+            report.push(Finding::at(
+                Code::MetadataInvalid,
+                METADATA,
+                "id does not match the article, URL and sealing time",
+            ));
+        }
+    }
+}
 
-    // Tag manifest: the signed file.
+/// Tag manifest: the signed file; lists exactly the tag files it may list, with their digests.
+/// Returns its bytes (what the signatures sign).
+fn check_tagmanifest(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    opts: &Options,
+    report: &mut Report,
+) -> Option<Vec<u8>> {
     let mut tagmanifest: Option<Vec<u8>> = None;
     if let Some(i_tagmanifest) = index.get(TAGMANIFEST) {
         match src.read(i_tagmanifest, TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
@@ -938,7 +1025,7 @@ fn check_files(
                             .copied()
                             .filter(|t| index.contains(t))
                             .collect();
-                        compare_manifest(TAGMANIFEST, &list, &tags, &index, digests, report);
+                        compare_manifest(TAGMANIFEST, &list, &tags, index, digests, report);
                     }
                     Err(f) => report.push(f),
                 }
@@ -947,13 +1034,33 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+    tagmanifest
+}
 
-    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
-    // signatures, since a trusted one is evidence of when the signature existed.
-    let token_time = check_timestamps(src, files, &index, digests, trust, opts, report);
+/// What the signatures are checked against: the tag manifest, the metadata, and the time a
+/// trusted timestamp token establishes for the sealer's signature.
+struct Signed<'a> {
+    tagmanifest: Option<&'a [u8]>,
+    meta: Option<&'a Metadata>,
+    token_time: Option<&'a (DateTime<Utc>, String)>,
+}
 
-    // Signatures: the sealer's first, then the co-signatures in name order, whatever order
-    // the source lists them in (a ZIP and its unzipped directory get the same checks).
+/// Signatures: the sealer's first, then the co-signatures in name order, whatever order the
+/// source lists them in (a ZIP and its unzipped directory get the same checks). Returns the
+/// distinct trusted signers, by public key.
+// Longer than 80 lines: one loop over the signature files, whose checks share the sealer found
+// first, the archive evidence read once and the trusted signers counted so far.
+#[allow(clippy::too_many_arguments)]
+fn check_signatures(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    signed: &Signed<'_>,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) -> HashSet<[u8; 32]> {
     let mut sig_names: Vec<&String> = files
         .iter()
         .map(|(n, _)| n)
@@ -1051,17 +1158,19 @@ fn check_files(
                 "untrusted comment is not the exact value the writer produces",
             ));
         }
-        let Some(tm) = &tagmanifest else { continue };
+        let Some(tm) = signed.tagmanifest else {
+            continue;
+        };
         let archived = Archived {
             copies,
             limits: &opts.limits,
             evidence: &evidence,
             signature: sig_digest,
             // A trusted token covers the sealer's signature file only.
-            stamped: token_time.as_ref().filter(|_| name.as_str() == SIGNATURE),
+            stamped: signed.token_time.filter(|_| name.as_str() == SIGNATURE),
         };
         let (status, key_name, key) =
-            check_signature(name, &sig, tm, meta.as_ref(), trust, &archived, report);
+            check_signature(name, &sig, tm, signed.meta, trust, &archived, report);
         if status == SignerStatus::Trusted {
             if let Some(k) = key {
                 trusted_signers.insert(k);
@@ -1075,6 +1184,17 @@ fn check_files(
             status,
         });
     }
+    trusted_signers
+}
+
+/// With trust: enough distinct trusted signers (`require_signers`) make signatures by keys that
+/// are not trusted warnings only; too few is a finding.
+fn check_trusted_signers(
+    trusted_signers: &HashSet<[u8; 32]>,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) {
     if trust.is_some() {
         let need = opts.require_signers.max(1);
         if trusted_signers.len() >= need {
@@ -1094,12 +1214,12 @@ fn check_files(
             ));
         }
     }
-
-    report.metadata = meta;
 }
 
 /// Check the bundle's timestamp tokens (format v2) against the sealer's signature file;
 /// returns the earliest time a token from a trusted TSA establishes, and that token's file.
+// Longer than 80 lines: one loop over the token files, whose checks share the sealer's
+// signature, the roots, the archived copies' tokens read once and the issuances seen so far.
 fn check_timestamps(
     src: &mut dyn Source,
     files: &[(String, u64)],
@@ -1261,6 +1381,8 @@ impl Archived<'_> {
 /// With `trust`, the signature's key is found by its key id, or (for another key id of the
 /// same key, an alias) by the public key its trusted comment names; either way the signer is
 /// the public key, counted once. A key trusted only as an archive key signs no bundle.
+// Longer than 80 lines: the key look-up (id, alias, embedded key), the verification with its
+// error kinds, the trusted comment and the trust decision in the order a finding depends on.
 fn check_signature(
     name: &str,
     sig: &Signature,
@@ -1753,6 +1875,8 @@ pub struct KnownBundle {
 /// another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a newer,
 /// passing bundle supersedes gets `prov.superseded` (a warning, naming the newer version).
 /// Links to bundles that are not present cannot be checked and are left alone.
+// Longer than 80 lines: one pass over the bundles' links by the rule above, whose steps share
+// the index of passing versions by id and the links already judged.
 pub fn check_supersedes(
     reports: &mut [Report],
     known: &[KnownBundle],
