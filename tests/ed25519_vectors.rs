@@ -345,6 +345,74 @@ fn issue18_ed25519_speccheck_verdicts_equal_verify_strict() {
     }
 }
 
+/// Issue 18, proposal 3: the pair check (`Signature::verify` checks its signature and global
+/// signature together, with one field inversion) on every ordered pair of vectors by one key
+/// (Wycheproof's test groups share keys; each speccheck case is paired with itself): the two
+/// verdicts of `strict_fast_pair` equal `verify_strict`'s, and the whole pair check equals the
+/// two one-signature checks in order (the first error wins, with its label).
+#[test]
+fn issue18_proposal3_vector_pairs_through_the_pair_check_equal_verify_strict() {
+    let mut all: Vec<Case> = wycheproof_cases().into_iter().map(|(c, _)| c).collect();
+    all.extend(speccheck_cases());
+    let mut by_key: Vec<(Vec<u8>, Vec<&Case>)> = Vec::new();
+    for c in &all {
+        if c.sig.len() != 64 || docseal_key(&c.key).is_err() {
+            continue;
+        }
+        match by_key.iter_mut().find(|(k, _)| *k == c.key) {
+            Some((_, v)) => v.push(c),
+            None => by_key.push((c.key.clone(), vec![c])),
+        }
+    }
+    let (mut pairs, mut both_valid, mut mixed) = (0, 0, 0);
+    for (k, cases) in &by_key {
+        let key = docseal_key(k).unwrap();
+        let one = |c: &Case, label: &'static str| {
+            let (strict, lax) = dalek(c);
+            if strict {
+                Ok(())
+            } else if lax {
+                Err(VerifyError::NotStrict)
+            } else {
+                Err(VerifyError::Invalid(label))
+            }
+        };
+        for x in cases {
+            for y in cases {
+                let (sx, sy): ([u8; 64], [u8; 64]) =
+                    (x.sig[..].try_into().unwrap(), y.sig[..].try_into().unwrap());
+                let want = [dalek(x).0, dalek(y).0];
+                assert_eq!(
+                    key.ed25519_strict_fast_pair((&x.msg, &sx), (&y.msg, &sy)),
+                    want,
+                    "{} / {}",
+                    x.id,
+                    y.id
+                );
+                assert_eq!(
+                    key.ed25519_check_pair((&x.msg, &sx), (&y.msg, &sy)),
+                    one(x, "signature").and_then(|()| one(y, "global signature")),
+                    "{} / {}",
+                    x.id,
+                    y.id
+                );
+                pairs += 1;
+                match want {
+                    [true, true] => both_valid += 1,
+                    [a, b] if a != b => mixed += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Both kinds that matter were reached: two valid signatures (the shared inversion) and a
+    // valid one beside an invalid one, in both orders.
+    assert!(
+        pairs > 1000 && both_valid > 100 && mixed > 100,
+        "{pairs} {both_valid} {mixed}"
+    );
+}
+
 /// Writes the seeds of the `ed25519` fuzz target (`fuzz/corpus/ed25519/seed-*`, input format in
 /// `fuzz/fuzz_targets/ed25519_oracle.rs`): every vector above with a 32-byte key and a 64-byte
 /// signature as a raw input, and one signature made by the target for each of the 64 pairs of

@@ -20,6 +20,13 @@
 //!   message); bit 0x40 adds the group order L to S (a non-canonical S); then `b[32..]` is
 //!   XORed into R's bytes. With mode 0x80, a zero mask and a secret and nonce that are not 0
 //!   modulo L it is an ordinary valid signature (the oracle checks that too).
+//!
+//! Pairs (issue 18, proposal 3: `Signature::verify` checks its signature and global signature
+//! together, with one field inversion): the signature above is also checked beside a second
+//! one by the same key, in both orders and beside itself, through `strict_fast_pair` and the
+//! whole pair check, against `verify_strict` on each. In "made" mode the second is made the
+//! same way with the next nonce over the signature's bytes followed by the message (the
+//! global signature's shape) and no mask; in "raw" mode it is the signature itself.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -79,6 +86,8 @@ pub struct Decoded<'a> {
     /// An ordinary valid signature made here (mode 0x80, zero mask, secret and nonce not 0
     /// modulo L): both must accept it.
     pub ordinary: bool,
+    /// The second signature of the pairs, and its message.
+    pub second: ([u8; 64], Vec<u8>),
 }
 
 /// Decode an input (`None`: too short).
@@ -96,6 +105,7 @@ pub fn decode(data: &[u8]) -> Option<Decoded<'_>> {
             sig: b,
             msg,
             ordinary: false,
+            second: (b, msg.to_vec()),
         });
     }
     let secret = Scalar::from_bytes_mod_order(a);
@@ -103,25 +113,32 @@ pub fn decode(data: &[u8]) -> Option<Decoded<'_>> {
     let key = (ED25519_BASEPOINT_POINT * secret + EIGHT_TORSION[usize::from(mode & 7)])
         .compress()
         .to_bytes();
-    let r = (ED25519_BASEPOINT_POINT * nonce + EIGHT_TORSION[usize::from((mode >> 3) & 7)])
-        .compress()
-        .to_bytes();
-    let k = Scalar::from_hash(
-        Sha512::new()
-            .chain_update(r)
-            .chain_update(key)
-            .chain_update(msg),
-    );
-    let mut s = (nonce + k * secret).to_bytes();
-    if mode & 0x40 != 0 {
-        s = add_le(&s, &L);
-    }
-    let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(&r);
-    sig[32..].copy_from_slice(&s);
+    let make = |nonce: Scalar, msg: &[u8]| {
+        let r = (ED25519_BASEPOINT_POINT * nonce + EIGHT_TORSION[usize::from((mode >> 3) & 7)])
+            .compress()
+            .to_bytes();
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(r)
+                .chain_update(key)
+                .chain_update(msg),
+        );
+        let mut s = (nonce + k * secret).to_bytes();
+        if mode & 0x40 != 0 {
+            s = add_le(&s, &L);
+        }
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r);
+        sig[32..].copy_from_slice(&s);
+        sig
+    };
+    let mut sig = make(nonce, msg);
     for (x, m) in sig[..32].iter_mut().zip(&b[32..]) {
         *x ^= m;
     }
+    let mut msg2 = sig.to_vec();
+    msg2.extend_from_slice(msg);
+    let second = (make(nonce + Scalar::ONE, &msg2), msg2);
     let ordinary = mode == 0x80
         && b[32..].iter().all(|&m| m == 0)
         && secret != Scalar::ZERO
@@ -131,6 +148,7 @@ pub fn decode(data: &[u8]) -> Option<Decoded<'_>> {
         sig,
         msg,
         ordinary,
+        second,
     })
 }
 
@@ -141,13 +159,14 @@ pub fn check(data: &[u8]) -> Outcome {
         sig,
         msg,
         ordinary,
+        second,
     }) = decode(data)
     else {
         return Outcome::Skipped;
     };
-    let (strict, lax) = match ed25519_dalek::VerifyingKey::from_bytes(&key) {
+    let dalek = |msg: &[u8], sig: &[u8; 64]| match ed25519_dalek::VerifyingKey::from_bytes(&key) {
         Ok(k) => {
-            let s = ed25519_dalek::Signature::from_bytes(&sig);
+            let s = ed25519_dalek::Signature::from_bytes(sig);
             (
                 k.verify_strict(msg, &s).is_ok(),
                 ed25519_dalek::Verifier::verify(&k, msg, &s).is_ok(),
@@ -155,6 +174,7 @@ pub fn check(data: &[u8]) -> Outcome {
         }
         Err(_) => (false, false),
     };
+    let (strict, lax) = dalek(msg, &sig);
     if ordinary {
         assert!(
             strict,
@@ -192,6 +212,38 @@ pub fn check(data: &[u8]) -> Outcome {
         Err(VerifyError::Invalid("signature"))
     };
     assert_eq!(pk.ed25519_check(msg, &sig), want, "the whole check");
+    // Pairs: (this, second), (second, this), (this, this).
+    let (sig2, msg2) = (&second.0, &second.1[..]);
+    let (strict2, lax2) = dalek(msg2, sig2);
+    if ordinary {
+        assert!(
+            strict2,
+            "the second ordinary signature made by the target does not verify"
+        );
+    }
+    let one = |strict: bool, lax: bool, label| {
+        if strict {
+            Ok(())
+        } else if lax {
+            Err(VerifyError::NotStrict)
+        } else {
+            Err(VerifyError::Invalid(label))
+        }
+    };
+    let verdict = [(msg, &sig, strict, lax), (msg2, sig2, strict2, lax2)];
+    for (x, y) in [(0, 1), (1, 0), (0, 0)] {
+        let ((mx, sx, tx, lx), (my, sy, ty, ly)) = (verdict[x], verdict[y]);
+        assert_eq!(
+            pk.ed25519_strict_fast_pair((mx, sx), (my, sy)),
+            [tx, ty],
+            "strict_fast_pair ({x}, {y})"
+        );
+        assert_eq!(
+            pk.ed25519_check_pair((mx, sx), (my, sy)),
+            one(tx, lx, "signature").and_then(|()| one(ty, ly, "global signature")),
+            "the whole pair check ({x}, {y})"
+        );
+    }
     if strict {
         Outcome::Accepted
     } else {

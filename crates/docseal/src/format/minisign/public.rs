@@ -115,4 +115,33 @@ impl PublicKey {
     pub fn ed25519_strict_fast(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         strict_fast(&self.key, message, signature)
     }
+
+    /// Not part of the API (for `tests/ed25519_vectors.rs` and the `ed25519` fuzz target): how
+    /// [`Signature::verify`] accepts its two signatures, the signature (`first`) and the
+    /// global signature (`second`): `strict_fast_pair` (one field inversion for both), then
+    /// the one-signature check of each in order for the verdict and the error kind.
+    #[doc(hidden)]
+    pub fn ed25519_check_pair(
+        &self,
+        first: (&[u8], &[u8; 64]),
+        second: (&[u8], &[u8; 64]),
+    ) -> Result<(), VerifyError> {
+        check_ed25519_pair(
+            &self.key,
+            (first.0, first.1, "signature"),
+            (second.0, second.1, "global signature"),
+        )
+    }
+
+    /// Not part of the API (for `tests/ed25519_vectors.rs` and the `ed25519` fuzz target):
+    /// `strict_fast_pair` alone, the function that accepts every valid signature pair docseal
+    /// verifies.
+    #[doc(hidden)]
+    pub fn ed25519_strict_fast_pair(
+        &self,
+        first: (&[u8], &[u8; 64]),
+        second: (&[u8], &[u8; 64]),
+    ) -> [bool; 2] {
+        strict_fast_pair(&self.key, first, second)
+    }
 }

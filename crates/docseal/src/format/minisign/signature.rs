@@ -115,12 +115,16 @@ impl Signature {
             return Err(VerifyError::Legacy);
         }
         let digest = Blake2b512::digest(data);
-        check_ed25519(&key.key, &digest, &self.signature, "signature")?;
-        check_ed25519(
+        // Both verifications with one field inversion; the verdicts and the first error are
+        // those of checking the signature, then the global signature (`check_ed25519_pair`).
+        check_ed25519_pair(
             &key.key,
-            &global_message(&self.signature, &self.trusted_comment),
-            &self.global_signature,
-            "global signature",
+            (&digest, &self.signature, "signature"),
+            (
+                &global_message(&self.signature, &self.trusted_comment),
+                &self.global_signature,
+                "global signature",
+            ),
         )
     }
 }

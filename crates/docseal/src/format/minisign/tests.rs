@@ -1374,3 +1374,97 @@ mod interop {
             .unwrap();
     }
 }
+
+/// Issue 18, proposal 3: `strict_fast_pair` (one field inversion for two signatures) gives,
+/// for every ordered pair of cases by one key (valid, every kind of invalid, a torsion
+/// component in R, S + L, a small-order R, non-strict only), exactly the two verdicts of
+/// ed25519-dalek's `verify_strict`, and `check_ed25519_pair` exactly the result of the two
+/// one-signature checks in order (the first error wins, with its label).
+#[test]
+fn issue18_proposal3_strict_fast_pair_equals_two_verify_strict() {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use ed25519_dalek::VerifyingKey;
+    use sha2::{Digest as _, Sha512};
+
+    let a = Scalar::from_bytes_mod_order([5; 32]);
+    let pk = EdwardsPoint::mul_base(&a);
+    let key = VerifyingKey::from_bytes(pk.compress().as_bytes()).unwrap();
+    // Sign `msg` with nonce `n`, R = [n]B + `extra`, S + `add_l` * L.
+    let sign = |msg: &[u8], n: u8, extra: EdwardsPoint, add_l: bool| -> [u8; 64] {
+        let r = (EdwardsPoint::mul_base(&Scalar::from(n)) + extra)
+            .compress()
+            .to_bytes();
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(r)
+                .chain_update(pk.compress().as_bytes())
+                .chain_update(msg),
+        );
+        let mut s = (Scalar::from(n) + k * a).to_bytes();
+        if add_l {
+            let mut carry = 0u16;
+            for (x, l) in s.iter_mut().zip(GROUP_ORDER) {
+                let v = u16::from(*x) + u16::from(l) + carry;
+                *x = v as u8;
+                carry = v >> 8;
+            }
+        }
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r);
+        sig[32..].copy_from_slice(&s);
+        sig
+    };
+    let none = EdwardsPoint::default();
+    let torsion = order8_point();
+    let mut cases: Vec<(Vec<u8>, [u8; 64])> = Vec::new();
+    for i in 0..6u8 {
+        let msg = vec![i; 1 + usize::from(i) * 7];
+        cases.push((msg.clone(), sign(&msg, 11 + i, none, false)));
+    }
+    let msg = b"m".to_vec();
+    let good = sign(&msg, 40, none, false);
+    for bit in [0, 7, 100, 255, 256, 300, 511] {
+        let mut bad = good;
+        bad[bit / 8] ^= 1 << (bit % 8);
+        cases.push((msg.clone(), bad));
+    }
+    cases.push((b"other".to_vec(), good));
+    cases.push((msg.clone(), sign(&msg, 41, torsion, false)));
+    cases.push((msg.clone(), sign(&msg, 42, none, true)));
+    let mut small = good;
+    small[..32].copy_from_slice(&small_order_encodings()[3]);
+    cases.push((msg.clone(), small));
+    cases.push((msg.clone(), sign(&msg, 43, torsion + torsion, false)));
+    // Non-strict only: nonce 0, so R is the identity (small order) and the equation holds.
+    cases.push((msg.clone(), sign(&msg, 0, none, false)));
+    assert_eq!(
+        check_ed25519(&key, &msg, &cases.last().unwrap().1, "signature"),
+        Err(VerifyError::NotStrict)
+    );
+
+    let strict = |(m, s): &(Vec<u8>, [u8; 64])| {
+        key.verify_strict(m, &ed25519_dalek::Signature::from_bytes(s))
+            .is_ok()
+    };
+    let valid = cases.iter().filter(|c| strict(c)).count();
+    assert!(
+        valid >= 6 && valid < cases.len(),
+        "{valid} of {}",
+        cases.len()
+    );
+    for x in &cases {
+        for y in &cases {
+            let want = [strict(x), strict(y)];
+            let got = strict_fast_pair(&key, (&x.0, &x.1), (&y.0, &y.1));
+            assert_eq!(got, want, "{:02x?} / {:02x?}", x.1, y.1);
+            let one = |c: &(Vec<u8>, [u8; 64]), label| check_ed25519(&key, &c.0, &c.1, label);
+            let want = one(x, "signature").and_then(|()| one(y, "global signature"));
+            let got = check_ed25519_pair(
+                &key,
+                (&x.0, &x.1, "signature"),
+                (&y.0, &y.1, "global signature"),
+            );
+            assert_eq!(got, want);
+        }
+    }
+}

@@ -6,10 +6,10 @@
 //! so the checkpoint files are unchanged. [`check`] checks one token against the signature
 //! bytes it covers; [`audit`] checks every token of an archive for `archive audit`.
 
-use super::evidence::{self, TimestampInfo};
 use crate::format::finding::{Code, Finding};
 use crate::format::input::{self, Open};
 use crate::format::tsa::MAX_TOKEN_BYTES;
+use crate::ops::verify::evidence::{self, TimestampInfo};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::Path;

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Largest signature file the verifier reads.
@@ -46,6 +47,7 @@ pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 pub use crate::profile::trust::{Trust, TrustedKey};
+pub mod evidence;
 mod pinned;
 pub use pinned::{BundleRecord, Pinned, PinnedError, PinnedKey, PINNED_FORMAT};
 
@@ -70,18 +72,9 @@ pub struct Options {
     pub require_timestamp: bool,
 }
 
-/// A bundle copy an archive log vouches for: its entry's file digest, under a checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArchivedCopy {
-    /// The time of the first counted checkpoint by `archive_key` that includes the entry.
-    pub time: DateTime<Utc>,
-    /// The Ed25519 public key that signed that checkpoint.
-    pub archive_key: [u8; 32],
-    /// SHA-256 of the archived bundle file, as the log entry records it.
-    pub file_sha256: [u8; 32],
-    /// Where the archived copy is (`ARCHIVE/bundles/NAME`).
-    pub copy: PathBuf,
-}
+// Defined beside the token evidence, which reads archived copies too, so that `evidence` does
+// not depend on this file (issue 13: no circle between files).
+pub use evidence::ArchivedCopy;
 
 /// The SHA-256 of every signature file (the sealer's and the co-signatures) in the bundle file
 /// `copy`, if its SHA-256 is `file_sha256`; `None` otherwise (missing, changed, unreadable).
@@ -200,7 +193,7 @@ pub struct Report {
     pub format: u32,
     /// The RFC 3161 timestamp tokens (format v2), in bundle order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub timestamps: Vec<crate::ops::timestamp::evidence::TimestampInfo>,
+    pub timestamps: Vec<evidence::TimestampInfo>,
     /// For a revoked key whose signature still passed: which evidence (a timestamp token or
     /// the archive log) showed it existed before the revocation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -282,13 +275,17 @@ impl Report {
 trait Source {
     /// (name, size) of every file, in order. Called once: the source hands its names over.
     fn files(&mut self) -> Vec<(String, u64)>;
-    /// Read file `i`, `name`, of at most `max` bytes (checking the ZIP CRC).
-    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding>;
+    /// Read file `i`, `name`, of at most `max` bytes (checking the ZIP CRC), with the SHA-256
+    /// of the bytes returned (computed while reading: the caller need not hash them again).
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding>;
     /// Stream file `i`, `name`, through SHA-256 (checking the ZIP CRC).
     fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding>;
     /// Whether entry order is significant (ZIP) or not (directory).
     fn ordered(&self) -> bool;
 }
+
+/// A file read by [`Source::read`]: its bytes and their SHA-256.
+type FileRead = (Vec<u8>, [u8; 32]);
 
 struct ZipSource<'a> {
     r: &'a mut dyn ReadSeek,
@@ -329,7 +326,7 @@ impl Source for ZipSource<'_> {
             .map(|e| (std::mem::take(&mut e.name), e.size))
             .collect()
     }
-    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+    fn read(&mut self, i: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding> {
         let size = self.entries.get(i).map(|e| e.size).unwrap_or(0);
         if size > max {
             return Err(Finding::at(
@@ -339,8 +336,8 @@ impl Source for ZipSource<'_> {
             ));
         }
         let mut buf = Vec::with_capacity(size as usize);
-        self.stream(i, name, Some(&mut buf))?;
-        Ok(buf)
+        let d = self.stream(i, name, Some(&mut buf))?;
+        Ok((buf, d))
     }
     fn digest(&mut self, i: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         self.stream(i, name, None)
@@ -481,19 +478,24 @@ impl DirSource {
             }
         }
         files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for (n, _) in &files {
-            if let Some(other) = seen.insert(crate::format::path::collision_key(n), n.clone()) {
-                report.push(Finding::at(
-                    Code::ZipNameCollision,
-                    n.clone(),
-                    format!("collides with {other} after case folding or normalization"),
-                ));
-            }
-        }
+        report_collisions(&files, report);
         DirSource {
             root: root.to_path_buf(),
             files,
+        }
+    }
+}
+
+/// Names of an unzipped bundle that are equal after case folding and normalization.
+fn report_collisions(files: &[(String, u64)], report: &mut Report) {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (n, _) in files {
+        if let Some(other) = seen.insert(crate::format::path::collision_key(n), n.clone()) {
+            report.push(Finding::at(
+                Code::ZipNameCollision,
+                n.clone(),
+                format!("collides with {other} after case folding or normalization"),
+            ));
         }
     }
 }
@@ -502,12 +504,10 @@ impl Source for DirSource {
     fn files(&mut self) -> Vec<(String, u64)> {
         std::mem::take(&mut self.files)
     }
-    fn read(&mut self, _: usize, name: &str, max: u64) -> std::result::Result<Vec<u8>, Finding> {
+    fn read(&mut self, _: usize, name: &str, max: u64) -> std::result::Result<FileRead, Finding> {
         let f = open_nofollow(&self.root.join(name))
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
-        let mut buf = Vec::new();
-        f.take(max + 1)
-            .read_to_end(&mut buf)
+        let buf = crate::format::input::read_at_most(f, max)
             .map_err(|e| Finding::at(Code::IoRead, name, e.to_string()))?;
         if buf.len() as u64 > max {
             return Err(Finding::at(
@@ -516,7 +516,8 @@ impl Source for DirSource {
                 format!("more than the {max} bytes allowed"),
             ));
         }
-        Ok(buf)
+        let d = Sha256::digest(&buf).into();
+        Ok((buf, d))
     }
     fn digest(&mut self, _: usize, name: &str) -> std::result::Result<[u8; 32], Finding> {
         let mut f = open_nofollow(&self.root.join(name))
@@ -735,9 +736,38 @@ fn check_files(
     report: &mut Report,
 ) {
     let index = ByName::new(files);
-    let size_of = |n: &str| index.get(n).map(|i| files[i].1);
+    check_layout(src, files, &index, report);
+    check_bagit(src, &index, digests, report);
+    let ControlFlow::Continue(meta) = check_metadata(src, &index, digests, report) else {
+        return;
+    };
+    let (payload_names, listed_payload) = check_payload(src, files, &index, digests, opts, report);
+    check_bag_info(src, files, &index, meta.as_ref(), digests, report);
+    if let Some(m) = &meta {
+        check_metadata_names(m, &index, &payload_names, &listed_payload, report);
+    }
+    let tagmanifest = check_tagmanifest(src, &index, digests, opts, report);
+    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
+    // signatures, since a trusted one is evidence of when the signature existed.
+    let token_time = check_timestamps(src, files, &index, digests, trust, opts, report);
+    let signed = Signed {
+        tagmanifest: tagmanifest.as_deref(),
+        meta: meta.as_ref(),
+        token_time: token_time.as_ref(),
+    };
+    let trusted_signers =
+        check_signatures(src, files, &index, digests, &signed, trust, opts, report);
+    check_trusted_signers(&trusted_signers, trust, opts, report);
+    report.metadata = meta;
+}
 
-    // Layout: known names only, required files present, canonical order.
+/// Layout: known names only, required files present, canonical order.
+fn check_layout(
+    src: &dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    report: &mut Report,
+) {
     for (n, _) in files {
         if let Kind::Unknown = classify(n) {
             report.push(Finding::at(
@@ -769,12 +799,19 @@ fn check_files(
             "entries are not in the canonical order (payload, tag files, signatures)",
         ));
     }
+}
 
-    // bagit.txt
+/// bagit.txt: the exact BagIt 1.0 declaration.
+fn check_bagit(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) {
     if let Some(i_bagit) = index.get(BAGIT) {
         match src.read(i_bagit, BAGIT, bagit::MAX_BAG_INFO_BYTES) {
-            Ok(b) => {
-                digests[i_bagit] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_bagit] = Some(d);
                 if b != bagit::BAGIT_TXT {
                     report.push(Finding::at(
                         Code::BundleBagit,
@@ -786,8 +823,15 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+}
 
-    // metadata.json
+/// metadata.json, parsed; `Break` when its version is unknown (nothing more is checked).
+fn check_metadata(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) -> ControlFlow<(), Option<Metadata>> {
     let mut meta: Option<Metadata> = None;
     if let Some(i_metadata) = index.get(METADATA) {
         match src.read(
@@ -795,15 +839,15 @@ fn check_files(
             METADATA,
             crate::profile::metadata::MAX_METADATA_BYTES,
         ) {
-            Ok(b) => {
-                digests[i_metadata] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_metadata] = Some(d);
                 let (m, f) = Metadata::parse(&b);
                 let unknown_version = f.iter().any(|f| f.code == Code::BundleVersion);
                 for f in f {
                     report.push(f);
                 }
                 if unknown_version {
-                    return;
+                    return ControlFlow::Break(());
                 }
                 meta = m;
             }
@@ -813,8 +857,19 @@ fn check_files(
     if let Some(m) = &meta {
         report.id = Some(m.id.clone());
     }
+    ControlFlow::Continue(meta)
+}
 
-    // Payload: hash every payload file (also for the file list), then the payload manifest.
+/// Payload: hash every payload file (also for the file list), then the payload manifest.
+/// Returns the payload names and the manifest's list.
+fn check_payload<'f>(
+    src: &mut dyn Source,
+    files: &'f [(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    opts: &Options,
+    report: &mut Report,
+) -> (Vec<&'f str>, Vec<(String, [u8; 32])>) {
     for (i, (n, _)) in files.iter().enumerate() {
         if !matches!(classify(n), Kind::Payload) {
             continue;
@@ -832,8 +887,8 @@ fn check_files(
     let mut listed_payload: Vec<(String, [u8; 32])> = Vec::new();
     if let Some(i_manifest) = index.get(MANIFEST) {
         match src.read(i_manifest, MANIFEST, bagit::MAX_MANIFEST_BYTES) {
-            Ok(b) => {
-                digests[i_manifest] = Some(Sha256::digest(&b).into());
+            Ok((b, d)) => {
+                digests[i_manifest] = Some(d);
                 match parse_manifest(MANIFEST, &b, &opts.limits) {
                     Ok(list) => {
                         let bad: Vec<&String> = list
@@ -848,7 +903,7 @@ fn check_files(
                                 format!("lists {p}, which is not a payload file"),
                             ));
                         }
-                        compare_manifest(MANIFEST, &list, &payload_names, &index, digests, report);
+                        compare_manifest(MANIFEST, &list, &payload_names, index, digests, report);
                         listed_payload = list;
                     }
                     Err(f) => report.push(f),
@@ -857,13 +912,24 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+    (payload_names, listed_payload)
+}
 
-    // bag-info.txt must be what the writer derives from the metadata and payload.
+/// bag-info.txt must be what the writer derives from the metadata and payload.
+fn check_bag_info(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    meta: Option<&Metadata>,
+    digests: &mut [Option<[u8; 32]>],
+    report: &mut Report,
+) {
+    let size_of = |n: &str| index.get(n).map(|i| files[i].1);
     if let Some(i_bag_info) = index.get(BAG_INFO) {
         match src.read(i_bag_info, BAG_INFO, bagit::MAX_BAG_INFO_BYTES) {
-            Ok(b) => {
-                digests[i_bag_info] = Some(Sha256::digest(&b).into());
-                if let Some(m) = &meta {
+            Ok((b, d)) => {
+                digests[i_bag_info] = Some(d);
+                if let Some(m) = meta {
                     // Payload-Oxum of the sealed payload: the files the metadata names. When one
                     // is missing that is reported already, and the oxum cannot be known.
                     let mut named = vec![m.article_file.as_str()];
@@ -883,47 +949,62 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+}
 
-    // Metadata against the payload.
-    if let Some(m) = &meta {
-        let mut named: Vec<&str> = vec![m.article_file.as_str()];
-        named.extend(m.attachments.iter().map(String::as_str));
-        for n in &named {
-            if !index.contains(n) {
-                report.push(Finding::at(
-                    Code::ManifestMissing,
-                    *n,
-                    "named in metadata.json but not in the bundle",
-                ));
-            }
-        }
-        for n in &payload_names {
-            if !named.contains(n) {
-                report.push(Finding::at(
-                    Code::BundleUnexpectedFile,
-                    *n,
-                    "payload file not named in metadata.json",
-                ));
-            }
-        }
-        // The id binds the article's sealed digest (as listed), the URL and the sealing time.
-        if let Some((_, a)) = listed_payload.iter().find(|(p, _)| *p == m.article_file) {
-            if crate::profile::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
-                report.push(Finding::at(
-                    Code::MetadataInvalid,
-                    METADATA,
-                    "id does not match the article, URL and sealing time",
-                ));
-            }
+/// Metadata against the payload: the files it names are there, and only those; the id binds
+/// the article's listed digest, the URL and the sealing time.
+fn check_metadata_names(
+    m: &Metadata,
+    index: &ByName<'_>,
+    payload_names: &[&str],
+    listed_payload: &[(String, [u8; 32])],
+    report: &mut Report,
+) {
+    let mut named: Vec<&str> = vec![m.article_file.as_str()];
+    named.extend(m.attachments.iter().map(String::as_str));
+    for n in &named {
+        if !index.contains(n) {
+            report.push(Finding::at(
+                Code::ManifestMissing,
+                *n,
+                "named in metadata.json but not in the bundle",
+            ));
         }
     }
+    for n in payload_names {
+        if !named.contains(n) {
+            report.push(Finding::at(
+                Code::BundleUnexpectedFile,
+                *n,
+                "payload file not named in metadata.json",
+            ));
+        }
+    }
+    // The id binds the article's sealed digest (as listed), the URL and the sealing time.
+    if let Some((_, a)) = listed_payload.iter().find(|(p, _)| *p == m.article_file) {
+        if crate::profile::metadata::bundle_id(a, &m.url, &m.date_sealed) != m.id {
+            report.push(Finding::at(
+                Code::MetadataInvalid,
+                METADATA,
+                "id does not match the article, URL and sealing time",
+            ));
+        }
+    }
+}
 
-    // Tag manifest: the signed file.
+/// Tag manifest: the signed file; lists exactly the tag files it may list, with their digests.
+/// Returns its bytes (what the signatures sign).
+fn check_tagmanifest(
+    src: &mut dyn Source,
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    opts: &Options,
+    report: &mut Report,
+) -> Option<Vec<u8>> {
     let mut tagmanifest: Option<Vec<u8>> = None;
     if let Some(i_tagmanifest) = index.get(TAGMANIFEST) {
         match src.read(i_tagmanifest, TAGMANIFEST, MAX_TAGMANIFEST_BYTES) {
-            Ok(b) => {
-                let d: [u8; 32] = Sha256::digest(&b).into();
+            Ok((b, d)) => {
                 digests[i_tagmanifest] = Some(d);
                 report.content_sha256 = Some(hex(&d));
                 match parse_manifest(TAGMANIFEST, &b, &opts.limits) {
@@ -944,7 +1025,7 @@ fn check_files(
                             .copied()
                             .filter(|t| index.contains(t))
                             .collect();
-                        compare_manifest(TAGMANIFEST, &list, &tags, &index, digests, report);
+                        compare_manifest(TAGMANIFEST, &list, &tags, index, digests, report);
                     }
                     Err(f) => report.push(f),
                 }
@@ -953,13 +1034,33 @@ fn check_files(
             Err(f) => report.push(f),
         }
     }
+    tagmanifest
+}
 
-    // Timestamp tokens (format v2) over the sealer's signature file: checked before the
-    // signatures, since a trusted one is evidence of when the signature existed.
-    let token_time = check_timestamps(src, files, &index, digests, trust, opts, report);
+/// What the signatures are checked against: the tag manifest, the metadata, and the time a
+/// trusted timestamp token establishes for the sealer's signature.
+struct Signed<'a> {
+    tagmanifest: Option<&'a [u8]>,
+    meta: Option<&'a Metadata>,
+    token_time: Option<&'a (DateTime<Utc>, String)>,
+}
 
-    // Signatures: the sealer's first, then the co-signatures in name order, whatever order
-    // the source lists them in (a ZIP and its unzipped directory get the same checks).
+/// Signatures: the sealer's first, then the co-signatures in name order, whatever order the
+/// source lists them in (a ZIP and its unzipped directory get the same checks). Returns the
+/// distinct trusted signers, by public key.
+// Longer than 80 lines: one loop over the signature files, whose checks share the sealer found
+// first, the archive evidence read once and the trusted signers counted so far.
+#[allow(clippy::too_many_arguments)]
+fn check_signatures(
+    src: &mut dyn Source,
+    files: &[(String, u64)],
+    index: &ByName<'_>,
+    digests: &mut [Option<[u8; 32]>],
+    signed: &Signed<'_>,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) -> HashSet<[u8; 32]> {
     let mut sig_names: Vec<&String> = files
         .iter()
         .map(|(n, _)| n)
@@ -992,14 +1093,13 @@ fn check_files(
     let mut sealer: Option<(KeyId, Option<[u8; 32]>)> = None;
     for name in sig_names {
         let Some(at) = index.get(name) else { continue };
-        let bytes = match src.read(at, name, MAX_SIGNATURE_BYTES) {
-            Ok(b) => b,
+        let (bytes, sig_digest) = match src.read(at, name, MAX_SIGNATURE_BYTES) {
+            Ok(r) => r,
             Err(f) => {
                 report.push(f);
                 continue;
             }
         };
-        let sig_digest: [u8; 32] = Sha256::digest(&bytes).into();
         digests[at] = Some(sig_digest);
         let sig = match Signature::parse(&bytes) {
             Ok(s) => s,
@@ -1058,17 +1158,19 @@ fn check_files(
                 "untrusted comment is not the exact value the writer produces",
             ));
         }
-        let Some(tm) = &tagmanifest else { continue };
+        let Some(tm) = signed.tagmanifest else {
+            continue;
+        };
         let archived = Archived {
             copies,
             limits: &opts.limits,
             evidence: &evidence,
             signature: sig_digest,
             // A trusted token covers the sealer's signature file only.
-            stamped: token_time.as_ref().filter(|_| name.as_str() == SIGNATURE),
+            stamped: signed.token_time.filter(|_| name.as_str() == SIGNATURE),
         };
         let (status, key_name, key) =
-            check_signature(name, &sig, tm, meta.as_ref(), trust, &archived, report);
+            check_signature(name, &sig, tm, signed.meta, trust, &archived, report);
         if status == SignerStatus::Trusted {
             if let Some(k) = key {
                 trusted_signers.insert(k);
@@ -1082,6 +1184,17 @@ fn check_files(
             status,
         });
     }
+    trusted_signers
+}
+
+/// With trust: enough distinct trusted signers (`require_signers`) make signatures by keys that
+/// are not trusted warnings only; too few is a finding.
+fn check_trusted_signers(
+    trusted_signers: &HashSet<[u8; 32]>,
+    trust: Option<&Trust>,
+    opts: &Options,
+    report: &mut Report,
+) {
     if trust.is_some() {
         let need = opts.require_signers.max(1);
         if trusted_signers.len() >= need {
@@ -1101,12 +1214,12 @@ fn check_files(
             ));
         }
     }
-
-    report.metadata = meta;
 }
 
 /// Check the bundle's timestamp tokens (format v2) against the sealer's signature file;
 /// returns the earliest time a token from a trusted TSA establishes, and that token's file.
+// Longer than 80 lines: one loop over the token files, whose checks share the sealer's
+// signature, the roots, the archived copies' tokens read once and the issuances seen so far.
 fn check_timestamps(
     src: &mut dyn Source,
     files: &[(String, u64)],
@@ -1117,7 +1230,6 @@ fn check_timestamps(
     report: &mut Report,
 ) -> Option<(DateTime<Utc>, String)> {
     use crate::format::tsa::{MAX_TOKENS, MAX_TOKEN_BYTES};
-    use crate::ops::timestamp::evidence;
     let verifying = trust.is_some();
     let names: Vec<(usize, &String)> = files
         .iter()
@@ -1147,7 +1259,8 @@ fn check_timestamps(
     }
     let signature = index
         .get(SIGNATURE)
-        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok());
+        .and_then(|at| src.read(at, SIGNATURE, MAX_SIGNATURE_BYTES).ok())
+        .map(|(b, _)| b);
     let mut best: Option<(DateTime<Utc>, String)> = None;
     // The --tsa-trust roots and those the trust files name (only for a bundle with tokens).
     let roots = evidence::roots(&opts.tsa_roots, trust);
@@ -1156,7 +1269,7 @@ fn check_timestamps(
     let mut archived = evidence::ArchivedTokens::new(copies, &opts.limits);
     let mut seen: Vec<(String, String, String)> = Vec::new();
     for (at, name) in names {
-        let bytes = match files[at].1 {
+        let (bytes, digest) = match files[at].1 {
             n if n > MAX_TOKEN_BYTES as u64 => {
                 report.push(Finding::at(
                     Code::TsaTooLarge,
@@ -1166,14 +1279,14 @@ fn check_timestamps(
                 continue;
             }
             _ => match src.read(at, name, MAX_TOKEN_BYTES as u64) {
-                Ok(b) => b,
+                Ok(r) => r,
                 Err(f) => {
                     report.push(f);
                     continue;
                 }
             },
         };
-        digests[at] = Some(Sha256::digest(&bytes).into());
+        digests[at] = Some(digest);
         let Some(sig) = &signature else { continue };
         let roots = if verifying { Some(&roots[..]) } else { None };
         let (mut info, mut findings) = evidence::check(name, &bytes, sig, roots);
@@ -1268,6 +1381,8 @@ impl Archived<'_> {
 /// With `trust`, the signature's key is found by its key id, or (for another key id of the
 /// same key, an alias) by the public key its trusted comment names; either way the signer is
 /// the public key, counted once. A key trusted only as an archive key signs no bundle.
+// Longer than 80 lines: the key look-up (id, alias, embedded key), the verification with its
+// error kinds, the trusted comment and the trust decision in the order a finding depends on.
 fn check_signature(
     name: &str,
     sig: &Signature,
@@ -1379,14 +1494,14 @@ fn check_signature(
             tk.revoked.is_some() || tk.valid_from.is_some() || tk.valid_until.is_some();
         let archive_time = needs_time.then(|| archived.time_for(&pk)).flatten();
         let stamped = archived.stamped.filter(|_| needs_time);
-        let established =
-            crate::ops::timestamp::evidence::earliest(archive_time, stamped.map(|t| t.0));
+        let established = evidence::earliest(archive_time, stamped.map(|t| t.0));
         if let Some(f) = tk.check(name, asserted, established) {
             report.push(f);
             return (SignerStatus::Refused, key_name, Some(pk));
         }
         // Which evidence made a revoked key's signature pass, for the report.
-        crate::ops::timestamp::evidence::note(report, name, Some(tk), archive_time, stamped);
+        let note = evidence::note(&report.timestamps, name, Some(tk), archive_time, stamped);
+        report.evidence.extend(note);
         (SignerStatus::Trusted, key_name, Some(pk))
     } else {
         (SignerStatus::ValidUntrusted, None, Some(pk))
@@ -1760,6 +1875,8 @@ pub struct KnownBundle {
 /// another content digest gets `prov.supersedes_mismatch` (an error); a bundle that a newer,
 /// passing bundle supersedes gets `prov.superseded` (a warning, naming the newer version).
 /// Links to bundles that are not present cannot be checked and are left alone.
+// Longer than 80 lines: one pass over the bundles' links by the rule above, whose steps share
+// the index of passing versions by id and the links already judged.
 pub fn check_supersedes(
     reports: &mut [Report],
     known: &[KnownBundle],
@@ -1964,5 +2081,75 @@ mod signer_bytes_tests {
         for tc in ["docseal v1 bundle=x url=u", "signer=RWQ", "signer=!!!!"] {
             assert_eq!(embedded_signer_bytes(&sk.sign(b"m", "u", tc)), None, "{tc}");
         }
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../archive/sample.zip");
+        std::fs::read(p).unwrap()
+    }
+
+    /// Issue 18, proposal 2: `Source::read` returns the SHA-256 of exactly the bytes it
+    /// returns (so `check_files` no longer hashes tag and signature files a second time), for a
+    /// ZIP and for the same bundle unzipped, and it equals what `Source::digest` streams.
+    #[test]
+    fn issue18_proposal2_read_returns_the_sha256_of_its_bytes() {
+        let bytes = sample();
+        let mut cur = std::io::Cursor::new(&bytes[..]);
+        let entries = zip::read_strict(&mut cur, bytes.len() as u64, &Limits::default()).unwrap();
+        let mut zsrc = ZipSource {
+            r: &mut cur,
+            entries,
+        };
+        let files = zsrc.files();
+        let dir = tempfile::tempdir().unwrap();
+        let mut read = 0;
+        for (i, (name, size)) in files.iter().enumerate() {
+            let (b, d) = zsrc.read(i, name, *size).unwrap();
+            assert_eq!(b.len() as u64, *size, "{name}");
+            assert_eq!(d, <[u8; 32]>::from(Sha256::digest(&b)), "{name}");
+            assert_eq!(d, zsrc.digest(i, name).unwrap(), "{name}");
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, &b).unwrap();
+            read += 1;
+        }
+        assert!(read >= 7, "the sample has payload, tag and signature files");
+        let mut report = Report::labeled("dir".into(), false);
+        let mut dsrc = DirSource::scan(dir.path(), &Limits::default(), &mut report);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let dfiles = dsrc.files();
+        let mut zfiles = files.clone();
+        zfiles.sort();
+        assert_eq!(dfiles, zfiles);
+        for (i, (name, size)) in dfiles.iter().enumerate() {
+            let (b, d) = dsrc.read(i, name, *size).unwrap();
+            assert_eq!(b.len() as u64, *size, "{name}");
+            assert_eq!(d, <[u8; 32]>::from(Sha256::digest(&b)), "{name}");
+            assert_eq!(d, dsrc.digest(i, name).unwrap(), "{name}");
+        }
+    }
+
+    /// Issue 13: `DirSource::read` goes through the library's one bounded read: a file of
+    /// exactly `max` bytes is read, one byte more is refused as too large, never read whole.
+    #[test]
+    fn issue13_dir_source_read_is_bounded_at_max() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bagit.txt"), vec![b'x'; 100]).unwrap();
+        let mut report = Report::labeled("dir".into(), false);
+        let mut src = DirSource::scan(dir.path(), &Limits::default(), &mut report);
+        let (b, _) = src.read(0, "bagit.txt", 100).unwrap();
+        assert_eq!(b.len(), 100);
+        let f = src.read(0, "bagit.txt", 99).unwrap_err();
+        assert_eq!(f.code, Code::LimitTagFile);
+        assert!(
+            f.message.contains("more than the 99 bytes"),
+            "{}",
+            f.message
+        );
     }
 }

@@ -8,13 +8,12 @@ use crate::format::tsa::{
     SIGNATURE_FILE,
 };
 use crate::format::zip::{self, Limits};
-use crate::ops::verify::{ArchivedCopy, Report};
 use crate::profile::trust::{Trust, TrustedKey};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use x509_cert::Certificate;
 
 /// One timestamp token in a report.
@@ -182,6 +181,19 @@ pub fn check_against_archive(info: &TimestampInfo, copies: &[CopyTokens]) -> Opt
     })
 }
 
+/// A bundle copy an archive log vouches for: its entry's file digest, under a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedCopy {
+    /// The time of the first counted checkpoint by `archive_key` that includes the entry.
+    pub time: DateTime<Utc>,
+    /// The Ed25519 public key that signed that checkpoint.
+    pub archive_key: [u8; 32],
+    /// SHA-256 of the archived bundle file, as the log entry records it.
+    pub file_sha256: [u8; 32],
+    /// Where the archived copy is (`ARCHIVE/bundles/NAME`).
+    pub copy: PathBuf,
+}
+
 /// An archived copy as [`check_against_archive`] needs it: the time of the checkpoint that
 /// logged it, and the SHA-256 of every token file it holds.
 pub type CopyTokens = (DateTime<Utc>, Vec<[u8; 32]>);
@@ -273,26 +285,23 @@ pub fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<Da
     }
 }
 
-/// After a signature by `tk` passed: when the key is revoked, record in the report which
-/// evidence (a timestamp token or the archive log) showed the signature existed before the
-/// revocation.
+/// After a signature by `tk` passed: when the key is revoked, the line for the report's
+/// `evidence` saying which evidence (a timestamp token, found in `timestamps`, or the archive
+/// log) showed the signature existed before the revocation.
 pub fn note(
-    report: &mut Report,
+    timestamps: &[TimestampInfo],
     sig_file: &str,
     tk: Option<&TrustedKey>,
     archive: Option<DateTime<Utc>>,
     stamped: Option<&(DateTime<Utc>, String)>,
-) {
-    let Some((at, _)) = tk.and_then(|k| k.revoked) else {
-        return;
-    };
+) -> Option<String> {
+    let (at, _) = tk.and_then(|k| k.revoked)?;
     let f = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let by_token = stamped.filter(|(t, _)| *t < at);
     let by_archive = archive.filter(|t| *t < at);
     let what = match (by_token, by_archive) {
         (Some((t, file)), a) if a.is_none_or(|a| *t <= a) => {
-            let tsa = report
-                .timestamps
+            let tsa = timestamps
                 .iter()
                 .find(|i| i.file == *file)
                 .and_then(|i| i.tsa.clone())
@@ -303,13 +312,13 @@ pub fn note(
             )
         }
         (_, Some(a)) => format!("the archive log shows it existed by {}", f(a)),
-        _ => return,
+        _ => return None,
     };
-    report.evidence.push(format!(
+    Some(format!(
         "{sig_file}: key {} was revoked at {}; {what}, before the revocation",
         tk.map(|k| k.key.key_id().to_string()).unwrap_or_default(),
         f(at)
-    ));
+    ))
 }
 
 #[cfg(test)]
