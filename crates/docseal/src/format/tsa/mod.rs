@@ -352,7 +352,7 @@ mod tests {
 /// or `OID=#hex` of its DER when it is not a string or its type has no name.
 ///
 /// In the page's WebAssembly module (issue 15, the 1 MiB budget) the type names come from
-/// [`ATTRIBUTE_NAMES`], const-oid's names of the attribute types of X.520 (2.5.4), RFC 4519
+/// `ATTRIBUTE_NAMES`, const-oid's names of the attribute types of X.520 (2.5.4), RFC 4519
 /// (0.9.2342.19200300.100.1) and PKCS #9 (1.2.840.113549.1.9), instead of const-oid's whole
 /// database (about 96 KB, which `x509_cert`'s `Display` looks names up in): a type outside those
 /// arcs is written as its dotted OID there, where `docseal` may give a name. Everywhere else it
