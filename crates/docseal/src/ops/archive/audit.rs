@@ -132,34 +132,7 @@ pub fn audit_with(
     }
     // Directories others can write into: anyone could replace the log or a bundle.
     #[cfg(unix)]
-    for rel in [
-        "",
-        BUNDLES_DIR,
-        "log",
-        CHECKPOINTS_DIR,
-        PENDING_DIR,
-        crate::ops::timestamp::checkpoint::TOKENS_DIR,
-    ] {
-        use std::os::unix::fs::PermissionsExt;
-        let Some(m) = (if rel.is_empty() {
-            std::fs::metadata(archive).ok()
-        } else {
-            lstat(rel)
-        }) else {
-            continue;
-        };
-        let mode = m.permissions().mode();
-        if m.is_dir() && mode & 0o022 != 0 {
-            f.push(Finding::at(
-                Code::ArchiveWritableByOthers,
-                if rel.is_empty() { "." } else { rel },
-                format!(
-                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
-                    mode & 0o7777
-                ),
-            ));
-        }
-    }
+    writable_by_others(archive, &mut f);
     if !archive.join("log").is_dir() && log_readable {
         f.push(Finding::at(
             Code::LogCheckpointMissing,
@@ -502,3 +475,66 @@ pub fn audit_with(
         timestamps: stamped.tokens,
     })
 }
+
+/// Report each directory of the archive that group or others can write into
+/// (`archive.writable_by_others`): the root, every directory an add or a cosign writes, and
+/// every directory under `log/tile/` (never through a symbolic link; at most
+/// [`MAX_TILE_DIRS`] of them are looked at).
+#[cfg(unix)]
+fn writable_by_others(archive: &Path, f: &mut Sink) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut check = |rel: &str, m: &std::fs::Metadata| {
+        let mode = m.permissions().mode();
+        if m.is_dir() && mode & 0o022 != 0 {
+            f.push(Finding::at(
+                Code::ArchiveWritableByOthers,
+                if rel.is_empty() { "." } else { rel },
+                format!(
+                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
+                    mode & 0o7777
+                ),
+            ));
+        }
+    };
+    if let Ok(m) = std::fs::metadata(archive) {
+        check("", &m);
+    }
+    for rel in [
+        BUNDLES_DIR,
+        "log",
+        CHECKPOINTS_DIR,
+        PENDING_DIR,
+        crate::ops::timestamp::checkpoint::TOKENS_DIR,
+        tiles::COSIGNATURES_DIR,
+    ] {
+        if let Ok(m) = std::fs::symlink_metadata(archive.join(rel)) {
+            check(rel, &m);
+        }
+    }
+    // log/tile and the directories under it, breadth first; links are not directories here.
+    let mut todo = std::collections::VecDeque::from([tiles::TILE_DIR.to_string()]);
+    let mut seen = 0usize;
+    while let Some(rel) = todo.pop_front() {
+        let Ok(m) = std::fs::symlink_metadata(archive.join(&rel)) else {
+            continue;
+        };
+        if !m.is_dir() || seen == MAX_TILE_DIRS {
+            continue;
+        }
+        seen += 1;
+        check(&rel, &m);
+        let Ok(dir) = std::fs::read_dir(archive.join(&rel)) else {
+            continue;
+        };
+        for ent in dir.flatten() {
+            if ent.file_type().is_ok_and(|t| t.is_dir()) && seen + todo.len() < MAX_TILE_DIRS {
+                todo.push_back(format!("{rel}/{}", ent.file_name().to_string_lossy()));
+            }
+        }
+    }
+}
+
+/// The most directories under `log/tile/` whose mode an audit checks (1,000 tiles to a
+/// directory: a log of 10^9 entries has about 8,000 of them).
+#[cfg(unix)]
+const MAX_TILE_DIRS: usize = 1 << 20;

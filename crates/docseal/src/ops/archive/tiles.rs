@@ -630,8 +630,10 @@ impl TileRead for StoreTiles<'_> {
 }
 
 /// The witnesses (indices into `witnesses`) whose cosignature of checkpoint `body` (tree size
-/// `size`) verifies, from `log/cosignatures/<size>` and `log/checkpoint`; and the problems
-/// with lines of given witnesses that do not verify.
+/// `size`) verifies with a timestamp the system clock allows
+/// ([`super::witness::check_cosignature`]), from `log/cosignatures/<size>` and
+/// `log/checkpoint`; and the problems with lines of given witnesses that do not. Each key
+/// counts at most once, however many of its lines are present; lines of other keys are ignored.
 pub fn cosigners(
     archive: &Path,
     body: &str,
@@ -650,6 +652,30 @@ pub fn cosigners(
             }
         }
     }
-    let (ok, errs) = crate::format::note::count_cosigners(body, &lines, witnesses);
-    Ok((ok, errs.into_iter().map(|e| e.to_string()).collect()))
+    let time = Checkpoint::parse(body.as_bytes())
+        .map_err(|why| invalid(format!("checkpoint {size}"), why))?
+        .time;
+    let now = chrono::Utc::now();
+    let mut ok = Vec::new();
+    let mut errs = Vec::new();
+    for (i, w) in witnesses.iter().enumerate() {
+        // The same public key listed twice (under any name) counts once.
+        if witnesses[..i]
+            .iter()
+            .any(|o| o.public_key() == w.public_key())
+        {
+            continue;
+        }
+        let mut good = false;
+        for l in lines.iter().filter(|l| w.matches(l)) {
+            match super::witness::check_cosignature(w, body, time, l, now) {
+                Ok(()) => good = true,
+                Err(e) => errs.push(e),
+            }
+        }
+        if good {
+            ok.push(i);
+        }
+    }
+    Ok((ok, errs))
 }

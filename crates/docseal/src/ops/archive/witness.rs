@@ -6,9 +6,14 @@ use super::tiles::{read_cosignatures, CHECKPOINT_FILE, COSIGNATURES_DIR, MAX_NOT
 use super::{
     invalid, read_limited, read_user_file, Checkpoint, Lock, CHECKPOINTS_DIR, MAX_CHECKPOINT_BYTES,
 };
-use crate::format::error::Result;
+use crate::format::error::{Error, Result};
 use crate::format::note::{self, Note, SignatureLine, VerifierKey, MAX_SIGNATURES};
+use crate::profile::metadata::format_sealed;
+use chrono::{DateTime, Utc};
 use std::path::Path;
+
+/// How far past the verifier's clock a cosignature's timestamp may be (clocks differ a little).
+pub const MAX_COSIGNATURE_SKEW: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What `cosign-checkpoint` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +24,61 @@ pub struct Cosigned {
     pub added: usize,
     /// Lines kept for that checkpoint in all.
     pub total: usize,
+    /// Cosignature lines of the file not checked against a witness key (none given for them).
+    pub unverified: usize,
+}
+
+/// Which lines [`cosign_checkpoint_with`] adds.
+#[derive(Debug, Clone, Default)]
+pub struct CosignPolicy {
+    /// Witness keys: each line of one of these must verify against the checkpoint, with a
+    /// timestamp from the checkpoint's time to [`MAX_COSIGNATURE_SKEW`] past `now`, or the
+    /// whole file is refused.
+    pub witnesses: Vec<VerifierKey>,
+    /// Add lines of witnesses not given, unchecked. Without witness keys, lines are always
+    /// added unchecked (the form only is checked).
+    pub allow_unverified: bool,
+    /// The clock the timestamps are checked against (`None`: the system clock).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// Why cosignature `line` by witness `w` of the checkpoint `text` (signed at `time`) does not
+/// count, if it does not: its signature must verify, and its timestamp must be no earlier than
+/// the checkpoint's time (a witness cannot have seen the checkpoint before it was signed) and
+/// no later than [`MAX_COSIGNATURE_SKEW`] past `now`.
+pub fn check_cosignature(
+    w: &VerifierKey,
+    text: &str,
+    time: DateTime<Utc>,
+    line: &SignatureLine,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), String> {
+    let ts = match w.verify(text, line) {
+        Ok(Some(ts)) => ts,
+        Ok(None) => return Err(format!("{} is not a cosignature", w.name)),
+        Err(e) => return Err(e.to_string()),
+    };
+    let shown = i64::try_from(ts)
+        .ok()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .map_or_else(|| format!("{ts} (POSIX seconds)"), format_sealed);
+    if i128::from(ts) < i128::from(time.timestamp()) {
+        return Err(format!(
+            "cosignature by {} is timestamped {shown}, before the checkpoint's time {}: a witness cannot have seen the checkpoint before it was signed",
+            w.name,
+            format_sealed(time)
+        ));
+    }
+    let skew = i64::try_from(MAX_COSIGNATURE_SKEW.as_secs()).unwrap_or(i64::MAX);
+    if i128::from(ts) > i128::from(now.timestamp()) + i128::from(skew) {
+        return Err(format!(
+            "cosignature by {} is timestamped {shown}, more than {} minutes after this clock ({})",
+            w.name,
+            skew / 60,
+            format_sealed(now)
+        ));
+    }
+    Ok(())
 }
 
 /// Read a witness key: a vkey (`<name>+<hex id>+<base64>`, signature type 0x04) given as is,
@@ -49,14 +109,29 @@ pub fn read_witness(arg: &str) -> Result<VerifierKey> {
 }
 
 /// Add the cosignatures in `bytes` (the file a witness returned: its signature lines, or the
-/// whole cosigned checkpoint) to the archive. Lines alone are for the checkpoint in
-/// `log/checkpoint`; a whole note names its checkpoint by its text, which must be one of the
-/// archive's. The log's own signature lines (key name = origin) are not cosignatures and are
-/// left out. Nothing is checked cryptographically here (audit does, with the witness keys).
+/// whole cosigned checkpoint) to the archive, unchecked: [`cosign_checkpoint_with`] and no
+/// witness key (the form only is checked; audit checks signatures with the witness keys).
 pub fn cosign_checkpoint(
     archive: &Path,
     bytes: &[u8],
     wait: std::time::Duration,
+) -> Result<Cosigned> {
+    cosign_checkpoint_with(archive, bytes, wait, &CosignPolicy::default())
+}
+
+/// Add the cosignatures in `bytes` (the file a witness returned: its signature lines, or the
+/// whole cosigned checkpoint) to the archive. Lines alone are for the checkpoint in
+/// `log/checkpoint`; a whole note names its checkpoint by its text, which must be one of the
+/// archive's. The log's own signature lines (key name = origin) are not cosignatures and are
+/// left out. Each line of a witness in `policy` must verify ([`check_cosignature`]); a line of
+/// another witness is added only if `policy` allows unverified lines or gives no witness key.
+/// Any line refused refuses the whole file ([`Error::Refused`]): nothing is added.
+// (Over 80 lines: one locked read-check-write sequence; the checks are in their own functions.)
+pub fn cosign_checkpoint_with(
+    archive: &Path,
+    bytes: &[u8],
+    wait: std::time::Duration,
+    policy: &CosignPolicy,
 ) -> Result<Cosigned> {
     let label = archive.display().to_string();
     if !super::tiles::is_v2(archive)? {
@@ -100,7 +175,19 @@ pub fn cosign_checkpoint(
             ),
         ));
     }
-    let new: Vec<SignatureLine> = lines.into_iter().filter(|l| l.name != cp.origin).collect();
+    // Line numbers in the file: after the note's text and its empty line, if a whole note.
+    let first = if text.contains("\n\n") {
+        body.lines().count() + 2
+    } else {
+        1
+    };
+    let numbered: Vec<(usize, SignatureLine)> = (first..).zip(lines).collect();
+    let unverified = check_lines(&numbered, &cp, &body, policy)?;
+    let new: Vec<SignatureLine> = numbered
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.name != cp.origin)
+        .collect();
     if new.is_empty() {
         return Err(invalid(
             "signature file",
@@ -161,5 +248,38 @@ pub fn cosign_checkpoint(
         size: cp.size,
         added,
         total: all.len(),
+        unverified,
     })
+}
+
+/// Check the cosignature lines of `cp` (numbered as in the file) as `policy` says; how many
+/// are left unchecked (no key given for them). The log's own lines are not looked at.
+fn check_lines(
+    lines: &[(usize, SignatureLine)],
+    cp: &Checkpoint,
+    body: &str,
+    policy: &CosignPolicy,
+) -> Result<usize> {
+    let now = policy.now.unwrap_or_else(Utc::now);
+    let refuse = |n: usize, l: &SignatureLine, why: String| Error::Refused {
+        path: "signature file".into(),
+        summary: format!("line {n} ({}): {why}; nothing was added", l.name),
+    };
+    let mut unverified = 0;
+    for (n, l) in lines.iter().filter(|(_, l)| l.name != cp.origin) {
+        match policy.witnesses.iter().find(|w| w.matches(l)) {
+            Some(w) => {
+                check_cosignature(w, body, cp.time, l, now).map_err(|why| refuse(*n, l, why))?
+            }
+            None if policy.witnesses.is_empty() || policy.allow_unverified => unverified += 1,
+            None => {
+                return Err(refuse(
+                    *n,
+                    l,
+                    "not by one of the witness keys given, so it cannot be verified".into(),
+                ))
+            }
+        }
+    }
+    Ok(unverified)
 }
