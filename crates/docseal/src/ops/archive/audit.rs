@@ -93,21 +93,7 @@ pub fn audit_with(
 
     // The log, with each entry's bundle checked as it streams by.
     let keyed = Keyed::new();
-    let mut bundles = BundleCheck {
-        dir: archive.join(BUNDLES_DIR),
-        pending_dir: archive.join(PENDING_DIR),
-        keyed: &keyed,
-        readable: bundles_readable,
-        opts: Options {
-            limits: limits.clone(),
-            ..Options::default()
-        },
-        listed: dups::KeySorter::default(),
-        differs: Vec::new(),
-        in_pending: Vec::new(),
-        pending_entries: Vec::new(),
-        f: Sink::default(),
-    };
+    let mut bundles = BundleCheck::new(archive, &keyed, bundles_readable, limits);
     let lc = if log_readable {
         Some(check_log(archive, Some(trust), kept, &mut |e| {
             bundles.entry(e)
@@ -320,7 +306,25 @@ struct BundleCheck<'a> {
     f: Sink,
 }
 
-impl BundleCheck<'_> {
+impl<'a> BundleCheck<'a> {
+    fn new(archive: &Path, keyed: &'a Keyed, readable: bool, limits: &Limits) -> Self {
+        BundleCheck {
+            dir: archive.join(BUNDLES_DIR),
+            pending_dir: archive.join(PENDING_DIR),
+            keyed,
+            readable,
+            opts: Options {
+                limits: limits.clone(),
+                ..Options::default()
+            },
+            listed: dups::KeySorter::default(),
+            differs: Vec::new(),
+            in_pending: Vec::new(),
+            pending_entries: Vec::new(),
+            f: Sink::default(),
+        }
+    }
+
     /// Entry `e`'s bundle: there, a regular file, the file logged, valid, holding what the
     /// entry says.
     fn entry(&mut self, e: &Entry) -> Result<()> {

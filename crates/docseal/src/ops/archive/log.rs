@@ -286,6 +286,26 @@ fn read_sound_checkpoints(
             Err(finding) => f.push(finding),
         }
     })?;
+    other_checkpoint_files(archive, &cps, f);
+    // A signature without its note is what an add interrupted between the two leaves, but only
+    // for the largest size of all; any other is a checkpoint removed.
+    let largest = cps.files.keys().next_back().copied();
+    if let Some((size, _)) = &orphan_sig {
+        if Some(*size) != largest {
+            f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                format!("{CHECKPOINTS_DIR}/{size}"),
+                format!("{size}.minisig is there but checkpoint {size} is gone"),
+            ));
+            orphan_sig = None;
+        }
+    }
+    Ok((cps, sound, orphan_sig))
+}
+
+/// What `log/checkpoints` (and `log/pending`) hold besides checkpoints: symbolic links,
+/// temporary files of an interrupted add, stray files.
+fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
     if std::fs::symlink_metadata(archive.join(PENDING_DIR))
         .is_ok_and(|m| m.file_type().is_symlink())
     {
@@ -319,20 +339,6 @@ fn read_sound_checkpoints(
             "not a checkpoint file (<N> or <N>.minisig)",
         ));
     }
-    // A signature without its note is what an add interrupted between the two leaves, but only
-    // for the largest size of all; any other is a checkpoint removed.
-    let largest = cps.files.keys().next_back().copied();
-    if let Some((size, _)) = &orphan_sig {
-        if Some(*size) != largest {
-            f.push(Finding::at(
-                Code::LogCheckpointMissing,
-                format!("{CHECKPOINTS_DIR}/{size}"),
-                format!("{size}.minisig is there but checkpoint {size} is gone"),
-            ));
-            orphan_sig = None;
-        }
-    }
-    Ok((cps, sound, orphan_sig))
 }
 
 /// Who signed checkpoint `cp` (file `at`), as [`check_log`] counts it: with `trust`, a trusted
@@ -737,50 +743,62 @@ fn check_duplicates(
             }
             Ok(())
         })?;
-        for v in by_name.values().filter(|v| v.len() > 1) {
-            let (first, rest) = (&v[0], &v[1..]);
-            for (i, name) in rest {
-                let how = if *name == first.1 {
-                    "name the same file".to_string()
-                } else {
-                    format!(
-                        "name files that differ only in case or Unicode form ({} and {name}): they cannot both live on every file system",
-                        first.1
-                    )
-                };
-                f.push(Finding::at(
-                    Code::LogEntryAltered,
-                    format!("{BUNDLES_DIR}/{name}"),
-                    format!("entries {} and {i} {how}", first.0),
-                ));
-            }
-        }
-        for v in by_content.values().filter(|v| v.len() > 1) {
-            for i in &v[1..] {
-                f.push(Finding::at(
-                    Code::LogEntryAltered,
-                    ENTRIES_FILE,
-                    format!("entries {} and {i} log the same content", v[0]),
-                ));
-            }
-        }
-        if let Some((from, to, at)) = altered_range {
-            let names = if range_names.is_empty() {
-                "no readable entry".to_string()
+        duplicate_findings(&by_name, &by_content, altered_range, &range_names, f);
+    }
+    Ok(())
+}
+
+/// The findings of [`check_duplicates`]: entries naming the same file (also differing only
+/// in case or Unicode form) or logging the same content, and the altered range with its names.
+fn duplicate_findings(
+    by_name: &BTreeMap<u64, Vec<(u64, String)>>,
+    by_content: &BTreeMap<u64, Vec<u64>>,
+    altered_range: AlteredRange,
+    range_names: &[String],
+    f: &mut Sink,
+) {
+    for v in by_name.values().filter(|v| v.len() > 1) {
+        let (first, rest) = (&v[0], &v[1..]);
+        for (i, name) in rest {
+            let how = if *name == first.1 {
+                "name the same file".to_string()
             } else {
-                range_names.join(", ")
+                format!(
+                    "name files that differ only in case or Unicode form ({} and {name}): they cannot both live on every file system",
+                    first.1
+                )
             };
             f.push(Finding::at(
                 Code::LogEntryAltered,
-                &at,
-                format!(
-                    "the log's first {to} entries do not hash to the root this checkpoint signs: an entry in lines {}..{to} was altered, inserted, removed or reordered ({names})",
-                    from + 1
-                ),
+                format!("{BUNDLES_DIR}/{name}"),
+                format!("entries {} and {i} {how}", first.0),
             ));
         }
     }
-    Ok(())
+    for v in by_content.values().filter(|v| v.len() > 1) {
+        for i in &v[1..] {
+            f.push(Finding::at(
+                Code::LogEntryAltered,
+                ENTRIES_FILE,
+                format!("entries {} and {i} log the same content", v[0]),
+            ));
+        }
+    }
+    if let Some((from, to, at)) = altered_range {
+        let names = if range_names.is_empty() {
+            "no readable entry".to_string()
+        } else {
+            range_names.join(", ")
+        };
+        f.push(Finding::at(
+            Code::LogEntryAltered,
+            &at,
+            format!(
+                "the log's first {to} entries do not hash to the root this checkpoint signs: an entry in lines {}..{to} was altered, inserted, removed or reordered ({names})",
+                from + 1
+            ),
+        ));
+    }
 }
 
 /// Name removals, reorderings and duplicates from the entries' index fields (`indices` by

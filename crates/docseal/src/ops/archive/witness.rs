@@ -126,7 +126,6 @@ pub fn cosign_checkpoint(
 /// left out. Each line of a witness in `policy` must verify ([`check_cosignature`]); a line of
 /// another witness is added only if `policy` allows unverified lines or gives no witness key.
 /// Any line refused refuses the whole file ([`Error::Refused`]): nothing is added.
-// (Over 80 lines: one locked read-check-write sequence; the checks are in their own functions.)
 pub fn cosign_checkpoint_with(
     archive: &Path,
     bytes: &[u8],
@@ -148,40 +147,8 @@ pub fn cosign_checkpoint_with(
     let current = read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)?
         .ok_or_else(|| invalid(format!("{label}/{CHECKPOINT_FILE}"), "missing"))?;
     let current = Note::parse(&current).map_err(|e| invalid(CHECKPOINT_FILE, e.to_string()))?;
-    let (body, lines) = if text.contains("\n\n") {
-        let n = Note::parse(bytes).map_err(|e| invalid("signature file", e.to_string()))?;
-        (n.text, n.signatures)
-    } else {
-        let lines = note::parse_signature_lines(text)
-            .map_err(|e| invalid("signature file", e.to_string()))?;
-        (current.text.clone(), lines)
-    };
-    let cp = Checkpoint::parse(body.as_bytes()).map_err(|why| {
-        invalid(
-            "signature file",
-            format!("not a checkpoint of this archive: {why}"),
-        )
-    })?;
-    let stored = read_limited(
-        &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
-        MAX_CHECKPOINT_BYTES,
-    )?;
-    if stored.as_deref() != Some(body.as_bytes()) {
-        return Err(invalid(
-            "signature file",
-            format!(
-                "cosigns a checkpoint of size {} that is not this archive's",
-                cp.size
-            ),
-        ));
-    }
-    // Line numbers in the file: after the note's text and its empty line, if a whole note.
-    let first = if text.contains("\n\n") {
-        body.lines().count() + 2
-    } else {
-        1
-    };
-    let numbered: Vec<(usize, SignatureLine)> = (first..).zip(lines).collect();
+    let (body, numbered) = read_answer(text, &current)?;
+    let cp = archive_checkpoint(archive, &body)?;
     let unverified = check_lines(&numbered, &cp, &body, policy)?;
     let new: Vec<SignatureLine> = numbered
         .into_iter()
@@ -194,38 +161,8 @@ pub fn cosign_checkpoint_with(
             "holds no cosignature (only the log's own signature)",
         ));
     }
-    let mut all = read_cosignatures(archive, cp.size)?;
-    let mut added = 0;
-    for l in new {
-        if !all.contains(&l) {
-            all.push(l);
-            added += 1;
-        }
-    }
-    if all.len() > MAX_SIGNATURES - 1 {
-        return Err(invalid(
-            &label,
-            format!(
-                "checkpoint {} would have more than {} cosignatures",
-                cp.size,
-                MAX_SIGNATURES - 1
-            ),
-        ));
-    }
+    let (all, added) = merged(archive, &label, &cp, &body, new)?;
     let lines_text: String = all.iter().map(SignatureLine::to_line).collect();
-    // The note they go into (body, empty line, the log's own signature line, these) must stay
-    // within a note's limit, or log/checkpoint could no longer be read.
-    let own_line = 4 + note::MAX_KEY_NAME + 1 + 92;
-    if body.len() + 1 + own_line + lines_text.len() > note::MAX_NOTE_BYTES {
-        return Err(invalid(
-            &label,
-            format!(
-                "checkpoint {} with these cosignatures would be a note larger than {} bytes",
-                cp.size,
-                note::MAX_NOTE_BYTES
-            ),
-        ));
-    }
     super::tiles::put_file(
         archive,
         &format!("{COSIGNATURES_DIR}/{}", cp.size),
@@ -250,6 +187,97 @@ pub fn cosign_checkpoint_with(
         total: all.len(),
         unverified,
     })
+}
+
+/// The witness's answer `text`: the checkpoint text it cosigns (that of `current` for lines
+/// alone) and its signature lines, numbered as in the file (after the note's text and its
+/// empty line, if a whole note).
+fn read_answer(text: &str, current: &Note) -> Result<(String, Vec<(usize, SignatureLine)>)> {
+    let (body, lines) = if text.contains("\n\n") {
+        let n =
+            Note::parse(text.as_bytes()).map_err(|e| invalid("signature file", e.to_string()))?;
+        (n.text, n.signatures)
+    } else {
+        let lines = note::parse_signature_lines(text)
+            .map_err(|e| invalid("signature file", e.to_string()))?;
+        (current.text.clone(), lines)
+    };
+    // Line numbers in the file: after the note's text and its empty line, if a whole note.
+    let first = if text.contains("\n\n") {
+        body.lines().count() + 2
+    } else {
+        1
+    };
+    let numbered: Vec<(usize, SignatureLine)> = (first..).zip(lines).collect();
+    Ok((body, numbered))
+}
+
+/// The checkpoint whose note text is `body`, which must be one of the archive's.
+fn archive_checkpoint(archive: &Path, body: &str) -> Result<Checkpoint> {
+    let cp = Checkpoint::parse(body.as_bytes()).map_err(|why| {
+        invalid(
+            "signature file",
+            format!("not a checkpoint of this archive: {why}"),
+        )
+    })?;
+    let stored = read_limited(
+        &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
+        MAX_CHECKPOINT_BYTES,
+    )?;
+    if stored.as_deref() != Some(body.as_bytes()) {
+        return Err(invalid(
+            "signature file",
+            format!(
+                "cosigns a checkpoint of size {} that is not this archive's",
+                cp.size
+            ),
+        ));
+    }
+    Ok(cp)
+}
+
+/// The cosignatures kept for `cp` with the `new` ones (no line twice), and how many are new;
+/// refused if there would be too many, or too many bytes for the note they go into.
+fn merged(
+    archive: &Path,
+    label: &str,
+    cp: &Checkpoint,
+    body: &str,
+    new: Vec<SignatureLine>,
+) -> Result<(Vec<SignatureLine>, usize)> {
+    let mut all = read_cosignatures(archive, cp.size)?;
+    let mut added = 0;
+    for l in new {
+        if !all.contains(&l) {
+            all.push(l);
+            added += 1;
+        }
+    }
+    if all.len() > MAX_SIGNATURES - 1 {
+        return Err(invalid(
+            label,
+            format!(
+                "checkpoint {} would have more than {} cosignatures",
+                cp.size,
+                MAX_SIGNATURES - 1
+            ),
+        ));
+    }
+    let lines_text: String = all.iter().map(SignatureLine::to_line).collect();
+    // The note they go into (body, empty line, the log's own signature line, these) must stay
+    // within a note's limit, or log/checkpoint could no longer be read.
+    let own_line = 4 + note::MAX_KEY_NAME + 1 + 92;
+    if body.len() + 1 + own_line + lines_text.len() > note::MAX_NOTE_BYTES {
+        return Err(invalid(
+            label,
+            format!(
+                "checkpoint {} with these cosignatures would be a note larger than {} bytes",
+                cp.size,
+                note::MAX_NOTE_BYTES
+            ),
+        ));
+    }
+    Ok((all, added))
 }
 
 /// Check the cosignature lines of `cp` (numbered as in the file) as `policy` says; how many
@@ -282,4 +310,36 @@ fn check_lines(
         }
     }
     Ok(unverified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::minisign::{KeyId, SecretKey};
+    use crate::format::note::{KeyKind, NoteSigner};
+
+    #[test]
+    fn issue17_cosignature_time_bounds_are_the_checkpoint_time_and_ten_minutes_ahead() {
+        let k = SecretKey::from_seed(&[7; 32], KeyId([7; 8]));
+        let signer = NoteSigner::new("witness.example/w", &k).unwrap();
+        let w = signer.verifier(KeyKind::Cosignature);
+        let text = "docseal-archive/0000000000000000\n1\nAAAA\n";
+        let time = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let now = DateTime::<Utc>::from_timestamp(1_900_000_000, 0).unwrap();
+        let at =
+            |ts: u64| check_cosignature(&w, text, time, &signer.cosign(text, ts).unwrap(), now);
+        assert_eq!(at(1_800_000_000), Ok(()));
+        assert!(at(1_799_999_999)
+            .unwrap_err()
+            .contains("before the checkpoint's time"));
+        assert_eq!(at(1_900_000_600), Ok(()));
+        assert!(at(1_900_000_601)
+            .unwrap_err()
+            .contains("more than 10 minutes after this clock (2030-03-17T17:46:40Z)"));
+        // The largest timestamp a line can carry is refused, never an overflow.
+        assert!(at(i64::MAX as u64).is_err());
+        // Another text: the signature does not verify, whatever the time.
+        let line = signer.cosign("other\n", 1_850_000_000).unwrap();
+        assert!(check_cosignature(&w, text, time, &line, now).is_err());
+    }
 }
