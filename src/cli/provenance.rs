@@ -284,10 +284,8 @@ fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
         &mut bytes,
     )
     .map_err(|e| docseal::Error::io(&a.signature, e))?;
-    let mut policy = archive::witness::CosignPolicy {
-        allow_unverified: a.allow_unverified,
-        ..Default::default()
-    };
+    let mut policy = archive::witness::CosignPolicy::default();
+    policy.allow_unverified = a.allow_unverified;
     for w in &a.witnesses {
         policy.witnesses.push(archive::witness::read_witness(w)?);
     }

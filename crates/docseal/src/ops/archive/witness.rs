@@ -28,8 +28,9 @@ pub struct Cosigned {
     pub unverified: usize,
 }
 
-/// Which lines [`cosign_checkpoint_with`] adds.
+/// Which lines [`cosign_checkpoint_with`] adds (build it from `CosignPolicy::default()`).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct CosignPolicy {
     /// Witness keys: each line of one of these must verify against the checkpoint, with a
     /// timestamp from the checkpoint's time to [`MAX_COSIGNATURE_SKEW`] past `now`, or the
