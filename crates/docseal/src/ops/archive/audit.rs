@@ -196,14 +196,13 @@ fn log_summary(
         })
     });
     if let Some(lc) = lc {
-        tiles::audit_v2(
-            archive,
-            trust,
-            lc.sound.last().map(|(c, _)| c),
-            &lc.sound.iter().map(|(c, _)| c.size).collect::<Vec<_>>(),
-            witnesses,
-            f,
-        )?;
+        let cp = lc.sound.last().map(|(c, _)| c);
+        let sizes: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+        if tiles::audit_v2(archive, trust, cp, &sizes, witnesses, f)? {
+            if let Some(cp) = cp.filter(|_| !witnesses.witnesses.is_empty()) {
+                witness::check_witnesses(archive, trust, cp, &cp.body(), witnesses, f);
+            }
+        }
         f.absorb(lc.sink);
     }
     Ok(LogSummary {

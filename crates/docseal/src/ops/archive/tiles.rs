@@ -374,8 +374,9 @@ pub struct WitnessPolicy {
 }
 
 /// The v2 parts of an audit: `log/checkpoint` against the latest checkpoint `latest` (as the
-/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`, and the
-/// witnesses' cosignatures.
+/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`. Whether
+/// the witnesses' cosignatures of `latest` are to be checked next (a v2 log with a latest
+/// checkpoint: [`super::witness`]); on a v1 log, witnesses asked for are a quorum not met.
 pub(super) fn audit_v2(
     archive: &Path,
     trust: &Trust,
@@ -383,7 +384,7 @@ pub(super) fn audit_v2(
     sizes: &[u64],
     policy: &WitnessPolicy,
     f: &mut Sink,
-) -> Result<()> {
+) -> Result<bool> {
     let v2 = is_v2(archive)?;
     if !v2 {
         if !policy.witnesses.is_empty() && policy.min > 0 {
@@ -393,10 +394,10 @@ pub(super) fn audit_v2(
                 "a v1 log has no cosigned checkpoint (docseal archive migrate makes it v2)",
             ));
         }
-        return Ok(());
+        return Ok(false);
     }
     let Some(cp) = latest else {
-        return Ok(());
+        return Ok(false);
     };
     check_published_note(archive, trust, cp, f)?;
     // The tiles of the latest trusted checkpoint's tree: entry bundles, hash tiles, and the
@@ -420,10 +421,7 @@ pub(super) fn audit_v2(
     } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
         f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
     }
-    if !policy.witnesses.is_empty() {
-        check_witnesses(archive, trust, cp, &cp.body(), policy, f);
-    }
-    Ok(())
+    Ok(true)
 }
 
 /// `log/checkpoint`: the note of the largest checkpoint, signed by a trusted archive key (`cp`:
@@ -522,64 +520,6 @@ fn note_signed(trust: &Trust, c: &Checkpoint, n: &Note) -> bool {
     })
 }
 
-/// The witnesses' cosignatures of the latest checkpoint `cp` (note text `body`) against
-/// `policy`.
-fn check_witnesses(
-    archive: &Path,
-    trust: &Trust,
-    cp: &Checkpoint,
-    body: &str,
-    policy: &WitnessPolicy,
-    f: &mut Sink,
-) {
-    let (mut ok, errs) = match cosigners(archive, body, cp.size, &policy.witnesses) {
-        Ok(r) => r,
-        Err(e) => (Vec::new(), vec![e.to_string()]),
-    };
-    // A log is not its own witness: a "witness" key that is an archive key never counts.
-    ok.retain(|&i| {
-        let own = trust
-            .keys()
-            .iter()
-            .any(|k| k.archive && k.key.verifying_key() == policy.witnesses[i].public_key());
-        if own {
-            f.push(Finding::at(
-                Code::LogCosignatureInvalid,
-                format!("{COSIGNATURES_DIR}/{}", cp.size),
-                format!(
-                    "witness {} has the archive's own key: a log does not witness itself",
-                    policy.witnesses[i].name
-                ),
-            ));
-        }
-        !own
-    });
-    for e in errs {
-        f.push(Finding::at(
-            Code::LogCosignatureInvalid,
-            format!("{COSIGNATURES_DIR}/{}", cp.size),
-            e,
-        ));
-    }
-    if ok.len() < policy.min {
-        let names: Vec<&str> = ok
-            .iter()
-            .map(|&i| policy.witnesses[i].name.as_str())
-            .collect();
-        f.push(Finding::at(
-            Code::LogWitnessQuorum,
-            format!("{COSIGNATURES_DIR}/{}", cp.size),
-            format!(
-                "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
-                cp.size,
-                ok.len(),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") },
-                policy.min
-            ),
-        ));
-    }
-}
-
 /// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must
 /// be prefixes of the latest tree's tiles (checked above against its root): a tile client of
 /// an older tree reads them. Absent ones are allowed (tlog-tiles lets them be deleted).
@@ -664,55 +604,4 @@ impl TileRead for StoreTiles<'_> {
             Err(e) => Err(e.to_string()),
         }
     }
-}
-
-/// The witnesses (indices into `witnesses`) whose cosignature of checkpoint `body` (tree size
-/// `size`) verifies with a timestamp the system clock allows
-/// ([`super::witness::check_cosignature`]), from `log/cosignatures/<size>` and
-/// `log/checkpoint`; and the problems with lines of given witnesses that do not. Each key
-/// counts at most once, however many of its lines are present; lines of other keys are ignored.
-pub fn cosigners(
-    archive: &Path,
-    body: &str,
-    size: u64,
-    witnesses: &[VerifierKey],
-) -> Result<(Vec<usize>, Vec<String>)> {
-    let mut lines = read_cosignatures(archive, size)?;
-    if let Some(b) = read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
-        if let Ok(n) = Note::parse(&b) {
-            if n.text == body {
-                for l in n.signatures {
-                    if !lines.contains(&l) {
-                        lines.push(l);
-                    }
-                }
-            }
-        }
-    }
-    let time = Checkpoint::parse(body.as_bytes())
-        .map_err(|why| invalid(format!("checkpoint {size}"), why))?
-        .time;
-    let now = chrono::Utc::now();
-    let mut ok = Vec::new();
-    let mut errs = Vec::new();
-    for (i, w) in witnesses.iter().enumerate() {
-        // The same public key listed twice (under any name) counts once.
-        if witnesses[..i]
-            .iter()
-            .any(|o| o.public_key() == w.public_key())
-        {
-            continue;
-        }
-        let mut good = false;
-        for l in lines.iter().filter(|l| w.matches(l)) {
-            match super::witness::check_cosignature(w, body, time, l, now) {
-                Ok(()) => good = true,
-                Err(e) => errs.push(e),
-            }
-        }
-        if good {
-            ok.push(i);
-        }
-    }
-    Ok((ok, errs))
 }

@@ -2,13 +2,18 @@
 //! kept in `log/cosignatures/<N>`, added by `archive cosign-checkpoint`, counted by `archive
 //! audit --witness ... --min-witnesses N`.
 
-use super::tiles::{read_cosignatures, CHECKPOINT_FILE, COSIGNATURES_DIR, MAX_NOTE_FILE};
+use super::tiles::{
+    read_cosignatures, WitnessPolicy, CHECKPOINT_FILE, COSIGNATURES_DIR, MAX_NOTE_FILE,
+};
 use super::{
-    invalid, read_limited, read_user_file, Checkpoint, Lock, CHECKPOINTS_DIR, MAX_CHECKPOINT_BYTES,
+    invalid, read_limited, read_user_file, Checkpoint, Lock, Sink, CHECKPOINTS_DIR,
+    MAX_CHECKPOINT_BYTES,
 };
 use crate::format::error::{Error, Result};
+use crate::format::finding::{Code, Finding};
 use crate::format::note::{self, Note, SignatureLine, VerifierKey, MAX_SIGNATURES};
 use crate::profile::metadata::format_sealed;
+use crate::profile::trust::Trust;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
@@ -311,6 +316,115 @@ fn check_lines(
         }
     }
     Ok(unverified)
+}
+
+/// The witnesses' cosignatures of the latest checkpoint `cp` (note text `body`) against
+/// `policy`.
+pub(super) fn check_witnesses(
+    archive: &Path,
+    trust: &Trust,
+    cp: &Checkpoint,
+    body: &str,
+    policy: &WitnessPolicy,
+    f: &mut Sink,
+) {
+    let (mut ok, errs) = match cosigners(archive, body, cp.size, &policy.witnesses) {
+        Ok(r) => r,
+        Err(e) => (Vec::new(), vec![e.to_string()]),
+    };
+    // A log is not its own witness: a "witness" key that is an archive key never counts.
+    ok.retain(|&i| {
+        let own = trust
+            .keys()
+            .iter()
+            .any(|k| k.archive && k.key.verifying_key() == policy.witnesses[i].public_key());
+        if own {
+            f.push(Finding::at(
+                Code::LogCosignatureInvalid,
+                format!("{COSIGNATURES_DIR}/{}", cp.size),
+                format!(
+                    "witness {} has the archive's own key: a log does not witness itself",
+                    policy.witnesses[i].name
+                ),
+            ));
+        }
+        !own
+    });
+    for e in errs {
+        f.push(Finding::at(
+            Code::LogCosignatureInvalid,
+            format!("{COSIGNATURES_DIR}/{}", cp.size),
+            e,
+        ));
+    }
+    if ok.len() < policy.min {
+        let names: Vec<&str> = ok
+            .iter()
+            .map(|&i| policy.witnesses[i].name.as_str())
+            .collect();
+        f.push(Finding::at(
+            Code::LogWitnessQuorum,
+            format!("{COSIGNATURES_DIR}/{}", cp.size),
+            format!(
+                "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
+                cp.size,
+                ok.len(),
+                if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                policy.min
+            ),
+        ));
+    }
+}
+
+/// The witnesses (indices into `witnesses`) whose cosignature of checkpoint `body` (tree size
+/// `size`) verifies with a timestamp the system clock allows
+/// ([`check_cosignature`]), from `log/cosignatures/<size>` and
+/// `log/checkpoint`; and the problems with lines of given witnesses that do not. Each key
+/// counts at most once, however many of its lines are present; lines of other keys are ignored.
+pub fn cosigners(
+    archive: &Path,
+    body: &str,
+    size: u64,
+    witnesses: &[VerifierKey],
+) -> Result<(Vec<usize>, Vec<String>)> {
+    let mut lines = read_cosignatures(archive, size)?;
+    if let Some(b) = read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
+        if let Ok(n) = Note::parse(&b) {
+            if n.text == body {
+                for l in n.signatures {
+                    if !lines.contains(&l) {
+                        lines.push(l);
+                    }
+                }
+            }
+        }
+    }
+    let time = Checkpoint::parse(body.as_bytes())
+        .map_err(|why| invalid(format!("checkpoint {size}"), why))?
+        .time;
+    let now = chrono::Utc::now();
+    let mut ok = Vec::new();
+    let mut errs = Vec::new();
+    for (i, w) in witnesses.iter().enumerate() {
+        // The same public key listed twice (under any name) counts once.
+        if witnesses[..i]
+            .iter()
+            .any(|o| o.public_key() == w.public_key())
+        {
+            continue;
+        }
+        let mut good = false;
+        for l in lines.iter().filter(|l| w.matches(l)) {
+            match check_cosignature(w, body, time, l, now) {
+                Ok(()) => good = true,
+                Err(e) => errs.push(e),
+            }
+        }
+        if good {
+            ok.push(i);
+        }
+    }
+    Ok((ok, errs))
 }
 
 #[cfg(test)]
