@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::synthetic::{hex_sha256, synthetic_log};
 use common::{require_tool, Done, Env};
 use docseal::archive::{Checkpoint, Entry};
 use docseal::log::{self, CompactRange};
@@ -264,14 +265,6 @@ fn issue19_item4_verify_archive_with_a_kept_checkpoint_works_as_in_audit() {
 // Issue 19 item 5: add verifies every pending entry as a bundle before signing
 // ---------------------------------------------------------------------------------------------
 
-fn hex_sha256(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
 #[test]
 fn issue19_item5_add_refuses_to_sign_entries_whose_bundles_do_not_verify() {
     let f = Fixture::new();
@@ -351,49 +344,6 @@ fn issue19_item5_add_refuses_to_sign_entries_whose_bundles_do_not_verify() {
 // Issue 19 item 7: findings capped; audit, prove and verify --archive in bounded memory
 // ---------------------------------------------------------------------------------------------
 
-/// Write a synthetic log of `n` entries (no bundles) with checkpoints at `sizes`, signed by
-/// `key`: the way a test builds a 2^20-entry log in seconds.
-fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &docseal::minisign::SecretKey) {
-    use std::io::Write;
-    std::fs::create_dir_all(archive.join("log/checkpoints")).unwrap();
-    std::fs::create_dir_all(archive.join("bundles")).unwrap();
-    let mut w =
-        std::io::BufWriter::new(std::fs::File::create(archive.join("log/entries")).unwrap());
-    let mut cr = CompactRange::new();
-    let mut previous = 0;
-    let origin = format!("docseal-archive/{}", key.key_id());
-    let mut line = String::new();
-    for i in 0..n {
-        line.clear();
-        let c = hex_sha256(format!("content {i}").as_bytes());
-        use std::fmt::Write as _;
-        write!(
-            line,
-            "{i} {c} {} urn:docseal:{} - b{i:07}.zip",
-            &c[..32].repeat(2),
-            &c[32..]
-        )
-        .unwrap();
-        w.write_all(line.as_bytes()).unwrap();
-        w.write_all(b"\n").unwrap();
-        cr.push(log::leaf_hash(line.as_bytes()));
-        if sizes.contains(&cr.size()) {
-            let cp = Checkpoint {
-                origin: origin.clone(),
-                size: cr.size(),
-                root: cr.root(),
-                time: chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).unwrap(),
-                previous,
-            };
-            previous = cp.size;
-            let dir = archive.join("log/checkpoints");
-            std::fs::write(dir.join(cp.size.to_string()), cp.body()).unwrap();
-            std::fs::write(dir.join(format!("{}.minisig", cp.size)), cp.sign(key)).unwrap();
-        }
-    }
-    w.flush().unwrap();
-}
-
 /// Peak RSS (KiB) and exit code of `docseal ARGS`, measured with `/usr/bin/time -f %M`.
 fn peak_rss(env: &Env, args: &[&str]) -> (u64, i32, String) {
     let out = std::process::Command::new("/usr/bin/time")
@@ -421,7 +371,7 @@ fn peak_rss(env: &Env, args: &[&str]) -> (u64, i32, String) {
 fn issue19_item7_audit_lists_at_most_50_findings_of_a_kind() {
     let env = Env::new();
     let (k, p) = env.keygen("archive");
-    synthetic_log(&env.path("a"), 130, &[100, 130], &secret(&k));
+    synthetic_log(&env.path("a"), 130, &[100, 130], &secret(&k), false);
     let d = env
         .cmd()
         .args(["archive", "audit", "a", "--json", "--trust"])
@@ -459,7 +409,7 @@ fn issue19_item7_a_2pow20_entry_log_is_audited_and_proved_in_under_64_mib() {
     let env = Env::new();
     let (k, p) = env.keygen("archive");
     let n = 1u64 << 20;
-    synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k));
+    synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k), false);
     let p = p.display().to_string();
     let limit = 64 * 1024;
     let (kib, code, out) = peak_rss(&env, &["archive", "audit", "big", "--trust", &p, "--json"]);

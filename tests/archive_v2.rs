@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::synthetic::hex_sha256;
 use common::{require_tool, Done, Env};
 use docseal::minisign::SecretKey;
 use docseal::note::{KeyKind, Note, NoteSigner, SignatureLine, VerifierKey};
@@ -447,6 +448,250 @@ fn issue17_witness_cosignatures_added_and_counted() {
     assert_eq!(d.code(), 2, "{}", d.stderr());
 }
 
+/// The latest checkpoint's time in [`Fixture`] (`T2`), in POSIX seconds.
+const T2_SECS: u64 = 1_772_323_200;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `archive cosign-checkpoint arch FILE` with `extra` arguments.
+fn cosign_cmd(f: &Fixture, file: &str, extra: &[&str]) -> common::Run {
+    f.env
+        .cmd()
+        .args(["archive", "cosign-checkpoint", "arch", file])
+        .args(extra)
+}
+
+#[test]
+fn issue17_cosign_checkpoint_with_witness_refuses_a_line_that_does_not_verify() {
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let (_, v2) = witness(&f.env, "witness.example/w2");
+    let v1 = v1.to_str().unwrap();
+    let text = f.note().text;
+    let good = cosign(&w1, "witness.example/w1", &text, T2_SECS + 60);
+    // w1's name and key id over a signature of another text: it does not verify.
+    let bad = cosign(
+        &w1,
+        "witness.example/w1",
+        &text.replace('5', "6"),
+        T2_SECS + 60,
+    );
+    std::fs::write(
+        f.env.path("mixed.sig"),
+        format!("{}{}", good.to_line(), bad.to_line()),
+    )
+    .unwrap();
+    let d = cosign_cmd(&f, "mixed.sig", &["--witness", v1]).fails(1);
+    let err = d.stderr();
+    assert!(
+        err.contains("mixed.sig") && err.contains("line 2 (witness.example/w1)"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // Nothing was added, not even the good line.
+    assert!(!f.arch().join("log/cosignatures/5").exists());
+    assert_eq!(f.note().signatures.len(), 1);
+    // --allow-unverified never lets a bad line of a given witness through.
+    cosign_cmd(&f, "mixed.sig", &["--witness", v1, "--allow-unverified"]).fails(1);
+    // The good line alone, checked: added, and counted by the audit.
+    std::fs::write(f.env.path("good.sig"), good.to_line()).unwrap();
+    let d = cosign_cmd(
+        &f,
+        "good.sig",
+        &["--witness", v1, "--witness", v2.to_str().unwrap()],
+    )
+    .ok();
+    assert!(d.stdout().contains("1 new"), "{}", d.stdout());
+    assert!(!d.stderr().contains("not verified"), "{}", d.stderr());
+    assert_eq!(f.audit(&["--witness", v1]).code(), 0);
+    // A whole cosigned note names the line by its line in the file (after text + empty line).
+    let mut n = f.note();
+    n.signatures.push(bad.clone());
+    std::fs::write(f.env.path("note.sig"), n.to_bytes()).unwrap();
+    let d = cosign_cmd(&f, "note.sig", &["--witness", v1]).fails(1);
+    let at = n.text.lines().count() + 1 + n.signatures.len();
+    assert!(
+        d.stderr()
+            .contains(&format!("line {at} (witness.example/w1)")),
+        "{}",
+        d.stderr()
+    );
+}
+
+#[test]
+fn issue17_cosign_checkpoint_with_witness_refuses_other_witnesses_unless_allowed() {
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let (w2, _) = witness(&f.env, "witness.example/w2");
+    let v1 = v1.to_str().unwrap();
+    let text = f.note().text;
+    let l1 = cosign(&w1, "witness.example/w1", &text, T2_SECS + 60);
+    let l2 = cosign(&w2, "witness.example/w2", &text, T2_SECS + 60);
+    std::fs::write(
+        f.env.path("two.sig"),
+        format!("{}{}", l1.to_line(), l2.to_line()),
+    )
+    .unwrap();
+    let d = cosign_cmd(&f, "two.sig", &["--witness", v1]).fails(1);
+    assert!(
+        d.stderr().contains("line 2 (witness.example/w2)"),
+        "{}",
+        d.stderr()
+    );
+    assert!(!f.arch().join("log/cosignatures/5").exists());
+    let d = cosign_cmd(&f, "two.sig", &["--witness", v1, "--allow-unverified"]).ok();
+    assert!(d.stdout().contains("2 new"), "{}", d.stdout());
+    assert!(
+        d.stderr().contains("1 cosignature line(s) not verified"),
+        "{}",
+        d.stderr()
+    );
+    // --allow-unverified means nothing without --witness (usage error).
+    cosign_cmd(&f, "two.sig", &["--allow-unverified"]).fails(2);
+}
+
+#[test]
+fn issue17_cosign_checkpoint_without_witness_adds_unchecked_and_says_so() {
+    // The issue's command line, unchanged: no witness key to check with, so the lines are added
+    // on their form alone (docs/FORMAT.md B.3) and stderr says how many were not verified.
+    let f = Fixture::new();
+    let (w1, _) = witness(&f.env, "witness.example/w1");
+    let text = f.note().text;
+    let early = cosign(&w1, "witness.example/w1", &text, T2_SECS - 1);
+    std::fs::write(f.env.path("w.sig"), early.to_line()).unwrap();
+    let d = cosign_cmd(&f, "w.sig", &[]).ok();
+    assert!(d.stdout().contains("1 new"), "{}", d.stdout());
+    assert!(
+        d.stderr().contains("1 cosignature line(s) not verified"),
+        "{}",
+        d.stderr()
+    );
+    assert!(f.arch().join("log/cosignatures/5").exists());
+}
+
+#[test]
+fn issue17_cosignature_timestamped_before_its_checkpoint_is_refused() {
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let v1 = v1.to_str().unwrap();
+    let text = f.note().text;
+    // Over ten minutes before the checkpoint's time (T2): a witness cannot have seen it yet
+    // (ten minutes are allowed for clocks that differ).
+    let early = cosign(&w1, "witness.example/w1", &text, T2_SECS - 601);
+    std::fs::write(f.env.path("early.sig"), early.to_line()).unwrap();
+    let d = cosign_cmd(&f, "early.sig", &["--witness", v1]).fails(1);
+    assert!(
+        d.stderr()
+            .contains("more than 10 minutes before the checkpoint's time 2026-03-01T00:00:00Z"),
+        "{}",
+        d.stderr()
+    );
+    assert!(!f.arch().join("log/cosignatures/5").exists());
+    // Added unchecked (no --witness), the audit with the witness key refuses it.
+    cosign_cmd(&f, "early.sig", &[]).ok();
+    let d = f.audit(&["--witness", v1]);
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    let mut errs = codes(&d, "error");
+    errs.sort();
+    assert_eq!(errs, vec!["log.cosignature_invalid", "log.witness_quorum"]);
+    let found = d.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "log.cosignature_invalid")
+        .unwrap()
+        .clone();
+    assert!(
+        found["message"].as_str().unwrap().contains(
+            "timestamped 2026-02-28T23:49:59Z, more than 10 minutes before the checkpoint's time"
+        ),
+        "{found}"
+    );
+    // Ten minutes before the checkpoint's time (a witness's clock behind the archive's) counts.
+    let on_time = cosign(&w1, "witness.example/w1", &text, T2_SECS - 600);
+    std::fs::write(f.env.path("on.sig"), on_time.to_line()).unwrap();
+    cosign_cmd(&f, "on.sig", &["--witness", v1]).ok();
+    let d = f.audit(&["--witness", v1]);
+    assert_eq!(
+        codes(&d, "error"),
+        vec!["log.cosignature_invalid"],
+        "{}",
+        d.stdout()
+    );
+}
+
+#[test]
+fn issue17_cosignature_timestamped_over_ten_minutes_ahead_is_refused() {
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let v1 = v1.to_str().unwrap();
+    let text = f.note().text;
+    let ahead = cosign(&w1, "witness.example/w1", &text, now_secs() + 3600);
+    std::fs::write(f.env.path("ahead.sig"), ahead.to_line()).unwrap();
+    let d = cosign_cmd(&f, "ahead.sig", &["--witness", v1]).fails(1);
+    assert!(
+        d.stderr().contains("more than 10 minutes after this clock"),
+        "{}",
+        d.stderr()
+    );
+    cosign_cmd(&f, "ahead.sig", &[]).ok();
+    let d = f.audit(&["--witness", v1]);
+    let mut errs = codes(&d, "error");
+    errs.sort();
+    assert_eq!(errs, vec!["log.cosignature_invalid", "log.witness_quorum"]);
+    // Five minutes ahead is within the allowed skew: counted.
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let v1 = v1.to_str().unwrap();
+    let soon = cosign(&w1, "witness.example/w1", &f.note().text, now_secs() + 300);
+    std::fs::write(f.env.path("soon.sig"), soon.to_line()).unwrap();
+    cosign_cmd(&f, "soon.sig", &["--witness", v1]).ok();
+    assert_eq!(f.audit(&["--witness", v1]).code(), 0);
+}
+
+#[test]
+fn issue17_audit_reports_tile_and_cosignature_dirs_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let (w1, v1) = witness(&f.env, "witness.example/w1");
+    let line = cosign(&w1, "witness.example/w1", &f.note().text, T2_SECS + 1);
+    std::fs::write(f.env.path("w.sig"), line.to_line()).unwrap();
+    cosign_cmd(&f, "w.sig", &["--witness", v1.to_str().unwrap()]).ok();
+    let d = f.audit(&[]);
+    assert_eq!(d.code(), 0, "{}", d.stdout());
+    let writable = |d: &Done| -> Vec<String> {
+        let mut v: Vec<String> = d.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["code"] == "archive.writable_by_others")
+            .map(|x| x["path"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    for rel in [
+        "log/tile",
+        "log/tile/0",
+        "log/tile/0/000.p",
+        "log/tile/entries/000.p",
+        "log/cosignatures",
+    ] {
+        let p = f.arch().join(rel);
+        let old = std::fs::metadata(&p).unwrap().permissions().mode();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let d = f.audit(&[]);
+        assert_eq!(d.code(), 1, "{rel}: {}", d.stdout());
+        assert_eq!(writable(&d), vec![rel.to_string()], "{}", d.stdout());
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(old)).unwrap();
+    }
+}
+
 #[test]
 fn issue17_proofs_from_tiles_are_the_v1_proofs_byte_for_byte() {
     let f = Fixture::new();
@@ -777,89 +1022,6 @@ mod vectors {
 // Scale: audit of a synthetic v2 log in bounded memory (issue 17, "Audit streams")
 // ---------------------------------------------------------------------------------------------
 
-fn hex_sha256(b: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    docseal::metadata::hex(&Sha256::digest(b))
-}
-
-/// A v1 log of `n` synthetic entries (no bundles) with checkpoints at `sizes`, signed by `key`.
-/// With `v2`, the tiles and `log/checkpoint` are written too (a v1 log holds at most 2^20
-/// entries, so a larger one is made v2 directly rather than migrated).
-fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &SecretKey, v2: bool) {
-    use docseal::archive::Checkpoint;
-    use std::io::Write;
-    std::fs::create_dir_all(archive.join("log/checkpoints")).unwrap();
-    std::fs::create_dir_all(archive.join("bundles")).unwrap();
-    let mut w =
-        std::io::BufWriter::new(std::fs::File::create(archive.join("log/entries")).unwrap());
-    let mut cr = docseal::log::CompactRange::new();
-    let mut previous = 0;
-    let origin = format!("docseal-archive/{}", key.key_id());
-    let mut line = String::new();
-    let mut chunk: Vec<String> = Vec::new();
-    if v2 {
-        std::fs::create_dir_all(archive.join("log/tile")).unwrap();
-    }
-    for i in 0..n {
-        line.clear();
-        let c = hex_sha256(format!("content {i}").as_bytes());
-        use std::fmt::Write as _;
-        write!(
-            line,
-            "{i} {c} {} urn:docseal:{} - b{i:08}.zip",
-            &c[..32].repeat(2),
-            &c[32..]
-        )
-        .unwrap();
-        w.write_all(line.as_bytes()).unwrap();
-        w.write_all(b"\n").unwrap();
-        cr.push(docseal::log::leaf_hash(line.as_bytes()));
-        if v2 {
-            chunk.push(line.clone());
-            if chunk.len() == 1 << 16 || sizes.contains(&cr.size()) {
-                let root = tiles_of(archive, cr.size() - chunk.len() as u64, &chunk);
-                assert_eq!(root, cr.root());
-                chunk.clear();
-            }
-        }
-        if sizes.contains(&cr.size()) {
-            let cp = Checkpoint {
-                origin: origin.clone(),
-                size: cr.size(),
-                root: cr.root(),
-                time: chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).unwrap(),
-                previous,
-            };
-            previous = cp.size;
-            let dir = archive.join("log/checkpoints");
-            std::fs::write(dir.join(cp.size.to_string()), cp.body()).unwrap();
-            std::fs::write(dir.join(format!("{}.minisig", cp.size)), cp.sign(key)).unwrap();
-            if v2 && cp.size == n {
-                let note = docseal::archive::tiles::checkpoint_note(&cp, key, &[]).unwrap();
-                std::fs::write(archive.join("log/checkpoint"), note).unwrap();
-            }
-        }
-    }
-    w.flush().unwrap();
-}
-
-/// Write the tiles extending the tree of `old` entries of `archive` with `lines` (plain file
-/// writes: a benchmark fixture); the new root.
-fn tiles_of(archive: &Path, old: u64, lines: &[String]) -> docseal::log::Hash {
-    let base = archive.join("log");
-    let read = |path: &str, _max: usize| -> Result<Option<Vec<u8>>, String> {
-        Ok(std::fs::read(base.join(path)).ok())
-    };
-    let mut t = docseal::tlog::Tiles::new(read, old);
-    let (files, root) = docseal::tlog::append(&mut t, lines, 2048).unwrap();
-    for (path, bytes) in files {
-        let p = base.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-    root
-}
-
 /// Peak RSS (KiB), wall seconds, exit code and stdout of `BIN ARGS`, with `/usr/bin/time`.
 fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
     let out = std::process::Command::new("/usr/bin/time")
@@ -893,7 +1055,7 @@ fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
 fn audit_synthetic(env: &Env, bin: &Path, n: u64) -> (u64, f64, u64) {
     let (k, p) = env.keygen("archive");
     let direct = n > 1 << 20;
-    synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k), direct);
+    common::synthetic::synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k), direct);
     let k = k.display().to_string();
     let p = p.display().to_string();
     if !direct {

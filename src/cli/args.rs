@@ -408,7 +408,8 @@ pub enum ArchiveCommand {
     CheckProof(ArchiveCheckProofArgs),
     /// Add a transparency-log witness's cosignature (C2SP tlog-cosignature) of a checkpoint:
     /// the signature lines the witness returned for log/checkpoint, or the whole cosigned
-    /// checkpoint. Only the form is checked here; `archive audit --witness` checks signatures.
+    /// checkpoint. With --witness, each line of a given witness must verify (or nothing is
+    /// added); without, only the form is checked and `archive audit --witness` checks them.
     CosignCheckpoint(ArchiveCosignArgs),
     /// Lay a v1 archive's log out as v2 (C2SP tlog-tiles and a signed-note checkpoint at
     /// log/checkpoint), keeping every v1 file as it is.
@@ -422,6 +423,16 @@ pub struct ArchiveCosignArgs {
     /// The witness's answer: cosignature lines ("— <name> <base64>"), or a cosigned checkpoint.
     #[arg(value_name = "SIGNATURE-FILE")]
     pub signature: PathBuf,
+    /// A witness's verifier key (C2SP vkey, cosignature/v1 type 0x04) or a file holding one:
+    /// each line by it must verify against the checkpoint, timestamped no earlier than the
+    /// checkpoint and at most 10 minutes past this clock, and lines of witnesses not given are
+    /// refused; any line refused adds nothing (exit 1). Repeatable.
+    #[arg(long = "witness", value_name = "VKEY|FILE")]
+    pub witnesses: Vec<String>,
+    /// With --witness: add the lines of witnesses not given too, unchecked (without --witness
+    /// every line is added unchecked).
+    #[arg(long = "allow-unverified", requires = "witnesses")]
+    pub allow_unverified: bool,
     /// Wait at most this long for an `archive add` on the same archive to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub wait: u64,

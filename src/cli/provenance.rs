@@ -301,15 +301,34 @@ fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
         &mut bytes,
     )
     .map_err(|e| docseal::Error::io(&a.signature, e))?;
-    let r = archive::witness::cosign_checkpoint(
+    let mut policy = archive::witness::CosignPolicy::default();
+    policy.allow_unverified = a.allow_unverified;
+    for w in &a.witnesses {
+        policy.witnesses.push(archive::witness::read_witness(w)?);
+    }
+    let r = archive::witness::cosign_checkpoint_with(
         &a.archive,
         &bytes,
         std::time::Duration::from_secs(a.wait),
-    )?;
+        &policy,
+    )
+    .map_err(|e| match e {
+        docseal::Error::Refused { summary, .. } => docseal::Error::Refused {
+            path: a.signature.clone(),
+            summary,
+        },
+        e => e,
+    })?;
     println!(
         "checkpoint {}: {} new cosignature line(s), {} in all",
         r.size, r.added, r.total
     );
+    if r.unverified > 0 {
+        eprintln!(
+            "note: {} cosignature line(s) not verified (no --witness key for them): archive audit --witness checks them",
+            r.unverified
+        );
+    }
     Ok(0)
 }
 

@@ -1,6 +1,8 @@
 //! Shared test helpers: an isolated temp dir and a fluent runner for the real binary.
 #![allow(dead_code)]
 
+pub mod synthetic;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

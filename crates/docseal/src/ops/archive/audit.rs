@@ -10,8 +10,9 @@ use crate::profile::metadata::format_sealed;
 use crate::profile::trust::Trust;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
 use std::io::Seek;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The latest checkpoint, as summarized in an audit.
 #[derive(Debug, Clone, Serialize)]
@@ -81,7 +82,6 @@ pub fn audit_with(
     witnesses: &tiles::WitnessPolicy,
 ) -> Result<Audit> {
     let lstat = |rel: &str| std::fs::symlink_metadata(archive.join(rel)).ok();
-    let is_link = |rel: &str| lstat(rel).is_some_and(|m| m.file_type().is_symlink());
     if lstat("log").is_none() && lstat(BUNDLES_DIR).is_none() {
         return Err(invalid(
             archive.display(),
@@ -89,12 +89,145 @@ pub fn audit_with(
         ));
     }
     let mut f = Sink::default();
-    let link = |rel: &str| {
-        Finding::at(
-            Code::ArchiveSymlink,
-            rel,
-            "a symbolic link in the archive (never followed: what it points to is not checked)",
+    let (log_readable, bundles_readable) = check_layout(archive, &mut f)?;
+
+    // The log, with each entry's bundle checked as it streams by.
+    let keyed = Keyed::new();
+    let mut bundles = BundleCheck::new(archive, &keyed, bundles_readable, limits);
+    let lc = if log_readable {
+        Some(check_log(archive, Some(trust), kept, &mut |e| {
+            bundles.entry(e)
+        })?)
+    } else {
+        None
+    };
+    let LogSummary {
+        n,
+        files,
+        signed,
+        latest,
+    } = log_summary(archive, trust, witnesses, lc, &mut f)?;
+
+    // Bundles swapped or replaced: which entry's file each now holds.
+    swapped(archive, &bundles.differs, &mut f)?;
+    pending_findings(&bundles, signed, limits, &mut f);
+    let BundleCheck {
+        dir,
+        pending_dir,
+        listed,
+        in_pending,
+        f: bundle_f,
+        ..
+    } = bundles;
+    f.absorb(bundle_f);
+
+    // Files in bundles/ that no entry names, and what an interrupted add left in log/pending.
+    if bundles_readable && dir.is_dir() {
+        unlisted_bundles(&dir, &keyed, listed, &mut f)?;
+    }
+    let listed_pending: BTreeSet<&str> = in_pending.iter().map(|(_, n)| n.as_str()).collect();
+    let pending_link = lstat(PENDING_DIR).is_some_and(|m| m.file_type().is_symlink());
+    if log_readable && !pending_link && pending_dir.is_dir() {
+        pending_dir_findings(&pending_dir, &listed_pending, &mut f)?;
+    }
+
+    // Checkpoint tokens (`archive add --tsa`): each over its checkpoint's signature file.
+    let stamped = crate::ops::timestamp::checkpoint::audit(archive, trust.tsa_roots(), &mut |s| {
+        crate::ops::timestamp::checkpoint::signature_file(
+            archive,
+            CHECKPOINTS_DIR,
+            s,
+            MAX_SIGNATURE_BYTES,
         )
+    });
+    for x in stamped.findings {
+        f.push(x);
+    }
+    let findings = f.finish();
+    Ok(Audit {
+        archive: archive.display().to_string(),
+        ok: !findings.iter().any(|x| x.severity == Severity::Error),
+        entries: n as usize,
+        checkpoints: files,
+        latest,
+        findings,
+        timestamps: stamped.tokens,
+    })
+}
+
+/// The log check summed up for the audit.
+struct LogSummary {
+    /// Entries.
+    n: u64,
+    /// Checkpoint files.
+    files: usize,
+    /// The size of the latest checkpoint signed (0 if none).
+    signed: u64,
+    latest: Option<CheckpointSummary>,
+}
+
+/// Sum up the log check `lc` (none if the log could not be read), check the v2 parts against
+/// its latest checkpoint, and add the log's findings to `f`.
+fn log_summary(
+    archive: &Path,
+    trust: &Trust,
+    witnesses: &tiles::WitnessPolicy,
+    lc: Option<LogCheck>,
+    f: &mut Sink,
+) -> Result<LogSummary> {
+    let (n, files, signed) = match &lc {
+        Some(lc) => (
+            lc.n,
+            lc.files,
+            lc.orphan
+                .as_ref()
+                .map(|c| c.size)
+                .or(lc.sound.last().map(|(c, _)| c.size))
+                .unwrap_or(0),
+        ),
+        None => (0, 0, 0),
+    };
+    let latest = lc.as_ref().and_then(|lc| {
+        lc.sound.last().map(|(cp, signer)| CheckpointSummary {
+            size: cp.size,
+            root: encode_hash(&cp.root),
+            time: format_sealed(cp.time),
+            signer: Some(signer.clone()),
+        })
+    });
+    if let Some(lc) = lc {
+        let cp = lc.sound.last().map(|(c, _)| c);
+        let sizes: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+        if tiles::audit_v2(archive, trust, cp, &sizes, witnesses, f)? {
+            if let Some(cp) = cp.filter(|_| !witnesses.witnesses.is_empty()) {
+                witness::check_witnesses(archive, trust, cp, &cp.body(), witnesses, f);
+            }
+        }
+        f.absorb(lc.sink);
+    }
+    Ok(LogSummary {
+        n,
+        files,
+        signed,
+        latest,
+    })
+}
+
+/// A symbolic link where the archive's files are (never followed).
+fn link(rel: &str) -> Finding {
+    Finding::at(
+        Code::ArchiveSymlink,
+        rel,
+        "a symbolic link in the archive (never followed: what it points to is not checked)",
+    )
+}
+
+/// The archive's layout: symbolic links where its own files belong and anywhere at its top,
+/// directories others can write into, a log that is gone. Whether the log and the bundles can
+/// be read.
+fn check_layout(archive: &Path, f: &mut Sink) -> Result<(bool, bool)> {
+    let is_link = |rel: &str| {
+        std::fs::symlink_metadata(archive.join(rel)).is_ok_and(|m| m.file_type().is_symlink())
     };
     // Symbolic links where the archive's own files belong, and anywhere in it.
     let mut log_readable = true;
@@ -132,34 +265,7 @@ pub fn audit_with(
     }
     // Directories others can write into: anyone could replace the log or a bundle.
     #[cfg(unix)]
-    for rel in [
-        "",
-        BUNDLES_DIR,
-        "log",
-        CHECKPOINTS_DIR,
-        PENDING_DIR,
-        crate::ops::timestamp::checkpoint::TOKENS_DIR,
-    ] {
-        use std::os::unix::fs::PermissionsExt;
-        let Some(m) = (if rel.is_empty() {
-            std::fs::metadata(archive).ok()
-        } else {
-            lstat(rel)
-        }) else {
-            continue;
-        };
-        let mode = m.permissions().mode();
-        if m.is_dir() && mode & 0o022 != 0 {
-            f.push(Finding::at(
-                Code::ArchiveWritableByOthers,
-                if rel.is_empty() { "." } else { rel },
-                format!(
-                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
-                    mode & 0o7777
-                ),
-            ));
-        }
-    }
+    writable_by_others(archive, f);
     if !archive.join("log").is_dir() && log_readable {
         f.push(Finding::at(
             Code::LogCheckpointMissing,
@@ -168,50 +274,78 @@ pub fn audit_with(
         ));
         log_readable = false;
     }
+    Ok((log_readable, bundles_readable))
+}
 
-    // The log, with each entry's bundle checked as it streams by.
-    let dir = archive.join(BUNDLES_DIR);
-    let pending_dir = archive.join(PENDING_DIR);
-    let keyed = Keyed::new();
-    let mut listed = dups::KeySorter::default();
-    let opts = Options {
-        limits: limits.clone(),
-        ..Options::default()
-    };
-    // Bundles whose file differs from the one logged: named once the other entries are known.
-    struct Differs {
-        at: String,
-        index: u64,
-        id: String,
-        content: String,
-        sha: String,
-        found_id: Option<String>,
-        found_content: Option<String>,
+/// A bundle whose file differs from the one logged: named once the other entries are known.
+struct Differs {
+    at: String,
+    index: u64,
+    id: String,
+    content: String,
+    sha: String,
+    found_id: Option<String>,
+    found_content: Option<String>,
+}
+
+/// Each entry's bundle, checked as the log streams by ([`BundleCheck::entry`]).
+struct BundleCheck<'a> {
+    dir: PathBuf,
+    pending_dir: PathBuf,
+    keyed: &'a Keyed,
+    /// `bundles/` can be read (not a symbolic link).
+    readable: bool,
+    opts: Options,
+    /// Keys of the names the log lists.
+    listed: dups::KeySorter,
+    differs: Vec<Differs>,
+    /// Entries whose bundle is still in `log/pending/` (index, name), and the entries.
+    in_pending: Vec<(u64, String)>,
+    pending_entries: Vec<Entry>,
+    f: Sink,
+}
+
+impl<'a> BundleCheck<'a> {
+    fn new(archive: &Path, keyed: &'a Keyed, readable: bool, limits: &Limits) -> Self {
+        BundleCheck {
+            dir: archive.join(BUNDLES_DIR),
+            pending_dir: archive.join(PENDING_DIR),
+            keyed,
+            readable,
+            opts: Options {
+                limits: limits.clone(),
+                ..Options::default()
+            },
+            listed: dups::KeySorter::default(),
+            differs: Vec::new(),
+            in_pending: Vec::new(),
+            pending_entries: Vec::new(),
+            f: Sink::default(),
+        }
     }
-    let mut differs: Vec<Differs> = Vec::new();
-    let mut in_pending: Vec<(u64, String)> = Vec::new();
-    let mut pending_entries: Vec<Entry> = Vec::new();
-    let mut bundle_f = Sink::default();
-    let mut each = |e: &Entry| -> Result<()> {
-        listed
-            .push(keyed.of(&e.name))
+
+    /// Entry `e`'s bundle: there, a regular file, the file logged, valid, holding what the
+    /// entry says.
+    fn entry(&mut self, e: &Entry) -> Result<()> {
+        self.listed
+            .push(self.keyed.of(&e.name))
             .map_err(|err| Error::io(std::env::temp_dir(), err))?;
-        if !bundles_readable {
+        if !self.readable {
             return Ok(());
         }
         let at = format!("{BUNDLES_DIR}/{}", e.name);
-        let p = dir.join(&e.name);
+        let p = self.dir.join(&e.name);
         let m = match std::fs::symlink_metadata(&p) {
             Ok(m) => m,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if in_pending.len() < 10 * MAX_REPORTED
-                    && std::fs::symlink_metadata(pending_dir.join(&e.name))
+                if self.in_pending.len() < 10 * MAX_REPORTED
+                    && std::fs::symlink_metadata(self.pending_dir.join(&e.name))
                         .is_ok_and(|m| m.is_file())
                 {
-                    in_pending.push((e.index, e.name.clone()));
-                    pending_entries.push(e.clone());
+                    self.in_pending.push((e.index, e.name.clone()));
+                    self.pending_entries.push(e.clone());
                 } else {
-                    bundle_f.push(Finding::at(
+                    self.f.push(Finding::at(
                         Code::ArchiveBundleRemoved,
                         &at,
                         format!("log entry {} ({}) is gone from the archive", e.index, e.id),
@@ -222,35 +356,39 @@ pub fn audit_with(
             Err(err) => return Err(Error::io(&p, err)),
         };
         if m.file_type().is_symlink() {
-            bundle_f.push(link(&at));
+            self.f.push(link(&at));
             return Ok(());
         }
-        if !m.is_file() {
-            bundle_f.push(Finding::at(
+        let not_regular = || {
+            Finding::at(
                 Code::ArchiveBundleReplaced,
                 &at,
                 format!("log entry {}: not a regular file any more", e.index),
-            ));
+            )
+        };
+        if !m.is_file() {
+            self.f.push(not_regular());
             return Ok(());
         }
-        let mut file = match open_nofollow(&p) {
-            Ok(Some(file)) => file,
+        match open_nofollow(&p) {
+            Ok(Some(file)) => self.check_file(e, at, &p, file),
             Ok(None) | Err(_) => {
-                bundle_f.push(Finding::at(
-                    Code::ArchiveBundleReplaced,
-                    &at,
-                    format!("log entry {}: not a regular file any more", e.index),
-                ));
-                return Ok(());
+                self.f.push(not_regular());
+                Ok(())
             }
-        };
-        let sha = sha256_reader(&mut file, &p)?;
+        }
+    }
+
+    /// The bundle file of entry `e`, open: its digest against the log's, then verified.
+    fn check_file(&mut self, e: &Entry, at: String, p: &Path, mut file: File) -> Result<()> {
+        let sha = sha256_reader(&mut file, p)?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        file.rewind().map_err(|err| Error::io(&p, err))?;
-        let report = verify::verify_reader(&p.display().to_string(), &mut file, len, None, &opts);
+        file.rewind().map_err(|err| Error::io(p, err))?;
+        let report =
+            verify::verify_reader(&p.display().to_string(), &mut file, len, None, &self.opts);
         if sha != e.file_sha256 {
-            if differs.len() < MAX_REPORTED {
-                differs.push(Differs {
+            if self.differs.len() < MAX_REPORTED {
+                self.differs.push(Differs {
                     at,
                     index: e.index,
                     id: e.id.clone(),
@@ -260,7 +398,7 @@ pub fn audit_with(
                     found_content: report.content_sha256.clone(),
                 });
             } else {
-                bundle_f.push(Finding::at(
+                self.f.push(Finding::at(
                     Code::ArchiveBundleReplaced,
                     &at,
                     format!(
@@ -273,7 +411,7 @@ pub fn audit_with(
         }
         if !report.ok {
             let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-            bundle_f.push(Finding::at(
+            self.f.push(Finding::at(
                 Code::ArchiveBundleInvalid,
                 &at,
                 format!("log entry {}: {}", e.index, codes.join(", ")),
@@ -281,7 +419,7 @@ pub fn audit_with(
         } else if report.content_sha256.as_deref() != Some(&e.content_sha256)
             || report.id.as_deref() != Some(&e.id)
         {
-            bundle_f.push(Finding::at(
+            self.f.push(Finding::at(
                 Code::LogEntryAltered,
                 &at,
                 format!(
@@ -294,91 +432,63 @@ pub fn audit_with(
                 ),
             ));
         } else if let Some(why) = link_differs(&report, e) {
-            bundle_f.push(Finding::at(Code::LogEntryAltered, &at, why));
+            self.f.push(Finding::at(Code::LogEntryAltered, &at, why));
         }
         Ok(())
-    };
-    let lc = if log_readable {
-        Some(check_log(archive, Some(trust), kept, &mut each)?)
-    } else {
-        None
-    };
-    let (n, files, signed) = match &lc {
-        Some(lc) => (
-            lc.n,
-            lc.files,
-            lc.orphan
-                .as_ref()
-                .map(|c| c.size)
-                .or(lc.sound.last().map(|(c, _)| c.size))
-                .unwrap_or(0),
-        ),
-        None => (0, 0, 0),
-    };
-    let latest = lc.as_ref().and_then(|lc| {
-        lc.sound.last().map(|(cp, signer)| CheckpointSummary {
-            size: cp.size,
-            root: encode_hash(&cp.root),
-            time: format_sealed(cp.time),
-            signer: Some(signer.clone()),
-        })
-    });
-    if let Some(lc) = lc {
-        if log_readable {
-            tiles::audit_v2(
-                archive,
-                trust,
-                lc.sound.last().map(|(c, _)| c),
-                &lc.sound.iter().map(|(c, _)| c.size).collect::<Vec<_>>(),
-                witnesses,
-                &mut f,
-            )?;
-        }
-        f.absorb(lc.sink);
     }
+}
 
-    // Bundles swapped or replaced: which entry's file each now holds.
-    if !differs.is_empty() {
-        let shas: BTreeSet<&str> = differs.iter().map(|d| d.sha.as_str()).collect();
-        let mut owner: HashMap<String, (u64, String)> = HashMap::new();
-        scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
-            if let Ok(e) = Entry::parse(line) {
-                if shas.contains(e.file_sha256.as_str()) {
-                    owner
-                        .entry(e.file_sha256.clone())
-                        .or_insert((e.index, e.name));
-                }
-            }
-            Ok(())
-        })?;
-        for d in &differs {
-            let why = if let Some((i, name)) = owner.get(&d.sha) {
-                format!(
-                    "holds the bundle of log entry {i} ({name}), not that of entry {}: files swapped or renamed",
-                    d.index
-                )
-            } else if d.found_content.as_deref() == Some(&d.content) {
-                format!(
-                    "the file differs from the one log entry {} records, though it holds the same sealed content: co-signed or rewritten after it was archived",
-                    d.index
-                )
-            } else {
-                format!(
-                    "the file differs from the one log entry {} records: it holds {} (content sha256 {}), not {} ({})",
-                    d.index,
-                    d.found_id.as_deref().unwrap_or("an unreadable bundle"),
-                    d.found_content.as_deref().unwrap_or("-"),
-                    d.id,
-                    d.content
-                )
-            };
-            f.push(Finding::at(Code::ArchiveBundleReplaced, &d.at, why));
-        }
+/// Bundles swapped or replaced (`differs`): which entry's file each now holds.
+fn swapped(archive: &Path, differs: &[Differs], f: &mut Sink) -> Result<()> {
+    if differs.is_empty() {
+        return Ok(());
     }
-    for (index, name) in &in_pending {
+    let shas: BTreeSet<&str> = differs.iter().map(|d| d.sha.as_str()).collect();
+    let mut owner: HashMap<String, (u64, String)> = HashMap::new();
+    scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
+        if let Ok(e) = Entry::parse(line) {
+            if shas.contains(e.file_sha256.as_str()) {
+                owner
+                    .entry(e.file_sha256.clone())
+                    .or_insert((e.index, e.name));
+            }
+        }
+        Ok(())
+    })?;
+    for d in differs {
+        let why = if let Some((i, name)) = owner.get(&d.sha) {
+            format!(
+                "holds the bundle of log entry {i} ({name}), not that of entry {}: files swapped or renamed",
+                d.index
+            )
+        } else if d.found_content.as_deref() == Some(&d.content) {
+            format!(
+                "the file differs from the one log entry {} records, though it holds the same sealed content: co-signed or rewritten after it was archived",
+                d.index
+            )
+        } else {
+            format!(
+                "the file differs from the one log entry {} records: it holds {} (content sha256 {}), not {} ({})",
+                d.index,
+                d.found_id.as_deref().unwrap_or("an unreadable bundle"),
+                d.found_content.as_deref().unwrap_or("-"),
+                d.id,
+                d.content
+            )
+        };
+        f.push(Finding::at(Code::ArchiveBundleReplaced, &d.at, why));
+    }
+    Ok(())
+}
+
+/// Entries whose bundle is still in `log/pending/`: an interrupted add (what the next add does
+/// with each), or, under a checkpoint already, a bundle gone.
+fn pending_findings(b: &BundleCheck<'_>, signed: u64, limits: &Limits, f: &mut Sink) {
+    let pending_dir = &b.pending_dir;
+    for (index, name) in &b.in_pending {
         if *index >= signed {
             // The next add checks it before it signs; say now if it will refuse.
-            if let Some(e) = pending_entries.iter().find(|e| e.index == *index) {
+            if let Some(e) = b.pending_entries.iter().find(|e| e.index == *index) {
                 if let Err(why) = check_entry_bundle(&pending_dir.join(name), e, limits) {
                     f.push(Finding::at(
                         Code::LogEntryAltered,
@@ -403,102 +513,154 @@ pub fn audit_with(
             ));
         }
     }
-    f.absorb(bundle_f);
+}
 
-    // Files in bundles/ that no entry names (their keys against the listed ones, both sorted
-    // on disk past a million: bounded memory), then a second pass over the directory names
-    // them; what an interrupted add left in log/pending.
-    if bundles_readable && dir.is_dir() {
-        let mut present = dups::KeySorter::default();
-        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-        for ent in rd {
-            let ent = ent.map_err(|e| Error::io(&dir, e))?;
-            let name = ent.file_name().to_string_lossy().into_owned();
-            present
-                .push(keyed.of(&name))
-                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        }
-        let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?
-            .into_iter()
-            .collect();
-        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-        for ent in rd {
-            let ent = ent.map_err(|e| Error::io(&dir, e))?;
-            let name = ent.file_name().to_string_lossy().into_owned();
-            let ft = ent.file_type().map_err(|e| Error::io(&dir, e))?;
-            let at = format!("{BUNDLES_DIR}/{name}");
-            if is_temp_name(&name) && ft.is_file() {
-                f.push(
-                    Finding::at(
-                        Code::LogInterrupted,
-                        at,
-                        "a temporary file of an interrupted add (the next add removes it)",
-                    )
-                    .warning(),
-                );
-            } else if unlisted.contains(&keyed.of(&name)) {
-                if ft.is_symlink() {
-                    f.push(link(&at));
-                } else {
-                    f.push(Finding::at(
-                        Code::ArchiveBundleUnlisted,
-                        at,
-                        "in the archive but not in its log (added without docseal archive add, or its entry was removed)",
-                    ));
-                }
-            }
-        }
+/// Files in `bundles/` that no entry names (their keys against the `listed` ones, both sorted
+/// on disk past a million: bounded memory), then a second pass over the directory names them;
+/// temporary files of an interrupted add.
+fn unlisted_bundles(
+    dir: &Path,
+    keyed: &Keyed,
+    listed: dups::KeySorter,
+    f: &mut Sink,
+) -> Result<()> {
+    let mut present = dups::KeySorter::default();
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(dir, e))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        present
+            .push(keyed.of(&name))
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     }
-    let listed_pending: BTreeSet<&str> = in_pending.iter().map(|(_, n)| n.as_str()).collect();
-    if log_readable && !is_link(PENDING_DIR) && pending_dir.is_dir() {
-        let rd = std::fs::read_dir(&pending_dir).map_err(|e| Error::io(&pending_dir, e))?;
-        for ent in rd {
-            let ent = ent.map_err(|e| Error::io(&pending_dir, e))?;
-            let name = ent.file_name().to_string_lossy().into_owned();
-            let at = format!("{PENDING_DIR}/{name}");
-            let ft = ent.file_type().map_err(|e| Error::io(&pending_dir, e))?;
+    let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .into_iter()
+        .collect();
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(dir, e))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let ft = ent.file_type().map_err(|e| Error::io(dir, e))?;
+        let at = format!("{BUNDLES_DIR}/{name}");
+        if is_temp_name(&name) && ft.is_file() {
+            f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    at,
+                    "a temporary file of an interrupted add (the next add removes it)",
+                )
+                .warning(),
+            );
+        } else if unlisted.contains(&keyed.of(&name)) {
             if ft.is_symlink() {
                 f.push(link(&at));
-            } else if !ft.is_file() {
+            } else {
                 f.push(Finding::at(
-                    Code::LogMalformed,
+                    Code::ArchiveBundleUnlisted,
                     at,
-                    "not a file an archive add writes (archive add refuses to go on)",
+                    "in the archive but not in its log (added without docseal archive add, or its entry was removed)",
                 ));
-            } else if !listed_pending.contains(name.as_str()) {
-                f.push(
-                    Finding::at(
-                        Code::LogInterrupted,
-                        at,
-                        "copied by an interrupted archive add (the next add removes it, or moves it into place if it was logged)",
-                    )
-                    .warning(),
-                );
             }
         }
     }
-
-    // Checkpoint tokens (`archive add --tsa`): each over its checkpoint's signature file.
-    let stamped = crate::ops::timestamp::checkpoint::audit(archive, trust.tsa_roots(), &mut |s| {
-        crate::ops::timestamp::checkpoint::signature_file(
-            archive,
-            CHECKPOINTS_DIR,
-            s,
-            MAX_SIGNATURE_BYTES,
-        )
-    });
-    for x in stamped.findings {
-        f.push(x);
-    }
-    let findings = f.finish();
-    Ok(Audit {
-        archive: archive.display().to_string(),
-        ok: !findings.iter().any(|x| x.severity == Severity::Error),
-        entries: n as usize,
-        checkpoints: files,
-        latest,
-        findings,
-        timestamps: stamped.tokens,
-    })
+    Ok(())
 }
+
+/// What an interrupted add left in `log/pending/` besides the bundles of entries
+/// (`listed_pending`).
+fn pending_dir_findings(
+    pending_dir: &Path,
+    listed_pending: &BTreeSet<&str>,
+    f: &mut Sink,
+) -> Result<()> {
+    let rd = std::fs::read_dir(pending_dir).map_err(|e| Error::io(pending_dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(pending_dir, e))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let at = format!("{PENDING_DIR}/{name}");
+        let ft = ent.file_type().map_err(|e| Error::io(pending_dir, e))?;
+        if ft.is_symlink() {
+            f.push(link(&at));
+        } else if !ft.is_file() {
+            f.push(Finding::at(
+                Code::LogMalformed,
+                at,
+                "not a file an archive add writes (archive add refuses to go on)",
+            ));
+        } else if !listed_pending.contains(name.as_str()) {
+            f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    at,
+                    "copied by an interrupted archive add (the next add removes it, or moves it into place if it was logged)",
+                )
+                .warning(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Report each directory of the archive that group or others can write into
+/// (`archive.writable_by_others`): the root, every directory an add or a cosign writes, and
+/// every directory under `log/tile/` (never through a symbolic link; at most
+/// [`MAX_TILE_DIRS`] of them are looked at).
+#[cfg(unix)]
+fn writable_by_others(archive: &Path, f: &mut Sink) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut check = |rel: &str, m: &std::fs::Metadata| {
+        let mode = m.permissions().mode();
+        if m.is_dir() && mode & 0o022 != 0 {
+            f.push(Finding::at(
+                Code::ArchiveWritableByOthers,
+                if rel.is_empty() { "." } else { rel },
+                format!(
+                    "directory writable by group or others (mode {:o}): anyone in them could replace the archive's files",
+                    mode & 0o7777
+                ),
+            ));
+        }
+    };
+    if let Ok(m) = std::fs::metadata(archive) {
+        check("", &m);
+    }
+    for rel in [
+        BUNDLES_DIR,
+        "log",
+        CHECKPOINTS_DIR,
+        PENDING_DIR,
+        crate::ops::timestamp::checkpoint::TOKENS_DIR,
+        tiles::COSIGNATURES_DIR,
+    ] {
+        if let Ok(m) = std::fs::symlink_metadata(archive.join(rel)) {
+            check(rel, &m);
+        }
+    }
+    // log/tile and the directories under it, breadth first; links are not directories here.
+    let mut todo = std::collections::VecDeque::from([tiles::TILE_DIR.to_string()]);
+    let mut seen = 0usize;
+    while let Some(rel) = todo.pop_front() {
+        let Ok(m) = std::fs::symlink_metadata(archive.join(&rel)) else {
+            continue;
+        };
+        if !m.is_dir() || seen == MAX_TILE_DIRS {
+            continue;
+        }
+        seen += 1;
+        check(&rel, &m);
+        let Ok(dir) = std::fs::read_dir(archive.join(&rel)) else {
+            continue;
+        };
+        for ent in dir.flatten() {
+            if ent.file_type().is_ok_and(|t| t.is_dir()) && seen + todo.len() < MAX_TILE_DIRS {
+                todo.push_back(format!("{rel}/{}", ent.file_name().to_string_lossy()));
+            }
+        }
+    }
+}
+
+/// The most directories under `log/tile/` whose mode an audit checks (1,000 tiles to a
+/// directory: a log of 10^9 entries has about 8,000 of them).
+#[cfg(unix)]
+const MAX_TILE_DIRS: usize = 1 << 20;

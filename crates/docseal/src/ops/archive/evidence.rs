@@ -112,21 +112,7 @@ pub fn evidence_for(
     // The checkpoints that count are known before the entries are read: each entry goes to
     // the first that covers it as it streams by.
     let mut ev = Evidence::default();
-    // The counted checkpoints, in size order: (size, time, the archive key that signed it).
-    // Only a key trusted in the archive role vouches for checkpoints here.
-    let mut sizes: Vec<(u64, DateTime<Utc>, [u8; 32])> = Vec::new();
-    read_checkpoints(archive, &mut |size, body, sig, cf| {
-        if let (Some(body), Some(sig), Ok(cp)) = (body, sig, &cf.parsed) {
-            if let Signer::Trusted { key_id, .. } = check_signature(cp, body, sig, trust) {
-                match trust.find(key_id).filter(|k| k.archive) {
-                    Some(k) => sizes.push((cp.size, cp.time, k.public_bytes())),
-                    None => ev.notes.push(format!(
-                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (give it with --archive-key, or role = \"archive\" in a trust file)"
-                    )),
-                }
-            }
-        }
-    })?;
+    let sizes = counted_checkpoints(archive, trust, &mut ev)?;
     // For each archive key, the first of its checkpoints that includes the entry: the time
     // that key vouches for (a key never vouches for its own signatures, so every archive key
     // is kept, not only the earliest).
@@ -142,34 +128,7 @@ pub fn evidence_for(
         if sizes.last().is_none_or(|s| s.0 <= i) || !interest.wants(e) {
             return Ok(());
         }
-        let file = crate::profile::bagit::parse_hex32(&e.file_sha256);
-        let copies = ev.established.entry(e.content_sha256.clone()).or_default();
-        for (d, key) in distinct.iter().enumerate() {
-            let j = &mut next[d];
-            while *j < sizes.len() && (sizes[*j].2 != *key || sizes[*j].0 <= i) {
-                *j += 1;
-            }
-            let (Some(&(_, time, _)), Some(file)) = (sizes.get(*j), file) else {
-                continue;
-            };
-            copies.push(crate::ops::verify::ArchivedCopy {
-                time,
-                archive_key: *key,
-                file_sha256: file,
-                copy: bundles.join(&e.name),
-            });
-        }
-        ev.known.push(KnownBundle {
-            file: Some(bundles.join(&e.name)),
-            id: e.id.clone(),
-            content_sha256: e.content_sha256.clone(),
-            supersedes: e.supersedes.clone(),
-            label: format!(
-                "{} (archive log entry {})",
-                bundles.join(&e.name).display(),
-                e.index
-            ),
-        });
+        establish(e, i, &sizes, &distinct, &mut next, &bundles, &mut ev);
         Ok(())
     })?;
     if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
@@ -197,4 +156,70 @@ pub fn evidence_for(
     }
     ev.checkpoints = lc.sound.len();
     Ok(ev)
+}
+
+/// A counted checkpoint: size, time, and the archive key that signed it.
+type Counted = (u64, DateTime<Utc>, [u8; 32]);
+
+/// The counted checkpoints, in size order (see [`Counted`]); a checkpoint signed by a key
+/// trusted only to sign bundles is noted in `ev`.
+fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Result<Vec<Counted>> {
+    // The counted checkpoints, in size order: (size, time, the archive key that signed it).
+    // Only a key trusted in the archive role vouches for checkpoints here.
+    let mut sizes: Vec<Counted> = Vec::new();
+    read_checkpoints(archive, &mut |size, body, sig, cf| {
+        if let (Some(body), Some(sig), Ok(cp)) = (body, sig, &cf.parsed) {
+            if let Signer::Trusted { key_id, .. } = check_signature(cp, body, sig, trust) {
+                match trust.find(key_id).filter(|k| k.archive) {
+                    Some(k) => sizes.push((cp.size, cp.time, k.public_bytes())),
+                    None => ev.notes.push(format!(
+                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (give it with --archive-key, or role = \"archive\" in a trust file)"
+                    )),
+                }
+            }
+        }
+    })?;
+    Ok(sizes)
+}
+
+/// Entry `e` (at position `i`) in `ev`: for each archive key (`distinct`), the time of the
+/// first of its checkpoints (`sizes`; `next`: where each key's search stands) that includes
+/// it, and the bundle as a known one.
+fn establish(
+    e: &Entry,
+    i: u64,
+    sizes: &[Counted],
+    distinct: &[[u8; 32]],
+    next: &mut [usize],
+    bundles: &Path,
+    ev: &mut Evidence,
+) {
+    let file = crate::profile::bagit::parse_hex32(&e.file_sha256);
+    let copies = ev.established.entry(e.content_sha256.clone()).or_default();
+    for (d, key) in distinct.iter().enumerate() {
+        let j = &mut next[d];
+        while *j < sizes.len() && (sizes[*j].2 != *key || sizes[*j].0 <= i) {
+            *j += 1;
+        }
+        let (Some(&(_, time, _)), Some(file)) = (sizes.get(*j), file) else {
+            continue;
+        };
+        copies.push(crate::ops::verify::ArchivedCopy {
+            time,
+            archive_key: *key,
+            file_sha256: file,
+            copy: bundles.join(&e.name),
+        });
+    }
+    ev.known.push(KnownBundle {
+        file: Some(bundles.join(&e.name)),
+        id: e.id.clone(),
+        content_sha256: e.content_sha256.clone(),
+        supersedes: e.supersedes.clone(),
+        label: format!(
+            "{} (archive log entry {})",
+            bundles.join(&e.name).display(),
+            e.index
+        ),
+    });
 }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::format::durable;
 use crate::format::error::{Error, Result};
+use crate::format::input::{self, Open};
 use crate::profile::metadata::hex;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -67,31 +68,29 @@ pub(super) fn log_dirs(archive: &Path) -> Result<(bool, bool)> {
     Ok((log, cps))
 }
 
+/// Read a file of the archive, at most `max + 1` bytes (the caller refuses more than `max`):
+/// never through a symbolic link, FIFOs and devices refused; `None` if absent.
 pub(super) fn read_limited(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
-    let Some(f) = open_nofollow(path)? else {
-        return Ok(None);
-    };
-    let mut buf = Vec::new();
-    f.take(max + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(Some(buf))
+    read_optional(path, max, Open::regular_nofollow("file of an archive"))
 }
 
 /// Read a file given by the user (a kept checkpoint, a proof): links are followed, FIFOs and
 /// devices refused.
 pub(super) fn read_user_file(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
-    // Opened without blocking (a FIFO or device named on the command line is refused at
-    // once, by its type) and read with the one bounded read.
-    let (f, _) = match crate::format::input::open(path, crate::format::input::Open::regular("file"))
-    {
+    read_optional(path, max, Open::regular("file"))
+}
+
+/// Open `path` as `how` says without blocking (a FIFO or device is refused at once, by its
+/// type) and read it with the library's one bounded read; `None` if absent.
+fn read_optional(path: &Path, max: u64, how: Open<'_>) -> Result<Option<Vec<u8>>> {
+    let (f, _) = match input::open(path, how) {
         Ok(f) => f,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(None)
         }
         Err(e) => return Err(e),
     };
-    crate::format::input::read_at_most(f, max)
+    input::read_at_most(f, max)
         .map(Some)
         .map_err(|e| Error::io(path, e))
 }
@@ -395,4 +394,37 @@ pub(super) fn write_new(dest: &Path, bytes: &[u8], crash: &str) -> Result<()> {
     drop(f);
     crash_point(crash);
     place(&tmp, dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue13_read_limited_is_the_bounded_read_without_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"0123456789").unwrap();
+        // At most max + 1 bytes, whatever the file holds: the caller tells "more" by the length.
+        assert_eq!(read_limited(&p, 4).unwrap().unwrap(), b"01234");
+        assert_eq!(read_limited(&p, 10).unwrap().unwrap(), b"0123456789");
+        assert_eq!(read_limited(&dir.path().join("absent"), 4).unwrap(), None);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&p, &link).unwrap();
+            let e = read_limited(&link, 64).unwrap_err().to_string();
+            assert!(e.contains("link") && e.contains("symbolic link"), "{e}");
+            // The user's own file may be a link.
+            assert_eq!(read_user_file(&link, 64).unwrap().unwrap(), b"0123456789");
+            // A FIFO is refused at once, by its type (no writer: a blocking open would hang).
+            let fifo = dir.path().join("fifo");
+            let st = std::process::Command::new("mkfifo").arg(&fifo).status();
+            assert!(st.unwrap().success());
+            let e = read_limited(&fifo, 64).unwrap_err().to_string();
+            assert!(e.contains("a FIFO"), "{e}");
+            let e = read_limited(dir.path(), 64).unwrap_err().to_string();
+            assert!(e.contains("directory"), "{e}");
+        }
+    }
 }

@@ -207,11 +207,52 @@ pub(super) fn check_log(
     each: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<LogCheck> {
     let mut f = Sink::default();
-    let line_at = |i: u64| format!("{ENTRIES_FILE}:{}", i + 1);
-
     // Checkpoints: signatures first (they do not need the entries).
-    let mut sound: Vec<(Checkpoint, String)> = Vec::new();
-    let mut orphan_sig: Option<(u64, Vec<u8>)> = None;
+    let (cps, sound, orphan_sig) = read_sound_checkpoints(archive, trust, &mut f)?;
+    // The entries, streamed once.
+    let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
+    want.extend(kept.iter().map(|k| k.checkpoint.size));
+    let keyed = Keyed::new();
+    let (scan, keys) = stream_entries(archive, &want, &keyed, each, &mut f)?;
+    let n = scan.lines;
+    let roots = &scan.roots;
+    let altered_range = check_roots(&sound, roots, n, &mut f);
+    check_chain(&sound, &cps.files, &mut f);
+    let orphan = check_orphan(orphan_sig, &cps.files, roots, trust, &mut f);
+    check_signed(orphan.as_ref(), &sound, n, cps.files.is_empty(), &mut f);
+    check_kept(kept, trust, &sound, roots, &cps.files, n, &mut f);
+    // Duplicate names and contents, and the names in an altered range: a second pass, only
+    // when needed.
+    check_duplicates(archive, &keyed, keys, altered_range, &mut f)?;
+    Ok(LogCheck {
+        n,
+        files: cps.files.len(),
+        sound,
+        orphan,
+        sink: f,
+    })
+}
+
+fn line_at(i: u64) -> String {
+    format!("{ENTRIES_FILE}:{}", i + 1)
+}
+
+/// The checkpoints that count, in size order, with who signed them.
+type SoundCheckpoints = Vec<(Checkpoint, String)>;
+
+/// A checkpoint's signature (bytes of `log/checkpoints/<N>.minisig` without its note).
+type OrphanSignature = Option<(u64, Vec<u8>)>;
+
+/// Read `log/checkpoints`: the checkpoints that count, with who signed them (see
+/// [`check_log`]), and a signature left without its note by an interrupted add (only for the
+/// largest size); everything else found there is reported.
+fn read_sound_checkpoints(
+    archive: &Path,
+    trust: Option<&Trust>,
+    f: &mut Sink,
+) -> Result<(Checkpoints, SoundCheckpoints, OrphanSignature)> {
+    let mut sound: SoundCheckpoints = Vec::new();
+    let mut orphan_sig: OrphanSignature = None;
     let cps = read_checkpoints(archive, &mut |size, body, sig, cf| {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
         let (body, sig) = match (body, sig) {
@@ -240,36 +281,31 @@ pub(super) fn check_log(
                 return;
             }
         };
-        let signer = match trust {
-            None => match Signature::parse(sig) {
-                Ok(s) => s.key_id.to_string(),
-                Err(e) => {
-                    f.push(Finding::at(
-                        Code::LogCheckpointInvalid,
-                        &at,
-                        format!("malformed signature: {e}"),
-                    ));
-                    return;
-                }
-            },
-            Some(trust) => match check_signature(cp, body, sig, trust) {
-                Signer::Invalid(why) => {
-                    f.push(Finding::at(Code::LogCheckpointInvalid, &at, why));
-                    return;
-                }
-                Signer::Untrusted(why) => {
-                    // Whatever it says, it is not the archive's word: not compared with the log.
-                    f.push(Finding::at(Code::LogCheckpointUntrusted, &at, why));
-                    return;
-                }
-                Signer::Trusted { key_id, name } => match name {
-                    Some(n) => format!("{key_id} ({n})"),
-                    None => key_id.to_string(),
-                },
-            },
-        };
-        sound.push((cp.clone(), signer));
+        match signer_of(cp, body, sig, trust, &at) {
+            Ok(signer) => sound.push((cp.clone(), signer)),
+            Err(finding) => f.push(finding),
+        }
     })?;
+    other_checkpoint_files(archive, &cps, f);
+    // A signature without its note is what an add interrupted between the two leaves, but only
+    // for the largest size of all; any other is a checkpoint removed.
+    let largest = cps.files.keys().next_back().copied();
+    if let Some((size, _)) = &orphan_sig {
+        if Some(*size) != largest {
+            f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                format!("{CHECKPOINTS_DIR}/{size}"),
+                format!("{size}.minisig is there but checkpoint {size} is gone"),
+            ));
+            orphan_sig = None;
+        }
+    }
+    Ok((cps, sound, orphan_sig))
+}
+
+/// What `log/checkpoints` (and `log/pending`) hold besides checkpoints: symbolic links,
+/// temporary files of an interrupted add, stray files.
+fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
     if std::fs::symlink_metadata(archive.join(PENDING_DIR))
         .is_ok_and(|m| m.file_type().is_symlink())
     {
@@ -303,24 +339,53 @@ pub(super) fn check_log(
             "not a checkpoint file (<N> or <N>.minisig)",
         ));
     }
-    // A signature without its note is what an add interrupted between the two leaves, but only
-    // for the largest size of all; any other is a checkpoint removed.
-    let largest = cps.files.keys().next_back().copied();
-    if let Some((size, _)) = &orphan_sig {
-        if Some(*size) != largest {
-            f.push(Finding::at(
-                Code::LogCheckpointMissing,
-                format!("{CHECKPOINTS_DIR}/{size}"),
-                format!("{size}.minisig is there but checkpoint {size} is gone"),
-            ));
-            orphan_sig = None;
-        }
-    }
+}
 
-    // The entries, streamed once.
-    let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
-    want.extend(kept.iter().map(|k| k.checkpoint.size));
-    let keyed = Keyed::new();
+/// Who signed checkpoint `cp` (file `at`), as [`check_log`] counts it: with `trust`, a trusted
+/// key; without, any well-formed signature; else the finding that says why it does not count.
+fn signer_of(
+    cp: &Checkpoint,
+    body: &[u8],
+    sig: &[u8],
+    trust: Option<&Trust>,
+    at: &str,
+) -> std::result::Result<String, Finding> {
+    match trust {
+        None => match Signature::parse(sig) {
+            Ok(s) => Ok(s.key_id.to_string()),
+            Err(e) => Err(Finding::at(
+                Code::LogCheckpointInvalid,
+                at,
+                format!("malformed signature: {e}"),
+            )),
+        },
+        Some(trust) => match check_signature(cp, body, sig, trust) {
+            Signer::Invalid(why) => Err(Finding::at(Code::LogCheckpointInvalid, at, why)),
+            // Whatever it says, it is not the archive's word: not compared with the log.
+            Signer::Untrusted(why) => Err(Finding::at(Code::LogCheckpointUntrusted, at, why)),
+            Signer::Trusted { key_id, name } => Ok(match name {
+                Some(n) => format!("{key_id} ({n})"),
+                None => key_id.to_string(),
+            }),
+        },
+    }
+}
+
+/// The keys of the entries' names and contents, for the duplicates.
+struct EntryKeys {
+    names: dups::KeySorter,
+    contents: dups::KeySorter,
+}
+
+/// Stream `log/entries` once: each well-formed entry to `each`, the roots of the sizes in
+/// `want`, malformed lines, an interrupted write and index fields reported.
+fn stream_entries(
+    archive: &Path,
+    want: &BTreeSet<u64>,
+    keyed: &Keyed,
+    each: &mut dyn FnMut(&Entry) -> Result<()>,
+    f: &mut Sink,
+) -> Result<(Scan, EntryKeys)> {
     // Keys of names and contents, spilled to temporary files beyond a million (bounded memory).
     let mut name_keys = dups::KeySorter::default();
     let mut content_keys = dups::KeySorter::default();
@@ -328,7 +393,7 @@ pub(super) fn check_log(
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
-    let scan = scan_entries(archive, &want, &mut |pos, _leaf, line| {
+    let scan = scan_entries(archive, want, &mut |pos, _leaf, line| {
         let e = match Entry::parse(line) {
             Ok(e) => e,
             Err(why) => {
@@ -374,15 +439,31 @@ pub(super) fn check_log(
         );
     }
     if let Some(v) = indices {
-        index_findings(&v, &misplaced, &mut f);
+        index_findings(&v, &misplaced, f);
     }
+    let keys = EntryKeys {
+        names: name_keys,
+        contents: content_keys,
+    };
+    Ok((scan, keys))
+}
 
-    // Roots against the log: name the first checkpoint whose range does not hash.
-    let roots = &scan.roots;
+/// The entries a range of checkpoints fails to hash: from the last good size, to the first
+/// bad one, at that checkpoint's file.
+type AlteredRange = Option<(u64, u64, String)>;
+
+/// Roots against the log: truncation reported; the first checkpoint whose range does not hash
+/// returned (named once the entries' names are known).
+fn check_roots(
+    sound: &[(Checkpoint, String)],
+    roots: &HashMap<u64, Hash>,
+    n: u64,
+    f: &mut Sink,
+) -> AlteredRange {
     let mut good_before: u64 = 0;
     let mut failing = false;
     let mut altered_range: Option<(u64, u64, String)> = None;
-    for (cp, _) in &sound {
+    for (cp, _) in sound {
         let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
         match roots.get(&cp.size) {
             None => f.push(Finding::at(
@@ -405,7 +486,15 @@ pub(super) fn check_log(
             }
         }
     }
-    // The chain of checkpoints: origin, previous, time.
+    altered_range
+}
+
+/// The chain of checkpoints: origin, previous, time.
+fn check_chain(
+    sound: &[(Checkpoint, String)],
+    files: &BTreeMap<u64, CheckpointFile>,
+    f: &mut Sink,
+) {
     for (i, (cp, _)) in sound.iter().enumerate() {
         let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
         if let Some((first, _)) = sound.first() {
@@ -420,13 +509,9 @@ pub(super) fn check_log(
                 ));
             }
         }
-        let expected = cps
-            .files
-            .range(..cp.size)
-            .next_back()
-            .map_or(0, |(s, _)| *s);
+        let expected = files.range(..cp.size).next_back().map_or(0, |(s, _)| *s);
         if cp.previous != expected {
-            if cp.previous > 0 && !cps.files.contains_key(&cp.previous) {
+            if cp.previous > 0 && !files.contains_key(&cp.previous) {
                 f.push(Finding::at(
                     Code::LogCheckpointMissing,
                     format!("{CHECKPOINTS_DIR}/{}", cp.previous),
@@ -462,12 +547,21 @@ pub(super) fn check_log(
             }
         }
     }
+}
 
-    // The interrupted add's signature: its checkpoint rebuilt and checked.
+/// The interrupted add's signature: its checkpoint rebuilt and checked; the checkpoint if it
+/// is one this log's next add can complete.
+fn check_orphan(
+    orphan_sig: OrphanSignature,
+    files: &BTreeMap<u64, CheckpointFile>,
+    roots: &HashMap<u64, Hash>,
+    trust: Option<&Trust>,
+    f: &mut Sink,
+) -> Option<Checkpoint> {
     let mut orphan = None;
     if let Some((size, sig)) = orphan_sig {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
-        let previous = cps.files.range(..size).next_back().map_or(0, |(s, _)| *s);
+        let previous = files.range(..size).next_back().map_or(0, |(s, _)| *s);
         let rebuilt = roots
             .get(&size)
             .and_then(|r| rebuild_checkpoint(&sig, *r, previous))
@@ -502,12 +596,20 @@ pub(super) fn check_log(
             )),
         }
     }
-    let signed = orphan
-        .as_ref()
-        .map(|c| c.size)
-        .or(sound.last().map(|(c, _)| c.size));
+    orphan
+}
+
+/// Entries no checkpoint signs (the latest being `orphan`, if any, else the last sound one).
+fn check_signed(
+    orphan: Option<&Checkpoint>,
+    sound: &[(Checkpoint, String)],
+    n: u64,
+    no_files: bool,
+    f: &mut Sink,
+) {
+    let signed = orphan.map(|c| c.size).or(sound.last().map(|(c, _)| c.size));
     match signed {
-        None if n > 0 && cps.files.is_empty() => f.push(Finding::at(
+        None if n > 0 && no_files => f.push(Finding::at(
             Code::LogCheckpointMissing,
             CHECKPOINTS_DIR,
             "no checkpoint signs the log (its checkpoints were removed, or the archive's first add was interrupted before it signed: the next add checks and signs its entries)",
@@ -525,8 +627,18 @@ pub(super) fn check_log(
         ),
         _ => {}
     }
+}
 
-    // Checkpoints the auditor kept.
+/// Checkpoints the auditor kept: signature, log, root against the entries, the archive's copy.
+fn check_kept(
+    kept: &[KeptCheckpoint],
+    trust: Option<&Trust>,
+    sound: &[(Checkpoint, String)],
+    roots: &HashMap<u64, Hash>,
+    files: &BTreeMap<u64, CheckpointFile>,
+    n: u64,
+    f: &mut Sink,
+) {
     for k in kept {
         let cp = &k.checkpoint;
         let at = k.label.clone();
@@ -574,7 +686,7 @@ pub(super) fn check_log(
             )),
             Some(_) => {}
         }
-        match cps.files.get(&cp.size) {
+        match files.get(&cp.size) {
             None => f.push(Finding::at(
                 Code::LogCheckpointMissing,
                 format!("{CHECKPOINTS_DIR}/{}", cp.size),
@@ -589,11 +701,19 @@ pub(super) fn check_log(
             Some(_) => {}
         }
     }
+}
 
-    // Duplicate names and contents, and the names in an altered range: a second pass, only
-    // when needed.
-    let dup_names = duplicates(name_keys, MAX_REPORTED)?;
-    let dup_contents = duplicates(content_keys, MAX_REPORTED)?;
+/// Duplicate names (also differing only in case) and contents, and the names in an altered
+/// range: a second pass over `log/entries`, only when needed.
+fn check_duplicates(
+    archive: &Path,
+    keyed: &Keyed,
+    keys: EntryKeys,
+    altered_range: AlteredRange,
+    f: &mut Sink,
+) -> Result<()> {
+    let dup_names = duplicates(keys.names, MAX_REPORTED)?;
+    let dup_contents = duplicates(keys.contents, MAX_REPORTED)?;
     if !dup_names.is_empty() || !dup_contents.is_empty() || altered_range.is_some() {
         let mut by_name: BTreeMap<u64, Vec<(u64, String)>> = BTreeMap::new();
         let mut by_content: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -623,57 +743,62 @@ pub(super) fn check_log(
             }
             Ok(())
         })?;
-        for v in by_name.values().filter(|v| v.len() > 1) {
-            let (first, rest) = (&v[0], &v[1..]);
-            for (i, name) in rest {
-                let how = if *name == first.1 {
-                    "name the same file".to_string()
-                } else {
-                    format!(
-                        "name files that differ only in case or Unicode form ({} and {name}): they cannot both live on every file system",
-                        first.1
-                    )
-                };
-                f.push(Finding::at(
-                    Code::LogEntryAltered,
-                    format!("{BUNDLES_DIR}/{name}"),
-                    format!("entries {} and {i} {how}", first.0),
-                ));
-            }
-        }
-        for v in by_content.values().filter(|v| v.len() > 1) {
-            for i in &v[1..] {
-                f.push(Finding::at(
-                    Code::LogEntryAltered,
-                    ENTRIES_FILE,
-                    format!("entries {} and {i} log the same content", v[0]),
-                ));
-            }
-        }
-        if let Some((from, to, at)) = altered_range {
-            let names = if range_names.is_empty() {
-                "no readable entry".to_string()
+        duplicate_findings(&by_name, &by_content, altered_range, &range_names, f);
+    }
+    Ok(())
+}
+
+/// The findings of [`check_duplicates`]: entries naming the same file (also differing only
+/// in case or Unicode form) or logging the same content, and the altered range with its names.
+fn duplicate_findings(
+    by_name: &BTreeMap<u64, Vec<(u64, String)>>,
+    by_content: &BTreeMap<u64, Vec<u64>>,
+    altered_range: AlteredRange,
+    range_names: &[String],
+    f: &mut Sink,
+) {
+    for v in by_name.values().filter(|v| v.len() > 1) {
+        let (first, rest) = (&v[0], &v[1..]);
+        for (i, name) in rest {
+            let how = if *name == first.1 {
+                "name the same file".to_string()
             } else {
-                range_names.join(", ")
+                format!(
+                    "name files that differ only in case or Unicode form ({} and {name}): they cannot both live on every file system",
+                    first.1
+                )
             };
             f.push(Finding::at(
                 Code::LogEntryAltered,
-                &at,
-                format!(
-                    "the log's first {to} entries do not hash to the root this checkpoint signs: an entry in lines {}..{to} was altered, inserted, removed or reordered ({names})",
-                    from + 1
-                ),
+                format!("{BUNDLES_DIR}/{name}"),
+                format!("entries {} and {i} {how}", first.0),
             ));
         }
     }
-
-    Ok(LogCheck {
-        n,
-        files: cps.files.len(),
-        sound,
-        orphan,
-        sink: f,
-    })
+    for v in by_content.values().filter(|v| v.len() > 1) {
+        for i in &v[1..] {
+            f.push(Finding::at(
+                Code::LogEntryAltered,
+                ENTRIES_FILE,
+                format!("entries {} and {i} log the same content", v[0]),
+            ));
+        }
+    }
+    if let Some((from, to, at)) = altered_range {
+        let names = if range_names.is_empty() {
+            "no readable entry".to_string()
+        } else {
+            range_names.join(", ")
+        };
+        f.push(Finding::at(
+            Code::LogEntryAltered,
+            &at,
+            format!(
+                "the log's first {to} entries do not hash to the root this checkpoint signs: an entry in lines {}..{to} was altered, inserted, removed or reordered ({names})",
+                from + 1
+            ),
+        ));
+    }
 }
 
 /// Name removals, reorderings and duplicates from the entries' index fields (`indices` by

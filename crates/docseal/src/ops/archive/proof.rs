@@ -374,104 +374,14 @@ pub fn check_proof(
     let bytes = read_user_file(proof_path, MAX_PROOF_BYTES)?
         .ok_or_else(|| Error::io(proof_path, std::io::ErrorKind::NotFound.into()))?;
     let proof = Proof::parse(&bytes).map_err(|why| invalid(&label, why))?;
-    let refuse = |why: String| Error::Refused {
-        path: proof_path.to_path_buf(),
-        summary: why,
+    let c = ProofContext {
+        path: proof_path,
+        label,
+        trust,
+        kept,
     };
     match proof {
-        Proof::Inclusion(p) => {
-            let entry = Entry::parse(p.entry.as_bytes())
-                .map_err(|why| invalid(&label, format!("entry: {why}")))?;
-            let path = decode_path(&p.inclusion_path, merkle::MAX_INCLUSION_PATH)
-                .map_err(|why| invalid(&label, why))?;
-            let (cp, checked) = check_note(&p.checkpoint, trust, "checkpoint", proof_path)?;
-            merkle::verify_inclusion(entry.index, cp.size, &entry.leaf_hash(), &path, &cp.root)
-                .map_err(|e| {
-                    refuse(format!(
-                        "the entry is not in the log as of checkpoint {}: {e}",
-                        cp.size
-                    ))
-                })?;
-            let mut notes = Vec::new();
-            if let Some(k) = kept {
-                // Only the very checkpoint the proof rests on relates to an inclusion proof;
-                // anything else would be ignored, so it is refused.
-                if k.checkpoint != cp {
-                    return Err(invalid(
-                        format!("--checkpoint {}", k.label),
-                        format!(
-                        "an inclusion proof rests on checkpoint {} of {:?}, and the one you kept is checkpoint {} of {:?}{}; to show a later checkpoint extends the one you kept, check a consistency proof (docseal archive prove-consistency) with --checkpoint",
-                        cp.size,
-                        cp.origin,
-                        k.checkpoint.size,
-                        k.checkpoint.origin,
-                        if k.checkpoint.origin != cp.origin { ", another log" } else { "" }
-                    )));
-                }
-                notes.push(format!("rests on the checkpoint you kept ({})", k.label));
-            }
-            if let Some(b) = bundle {
-                let opts = Options {
-                    limits: limits.clone(),
-                    ..Options::default()
-                };
-                let r = verify::inspect(b, &opts);
-                if !r.ok {
-                    let codes: Vec<String> =
-                        r.error_codes().iter().map(|c| c.to_string()).collect();
-                    return Err(Error::Refused {
-                        path: b.to_path_buf(),
-                        summary: format!("{} (see docseal inspect)", codes.join(", ")),
-                    });
-                }
-                if r.content_sha256.as_deref() != Some(&entry.content_sha256) {
-                    return Err(refuse(format!(
-                        "{} is not the bundle this proof is about: its content sha256 is {}, the entry's is {}",
-                        b.display(),
-                        r.content_sha256.as_deref().unwrap_or("-"),
-                        entry.content_sha256
-                    )));
-                }
-                // A key never vouches for its own signatures: the checkpoint's key may not
-                // establish the time of a bundle it signed (under any key id). Every signature
-                // of a bundle that passed inspect verified, with its key's fingerprint.
-                let cp_key = Signature::parse(p.checkpoint.signature.as_bytes())
-                    .ok()
-                    .and_then(|s| trust.find(s.key_id))
-                    .map(|k| hex(&Sha256::digest(k.public_bytes())));
-                if let Some(own) = r
-                    .signers
-                    .iter()
-                    .find(|s| cp_key.is_some() && s.fingerprint == cp_key)
-                {
-                    return Err(refuse(format!(
-                        "checkpoint {} is signed by key {}, the key that signed {} ({}): a key never vouches for its own signatures, so it establishes no time for this bundle (check a proof from another archive key's log)",
-                        cp.size,
-                        checked.key_id,
-                        b.display(),
-                        own.file
-                    )));
-                }
-                let same_file = b.is_file()
-                    && sha256_reader(&mut File::open(b).map_err(|e| Error::io(b, e))?, b)?
-                        == entry.file_sha256;
-                notes.push(if same_file {
-                    format!("{}: the very file archived", b.display())
-                } else {
-                    format!(
-                        "{}: the same sealed content as archived, in another file (co-signed or unzipped since)",
-                        b.display()
-                    )
-                });
-            }
-            Ok(ProofCheck {
-                kind: INCLUSION_PROOF.into(),
-                entry: Some(entry),
-                checkpoint: checked,
-                old: None,
-                notes,
-            })
-        }
+        Proof::Inclusion(p) => check_inclusion(&c, &p, bundle, limits),
         Proof::Consistency(p) => {
             if let Some(b) = bundle {
                 return Err(invalid(
@@ -479,60 +389,207 @@ pub fn check_proof(
                     "a consistency proof is about two checkpoints, not a bundle; check an inclusion proof (docseal archive prove) with --bundle",
                 ));
             }
-            let path = decode_path(&p.consistency_path, merkle::MAX_CONSISTENCY_PATH)
-                .map_err(|why| invalid(&label, why))?;
-            let (old, old_checked) = check_note(&p.old, trust, "old checkpoint", proof_path)?;
-            let (new, new_checked) = check_note(&p.new, trust, "new checkpoint", proof_path)?;
-            if old.origin != new.origin {
-                return Err(refuse(format!(
-                    "the checkpoints are of two logs ({:?} and {:?})",
-                    old.origin, new.origin
-                )));
-            }
-            if new.time < old.time {
-                return Err(refuse(format!(
-                    "checkpoint {} is dated {}, before checkpoint {} ({}): back-dated",
-                    new.size,
-                    format_sealed(new.time),
-                    old.size,
-                    format_sealed(old.time)
-                )));
-            }
-            merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path).map_err(
-                |e| {
-                    refuse(format!(
-                        "checkpoint {} does not extend checkpoint {}: {e}",
-                        new.size, old.size
-                    ))
-                },
-            )?;
-            let mut notes = Vec::new();
-            if let Some(k) = kept {
-                if k.checkpoint.origin != old.origin
-                    || k.checkpoint.size != old.size
-                    || k.checkpoint.root != old.root
-                {
-                    return Err(refuse(format!(
-                        "the proof starts from checkpoint {} of {:?}, not from the one you kept ({}: checkpoint {} of {:?}, root {})",
-                        old.size,
-                        old.origin,
-                        k.label,
-                        k.checkpoint.size,
-                        k.checkpoint.origin,
-                        encode_hash(&k.checkpoint.root)
-                    )));
-                }
-                notes.push(format!("starts from the checkpoint you kept ({})", k.label));
-            }
-            Ok(ProofCheck {
-                kind: CONSISTENCY_PROOF.into(),
-                entry: None,
-                checkpoint: new_checked,
-                old: Some(old_checked),
-                notes,
-            })
+            check_consistency(&c, &p)
         }
     }
+}
+
+/// What checking a proof file goes by: the file, the archive keys, the checkpoint kept.
+struct ProofContext<'a> {
+    path: &'a Path,
+    label: String,
+    trust: &'a Trust,
+    kept: Option<&'a KeptCheckpoint>,
+}
+
+impl ProofContext<'_> {
+    /// The proof is refused, for `why`.
+    fn refuse(&self, why: String) -> Error {
+        Error::Refused {
+            path: self.path.to_path_buf(),
+            summary: why,
+        }
+    }
+}
+
+/// [`check_proof`] of an inclusion proof, and of the bundle it is about if one is given.
+fn check_inclusion(
+    c: &ProofContext<'_>,
+    p: &InclusionProof,
+    bundle: Option<&Path>,
+    limits: &Limits,
+) -> Result<ProofCheck> {
+    let (label, trust, proof_path) = (&c.label, c.trust, c.path);
+    let refuse = |why: String| c.refuse(why);
+    let entry =
+        Entry::parse(p.entry.as_bytes()).map_err(|why| invalid(label, format!("entry: {why}")))?;
+    let path = decode_path(&p.inclusion_path, merkle::MAX_INCLUSION_PATH)
+        .map_err(|why| invalid(label, why))?;
+    let (cp, checked) = check_note(&p.checkpoint, trust, "checkpoint", proof_path)?;
+    merkle::verify_inclusion(entry.index, cp.size, &entry.leaf_hash(), &path, &cp.root).map_err(
+        |e| {
+            refuse(format!(
+                "the entry is not in the log as of checkpoint {}: {e}",
+                cp.size
+            ))
+        },
+    )?;
+    let mut notes = Vec::new();
+    if let Some(k) = c.kept {
+        // Only the very checkpoint the proof rests on relates to an inclusion proof;
+        // anything else would be ignored, so it is refused.
+        if k.checkpoint != cp {
+            return Err(invalid(
+                format!("--checkpoint {}", k.label),
+                format!(
+                "an inclusion proof rests on checkpoint {} of {:?}, and the one you kept is checkpoint {} of {:?}{}; to show a later checkpoint extends the one you kept, check a consistency proof (docseal archive prove-consistency) with --checkpoint",
+                cp.size,
+                cp.origin,
+                k.checkpoint.size,
+                k.checkpoint.origin,
+                if k.checkpoint.origin != cp.origin { ", another log" } else { "" }
+            )));
+        }
+        notes.push(format!("rests on the checkpoint you kept ({})", k.label));
+    }
+    if let Some(b) = bundle {
+        notes.push(check_proof_bundle(
+            c,
+            p,
+            &entry,
+            (&cp, &checked),
+            b,
+            limits,
+        )?);
+    }
+    Ok(ProofCheck {
+        kind: INCLUSION_PROOF.into(),
+        entry: Some(entry),
+        checkpoint: checked,
+        old: None,
+        notes,
+    })
+}
+
+/// The bundle `b` an inclusion proof `p` (of `entry`, at checkpoint `cp`) is said to be
+/// about: it must pass every check but trust, hold the entry's content, and not be signed by
+/// the checkpoint's key. What it is, for the report.
+fn check_proof_bundle(
+    c: &ProofContext<'_>,
+    p: &InclusionProof,
+    entry: &Entry,
+    (cp, checked): (&Checkpoint, &CheckedCheckpoint),
+    b: &Path,
+    limits: &Limits,
+) -> Result<String> {
+    let trust = c.trust;
+    let refuse = |why: String| c.refuse(why);
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let r = verify::inspect(b, &opts);
+    if !r.ok {
+        let codes: Vec<String> = r.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(Error::Refused {
+            path: b.to_path_buf(),
+            summary: format!("{} (see docseal inspect)", codes.join(", ")),
+        });
+    }
+    if r.content_sha256.as_deref() != Some(&entry.content_sha256) {
+        return Err(refuse(format!(
+            "{} is not the bundle this proof is about: its content sha256 is {}, the entry's is {}",
+            b.display(),
+            r.content_sha256.as_deref().unwrap_or("-"),
+            entry.content_sha256
+        )));
+    }
+    // A key never vouches for its own signatures: the checkpoint's key may not
+    // establish the time of a bundle it signed (under any key id). Every signature
+    // of a bundle that passed inspect verified, with its key's fingerprint.
+    let cp_key = Signature::parse(p.checkpoint.signature.as_bytes())
+        .ok()
+        .and_then(|s| trust.find(s.key_id))
+        .map(|k| hex(&Sha256::digest(k.public_bytes())));
+    if let Some(own) = r
+        .signers
+        .iter()
+        .find(|s| cp_key.is_some() && s.fingerprint == cp_key)
+    {
+        return Err(refuse(format!(
+            "checkpoint {} is signed by key {}, the key that signed {} ({}): a key never vouches for its own signatures, so it establishes no time for this bundle (check a proof from another archive key's log)",
+            cp.size,
+            checked.key_id,
+            b.display(),
+            own.file
+        )));
+    }
+    let same_file = b.is_file()
+        && sha256_reader(&mut File::open(b).map_err(|e| Error::io(b, e))?, b)? == entry.file_sha256;
+    Ok(if same_file {
+        format!("{}: the very file archived", b.display())
+    } else {
+        format!(
+            "{}: the same sealed content as archived, in another file (co-signed or unzipped since)",
+            b.display()
+        )
+    })
+}
+
+/// [`check_proof`] of a consistency proof.
+fn check_consistency(c: &ProofContext<'_>, p: &ConsistencyProof) -> Result<ProofCheck> {
+    let (label, trust, proof_path) = (&c.label, c.trust, c.path);
+    let refuse = |why: String| c.refuse(why);
+    let path = decode_path(&p.consistency_path, merkle::MAX_CONSISTENCY_PATH)
+        .map_err(|why| invalid(label, why))?;
+    let (old, old_checked) = check_note(&p.old, trust, "old checkpoint", proof_path)?;
+    let (new, new_checked) = check_note(&p.new, trust, "new checkpoint", proof_path)?;
+    if old.origin != new.origin {
+        return Err(refuse(format!(
+            "the checkpoints are of two logs ({:?} and {:?})",
+            old.origin, new.origin
+        )));
+    }
+    if new.time < old.time {
+        return Err(refuse(format!(
+            "checkpoint {} is dated {}, before checkpoint {} ({}): back-dated",
+            new.size,
+            format_sealed(new.time),
+            old.size,
+            format_sealed(old.time)
+        )));
+    }
+    merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path).map_err(|e| {
+        refuse(format!(
+            "checkpoint {} does not extend checkpoint {}: {e}",
+            new.size, old.size
+        ))
+    })?;
+    let mut notes = Vec::new();
+    if let Some(k) = c.kept {
+        if k.checkpoint.origin != old.origin
+            || k.checkpoint.size != old.size
+            || k.checkpoint.root != old.root
+        {
+            return Err(refuse(format!(
+                "the proof starts from checkpoint {} of {:?}, not from the one you kept ({}: checkpoint {} of {:?}, root {})",
+                old.size,
+                old.origin,
+                k.label,
+                k.checkpoint.size,
+                k.checkpoint.origin,
+                encode_hash(&k.checkpoint.root)
+            )));
+        }
+        notes.push(format!("starts from the checkpoint you kept ({})", k.label));
+    }
+    Ok(ProofCheck {
+        kind: CONSISTENCY_PROOF.into(),
+        entry: None,
+        checkpoint: new_checked,
+        old: Some(old_checked),
+        notes,
+    })
 }
 
 /// A checkpoint kept by an auditor from an earlier look at the archive.

@@ -229,29 +229,8 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
         return Err(invalid(&label, "its log is v2 already (log/tile/ exists)"));
     }
     let _lock = super::Lock::acquire(archive, wait, true)?;
-    let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
-        key.public_key(),
-    )]);
-    let lc = super::check_log(archive, Some(&me), &[], &mut |_| Ok(()))?;
-    if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
-        return Err(invalid(
-            &label,
-            format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
-        ));
-    }
-    let Some((latest, _)) = lc.sound.last() else {
-        return Err(invalid(
-            &label,
-            "has no checkpoint signed by this key to migrate",
-        ));
-    };
-    if lc.n != latest.size || lc.orphan.is_some() {
-        return Err(invalid(
-            &label,
-            "has entries after its latest checkpoint (an interrupted add): run docseal archive add first",
-        ));
-    }
-    let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+    let (latest, sizes) = migratable(archive, &label, key)?;
+    let latest = &latest;
     // A migration interrupted before: start again.
     if real_dir(archive, MIGRATING)? {
         let p = archive.join(MIGRATING);
@@ -300,6 +279,36 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
         entries: done,
         checkpoint: latest.size,
     })
+}
+
+/// The log of `archive` (`label`) as checked before a migration with `key`: its latest
+/// checkpoint signed by `key`, and the sizes of its checkpoints; refused if damaged or with
+/// entries after that checkpoint.
+fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoint, BTreeSet<u64>)> {
+    let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
+        key.public_key(),
+    )]);
+    let lc = super::check_log(archive, Some(&me), &[], &mut |_| Ok(()))?;
+    if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
+        return Err(invalid(
+            label,
+            format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
+        ));
+    }
+    let Some((latest, _)) = lc.sound.last() else {
+        return Err(invalid(
+            label,
+            "has no checkpoint signed by this key to migrate",
+        ));
+    };
+    if lc.n != latest.size || lc.orphan.is_some() {
+        return Err(invalid(
+            label,
+            "has entries after its latest checkpoint (an interrupted add): run docseal archive add first",
+        ));
+    }
+    let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+    Ok((latest.clone(), sizes))
 }
 
 /// The note key name and signer of an archive's checkpoints: the origin, the archive key.
@@ -365,8 +374,9 @@ pub struct WitnessPolicy {
 }
 
 /// The v2 parts of an audit: `log/checkpoint` against the latest checkpoint `latest` (as the
-/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`, and the
-/// witnesses' cosignatures.
+/// audit trusted it), the tiles and entry bundles of its tree against `log/entries`. Whether
+/// the witnesses' cosignatures of `latest` are to be checked next (a v2 log with a latest
+/// checkpoint: [`super::witness`]); on a v1 log, witnesses asked for are a quorum not met.
 pub(super) fn audit_v2(
     archive: &Path,
     trust: &Trust,
@@ -374,7 +384,7 @@ pub(super) fn audit_v2(
     sizes: &[u64],
     policy: &WitnessPolicy,
     f: &mut Sink,
-) -> Result<()> {
+) -> Result<bool> {
     let v2 = is_v2(archive)?;
     if !v2 {
         if !policy.witnesses.is_empty() && policy.min > 0 {
@@ -384,12 +394,44 @@ pub(super) fn audit_v2(
                 "a v1 log has no cosigned checkpoint (docseal archive migrate makes it v2)",
             ));
         }
-        return Ok(());
+        return Ok(false);
     }
     let Some(cp) = latest else {
-        return Ok(());
+        return Ok(false);
     };
-    let body = cp.body();
+    check_published_note(archive, trust, cp, f)?;
+    // The tiles of the latest trusted checkpoint's tree: entry bundles, hash tiles, and the
+    // root they give against the one the checkpoint signs (log/entries against the same root
+    // is the v1 checks' job: each is reported where it differs).
+    let mut tiles = Tiles::new(DiskTiles::new(archive), cp.size);
+    let bad = match tlog::check_all(&mut tiles, MAX_ENTRY_LINE, &mut |_, _| {}) {
+        Ok(root) if root == cp.root => None,
+        Ok(_) => Some(format!(
+            "the entry bundles do not give the root checkpoint {} signs",
+            cp.size
+        )),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = bad {
+        f.push(Finding::at(
+            Code::LogTilesInvalid,
+            TILE_DIR,
+            format!("{why} (tree of {} entries)", cp.size),
+        ));
+    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
+        f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
+    }
+    Ok(true)
+}
+
+/// `log/checkpoint`: the note of the largest checkpoint, signed by a trusted archive key (`cp`:
+/// the latest checkpoint the audit trusted).
+fn check_published_note(
+    archive: &Path,
+    trust: &Trust,
+    cp: &Checkpoint,
+    f: &mut Sink,
+) -> Result<()> {
     // The largest checkpoint file (trusted or not: untrusted ones are reported by the v1 checks).
     let mut largest = 0u64;
     if real_dir(archive, CHECKPOINTS_DIR)? {
@@ -461,13 +503,7 @@ pub(super) fn audit_v2(
                         .warning(),
                     ),
                     Some(c) => {
-                        let verifies = trust.keys().iter().filter(|k| k.archive).any(|k| {
-                            archive_verifier(&c.origin, &k.key).is_some_and(|vk| {
-                                n.signatures
-                                    .iter()
-                                    .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
-                            })
-                        });
+                        let verifies = note_signed(trust, &c, &n);
                         // A checkpoint whose minisign signature is not trusted is reported by
                         // the v1 checks already; a trusted one must have a valid note too.
                         if !verifies && c.size == cp.size {
@@ -481,76 +517,6 @@ pub(super) fn audit_v2(
                 }
             }
         },
-    }
-    // The tiles of the latest trusted checkpoint's tree: entry bundles, hash tiles, and the
-    // root they give against the one the checkpoint signs (log/entries against the same root
-    // is the v1 checks' job: each is reported where it differs).
-    let mut tiles = Tiles::new(DiskTiles::new(archive), cp.size);
-    let bad = match tlog::check_all(&mut tiles, MAX_ENTRY_LINE, &mut |_, _| {}) {
-        Ok(root) if root == cp.root => None,
-        Ok(_) => Some(format!(
-            "the entry bundles do not give the root checkpoint {} signs",
-            cp.size
-        )),
-        Err(e) => Some(e.to_string()),
-    };
-    if let Some(why) = bad {
-        f.push(Finding::at(
-            Code::LogTilesInvalid,
-            TILE_DIR,
-            format!("{why} (tree of {} entries)", cp.size),
-        ));
-    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
-        f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
-    }
-    // Witnesses.
-    if !policy.witnesses.is_empty() {
-        let (mut ok, errs) = match cosigners(archive, &body, cp.size, &policy.witnesses) {
-            Ok(r) => r,
-            Err(e) => (Vec::new(), vec![e.to_string()]),
-        };
-        // A log is not its own witness: a "witness" key that is an archive key never counts.
-        ok.retain(|&i| {
-            let own = trust
-                .keys()
-                .iter()
-                .any(|k| k.archive && k.key.verifying_key() == policy.witnesses[i].public_key());
-            if own {
-                f.push(Finding::at(
-                    Code::LogCosignatureInvalid,
-                    format!("{COSIGNATURES_DIR}/{}", cp.size),
-                    format!(
-                        "witness {} has the archive's own key: a log does not witness itself",
-                        policy.witnesses[i].name
-                    ),
-                ));
-            }
-            !own
-        });
-        for e in errs {
-            f.push(Finding::at(
-                Code::LogCosignatureInvalid,
-                format!("{COSIGNATURES_DIR}/{}", cp.size),
-                e,
-            ));
-        }
-        if ok.len() < policy.min {
-            let names: Vec<&str> = ok
-                .iter()
-                .map(|&i| policy.witnesses[i].name.as_str())
-                .collect();
-            f.push(Finding::at(
-                Code::LogWitnessQuorum,
-                format!("{COSIGNATURES_DIR}/{}", cp.size),
-                format!(
-                    "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
-                    cp.size,
-                    ok.len(),
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
-                    policy.min
-                ),
-            ));
-        }
     }
     Ok(())
 }
@@ -572,14 +538,7 @@ fn published_ahead(archive: &Path, trust: &Trust, n: &Note, largest: u64) -> Opt
             return None;
         }
     }
-    let signed = trust.keys().iter().filter(|k| k.archive).any(|k| {
-        archive_verifier(&c.origin, &k.key).is_some_and(|vk| {
-            n.signatures
-                .iter()
-                .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
-        })
-    });
-    if !signed {
+    if !note_signed(trust, &c, n) {
         return None;
     }
     let want: BTreeSet<u64> = [c.size].into();
@@ -589,6 +548,17 @@ fn published_ahead(archive: &Path, trust: &Trust, n: &Note, largest: u64) -> Opt
     }
     let mut t = Tiles::new(DiskTiles::new(archive), c.size);
     (t.root(c.size).ok()? == c.root).then_some(c.size)
+}
+
+/// Whether note `n` (of checkpoint `c`) carries a valid signature by a trusted archive key.
+fn note_signed(trust: &Trust, c: &Checkpoint, n: &Note) -> bool {
+    trust.keys().iter().filter(|k| k.archive).any(|k| {
+        archive_verifier(&c.origin, &k.key).is_some_and(|vk| {
+            n.signatures
+                .iter()
+                .any(|l| vk.matches(l) && vk.verify(&n.text, l).is_ok())
+        })
+    })
 }
 
 /// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must
@@ -675,29 +645,4 @@ impl TileRead for StoreTiles<'_> {
             Err(e) => Err(e.to_string()),
         }
     }
-}
-
-/// The witnesses (indices into `witnesses`) whose cosignature of checkpoint `body` (tree size
-/// `size`) verifies, from `log/cosignatures/<size>` and `log/checkpoint`; and the problems
-/// with lines of given witnesses that do not verify.
-pub fn cosigners(
-    archive: &Path,
-    body: &str,
-    size: u64,
-    witnesses: &[VerifierKey],
-) -> Result<(Vec<usize>, Vec<String>)> {
-    let mut lines = read_cosignatures(archive, size)?;
-    if let Some(b) = read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE)? {
-        if let Ok(n) = Note::parse(&b) {
-            if n.text == body {
-                for l in n.signatures {
-                    if !lines.contains(&l) {
-                        lines.push(l);
-                    }
-                }
-            }
-        }
-    }
-    let (ok, errs) = crate::format::note::count_cosigners(body, &lines, witnesses);
-    Ok((ok, errs.into_iter().map(|e| e.to_string()).collect()))
 }

@@ -1,0 +1,92 @@
+//! Synthetic archive logs for the scale tests (`tests/archive_integrity.rs`,
+//! `tests/archive_v2.rs`): entry lines, checkpoints and (v2) tiles written directly, without
+//! bundles.
+
+use docseal::minisign::SecretKey;
+use std::path::Path;
+
+/// SHA-256 of `b`, hex.
+pub fn hex_sha256(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    docseal::metadata::hex(&Sha256::digest(b))
+}
+
+/// A v1 log of `n` synthetic entries (no bundles; entry `i` is content `content {i}`, file
+/// `b{i:08}.zip`) with checkpoints at `sizes`, signed by `key`: the way a test builds a
+/// 2^20-entry log in seconds.
+/// With `v2`, the tiles and `log/checkpoint` are written too (a v1 log holds at most 2^20
+/// entries, so a larger one is made v2 directly rather than migrated).
+pub fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &SecretKey, v2: bool) {
+    use docseal::archive::Checkpoint;
+    use std::io::Write;
+    std::fs::create_dir_all(archive.join("log/checkpoints")).unwrap();
+    std::fs::create_dir_all(archive.join("bundles")).unwrap();
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(archive.join("log/entries")).unwrap());
+    let mut cr = docseal::log::CompactRange::new();
+    let mut previous = 0;
+    let origin = format!("docseal-archive/{}", key.key_id());
+    let mut line = String::new();
+    let mut chunk: Vec<String> = Vec::new();
+    if v2 {
+        std::fs::create_dir_all(archive.join("log/tile")).unwrap();
+    }
+    for i in 0..n {
+        line.clear();
+        let c = hex_sha256(format!("content {i}").as_bytes());
+        use std::fmt::Write as _;
+        write!(
+            line,
+            "{i} {c} {} urn:docseal:{} - b{i:08}.zip",
+            &c[..32].repeat(2),
+            &c[32..]
+        )
+        .unwrap();
+        w.write_all(line.as_bytes()).unwrap();
+        w.write_all(b"\n").unwrap();
+        cr.push(docseal::log::leaf_hash(line.as_bytes()));
+        if v2 {
+            chunk.push(line.clone());
+            if chunk.len() == 1 << 16 || sizes.contains(&cr.size()) {
+                let root = tiles_of(archive, cr.size() - chunk.len() as u64, &chunk);
+                assert_eq!(root, cr.root());
+                chunk.clear();
+            }
+        }
+        if sizes.contains(&cr.size()) {
+            let cp = Checkpoint {
+                origin: origin.clone(),
+                size: cr.size(),
+                root: cr.root(),
+                time: chrono::DateTime::from_timestamp(1_770_000_000 + i as i64, 0).unwrap(),
+                previous,
+            };
+            previous = cp.size;
+            let dir = archive.join("log/checkpoints");
+            std::fs::write(dir.join(cp.size.to_string()), cp.body()).unwrap();
+            std::fs::write(dir.join(format!("{}.minisig", cp.size)), cp.sign(key)).unwrap();
+            if v2 && cp.size == n {
+                let note = docseal::archive::tiles::checkpoint_note(&cp, key, &[]).unwrap();
+                std::fs::write(archive.join("log/checkpoint"), note).unwrap();
+            }
+        }
+    }
+    w.flush().unwrap();
+}
+
+/// Write the tiles extending the tree of `old` entries of `archive` with `lines` (plain file
+/// writes: a benchmark fixture); the new root.
+fn tiles_of(archive: &Path, old: u64, lines: &[String]) -> docseal::log::Hash {
+    let base = archive.join("log");
+    let read = |path: &str, _max: usize| -> Result<Option<Vec<u8>>, String> {
+        Ok(std::fs::read(base.join(path)).ok())
+    };
+    let mut t = docseal::tlog::Tiles::new(read, old);
+    let (files, root) = docseal::tlog::append(&mut t, lines, 2048).unwrap();
+    for (path, bytes) in files {
+        let p = base.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    root
+}
