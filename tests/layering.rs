@@ -716,12 +716,14 @@ fn issue13_cli_sits_above_the_library_and_its_files_make_no_circle() {
 // ---------------------------------------------------------------------------------------------
 
 /// The library's files whose messages are checked: all of `format/` and `profile/`, and the
-/// operations but the archive and verification (whose owners check theirs).
+/// operations but the archive.
 fn wording_checked(m: &[String]) -> bool {
     let s: Vec<&str> = m.iter().map(String::as_str).collect();
     match s.as_slice() {
         ["format", ..] | ["profile", ..] => true,
-        ["ops", "archive", ..] | ["ops", "verify", ..] | ["ops", "timestamp", "evidence"] => false,
+        // The archive's messages still name flags (`--time`, `--checkpoint`, `--from`, ...):
+        // a known gap (issue 13 note).
+        ["ops", "archive", ..] => false,
         ["ops", ..] => true,
         _ => false,
     }
@@ -889,7 +891,7 @@ fn issue13_wording_check_finds_flags_and_commands_in_messages_only() {
              #[cfg(test)]\nmod tests { const T: &str = \"--force\"; }\n\
              fn g() -> &'static str { \"docseal verify B\" }",
         ),
-        ("ops/verify/mod.rs", "const A: &str = \"--trust\";"),
+        ("ops/archive/mod.rs", "const A: &str = \"--trust\";"),
         ("format/zip/tests.rs", "const A: &str = \"--max-entries\";"),
     ]);
     assert_eq!(

@@ -55,6 +55,10 @@ pub const MAX_STORE_ENTRIES_BYTES: u64 = 1 << 30;
 /// written), `store-published` (after `log/checkpoint` was replaced, before
 /// `log/checkpoints/<N>` and its signature).
 pub const PAUSE_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE";
+/// Test hook (never set it in production): where [`PAUSE_HOOK`] pauses: `read` (the default:
+/// after the first read of `log/entries`) or `pending-exists` (after finding a pending copy of
+/// a given name already there, before reading it back).
+pub const PAUSE_AT_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE_AT";
 
 /// What [`add_to_store`] did.
 #[derive(Debug, Clone)]
@@ -209,11 +213,14 @@ fn with_tiles<T>(
     }
 }
 
-/// The test pause ([`PAUSE_HOOK`]).
-fn pause_point() {
+/// The test pause ([`PAUSE_HOOK`]) at `step` ([`PAUSE_AT_HOOK`]).
+fn pause_point(step: &str) {
     let Some(p) = std::env::var_os(PAUSE_HOOK) else {
         return;
     };
+    if std::env::var(PAUSE_AT_HOOK).unwrap_or_else(|_| "read".into()) != step {
+        return;
+    }
     let p = PathBuf::from(p);
     let mut w = p.clone().into_os_string();
     w.push(".waiting");
@@ -488,7 +495,7 @@ pub fn add_to_store(
             let head = read_head(s, &pace, key)?;
             let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
             if first {
-                pause_point();
+                pause_point("read");
                 first = false;
             }
             let (bytes, version) = match got {
@@ -531,6 +538,7 @@ pub fn add_to_store(
                 return Ok((log, Vec::new(), already));
             }
             // The new bundles wait in log/pending/ before they are logged.
+            let mut vanished: Option<String> = None;
             for g in &fresh {
                 if uploaded.contains(&g.name) {
                     continue;
@@ -542,7 +550,15 @@ pub fn add_to_store(
                         created.insert(g.name.clone());
                     }
                     PutNew::AlreadyExists => {
+                        pause_point("pending-exists");
                         let o = pace.io(|| s.get(&key, bytes.len() as u64));
+                        if matches!(o, Ok(None)) {
+                            // There a moment ago, gone now: another writer adding the same
+                            // name logged it and moved it into bundles/ (or gave up): read
+                            // the log again.
+                            vanished = Some(g.name.clone());
+                            break;
+                        }
                         if !matches!(o, Ok(Some(ref o)) if o.bytes == bytes) {
                             return Err(invalid(
                                 g.path.display(),
@@ -552,6 +568,13 @@ pub fn add_to_store(
                     }
                 }
                 uploaded.insert(g.name.clone());
+            }
+            if let Some(name) = vanished {
+                pace.conflict(
+                    &format!("{root}/{PENDING_DIR}/{name}"),
+                    &format!("not logged: {name}"),
+                )?;
+                continue;
             }
             crash_point("store-pending");
             let start = log.len() as u64;

@@ -137,7 +137,7 @@ pub fn check_at(
                 Finding::at(
                     Code::TsaUntrusted,
                     file,
-                    "no --tsa-trust root given; the token does not count as evidence",
+                    "no trusted TSA root was given; the token does not count as evidence",
                 )
                 .warning(),
             );

@@ -1241,7 +1241,7 @@ fn check_timestamps(
         if verifying && opts.require_timestamp {
             report.push(Finding::new(
                 Code::TsaRequired,
-                "the bundle holds no timestamp token (--require-timestamp)",
+                "the bundle holds no timestamp token, and one is required",
             ));
         }
         return None;
@@ -1320,7 +1320,7 @@ fn check_timestamps(
     if verifying && opts.require_timestamp && best.is_none() {
         report.push(Finding::new(
             Code::TsaRequired,
-            "no token from a trusted TSA (--tsa-trust) covers the signature (--require-timestamp)",
+            "no token from a trusted TSA covers the signature, and one is required",
         ));
     }
     best
@@ -1415,7 +1415,7 @@ fn check_signature(
                     let why = if tk.is_some() {
                         "which is trusted only as an archive key, not to sign bundles"
                     } else {
-                        "which is not trusted (give its .pub with --trust)"
+                        "which is not trusted (its public key was not given as trusted)"
                     };
                     report.push(Finding::at(
                         Code::SigUntrustedKey,
