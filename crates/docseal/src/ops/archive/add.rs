@@ -216,7 +216,7 @@ pub fn add_wait(
     let damaged = |why: String| {
         invalid(
             &label,
-            format!("{why}; refusing to extend it (run docseal archive audit {label})"),
+            format!("{why}; refusing to extend it (an audit of the archive gives the details)"),
         )
     };
 
@@ -382,7 +382,7 @@ pub fn add_wait(
     if let Some(l) = &latest {
         if time < l.time {
             return Err(invalid(
-                "--time",
+                "the checkpoint time given",
                 format!(
                     "{} is before the archive's latest checkpoint ({}); checkpoint times never go backwards",
                     format_sealed(time),
@@ -419,7 +419,7 @@ pub fn add_wait(
             if dest.symlink_metadata().is_ok() {
                 return Err(invalid(
                     b.display(),
-                    format!("{BUNDLES_DIR}/{name} exists in the archive but not in its log (see docseal archive audit)"),
+                    format!("{BUNDLES_DIR}/{name} exists in the archive but not in its log (an audit of the archive reports it)"),
                 ));
             }
             let pending = archive.join(PENDING_DIR).join(&name);
@@ -646,7 +646,7 @@ pub(super) fn copy_checked(
             return Err(Error::Refused {
                 path: src.to_path_buf(),
                 summary: format!(
-                    "{} (only intact bundles are archived; see docseal inspect)",
+                    "{} (only intact bundles are archived; its findings say why)",
                     codes.join(", ")
                 ),
             });

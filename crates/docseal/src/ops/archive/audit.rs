@@ -85,7 +85,7 @@ pub fn audit_with(
     if lstat("log").is_none() && lstat(BUNDLES_DIR).is_none() {
         return Err(invalid(
             archive.display(),
-            "is not a docseal archive (no log/ or bundles/ directory)",
+            "is not an archive (no log/ or bundles/ directory)",
         ));
     }
     let mut f = Sink::default();
@@ -559,7 +559,7 @@ fn unlisted_bundles(
                 f.push(Finding::at(
                     Code::ArchiveBundleUnlisted,
                     at,
-                    "in the archive but not in its log (added without docseal archive add, or its entry was removed)",
+                    "in the archive but not in its log (added without an archive add, or its entry was removed)",
                 ));
             }
         }

@@ -166,7 +166,7 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
     let kid = s.key_id;
     let Some(tk) = trust.find(kid) else {
         return Signer::Untrusted(format!(
-            "signed by key {kid}, which is not trusted (give the archive's public key with --trust)"
+            "signed by key {kid}, which is not trusted (the archive's public key was not given as trusted)"
         ));
     };
     if let Err(e) = s.verify(&tk.key, body) {
@@ -190,7 +190,7 @@ pub fn check_signature(cp: &Checkpoint, body: &[u8], sig: &[u8], trust: &Trust) 
     // would otherwise date its own bundles with a log it keeps itself.
     if !tk.archive {
         return Signer::Untrusted(format!(
-            "{who} is trusted to sign bundles, not as an archive key (role = \"archive\" in a trust file; verify also takes --archive-key)"
+            "{who} is trusted to sign bundles, not as an archive key (a key vouches for checkpoints only in the archive role: role = \"archive\" in a trust file)"
         ));
     }
     let t = format_sealed(cp.time);

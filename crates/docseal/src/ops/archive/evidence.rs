@@ -102,12 +102,12 @@ pub fn evidence_for(
     let tampered = |why: String| {
         invalid(
             &label,
-            format!("{why} (run docseal archive audit {label} for details)"),
+            format!("{why} (an audit of the archive gives the details)"),
         )
     };
     let (has_log, _) = log_dirs(archive)?;
     if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
-        return Err(invalid(&label, "is not a docseal archive (no log/entries)"));
+        return Err(invalid(&label, "is not an archive (no log/entries)"));
     }
     // The checkpoints that count are known before the entries are read: each entry goes to
     // the first that covers it as it streams by.
@@ -148,7 +148,7 @@ pub fn evidence_for(
     }
     if sizes.is_empty() {
         let mut why =
-            "no checkpoint is signed by a trusted archive key that may vouch for it (--archive-key, or role = \"archive\" in a --trust file)".to_string();
+            "no checkpoint is signed by a trusted archive key that may vouch for it (a key trusted in the archive role: role = \"archive\" in a trust file)".to_string();
         if let Some(n) = ev.notes.first() {
             why.push_str(&format!(" ({n})"));
         }
@@ -173,7 +173,7 @@ fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Resu
                 match trust.find(key_id).filter(|k| k.archive) {
                     Some(k) => sizes.push((cp.size, cp.time, k.public_bytes())),
                     None => ev.notes.push(format!(
-                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (give it with --archive-key, or role = \"archive\" in a trust file)"
+                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (it counts only in the archive role: role = \"archive\" in a trust file)"
                     )),
                 }
             }

@@ -155,7 +155,7 @@ impl Lock {
                     return Err(invalid(
                         archive.display(),
                         format!(
-                            "another docseal archive add is running on it; waited {} s (--wait)",
+                            "another archive add is running on it; waited {} s",
                             wait.as_secs()
                         ),
                     ));
@@ -182,7 +182,7 @@ impl Lock {
                 if start.elapsed() >= wait {
                     return Err(invalid(
                         p.display(),
-                        "exists: another docseal archive add is running, or one was interrupted (remove the file if none is running)",
+                        "exists: another archive add is running, or one was interrupted (remove the file if none is running)",
                     ));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));

@@ -114,13 +114,13 @@ pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
     let label = archive.display().to_string();
     let (has_log, _) = log_dirs(archive)?;
     if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
-        return Err(invalid(&label, "is not a docseal archive (no log/entries)"));
+        return Err(invalid(&label, "is not an archive (no log/entries)"));
     }
     let lc = check_log(archive, None, &[], &mut |_| Ok(()))?;
     if let Some(bad) = lc.sink.first_error(&[]) {
         return Err(invalid(
             &label,
-            format!("{bad} (run docseal archive audit {label})"),
+            format!("{bad} (an audit of the archive gives the details)"),
         ));
     }
     Ok(lc)
@@ -137,7 +137,7 @@ pub(super) fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result
     let digest_of = |path: &Path, r: verify::Report| {
         r.content_sha256.ok_or_else(|| Error::Refused {
             path: path.to_path_buf(),
-            summary: "no content digest (see docseal inspect)".into(),
+            summary: "no content digest (its findings say why)".into(),
         })
     };
     let (content, label) = if p.is_file() {
@@ -218,7 +218,7 @@ pub fn prove_inclusion(
             .iter()
             .find(|(c, _)| c.size == n)
             .map(|(c, _)| c)
-            .ok_or_else(|| invalid("--checkpoint", format!("the archive has no checkpoint {n}")))?,
+            .ok_or_else(|| invalid(archive.display(), format!("has no checkpoint {n}")))?,
         None => lc
             .sound
             .last()
@@ -229,7 +229,7 @@ pub fn prove_inclusion(
     if e.index >= size {
         let first = sizes.iter().find(|s| **s > e.index);
         return Err(invalid(
-            "--checkpoint",
+            archive.display(),
             match first {
                 Some(f) => format!(
                     "checkpoint {size} does not include entry {} yet; the first that does is {f}",
@@ -257,16 +257,21 @@ pub fn prove_inclusion(
 /// the latest). The log is streamed: memory does not grow with it.
 pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
     let lc = proof_log(archive)?;
-    let get = |n: u64, flag: &str| {
+    let get = |n: u64, which: &str| {
         lc.sound
             .iter()
             .find(|(c, _)| c.size == n)
             .map(|(c, _)| c)
-            .ok_or_else(|| invalid(flag, format!("the archive has no checkpoint {n}")))
+            .ok_or_else(|| {
+                invalid(
+                    archive.display(),
+                    format!("has no checkpoint {n} (the {which} checkpoint asked for)"),
+                )
+            })
     };
-    let old = get(from, "--from")?;
+    let old = get(from, "older")?;
     let new = match to {
-        Some(n) => get(n, "--to")?,
+        Some(n) => get(n, "newer")?,
         None => lc
             .sound
             .last()
@@ -275,9 +280,9 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     };
     if old.size > new.size {
         return Err(invalid(
-            "--from",
+            archive.display(),
             format!(
-                "checkpoint {} is newer than checkpoint {}",
+                "checkpoint {} (the older one asked for) is newer than checkpoint {}",
                 old.size, new.size
             ),
         ));
@@ -385,8 +390,8 @@ pub fn check_proof(
         Proof::Consistency(p) => {
             if let Some(b) = bundle {
                 return Err(invalid(
-                    format!("--bundle {}", b.display()),
-                    "a consistency proof is about two checkpoints, not a bundle; check an inclusion proof (docseal archive prove) with --bundle",
+                    b.display(),
+                    "a consistency proof is about two checkpoints, not a bundle; an inclusion proof is the one checked against a bundle",
                 ));
             }
             check_consistency(&c, &p)
@@ -440,9 +445,9 @@ fn check_inclusion(
         // anything else would be ignored, so it is refused.
         if k.checkpoint != cp {
             return Err(invalid(
-                format!("--checkpoint {}", k.label),
+                &k.label,
                 format!(
-                "an inclusion proof rests on checkpoint {} of {:?}, and the one you kept is checkpoint {} of {:?}{}; to show a later checkpoint extends the one you kept, check a consistency proof (docseal archive prove-consistency) with --checkpoint",
+                "an inclusion proof rests on checkpoint {} of {:?}, and the one you kept is checkpoint {} of {:?}{}; a consistency proof is what shows a later checkpoint extends the one you kept",
                 cp.size,
                 cp.origin,
                 k.checkpoint.size,
@@ -493,7 +498,7 @@ fn check_proof_bundle(
         let codes: Vec<String> = r.error_codes().iter().map(|c| c.to_string()).collect();
         return Err(Error::Refused {
             path: b.to_path_buf(),
-            summary: format!("{} (see docseal inspect)", codes.join(", ")),
+            summary: format!("{} (its findings say why)", codes.join(", ")),
         });
     }
     if r.content_sha256.as_deref() != Some(&entry.content_sha256) {

@@ -115,7 +115,7 @@ impl Pace {
             return Err(invalid(
                 what,
                 format!(
-                    "other writers kept winning the race for {} s ({} conflicts; --wait): {left}",
+                    "other writers kept winning the race for {} s ({} conflicts): {left}",
                     self.wait.as_secs(),
                     self.conflicts
                 ),
@@ -205,7 +205,7 @@ fn with_tiles<T>(
             _ => Err(invalid(
                 format!("{}/log/tile", s.root()),
                 format!(
-                    "{}; refusing to extend them (run docseal archive audit)",
+                    "{}; refusing to extend them (an audit of the archive gives the details)",
                     tile_error(e)
                 ),
             )),
@@ -260,7 +260,7 @@ fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
         return Err(Error::Refused {
             path: path.to_path_buf(),
             summary: format!(
-                "{} (only intact bundles are archived; see docseal inspect)",
+                "{} (only intact bundles are archived; its findings say why)",
                 codes.join(", ")
             ),
         });
@@ -312,7 +312,7 @@ fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
     if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
         return Err(invalid(
             &what,
-            "does not end with a complete line (truncated or altered); refusing to extend it (run docseal archive audit)",
+            "does not end with a complete line (truncated or altered); refusing to extend it (an audit of the archive gives the details)",
         ));
     }
     let Some(body) = bytes.strip_suffix(b"\n") else {
@@ -327,7 +327,7 @@ fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
             invalid(
                 &what,
                 format!(
-                    "line {}: {why}; refusing to extend it (run docseal archive audit)",
+                    "line {}: {why}; refusing to extend it (an audit of the archive gives the details)",
                     i + 1
                 ),
             )
@@ -336,7 +336,7 @@ fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
             return Err(invalid(
                 &what,
                 format!(
-                    "line {} has index {}: entries reordered, removed or altered; refusing to extend it (run docseal archive audit)",
+                    "line {} has index {}: entries reordered, removed or altered; refusing to extend it (an audit of the archive gives the details)",
                     i + 1,
                     e.index
                 ),
@@ -368,7 +368,7 @@ fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
     let bad = |why: String| {
         invalid(
             &what,
-            format!("{why}; refusing to extend it (run docseal archive audit)"),
+            format!("{why}; refusing to extend it (an audit of the archive gives the details)"),
         )
     };
     let note = Note::parse(&o.bytes).map_err(|e| bad(e.to_string()))?;
@@ -398,7 +398,7 @@ fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> R
     }
     Err(invalid(
         format!("{}/{key}", s.root()),
-        format!("exists with other bytes than {why}: damaged or tampered with; never overwritten (run docseal archive audit)"),
+        format!("exists with other bytes than {why}: damaged or tampered with; never overwritten (an audit of the archive gives the details)"),
     ))
 }
 
@@ -658,7 +658,7 @@ pub fn add_to_store(
             if c.root != root_of(&log, c.size as usize) {
                 return Err(invalid(
                     format!("{root}/{CHECKPOINT_FILE}"),
-                    "its root is not the root of log/entries: the log was altered; refusing to extend it (run docseal archive audit)",
+                    "its root is not the root of log/entries: the log was altered; refusing to extend it (an audit of the archive gives the details)",
                 ));
             }
             // Rule: a head is completed before it is replaced.
@@ -702,7 +702,7 @@ pub fn add_to_store(
                     if here.is_none_or(|o| hex(&Sha256::digest(&o.bytes)) != e.file_sha256) {
                         return Err(invalid(
                             format!("{root}/{dest}"),
-                            format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (run docseal archive audit)", e.index),
+                            format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (an audit of the archive gives the details)", e.index),
                         ));
                     }
                 }
@@ -714,7 +714,7 @@ pub fn add_to_store(
         let (files, troot) = with_tiles(s, h, |t| tlog::append(t, &lines, MAX_ENTRY_LINE))?;
         let lroot = root_of(&log, log.len());
         if troot != lroot {
-            return Err(invalid(format!("{root}/log/tile"), "the tiles do not give the root of log/entries; refusing to extend them (run docseal archive audit)"));
+            return Err(invalid(format!("{root}/log/tile"), "the tiles do not give the root of log/entries; refusing to extend them (an audit of the archive gives the details)"));
         }
         for (path, bytes) in &files {
             put_same(
@@ -732,7 +732,7 @@ pub fn add_to_store(
         let t = match &head.cp {
             Some(c) if t < c.time && time.is_some() => {
                 return Err(invalid(
-                    "--time",
+                    "the checkpoint time given",
                     format!("{} is before the archive's latest checkpoint ({}); checkpoint times never go backwards", format_sealed(t), format_sealed(c.time)),
                 ))
             }
@@ -797,7 +797,7 @@ fn check_against_head(s: &dyn Store, log: &[Entry], head: &Head) -> Result<()> {
     let refuse = |why: String| {
         invalid(
             &root,
-            format!("{why}; refusing to extend it (run docseal archive audit)"),
+            format!("{why}; refusing to extend it (an audit of the archive gives the details)"),
         )
     };
     if (log.len() as u64) < c.size {

@@ -220,10 +220,7 @@ const MIGRATING: &str = "log/.migrating";
 pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Result<Migrated> {
     let label = archive.display().to_string();
     if !real_dir(archive, "log")? {
-        return Err(invalid(
-            &label,
-            "is not a docseal archive (no log/ directory)",
-        ));
+        return Err(invalid(&label, "is not an archive (no log/ directory)"));
     }
     if is_v2(archive)? {
         return Err(invalid(&label, "its log is v2 already (log/tile/ exists)"));
@@ -292,7 +289,9 @@ fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoin
     if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
         return Err(invalid(
             label,
-            format!("{bad}; not migrating a damaged log (run docseal archive audit {label})"),
+            format!(
+                "{bad}; not migrating a damaged log (an audit of the archive gives the details)"
+            ),
         ));
     }
     let Some((latest, _)) = lc.sound.last() else {
@@ -304,7 +303,7 @@ fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoin
     if lc.n != latest.size || lc.orphan.is_some() {
         return Err(invalid(
             label,
-            "has entries after its latest checkpoint (an interrupted add): run docseal archive add first",
+            "has entries after its latest checkpoint (an interrupted add): the next add completes them; migrate after it",
         ));
     }
     let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
@@ -391,7 +390,7 @@ pub(super) fn audit_v2(
             f.push(Finding::at(
                 Code::LogWitnessQuorum,
                 "log",
-                "a v1 log has no cosigned checkpoint (docseal archive migrate makes it v2)",
+                "a v1 log has no cosigned checkpoint (migrating it to v2 makes one)",
             ));
         }
         return Ok(false);

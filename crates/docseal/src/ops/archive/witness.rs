@@ -145,7 +145,7 @@ pub fn cosign_checkpoint_with(
     if !super::tiles::is_v2(archive)? {
         return Err(invalid(
             &label,
-            "has a v1 log: witnesses cosign the signed note log/checkpoint of a v2 log (run docseal archive migrate first)",
+            "has a v1 log: witnesses cosign the signed note log/checkpoint of a v2 log (migrate it to v2 first)",
         ));
     }
     if bytes.len() > note::MAX_NOTE_BYTES {
@@ -369,7 +369,7 @@ pub(super) fn check_witnesses(
             Code::LogWitnessQuorum,
             format!("{COSIGNATURES_DIR}/{}", cp.size),
             format!(
-                "checkpoint {} is cosigned by {} of the given witnesses ({}); --min-witnesses asks for {}",
+                "checkpoint {} is cosigned by {} of the given witnesses ({}); at least {} are required",
                 cp.size,
                 ok.len(),
                 if names.is_empty() { "none".to_string() } else { names.join(", ") },
