@@ -1378,3 +1378,27 @@ fn attack_witness_argument_naming_a_fifo_is_refused_without_blocking() {
     assert!(d.stderr().contains("FIFO"), "{}", d.stderr());
     assert_eq!(d.stderr().lines().count(), 1, "{}", d.stderr());
 }
+
+#[test]
+fn attack_arch_links_under_cosignatures_and_tile_are_archive_symlink_findings() {
+    // A link anywhere under log/cosignatures/ or log/tile/, even one no audit reads (a
+    // checkpoint's cosignatures without --witness, a tile of no tree), is named, as elsewhere
+    // in the archive. Before: audit passed with them.
+    for (rel, target) in [
+        ("log/cosignatures/9", "/etc/passwd"),
+        ("log/tile/0/zz", "/etc/passwd"),
+        ("log/tile/7", "/tmp"),
+    ] {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.arch().join("log/cosignatures")).unwrap();
+        std::os::unix::fs::symlink(target, f.arch().join(rel)).unwrap();
+        let d = f.audit(&[]);
+        assert_eq!(d.code(), 1, "{rel}: {}", d.stdout());
+        assert!(
+            codes(&d, "error").contains(&"archive.symlink".to_string()),
+            "{rel}: {}",
+            d.stdout()
+        );
+        assert!(d.stdout().contains(rel), "{rel}: {}", d.stdout());
+    }
+}
