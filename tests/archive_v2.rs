@@ -1221,14 +1221,14 @@ fn attack_witness_archive_key_is_not_its_own_witness() {
 
 #[test]
 fn attack_cosign_signature_file_read_is_bounded() {
-    // An endless "signature file" (a device, a pipe) is refused as too large, not read into
-    // memory until the process dies.
+    // An endless "signature file" (a pipe) is refused as too large, not read into memory until
+    // the process dies. (A device such as /dev/zero is refused by its type.)
     let f = Fixture::new();
     let bin = env!("CARGO_BIN_EXE_docseal");
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "ulimit -v 1000000; exec '{bin}' archive cosign-checkpoint arch /dev/zero"
+            "ulimit -v 1000000; yes | exec '{bin}' archive cosign-checkpoint arch /dev/stdin"
         ))
         .current_dir(f.env.path(""))
         .output()
@@ -1401,4 +1401,30 @@ fn attack_arch_links_under_cosignatures_and_tile_are_archive_symlink_findings() 
         );
         assert!(d.stdout().contains(rel), "{rel}: {}", d.stdout());
     }
+}
+
+#[test]
+fn attack_arch_cosign_signature_fifo_without_writer_never_blocks() {
+    // `archive cosign-checkpoint arch FIFO` with nobody writing to the FIFO: before, the open
+    // blocked for ever; now it reads as empty at once (refused, exit 2), and a device is
+    // refused by its type. Nothing is added.
+    let f = Fixture::new();
+    let fifo = f.env.path("s.fifo");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bin = env!("CARGO_BIN_EXE_docseal");
+    for file in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let out = std::process::Command::new("timeout")
+            .args(["20", bin, "archive", "cosign-checkpoint", "arch", file])
+            .current_dir(f.env.path(""))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert_eq!(err.lines().count(), 1, "{file}: {err}");
+    }
+    assert!(!f.arch().join("log/cosignatures/5").exists());
 }
