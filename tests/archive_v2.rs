@@ -1428,3 +1428,32 @@ fn attack_arch_cosign_signature_fifo_without_writer_never_blocks() {
     }
     assert!(!f.arch().join("log/cosignatures/5").exists());
 }
+
+#[test]
+fn attack_arch_witness_key_under_two_names_counts_once_in_any_order() {
+    // One witness key given under two names (its cosignature carries one of them) is one
+    // witness: it counts once whichever name comes first (before: listed after the other
+    // name, its good line was never looked at), and "all" (no --min-witnesses) means every
+    // distinct key (before: two, which could never be met).
+    let f = Fixture::new();
+    let (k, va) = witness(&f.env, "witness.example/a");
+    let vb = NoteSigner::new("witness.example/b", &k)
+        .unwrap()
+        .verifier(KeyKind::Cosignature)
+        .to_vkey();
+    let va = va.to_str().unwrap();
+    let line = cosign(&k, "witness.example/a", &f.note().text, T2_SECS + 60);
+    std::fs::write(f.env.path("a.sig"), line.to_line()).unwrap();
+    cosign_cmd(&f, "a.sig", &["--witness", va]).ok();
+    for order in [[va, vb.as_str()], [vb.as_str(), va]] {
+        for min in [&["--min-witnesses", "1"][..], &[]] {
+            let mut args = vec!["--witness", order[0], "--witness", order[1]];
+            args.extend_from_slice(min);
+            let d = f.audit(&args);
+            assert_eq!(d.code(), 0, "{order:?} {min:?}: {}", d.stdout());
+        }
+    }
+    let d = f.audit(&["--witness", va, "--witness", &vb, "--min-witnesses", "2"]);
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("1 distinct"), "{}", d.stderr());
+}

@@ -233,14 +233,18 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
             policy.witnesses.push(k);
         }
     }
-    policy.min = a.min_witnesses.unwrap_or(policy.witnesses.len());
-    if policy.min > policy.witnesses.len() {
+    // A public key given under two names is one witness: it counts once.
+    let mut keys: Vec<_> = policy.witnesses.iter().map(|w| w.public_key()).collect();
+    keys.sort_unstable_by_key(|k| k.to_bytes());
+    keys.dedup();
+    policy.min = a.min_witnesses.unwrap_or(keys.len());
+    if policy.min > keys.len() {
         return Err(Error::invalid(
             "--min-witnesses",
             format!(
                 "{} is more than the {} distinct --witness keys given",
                 policy.min,
-                policy.witnesses.len()
+                keys.len()
             ),
         )
         .into());

@@ -409,13 +409,6 @@ pub fn cosigners(
     let mut ok = Vec::new();
     let mut errs = Vec::new();
     for (i, w) in witnesses.iter().enumerate() {
-        // The same public key listed twice (under any name) counts once.
-        if witnesses[..i]
-            .iter()
-            .any(|o| o.public_key() == w.public_key())
-        {
-            continue;
-        }
         let mut good = false;
         for l in lines.iter().filter(|l| w.matches(l)) {
             match check_cosignature(w, body, time, l, now) {
@@ -423,7 +416,13 @@ pub fn cosigners(
                 Err(e) => errs.push(e),
             }
         }
-        if good {
+        // The same public key listed twice (under any name) counts once: whichever of its
+        // names has a good line.
+        if good
+            && !ok
+                .iter()
+                .any(|&o: &usize| witnesses[o].public_key() == w.public_key())
+        {
             ok.push(i);
         }
     }
