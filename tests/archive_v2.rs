@@ -1457,3 +1457,44 @@ fn attack_arch_witness_key_under_two_names_counts_once_in_any_order() {
     assert_eq!(d.code(), 2, "{}", d.stderr());
     assert!(d.stderr().contains("1 distinct"), "{}", d.stderr());
 }
+
+#[test]
+fn attack_arch_witnesses_with_one_name_and_key_id_each_count() {
+    // Two witness keys with the same name and the same 4-byte key id (a collision found in
+    // seconds: about 2^16 keys): a good line of either is checked against both. Before,
+    // cosign-checkpoint refused the second key's good line (checked against the first key
+    // only), and every audit with both reported log.cosignature_invalid.
+    let f = Fixture::new();
+    let name = "witness.example/w";
+    let keys: Vec<SecretKey> = [388u32, 123_918]
+        .iter()
+        .map(|i| {
+            let seed: Vec<u8> = i.to_be_bytes().repeat(8);
+            SecretKey::from_seed(&seed.try_into().unwrap(), docseal::minisign::KeyId([0; 8]))
+        })
+        .collect();
+    let vkeys: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            NoteSigner::new(name, k)
+                .unwrap()
+                .verifier(KeyKind::Cosignature)
+                .to_vkey()
+        })
+        .collect();
+    assert_ne!(vkeys[0], vkeys[1]);
+    assert_eq!(vkeys[0].split('+').nth(1), vkeys[1].split('+').nth(1));
+    let text = f.note().text;
+    let both = ["--witness", &vkeys[0], "--witness", &vkeys[1]];
+    for (i, k) in keys.iter().enumerate().rev() {
+        let file = format!("w{i}.sig");
+        std::fs::write(
+            f.env.path(&file),
+            cosign(k, name, &text, T2_SECS + 60).to_line(),
+        )
+        .unwrap();
+        cosign_cmd(&f, &file, &both).ok();
+    }
+    let d = f.audit(&both);
+    assert_eq!(d.code(), 0, "{}", d.stdout());
+}
