@@ -1221,14 +1221,14 @@ fn attack_witness_archive_key_is_not_its_own_witness() {
 
 #[test]
 fn attack_cosign_signature_file_read_is_bounded() {
-    // An endless "signature file" (a device, a pipe) is refused as too large, not read into
-    // memory until the process dies.
+    // An endless "signature file" (a pipe) is refused as too large, not read into memory until
+    // the process dies. (A device such as /dev/zero is refused by its type.)
     let f = Fixture::new();
     let bin = env!("CARGO_BIN_EXE_docseal");
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "ulimit -v 1000000; exec '{bin}' archive cosign-checkpoint arch /dev/zero"
+            "ulimit -v 1000000; yes | exec '{bin}' archive cosign-checkpoint arch /dev/stdin"
         ))
         .current_dir(f.env.path(""))
         .output()
@@ -1377,4 +1377,124 @@ fn attack_witness_argument_naming_a_fifo_is_refused_without_blocking() {
     assert_eq!(d.code(), 2, "{}", d.stderr());
     assert!(d.stderr().contains("FIFO"), "{}", d.stderr());
     assert_eq!(d.stderr().lines().count(), 1, "{}", d.stderr());
+}
+
+#[test]
+fn attack_arch_links_under_cosignatures_and_tile_are_archive_symlink_findings() {
+    // A link anywhere under log/cosignatures/ or log/tile/, even one no audit reads (a
+    // checkpoint's cosignatures without --witness, a tile of no tree), is named, as elsewhere
+    // in the archive. Before: audit passed with them.
+    for (rel, target) in [
+        ("log/cosignatures/9", "/etc/passwd"),
+        ("log/tile/0/zz", "/etc/passwd"),
+        ("log/tile/7", "/tmp"),
+    ] {
+        let f = Fixture::new();
+        std::fs::create_dir_all(f.arch().join("log/cosignatures")).unwrap();
+        std::os::unix::fs::symlink(target, f.arch().join(rel)).unwrap();
+        let d = f.audit(&[]);
+        assert_eq!(d.code(), 1, "{rel}: {}", d.stdout());
+        assert!(
+            codes(&d, "error").contains(&"archive.symlink".to_string()),
+            "{rel}: {}",
+            d.stdout()
+        );
+        assert!(d.stdout().contains(rel), "{rel}: {}", d.stdout());
+    }
+}
+
+#[test]
+fn attack_arch_cosign_signature_fifo_without_writer_never_blocks() {
+    // `archive cosign-checkpoint arch FIFO` with nobody writing to the FIFO: before, the open
+    // blocked for ever; now it reads as empty at once (refused, exit 2), and a device is
+    // refused by its type. Nothing is added.
+    let f = Fixture::new();
+    let fifo = f.env.path("s.fifo");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bin = env!("CARGO_BIN_EXE_docseal");
+    for file in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let out = std::process::Command::new("timeout")
+            .args(["20", bin, "archive", "cosign-checkpoint", "arch", file])
+            .current_dir(f.env.path(""))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert_eq!(err.lines().count(), 1, "{file}: {err}");
+    }
+    assert!(!f.arch().join("log/cosignatures/5").exists());
+}
+
+#[test]
+fn attack_arch_witness_key_under_two_names_counts_once_in_any_order() {
+    // One witness key given under two names (its cosignature carries one of them) is one
+    // witness: it counts once whichever name comes first (before: listed after the other
+    // name, its good line was never looked at), and "all" (no --min-witnesses) means every
+    // distinct key (before: two, which could never be met).
+    let f = Fixture::new();
+    let (k, va) = witness(&f.env, "witness.example/a");
+    let vb = NoteSigner::new("witness.example/b", &k)
+        .unwrap()
+        .verifier(KeyKind::Cosignature)
+        .to_vkey();
+    let va = va.to_str().unwrap();
+    let line = cosign(&k, "witness.example/a", &f.note().text, T2_SECS + 60);
+    std::fs::write(f.env.path("a.sig"), line.to_line()).unwrap();
+    cosign_cmd(&f, "a.sig", &["--witness", va]).ok();
+    for order in [[va, vb.as_str()], [vb.as_str(), va]] {
+        for min in [&["--min-witnesses", "1"][..], &[]] {
+            let mut args = vec!["--witness", order[0], "--witness", order[1]];
+            args.extend_from_slice(min);
+            let d = f.audit(&args);
+            assert_eq!(d.code(), 0, "{order:?} {min:?}: {}", d.stdout());
+        }
+    }
+    let d = f.audit(&["--witness", va, "--witness", &vb, "--min-witnesses", "2"]);
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("1 distinct"), "{}", d.stderr());
+}
+
+#[test]
+fn attack_arch_witnesses_with_one_name_and_key_id_each_count() {
+    // Two witness keys with the same name and the same 4-byte key id (a collision found in
+    // seconds: about 2^16 keys): a good line of either is checked against both. Before,
+    // cosign-checkpoint refused the second key's good line (checked against the first key
+    // only), and every audit with both reported log.cosignature_invalid.
+    let f = Fixture::new();
+    let name = "witness.example/w";
+    let keys: Vec<SecretKey> = [388u32, 123_918]
+        .iter()
+        .map(|i| {
+            let seed: Vec<u8> = i.to_be_bytes().repeat(8);
+            SecretKey::from_seed(&seed.try_into().unwrap(), docseal::minisign::KeyId([0; 8]))
+        })
+        .collect();
+    let vkeys: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            NoteSigner::new(name, k)
+                .unwrap()
+                .verifier(KeyKind::Cosignature)
+                .to_vkey()
+        })
+        .collect();
+    assert_ne!(vkeys[0], vkeys[1]);
+    assert_eq!(vkeys[0].split('+').nth(1), vkeys[1].split('+').nth(1));
+    let text = f.note().text;
+    let both = ["--witness", &vkeys[0], "--witness", &vkeys[1]];
+    for (i, k) in keys.iter().enumerate().rev() {
+        let file = format!("w{i}.sig");
+        std::fs::write(
+            f.env.path(&file),
+            cosign(k, name, &text, T2_SECS + 60).to_line(),
+        )
+        .unwrap();
+        cosign_cmd(&f, &file, &both).ok();
+    }
+    let d = f.audit(&both);
+    assert_eq!(d.code(), 0, "{}", d.stdout());
 }

@@ -233,14 +233,18 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
             policy.witnesses.push(k);
         }
     }
-    policy.min = a.min_witnesses.unwrap_or(policy.witnesses.len());
-    if policy.min > policy.witnesses.len() {
+    // A public key given under two names is one witness: it counts once.
+    let mut keys: Vec<_> = policy.witnesses.iter().map(|w| w.public_key()).collect();
+    keys.sort_unstable_by_key(|k| k.to_bytes());
+    keys.dedup();
+    policy.min = a.min_witnesses.unwrap_or(keys.len());
+    if policy.min > keys.len() {
         return Err(Error::invalid(
             "--min-witnesses",
             format!(
                 "{} is more than the {} distinct --witness keys given",
                 policy.min,
-                policy.witnesses.len()
+                keys.len()
             ),
         )
         .into());
@@ -290,17 +294,17 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
 }
 
 fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
-    // Bounded: the file may be a pipe or a device (`/dev/zero`); one byte past a note's limit
-    // is enough for cosign_checkpoint to refuse it as too large.
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            std::fs::File::open(&a.signature).map_err(|e| docseal::Error::io(&a.signature, e))?,
-            docseal::note::MAX_NOTE_BYTES as u64 + 1,
-        ),
-        &mut bytes,
-    )
-    .map_err(|e| docseal::Error::io(&a.signature, e))?;
+    // A regular file or a pipe (`<(curl ...)`, `/dev/stdin`), opened without blocking (a FIFO
+    // with no writer reads as empty; a device is refused); bounded: one byte past a note's
+    // limit is enough for cosign_checkpoint to refuse it as too large.
+    let how = docseal::input::Open {
+        what: "signature file",
+        follow: true,
+        accept: docseal::input::Accept::RegularOrPipe,
+    };
+    let (file, _) = docseal::input::open(&a.signature, how)?;
+    let bytes = docseal::input::read_at_most(file, docseal::note::MAX_NOTE_BYTES as u64)
+        .map_err(|e| docseal::Error::io(&a.signature, e))?;
     let mut policy = archive::witness::CosignPolicy::default();
     policy.allow_unverified = a.allow_unverified;
     for w in &a.witnesses {

@@ -263,6 +263,9 @@ fn check_layout(archive: &Path, f: &mut Sink) -> Result<(bool, bool)> {
             }
         }
     }
+    if log_readable {
+        links_under(archive, f);
+    }
     // Directories others can write into: anyone could replace the log or a bundle.
     #[cfg(unix)]
     writable_by_others(archive, f);
@@ -601,6 +604,44 @@ fn pending_dir_findings(
     }
     Ok(())
 }
+
+/// Symbolic links in `log/cosignatures/` and anywhere under `log/tile/` (never through a link;
+/// at most [`MAX_LINK_WALK`] directory entries are looked at).
+fn links_under(archive: &Path, f: &mut Sink) {
+    let mut todo = std::collections::VecDeque::from([
+        tiles::COSIGNATURES_DIR.to_string(),
+        tiles::TILE_DIR.to_string(),
+    ]);
+    let mut seen = 0usize;
+    while let Some(rel) = todo.pop_front() {
+        let Ok(m) = std::fs::symlink_metadata(archive.join(&rel)) else {
+            continue;
+        };
+        // A link in place of log/tile or log/cosignatures is reported with the rest of log/.
+        if !m.is_dir() {
+            continue;
+        }
+        let Ok(dir) = std::fs::read_dir(archive.join(&rel)) else {
+            continue;
+        };
+        for ent in dir.flatten() {
+            if seen == MAX_LINK_WALK {
+                return;
+            }
+            seen += 1;
+            let name = format!("{rel}/{}", ent.file_name().to_string_lossy());
+            match ent.file_type() {
+                Ok(t) if t.is_symlink() => f.push(link(&name)),
+                Ok(t) if t.is_dir() => todo.push_back(name),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The most directory entries under `log/cosignatures/` and `log/tile/` that an audit looks at
+/// for symbolic links.
+const MAX_LINK_WALK: usize = 1 << 22;
 
 /// Report each directory of the archive that group or others can write into
 /// (`archive.writable_by_others`): the root, every directory an add or a cosign writes, and

@@ -304,9 +304,17 @@ fn check_lines(
     };
     let mut unverified = 0;
     for (n, l) in lines.iter().filter(|(_, l)| l.name != cp.origin) {
-        match policy.witnesses.iter().find(|w| w.matches(l)) {
+        // Two keys may share a name and a 4-byte key id: the line is good if one of them
+        // verifies it.
+        let mut given = policy.witnesses.iter().filter(|w| w.matches(l));
+        match given.next() {
             Some(w) => {
-                check_cosignature(w, body, cp.time, l, now).map_err(|why| refuse(*n, l, why))?
+                let first = check_cosignature(w, body, cp.time, l, now);
+                if first.is_err()
+                    && !given.any(|o| check_cosignature(o, body, cp.time, l, now).is_ok())
+                {
+                    first.map_err(|why| refuse(*n, l, why))?;
+                }
             }
             None if policy.witnesses.is_empty() || policy.allow_unverified => unverified += 1,
             None => {
@@ -409,21 +417,27 @@ pub fn cosigners(
     let mut ok = Vec::new();
     let mut errs = Vec::new();
     for (i, w) in witnesses.iter().enumerate() {
-        // The same public key listed twice (under any name) counts once.
-        if witnesses[..i]
-            .iter()
-            .any(|o| o.public_key() == w.public_key())
-        {
-            continue;
-        }
         let mut good = false;
         for l in lines.iter().filter(|l| w.matches(l)) {
             match check_cosignature(w, body, time, l, now) {
                 Ok(()) => good = true,
+                // Another given key with the same name and 4-byte key id made it: its line.
+                Err(_)
+                    if witnesses.iter().any(|o| {
+                        o.public_key() != w.public_key()
+                            && o.matches(l)
+                            && check_cosignature(o, body, time, l, now).is_ok()
+                    }) => {}
                 Err(e) => errs.push(e),
             }
         }
-        if good {
+        // The same public key listed twice (under any name) counts once: whichever of its
+        // names has a good line.
+        if good
+            && !ok
+                .iter()
+                .any(|&o: &usize| witnesses[o].public_key() == w.public_key())
+        {
             ok.push(i);
         }
     }
