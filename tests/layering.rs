@@ -718,11 +718,7 @@ fn issue13_cli_sits_above_the_library_and_its_files_make_no_circle() {
 /// The library's files whose messages are checked: all of `format/`, `profile/` and `ops/`.
 fn wording_checked(m: &[String]) -> bool {
     let s: Vec<&str> = m.iter().map(String::as_str).collect();
-    match s.as_slice() {
-        ["format", ..] | ["profile", ..] => true,
-        ["ops", ..] => true,
-        _ => false,
-    }
+    matches!(s.as_slice(), ["format" | "profile" | "ops", ..])
 }
 
 /// The string literals of `src` outside comments and `#[cfg(test)]` modules.
