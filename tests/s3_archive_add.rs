@@ -512,3 +512,107 @@ fn issue17_s3_tampered_log_or_tiles_add_refuses_and_writes_nothing() {
         vec![9u8; 128]
     );
 }
+
+/// The faithful entry line of `bundle` (as a local add logs it), at `index`, named `name`,
+/// with `edit` applied to its fields.
+fn line_of(
+    t: &T,
+    bundle: &str,
+    index: usize,
+    name: &str,
+    edit: impl Fn(&mut Vec<String>),
+) -> String {
+    let dir = t.env.path(&format!("scratch-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    t.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(bundle)
+        .arg("--key")
+        .arg(&t.key)
+        .ok();
+    let text = std::fs::read_to_string(dir.join("log/entries")).unwrap();
+    let mut f: Vec<String> = text
+        .lines()
+        .next()
+        .unwrap()
+        .splitn(6, ' ')
+        .map(String::from)
+        .collect();
+    f[0] = index.to_string();
+    f[5] = name.to_string();
+    edit(&mut f);
+    f.join(" ")
+}
+
+/// Someone with write access to the bucket but not the archive key appends an entry line and
+/// its pending copy: an honest add must check that entry (file, every check but trust, content,
+/// id, link, names and contents unique) as the local add does, and refuse to sign it.
+#[test]
+fn attack_s3_planted_entry_is_never_signed() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("p", 3);
+    std::fs::write(t.env.path("garbage.zip"), b"not a bundle").unwrap();
+    let garbage = {
+        use sha2::Digest;
+        let d = |x: &[u8]| docseal::metadata::hex(&sha2::Sha256::digest(x));
+        format!(
+            "1 {} {} urn:docseal:{} - evil.zip",
+            d(b"fake content"),
+            d(b"not a bundle"),
+            "ab".repeat(16)
+        )
+    };
+    let zero = |f: &mut Vec<String>| f[3] = format!("urn:docseal:{}", "0".repeat(32));
+    let cases: Vec<(&str, String, String, &str, usize)> = vec![
+        ("garbage", garbage, "garbage.zip".into(), "zip.not_zip", 1),
+        (
+            "case",
+            line_of(&t, &b[0], 1, "P0.zip", |_| {}),
+            b[0].clone(),
+            "entries 0 and 1",
+            1,
+        ),
+        (
+            "fakeid",
+            line_of(&t, &b[1], 1, "q1.zip", zero),
+            b[1].clone(),
+            "content or id is not the one logged",
+            2,
+        ),
+        (
+            "ownname",
+            line_of(&t, &b[2], 1, "p2.zip", zero),
+            b[2].clone(),
+            "already has a bundle named",
+            2,
+        ),
+    ];
+    for (case, line, file, says, give) in cases {
+        let loc = format!("s3://docseal-add/planted-{case}");
+        t.add(&loc, &b[..1], &[]).ok();
+        let s = t.w.store("docseal-add", &format!("planted-{case}"));
+        let name = line.rsplit(' ').next().unwrap().to_string();
+        let mut e = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        e.extend_from_slice(format!("{line}\n").as_bytes());
+        s.put(
+            &format!("log/pending/{name}"),
+            &std::fs::read(t.env.path(&file)).unwrap(),
+        )
+        .unwrap();
+        s.put("log/entries", &e).unwrap();
+        let head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+        let d = t.add(&loc, &b[give..give + 1], &[]).run();
+        assert_eq!(d.code(), 2, "{case}: {}{}", d.stdout(), d.stderr());
+        assert!(d.stderr().contains(says), "{case}: {}", d.stderr());
+        assert_eq!(
+            s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+            head,
+            "{case}: a checkpoint was signed over the planted entry"
+        );
+        assert!(
+            s.get("log/checkpoints/2", 1 << 20).unwrap().is_none(),
+            "{case}"
+        );
+    }
+}

@@ -298,6 +298,49 @@ impl Given {
     }
 }
 
+/// The same entry but for the index: name, file, content, id and supersedes link.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.name == b.name
+        && a.file_sha256 == b.file_sha256
+        && a.content_sha256 == b.content_sha256
+        && a.id == b.id
+        && a.supersedes == b.supersedes
+}
+
+/// Check another writer's bundle against its entry before this add signs it, as the local add
+/// checks the entries after its latest checkpoint (`check_entry_bundle`): the very file
+/// logged, a bundle that passes every check but trust, with the entry's content, id and
+/// supersedes link.
+fn check_entry_bytes(
+    label: &str,
+    bytes: &[u8],
+    e: &Entry,
+    limits: &Limits,
+) -> std::result::Result<(), String> {
+    if hex(&Sha256::digest(bytes)) != e.file_sha256 {
+        return Err("its bundle is not the file logged".into());
+    }
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let mut r = std::io::Cursor::new(bytes);
+    let report = verify::verify_reader(label, &mut r, bytes.len() as u64, None, &opts);
+    if !report.ok {
+        let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(format!("its bundle fails: {}", codes.join(", ")));
+    }
+    if report.content_sha256.as_deref() != Some(&e.content_sha256)
+        || report.id.as_deref() != Some(&e.id)
+    {
+        return Err("its bundle's content or id is not the one logged".into());
+    }
+    if let Some(why) = super::add::link_differs(&report, e) {
+        return Err(why);
+    }
+    Ok(())
+}
+
 /// `log/entries` read whole and parsed strictly: every line an entry in canonical form, at
 /// its index, the file ending with LF (object writes are atomic: anything else is damage).
 fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
@@ -497,19 +540,33 @@ pub fn add_to_store(
             };
             let log = parse_entries(&root, &bytes)?;
             check_against_head(s, &log, &head)?;
-            // Decide on the entries read in this attempt.
-            let by_name: HashMap<String, &Entry> =
-                log.iter().map(|e| (name_key(&e.name), e)).collect();
-            let by_content: HashMap<&str, &Entry> =
-                log.iter().map(|e| (e.content_sha256.as_str(), e)).collect();
+            // Decide on the entries read in this attempt; a name or a content logged twice is
+            // damage (as the local add's check of the log finds it), never signed.
+            let mut by_name: HashMap<String, &Entry> = HashMap::new();
+            let mut by_content: HashMap<&str, &Entry> = HashMap::new();
+            for e in &log {
+                let dup = match (
+                    by_name.insert(name_key(&e.name), e),
+                    by_content.insert(e.content_sha256.as_str(), e),
+                ) {
+                    (Some(d), _) => Some((
+                        d.index,
+                        "name files that differ only in case or Unicode form, or the same name",
+                    )),
+                    (None, Some(d)) => Some((d.index, "log the same content")),
+                    (None, None) => None,
+                };
+                if let Some((d, what)) = dup {
+                    return Err(invalid(
+                        format!("{root}/{ENTRIES_FILE}"),
+                        format!("entries {d} and {} {what}; refusing to extend it (run docseal archive audit)", e.index),
+                    ));
+                }
+            }
             let mut already = Vec::new();
             let mut fresh: Vec<&Given> = Vec::new();
             for g in &given {
-                let same = |e: &Entry| {
-                    e.name == g.name
-                        && e.file_sha256 == g.entry.file_sha256
-                        && e.content_sha256 == g.entry.content_sha256
-                };
+                let same = |e: &Entry| same_entry(e, &g.entry);
                 match (by_name.get(&name_key(&g.name)), by_content.get(g.entry.content_sha256.as_str())) {
                     (Some(e), _) if same(e) => already.push((*e).clone()),
                     (Some(e), _) => {
@@ -656,15 +713,30 @@ pub fn add_to_store(
             }
             let dest = format!("{BUNDLES_DIR}/{}", e.name);
             let pending = format!("{PENDING_DIR}/{}", e.name);
+            // Ours was checked in step 1; any other entry's bundle is checked here, before
+            // this add signs it.
+            let mine = ours
+                .get(e.name.as_str())
+                .is_some_and(|g| same_entry(&g.entry, e));
             let bytes = match ours.get(e.name.as_str()) {
-                Some(g) if g.entry.file_sha256 == e.file_sha256 => Some(g.read()?),
+                Some(g) if mine => Some(g.read()?),
                 _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
                     Some(o) => Some(o.bytes),
                     None => None,
                 },
             };
+            let refuse = |why: String| {
+                invalid(
+                    format!("{root}/{dest}"),
+                    format!("log entry {} ({}) is not covered by a checkpoint and {why}; refusing to sign it (run docseal archive audit)", e.index, e.name),
+                )
+            };
             match bytes {
                 Some(b) if hex(&Sha256::digest(&b)) == e.file_sha256 => {
+                    if !mine {
+                        check_entry_bytes(&format!("{root}/{pending}"), &b, e, limits)
+                            .map_err(refuse)?;
+                    }
                     put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
                     if !ours.contains_key(e.name.as_str()) {
                         recovered.push(format!(
@@ -676,11 +748,16 @@ pub fn add_to_store(
                 _ => {
                     // Gone from pending (or not the file logged): bundles/ must hold it.
                     let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
-                    if here.is_none_or(|o| hex(&Sha256::digest(&o.bytes)) != e.file_sha256) {
-                        return Err(invalid(
-                            format!("{root}/{dest}"),
-                            format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (run docseal archive audit)", e.index),
-                        ));
+                    match here {
+                        Some(o) if hex(&Sha256::digest(&o.bytes)) == e.file_sha256 => {
+                            check_entry_bytes(&format!("{root}/{dest}"), &o.bytes, e, limits)
+                                .map_err(refuse)?;
+                        }
+                        _ => {
+                            return Err(refuse(format!(
+                            "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
+                        )))
+                        }
                     }
                 }
             }
