@@ -616,3 +616,57 @@ fn attack_s3_planted_entry_is_never_signed() {
         );
     }
 }
+
+/// Someone with write access to the bucket but not the key removes `log/checkpoint`, or puts
+/// back an older one (validly signed) with the log as it was then and other entries after it:
+/// an honest add must not sign a checkpoint that forks the log (two checkpoints by the same
+/// key that are not consistent), as the local add, which reads log/checkpoints/, never does.
+#[test]
+fn attack_s3_head_removed_or_rolled_back_is_never_signed() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("r", 5);
+    for case in ["removed", "rolled-back"] {
+        let loc = format!("s3://docseal-add/head-{case}");
+        let s = t.w.store("docseal-add", &format!("head-{case}"));
+        t.add(&loc, &b[..2], &[]).ok();
+        let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+        let old_entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        t.add(&loc, &b[2..3], &[]).ok();
+        if case == "removed" {
+            s.delete("log/checkpoint").unwrap();
+        } else {
+            // The fork: entry 2 is another (intact) bundle.
+            let line = line_of(&t, &b[3], 2, "r3.zip", |_| {});
+            let mut e = old_entries.clone();
+            e.extend_from_slice(format!("{line}\n").as_bytes());
+            s.put(
+                "log/pending/r3.zip",
+                &std::fs::read(t.env.path(&b[3])).unwrap(),
+            )
+            .unwrap();
+            s.put("log/entries", &e).unwrap();
+            s.put("log/checkpoint", &old_head).unwrap();
+        }
+        let d = t.add(&loc, &b[4..5], &[]).run();
+        assert_eq!(d.code(), 2, "{case}: {}{}", d.stdout(), d.stderr());
+        assert!(
+            d.stderr().contains("log/checkpoint"),
+            "{case}: {}",
+            d.stderr()
+        );
+        assert!(
+            d.stderr().contains("archive audit"),
+            "{case}: {}",
+            d.stderr()
+        );
+        assert!(
+            s.get("log/checkpoints/4", 1 << 20).unwrap().is_none(),
+            "{case}: a checkpoint was signed after a removed or older head"
+        );
+        let head = s.get("log/checkpoint", 1 << 20).unwrap().map(|o| o.bytes);
+        match case {
+            "removed" => assert!(head.is_none(), "a head was published"),
+            _ => assert_eq!(head.unwrap(), old_head, "a head was published"),
+        }
+    }
+}

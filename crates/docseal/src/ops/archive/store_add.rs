@@ -427,6 +427,62 @@ fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
     })
 }
 
+/// The largest size `N` of the files `log/checkpoints/<N>` and `<N>.minisig` listed (a full
+/// listing: two keys a checkpoint, at most [`super::MAX_CHECKPOINTS`] checkpoints); with
+/// `first`, only whether there is any (`Some(0)`).
+fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Option<u64>> {
+    let dir = format!("{CHECKPOINTS_DIR}/");
+    let mut largest: Option<u64> = None;
+    let mut after: Option<String> = None;
+    loop {
+        let max = if first { 1 } else { store::MAX_PAGE };
+        let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
+            Ok(p) => p,
+            // Nothing under the prefix (a new archive).
+            Err(StoreError::NotFound { .. }) => return Ok(largest),
+            Err(e) => return Err(store_error(e)),
+        };
+        for item in &page.items {
+            if first {
+                return Ok(Some(0));
+            }
+            let name = &item.key[dir.len()..];
+            let n = super::entry::parse_decimal(name.strip_suffix(".minisig").unwrap_or(name));
+            if let Some(n) = n {
+                largest = Some(largest.map_or(n, |l| l.max(n)));
+            }
+        }
+        match page.items.last() {
+            Some(last) if page.more => after = Some(last.key.clone()),
+            _ => return Ok(largest),
+        }
+    }
+}
+
+/// The head must be the latest checkpoint: no checkpoint file larger than it (or any, with no
+/// head). Else the head was removed or replaced by an older one (a rollback: signing after it
+/// would fork the log under this key), unless another writer published a newer head meanwhile
+/// (`Ok(false)`: read it again).
+fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> Result<bool> {
+    let h = head.cp.as_ref().map(|c| c.size);
+    let Some(m) = largest_checkpoint_file(s, pace, h.is_none())? else {
+        return Ok(true);
+    };
+    if h.is_some_and(|h| m <= h) {
+        return Ok(true);
+    }
+    if read_head(s, pace, key)?.version != head.version {
+        return Ok(false);
+    }
+    Err(invalid(
+        format!("{}/{CHECKPOINT_FILE}", s.root()),
+        match h {
+            None => format!("is missing but {CHECKPOINTS_DIR}/ has checkpoints (removed, or a v1 archive: docseal archive migrate)"),
+            Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint)"),
+        } + "; refusing to extend it (run docseal archive audit)",
+    ))
+}
+
 /// Put `bytes` at `key` unless it holds them already; other bytes there are damage.
 fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> Result<()> {
     if pace.io(|| store::put_new_or_same(s, key, bytes))? {
@@ -529,6 +585,9 @@ pub fn add_to_store(
         let mut first = true;
         loop {
             let head = read_head(s, &pace, key)?;
+            if head.cp.is_none() && !head_is_latest(s, &pace, key, &head)? {
+                continue;
+            }
             let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
             if first {
                 pause_point();
@@ -677,6 +736,13 @@ pub fn add_to_store(
     let mut placed: HashSet<u64> = HashSet::new();
     let (checkpoint, published) = loop {
         let head = read_head(s, &pace, key)?;
+        if !head_is_latest(s, &pace, key, &head)? {
+            pace.conflict(
+                &format!("{root}/{CHECKPOINT_FILE}"),
+                "the head kept changing while it was checked",
+            )?;
+            continue;
+        }
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if let Some(c) = &head.cp {
             if c.size > n {
