@@ -670,3 +670,33 @@ fn attack_s3_head_removed_or_rolled_back_is_never_signed() {
         }
     }
 }
+
+/// An object planted in bundles/ under the name an add will use (no entry logs it): the add is
+/// refused before anything is logged, as locally; else its entry could never be completed and
+/// every later add would fail after logging its own.
+#[test]
+fn attack_s3_unlisted_bundle_is_refused_before_logging() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("u", 3);
+    let loc = "s3://docseal-add/squatted";
+    let s = t.w.store("docseal-add", "squatted");
+    t.add(loc, &b[..1], &[]).ok();
+    s.put("bundles/u1.zip", b"squatter").unwrap();
+    let entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+    let d = t.add(loc, &b[1..2], &[]).run();
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    assert!(
+        d.stderr()
+            .contains("exists in the archive but not in its log"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(
+        s.get("log/entries", 1 << 20).unwrap().unwrap().bytes,
+        entries,
+        "logged"
+    );
+    assert!(s.get("log/pending/u1.zip", 1 << 20).unwrap().is_none());
+    // Other bundles are added as before.
+    t.add(loc, &b[2..3], &[]).ok();
+}

@@ -653,6 +653,21 @@ pub fn add_to_store(
                 }
                 let key = format!("{PENDING_DIR}/{}", g.name);
                 let bytes = g.read()?;
+                // A file in bundles/ under this name that no entry logs: refused before
+                // anything is logged (else this entry could never be completed and signed).
+                let dest = format!("{BUNDLES_DIR}/{}", g.name);
+                let squatted = pace.io(|| s.size(&dest))?.is_some()
+                    && match store::retry(&pace.backoff, || s.get(&dest, bytes.len() as u64)) {
+                        Ok(o) => o.is_some_and(|o| o.bytes != bytes),
+                        Err(StoreError::TooLarge { .. }) => true,
+                        Err(e) => return Err(store_error(e)),
+                    };
+                if squatted {
+                    return Err(invalid(
+                        g.path.display(),
+                        format!("{root}/{dest} exists in the archive but not in its log (see docseal archive audit)"),
+                    ));
+                }
                 match pace.io(|| s.put_new(&key, &bytes))? {
                     PutNew::Created(_) => {
                         created.insert(g.name.clone());
