@@ -700,3 +700,25 @@ fn attack_s3_unlisted_bundle_is_refused_before_logging() {
     // Other bundles are added as before.
     t.add(loc, &b[2..3], &[]).ok();
 }
+
+/// An error of `verify --archive s3://...` names the archive's location, never the private
+/// copy it is read through (a temporary directory).
+#[test]
+fn attack_s3_archive_errors_name_the_bucket_not_the_copy() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("m", 1);
+    let loc = "s3://docseal-add/mirror";
+    t.add(loc, &b, &[]).ok();
+    // The key is trusted for bundles only, not as an archive key: no checkpoint counts.
+    let d = t
+        .cmd()
+        .arg("verify")
+        .arg(&b[0])
+        .arg("--trust")
+        .arg(&t.public)
+        .args(["--archive", loc])
+        .run();
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    assert!(d.stderr().contains(loc), "{}", d.stderr());
+    assert!(!d.stderr().contains("docseal-s3-archive"), "{}", d.stderr());
+}
