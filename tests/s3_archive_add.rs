@@ -722,3 +722,77 @@ fn attack_s3_archive_errors_name_the_bucket_not_the_copy() {
     assert!(d.stderr().contains(loc), "{}", d.stderr());
     assert!(!d.stderr().contains("docseal-s3-archive"), "{}", d.stderr());
 }
+
+/// Someone with write access to the bucket replaces an entry right after an add appended it;
+/// an honest add then signs that log. The first add must not report its bundle archived
+/// ("published by another writer") when the checkpoint that covers its index signs another
+/// entry there.
+#[test]
+fn attack_s3_entries_replaced_after_append_are_not_reported_archived() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("v", 23);
+    let loc = "s3://docseal-add/replaced";
+    let s = t.w.store("docseal-add", "replaced");
+    t.add(loc, &b[..1], &[]).ok();
+    let a = {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"));
+        c.current_dir(t.env.path(""))
+            .args(["archive", "add", loc])
+            .args(&b[1..21])
+            .arg("--key")
+            .arg(&t.key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in t.w.env() {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .arg(sig)
+            .arg(a.id().to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    // A has appended its 20 entries: stop it there.
+    let start = Instant::now();
+    let entries = loop {
+        let e = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        if e.iter().filter(|&&c| c == b'\n').count() == 21 {
+            signal("-STOP");
+            break e;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "A never appended"
+        );
+    };
+    let mut lines: Vec<String> = String::from_utf8(entries)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines[20] = line_of(&t, &b[21], 20, "w.zip", |_| {});
+    s.put(
+        "log/pending/w.zip",
+        &std::fs::read(t.env.path(&b[21])).unwrap(),
+    )
+    .unwrap();
+    s.put("log/entries", format!("{}\n", lines.join("\n")).as_bytes())
+        .unwrap();
+    // B signs the log with w.zip at entry 20.
+    t.add(loc, &b[22..23], &[]).ok();
+    signal("-CONT");
+    let o = a.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        err.contains("does not sign the entries this add logged"),
+        "{err}"
+    );
+}

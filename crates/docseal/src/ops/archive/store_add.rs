@@ -761,7 +761,23 @@ pub fn add_to_store(
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if let Some(c) = &head.cp {
             if c.size > n {
-                // Another writer published a head past our entries: they are covered.
+                // Another writer published a head past our entries: they are covered if the
+                // log it signs holds them (someone with write access to the bucket may have
+                // replaced them after they were appended, and an honest writer signed that).
+                let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
+                let now = parse_entries(&root, &got.map(|o| o.bytes).unwrap_or_default())?;
+                let holds = now.len() as u64 >= c.size
+                    && root_of(&now, c.size as usize) == c.root
+                    && now[..log.len()]
+                        .iter()
+                        .zip(&log)
+                        .all(|(a, b)| a.index == b.index && same_entry(a, b));
+                if !holds {
+                    return Err(invalid(
+                        format!("{root}/{ENTRIES_FILE}"),
+                        format!("checkpoint {} (published by another writer) does not sign the entries this add logged: they were replaced after they were appended; refusing to report them archived (run docseal archive audit)", c.size),
+                    ));
+                }
                 if complete_checkpoint_files(s, &pace, c, key)? {
                     recovered.push(format!(
                         "wrote checkpoint {} (published, its files were not)",
