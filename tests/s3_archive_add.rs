@@ -566,3 +566,287 @@ fn issue17_s3_tampered_log_or_tiles_add_refuses_and_writes_nothing() {
         vec![9u8; 128]
     );
 }
+
+/// The faithful entry line of `bundle` (as a local add logs it), at `index`, named `name`,
+/// with `edit` applied to its fields.
+fn line_of(
+    t: &T,
+    bundle: &str,
+    index: usize,
+    name: &str,
+    edit: impl Fn(&mut Vec<String>),
+) -> String {
+    let dir = t.env.path(&format!("scratch-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    t.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(bundle)
+        .arg("--key")
+        .arg(&t.key)
+        .ok();
+    let text = std::fs::read_to_string(dir.join("log/entries")).unwrap();
+    let mut f: Vec<String> = text
+        .lines()
+        .next()
+        .unwrap()
+        .splitn(6, ' ')
+        .map(String::from)
+        .collect();
+    f[0] = index.to_string();
+    f[5] = name.to_string();
+    edit(&mut f);
+    f.join(" ")
+}
+
+/// Someone with write access to the bucket but not the archive key appends an entry line and
+/// its pending copy: an honest add must check that entry (file, every check but trust, content,
+/// id, link, names and contents unique) as the local add does, and refuse to sign it.
+#[test]
+fn attack_s3_planted_entry_is_never_signed() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("p", 3);
+    std::fs::write(t.env.path("garbage.zip"), b"not a bundle").unwrap();
+    let garbage = {
+        use sha2::Digest;
+        let d = |x: &[u8]| docseal::metadata::hex(&sha2::Sha256::digest(x));
+        format!(
+            "1 {} {} urn:docseal:{} - evil.zip",
+            d(b"fake content"),
+            d(b"not a bundle"),
+            "ab".repeat(16)
+        )
+    };
+    let zero = |f: &mut Vec<String>| f[3] = format!("urn:docseal:{}", "0".repeat(32));
+    let cases: Vec<(&str, String, String, &str, usize)> = vec![
+        ("garbage", garbage, "garbage.zip".into(), "zip.not_zip", 1),
+        (
+            "case",
+            line_of(&t, &b[0], 1, "P0.zip", |_| {}),
+            b[0].clone(),
+            "entries 0 and 1",
+            1,
+        ),
+        (
+            "fakeid",
+            line_of(&t, &b[1], 1, "q1.zip", zero),
+            b[1].clone(),
+            "content or id is not the one logged",
+            2,
+        ),
+        (
+            "ownname",
+            line_of(&t, &b[2], 1, "p2.zip", zero),
+            b[2].clone(),
+            "already has a bundle named",
+            2,
+        ),
+    ];
+    for (case, line, file, says, give) in cases {
+        let loc = format!("s3://docseal-add/planted-{case}");
+        t.add(&loc, &b[..1], &[]).ok();
+        let s = t.w.store("docseal-add", &format!("planted-{case}"));
+        let name = line.rsplit(' ').next().unwrap().to_string();
+        let mut e = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        e.extend_from_slice(format!("{line}\n").as_bytes());
+        s.put(
+            &format!("log/pending/{name}"),
+            &std::fs::read(t.env.path(&file)).unwrap(),
+        )
+        .unwrap();
+        s.put("log/entries", &e).unwrap();
+        let head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+        let d = t.add(&loc, &b[give..give + 1], &[]).run();
+        assert_eq!(d.code(), 2, "{case}: {}{}", d.stdout(), d.stderr());
+        assert!(d.stderr().contains(says), "{case}: {}", d.stderr());
+        assert_eq!(
+            s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+            head,
+            "{case}: a checkpoint was signed over the planted entry"
+        );
+        assert!(
+            s.get("log/checkpoints/2", 1 << 20).unwrap().is_none(),
+            "{case}"
+        );
+    }
+}
+
+/// Someone with write access to the bucket but not the key removes `log/checkpoint`, or puts
+/// back an older one (validly signed) with the log as it was then and other entries after it:
+/// an honest add must not sign a checkpoint that forks the log (two checkpoints by the same
+/// key that are not consistent), as the local add, which reads log/checkpoints/, never does.
+#[test]
+fn attack_s3_head_removed_or_rolled_back_is_never_signed() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("r", 5);
+    for case in ["removed", "rolled-back"] {
+        let loc = format!("s3://docseal-add/head-{case}");
+        let s = t.w.store("docseal-add", &format!("head-{case}"));
+        t.add(&loc, &b[..2], &[]).ok();
+        let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+        let old_entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        t.add(&loc, &b[2..3], &[]).ok();
+        if case == "removed" {
+            s.delete("log/checkpoint").unwrap();
+        } else {
+            // The fork: entry 2 is another (intact) bundle.
+            let line = line_of(&t, &b[3], 2, "r3.zip", |_| {});
+            let mut e = old_entries.clone();
+            e.extend_from_slice(format!("{line}\n").as_bytes());
+            s.put(
+                "log/pending/r3.zip",
+                &std::fs::read(t.env.path(&b[3])).unwrap(),
+            )
+            .unwrap();
+            s.put("log/entries", &e).unwrap();
+            s.put("log/checkpoint", &old_head).unwrap();
+        }
+        let d = t.add(&loc, &b[4..5], &[]).run();
+        assert_eq!(d.code(), 2, "{case}: {}{}", d.stdout(), d.stderr());
+        assert!(
+            d.stderr().contains("log/checkpoint"),
+            "{case}: {}",
+            d.stderr()
+        );
+        assert!(
+            d.stderr().contains("archive audit"),
+            "{case}: {}",
+            d.stderr()
+        );
+        assert!(
+            s.get("log/checkpoints/4", 1 << 20).unwrap().is_none(),
+            "{case}: a checkpoint was signed after a removed or older head"
+        );
+        let head = s.get("log/checkpoint", 1 << 20).unwrap().map(|o| o.bytes);
+        match case {
+            "removed" => assert!(head.is_none(), "a head was published"),
+            _ => assert_eq!(head.unwrap(), old_head, "a head was published"),
+        }
+    }
+}
+
+/// An object planted in bundles/ under the name an add will use (no entry logs it): the add is
+/// refused before anything is logged, as locally; else its entry could never be completed and
+/// every later add would fail after logging its own.
+#[test]
+fn attack_s3_unlisted_bundle_is_refused_before_logging() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("u", 3);
+    let loc = "s3://docseal-add/squatted";
+    let s = t.w.store("docseal-add", "squatted");
+    t.add(loc, &b[..1], &[]).ok();
+    s.put("bundles/u1.zip", b"squatter").unwrap();
+    let entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+    let d = t.add(loc, &b[1..2], &[]).run();
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    assert!(
+        d.stderr()
+            .contains("exists in the archive but not in its log"),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(
+        s.get("log/entries", 1 << 20).unwrap().unwrap().bytes,
+        entries,
+        "logged"
+    );
+    assert!(s.get("log/pending/u1.zip", 1 << 20).unwrap().is_none());
+    // Other bundles are added as before.
+    t.add(loc, &b[2..3], &[]).ok();
+}
+
+/// An error of `verify --archive s3://...` names the archive's location, never the private
+/// copy it is read through (a temporary directory).
+#[test]
+fn attack_s3_archive_errors_name_the_bucket_not_the_copy() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("m", 1);
+    let loc = "s3://docseal-add/mirror";
+    t.add(loc, &b, &[]).ok();
+    // The key is trusted for bundles only, not as an archive key: no checkpoint counts.
+    let d = t
+        .cmd()
+        .arg("verify")
+        .arg(&b[0])
+        .arg("--trust")
+        .arg(&t.public)
+        .args(["--archive", loc])
+        .run();
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    assert!(d.stderr().contains(loc), "{}", d.stderr());
+    assert!(!d.stderr().contains("docseal-s3-archive"), "{}", d.stderr());
+}
+
+/// Someone with write access to the bucket replaces an entry right after an add appended it;
+/// an honest add then signs that log. The first add must not report its bundle archived
+/// ("published by another writer") when the checkpoint that covers its index signs another
+/// entry there.
+#[test]
+fn attack_s3_entries_replaced_after_append_are_not_reported_archived() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("v", 23);
+    let loc = "s3://docseal-add/replaced";
+    let s = t.w.store("docseal-add", "replaced");
+    t.add(loc, &b[..1], &[]).ok();
+    let a = {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"));
+        c.current_dir(t.env.path(""))
+            .args(["archive", "add", loc])
+            .args(&b[1..21])
+            .arg("--key")
+            .arg(&t.key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in t.w.env() {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .arg(sig)
+            .arg(a.id().to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    // A has appended its 20 entries: stop it there.
+    let start = Instant::now();
+    let entries = loop {
+        let e = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        if e.iter().filter(|&&c| c == b'\n').count() == 21 {
+            signal("-STOP");
+            break e;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "A never appended"
+        );
+    };
+    let mut lines: Vec<String> = String::from_utf8(entries)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines[20] = line_of(&t, &b[21], 20, "w.zip", |_| {});
+    s.put(
+        "log/pending/w.zip",
+        &std::fs::read(t.env.path(&b[21])).unwrap(),
+    )
+    .unwrap();
+    s.put("log/entries", format!("{}\n", lines.join("\n")).as_bytes())
+        .unwrap();
+    // B signs the log with w.zip at entry 20.
+    t.add(loc, &b[22..23], &[]).ok();
+    signal("-CONT");
+    let o = a.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        err.contains("does not sign the entries this add logged"),
+        "{err}"
+    );
+}

@@ -513,9 +513,13 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
         }
         // An archive in object storage: read through a local copy (cli/s3archive.rs).
         let at = mirror.as_ref().map_or(arch.as_path(), |m| m.path());
-        let ev = docseal::archive::evidence_for(at, &trust, &kept, &interest)?;
+        let ev = super::s3archive::renamed(
+            mirror.as_ref(),
+            docseal::archive::evidence_for(at, &trust, &kept, &interest),
+        )?;
         if !a.quiet {
             for n in &ev.notes {
+                let n = mirror.as_ref().map_or_else(|| n.clone(), |m| m.rename(n));
                 eprintln!("docseal: note: {}: {n}", arch.display());
             }
         }

@@ -252,7 +252,10 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     // An archive in object storage: audited through a local copy (cli/s3archive.rs).
     let mirror = super::s3archive::Mirror::of(&a.archive, true)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let mut r = archive::audit_with(at, &trust, &kept, &limits(&a.limits), &policy)?;
+    let mut r = super::s3archive::renamed(
+        mirror.as_ref(),
+        archive::audit_with(at, &trust, &kept, &limits(&a.limits), &policy),
+    )?;
     if let Some(m) = &mirror {
         r.archive = m.rename(&r.archive);
         for f in &mut r.findings {
@@ -351,7 +354,10 @@ fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
 fn prove(a: ArchiveProveArgs) -> Result<u8> {
     let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let p = archive::prove_inclusion(at, &a.bundle, a.checkpoint, &limits(&a.limits))?;
+    let p = super::s3archive::renamed(
+        mirror.as_ref(),
+        archive::prove_inclusion(at, &a.bundle, a.checkpoint, &limits(&a.limits)),
+    )?;
     let entry =
         archive::Entry::parse(p.entry.as_bytes()).map_err(|e| Error::invalid("entry", e))?;
     let cp = archive::Checkpoint::parse(p.checkpoint.body.as_bytes())
@@ -372,7 +378,10 @@ fn prove(a: ArchiveProveArgs) -> Result<u8> {
 fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
     let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let p = archive::prove_consistency(at, a.from, a.to)?;
+    let p = super::s3archive::renamed(
+        mirror.as_ref(),
+        archive::prove_consistency(at, a.from, a.to),
+    )?;
     let new = archive::Checkpoint::parse(p.new.body.as_bytes())
         .map_err(|e| Error::invalid("checkpoint", e))?;
     docseal::atomic::write(&a.out, &Proof::Consistency(p).to_bytes(), a.force)?;

@@ -85,6 +85,42 @@ impl Mirror {
     pub fn rename(&self, text: &str) -> String {
         text.replace(&self.dir.path().display().to_string(), &self.name)
     }
+
+    /// An error of an operation on the copy, naming the archive's `s3://` location instead of
+    /// the copy's temporary path (same kind, same exit code).
+    pub fn rename_error(&self, e: Error) -> Error {
+        match e {
+            Error::Io { path, source } => Error::Io {
+                path: PathBuf::from(self.rename(&path.display().to_string())),
+                source: std::io::Error::new(source.kind(), self.rename(&source.to_string())),
+            },
+            Error::Invalid { what, problem } => Error::Invalid {
+                what: self.rename(&what),
+                problem: self.rename(&problem),
+            },
+            Error::Setting {
+                what,
+                problem,
+                setting,
+            } => Error::Setting {
+                what: self.rename(&what),
+                problem: self.rename(&problem),
+                setting,
+            },
+            e => e,
+        }
+    }
+}
+
+/// The result of an operation on `mirror`'s copy (if any), its error renamed.
+pub fn renamed<T>(
+    mirror: Option<&Mirror>,
+    r: std::result::Result<T, Error>,
+) -> std::result::Result<T, Error> {
+    r.map_err(|e| match mirror {
+        Some(m) => m.rename_error(e),
+        None => e,
+    })
 }
 
 /// Copy the object `key` (of `size` bytes) to `dir/key`.

@@ -305,6 +305,49 @@ impl Given {
     }
 }
 
+/// The same entry but for the index: name, file, content, id and supersedes link.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.name == b.name
+        && a.file_sha256 == b.file_sha256
+        && a.content_sha256 == b.content_sha256
+        && a.id == b.id
+        && a.supersedes == b.supersedes
+}
+
+/// Check another writer's bundle against its entry before this add signs it, as the local add
+/// checks the entries after its latest checkpoint (`check_entry_bundle`): the very file
+/// logged, a bundle that passes every check but trust, with the entry's content, id and
+/// supersedes link.
+fn check_entry_bytes(
+    label: &str,
+    bytes: &[u8],
+    e: &Entry,
+    limits: &Limits,
+) -> std::result::Result<(), String> {
+    if hex(&Sha256::digest(bytes)) != e.file_sha256 {
+        return Err("its bundle is not the file logged".into());
+    }
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let mut r = std::io::Cursor::new(bytes);
+    let report = verify::verify_reader(label, &mut r, bytes.len() as u64, None, &opts);
+    if !report.ok {
+        let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(format!("its bundle fails: {}", codes.join(", ")));
+    }
+    if report.content_sha256.as_deref() != Some(&e.content_sha256)
+        || report.id.as_deref() != Some(&e.id)
+    {
+        return Err("its bundle's content or id is not the one logged".into());
+    }
+    if let Some(why) = super::add::link_differs(&report, e) {
+        return Err(why);
+    }
+    Ok(())
+}
+
 /// `log/entries` read whole and parsed strictly: every line an entry in canonical form, at
 /// its index, the file ending with LF (object writes are atomic: anything else is damage).
 fn parse_entries(root: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
@@ -389,6 +432,62 @@ fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
         cp: Some(cp),
         version: Some(o.version),
     })
+}
+
+/// The largest size `N` of the files `log/checkpoints/<N>` and `<N>.minisig` listed (a full
+/// listing: two keys a checkpoint, at most [`super::MAX_CHECKPOINTS`] checkpoints); with
+/// `first`, only whether there is any (`Some(0)`).
+fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Option<u64>> {
+    let dir = format!("{CHECKPOINTS_DIR}/");
+    let mut largest: Option<u64> = None;
+    let mut after: Option<String> = None;
+    loop {
+        let max = if first { 1 } else { store::MAX_PAGE };
+        let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
+            Ok(p) => p,
+            // Nothing under the prefix (a new archive).
+            Err(StoreError::NotFound { .. }) => return Ok(largest),
+            Err(e) => return Err(store_error(e)),
+        };
+        for item in &page.items {
+            if first {
+                return Ok(Some(0));
+            }
+            let name = &item.key[dir.len()..];
+            let n = super::entry::parse_decimal(name.strip_suffix(".minisig").unwrap_or(name));
+            if let Some(n) = n {
+                largest = Some(largest.map_or(n, |l| l.max(n)));
+            }
+        }
+        match page.items.last() {
+            Some(last) if page.more => after = Some(last.key.clone()),
+            _ => return Ok(largest),
+        }
+    }
+}
+
+/// The head must be the latest checkpoint: no checkpoint file larger than it (or any, with no
+/// head). Else the head was removed or replaced by an older one (a rollback: signing after it
+/// would fork the log under this key), unless another writer published a newer head meanwhile
+/// (`Ok(false)`: read it again).
+fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> Result<bool> {
+    let h = head.cp.as_ref().map(|c| c.size);
+    let Some(m) = largest_checkpoint_file(s, pace, h.is_none())? else {
+        return Ok(true);
+    };
+    if h.is_some_and(|h| m <= h) {
+        return Ok(true);
+    }
+    if read_head(s, pace, key)?.version != head.version {
+        return Ok(false);
+    }
+    Err(invalid(
+        format!("{}/{CHECKPOINT_FILE}", s.root()),
+        match h {
+            None => format!("is missing but {CHECKPOINTS_DIR}/ has checkpoints (removed, or a v1 archive, to migrate to v2 first)"),
+            Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint)"),
+        } + "; refusing to extend it (an audit of the archive gives the details)",
+    ))
 }
 
 /// Put `bytes` at `key` unless it holds them already; other bytes there are damage.
@@ -493,6 +592,9 @@ pub fn add_to_store(
         let mut first = true;
         loop {
             let head = read_head(s, &pace, key)?;
+            if head.cp.is_none() && !head_is_latest(s, &pace, key, &head)? {
+                continue;
+            }
             let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
             if first {
                 pause_point("read");
@@ -504,19 +606,33 @@ pub fn add_to_store(
             };
             let log = parse_entries(&root, &bytes)?;
             check_against_head(s, &log, &head)?;
-            // Decide on the entries read in this attempt.
-            let by_name: HashMap<String, &Entry> =
-                log.iter().map(|e| (name_key(&e.name), e)).collect();
-            let by_content: HashMap<&str, &Entry> =
-                log.iter().map(|e| (e.content_sha256.as_str(), e)).collect();
+            // Decide on the entries read in this attempt; a name or a content logged twice is
+            // damage (as the local add's check of the log finds it), never signed.
+            let mut by_name: HashMap<String, &Entry> = HashMap::new();
+            let mut by_content: HashMap<&str, &Entry> = HashMap::new();
+            for e in &log {
+                let dup = match (
+                    by_name.insert(name_key(&e.name), e),
+                    by_content.insert(e.content_sha256.as_str(), e),
+                ) {
+                    (Some(d), _) => Some((
+                        d.index,
+                        "name files that differ only in case or Unicode form, or the same name",
+                    )),
+                    (None, Some(d)) => Some((d.index, "log the same content")),
+                    (None, None) => None,
+                };
+                if let Some((d, what)) = dup {
+                    return Err(invalid(
+                        format!("{root}/{ENTRIES_FILE}"),
+                        format!("entries {d} and {} {what}; refusing to extend it (an audit of the archive gives the details)", e.index),
+                    ));
+                }
+            }
             let mut already = Vec::new();
             let mut fresh: Vec<&Given> = Vec::new();
             for g in &given {
-                let same = |e: &Entry| {
-                    e.name == g.name
-                        && e.file_sha256 == g.entry.file_sha256
-                        && e.content_sha256 == g.entry.content_sha256
-                };
+                let same = |e: &Entry| same_entry(e, &g.entry);
                 match (by_name.get(&name_key(&g.name)), by_content.get(g.entry.content_sha256.as_str())) {
                     (Some(e), _) if same(e) => already.push((*e).clone()),
                     (Some(e), _) => {
@@ -545,6 +661,21 @@ pub fn add_to_store(
                 }
                 let key = format!("{PENDING_DIR}/{}", g.name);
                 let bytes = g.read()?;
+                // A file in bundles/ under this name that no entry logs: refused before
+                // anything is logged (else this entry could never be completed and signed).
+                let dest = format!("{BUNDLES_DIR}/{}", g.name);
+                let squatted = pace.io(|| s.size(&dest))?.is_some()
+                    && match store::retry(&pace.backoff, || s.get(&dest, bytes.len() as u64)) {
+                        Ok(o) => o.is_some_and(|o| o.bytes != bytes),
+                        Err(StoreError::TooLarge { .. }) => true,
+                        Err(e) => return Err(store_error(e)),
+                    };
+                if squatted {
+                    return Err(invalid(
+                        g.path.display(),
+                        format!("{root}/{dest} exists in the archive but not in its log (an audit of the archive reports it)"),
+                    ));
+                }
                 match pace.io(|| s.put_new(&key, &bytes))? {
                     PutNew::Created(_) => {
                         created.insert(g.name.clone());
@@ -643,10 +774,33 @@ pub fn add_to_store(
     let mut placed: HashSet<u64> = HashSet::new();
     let (checkpoint, published) = loop {
         let head = read_head(s, &pace, key)?;
+        if !head_is_latest(s, &pace, key, &head)? {
+            pace.conflict(
+                &format!("{root}/{CHECKPOINT_FILE}"),
+                "the head kept changing while it was checked",
+            )?;
+            continue;
+        }
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if let Some(c) = &head.cp {
             if c.size > n {
-                // Another writer published a head past our entries: they are covered.
+                // Another writer published a head past our entries: they are covered if the
+                // log it signs holds them (someone with write access to the bucket may have
+                // replaced them after they were appended, and an honest writer signed that).
+                let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
+                let now = parse_entries(&root, &got.map(|o| o.bytes).unwrap_or_default())?;
+                let holds = now.len() as u64 >= c.size
+                    && root_of(&now, c.size as usize) == c.root
+                    && now[..log.len()]
+                        .iter()
+                        .zip(&log)
+                        .all(|(a, b)| a.index == b.index && same_entry(a, b));
+                if !holds {
+                    return Err(invalid(
+                        format!("{root}/{ENTRIES_FILE}"),
+                        format!("checkpoint {} (published by another writer) does not sign the entries this add logged: they were replaced after they were appended; refusing to report them archived (an audit of the archive gives the details)", c.size),
+                    ));
+                }
                 if complete_checkpoint_files(s, &pace, c, key)? {
                     recovered.push(format!(
                         "wrote checkpoint {} (published, its files were not)",
@@ -679,15 +833,30 @@ pub fn add_to_store(
             }
             let dest = format!("{BUNDLES_DIR}/{}", e.name);
             let pending = format!("{PENDING_DIR}/{}", e.name);
+            // Ours was checked in step 1; any other entry's bundle is checked here, before
+            // this add signs it.
+            let mine = ours
+                .get(e.name.as_str())
+                .is_some_and(|g| same_entry(&g.entry, e));
             let bytes = match ours.get(e.name.as_str()) {
-                Some(g) if g.entry.file_sha256 == e.file_sha256 => Some(g.read()?),
+                Some(g) if mine => Some(g.read()?),
                 _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
                     Some(o) => Some(o.bytes),
                     None => None,
                 },
             };
+            let refuse = |why: String| {
+                invalid(
+                    format!("{root}/{dest}"),
+                    format!("log entry {} ({}) is not covered by a checkpoint and {why}; refusing to sign it (an audit of the archive gives the details)", e.index, e.name),
+                )
+            };
             match bytes {
                 Some(b) if hex(&Sha256::digest(&b)) == e.file_sha256 => {
+                    if !mine {
+                        check_entry_bytes(&format!("{root}/{pending}"), &b, e, limits)
+                            .map_err(refuse)?;
+                    }
                     put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
                     if !ours.contains_key(e.name.as_str()) {
                         recovered.push(format!(
@@ -699,11 +868,16 @@ pub fn add_to_store(
                 _ => {
                     // Gone from pending (or not the file logged): bundles/ must hold it.
                     let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
-                    if here.is_none_or(|o| hex(&Sha256::digest(&o.bytes)) != e.file_sha256) {
-                        return Err(invalid(
-                            format!("{root}/{dest}"),
-                            format!("log entry {} is not covered by a checkpoint and its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged; refusing to sign it (an audit of the archive gives the details)", e.index),
-                        ));
+                    match here {
+                        Some(o) if hex(&Sha256::digest(&o.bytes)) == e.file_sha256 => {
+                            check_entry_bytes(&format!("{root}/{dest}"), &o.bytes, e, limits)
+                                .map_err(refuse)?;
+                        }
+                        _ => {
+                            return Err(refuse(format!(
+                            "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
+                        )))
+                        }
                     }
                 }
             }
