@@ -40,7 +40,15 @@ pub fn message(e: &Error) -> Option<String> {
                 "{e}; for an https:// TSA, fetch the token with curl and use --request-out/--reply"
             ))
         }
-        _ => None,
+        _ => {
+            let text = e.to_string();
+            text.contains(docseal::archive::AUDIT_HINT).then(|| {
+                text.replace(
+                    docseal::archive::AUDIT_HINT,
+                    "docseal archive audit ARCHIVE gives the details",
+                )
+            })
+        }
     }
 }
 

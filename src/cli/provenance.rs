@@ -406,7 +406,27 @@ fn check_proof(a: ArchiveCheckProofArgs) -> Result<u8> {
         a.bundle.as_deref(),
         kept.as_ref(),
         &limits(&a.limits),
-    )?;
+    )
+    .map_err(|e| {
+        // The library names the kept checkpoint or the bundle it refused; the command line
+        // names them by their flags.
+        let flags = [
+            kept.as_ref().map(|k| (k.label.clone(), "--checkpoint")),
+            a.bundle
+                .as_ref()
+                .map(|b| (b.display().to_string(), "--bundle")),
+        ];
+        match e {
+            docseal::Error::Invalid { what, problem } => {
+                let flag = flags.iter().flatten().find(|(l, _)| *l == what);
+                docseal::Error::Invalid {
+                    what: flag.map_or(what.clone(), |(_, f)| format!("{f} {what}")),
+                    problem,
+                }
+            }
+            other => other,
+        }
+    })?;
     if a.json {
         output::print_json("proof_check", &r)?;
         return Ok(0);

@@ -155,7 +155,7 @@ impl Lock {
                     return Err(invalid(
                         archive.display(),
                         format!(
-                            "another archive add is running on it; waited {} s",
+                            "another docseal archive add is running on it; waited {} s",
                             wait.as_secs()
                         ),
                     ));

@@ -91,6 +91,10 @@ fn invalid(what: impl std::fmt::Display, problem: impl Into<String>) -> Error {
     Error::invalid(what.to_string(), problem)
 }
 
+/// The words by which an archive error says an audit tells more (the command line puts its
+/// command there: docs/ARCHITECTURE.md, library messages name no command).
+pub const AUDIT_HINT: &str = "an audit of the archive gives the details";
+
 /// How long `archive add` waits for another add on the same archive by default.
 pub const DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
