@@ -808,61 +808,8 @@ pub(super) fn copy_checked(
     let mut input = File::open(src).map_err(|e| Error::io(src, e))?;
     let (tmp, mut out) = temp_file(parent_dir(dest))?;
     let result = (|| -> Result<Entry> {
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut len = 0u64;
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(src, e)),
-            };
-            h.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
-            if len == 0 {
-                crash_point("copying");
-            }
-            len += n as u64;
-            if len > verify::max_bundle_size(limits) {
-                return Err(invalid(src.display(), "larger than the limits allow"));
-            }
-        }
-        let file_sha256 = hex(&h.finalize());
-        out.sync_all().map_err(|e| Error::io(dest, e))?;
-        out.rewind().map_err(|e| Error::io(dest, e))?;
-        let opts = Options {
-            limits: limits.clone(),
-            ..Options::default()
-        };
-        let report = verify::verify_reader(&src.display().to_string(), &mut out, len, None, &opts);
-        if !report.ok {
-            let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-            return Err(Error::Refused {
-                path: src.to_path_buf(),
-                summary: format!(
-                    "{} (only intact bundles are archived; its findings say why)",
-                    codes.join(", ")
-                ),
-            });
-        }
-        let (Some(id), Some(content)) = (report.id.clone(), report.content_sha256.clone()) else {
-            return Err(Error::Refused {
-                path: src.to_path_buf(),
-                summary: "no identity or content digest".into(),
-            });
-        };
-        if let Some(other) = contents.get(&content) {
-            return Err(invalid(
-                src.display(),
-                format!("its content (sha256 {content}) is already in the archive: {other}"),
-            ));
-        }
-        let supersedes = report
-            .metadata
-            .as_ref()
-            .and_then(|m| m.supersedes.as_ref())
-            .map(|s| s.sha256.clone());
+        let (file_sha256, len) = copy_hashing(src, dest, &mut input, &mut out, limits)?;
+        let (id, content, supersedes) = verify_copy(src, &mut out, len, limits, contents)?;
         Ok(Entry {
             index,
             content_sha256: content,
@@ -887,4 +834,84 @@ pub(super) fn copy_checked(
             Err(err)
         }
     }
+}
+
+/// Copy `input` (the bundle `src`) into `out` (the temporary copy for `dest`), bounded by the
+/// limits, then make the copy durable and rewind it. Returns its SHA-256 (hex) and length.
+fn copy_hashing(
+    src: &Path,
+    dest: &Path,
+    input: &mut File,
+    out: &mut File,
+    limits: &Limits,
+) -> Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(src, e)),
+        };
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
+        if len == 0 {
+            crash_point("copying");
+        }
+        len += n as u64;
+        if len > verify::max_bundle_size(limits) {
+            return Err(invalid(src.display(), "larger than the limits allow"));
+        }
+    }
+    let file_sha256 = hex(&h.finalize());
+    out.sync_all().map_err(|e| Error::io(dest, e))?;
+    out.rewind().map_err(|e| Error::io(dest, e))?;
+    Ok((file_sha256, len))
+}
+
+/// Check the copy `out` (`len` bytes) of the bundle `src`: every check but trust, and a
+/// content not in `contents` (the bundles copied before it). Returns its identity, content
+/// digest and the content digest it supersedes (if any).
+fn verify_copy(
+    src: &Path,
+    out: &mut File,
+    len: u64,
+    limits: &Limits,
+    contents: &HashMap<String, String>,
+) -> Result<(String, String, Option<String>)> {
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let report = verify::verify_reader(&src.display().to_string(), out, len, None, &opts);
+    if !report.ok {
+        let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(Error::Refused {
+            path: src.to_path_buf(),
+            summary: format!(
+                "{} (only intact bundles are archived; its findings say why)",
+                codes.join(", ")
+            ),
+        });
+    }
+    let (Some(id), Some(content)) = (report.id.clone(), report.content_sha256.clone()) else {
+        return Err(Error::Refused {
+            path: src.to_path_buf(),
+            summary: "no identity or content digest".into(),
+        });
+    };
+    if let Some(other) = contents.get(&content) {
+        return Err(invalid(
+            src.display(),
+            format!("its content (sha256 {content}) is already in the archive: {other}"),
+        ));
+    }
+    let supersedes = report
+        .metadata
+        .as_ref()
+        .and_then(|m| m.supersedes.as_ref())
+        .map(|s| s.sha256.clone());
+    Ok((id, content, supersedes))
 }
