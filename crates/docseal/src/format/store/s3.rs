@@ -77,24 +77,7 @@ impl S3Store {
         } else {
             format!("s3://{bucket}/{prefix}")
         };
-        let mut secrets: Vec<String> = SECRET_VARS
-            .iter()
-            .filter_map(|v| var(v))
-            .filter(|v| !v.is_empty())
-            .collect();
-        // A credential put in the endpoint URL (`http://user:secret@host`) is secret too.
-        if let Some(e) = var("AWS_ENDPOINT_URL") {
-            if let Ok(u) = url::Url::parse(&e) {
-                secrets.extend(
-                    [
-                        u.username().to_owned(),
-                        u.password().unwrap_or("").to_owned(),
-                    ]
-                    .into_iter()
-                    .filter(|s| !s.is_empty()),
-                );
-            }
-        }
+        let secrets = secrets_of(&var);
         let allow_http = var("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         if var("AWS_ENDPOINT_URL").is_some_and(|e| e.starts_with("http://")) && !allow_http {
             return Err(StoreError::invalid(
@@ -102,31 +85,7 @@ impl S3Store {
                 "AWS_ENDPOINT_URL is a plain-http endpoint: set AWS_ALLOW_HTTP=true to use it",
             ));
         }
-        // Bounded retries inside object_store (connection errors, 5xx, 429); the callers
-        // retry again with [`super::retry`] where they can.
-        let retry = RetryConfig {
-            backoff: BackoffConfig {
-                init_backoff: Duration::from_millis(50),
-                max_backoff: Duration::from_secs(2),
-                base: 2.0,
-            },
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(20),
-        };
-        // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
-        // options without being overwritten.
-        let client = ClientOptions::new()
-            .with_timeout(Duration::from_secs(60))
-            .with_connect_timeout(Duration::from_secs(5));
-        let mut builder = AmazonS3Builder::new()
-            .with_retry(retry)
-            .with_client_options(client);
-        for (k, v) in &vars {
-            if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-                builder = builder.with_config(key, v);
-            }
-        }
-        let builder = builder.with_bucket_name(bucket);
+        let builder = builder_of(bucket, &vars);
         let redact = |s: String| redact(&secrets, s);
         let inner = builder.build().map_err(|e| {
             StoreError::invalid(
@@ -217,6 +176,60 @@ impl S3Store {
             },
         }
     }
+}
+
+/// The credential values among the variables (`var` gives a variable's value), to be kept
+/// out of every error detail.
+fn secrets_of(var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut secrets: Vec<String> = SECRET_VARS
+        .iter()
+        .filter_map(|v| var(v))
+        .filter(|v| !v.is_empty())
+        .collect();
+    // A credential put in the endpoint URL (`http://user:secret@host`) is secret too.
+    if let Some(e) = var("AWS_ENDPOINT_URL") {
+        if let Ok(u) = url::Url::parse(&e) {
+            secrets.extend(
+                [
+                    u.username().to_owned(),
+                    u.password().unwrap_or("").to_owned(),
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty()),
+            );
+        }
+    }
+    secrets
+}
+
+/// The S3 client builder for `bucket`: bounded retries and timeouts, then the `AWS_*`
+/// variables `vars`.
+fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
+    // Bounded retries inside object_store (connection errors, 5xx, 429); the callers
+    // retry again with [`super::retry`] where they can.
+    let retry = RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(20),
+    };
+    // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
+    // options without being overwritten.
+    let client = ClientOptions::new()
+        .with_timeout(Duration::from_secs(60))
+        .with_connect_timeout(Duration::from_secs(5));
+    let mut builder = AmazonS3Builder::new()
+        .with_retry(retry)
+        .with_client_options(client);
+    for (k, v) in vars {
+        if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, v);
+        }
+    }
+    builder.with_bucket_name(bucket)
 }
 
 /// The HTTP status in an object_store error's text ("... status code: 403 Forbidden ...").

@@ -185,6 +185,60 @@ pub fn add_wait(
         return Err(invalid("archive add", "no bundle given"));
     }
     let label = archive.display().to_string();
+    lay_out(archive)?;
+    let _lock = Lock::acquire(archive, wait, true)?;
+    let v2 = lay_out_v2(archive)?;
+
+    // 1. What an interrupted add left: roll back what was not logged, check the log, then
+    //    complete what was.
+    let state = recover(archive, bundles, key, limits, v2, &label)?;
+    let time = check_room(archive, &label, bundles.len(), &state, time)?;
+
+    // 2. Copy each bundle into log/pending, checking the copy.
+    let new_entries = copy_all(archive, bundles, limits, &state)?;
+
+    // 3. Append to the log.
+    append_entries(archive, &new_entries)?;
+
+    // 4. Move the copies into bundles/.
+    move_into_bundles(archive, &new_entries)?;
+
+    // 5. Sign the new checkpoint: the signature first, then the note.
+    let (cp, all) = sign_checkpoint(archive, key, &label, &state, new_entries.len(), time, v2)?;
+    Ok(Added {
+        entries: all,
+        checkpoint: cp,
+        key_id: key.key_id(),
+        recovered: state.recovered,
+    })
+}
+
+/// What step 1 of an add learnt of the archive, for the steps after it.
+struct AddState {
+    /// Complete entry lines in the log.
+    count: u64,
+    /// Checkpoint files.
+    files: usize,
+    /// The latest checkpoint (with its note just written, if it had none).
+    latest: Option<Checkpoint>,
+    /// Its size (0 without one): the entries from there on are signed by this add.
+    signed: u64,
+    /// The given names (by [`name_key`]) already in the log, with their entry's index.
+    existing_names: HashMap<String, u64>,
+    /// What an interrupted add had left, completed or rolled back.
+    recovered: Vec<String>,
+}
+
+/// The refusal of an archive whose log is damaged.
+fn damaged(label: &str, why: String) -> Error {
+    invalid(
+        label,
+        format!("{why}; refusing to extend it (an audit of the archive gives the details)"),
+    )
+}
+
+/// Create the archive directory and its layout (if missing), with tight permissions.
+fn lay_out(archive: &Path) -> Result<()> {
     if !archive.is_dir() {
         let mut b = std::fs::DirBuilder::new();
         #[cfg(unix)]
@@ -200,10 +254,14 @@ pub fn add_wait(
     for d in [BUNDLES_DIR, "log", CHECKPOINTS_DIR, PENDING_DIR] {
         ensure_dir(archive, d)?;
     }
-    let _lock = Lock::acquire(archive, wait, true)?;
+    Ok(())
+}
+
+/// Whether the archive is (or, new, is laid out as) v2.
+fn lay_out_v2(archive: &Path) -> Result<bool> {
     // A new archive is laid out as v2 (tiles: "Archive log v2"); a v1 archive stays v1 until
     // `archive migrate`.
-    let v2 = tiles::is_v2(archive)?
+    Ok(tiles::is_v2(archive)?
         || (std::fs::symlink_metadata(archive.join(ENTRIES_FILE)).is_err()
             && std::fs::read_dir(archive.join(CHECKPOINTS_DIR))
                 .map_err(|e| Error::io(archive.join(CHECKPOINTS_DIR), e))?
@@ -212,20 +270,75 @@ pub fn add_wait(
             && {
                 ensure_dir(archive, tiles::TILE_DIR)?;
                 true
-            });
-    let damaged = |why: String| {
-        invalid(
-            &label,
-            format!("{why}; refusing to extend it (an audit of the archive gives the details)"),
-        )
-    };
+            }))
+}
 
-    // 1. What an interrupted add left: roll back what was not logged, check the log, then
-    //    complete what was.
+/// Step 1 of an add: roll back what an interrupted add left and was not logged, check the
+/// log, then complete what was logged (a missing note, bundles left in log/pending).
+fn recover(
+    archive: &Path,
+    bundles: &[PathBuf],
+    key: &SecretKey,
+    limits: &Limits,
+    v2: bool,
+    label: &str,
+) -> Result<AddState> {
     let mut recovered = roll_back_leftovers(archive)?;
     let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
         key.public_key(),
     )]);
+    let LogRead {
+        lc,
+        existing_names,
+        mut unsigned,
+        count,
+    } = read_log(archive, bundles, label)?;
+    // A signature written without its note: write the note (if the signature is ours).
+    if let Some(cp) = &lc.orphan {
+        write_orphan_note(archive, cp, &me, label, &mut recovered)?;
+    }
+    let latest: Option<Checkpoint> = lc
+        .orphan
+        .clone()
+        .or_else(|| lc.sound.last().map(|(c, _)| c.clone()));
+    if let Some(l) = &latest {
+        check_latest_signature(archive, l, &me, label)?;
+    }
+    let signed = latest.as_ref().map_or(0, |c| c.size);
+    // The tiles this add extends must be there before anything is appended (else the add
+    // would fail after logging, and every later add with it).
+    if let (true, Some(l)) = (v2, &latest) {
+        tiles::check_extendable(archive, l.size, &l.root)
+            .map_err(|e| damaged(label, format!("its tiles: {e}")))?;
+    }
+    unsigned.retain(|e| e.index >= signed);
+    complete_unsigned(archive, &unsigned, limits, label, &mut recovered)?;
+    roll_back_pending(archive, &unsigned, label, &mut recovered)?;
+    Ok(AddState {
+        count,
+        files: lc.files,
+        latest,
+        signed,
+        existing_names,
+        recovered,
+    })
+}
+
+/// The log as [`read_log`] found it.
+struct LogRead {
+    /// The check of the log.
+    lc: LogCheck,
+    /// The given names (by [`name_key`]) already in the log, with their entry's index.
+    existing_names: HashMap<String, u64>,
+    /// The entries after the largest checkpoint file.
+    unsigned: Vec<Entry>,
+    /// Complete entry lines in the log.
+    count: u64,
+}
+
+/// Check the log (refusing errors, but those of a first add interrupted before it signed),
+/// keeping the given names it already has and the entries after its largest checkpoint.
+fn read_log(archive: &Path, bundles: &[PathBuf], label: &str) -> Result<LogRead> {
     // Memory stays proportional to the bundles given, not to the log: the log's names are
     // compared with the given ones as it streams by, its contents after the copies (below).
     let given: BTreeSet<String> = bundles
@@ -265,121 +378,166 @@ pub fn add_wait(
         .iter()
         .find(|x| x.severity == Severity::Error && !first_interrupted(x))
     {
-        return Err(damaged(bad.to_string()));
+        return Err(damaged(label, bad.to_string()));
     }
-    // A signature written without its note: write the note (if the signature is ours).
-    if let Some(cp) = &lc.orphan {
-        let sig_path = archive
-            .join(CHECKPOINTS_DIR)
-            .join(format!("{}.minisig", cp.size));
-        let sig = read_limited(&sig_path, MAX_SIGNATURE_BYTES)?.unwrap_or_default();
-        match check_signature(cp, cp.body().as_bytes(), &sig, &me) {
-            Signer::Trusted { .. } => {
-                write_new(
-                    &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
-                    cp.body().as_bytes(),
-                    "",
-                )?;
-                recovered.push(format!(
-                    "wrote checkpoint {} (its signature was there, its note was not)",
-                    cp.size
-                ));
-            }
-            Signer::Untrusted(why) | Signer::Invalid(why) => {
-                return Err(damaged(format!(
+    Ok(LogRead {
+        lc,
+        existing_names,
+        unsigned,
+        count,
+    })
+}
+
+/// A checkpoint signature written without its note: write the note if the signature is this
+/// key's, else refuse.
+fn write_orphan_note(
+    archive: &Path,
+    cp: &Checkpoint,
+    me: &Trust,
+    label: &str,
+    recovered: &mut Vec<String>,
+) -> Result<()> {
+    let sig_path = archive
+        .join(CHECKPOINTS_DIR)
+        .join(format!("{}.minisig", cp.size));
+    let sig = read_limited(&sig_path, MAX_SIGNATURE_BYTES)?.unwrap_or_default();
+    match check_signature(cp, cp.body().as_bytes(), &sig, me) {
+        Signer::Trusted { .. } => {
+            write_new(
+                &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
+                cp.body().as_bytes(),
+                "",
+            )?;
+            recovered.push(format!(
+                "wrote checkpoint {} (its signature was there, its note was not)",
+                cp.size
+            ));
+        }
+        Signer::Untrusted(why) | Signer::Invalid(why) => {
+            return Err(damaged(
+                label,
+                format!(
                     "log/checkpoints/{}.minisig has no note, and it is not this key's signature ({why})",
                     cp.size
-                )))
-            }
+                ),
+            ))
         }
     }
-    let latest: Option<Checkpoint> = lc
-        .orphan
-        .clone()
-        .or_else(|| lc.sound.last().map(|(c, _)| c.clone()));
-    if let Some(l) = &latest {
-        // The latest checkpoint's signature must not be forged under this key's id.
-        if let Some(sig) = read_limited(
-            &archive
-                .join(CHECKPOINTS_DIR)
-                .join(format!("{}.minisig", l.size)),
-            MAX_SIGNATURE_BYTES,
-        )? {
-            if let Signer::Invalid(why) = check_signature(l, l.body().as_bytes(), &sig, &me) {
-                return Err(damaged(format!("log/checkpoints/{}: {why}", l.size)));
-            }
+    Ok(())
+}
+
+/// The latest checkpoint's signature must not be forged under this key's id.
+fn check_latest_signature(archive: &Path, l: &Checkpoint, me: &Trust, label: &str) -> Result<()> {
+    if let Some(sig) = read_limited(
+        &archive
+            .join(CHECKPOINTS_DIR)
+            .join(format!("{}.minisig", l.size)),
+        MAX_SIGNATURE_BYTES,
+    )? {
+        if let Signer::Invalid(why) = check_signature(l, l.body().as_bytes(), &sig, me) {
+            return Err(damaged(label, format!("log/checkpoints/{}: {why}", l.size)));
         }
     }
-    let signed = latest.as_ref().map_or(0, |c| c.size);
-    // The tiles this add extends must be there before anything is appended (else the add
-    // would fail after logging, and every later add with it).
-    if let (true, Some(l)) = (v2, &latest) {
-        tiles::check_extendable(archive, l.size, &l.root)
-            .map_err(|e| damaged(format!("its tiles: {e}")))?;
-    }
-    unsigned.retain(|e| e.index >= signed);
-    // Entries after the latest checkpoint (an interrupted add): their bundles go into place
-    // and must be exactly as logged and intact (issue 19 item 5); else refuse to sign them.
-    for e in &unsigned {
+    Ok(())
+}
+
+/// Entries after the latest checkpoint (an interrupted add): their bundles go into place
+/// and must be exactly as logged and intact (issue 19 item 5); else refuse to sign them.
+fn complete_unsigned(
+    archive: &Path,
+    unsigned: &[Entry],
+    limits: &Limits,
+    label: &str,
+    recovered: &mut Vec<String>,
+) -> Result<()> {
+    for e in unsigned {
         let dest = archive.join(BUNDLES_DIR).join(&e.name);
         let pending = archive.join(PENDING_DIR).join(&e.name);
         if open_nofollow(&dest)?.is_none() && open_nofollow(&pending)?.is_some() {
             check_entry_bundle(&pending, e, limits).map_err(|why| {
-                damaged(format!(
-                    "log entry {} ({}) is not covered by a checkpoint and {why}",
-                    e.index, e.name
-                ))
+                damaged(
+                    label,
+                    format!(
+                        "log entry {} ({}) is not covered by a checkpoint and {why}",
+                        e.index, e.name
+                    ),
+                )
             })?;
             place(&pending, &dest)?;
             recovered.push(format!("moved {PENDING_DIR}/{} into {BUNDLES_DIR}", e.name));
         }
         check_entry_bundle(&dest, e, limits).map_err(|why| {
-            damaged(format!(
-                "log entry {} ({}) is not covered by a checkpoint and {why}",
-                e.index, e.name
-            ))
+            damaged(
+                label,
+                format!(
+                    "log entry {} ({}) is not covered by a checkpoint and {why}",
+                    e.index, e.name
+                ),
+            )
         })?;
     }
-    // Copies into log/pending that were never logged: rolled back.
-    {
-        let dir = archive.join(PENDING_DIR);
-        let logged: BTreeSet<&str> = unsigned.iter().map(|e| e.name.as_str()).collect();
-        let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-        for ent in rd {
-            let ent = ent.map_err(|e| Error::io(&dir, e))?;
-            let name = ent.file_name().to_string_lossy().into_owned();
-            let p = dir.join(&name);
-            let ft = ent.file_type().map_err(|e| Error::io(&dir, e))?;
-            if ft.is_dir() {
-                return Err(damaged(format!("{PENDING_DIR}/{name} is a directory")));
-            }
-            if logged.contains(name.as_str()) {
-                // Logged and also in bundles/: the move was interrupted after the link.
-                std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-                continue;
-            }
-            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-            recovered.push(format!(
-                "removed {PENDING_DIR}/{name} (copied, never logged)"
+    Ok(())
+}
+
+/// Copies into log/pending that were never logged: rolled back.
+fn roll_back_pending(
+    archive: &Path,
+    unsigned: &[Entry],
+    label: &str,
+    recovered: &mut Vec<String>,
+) -> Result<()> {
+    let dir = archive.join(PENDING_DIR);
+    let logged: BTreeSet<&str> = unsigned.iter().map(|e| e.name.as_str()).collect();
+    let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(&dir, e))?;
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let p = dir.join(&name);
+        let ft = ent.file_type().map_err(|e| Error::io(&dir, e))?;
+        if ft.is_dir() {
+            return Err(damaged(
+                label,
+                format!("{PENDING_DIR}/{name} is a directory"),
             ));
         }
+        if logged.contains(name.as_str()) {
+            // Logged and also in bundles/: the move was interrupted after the link.
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            continue;
+        }
+        std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        recovered.push(format!(
+            "removed {PENDING_DIR}/{name} (copied, never logged)"
+        ));
     }
+    Ok(())
+}
+
+/// The checks before copying: room in the log for the given bundles and for one more
+/// checkpoint, and a time not before the latest checkpoint's. Returns the time (whole seconds).
+fn check_room(
+    archive: &Path,
+    label: &str,
+    given: usize,
+    state: &AddState,
+    time: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>> {
     let max = max_entries(archive);
-    if count + bundles.len() as u64 > max {
+    if state.count + given as u64 > max {
         return Err(invalid(
-            &label,
+            label,
             format!("an archive log holds at most {max} entries"),
         ));
     }
-    if lc.files >= MAX_CHECKPOINTS {
+    if state.files >= MAX_CHECKPOINTS {
         return Err(invalid(
-            &label,
+            label,
             format!("an archive log holds at most {MAX_CHECKPOINTS} checkpoints"),
         ));
     }
     let time = time.unwrap_or_else(Utc::now);
     let time = DateTime::from_timestamp(time.timestamp(), 0).unwrap_or(time);
-    if let Some(l) = &latest {
+    if let Some(l) = &state.latest {
         if time < l.time {
             return Err(invalid(
                 "the checkpoint time given",
@@ -391,11 +549,22 @@ pub fn add_wait(
             ));
         }
     }
+    Ok(time)
+}
 
-    // 2. Copy each bundle into log/pending, checking the copy.
-    let mut names: HashMap<String, String> = existing_names
-        .into_iter()
-        .map(|(k, i)| (k, format!("entry {i}")))
+/// Step 2: copy each bundle into log/pending, checking the copy, its name and its content
+/// (against the log and each other). On any failure the copies made are removed.
+fn copy_all(
+    archive: &Path,
+    bundles: &[PathBuf],
+    limits: &Limits,
+    state: &AddState,
+) -> Result<Vec<Entry>> {
+    let count = state.count;
+    let mut names: HashMap<String, String> = state
+        .existing_names
+        .iter()
+        .map(|(k, i)| (k.clone(), format!("entry {i}")))
         .collect();
     let mut contents: HashMap<String, String> = HashMap::new();
     let mut copied: Vec<PathBuf> = Vec::new();
@@ -433,33 +602,7 @@ pub fn add_wait(
             );
             new_entries.push(e);
         }
-        // Contents already in the log: one more pass over it, against the new ones only.
-        let fresh: HashMap<&str, usize> = new_entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.content_sha256.as_str(), i))
-            .collect();
-        let mut clash: Option<(usize, u64)> = None;
-        scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
-            if clash.is_none() && pos < count {
-                if let Ok(e) = Entry::parse(line) {
-                    if let Some(&i) = fresh.get(e.content_sha256.as_str()) {
-                        clash = Some((i, e.index));
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if let Some((i, index)) = clash {
-            return Err(invalid(
-                bundles[i].display(),
-                format!(
-                    "its content (sha256 {}) is already in the archive: entry {index}",
-                    new_entries[i].content_sha256
-                ),
-            ));
-        }
-        Ok(())
+        check_contents_new(archive, bundles, count, &new_entries)
     })();
     if let Err(e) = result {
         for p in copied {
@@ -467,11 +610,49 @@ pub fn add_wait(
         }
         return Err(e);
     }
+    Ok(new_entries)
+}
 
-    // 3. Append to the log.
+/// Contents already in the log: one more pass over it, against the new ones only.
+fn check_contents_new(
+    archive: &Path,
+    bundles: &[PathBuf],
+    count: u64,
+    new_entries: &[Entry],
+) -> Result<()> {
+    let fresh: HashMap<&str, usize> = new_entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.content_sha256.as_str(), i))
+        .collect();
+    let mut clash: Option<(usize, u64)> = None;
+    scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
+        if clash.is_none() && pos < count {
+            if let Ok(e) = Entry::parse(line) {
+                if let Some(&i) = fresh.get(e.content_sha256.as_str()) {
+                    clash = Some((i, e.index));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if let Some((i, index)) = clash {
+        return Err(invalid(
+            bundles[i].display(),
+            format!(
+                "its content (sha256 {}) is already in the archive: entry {index}",
+                new_entries[i].content_sha256
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 3: append the new entries to log/entries, durably.
+fn append_entries(archive: &Path, new_entries: &[Entry]) -> Result<()> {
     let entries_path = archive.join(ENTRIES_FILE);
     let mut text = String::new();
-    for e in &new_entries {
+    for e in new_entries {
         text.push_str(&e.line());
         text.push('\n');
     }
@@ -509,8 +690,11 @@ pub fn add_wait(
     let log_dir = archive.join("log");
     durable::sync_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))?;
     crash_point("appended");
+    Ok(())
+}
 
-    // 4. Move the copies into bundles/.
+/// Step 4: move the copies from log/pending into bundles/, durably.
+fn move_into_bundles(archive: &Path, new_entries: &[Entry]) -> Result<()> {
     for (i, e) in new_entries.iter().enumerate() {
         let pending = archive.join(PENDING_DIR).join(&e.name);
         let dest = archive.join(BUNDLES_DIR).join(&e.name);
@@ -527,8 +711,21 @@ pub fn add_wait(
         durable::sync_dir(&p).map_err(|e| Error::io(&p, e))?;
     }
     crash_point("moved");
+    Ok(())
+}
 
-    // 5. Sign the new checkpoint: the signature first, then the note.
+/// Step 5: the new checkpoint (in a v2 archive its tiles first), its signature, then its
+/// note (and in v2 the published checkpoint). Returns it and the entries it newly signs.
+fn sign_checkpoint(
+    archive: &Path,
+    key: &SecretKey,
+    label: &str,
+    state: &AddState,
+    added: usize,
+    time: DateTime<Utc>,
+    v2: bool,
+) -> Result<(Checkpoint, Vec<Entry>)> {
+    let signed = state.signed;
     let mut cr = CompactRange::new();
     let mut all: Vec<Entry> = Vec::new();
     scan_entries(archive, &BTreeSet::new(), &mut |pos, leaf, line| {
@@ -540,13 +737,15 @@ pub fn add_wait(
         }
         Ok(())
     })?;
-    if cr.size() != count + new_entries.len() as u64 {
+    if cr.size() != state.count + added as u64 {
         return Err(damaged(
+            label,
             "log/entries changed while this add ran (another writer?)".into(),
         ));
     }
     let cp = Checkpoint {
-        origin: latest
+        origin: state
+            .latest
             .as_ref()
             .map(|l| l.origin.clone())
             .unwrap_or_else(|| format!("{ORIGIN_PREFIX}{}", key.key_id())),
@@ -558,9 +757,10 @@ pub fn add_wait(
     if v2 {
         // The tiles of the new tree, extending those of the latest checkpoint.
         let root = tiles::extend(archive, signed, &tiles::lines_of(&all))
-            .map_err(|e| damaged(format!("its tiles: {e}")))?;
+            .map_err(|e| damaged(label, format!("its tiles: {e}")))?;
         if root != cp.root {
             return Err(damaged(
+                label,
                 "its tiles do not give the root of log/entries".into(),
             ));
         }
@@ -583,12 +783,7 @@ pub fn add_wait(
         tiles::write_checkpoint(archive, &cp, key)?;
         crash_point("published");
     }
-    Ok(Added {
-        entries: all,
-        checkpoint: cp,
-        key_id: key.key_id(),
-        recovered,
-    })
+    Ok((cp, all))
 }
 
 /// Copy the bundle `src` to `dest` (through a temporary file, never replacing), hashing it,
@@ -613,61 +808,8 @@ pub(super) fn copy_checked(
     let mut input = File::open(src).map_err(|e| Error::io(src, e))?;
     let (tmp, mut out) = temp_file(parent_dir(dest))?;
     let result = (|| -> Result<Entry> {
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut len = 0u64;
-        loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(src, e)),
-            };
-            h.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
-            if len == 0 {
-                crash_point("copying");
-            }
-            len += n as u64;
-            if len > verify::max_bundle_size(limits) {
-                return Err(invalid(src.display(), "larger than the limits allow"));
-            }
-        }
-        let file_sha256 = hex(&h.finalize());
-        out.sync_all().map_err(|e| Error::io(dest, e))?;
-        out.rewind().map_err(|e| Error::io(dest, e))?;
-        let opts = Options {
-            limits: limits.clone(),
-            ..Options::default()
-        };
-        let report = verify::verify_reader(&src.display().to_string(), &mut out, len, None, &opts);
-        if !report.ok {
-            let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
-            return Err(Error::Refused {
-                path: src.to_path_buf(),
-                summary: format!(
-                    "{} (only intact bundles are archived; its findings say why)",
-                    codes.join(", ")
-                ),
-            });
-        }
-        let (Some(id), Some(content)) = (report.id.clone(), report.content_sha256.clone()) else {
-            return Err(Error::Refused {
-                path: src.to_path_buf(),
-                summary: "no identity or content digest".into(),
-            });
-        };
-        if let Some(other) = contents.get(&content) {
-            return Err(invalid(
-                src.display(),
-                format!("its content (sha256 {content}) is already in the archive: {other}"),
-            ));
-        }
-        let supersedes = report
-            .metadata
-            .as_ref()
-            .and_then(|m| m.supersedes.as_ref())
-            .map(|s| s.sha256.clone());
+        let (file_sha256, len) = copy_hashing(src, dest, &mut input, &mut out, limits)?;
+        let (id, content, supersedes) = verify_copy(src, &mut out, len, limits, contents)?;
         Ok(Entry {
             index,
             content_sha256: content,
@@ -692,4 +834,84 @@ pub(super) fn copy_checked(
             Err(err)
         }
     }
+}
+
+/// Copy `input` (the bundle `src`) into `out` (the temporary copy for `dest`), bounded by the
+/// limits, then make the copy durable and rewind it. Returns its SHA-256 (hex) and length.
+fn copy_hashing(
+    src: &Path,
+    dest: &Path,
+    input: &mut File,
+    out: &mut File,
+    limits: &Limits,
+) -> Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(src, e)),
+        };
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
+        if len == 0 {
+            crash_point("copying");
+        }
+        len += n as u64;
+        if len > verify::max_bundle_size(limits) {
+            return Err(invalid(src.display(), "larger than the limits allow"));
+        }
+    }
+    let file_sha256 = hex(&h.finalize());
+    out.sync_all().map_err(|e| Error::io(dest, e))?;
+    out.rewind().map_err(|e| Error::io(dest, e))?;
+    Ok((file_sha256, len))
+}
+
+/// Check the copy `out` (`len` bytes) of the bundle `src`: every check but trust, and a
+/// content not in `contents` (the bundles copied before it). Returns its identity, content
+/// digest and the content digest it supersedes (if any).
+fn verify_copy(
+    src: &Path,
+    out: &mut File,
+    len: u64,
+    limits: &Limits,
+    contents: &HashMap<String, String>,
+) -> Result<(String, String, Option<String>)> {
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let report = verify::verify_reader(&src.display().to_string(), out, len, None, &opts);
+    if !report.ok {
+        let codes: Vec<String> = report.error_codes().iter().map(|c| c.to_string()).collect();
+        return Err(Error::Refused {
+            path: src.to_path_buf(),
+            summary: format!(
+                "{} (only intact bundles are archived; its findings say why)",
+                codes.join(", ")
+            ),
+        });
+    }
+    let (Some(id), Some(content)) = (report.id.clone(), report.content_sha256.clone()) else {
+        return Err(Error::Refused {
+            path: src.to_path_buf(),
+            summary: "no identity or content digest".into(),
+        });
+    };
+    if let Some(other) = contents.get(&content) {
+        return Err(invalid(
+            src.display(),
+            format!("its content (sha256 {content}) is already in the archive: {other}"),
+        ));
+    }
+    let supersedes = report
+        .metadata
+        .as_ref()
+        .and_then(|m| m.supersedes.as_ref())
+        .map(|s| s.sha256.clone());
+    Ok((id, content, supersedes))
 }

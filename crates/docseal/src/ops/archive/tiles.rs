@@ -431,17 +431,7 @@ fn check_published_note(
     cp: &Checkpoint,
     f: &mut Sink,
 ) -> Result<()> {
-    // The largest checkpoint file (trusted or not: untrusted ones are reported by the v1 checks).
-    let mut largest = 0u64;
-    if real_dir(archive, CHECKPOINTS_DIR)? {
-        let dir = archive.join(CHECKPOINTS_DIR);
-        for ent in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let ent = ent.map_err(|e| Error::io(&dir, e))?;
-            if let Some(n) = ent.file_name().to_str().and_then(super::parse_decimal) {
-                largest = largest.max(n);
-            }
-        }
-    }
+    let largest = largest_checkpoint_file(archive)?;
     // log/checkpoint: the note of the largest checkpoint, signed by a trusted archive key.
     // A symbolic link or a FIFO there is tampering, reported like any other.
     match read_limited(&archive.join(CHECKPOINT_FILE), MAX_NOTE_FILE) {
@@ -461,63 +451,89 @@ fn check_published_note(
                 CHECKPOINT_FILE,
                 e.to_string(),
             )),
-            Ok(n) => {
-                let named = Checkpoint::parse(n.text.as_bytes()).ok().filter(|c| {
-                    read_limited(
-                        &archive.join(CHECKPOINTS_DIR).join(c.size.to_string()),
-                        MAX_CHECKPOINT_BYTES,
-                    )
-                    .ok()
-                    .flatten()
-                    .as_deref()
-                        == Some(n.text.as_bytes())
-                });
-                match named {
-                    None => match published_ahead(archive, trust, &n, largest) {
-                        Some(size) => f.push(
-                            Finding::at(
-                                Code::LogInterrupted,
-                                CHECKPOINT_FILE,
-                                format!(
-                                    "is checkpoint {size}, published but not yet in {CHECKPOINTS_DIR} (an add on object storage was interrupted after publishing it; the next add writes its files)"
-                                ),
-                            )
-                            .warning(),
-                        ),
-                        None => f.push(Finding::at(
-                            Code::LogCheckpointInvalid,
-                            CHECKPOINT_FILE,
-                            "is not the note of one of the log's checkpoints (altered or forged)",
-                        )),
-                    },
-                    Some(c) if c.size < largest => f.push(
-                        Finding::at(
-                            Code::LogInterrupted,
-                            CHECKPOINT_FILE,
-                            format!(
-                                "is checkpoint {}, not the latest ({largest}): an add was interrupted after writing its checkpoint; the next add writes it",
-                                c.size
-                            ),
-                        )
-                        .warning(),
-                    ),
-                    Some(c) => {
-                        let verifies = note_signed(trust, &c, &n);
-                        // A checkpoint whose minisign signature is not trusted is reported by
-                        // the v1 checks already; a trusted one must have a valid note too.
-                        if !verifies && c.size == cp.size {
-                            f.push(Finding::at(
-                                Code::LogCheckpointInvalid,
-                                CHECKPOINT_FILE,
-                                "has no valid note signature by a trusted archive key (altered or forged)",
-                            ));
-                        }
-                    }
-                }
-            }
+            Ok(n) => check_note(archive, trust, cp, largest, &n, f),
         },
     }
     Ok(())
+}
+
+/// The largest checkpoint file (trusted or not: untrusted ones are reported by the v1 checks).
+fn largest_checkpoint_file(archive: &Path) -> Result<u64> {
+    let mut largest = 0u64;
+    if real_dir(archive, CHECKPOINTS_DIR)? {
+        let dir = archive.join(CHECKPOINTS_DIR);
+        for ent in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let ent = ent.map_err(|e| Error::io(&dir, e))?;
+            if let Some(n) = ent.file_name().to_str().and_then(super::parse_decimal) {
+                largest = largest.max(n);
+            }
+        }
+    }
+    Ok(largest)
+}
+
+/// `log/checkpoint`'s note `n` (parsed): it must be the note of the latest checkpoint file
+/// (`largest`), validly signed by a trusted archive key if that checkpoint is `cp`.
+fn check_note(
+    archive: &Path,
+    trust: &Trust,
+    cp: &Checkpoint,
+    largest: u64,
+    n: &Note,
+    f: &mut Sink,
+) {
+    let named = Checkpoint::parse(n.text.as_bytes()).ok().filter(|c| {
+        read_limited(
+            &archive.join(CHECKPOINTS_DIR).join(c.size.to_string()),
+            MAX_CHECKPOINT_BYTES,
+        )
+        .ok()
+        .flatten()
+        .as_deref()
+            == Some(n.text.as_bytes())
+    });
+    match named {
+        None => match published_ahead(archive, trust, n, largest) {
+            Some(size) => f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    CHECKPOINT_FILE,
+                    format!(
+                        "is checkpoint {size}, published but not yet in {CHECKPOINTS_DIR} (an add on object storage was interrupted after publishing it; the next add writes its files)"
+                    ),
+                )
+                .warning(),
+            ),
+            None => f.push(Finding::at(
+                Code::LogCheckpointInvalid,
+                CHECKPOINT_FILE,
+                "is not the note of one of the log's checkpoints (altered or forged)",
+            )),
+        },
+        Some(c) if c.size < largest => f.push(
+            Finding::at(
+                Code::LogInterrupted,
+                CHECKPOINT_FILE,
+                format!(
+                    "is checkpoint {}, not the latest ({largest}): an add was interrupted after writing its checkpoint; the next add writes it",
+                    c.size
+                ),
+            )
+            .warning(),
+        ),
+        Some(c) => {
+            let verifies = note_signed(trust, &c, n);
+            // A checkpoint whose minisign signature is not trusted is reported by
+            // the v1 checks already; a trusted one must have a valid note too.
+            if !verifies && c.size == cp.size {
+                f.push(Finding::at(
+                    Code::LogCheckpointInvalid,
+                    CHECKPOINT_FILE,
+                    "has no valid note signature by a trusted archive key (altered or forged)",
+                ));
+            }
+        }
+    }
 }
 
 /// The one state an add on object storage leaves when it dies between publishing
