@@ -431,27 +431,30 @@ pub fn write_tokens(w: &mut dyn Write, r: &Report, indent: &str) -> std::io::Res
             Some(false) => "NOT trusted".to_string(),
             None => "no trust decision".to_string(),
         };
-        match (&t.gen_time, &t.tsa) {
-            (Some(g), Some(s)) => out(format_args!(
-                "{indent}  token {}: genTime {}{} by TSA {}; {trust}",
-                t.file,
-                g,
-                t.accuracy
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default(),
-                s
-            ))?,
-            _ => out(format_args!(
-                "{indent}  token {}: invalid (see the problems)",
-                t.file
-            ))?,
-        }
+        out(format_args!(
+            "{indent}  token {}: {}",
+            t.file,
+            token_text(t, &trust)
+        ))?;
     }
     for e in &r.evidence {
         out(format_args!("{indent}evidence: {e}"))?;
     }
     Ok(())
+}
+
+/// What a token says, for its line: `genTime ... by TSA ...; TRUST`, or that it is invalid.
+fn token_text(t: &docseal::verify::evidence::TimestampInfo, trust: &str) -> String {
+    match (&t.gen_time, &t.tsa) {
+        (Some(g), Some(s)) => format!(
+            "genTime {g}{} by TSA {s}; {trust}",
+            t.accuracy
+                .as_deref()
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default()
+        ),
+        _ => "invalid (see the problems)".to_string(),
+    }
 }
 
 /// The checkpoint token lines of `archive audit` (nothing when the archive has none).
@@ -467,23 +470,12 @@ pub fn write_checkpoint_tokens(
             Some(true) => format!("trusted (root {})", t.root.as_deref().unwrap_or("-")),
             _ => "NOT trusted".to_string(),
         };
-        match (&t.gen_time, &t.tsa) {
-            (Some(g), Some(s)) => out(format_args!(
-                "  checkpoint {} token {}: genTime {}{} by TSA {}; {trust}",
-                c.checkpoint,
-                t.file,
-                g,
-                t.accuracy
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default(),
-                s
-            ))?,
-            _ => out(format_args!(
-                "  checkpoint {} token {}: invalid (see the problems)",
-                c.checkpoint, t.file
-            ))?,
-        }
+        out(format_args!(
+            "  checkpoint {} token {}: {}",
+            c.checkpoint,
+            t.file,
+            token_text(t, &trust)
+        ))?;
     }
     Ok(())
 }

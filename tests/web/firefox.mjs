@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import { pathToFileURL } from "node:url";
-import { crashInit, crashProbe, crashChecks, framingServer, framedState, framedChecks } from "./probes.mjs";
+import { crashInit, crashProbe, crashChecks, framingServer, framedState, framedChecks, tryEveryWayOut } from "./probes.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 let passed = 0;
@@ -129,38 +129,7 @@ if (job.cases) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${server.address().port}`;
-  const violations = await page.evaluate(async (base) => {
-    let n = 0;
-    document.addEventListener("securitypolicyviolation", () => n++);
-    const tries = [
-      fetch(base + "/fetch").catch(() => {}),
-      new Promise((r) => {
-        const x = new XMLHttpRequest();
-        x.onloadend = r;
-        try {
-          x.open("GET", base + "/xhr");
-          x.send();
-        } catch (e) {
-          r();
-        }
-      }),
-    ];
-    const img = new Image();
-    img.src = base + "/img";
-    const s = document.createElement("script");
-    s.src = base + "/script";
-    document.body.append(s);
-    const f = document.createElement("iframe");
-    f.src = base + "/frame";
-    document.body.append(f);
-    const l = document.createElement("link");
-    l.rel = "stylesheet";
-    l.href = base + "/css";
-    document.head.append(l);
-    await Promise.all(tries);
-    await new Promise((r) => setTimeout(r, 1000));
-    return n;
-  }, base);
+  const violations = await page.evaluate(tryEveryWayOut, base);
   const probeHits = hits.slice();
   // The monitor works: a tab of the test's own opened on the server is seen.
   const control = await browser.newPage();

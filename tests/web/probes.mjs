@@ -104,3 +104,39 @@ export function framedChecks(inFrame, alone) {
     ["the same page opened on its own runs", !alone.notice && alone.api === "function" && alone.input, JSON.stringify(alone)],
   ];
 }
+
+// Every way out of the page the policy must block (fetch, XHR, image, script, frame,
+// stylesheet), tried against the test's own server at `base`; the number of policy
+// violations the page saw.
+export async function tryEveryWayOut(base) {
+  let n = 0;
+  document.addEventListener("securitypolicyviolation", () => n++);
+  const tries = [
+    fetch(base + "/fetch").catch(() => {}),
+    new Promise((r) => {
+      const x = new XMLHttpRequest();
+      x.onloadend = r;
+      try {
+        x.open("GET", base + "/xhr");
+        x.send();
+      } catch (e) {
+        r();
+      }
+    }),
+  ];
+  const img = new Image();
+  img.src = base + "/img";
+  const s = document.createElement("script");
+  s.src = base + "/script";
+  document.body.append(s);
+  const f = document.createElement("iframe");
+  f.src = base + "/frame";
+  document.body.append(f);
+  const l = document.createElement("link");
+  l.rel = "stylesheet";
+  l.href = base + "/css";
+  document.head.append(l);
+  await Promise.all(tries);
+  await new Promise((r) => setTimeout(r, 1000));
+  return n;
+}

@@ -453,20 +453,7 @@ fn complete_unsigned(
     for e in unsigned {
         let dest = archive.join(BUNDLES_DIR).join(&e.name);
         let pending = archive.join(PENDING_DIR).join(&e.name);
-        if open_nofollow(&dest)?.is_none() && open_nofollow(&pending)?.is_some() {
-            check_entry_bundle(&pending, e, limits).map_err(|why| {
-                damaged(
-                    label,
-                    format!(
-                        "log entry {} ({}) is not covered by a checkpoint and {why}",
-                        e.index, e.name
-                    ),
-                )
-            })?;
-            place(&pending, &dest)?;
-            recovered.push(format!("moved {PENDING_DIR}/{} into {BUNDLES_DIR}", e.name));
-        }
-        check_entry_bundle(&dest, e, limits).map_err(|why| {
+        let refuse = |why: String| {
             damaged(
                 label,
                 format!(
@@ -474,7 +461,13 @@ fn complete_unsigned(
                     e.index, e.name
                 ),
             )
-        })?;
+        };
+        if open_nofollow(&dest)?.is_none() && open_nofollow(&pending)?.is_some() {
+            check_entry_bundle(&pending, e, limits).map_err(refuse)?;
+            place(&pending, &dest)?;
+            recovered.push(format!("moved {PENDING_DIR}/{} into {BUNDLES_DIR}", e.name));
+        }
+        check_entry_bundle(&dest, e, limits).map_err(refuse)?;
     }
     Ok(())
 }
