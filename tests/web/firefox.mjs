@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import { pathToFileURL } from "node:url";
-import { crashInit, crashProbe, crashChecks, framingServer, framedState, framedChecks, tryEveryWayOut } from "./probes.mjs";
+import { crashInit, crashProbe, crashChecks, framingServer, framedState, framedChecks, tryEveryWayOut, verifyBase64 } from "./probes.mjs";
 
 const job = JSON.parse(readFileSync(process.argv[2], "utf8"));
 let passed = 0;
@@ -54,19 +54,7 @@ async function open(path, init) {
 }
 
 async function verifyInPage(page, bytes, keys, name) {
-  return page.evaluate(
-    async ({ b64, keys, name }) => {
-      const s = atob(b64);
-      const u8 = new Uint8Array(s.length);
-      for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
-      try {
-        return await window.docsealVerify(u8, keys, { name });
-      } catch (e) {
-        return { error: String(e.message || e) };
-      }
-    },
-    { b64: bytes.toString("base64"), keys, name }
-  );
+  return page.evaluate(verifyBase64, { b64: bytes.toString("base64"), keys, name });
 }
 const attr = (page, sel, name) => page.$eval(sel, (e, n) => e.getAttribute(n), name).catch(() => null);
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent).catch(() => null);

@@ -140,3 +140,16 @@ export async function tryEveryWayOut(base) {
   await new Promise((r) => setTimeout(r, 1000));
   return n;
 }
+
+// `window.docsealVerify` on bytes passed as base64 (the drivers pass JSON); a rejection is
+// returned as `{ error }`.
+export async function verifyBase64({ b64, keys, name }) {
+  const s = atob(b64);
+  const u8 = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  try {
+    return await window.docsealVerify(u8, keys, { name });
+  } catch (e) {
+    return { error: String(e.message || e) };
+  }
+}
