@@ -424,8 +424,9 @@ pub struct ArchiveCosignArgs {
     #[arg(value_name = "SIGNATURE-FILE")]
     pub signature: PathBuf,
     /// A witness's verifier key (C2SP vkey, cosignature/v1 type 0x04) or a file holding one:
-    /// each line by it must verify against the checkpoint, timestamped no earlier than the
-    /// checkpoint and at most 10 minutes past this clock, and lines of witnesses not given are
+    /// each line by it must verify against the checkpoint, timestamped at most 10 minutes
+    /// before the checkpoint's time and at most 10 minutes past this clock, and lines of
+    /// witnesses not given are
     /// refused; any line refused adds nothing (exit 1). Repeatable.
     #[arg(long = "witness", value_name = "VKEY|FILE")]
     pub witnesses: Vec<String>,
