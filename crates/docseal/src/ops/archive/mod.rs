@@ -29,6 +29,7 @@ mod log;
 mod proof;
 pub mod store_add;
 pub mod tiles;
+pub mod v3;
 pub mod witness;
 
 pub use add::*;
