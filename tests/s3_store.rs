@@ -3,6 +3,7 @@
 //! and credentials never shown.
 
 use crate::common::weed;
+use crate::common::Env;
 
 use docseal::store::{
     put_new_or_same, Location, PutIfMatch, PutNew, RangeReader, Store, StoreError,
@@ -255,4 +256,59 @@ fn issue17_s3_server_killed_and_restarted_mid_writes_loses_and_duplicates_nothin
             format!("entry {i}").as_bytes()
         );
     }
+}
+
+/// The S3 client over HTTPS, as on any real endpoint (the tests' server is otherwise plain
+/// HTTP; issue 18 weighed another TLS provider, see docs/BENCHMARKS.md): a certificate the system trusts (`SSL_CERT_FILE` here) works end to end; one
+/// it does not trust fails with exit 4 and a finding that says why, never a panic.
+#[test]
+fn issue18_s3_over_https_verifies_and_an_untrusted_certificate_is_refused() {
+    let Some(w) = weed::Weed::start_tls() else {
+        return;
+    };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    env.pack_text(
+        "Over TLS.\n",
+        "TLS",
+        "2026-11-30T12:00:00Z",
+        &key,
+        "b.zip",
+        &[],
+    );
+    w.store("docseal-tls", "")
+        .put("p/b.zip", &std::fs::read(env.path("b.zip")).unwrap())
+        .unwrap();
+    let run = |ca: &std::path::Path| {
+        let mut cmd = env
+            .cmd()
+            .args(["verify", "s3://docseal-tls/p", "--trust"])
+            .arg(&public)
+            .env("SSL_CERT_FILE", ca.to_str().unwrap())
+            .env("SSL_CERT_DIR", "/nonexistent");
+        for (k, v) in w.https_env() {
+            cmd = cmd.env(&k, &v);
+        }
+        cmd.run()
+    };
+    let ok = run(w.certificate());
+    assert_eq!(ok.code(), 0, "{}{}", ok.stdout(), ok.stderr());
+    assert!(ok.stdout().contains("b.zip"), "{}", ok.stdout());
+    // Another self-signed certificate as the only trusted one: the server's is not trusted.
+    std::fs::create_dir(env.path("other")).unwrap();
+    let bad = run(&weed::self_signed(&env.path("other")));
+    let all = format!("{}{}", bad.stdout(), bad.stderr());
+    assert_eq!(bad.code(), 4, "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    // The finding names the location and why (the TLS error, not only "error sending
+    // request"), on one line.
+    let finding = bad
+        .stdout()
+        .lines()
+        .find(|l| l.contains("io.read"))
+        .unwrap_or_else(|| panic!("{all}"))
+        .to_string();
+    assert!(finding.contains("s3://docseal-tls/p"), "{all}");
+    assert!(finding.contains("invalid peer certificate"), "{all}");
+    assert!(!all.contains(weed::SECRET_KEY) && !all.contains(weed::ACCESS_KEY));
 }

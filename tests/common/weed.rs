@@ -20,6 +20,8 @@ pub struct Weed {
     dir: tempfile::TempDir,
     ports: Vec<u16>,
     pub s3_port: u16,
+    /// With [`Weed::start_tls`]: the HTTPS port of the S3 API and the certificate it serves.
+    tls: Option<(u16, PathBuf)>,
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -38,7 +40,17 @@ pub fn available() -> bool {
 impl Weed {
     /// Start a server, or `None` (skip) when `weed` is missing and CI is not set.
     pub fn start() -> Option<Weed> {
-        if !available() {
+        Weed::start_with(false)
+    }
+
+    /// Start a server that also serves the S3 API over HTTPS, with a self-signed certificate
+    /// for 127.0.0.1 made by `openssl` ([`Weed::https_env`], [`Weed::certificate`]).
+    pub fn start_tls() -> Option<Weed> {
+        Weed::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<Weed> {
+        if !available() || (tls && !crate::common::require_tool("openssl")) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -52,12 +64,14 @@ impl Weed {
         });
         std::fs::write(dir.path().join("s3.json"), config.to_string()).unwrap();
         // Ports above 55535 would give gRPC ports (+10000 by default) out of range: all given.
-        let ports = free_ports(8);
+        let ports = free_ports(9);
+        let tls = tls.then(|| (ports[8], self_signed(dir.path())));
         let mut w = Weed {
             child: None,
             s3_port: ports[6],
             dir,
             ports,
+            tls,
         };
         w.spawn();
         w.wait_ready();
@@ -72,8 +86,14 @@ impl Weed {
             .append(true)
             .open(d.join("weed.log"))
             .unwrap();
-        let child = Command::new("weed")
-            .arg("server")
+        let mut cmd = Command::new("weed");
+        cmd.arg("server");
+        if let Some((port, _)) = &self.tls {
+            cmd.arg(format!("-s3.port.https={port}"))
+                .arg(format!("-s3.cert.file={}", d.join("tls.crt").display()))
+                .arg(format!("-s3.key.file={}", d.join("tls.key").display()));
+        }
+        let child = cmd
             .arg("-ip=127.0.0.1")
             .arg("-ip.bind=127.0.0.1")
             .arg(format!("-dir={}", d.join("data").display()))
@@ -113,6 +133,21 @@ impl Weed {
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_ALLOW_HTTP".into(), "true".into()),
         ]
+    }
+
+    /// The environment docseal needs to reach this server over HTTPS (after
+    /// [`Weed::start_tls`]); the certificate is trusted only where the caller says so.
+    pub fn https_env(&self) -> Vec<(String, String)> {
+        let (port, _) = self.tls.as_ref().expect("started with start_tls");
+        let mut env = self.env();
+        env.retain(|(k, _)| k != "AWS_ALLOW_HTTP");
+        env[0].1 = format!("https://127.0.0.1:{port}");
+        env
+    }
+
+    /// The CA certificate of the one the HTTPS port serves (PEM).
+    pub fn certificate(&self) -> &Path {
+        &self.tls.as_ref().expect("started with start_tls").1
     }
 
     /// A store on this server (the library's S3 backend).
@@ -170,6 +205,39 @@ impl Weed {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// A test CA and a P-256 server certificate for 127.0.0.1 that it signs, made with
+/// `openssl` in `dir` (`tls.crt`, key `tls.key`): returns the CA certificate (PEM), the one
+/// to trust. (A self-signed certificate is a CA, which TLS clients refuse as a server's.)
+pub fn self_signed(dir: &Path) -> PathBuf {
+    // Each command's arguments, split at spaces (none contains one).
+    let openssl = |args: &str| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args.split(' '))
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(&format!(
+        "req -x509 {ec} -days 2 -subj /CN=docseal-test-CA -keyout ca.key -out ca.crt"
+    ));
+    openssl(&format!(
+        "req {ec} -subj /CN=127.0.0.1 -keyout tls.key -out tls.csr"
+    ));
+    std::fs::write(
+        dir.join("tls.ext"),
+        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl("x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile tls.ext -out tls.crt");
+    dir.join("ca.crt")
 }
 
 impl Drop for Weed {

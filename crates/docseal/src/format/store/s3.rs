@@ -133,11 +133,24 @@ impl S3Store {
         use object_store::Error as E;
         let what = self.what(key);
         let text = e.to_string();
-        // The first line, without the server's XML body, shortened, redacted.
+        // The first line, without the server's XML body, and the innermost cause where the
+        // text does not give it (a transport error says "error sending request" and hides why:
+        // an untrusted certificate, a refused connection), shortened, redacted.
         let detail = {
             let t = text.split(": <?xml").next().unwrap_or("");
             let t = t.split(", body: ").next().unwrap_or("");
-            let t: String = t.lines().next().unwrap_or("").chars().take(300).collect();
+            let mut t: String = t.lines().next().unwrap_or("").chars().take(300).collect();
+            let cause = innermost_cause(&e);
+            if !cause.is_empty() && !t.contains(&cause) {
+                let cause: String = cause
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect();
+                t = format!("{t} ({cause})");
+            }
             redact(&self.secrets, t)
         };
         match &e {
@@ -176,6 +189,18 @@ impl S3Store {
             },
         }
     }
+}
+
+/// The text of the last error in `e`'s chain of sources ("" when it has none).
+fn innermost_cause(e: &dyn std::error::Error) -> String {
+    let mut c = match e.source() {
+        Some(c) => c,
+        None => return String::new(),
+    };
+    while let Some(next) = c.source() {
+        c = next;
+    }
+    c.to_string()
 }
 
 /// The credential values among the variables (`var` gives a variable's value), to be kept
