@@ -4,6 +4,7 @@
 use super::args::{
     ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveCosignArgs,
     ArchiveMigrateArgs, ArchiveProveArgs, ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
+    KeyArgs,
 };
 use super::load::{limits, load_secret_key};
 use super::output;
@@ -340,14 +341,45 @@ fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
 }
 
 fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
-    let key = load_secret_key(&a.key)?;
-    let r = archive::tiles::migrate(&a.archive, &key, std::time::Duration::from_secs(a.wait))?;
-    println!(
-        "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
-        a.archive.display(),
-        r.entries,
-        r.checkpoint
-    );
+    let wait = std::time::Duration::from_secs(a.wait);
+    if docseal::store::is_s3(&a.archive) {
+        return Err(Error::invalid(
+            docseal::store::safe_display(&a.archive),
+            "archive migrate works on a local archive directory only (not yet on s3://)",
+        )
+        .into());
+    }
+    let v1 = !archive::tiles::is_v2(&a.archive)? && !archive::v3log::is_v3(&a.archive)?;
+    if a.to == "v2" || v1 {
+        let Some(key) = a.key.clone() else {
+            return Err(Error::invalid(
+                a.archive.display().to_string(),
+                "its log is v1: migrating it to v2 signs log/checkpoint, which needs --key",
+            )
+            .into());
+        };
+        let key = load_secret_key(&KeyArgs {
+            key,
+            passphrase_file: a.passphrase_file.clone(),
+        })?;
+        let r = archive::tiles::migrate(&a.archive, &key, wait)?;
+        println!(
+            "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
+            a.archive.display(),
+            r.entries,
+            r.checkpoint
+        );
+    }
+    if a.to == "v3" {
+        let r = archive::v3log::migrate_v3(&a.archive, wait)?;
+        println!(
+            "{}: log v3 {}: {} entries in the entry bundles and log/index/, log/sequence starts at {}",
+            a.archive.display(),
+            if r.already { "already" } else { "written" },
+            r.entries,
+            r.entries
+        );
+    }
     Ok(0)
 }
 

@@ -113,7 +113,9 @@ pub(super) fn decode_path(path: &[String], max: usize) -> std::result::Result<Ve
 pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
     let label = archive.display().to_string();
     let (has_log, _) = log_dirs(archive)?;
-    if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
+    if !has_log
+        || (open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() && !v3log::is_v3(archive)?)
+    {
         return Err(invalid(&label, "is not an archive (no log/entries)"));
     }
     let lc = check_log(archive, None, &[], &mut |_| Ok(()))?;
