@@ -194,3 +194,464 @@ fn issue17_v3_audit_prove_and_verify_archive_equal_v2() {
         std::fs::read(repo("tests/vectors/log-v1/consistency-1-to-3.json")).unwrap()
     );
 }
+
+/// The v3 vector copy `name`, changed by `change`, audited: the codes (with severity and
+/// path) beyond the vector's own `archive.bundle_removed`.
+fn tampered(name: &str, change: impl FnOnce(&Path)) -> (Done, Vec<String>) {
+    let env = Env::new();
+    let a = v3_copy(&env, name);
+    change(&a);
+    let d = audit(&env, &a);
+    let x = extra_codes(&d);
+    (d, x)
+}
+
+fn has(codes: &[String], prefix: &str) -> bool {
+    codes.iter().any(|c| c.starts_with(prefix))
+}
+
+fn v2_lines() -> Vec<String> {
+    std::fs::read_to_string(repo("tests/vectors/log-v2/archive/log/entries"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn name_path(name: &str) -> String {
+    let h = hex(&Sha256::digest(name.to_lowercase().as_bytes()));
+    format!("log/index/name/{}/{}/{h}", &h[..2], &h[2..4])
+}
+
+#[test]
+fn issue17_v3_audit_catches_an_altered_or_missing_entry_bundle() {
+    let (d, x) = tampered("a", |a| {
+        let p = a.join("log/tile/entries/000.p/3");
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.windows(8).position(|w| w == b"bundle-1").unwrap();
+        b[at + 7] = b'9';
+        std::fs::write(&p, b).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(has(&x, "log.entry_altered error"), "{x:?}");
+    assert!(has(&x, "log.tiles_invalid error"), "{x:?}");
+    let (d, x) = tampered("a", |a| {
+        std::fs::remove_file(a.join("log/tile/entries/000.p/3")).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&"log.tiles_invalid error log/tile/entries/000.p/3".to_string()),
+        "{x:?}"
+    );
+    // Garbage where the entry bundle belongs: a finding, not a crash.
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(a.join("log/tile/entries/000.p/3"), [0xffu8; 40]).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(has(&x, "log.tiles_invalid error"), "{x:?}");
+}
+
+#[test]
+fn issue17_v3_audit_catches_index_objects_missing_altered_or_planted() {
+    let lines = v2_lines();
+    // Missing.
+    let (d, x) = tampered("a", |a| {
+        std::fs::remove_file(a.join(name_path("bundle-1.zip"))).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&format!(
+            "log.index_invalid error {}",
+            name_path("bundle-1.zip")
+        )),
+        "{x:?}"
+    );
+    // Pointing elsewhere: holds another entry's line.
+    let other = lines[2].clone();
+    let (_, x) = tampered("a", |a| {
+        std::fs::write(a.join(name_path("bundle-1.zip")), format!("{other}\n")).unwrap();
+    });
+    assert!(
+        has(
+            &x,
+            &format!("log.index_invalid error {}", name_path("bundle-1.zip"))
+        ),
+        "{x:?}"
+    );
+    // Planted: a well-formed object, where its line's name puts it, claiming entry 1 under
+    // another name.
+    let planted = lines[1].replace("bundle-1.zip", "planted.zip");
+    let (d, x) = tampered("a", |a| {
+        let p = a.join(name_path("planted.zip"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, format!("{planted}\n")).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&format!(
+            "log.index_invalid error {}",
+            name_path("planted.zip")
+        )),
+        "{x:?}"
+    );
+    // Planted garbage, and an object at a path its entry does not give.
+    let (_, x) = tampered("a", |a| {
+        let dir = a.join("log/index/content/00/00");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0".repeat(64)), b"\x00\x01binary").unwrap();
+        std::fs::write(dir.join("1".repeat(64)), format!("{}\n", lines[0])).unwrap();
+    });
+    assert_eq!(
+        x.iter()
+            .filter(|c| c.starts_with("log.index_invalid error log/index/content/00/00/"))
+            .count(),
+        2,
+        "{x:?}"
+    );
+}
+
+#[test]
+fn issue17_v3_audit_checks_the_sequence_start_and_tail() {
+    let lines = v2_lines();
+    // start 2 is no checkpoint's size (checkpoints 1 and 3), tail entry 2.
+    let l2 = lines[2].clone();
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            format!("docseal-sequence v3\nstart 2\n{l2}\n"),
+        )
+        .unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&"log.sequence_invalid error log/sequence".to_string()),
+        "{x:?}"
+    );
+    // start 1 (a checkpoint's size), tail entries 1 and 2: the same log, clean.
+    let (l1, l2) = (lines[1].clone(), lines[2].clone());
+    let (_, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            format!("docseal-sequence v3\nstart 1\n{l1}\n{l2}\n"),
+        )
+        .unwrap();
+    });
+    assert!(x.is_empty(), "{x:?}");
+    // The same with a tail entry altered: the checkpoint of 3 no longer hashes.
+    let bad = lines[2].replace("bundle-2", "bundle-7");
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            format!("docseal-sequence v3\nstart 1\n{l1}\n{bad}\n"),
+        )
+        .unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(has(&x, "log.entry_altered error"), "{x:?}");
+    // A tail entry no checkpoint signs yet: the interrupted add's warning, on its line.
+    let next = lines[2]
+        .replacen("2 ", "3 ", 1)
+        .replace(&content(2), &content(3))
+        .replace("bundle-2", "bundle-3");
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            format!("docseal-sequence v3\nstart 3\n{next}\n"),
+        )
+        .unwrap();
+    });
+    assert_eq!(d.code(), 1, "{x:?}");
+    assert!(
+        x.contains(&"log.unsigned_entries warning log/sequence:3".to_string()),
+        "{x:?}"
+    );
+}
+
+#[test]
+fn issue17_v3_both_entries_and_sequence_is_an_interrupted_migration_v3_wins() {
+    let (d, x) = tampered("a", |a| {
+        // A stale log/entries with an entry altered: not read.
+        let s = std::fs::read_to_string(repo("tests/vectors/log-v2/archive/log/entries"))
+            .unwrap()
+            .replace("bundle-1", "bundle-8");
+        std::fs::write(a.join("log/entries"), s).unwrap();
+    });
+    assert_eq!(x, vec!["log.interrupted warning log/entries".to_string()]);
+    assert_eq!(
+        d.code(),
+        1,
+        "the vector's bundles are absent: exit 1 either way"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn issue17_v3_hostile_sequence_and_index_files_are_findings_not_hangs() {
+    use std::os::unix::fs::symlink;
+    let mkfifo = |p: &Path| {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
+    };
+    type Change = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "huge",
+            Box::new(|a: &Path| {
+                let f = std::fs::File::create(a.join("log/sequence")).unwrap();
+                f.set_len(1 << 40).unwrap();
+            }),
+            "log.sequence_invalid error log/sequence",
+        ),
+        (
+            "binary",
+            Box::new(|a: &Path| {
+                std::fs::write(a.join("log/sequence"), [0u8, 0xff, 7, 10]).unwrap()
+            }),
+            "log.sequence_invalid error log/sequence",
+        ),
+        (
+            "symlink",
+            Box::new(|a: &Path| {
+                std::fs::remove_file(a.join("log/sequence")).unwrap();
+                symlink("/dev/zero", a.join("log/sequence")).unwrap();
+            }),
+            "log.sequence_invalid error log/sequence",
+        ),
+        (
+            "fifo",
+            Box::new(move |a: &Path| {
+                std::fs::remove_file(a.join("log/sequence")).unwrap();
+                mkfifo(&a.join("log/sequence"));
+            }),
+            "log.sequence_invalid error log/sequence",
+        ),
+        (
+            "index fifo",
+            Box::new(move |a: &Path| {
+                let p = a.join(name_path("bundle-0.zip"));
+                std::fs::remove_file(&p).unwrap();
+                mkfifo(&p);
+            }),
+            "log.index_invalid error",
+        ),
+        (
+            "index huge",
+            Box::new(|a: &Path| {
+                let f = std::fs::File::create(a.join(name_path("bundle-0.zip"))).unwrap();
+                f.set_len(1 << 40).unwrap();
+            }),
+            "log.index_invalid error",
+        ),
+        (
+            "index symlink",
+            Box::new(|a: &Path| {
+                let p = a.join(name_path("bundle-0.zip"));
+                std::fs::remove_file(&p).unwrap();
+                symlink("/dev/zero", &p).unwrap();
+            }),
+            "log.index_invalid error",
+        ),
+    ];
+    for (what, change, want) in cases {
+        let (d, x) = tampered("a", change);
+        assert_eq!(d.code(), 1, "{what}: {}", d.stderr());
+        assert!(has(&x, want), "{what}: {x:?}");
+    }
+}
+
+#[test]
+fn issue17_migrate_to_v3_is_restartable_and_refuses_damage() {
+    let env = Env::new();
+    // Interrupted after log/sequence was written: migrating again removes log/entries.
+    let a = v3_copy(&env, "a");
+    std::fs::copy(
+        repo("tests/vectors/log-v2/archive/log/entries"),
+        a.join("log/entries"),
+    )
+    .unwrap();
+    env.cmd()
+        .args(["archive", "migrate"])
+        .arg(&a)
+        .args(["--to", "v3"])
+        .ok();
+    assert!(!a.join("log/entries").exists());
+    // Interrupted while writing the index: some objects there, no sequence yet.
+    let b = v2_copy(&env, "b");
+    let p = name_path("bundle-0.zip");
+    std::fs::create_dir_all(b.join(&p).parent().unwrap()).unwrap();
+    std::fs::copy(a.join(&p), b.join(&p)).unwrap();
+    env.cmd()
+        .args(["archive", "migrate"])
+        .arg(&b)
+        .args(["--to", "v3"])
+        .ok();
+    let (mut fa, mut fb) = (Vec::new(), Vec::new());
+    files_under(&repo("tests/vectors/log-v3/archive"), ".", &mut fa);
+    files_under(&b, ".", &mut fb);
+    fa.sort();
+    fb.sort();
+    assert_eq!(fa, fb);
+    // An index object with other bytes: damage, refused, log/entries kept.
+    let c = v2_copy(&env, "c");
+    std::fs::create_dir_all(c.join(&p).parent().unwrap()).unwrap();
+    std::fs::write(c.join(&p), format!("{}\n", v2_lines()[2])).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "migrate"])
+        .arg(&c)
+        .args(["--to", "v3"])
+        .fails(2);
+    assert!(d.stderr().contains(&p), "{}", d.stderr());
+    assert!(c.join("log/entries").exists() && !c.join("log/sequence").exists());
+    // A damaged log: refused, nothing written.
+    let e = v2_copy(&env, "e");
+    let s = std::fs::read_to_string(e.join("log/entries")).unwrap();
+    std::fs::write(e.join("log/entries"), s.replace("bundle-1", "bundle-5")).unwrap();
+    env.cmd()
+        .args(["archive", "migrate"])
+        .arg(&e)
+        .args(["--to", "v3"])
+        .fails(2);
+    assert!(!e.join("log/index").exists() && !e.join("log/sequence").exists());
+    // Entries after the latest checkpoint: refused.
+    let g = v2_copy(&env, "g");
+    let next = v2_lines()[2]
+        .replacen("2 ", "3 ", 1)
+        .replace(&content(2), &content(3))
+        .replace("bundle-2", "bundle-3");
+    let mut s = std::fs::read_to_string(g.join("log/entries")).unwrap();
+    s.push_str(&format!("{next}\n"));
+    std::fs::write(g.join("log/entries"), s).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "migrate"])
+        .arg(&g)
+        .args(["--to", "v3"])
+        .fails(2);
+    assert!(
+        d.stderr().contains("after its latest checkpoint"),
+        "{}",
+        d.stderr()
+    );
+    // A v1 log needs the key (to v2 first); with it, v1 goes to v3 in one command.
+    let h = env.path("h");
+    copy_dir(&repo("tests/vectors/log-v1/archive"), &h);
+    let d = env
+        .cmd()
+        .args(["archive", "migrate"])
+        .arg(&h)
+        .args(["--to", "v3"])
+        .fails(2);
+    assert!(d.stderr().contains("--key"), "{}", d.stderr());
+}
+
+/// An archive `arch` of real bundles (3 then 2 added), its keys, and copies as v2 and v3.
+fn real_archive(env: &Env) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let (rk, rp) = env.keygen("reporter");
+    let (ak, ap) = env.keygen("archive");
+    std::fs::create_dir(env.path("in")).unwrap();
+    for i in 0..5 {
+        env.pack_text(
+            &format!("story {i}\n"),
+            "A thaw",
+            "2026-01-01T00:00:00Z",
+            &rk,
+            &format!("in/s{i}.zip"),
+            &[],
+        );
+    }
+    for (b, t) in [
+        (
+            &["in/s0.zip", "in/s1.zip", "in/s2.zip"][..],
+            "2026-02-01T00:00:00Z",
+        ),
+        (&["in/s3.zip", "in/s4.zip"][..], "2026-03-01T00:00:00Z"),
+    ] {
+        env.cmd()
+            .args(["archive", "add", "v2"])
+            .args(b)
+            .args(["--time", t, "--key"])
+            .arg(&ak)
+            .ok();
+    }
+    let v3 = env.path("v3");
+    copy_dir(&env.path("v2"), &v3);
+    env.cmd()
+        .args(["archive", "migrate", "v3", "--to", "v3"])
+        .ok();
+    (rp, ap, env.path("v2"), v3)
+}
+
+#[test]
+fn issue17_v3_verify_archive_and_audit_of_real_bundles_equal_v2() {
+    let env = Env::new();
+    let (rp, ap, v2, v3) = real_archive(&env);
+    assert!(!v3.join("log/entries").exists() && v3.join("log/sequence").exists());
+    let verify = |arch: &Path, bundle: &str| {
+        env.cmd()
+            .args(["verify", bundle, "--json", "--trust"])
+            .arg(&rp)
+            .arg("--archive-key")
+            .arg(&ap)
+            .arg("--archive")
+            .arg(arch)
+            .run()
+    };
+    for b in ["in/s1.zip", "in/s4.zip"] {
+        let (d2, d3) = (verify(&v2, b), verify(&v3, b));
+        assert_eq!(d3.code(), 0, "{}", d3.stdout());
+        assert_eq!(d2.code(), d3.code());
+        let strip = |d: &Done| {
+            d.stdout()
+                .replace(&v2.display().to_string(), "ARCH")
+                .replace(&v3.display().to_string(), "ARCH")
+        };
+        assert_eq!(strip(&d2), strip(&d3), "{b}");
+    }
+    let audit = |arch: &Path| {
+        env.cmd()
+            .args(["archive", "audit", "--json"])
+            .arg(arch)
+            .arg("--trust")
+            .arg(&ap)
+            .run()
+    };
+    let (a2, a3) = (audit(&v2), audit(&v3));
+    assert_eq!(a3.code(), 0, "{}", a3.stdout());
+    assert_eq!(findings(&a2), findings(&a3));
+    // A bundle removed behind the archive's back: the same finding on both.
+    std::fs::remove_file(v2.join("bundles/s3.zip")).unwrap();
+    std::fs::remove_file(v3.join("bundles/s3.zip")).unwrap();
+    let (a2, a3) = (audit(&v2), audit(&v3));
+    assert_eq!(a3.code(), 1);
+    assert_eq!(findings(&a2), findings(&a3));
+}
+
+#[test]
+fn issue17_local_add_refuses_a_v3_archive_and_writes_nothing() {
+    let env = Env::new();
+    let (_, _, _, v3) = real_archive(&env);
+    let ak = env.path("archive.key");
+    env.pack_text(
+        "late\n",
+        "Late",
+        "2026-01-01T00:00:00Z",
+        &env.path("reporter.key"),
+        "in/late.zip",
+        &[],
+    );
+    let mut before = Vec::new();
+    files_under(&v3, ".", &mut before);
+    let d = env
+        .cmd()
+        .args(["archive", "add", "v3", "in/late.zip", "--key"])
+        .arg(&ak)
+        .fails(2);
+    assert!(d.stderr().contains("v3"), "{}", d.stderr());
+    let mut after = Vec::new();
+    files_under(&v3, ".", &mut after);
+    assert_eq!(before, after);
+}

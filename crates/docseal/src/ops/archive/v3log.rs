@@ -348,3 +348,266 @@ fn remove_entries_file(archive: &Path) -> Result<()> {
     let log = archive.join("log");
     crate::format::durable::sync_dir(&log).map_err(|e| crate::format::error::Error::io(&log, e))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit of the v3 parts: log/sequence, the index (docs/FORMAT.md C.5)
+// ---------------------------------------------------------------------------------------------
+
+/// The keyed hash of an index object (its path and bytes), to compare the objects found with
+/// the objects the entries give without keeping either.
+fn object_key(keyed: &super::Keyed, path: &str, bytes: &[u8]) -> u64 {
+    let mut s = String::with_capacity(path.len() + 1 + bytes.len());
+    s.push_str(path);
+    s.push('\0');
+    s.push_str(&String::from_utf8_lossy(bytes));
+    keyed.of(&s)
+}
+
+/// The v3 checks of an audit: each entry, as the log streams by, against its two index
+/// objects ([`IndexCheck::entry`]); then the index walked, `log/sequence`'s start against the
+/// signed checkpoints, and `log/entries` left by an interrupted migration
+/// ([`IndexCheck::finish`]). Memory: a few words, and two keys per entry of the tail.
+pub(super) struct IndexCheck<'a> {
+    archive: &'a Path,
+    /// `None`: not a v3 log (nothing to check).
+    seq: Option<std::result::Result<Sequence, String>>,
+    keyed: super::Keyed,
+    /// Sum and count of the keys of the index objects found as the entries below start give
+    /// them.
+    sum: u64,
+    count: u64,
+    /// Keys of the index objects the tail's entries give (they may be written already).
+    tail: std::collections::HashSet<u64>,
+    f: super::Sink,
+}
+
+impl<'a> IndexCheck<'a> {
+    /// The checks for `archive` (nothing is checked unless its log is v3).
+    pub(super) fn new(archive: &'a Path) -> IndexCheck<'a> {
+        let seq = is_v3(archive)
+            .unwrap_or(false)
+            .then(|| read_sequence(archive));
+        IndexCheck {
+            archive,
+            seq,
+            keyed: super::Keyed::new(),
+            sum: 0,
+            count: 0,
+            tail: Default::default(),
+            f: super::Sink::default(),
+        }
+    }
+
+    fn start(&self) -> Option<u64> {
+        match &self.seq {
+            Some(Ok(s)) => Some(s.start),
+            _ => None,
+        }
+    }
+
+    /// One entry of the log, in order.
+    pub(super) fn entry(&mut self, e: &super::Entry) -> Result<()> {
+        use crate::format::finding::{Code, Finding};
+        let Some(start) = self.start() else {
+            return Ok(());
+        };
+        let bytes = super::v3::index_bytes(e);
+        let paths = [
+            Some(super::v3::name_index_path(&e.name)),
+            super::v3::content_index_path(&e.content_sha256),
+        ];
+        for p in paths.into_iter().flatten() {
+            let k = object_key(&self.keyed, &p, &bytes);
+            if e.index >= start {
+                self.tail.insert(k);
+                continue;
+            }
+            let problem = match read_limited(&self.archive.join(&p), super::v3::MAX_INDEX_BYTES) {
+                Ok(Some(b)) if b == bytes => {
+                    self.sum = self.sum.wrapping_add(k);
+                    self.count += 1;
+                    continue;
+                }
+                Ok(Some(_)) => format!("holds other bytes than entry {}'s line", e.index),
+                Ok(None) => format!(
+                    "missing: entry {} ({}) has no index object here",
+                    e.index, e.name
+                ),
+                Err(err) => format!("entry {}'s index object cannot be read: {err}", e.index),
+            };
+            self.f.push(Finding::at(Code::LogIndexInvalid, &p, problem));
+        }
+        Ok(())
+    }
+
+    /// After the log: the index walked (every object found must be one an entry gives), the
+    /// sequence's start against the signed checkpoints' sizes `signed`, `log/entries` beside
+    /// `log/sequence`. Findings go to `f`.
+    pub(super) fn finish(mut self, signed: &[u64], f: &mut super::Sink) -> Result<()> {
+        use crate::format::finding::{Code, Finding};
+        let Some(seq) = self.seq.take() else {
+            return Ok(());
+        };
+        // A sequence that does not parse: reading the entries reported it already.
+        let Ok(seq) = seq else {
+            f.absorb(self.f);
+            return Ok(());
+        };
+        let fresh = seq.start == 0 && signed.is_empty();
+        if !fresh && !signed.contains(&seq.start) {
+            f.push(Finding::at(
+                Code::LogSequenceInvalid,
+                SEQUENCE_FILE,
+                format!(
+                    "start {} is not the size of a signed checkpoint (the entry bundles below it are not vouched for)",
+                    seq.start
+                ),
+            ));
+        }
+        if std::fs::symlink_metadata(self.archive.join(ENTRIES_FILE)).is_ok() {
+            f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    ENTRIES_FILE,
+                    "log/entries beside log/sequence: a migration to v3 was interrupted (v3 wins: log/entries is not read; migrating again removes it)",
+                )
+                .warning(),
+            );
+        }
+        self.walk(seq.start)?;
+        f.absorb(self.f);
+        Ok(())
+    }
+
+    /// Walk `log/index/`: objects that no entry gives are findings; the sum of the keys of
+    /// the others must be the sum the entries gave (else some object claims an entry the log
+    /// does not hold at that index: found by reading that entry's bundle).
+    fn walk(&mut self, start: u64) -> Result<()> {
+        use crate::format::finding::{Code, Finding};
+        let mut found_sum = 0u64;
+        let mut found = 0u64;
+        let mut suspects: Vec<(String, super::Entry)> = Vec::new();
+        let mut suspect_count = 0u64;
+        for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+            let mut todo = vec![(dir.to_string(), 0usize)];
+            while let Some((rel, depth)) = todo.pop() {
+                let p = self.archive.join(&rel);
+                let m = match std::fs::symlink_metadata(&p) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                };
+                if m.file_type().is_symlink() {
+                    self.f.push(Finding::at(
+                        crate::format::finding::Code::ArchiveSymlink,
+                        &rel,
+                        "a symbolic link in the archive (never followed)",
+                    ));
+                    continue;
+                }
+                if depth < 3 && m.is_dir() {
+                    let rd = std::fs::read_dir(&p)
+                        .map_err(|e| crate::format::error::Error::io(&p, e))?;
+                    for ent in rd {
+                        let ent = ent.map_err(|e| crate::format::error::Error::io(&p, e))?;
+                        let name = ent.file_name().to_string_lossy().into_owned();
+                        todo.push((format!("{rel}/{name}"), depth + 1));
+                    }
+                    continue;
+                }
+                let bad = |f: &mut super::Sink, why: String| {
+                    f.push(Finding::at(Code::LogIndexInvalid, &rel, why))
+                };
+                if depth != 3 {
+                    bad(
+                        &mut self.f,
+                        "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)"
+                            .into(),
+                    );
+                    continue;
+                }
+                let bytes = match read_limited(&p, super::v3::MAX_INDEX_BYTES) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        bad(&mut self.f, format!("cannot be read: {e}"));
+                        continue;
+                    }
+                };
+                let k = object_key(&self.keyed, &rel, &bytes);
+                if self.tail.contains(&k) {
+                    continue;
+                }
+                let e = match super::v3::parse_index(&bytes) {
+                    Ok(e) => e,
+                    Err(why) => {
+                        bad(&mut self.f, format!("not an index object: {why}"));
+                        continue;
+                    }
+                };
+                let want = if dir == super::v3::NAME_INDEX_DIR {
+                    Some(super::v3::name_index_path(&e.name))
+                } else {
+                    super::v3::content_index_path(&e.content_sha256)
+                };
+                if want.as_deref() != Some(rel.as_str()) {
+                    bad(&mut self.f, format!("holds entry {} ({}), whose index object is elsewhere: planted or moved", e.index, e.name));
+                    continue;
+                }
+                if e.index >= start {
+                    bad(&mut self.f, format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index));
+                    continue;
+                }
+                found_sum = found_sum.wrapping_add(k);
+                found += 1;
+                // Kept only a few: when the sums differ, these are checked against the log.
+                suspect_count += 1;
+                if suspects.len() < 4096 {
+                    suspects.push((rel.clone(), e));
+                }
+            }
+        }
+        if found != self.count || found_sum != self.sum {
+            self.name_planted(start, &suspects, suspect_count)?;
+        }
+        Ok(())
+    }
+
+    /// Some well-formed index objects claim entries the log holds otherwise: name them by
+    /// reading the entries they claim from the entry bundles (only on damage).
+    fn name_planted(
+        &mut self,
+        start: u64,
+        suspects: &[(String, super::Entry)],
+        total: u64,
+    ) -> Result<()> {
+        use crate::format::finding::{Code, Finding};
+        let mut tiles = Tiles::new(DiskTiles::new(self.archive), start);
+        let mut named = 0usize;
+        for (rel, e) in suspects {
+            let b = e.index / TILE_WIDTH;
+            let real = tiles
+                .entries(b, MAX_ENTRY_LINE)
+                .ok()
+                .and_then(|v| v.get((e.index % TILE_WIDTH) as usize).cloned());
+            if real.as_deref() != Some(e.line().as_bytes()) {
+                named += 1;
+                self.f.push(Finding::at(
+                    Code::LogIndexInvalid,
+                    rel,
+                    format!(
+                        "claims entry {} ({}), which the log holds otherwise: planted",
+                        e.index, e.name
+                    ),
+                ));
+            }
+        }
+        if named == 0 {
+            self.f.push(Finding::at(
+                Code::LogIndexInvalid,
+                super::v3::NAME_INDEX_DIR.trim_end_matches("/name"),
+                format!("{total} index objects found do not match the log's entries (planted or altered)"),
+            ));
+        }
+        Ok(())
+    }
+}
