@@ -655,3 +655,77 @@ fn issue17_local_add_refuses_a_v3_archive_and_writes_nothing() {
     files_under(&v3, ".", &mut after);
     assert_eq!(before, after);
 }
+
+#[test]
+fn issue17_v3_prove_reads_the_index_and_tiles_not_the_whole_log() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let key = docseal::keyfile::read_secret_key(&k, &mut || unreachable!()).unwrap();
+    let big = env.path("big");
+    common::synthetic::synthetic_log(&big, 600, &[300, 600], &key, true);
+    common::synthetic::synthetic_to_v3(&big);
+    // Entry bundle 0 gone: audit says so; a proof of an entry of bundle 1 needs only the
+    // index, that bundle and hash tiles, so it is still made (and checks out).
+    std::fs::remove_file(big.join("log/tile/entries/000")).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "audit", "big", "--json", "--trust"])
+        .arg(&p)
+        .run();
+    assert!(
+        has(
+            &extra_codes(&d),
+            "log.tiles_invalid error log/tile/entries/000"
+        ),
+        "{:?}",
+        extra_codes(&d)
+    );
+    let c = common::synthetic::hex_sha256(b"content 400");
+    env.cmd()
+        .args(["archive", "prove", "big", &c, "--out", "p.json"])
+        .ok();
+    env.cmd()
+        .args(["archive", "check-proof", "p.json", "--trust"])
+        .arg(&p)
+        .ok();
+    env.cmd()
+        .args([
+            "archive",
+            "prove-consistency",
+            "big",
+            "--from",
+            "300",
+            "--out",
+            "c.json",
+        ])
+        .ok();
+    env.cmd()
+        .args(["archive", "check-proof", "c.json", "--trust"])
+        .arg(&p)
+        .ok();
+    // The content's index object naming another entry: refused, nothing written.
+    let c2 = common::synthetic::hex_sha256(b"content 401");
+    let obj = |c: &str| big.join(format!("log/index/content/{}/{}/{c}", &c[..2], &c[2..4]));
+    std::fs::copy(obj(&c2), obj(&c)).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "prove", "big", &c, "--out", "q.json"])
+        .fails(2);
+    assert!(d.stderr().contains("another content"), "{}", d.stderr());
+    assert!(!env.path("q.json").exists());
+    // Its index object holding a well-formed line the log does not hold at that index.
+    let line = std::fs::read_to_string(obj(&c2))
+        .unwrap()
+        .replace("b00000401", "b00009999");
+    std::fs::write(obj(&c2), line).unwrap();
+    let d = env
+        .cmd()
+        .args(["archive", "prove", "big", &c2, "--out", "q.json"])
+        .fails(2);
+    assert!(
+        d.stderr().contains("does not hold this entry"),
+        "{}",
+        d.stderr()
+    );
+    assert!(!env.path("q.json").exists());
+}

@@ -611,3 +611,111 @@ impl<'a> IndexCheck<'a> {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Proofs on v3: O(log n) reads, no scan of the log (docs/FORMAT.md C.5)
+// ---------------------------------------------------------------------------------------------
+
+/// The checkpoint of size `at` (default: the largest with both its note and its signature),
+/// read alone: its note parsed strictly, its signature well-formed, with the signer's key id
+/// (whoever checks a proof checks the key). One listing of `log/checkpoints` names only
+/// when `at` is not given.
+pub(super) fn checkpoints_alone(
+    archive: &Path,
+    at: Option<u64>,
+) -> Result<Vec<(super::Checkpoint, String)>> {
+    let label = archive.display().to_string();
+    let size = match at {
+        Some(n) => n,
+        None => {
+            let dir = archive.join(super::CHECKPOINTS_DIR);
+            let mut largest: Option<u64> = None;
+            if real_dir(archive, super::CHECKPOINTS_DIR)? {
+                let rd = std::fs::read_dir(&dir)
+                    .map_err(|e| crate::format::error::Error::io(&dir, e))?;
+                for ent in rd.flatten() {
+                    let name = ent.file_name();
+                    let Some(n) = name.to_str().and_then(super::parse_decimal) else {
+                        continue;
+                    };
+                    if largest.is_none_or(|l| n > l) && dir.join(format!("{n}.minisig")).is_file() {
+                        largest = Some(n);
+                    }
+                }
+            }
+            match largest {
+                Some(n) => n,
+                None => return Ok(Vec::new()),
+            }
+        }
+    };
+    let dir = archive.join(super::CHECKPOINTS_DIR);
+    if !real_dir(archive, super::CHECKPOINTS_DIR)?
+        || std::fs::symlink_metadata(dir.join(size.to_string())).is_err()
+    {
+        return Ok(Vec::new());
+    }
+    let note = super::read_note(archive, size)?;
+    let at = format!("{}/{size}", super::CHECKPOINTS_DIR);
+    let cp = super::Checkpoint::parse(note.body.as_bytes())
+        .map_err(|why| invalid(&label, format!("{at}: {why}")))?;
+    if cp.size != size {
+        return Err(invalid(
+            &label,
+            format!("{at}: the file name says {size}, the note {}", cp.size),
+        ));
+    }
+    let sig = crate::format::minisign::Signature::parse(note.signature.as_bytes())
+        .map_err(|e| invalid(&label, format!("{at}.minisig: malformed signature: {e}")))?;
+    Ok(vec![(cp, sig.key_id.to_string())])
+}
+
+/// The entry whose content digest is `content`, through the content index, and checked
+/// against the log: the entry bundle (or the tail of `log/sequence`) at its index must hold
+/// exactly that line (else the archive is damaged: refused). O(1) reads.
+pub(super) fn entry_by_content(
+    archive: &Path,
+    which: &str,
+    content: &str,
+    label: &str,
+) -> Result<super::Entry> {
+    let arch = archive.display().to_string();
+    let damaged = |why: String| invalid(&arch, format!("{why} ({})", super::AUDIT_HINT));
+    let Some(p) = super::v3::content_index_path(content) else {
+        return Err(super::not_logged(which, content, label));
+    };
+    if !real_dir(archive, "log/index")? || !real_dir(archive, super::v3::CONTENT_INDEX_DIR)? {
+        return Err(super::not_logged(which, content, label));
+    }
+    let bytes = match read_limited(&archive.join(&p), super::v3::MAX_INDEX_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(super::not_logged(which, content, label)),
+        Err(e) => return Err(damaged(format!("{p}: {e}"))),
+    };
+    let e = super::v3::parse_index(&bytes).map_err(|why| damaged(format!("{p}: {why}")))?;
+    if e.content_sha256 != content {
+        return Err(damaged(format!(
+            "{p}: holds entry {} of another content",
+            e.index
+        )));
+    }
+    let seq = read_sequence(archive).map_err(|why| damaged(format!("{SEQUENCE_FILE}: {why}")))?;
+    let held = if e.index < seq.start {
+        let mut t = Tiles::new(DiskTiles::new(archive), seq.start);
+        t.entries(e.index / TILE_WIDTH, MAX_ENTRY_LINE)
+            .map_err(|err| damaged(format!("log/{err}")))?
+            .get((e.index % TILE_WIDTH) as usize)
+            .cloned()
+    } else {
+        seq.tail
+            .get((e.index - seq.start) as usize)
+            .map(|t| t.line().into_bytes())
+    };
+    if held.as_deref() != Some(e.line().as_bytes()) {
+        return Err(damaged(format!(
+            "{p}: the log does not hold this entry at index {}",
+            e.index
+        )));
+    }
+    Ok(e)
+}
