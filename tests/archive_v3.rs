@@ -729,3 +729,80 @@ fn issue17_v3_prove_reads_the_index_and_tiles_not_the_whole_log() {
     );
     assert!(!env.path("q.json").exists());
 }
+
+/// Peak RSS (KiB) and exit code of `BIN ARGS` in `dir`, with `/usr/bin/time -v`.
+fn peak_rss(dir: &Path, bin: &Path, args: &[&str]) -> (u64, i32, String) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .current_dir(dir)
+        .arg("-v")
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kib = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no figure from /usr/bin/time -v: {err}"));
+    let wall = err
+        .lines()
+        .find(|l| l.contains("Elapsed (wall clock)"))
+        .unwrap_or("");
+    eprintln!("{args:?}: peak RSS {kib} KiB; {}", wall.trim());
+    (
+        kib,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Audit of a synthetic v3 log of `DOCSEAL_V3_N` entries (default 10^6): peak RSS under 64
+/// MiB. Heavy (two index files an entry: about 8 GB of disk at 10^6 on a 4 KiB-block file
+/// system), so run by hand: `cargo test --test archive_v3 -- --ignored audit_of_a_synthetic`.
+#[test]
+#[ignore]
+fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {
+    let n: u64 = std::env::var("DOCSEAL_V3_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let key = docseal::keyfile::read_secret_key(&k, &mut || unreachable!()).unwrap();
+    let big = env.path("big");
+    common::synthetic::synthetic_log(&big, n, &[1000, n - 1, n], &key, true);
+    common::synthetic::synthetic_to_v3(&big);
+    let bin = std::env::var_os("DOCSEAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_docseal")));
+    let p = p.display().to_string();
+    let (kib, code, out) = peak_rss(
+        env.dir.path(),
+        &bin,
+        &["archive", "audit", "big", "--trust", &p, "--json"],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["entries"], n);
+    let errs: std::collections::BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errs.into_iter().collect::<Vec<_>>(),
+        vec!["archive.bundle_removed"]
+    );
+    let c = common::synthetic::hex_sha256(format!("content {}", n / 3).as_bytes());
+    let (pkib, code, _) = peak_rss(
+        env.dir.path(),
+        &bin,
+        &["archive", "prove", "big", &c, "--out", "p.json"],
+    );
+    assert_eq!(code, 0);
+    eprintln!("entries {n}: audit peak RSS {kib} KiB; prove peak RSS {pkib} KiB");
+    assert!(kib < 64 * 1024, "audit: peak RSS {kib} KiB");
+}
