@@ -5,6 +5,8 @@
 //! log-v3 vector is recomputed; tampering and hostile files are findings.
 
 mod common;
+#[path = "common/weed.rs"]
+mod weed;
 
 use common::{Done, Env};
 use sha2::{Digest, Sha256};
@@ -742,7 +744,10 @@ fn peak_rss(dir: &Path, bin: &Path, args: &[&str]) -> (u64, i32, String) {
     let err = String::from_utf8_lossy(&out.stderr);
     let kib = err
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no figure from /usr/bin/time -v: {err}"));
     let wall = err
@@ -805,4 +810,99 @@ fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {
     assert_eq!(code, 0);
     eprintln!("entries {n}: audit peak RSS {kib} KiB; prove peak RSS {pkib} KiB");
     assert!(kib < 64 * 1024, "audit: peak RSS {kib} KiB");
+}
+
+/// Upload every file under `dir/rel` to `s`, keyed by its path relative to `dir`.
+fn upload(s: &dyn docseal::store::Store, dir: &Path, rel: &str) {
+    for e in std::fs::read_dir(dir.join(rel)).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        let key = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        if e.file_type().unwrap().is_dir() {
+            upload(s, dir, &key);
+        } else {
+            s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn issue17_migrate_to_v3_in_a_bucket_gives_the_v3_vector_and_reads_as_on_disk() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let s = w.store("docseal-v3", "m1");
+    upload(&s, &repo("tests/vectors/log-v2/archive"), "");
+    let run = |args: &[&str]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    };
+    let d = run(&["archive", "migrate", "s3://docseal-v3/m1", "--to", "v3"]);
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    // The bucket now holds the v3 vector, object for object, byte for byte.
+    let mut want = Vec::new();
+    files_under(&repo("tests/vectors/log-v3/archive"), ".", &mut want);
+    let mut keys = Vec::new();
+    let page = s.list("", None, 1000).unwrap();
+    for item in &page.items {
+        keys.push(format!("./{}", item.key));
+        let got = s.get(&item.key, 1 << 20).unwrap().unwrap().bytes;
+        assert_eq!(
+            got,
+            std::fs::read(repo("tests/vectors/log-v3/archive").join(&item.key)).unwrap(),
+            "{}",
+            item.key
+        );
+    }
+    want.sort();
+    keys.sort();
+    assert_eq!(keys, want);
+    // Run again: nothing to do.
+    let d = run(&["archive", "migrate", "s3://docseal-v3/m1", "--to", "v3"]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    assert!(d.stdout().contains("already"), "{}", d.stdout());
+    // Audit and proofs from the bucket are those of the vector on disk.
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let key = key.to_str().unwrap();
+    let r = run(&[
+        "archive",
+        "audit",
+        "s3://docseal-v3/m1",
+        "--json",
+        "--trust",
+        key,
+    ]);
+    let l = audit(&env, &repo("tests/vectors/log-v3/archive"));
+    assert_eq!(findings(&r), findings(&l));
+    let c = content(1);
+    let d = run(&[
+        "archive",
+        "prove",
+        "s3://docseal-v3/m1",
+        &c,
+        "--out",
+        "i.json",
+    ]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    assert_eq!(
+        std::fs::read(env.path("i.json")).unwrap(),
+        std::fs::read(repo("tests/vectors/log-v1/inclusion-1-at-3.json")).unwrap()
+    );
+    // A damaged v2 log in a bucket: refused, nothing written.
+    let s2 = w.store("docseal-v3", "m2");
+    upload(&s2, &repo("tests/vectors/log-v2/archive"), "");
+    let e = std::fs::read_to_string(repo("tests/vectors/log-v2/archive/log/entries")).unwrap();
+    s2.put("log/entries", e.replace("bundle-1", "bundle-6").as_bytes())
+        .unwrap();
+    let d = run(&["archive", "migrate", "s3://docseal-v3/m2", "--to", "v3"]);
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(s2.get("log/sequence", 1 << 20).unwrap().is_none());
+    assert!(s2.list("log/index/", None, 10).unwrap().items.is_empty());
 }

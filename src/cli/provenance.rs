@@ -343,11 +343,7 @@ fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
 fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
     let wait = std::time::Duration::from_secs(a.wait);
     if docseal::store::is_s3(&a.archive) {
-        return Err(Error::invalid(
-            docseal::store::safe_display(&a.archive),
-            "archive migrate works on a local archive directory only (not yet on s3://)",
-        )
-        .into());
+        return migrate_s3(&a);
     }
     let v1 = !archive::tiles::is_v2(&a.archive)? && !archive::v3log::is_v3(&a.archive)?;
     if a.to == "v2" || v1 {
@@ -380,6 +376,35 @@ fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
             r.entries
         );
     }
+    Ok(0)
+}
+
+/// `archive migrate s3://... --to v3`: the log checked on a private copy, the index, the
+/// sequence and the removal of log/entries written to the bucket.
+fn migrate_s3(a: &ArchiveMigrateArgs) -> Result<u8> {
+    let name = docseal::store::safe_display(&a.archive);
+    if a.to != "v3" {
+        return Err(Error::invalid(
+            name,
+            "an archive on object storage migrates to v3 only (--to v3); a v1 log there must be migrated to v2 on a local copy",
+        )
+        .into());
+    }
+    let store = docseal::store::Location::parse(&a.archive)
+        .and_then(|l| l.open())
+        .map_err(|e| Error::invalid(name.clone(), e.to_string()))?;
+    let mirror = super::s3archive::Mirror::of(&a.archive, false)?
+        .ok_or_else(|| Error::invalid(name.clone(), "not an s3:// location"))?;
+    let r = super::s3archive::renamed(
+        Some(&mirror),
+        archive::v3log::migrate_v3_store(store.as_ref(), mirror.path()),
+    )?;
+    println!(
+        "{name}: log v3 {}: {} entries in the entry bundles and log/index/, log/sequence starts at {}",
+        if r.already { "already" } else { "written" },
+        r.entries,
+        r.entries
+    );
     Ok(0)
 }
 

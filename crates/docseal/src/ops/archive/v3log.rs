@@ -8,6 +8,7 @@ use super::tiles::DiskTiles;
 use super::v3::{Sequence, MAX_SEQUENCE_BYTES, SEQUENCE_FILE};
 use super::{invalid, read_limited, real_dir, ENTRIES_FILE, MAX_ENTRY_LINE};
 use crate::format::error::Result;
+use crate::format::store::Store;
 use crate::format::tlog::{TileId, Tiles, TILE_WIDTH};
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -218,69 +219,142 @@ pub struct MigratedV3 {
 /// then `log/entries` removed. Refuses a damaged log (any error an audit without trust
 /// reports), tiles that do not give the latest checkpoint's root, and entries after the latest
 /// checkpoint. Restartable at any point; under the archive's lock. Writes go through the
-/// archive's [`LocalStore`](crate::format::store::LocalStore).
+/// archive's [`LocalStore`](crate::format::store::LocalStore), as [`migrate_v3_store`] does.
 pub fn migrate_v3(archive: &Path, wait: std::time::Duration) -> Result<MigratedV3> {
-    use crate::format::store::{put_new_or_same, Store};
     let label = archive.display().to_string();
     if !real_dir(archive, "log")? {
         return Err(invalid(&label, "is not an archive (no log/ directory)"));
     }
-    let v3 = is_v3(archive)?;
-    if !v3 && !super::tiles::is_v2(archive)? {
+    let _lock = super::Lock::acquire(archive, wait, true)?;
+    let store = crate::format::store::LocalStore::new(archive);
+    migrate_v3_store(&store, archive)
+}
+
+/// [`migrate_v3`] of the archive in `store` (local or object storage), checked on `copy`: the
+/// archive itself for a local store, else a copy of the store's log (`log/`) made just
+/// before. On object storage, `log/entries` must still be the bytes of the copy when the
+/// sequence is written and after (else the sequence is removed again and the migration
+/// refused: an add of a v2-only release ran meanwhile); no add of such a release may run
+/// during a migration (one that ran between the last check and the removal of `log/entries`
+/// would be lost).
+pub fn migrate_v3_store(store: &dyn Store, copy: &Path) -> Result<MigratedV3> {
+    let label = store.root();
+    let fail = |what: &str, e: crate::format::store::StoreError| {
+        invalid(format!("{label}/{what}"), e.to_string())
+    };
+    if !real_dir(copy, "log")? {
+        return Err(invalid(&label, "is not an archive (no log/ directory)"));
+    }
+    let v3 = is_v3(copy)?;
+    if !v3 && !super::tiles::is_v2(copy)? {
         return Err(invalid(
             &label,
             "its log is v1: it must be migrated to v2 first (which needs the archive key)",
         ));
     }
-    let _lock = super::Lock::acquire(archive, wait, true)?;
-    let store = crate::format::store::LocalStore::new(archive);
-    let store: &dyn Store = &store;
-    let lc = super::check_log(archive, None, &[], &mut |_| Ok(()))?;
+    let (latest, n) = migratable_v3(copy, &label, v3)?;
+    if v3 {
+        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes.
+        store
+            .delete(ENTRIES_FILE)
+            .map_err(|e| fail(ENTRIES_FILE, e))?;
+        return Ok(MigratedV3 {
+            entries: n,
+            already: true,
+        });
+    }
+    write_index(store, copy, &label)?;
+    let entries_now = || -> Result<Option<Vec<u8>>> {
+        let max = std::fs::metadata(copy.join(ENTRIES_FILE)).map_or(0, |m| m.len());
+        match store.get(ENTRIES_FILE, max) {
+            Ok(o) => Ok(o.map(|o| o.bytes)),
+            Err(crate::format::store::StoreError::TooLarge { .. }) => Ok(None),
+            Err(e) => Err(fail(ENTRIES_FILE, e)),
+        }
+    };
+    let checked = std::fs::read(copy.join(ENTRIES_FILE))
+        .map_err(|e| crate::format::error::Error::io(copy.join(ENTRIES_FILE), e))?;
+    let changed = || {
+        invalid(
+            format!("{label}/{ENTRIES_FILE}"),
+            "changed during the migration (an add ran meanwhile); nothing migrated: migrate again",
+        )
+    };
+    if entries_now()?.as_deref() != Some(&checked[..]) {
+        return Err(changed());
+    }
+    let seq = Sequence {
+        start: latest,
+        tail: Vec::new(),
+    };
+    match crate::format::store::put_new_or_same(store, SEQUENCE_FILE, &seq.to_bytes()) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(invalid(
+                format!("{label}/{SEQUENCE_FILE}"),
+                "appeared during the migration with other contents",
+            ))
+        }
+        Err(e) => return Err(fail(SEQUENCE_FILE, e)),
+    }
+    if entries_now()?.as_deref() != Some(&checked[..]) {
+        store
+            .delete(SEQUENCE_FILE)
+            .map_err(|e| fail(SEQUENCE_FILE, e))?;
+        return Err(changed());
+    }
+    store
+        .delete(ENTRIES_FILE)
+        .map_err(|e| fail(ENTRIES_FILE, e))?;
+    Ok(MigratedV3 {
+        entries: latest,
+        already: false,
+    })
+}
+
+/// The log of `copy` as checked before a migration to v3: the latest checkpoint's size and
+/// the number of entries; refused if damaged, with entries after that checkpoint, or (v2)
+/// with entry bundles that do not give its root.
+fn migratable_v3(copy: &Path, label: &str, v3: bool) -> Result<(u64, u64)> {
+    let lc = super::check_log(copy, None, &[], &mut |_| Ok(()))?;
     if let Some(bad) = lc.sink.first_error(&[]) {
         return Err(invalid(
-            &label,
+            label,
             format!("{bad}; not migrating a damaged log ({})", super::AUDIT_HINT),
         ));
     }
     let Some((latest, _)) = lc.sound.last() else {
-        return Err(invalid(&label, "has no checkpoint to migrate"));
+        return Err(invalid(label, "has no checkpoint to migrate"));
     };
     if v3 {
-        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes.
-        remove_entries_file(archive)?;
-        return Ok(MigratedV3 {
-            entries: lc.n,
-            already: true,
-        });
+        return Ok((latest.size, lc.n));
     }
     if lc.n != latest.size || lc.orphan.is_some() {
         return Err(invalid(
-            &label,
+            label,
             "has entries after its latest checkpoint (an interrupted add): the next add completes them; migrate after it",
         ));
     }
     // The entry bundles become the only copy of the entries: they must give the signed root.
-    let mut t = Tiles::new(DiskTiles::new(archive), latest.size);
+    let mut t = Tiles::new(DiskTiles::new(copy), latest.size);
     match crate::format::tlog::check_all(&mut t, MAX_ENTRY_LINE, &mut |_, _| {}) {
-        Ok(root) if root == latest.root => {}
-        Ok(_) => {
-            return Err(invalid(
-                &label,
-                format!(
-                    "its entry bundles do not give the root checkpoint {} signs; not migrating a damaged log",
-                    latest.size
-                ),
-            ))
-        }
-        Err(e) => {
-            return Err(invalid(
-                format!("{label}/log/{e}"),
-                "not migrating a damaged log",
-            ))
-        }
+        Ok(root) if root == latest.root => Ok((latest.size, lc.n)),
+        Ok(_) => Err(invalid(
+            label,
+            format!(
+                "its entry bundles do not give the root checkpoint {} signs; not migrating a damaged log",
+                latest.size
+            ),
+        )),
+        Err(e) => Err(invalid(format!("{label}/log/{e}"), "not migrating a damaged log")),
     }
+}
+
+/// Write both index objects of every entry of `copy`'s `log/entries` to `store`
+/// (create-only; the same bytes there already are fine; other bytes refuse).
+fn write_index(store: &dyn Store, copy: &Path, label: &str) -> Result<()> {
     let mut failed: Option<crate::format::error::Error> = None;
-    super::scan_entries(archive, &Default::default(), &mut |_, _, line| {
+    super::scan_entries(copy, &Default::default(), &mut |_, _, line| {
         if failed.is_some() {
             return Ok(());
         }
@@ -293,7 +367,7 @@ pub fn migrate_v3(archive: &Path, wait: std::time::Duration) -> Result<MigratedV
             super::v3::content_index_path(&e.content_sha256),
         ];
         for p in paths.into_iter().flatten() {
-            match put_new_or_same(store, &p, &bytes) {
+            match crate::format::store::put_new_or_same(store, &p, &bytes) {
                 Ok(true) => {}
                 Ok(false) => {
                     failed = Some(invalid(
@@ -313,40 +387,7 @@ pub fn migrate_v3(archive: &Path, wait: std::time::Duration) -> Result<MigratedV
         }
         Ok(())
     })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let seq = Sequence {
-        start: latest.size,
-        tail: Vec::new(),
-    };
-    match put_new_or_same(store, SEQUENCE_FILE, &seq.to_bytes()) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(invalid(
-                format!("{label}/{SEQUENCE_FILE}"),
-                "appeared during the migration with other contents",
-            ))
-        }
-        Err(e) => return Err(invalid(format!("{label}/{SEQUENCE_FILE}"), e.to_string())),
-    }
-    remove_entries_file(archive)?;
-    Ok(MigratedV3 {
-        entries: latest.size,
-        already: false,
-    })
-}
-
-/// Remove `log/entries` (a v2-only release then refuses the archive rather than fork it).
-fn remove_entries_file(archive: &Path) -> Result<()> {
-    let p = archive.join(ENTRIES_FILE);
-    match std::fs::remove_file(&p) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(crate::format::error::Error::io(&p, e)),
-    }
-    let log = archive.join("log");
-    crate::format::durable::sync_dir(&log).map_err(|e| crate::format::error::Error::io(&log, e))
+    failed.map_or(Ok(()), Err)
 }
 
 // ---------------------------------------------------------------------------------------------
