@@ -906,3 +906,29 @@ fn issue17_migrate_to_v3_in_a_bucket_gives_the_v3_vector_and_reads_as_on_disk() 
     assert!(s2.get("log/sequence", 1 << 20).unwrap().is_none());
     assert!(s2.list("log/index/", None, 10).unwrap().items.is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn issue17_v3_index_directories_as_symbolic_links_are_findings_never_followed() {
+    for dir in ["log/index", "log/index/name", "log/index/content"] {
+        let (d, x) = tampered("a", |a| {
+            // The real index moved out of the archive; a link to it where it was.
+            let out = a.parent().unwrap().join("elsewhere");
+            std::fs::rename(a.join(dir), &out).unwrap();
+            std::os::unix::fs::symlink(&out, a.join(dir)).unwrap();
+            // What it points to is garbage: read through the link, it would be findings.
+            let mut files = Vec::new();
+            files_under(&out, ".", &mut files);
+            for f in files {
+                std::fs::write(out.join(f), b"garbage\n").unwrap();
+            }
+        });
+        assert_eq!(d.code(), 1, "{dir}");
+        assert!(
+            x.contains(&format!("archive.symlink error {dir}")),
+            "{dir}: {x:?}"
+        );
+        // Not followed: no index object was read through it.
+        assert!(!has(&x, "log.index_invalid"), "{dir}: {x:?}");
+    }
+}
