@@ -548,47 +548,64 @@ impl<'a> IndexCheck<'a> {
 
     /// Walk `log/index/`: objects that no entry gives are findings; the sum of the keys of
     /// the others must be the sum the entries gave (else some object claims an entry the log
-    /// does not hold at that index: found by reading that entry's bundle).
+    /// does not hold at that index: named by a second walk reading the entries' bundles).
     fn walk(&mut self, start: u64) -> Result<()> {
+        let (mut sum, mut n) = (0u64, 0u64);
+        self.each_object(start, true, &mut |_, k, _| {
+            sum = sum.wrapping_add(k);
+            n += 1;
+        })?;
+        if n != self.count || sum != self.sum {
+            self.name_planted(start)?;
+        }
+        Ok(())
+    }
+
+    /// Each well-formed index object under `log/index/` that is not the tail's, at the path its
+    /// line gives, for an entry below `start`: its path, key and entry to `each`. With
+    /// `report`, the others are findings.
+    // About 80 lines: one walk, each way an object can be wrong checked in order.
+    fn each_object(
+        &mut self,
+        start: u64,
+        report: bool,
+        each: &mut dyn FnMut(&str, u64, super::Entry),
+    ) -> Result<()> {
         use crate::format::finding::{Code, Finding};
-        let mut found_sum = 0u64;
-        let mut found = 0u64;
-        let mut suspects: Vec<(String, super::Entry)> = Vec::new();
-        let mut suspect_count = 0u64;
+        let io = |p: &Path, e| crate::format::error::Error::io(p, e);
         for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
             let mut todo = vec![(dir.to_string(), 0usize)];
             while let Some((rel, depth)) = todo.pop() {
                 let p = self.archive.join(&rel);
-                let m = match std::fs::symlink_metadata(&p) {
-                    Ok(m) => m,
-                    Err(_) => continue,
+                let Ok(m) = std::fs::symlink_metadata(&p) else {
+                    continue;
+                };
+                let mut bad = |why: String, code: Code| {
+                    if report {
+                        self.f.push(Finding::at(code, &rel, why));
+                    }
                 };
                 if m.file_type().is_symlink() {
-                    self.f.push(Finding::at(
-                        crate::format::finding::Code::ArchiveSymlink,
-                        &rel,
-                        "a symbolic link in the archive (never followed)",
-                    ));
+                    bad(
+                        "a symbolic link in the archive (never followed)".into(),
+                        Code::ArchiveSymlink,
+                    );
                     continue;
                 }
                 if depth < 3 && m.is_dir() {
-                    let rd = std::fs::read_dir(&p)
-                        .map_err(|e| crate::format::error::Error::io(&p, e))?;
-                    for ent in rd {
-                        let ent = ent.map_err(|e| crate::format::error::Error::io(&p, e))?;
+                    for ent in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
+                        let ent = ent.map_err(|e| io(&p, e))?;
                         let name = ent.file_name().to_string_lossy().into_owned();
                         todo.push((format!("{rel}/{name}"), depth + 1));
                     }
                     continue;
                 }
-                let bad = |f: &mut super::Sink, why: String| {
-                    f.push(Finding::at(Code::LogIndexInvalid, &rel, why))
-                };
+                let inv = Code::LogIndexInvalid;
                 if depth != 3 {
                     bad(
-                        &mut self.f,
                         "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)"
                             .into(),
+                        inv,
                     );
                     continue;
                 }
@@ -596,7 +613,7 @@ impl<'a> IndexCheck<'a> {
                     Ok(Some(b)) => b,
                     Ok(None) => continue,
                     Err(e) => {
-                        bad(&mut self.f, format!("cannot be read: {e}"));
+                        bad(format!("cannot be read: {e}"), inv);
                         continue;
                     }
                 };
@@ -607,7 +624,7 @@ impl<'a> IndexCheck<'a> {
                 let e = match super::v3::parse_index(&bytes) {
                     Ok(e) => e,
                     Err(why) => {
-                        bad(&mut self.f, format!("not an index object: {why}"));
+                        bad(format!("not an index object: {why}"), inv);
                         continue;
                     }
                 };
@@ -617,62 +634,55 @@ impl<'a> IndexCheck<'a> {
                     super::v3::content_index_path(&e.content_sha256)
                 };
                 if want.as_deref() != Some(rel.as_str()) {
-                    bad(&mut self.f, format!("holds entry {} ({}), whose index object is elsewhere: planted or moved", e.index, e.name));
-                    continue;
-                }
-                if e.index >= start {
-                    bad(&mut self.f, format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index));
-                    continue;
-                }
-                found_sum = found_sum.wrapping_add(k);
-                found += 1;
-                // Kept only a few: when the sums differ, these are checked against the log.
-                suspect_count += 1;
-                if suspects.len() < 4096 {
-                    suspects.push((rel.clone(), e));
+                    bad(format!("holds entry {} ({}), whose index object is elsewhere: planted or moved", e.index, e.name), inv);
+                } else if e.index >= start {
+                    bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
+                } else {
+                    each(&rel, k, e);
                 }
             }
-        }
-        if found != self.count || found_sum != self.sum {
-            self.name_planted(start, &suspects, suspect_count)?;
         }
         Ok(())
     }
 
-    /// Some well-formed index objects claim entries the log holds otherwise: name them by
-    /// reading the entries they claim from the entry bundles (only on damage).
-    fn name_planted(
-        &mut self,
-        start: u64,
-        suspects: &[(String, super::Entry)],
-        total: u64,
-    ) -> Result<()> {
+    /// Some well-formed index objects claim entries the log holds otherwise: name them (at
+    /// most [`super::MAX_REPORTED`]) by reading the entries they claim from the entry bundles
+    /// (only on damage).
+    fn name_planted(&mut self, start: u64) -> Result<()> {
         use crate::format::finding::{Code, Finding};
         let mut tiles = Tiles::new(DiskTiles::new(self.archive), start);
-        let mut named = 0usize;
-        for (rel, e) in suspects {
-            let b = e.index / TILE_WIDTH;
-            let real = tiles
-                .entries(b, MAX_ENTRY_LINE)
-                .ok()
-                .and_then(|v| v.get((e.index % TILE_WIDTH) as usize).cloned());
-            if real.as_deref() != Some(e.line().as_bytes()) {
-                named += 1;
-                self.f.push(Finding::at(
-                    Code::LogIndexInvalid,
-                    rel,
-                    format!(
-                        "claims entry {} ({}), which the log holds otherwise: planted",
-                        e.index, e.name
-                    ),
-                ));
+        let mut last: Option<(u64, Vec<Vec<u8>>)> = None;
+        let mut planted: Vec<(String, super::Entry)> = Vec::new();
+        self.each_object(start, false, &mut |rel, _, e| {
+            if planted.len() >= super::MAX_REPORTED {
+                return;
             }
-        }
-        if named == 0 {
+            let b = e.index / TILE_WIDTH;
+            if last.as_ref().is_none_or(|(lb, _)| *lb != b) {
+                last = Some((b, tiles.entries(b, MAX_ENTRY_LINE).unwrap_or_default()));
+            }
+            let real = last
+                .as_ref()
+                .and_then(|(_, v)| v.get((e.index % TILE_WIDTH) as usize));
+            if real.map(Vec::as_slice) != Some(e.line().as_bytes()) {
+                planted.push((rel.to_string(), e));
+            }
+        })?;
+        if planted.is_empty() {
             self.f.push(Finding::at(
                 Code::LogIndexInvalid,
-                super::v3::NAME_INDEX_DIR.trim_end_matches("/name"),
-                format!("{total} index objects found do not match the log's entries (planted or altered)"),
+                "log/index",
+                "index objects found do not match the log's entries (planted or altered)",
+            ));
+        }
+        for (rel, e) in planted {
+            self.f.push(Finding::at(
+                Code::LogIndexInvalid,
+                &rel,
+                format!(
+                    "claims entry {} ({}), which the log holds otherwise: planted",
+                    e.index, e.name
+                ),
             ));
         }
         Ok(())
