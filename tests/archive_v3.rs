@@ -932,3 +932,28 @@ fn issue17_v3_index_directories_as_symbolic_links_are_findings_never_followed() 
         assert!(!has(&x, "log.index_invalid"), "{dir}: {x:?}");
     }
 }
+
+#[test]
+fn issue17_v3_huge_sequence_is_refused_by_its_size_not_read() {
+    let env = Env::new();
+    let a = v3_copy(&env, "a");
+    let f = std::fs::File::create(a.join("log/sequence")).unwrap();
+    f.set_len(1 << 40).unwrap();
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let (kib, code, out) = peak_rss(
+        env.dir.path(),
+        Path::new(env!("CARGO_BIN_EXE_docseal")),
+        &[
+            "archive",
+            "audit",
+            "a",
+            "--json",
+            "--trust",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("log.sequence_invalid"), "{out}");
+    // Reading up to the bound (134 MB) before refusing would show here.
+    assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
+}

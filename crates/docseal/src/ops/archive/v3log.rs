@@ -28,6 +28,12 @@ pub fn is_v3(archive: &Path) -> Result<bool> {
 /// `log/sequence` read (bounded, never through a link, no FIFO) and parsed strictly; the
 /// problem otherwise (without the file's name).
 pub fn read_sequence(archive: &Path) -> std::result::Result<Sequence, String> {
+    // A file larger than the bound is refused by its size, before any byte is read.
+    if let Ok(Some(f)) = super::open_nofollow(&archive.join(SEQUENCE_FILE)) {
+        if f.metadata().is_ok_and(|m| m.len() > MAX_SEQUENCE_BYTES) {
+            return Err(format!("larger than {MAX_SEQUENCE_BYTES} bytes"));
+        }
+    }
     let bytes = match read_limited(&archive.join(SEQUENCE_FILE), MAX_SEQUENCE_BYTES) {
         Err(e) => {
             let s = e.to_string();
