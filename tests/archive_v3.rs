@@ -480,6 +480,9 @@ fn issue17_migrate_to_v3_is_restartable_and_refuses_damage() {
         .args(["--to", "v3"])
         .ok();
     assert!(!a.join("log/entries").exists());
+    // Back to v2 is not a migration there is.
+    let d = env.cmd().args(["archive", "migrate"]).arg(&a).fails(2);
+    assert!(d.stderr().contains("its log is v3"), "{}", d.stderr());
     // Interrupted while writing the index: some objects there, no sequence yet.
     let b = v2_copy(&env, "b");
     let p = name_path("bundle-0.zip");

@@ -345,8 +345,19 @@ fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
     if docseal::store::is_s3(&a.archive) {
         return migrate_s3(&a);
     }
-    let v1 = !archive::tiles::is_v2(&a.archive)? && !archive::v3log::is_v3(&a.archive)?;
-    if a.to == "v2" || v1 {
+    let v3 = archive::v3log::is_v3(&a.archive)?;
+    let v1 = !v3 && !archive::tiles::is_v2(&a.archive)?;
+    if a.to == "v2" && !v1 {
+        let now = if v3 {
+            "v3 (log/sequence exists)"
+        } else {
+            "v2 already (log/tile/ exists)"
+        };
+        return Err(
+            Error::invalid(a.archive.display().to_string(), format!("its log is {now}")).into(),
+        );
+    }
+    if v1 {
         let Some(key) = a.key.clone() else {
             return Err(Error::invalid(
                 a.archive.display().to_string(),
