@@ -412,7 +412,8 @@ pub enum ArchiveCommand {
     /// added); without, only the form is checked and `archive audit --witness` checks them.
     CosignCheckpoint(ArchiveCosignArgs),
     /// Lay a v1 archive's log out as v2 (C2SP tlog-tiles and a signed-note checkpoint at
-    /// log/checkpoint), keeping every v1 file as it is.
+    /// log/checkpoint), keeping every v1 file as it is; with --to v3, then as v3 (log/sequence
+    /// and log/index/ instead of log/entries, the layout for object storage).
     Migrate(ArchiveMigrateArgs),
 }
 
@@ -441,10 +442,21 @@ pub struct ArchiveCosignArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveMigrateArgs {
-    /// The archive directory (v1 log).
+    /// The archive directory (v1 log; with --to v3, v1 or v2), or with --to v3
+    /// s3://BUCKET/PREFIX (a v2 archive there; no add of a release that reads only v2 may run
+    /// meanwhile).
     pub archive: PathBuf,
-    #[command(flatten)]
-    pub key: KeyArgs,
+    /// The log version to lay the archive out as: v2, or v3 (a v1 log is migrated to v2
+    /// first). v3 has no log/entries: a release that reads only v2 refuses it.
+    #[arg(long, value_name = "VERSION", default_value = "v2", value_parser = ["v2", "v3"])]
+    pub to: String,
+    /// The secret key file (minisign format): needed to migrate a v1 log (it signs
+    /// log/checkpoint); v2 to v3 needs none.
+    #[arg(long, value_name = "PATH.key")]
+    pub key: Option<PathBuf>,
+    /// Read the key's passphrase from the first line of FILE (otherwise asked on the terminal).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// Wait at most this long for an `archive add` on the same archive to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub wait: u64,

@@ -4,6 +4,7 @@
 use super::args::{
     ArchiveAddArgs, ArchiveAuditArgs, ArchiveCheckProofArgs, ArchiveCommand, ArchiveCosignArgs,
     ArchiveMigrateArgs, ArchiveProveArgs, ArchiveProveConsistencyArgs, CosignArgs, HistoryArgs,
+    KeyArgs,
 };
 use super::load::{limits, load_secret_key};
 use super::output;
@@ -340,13 +341,80 @@ fn cosign_checkpoint(a: ArchiveCosignArgs) -> Result<u8> {
 }
 
 fn migrate(a: ArchiveMigrateArgs) -> Result<u8> {
-    let key = load_secret_key(&a.key)?;
-    let r = archive::tiles::migrate(&a.archive, &key, std::time::Duration::from_secs(a.wait))?;
+    let wait = std::time::Duration::from_secs(a.wait);
+    if docseal::store::is_s3(&a.archive) {
+        return migrate_s3(&a);
+    }
+    let v3 = archive::v3log::is_v3(&a.archive)?;
+    let v1 = !v3 && !archive::tiles::is_v2(&a.archive)?;
+    if a.to == "v2" && !v1 {
+        let now = if v3 {
+            "v3 (log/sequence exists)"
+        } else {
+            "v2 already (log/tile/ exists)"
+        };
+        return Err(
+            Error::invalid(a.archive.display().to_string(), format!("its log is {now}")).into(),
+        );
+    }
+    if v1 {
+        let Some(key) = a.key.clone() else {
+            return Err(Error::invalid(
+                a.archive.display().to_string(),
+                "its log is v1: migrating it to v2 signs log/checkpoint, which needs --key",
+            )
+            .into());
+        };
+        let key = load_secret_key(&KeyArgs {
+            key,
+            passphrase_file: a.passphrase_file.clone(),
+        })?;
+        let r = archive::tiles::migrate(&a.archive, &key, wait)?;
+        println!(
+            "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
+            a.archive.display(),
+            r.entries,
+            r.checkpoint
+        );
+    }
+    if a.to == "v3" {
+        let r = archive::v3log::migrate_v3(&a.archive, wait)?;
+        println!(
+            "{}: log v3 {}: {} entries in the entry bundles and log/index/, log/sequence starts at {}",
+            a.archive.display(),
+            if r.already { "already" } else { "written" },
+            r.entries,
+            r.entries
+        );
+    }
+    Ok(0)
+}
+
+/// `archive migrate s3://... --to v3`: the log checked on a private copy, the index, the
+/// sequence and the removal of log/entries written to the bucket.
+fn migrate_s3(a: &ArchiveMigrateArgs) -> Result<u8> {
+    let name = docseal::store::safe_display(&a.archive);
+    if a.to != "v3" {
+        return Err(Error::invalid(
+            name,
+            "an archive on object storage migrates to v3 only (--to v3); a v1 log there must be migrated to v2 on a local copy",
+        )
+        .into());
+    }
+    let store = docseal::store::Location::parse(&a.archive)
+        .and_then(|l| l.open())
+        .map_err(|e| Error::invalid(name.clone(), e.to_string()))?;
+    let mirror = super::s3archive::Mirror::of(&a.archive, false)?
+        .ok_or_else(|| Error::invalid(name.clone(), "not an s3:// location"))?;
+    let r = super::s3archive::renamed(
+        Some(&mirror),
+        archive::v3log::migrate_v3_store(store.as_ref(), mirror.path()),
+    )?;
     println!(
-        "{}: log v2 written: tiles of {} entries, log/checkpoint is checkpoint {}",
-        a.archive.display(),
+        "{name}: log v3 {}: {} entries in the entry bundles and log/index/, log/sequence starts at {}",
+        if r.already { "already" } else { "written" },
         r.entries,
-        r.checkpoint
+        r.entries
     );
     Ok(0)
 }

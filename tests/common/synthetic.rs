@@ -90,3 +90,39 @@ fn tiles_of(archive: &Path, old: u64, lines: &[String]) -> docseal::log::Hash {
     }
     root
 }
+
+/// Lay the synthetic v2 log of `archive` (latest checkpoint = every entry) out as v3 the way
+/// `archive migrate --to v3` does (both index objects of every entry, `log/sequence` with
+/// start = the number of entries, `log/entries` removed), with plain file writes (no sync
+/// per object: a fixture for the scale tests, not a migration).
+pub fn synthetic_to_v3(archive: &Path) {
+    use docseal::archive::v3;
+    use std::io::BufRead;
+    let entries = archive.join("log/entries");
+    let r = std::io::BufReader::new(std::fs::File::open(&entries).unwrap());
+    let mut n = 0u64;
+    let mut made = std::collections::HashSet::new();
+    for line in r.lines() {
+        let line = line.unwrap();
+        let e = docseal::archive::Entry::parse(line.as_bytes()).unwrap();
+        let bytes = v3::index_bytes(&e);
+        for p in [
+            v3::name_index_path(&e.name),
+            v3::content_index_path(&e.content_sha256).unwrap(),
+        ] {
+            let p = archive.join(p);
+            let dir = p.parent().unwrap().to_path_buf();
+            if made.insert(dir.clone()) {
+                std::fs::create_dir_all(&dir).unwrap();
+            }
+            std::fs::write(p, &bytes).unwrap();
+        }
+        n += 1;
+    }
+    let seq = v3::Sequence {
+        start: n,
+        tail: Vec::new(),
+    };
+    std::fs::write(archive.join(v3::SEQUENCE_FILE), seq.to_bytes()).unwrap();
+    std::fs::remove_file(entries).unwrap();
+}

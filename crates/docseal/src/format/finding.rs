@@ -244,6 +244,10 @@ codes! {
     LogInterrupted => "log.interrupted",
     /// A v2 log's tiles or entry bundles do not match its entries: missing, malformed or altered.
     LogTilesInvalid => "log.tiles_invalid",
+    /// A v3 log's `log/sequence` is not in the exact form docseal writes, cannot be read, or its start is not the size of a signed checkpoint.
+    LogSequenceInvalid => "log.sequence_invalid",
+    /// A v3 log's index (`log/index/`) does not match its entries: an index object missing, holding other bytes, or not some entry's.
+    LogIndexInvalid => "log.index_invalid",
     /// A witness cosignature by a key given with `--witness` does not verify over the checkpoint it is kept with.
     LogCosignatureInvalid => "log.cosignature_invalid",
     /// The latest checkpoint is cosigned by fewer distinct given witnesses than `--min-witnesses`.

@@ -185,6 +185,14 @@ pub fn add_wait(
         return Err(invalid("archive add", "no bundle given"));
     }
     let label = archive.display().to_string();
+    // A v3 log (docs/FORMAT.md C.4) is added to by the object-storage sequencer, never by
+    // appending to log/entries (that would fork it).
+    if v3log::is_v3(archive)? {
+        return Err(invalid(
+            &label,
+            "its log is v3 (log/sequence: laid out for object storage); a local add does not extend it",
+        ));
+    }
     lay_out(archive)?;
     let _lock = Lock::acquire(archive, wait, true)?;
     let v2 = lay_out_v2(archive)?;

@@ -94,13 +94,20 @@ pub fn audit_with(
     // The log, with each entry's bundle checked as it streams by.
     let keyed = Keyed::new();
     let mut bundles = BundleCheck::new(archive, &keyed, bundles_readable, limits);
+    let mut index = v3log::IndexCheck::new(archive);
     let lc = if log_readable {
         Some(check_log(archive, Some(trust), kept, &mut |e| {
+            index.entry(e)?;
             bundles.entry(e)
         })?)
     } else {
         None
     };
+    // v3: the index walked, the sequence's start, a migration left half done.
+    if let Some(lc) = &lc {
+        let signed: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+        index.finish(&signed, &mut f)?;
+    }
     let LogSummary {
         n,
         files,

@@ -106,7 +106,9 @@ pub fn evidence_for(
         )
     };
     let (has_log, _) = log_dirs(archive)?;
-    if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
+    if !has_log
+        || (open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() && !v3log::is_v3(archive)?)
+    {
         return Err(invalid(&label, "is not an archive (no log/entries)"));
     }
     // The checkpoints that count are known before the entries are read: each entry goes to

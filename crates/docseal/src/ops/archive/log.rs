@@ -22,6 +22,9 @@ pub(super) struct Scan {
     pub(super) stopped: Option<String>,
     /// The root of the first `n` entries, for each `n` asked for.
     pub(super) roots: HashMap<u64, Hash>,
+    /// v3: where and why reading the entries stopped early (an entry bundle missing or
+    /// malformed, `log/sequence` unreadable).
+    pub(super) source_problem: Option<(String, String)>,
 }
 
 /// What [`scan_entries`] calls for each line: its position, leaf hash and bytes.
@@ -36,10 +39,28 @@ pub(super) fn scan_entries(
     each: &mut EachLine<'_>,
 ) -> Result<Scan> {
     let path = archive.join(ENTRIES_FILE);
+    // v3: the entry bundles and the tail of log/sequence, as log/entries would hold them.
+    if v3log::is_v3(archive)? {
+        let mut r = v3log::EntrySource::open(archive);
+        let mut out = scan_lines(archive, &mut r, &path, want, each)?;
+        out.source_problem = r.problem().cloned();
+        return Ok(out);
+    }
     let Some(f) = open_nofollow(&path)? else {
         return Ok(Scan::default());
     };
     let mut r = BufReader::with_capacity(64 << 10, f);
+    scan_lines(archive, &mut r, &path, want, each)
+}
+
+/// [`scan_entries`] over the entry lines `r` gives (`path`: where errors point).
+fn scan_lines(
+    archive: &Path,
+    r: &mut dyn BufRead,
+    path: &Path,
+    want: &BTreeSet<u64>,
+    each: &mut EachLine<'_>,
+) -> Result<Scan> {
     let mut out = Scan::default();
     let max = max_entries(archive);
     let mut cr = CompactRange::new();
@@ -47,10 +68,10 @@ pub(super) fn scan_entries(
     let mut buf = Vec::with_capacity(512);
     loop {
         buf.clear();
-        let n = (&mut r)
+        let n = (&mut *r)
             .take(MAX_ENTRY_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| Error::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -213,17 +234,25 @@ pub(super) fn check_log(
     let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
     want.extend(kept.iter().map(|k| k.checkpoint.size));
     let keyed = Keyed::new();
-    let (scan, keys) = stream_entries(archive, &want, &keyed, each, &mut f)?;
+    let at = v3log::EntriesAt::of(archive);
+    let (scan, keys) = stream_entries(archive, &at, &want, &keyed, each, &mut f)?;
     let n = scan.lines;
     let roots = &scan.roots;
     let altered_range = check_roots(&sound, roots, n, &mut f);
     check_chain(&sound, &cps.files, &mut f);
     let orphan = check_orphan(orphan_sig, &cps.files, roots, trust, &mut f);
-    check_signed(orphan.as_ref(), &sound, n, cps.files.is_empty(), &mut f);
+    check_signed(
+        &at,
+        orphan.as_ref(),
+        &sound,
+        n,
+        cps.files.is_empty(),
+        &mut f,
+    );
     check_kept(kept, trust, &sound, roots, &cps.files, n, &mut f);
     // Duplicate names and contents, and the names in an altered range: a second pass, only
     // when needed.
-    check_duplicates(archive, &keyed, keys, altered_range, &mut f)?;
+    check_duplicates(archive, &at, &keyed, keys, altered_range, &mut f)?;
     Ok(LogCheck {
         n,
         files: cps.files.len(),
@@ -231,10 +260,6 @@ pub(super) fn check_log(
         orphan,
         sink: f,
     })
-}
-
-fn line_at(i: u64) -> String {
-    format!("{ENTRIES_FILE}:{}", i + 1)
 }
 
 /// The checkpoints that count, in size order, with who signed them.
@@ -381,6 +406,7 @@ struct EntryKeys {
 /// `want`, malformed lines, an interrupted write and index fields reported.
 fn stream_entries(
     archive: &Path,
+    at: &v3log::EntriesAt,
     want: &BTreeSet<u64>,
     keyed: &Keyed,
     each: &mut dyn FnMut(&Entry) -> Result<()>,
@@ -397,7 +423,7 @@ fn stream_entries(
         let e = match Entry::parse(line) {
             Ok(e) => e,
             Err(why) => {
-                f.push(Finding::at(Code::LogMalformed, line_at(pos), why));
+                f.push(Finding::at(Code::LogMalformed, at.line(pos), why));
                 if let Some(v) = &mut indices {
                     v.push(u32::MAX);
                 }
@@ -423,13 +449,25 @@ fn stream_entries(
     })?;
     let n = scan.lines;
     if let Some(why) = &scan.stopped {
-        f.push(Finding::at(Code::LogMalformed, ENTRIES_FILE, why.clone()));
+        f.push(Finding::at(Code::LogMalformed, at.whole(), why.clone()));
+    }
+    if let Some((path, why)) = &scan.source_problem {
+        let code = if path == v3::SEQUENCE_FILE {
+            Code::LogSequenceInvalid
+        } else {
+            Code::LogTilesInvalid
+        };
+        f.push(Finding::at(
+            code,
+            path,
+            format!("{why}: the log's entries from entry {n} on cannot be read"),
+        ));
     }
     if scan.torn_tail > 0 {
         f.push(
             Finding::at(
                 Code::LogInterrupted,
-                line_at(n),
+                at.line(n),
                 format!(
                     "{} bytes after the last complete line: an interrupted archive add (the next add removes them; no checkpoint covers them)",
                     scan.torn_tail
@@ -439,7 +477,7 @@ fn stream_entries(
         );
     }
     if let Some(v) = indices {
-        index_findings(&v, &misplaced, f);
+        index_findings(at, &v, &misplaced, f);
     }
     let keys = EntryKeys {
         names: name_keys,
@@ -601,6 +639,7 @@ fn check_orphan(
 
 /// Entries no checkpoint signs (the latest being `orphan`, if any, else the last sound one).
 fn check_signed(
+    at: &v3log::EntriesAt,
     orphan: Option<&Checkpoint>,
     sound: &[(Checkpoint, String)],
     n: u64,
@@ -617,7 +656,7 @@ fn check_signed(
         Some(s) if n > s => f.push(
             Finding::at(
                 Code::LogUnsignedEntries,
-                line_at(s),
+                at.line(s),
                 format!(
                     "entries {s}..{} come after the latest checkpoint ({s}) and no checkpoint signs them",
                     n - 1
@@ -707,6 +746,7 @@ fn check_kept(
 /// range: a second pass over `log/entries`, only when needed.
 fn check_duplicates(
     archive: &Path,
+    at: &v3log::EntriesAt,
     keyed: &Keyed,
     keys: EntryKeys,
     altered_range: AlteredRange,
@@ -743,7 +783,7 @@ fn check_duplicates(
             }
             Ok(())
         })?;
-        duplicate_findings(&by_name, &by_content, altered_range, &range_names, f);
+        duplicate_findings(at, &by_name, &by_content, altered_range, &range_names, f);
     }
     Ok(())
 }
@@ -751,6 +791,7 @@ fn check_duplicates(
 /// The findings of [`check_duplicates`]: entries naming the same file (also differing only
 /// in case or Unicode form) or logging the same content, and the altered range with its names.
 fn duplicate_findings(
+    at: &v3log::EntriesAt,
     by_name: &BTreeMap<u64, Vec<(u64, String)>>,
     by_content: &BTreeMap<u64, Vec<u64>>,
     altered_range: AlteredRange,
@@ -779,7 +820,7 @@ fn duplicate_findings(
         for i in &v[1..] {
             f.push(Finding::at(
                 Code::LogEntryAltered,
-                ENTRIES_FILE,
+                at.whole(),
                 format!("entries {} and {i} log the same content", v[0]),
             ));
         }
@@ -803,7 +844,12 @@ fn duplicate_findings(
 
 /// Name removals, reorderings and duplicates from the entries' index fields (`indices` by
 /// position; `misplaced`: the first lines whose index is not their position).
-pub(super) fn index_findings(indices: &[u32], misplaced: &[(u64, u64, String)], f: &mut Sink) {
+pub(super) fn index_findings(
+    at: &v3log::EntriesAt,
+    indices: &[u32],
+    misplaced: &[(u64, u64, String)],
+    f: &mut Sink,
+) {
     let mut sorted: Vec<u32> = indices.iter().copied().filter(|&i| i != u32::MAX).collect();
     sorted.sort_unstable();
     // Indices beyond the number of lines cannot be told apart from altered ones: look for
@@ -825,7 +871,7 @@ pub(super) fn index_findings(indices: &[u32], misplaced: &[(u64, u64, String)], 
             removed += 1;
             f.push(Finding::at(
                 Code::LogEntryRemoved,
-                ENTRIES_FILE,
+                at.whole(),
                 format!("entry {k} is missing: its line was removed from the log"),
             ));
         } else if c > 1 {
@@ -839,7 +885,7 @@ pub(super) fn index_findings(indices: &[u32], misplaced: &[(u64, u64, String)], 
                     .collect();
                 f.push(Finding::at(
                     Code::LogEntryAltered,
-                    ENTRIES_FILE,
+                    at.whole(),
                     format!(
                         "lines {} all claim to be entry {k}: an entry was inserted or altered",
                         lines.join(", ")
@@ -852,7 +898,7 @@ pub(super) fn index_findings(indices: &[u32], misplaced: &[(u64, u64, String)], 
         for (pos, index, name) in misplaced {
             f.push(Finding::at(
                 Code::LogReordered,
-                format!("{ENTRIES_FILE}:{}", pos + 1),
+                at.line(*pos),
                 format!("holds entry {index} ({name}): entries were reordered"),
             ));
         }

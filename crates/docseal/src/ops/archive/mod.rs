@@ -30,6 +30,7 @@ mod proof;
 pub mod store_add;
 pub mod tiles;
 pub mod v3;
+pub mod v3log;
 pub mod witness;
 
 pub use add::*;
@@ -65,7 +66,7 @@ pub const MAX_ENTRIES_V2: u64 = 1 << 40;
 
 /// The entry limit of this archive's log: [`MAX_ENTRIES`] for v1, [`MAX_ENTRIES_V2`] for v2.
 fn max_entries(archive: &Path) -> u64 {
-    if tiles::is_v2(archive).unwrap_or(false) {
+    if tiles::is_v2(archive).unwrap_or(false) || v3log::is_v3(archive).unwrap_or(false) {
         MAX_ENTRIES_V2
     } else {
         MAX_ENTRIES as u64

@@ -113,7 +113,9 @@ pub(super) fn decode_path(path: &[String], max: usize) -> std::result::Result<Ve
 pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
     let label = archive.display().to_string();
     let (has_log, _) = log_dirs(archive)?;
-    if !has_log || open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() {
+    if !has_log
+        || (open_nofollow(&archive.join(ENTRIES_FILE))?.is_none() && !v3log::is_v3(archive)?)
+    {
         return Err(invalid(&label, "is not an archive (no log/entries)"));
     }
     let lc = check_log(archive, None, &[], &mut |_| Ok(()))?;
@@ -129,6 +131,37 @@ pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
 /// Which entry a prove command is about: a bundle file (by its content digest), the name of a
 /// bundle in the archive, or a content digest.
 pub(super) fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
+    let (content, label) = content_of(archive, which, limits)?;
+    // v3: through the content index, checked against the log (O(1) reads).
+    if v3log::is_v3(archive)? {
+        return v3log::entry_by_content(archive, which, &content, &label);
+    }
+    let mut found = None;
+    scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
+        // The content digest is the second field: parse only the line that has it.
+        if found.is_none() && line.split(|&b| b == b' ').nth(1) == Some(content.as_bytes()) {
+            found = Entry::parse(line).ok();
+        }
+        Ok(())
+    })?;
+    found.ok_or_else(|| not_logged(which, &content, &label))
+}
+
+/// The error for a content digest no entry of the log has.
+pub(super) fn not_logged(which: &str, content: &str, label: &str) -> Error {
+    if label.is_empty() {
+        invalid(which, "no log entry has this content digest")
+    } else {
+        invalid(
+            label,
+            format!("its content (sha256 {content}) is not in the archive's log"),
+        )
+    }
+}
+
+/// The content digest a prove command is about, and the file it was read from (empty for a
+/// digest given).
+fn content_of(archive: &Path, which: &str, limits: &Limits) -> Result<(String, String)> {
     let p = Path::new(which);
     let opts = Options {
         limits: limits.clone(),
@@ -162,24 +195,7 @@ pub(super) fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result
             "neither a bundle file, a bundle name in the archive, nor a content digest",
         ));
     };
-    let mut found = None;
-    scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
-        // The content digest is the second field: parse only the line that has it.
-        if found.is_none() && line.split(|&b| b == b' ').nth(1) == Some(content.as_bytes()) {
-            found = Entry::parse(line).ok();
-        }
-        Ok(())
-    })?;
-    found.ok_or_else(|| {
-        if label.is_empty() {
-            invalid(which, "no log entry has this content digest")
-        } else {
-            invalid(
-                &label,
-                format!("its content (sha256 {content}) is not in the archive's log"),
-            )
-        }
-    })
+    Ok((content, label))
 }
 
 /// The roots of these leaf ranges of the log, streamed.
@@ -209,18 +225,22 @@ pub fn prove_inclusion(
     at: Option<u64>,
     limits: &Limits,
 ) -> Result<InclusionProof> {
-    let lc = proof_log(archive)?;
+    // v3: the checkpoints asked for read alone, not the whole log (the proof is checked
+    // against the signed root below).
+    let sound = if v3log::is_v3(archive)? {
+        v3log::checkpoints_alone(archive, at)?
+    } else {
+        proof_log(archive)?.sound
+    };
     let e = find_entry(archive, which, limits)?;
-    let sizes: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
+    let sizes: Vec<u64> = sound.iter().map(|(c, _)| c.size).collect();
     let cp = match at {
-        Some(n) => lc
-            .sound
+        Some(n) => sound
             .iter()
             .find(|(c, _)| c.size == n)
             .map(|(c, _)| c)
             .ok_or_else(|| invalid(archive.display(), format!("has no checkpoint {n}")))?,
-        None => lc
-            .sound
+        None => sound
             .last()
             .map(|(c, _)| c)
             .ok_or_else(|| invalid(archive.display(), "has no checkpoint"))?,
@@ -241,7 +261,7 @@ pub fn prove_inclusion(
     }
     let ranges = merkle::inclusion_ranges(e.index, size)
         .ok_or_else(|| invalid(archive.display(), "the entry is outside the tree"))?;
-    let tree = lc.sound.last().map_or(size, |(c, _)| c.size);
+    let tree = sound.last().map_or(size, |(c, _)| c.size);
     let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &cp.root)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
@@ -256,9 +276,17 @@ pub fn prove_inclusion(
 /// A consistency proof from checkpoint `from` to checkpoint `to` (tree sizes; `to` defaults to
 /// the latest). The log is streamed: memory does not grow with it.
 pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
-    let lc = proof_log(archive)?;
+    // v3: the two checkpoints read alone (the proof is checked against both roots below).
+    let sound = if v3log::is_v3(archive)? {
+        let mut v = v3log::checkpoints_alone(archive, Some(from))?;
+        v.extend(v3log::checkpoints_alone(archive, to)?);
+        v.sort_by_key(|(c, _)| c.size);
+        v
+    } else {
+        proof_log(archive)?.sound
+    };
     let get = |n: u64, which: &str| {
-        lc.sound
+        sound
             .iter()
             .find(|(c, _)| c.size == n)
             .map(|(c, _)| c)
@@ -272,8 +300,7 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     let old = get(from, "older")?;
     let new = match to {
         Some(n) => get(n, "newer")?,
-        None => lc
-            .sound
+        None => sound
             .last()
             .map(|(c, _)| c)
             .ok_or_else(|| invalid(archive.display(), "has no checkpoint"))?,
@@ -289,7 +316,7 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     }
     let ranges = merkle::consistency_ranges(old.size, new.size)
         .ok_or_else(|| invalid(archive.display(), "sizes outside the tree"))?;
-    let tree = lc.sound.last().map_or(new.size, |(c, _)| c.size);
+    let tree = sound.last().map_or(new.size, |(c, _)| c.size);
     let path = roots_of(archive, &ranges, tree)?;
     merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path)
         .map_err(|err| invalid(archive.display(), format!("internal check failed: {err}")))?;
