@@ -4,9 +4,8 @@
 //! entries from the entry bundles and the sequence's tail and give what they give on v2; the
 //! log-v3 vector is recomputed; tampering and hostile files are findings.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common;
+use crate::common::weed;
 
 use common::{Done, Env};
 use sha2::{Digest, Sha256};
@@ -767,7 +766,7 @@ fn peak_rss(dir: &Path, bin: &Path, args: &[&str]) -> (u64, i32, String) {
 
 /// Audit of a synthetic v3 log of `DOCSEAL_V3_N` entries (default 10^6): peak RSS under 64
 /// MiB. Heavy (two index files an entry: about 8 GB of disk at 10^6 on a 4 KiB-block file
-/// system), so run by hand: `cargo test --test archive_v3 -- --ignored audit_of_a_synthetic`.
+/// system), so run by hand: `cargo test --test integration archive_v3:: -- --ignored audit_of_a_synthetic`.
 #[test]
 #[ignore]
 fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {

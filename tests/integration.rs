@@ -8,6 +8,7 @@ mod common;
 
 mod archive_integrity;
 mod archive_v2;
+mod archive_v3;
 mod borrowed_evidence;
 mod cli_contract;
 mod docs;
