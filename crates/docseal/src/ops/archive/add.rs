@@ -185,6 +185,12 @@ pub fn add_wait(
         return Err(invalid("archive add", "no bundle given"));
     }
     let label = archive.display().to_string();
+    if std::fs::symlink_metadata(archive.join(super::v3::SEQUENCE_FILE)).is_ok() {
+        return Err(invalid(
+            &label,
+            "laid out as archive log v3 (log/sequence), for object storage: add to it in its bucket",
+        ));
+    }
     lay_out(archive)?;
     let _lock = Lock::acquire(archive, wait, true)?;
     let v2 = lay_out_v2(archive)?;

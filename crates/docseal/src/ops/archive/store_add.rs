@@ -79,35 +79,38 @@ pub struct StoreAdded {
     pub recovered: Vec<String>,
     /// Conditional writes lost to another writer and retried.
     pub conflicts: u64,
+    /// The archive's layout: `"v2"` (sequenced on `log/entries`, an archive made before v3)
+    /// or `"v3"` (sequenced on `log/sequence` and the index).
+    pub layout: &'static str,
 }
 
 /// One bundle given, checked (its bytes are read again when uploaded, one bundle at a time,
 /// and must have the digest checked).
-struct Given {
-    path: PathBuf,
-    name: String,
+pub(super) struct Given {
+    pub(super) path: PathBuf,
+    pub(super) name: String,
     max: u64,
     /// Its entry, but for the index.
-    entry: Entry,
+    pub(super) entry: Entry,
 }
 
 /// The head: `log/checkpoint`, checked.
-struct Head {
-    cp: Option<Checkpoint>,
-    version: Option<Version>,
+pub(super) struct Head {
+    pub(super) cp: Option<Checkpoint>,
+    pub(super) version: Option<Version>,
 }
 
 /// Conditional writes and retries within the time allowed (`--wait`).
-struct Pace {
+pub(super) struct Pace {
     start: Instant,
     wait: Duration,
-    backoff: Backoff,
-    conflicts: u64,
+    pub(super) backoff: Backoff,
+    pub(super) conflicts: u64,
 }
 
 impl Pace {
     /// After a lost race: wait (capped exponential backoff with jitter) or give up.
-    fn conflict(&mut self, what: &str, left: &str) -> Result<()> {
+    pub(super) fn conflict(&mut self, what: &str, left: &str) -> Result<()> {
         self.conflicts += 1;
         let n = u32::try_from(self.conflicts).unwrap_or(u32::MAX);
         let d = self.backoff.delay(n);
@@ -126,14 +129,14 @@ impl Pace {
     }
 
     /// A store operation, retried on transient failures.
-    fn io<T>(&self, op: impl FnMut() -> store::Result<T>) -> Result<T> {
+    pub(super) fn io<T>(&self, op: impl FnMut() -> store::Result<T>) -> Result<T> {
         store::retry(&self.backoff, op).map_err(store_error)
     }
 }
 
 /// A store failure as the library's error: unreachable storage is I/O (exit 4), anything else
 /// invalid input (exit 2).
-fn store_error(e: StoreError) -> Error {
+pub(super) fn store_error(e: StoreError) -> Error {
     match e {
         StoreError::Invalid { what, problem } => Error::invalid(what, problem),
         StoreError::TooLarge { what, size, max } => {
@@ -161,7 +164,7 @@ fn store_error(e: StoreError) -> Error {
 
 /// Reads tiles from the store, each read retried on transient failures; the last store error
 /// is kept, so that storage down is reported as such (not as damaged tiles).
-struct RetryTiles<'a> {
+pub(super) struct RetryTiles<'a> {
     s: &'a dyn Store,
     backoff: Backoff,
     failed: Option<StoreError>,
@@ -183,7 +186,7 @@ impl tlog::TileRead for RetryTiles<'_> {
 
 /// Run `op` on the tiles of the tree of `size` entries in `s`; a failure of the store is its
 /// error, anything else the tiles' (damage).
-fn with_tiles<T>(
+pub(super) fn with_tiles<T>(
     s: &dyn Store,
     size: u64,
     op: impl FnOnce(&mut Tiles<RetryTiles<'_>>) -> std::result::Result<T, tlog::TileError>,
@@ -214,7 +217,7 @@ fn with_tiles<T>(
 }
 
 /// The test pause ([`PAUSE_HOOK`]) at `step` ([`PAUSE_AT_HOOK`]).
-fn pause_point(step: &str) {
+pub(super) fn pause_point(step: &str) {
     let Some(p) = std::env::var_os(PAUSE_HOOK) else {
         return;
     };
@@ -293,7 +296,7 @@ fn check_given(path: &Path, limits: &Limits) -> Result<Given> {
 
 impl Given {
     /// The file's bytes, which must still be the file checked.
-    fn read(&self) -> Result<Vec<u8>> {
+    pub(super) fn read(&self) -> Result<Vec<u8>> {
         let p = &self.path;
         let (f, _) =
             crate::format::input::open(p, crate::format::input::Open::regular("bundle file"))?;
@@ -306,7 +309,7 @@ impl Given {
 }
 
 /// The same entry but for the index: name, file, content, id and supersedes link.
-fn same_entry(a: &Entry, b: &Entry) -> bool {
+pub(super) fn same_entry(a: &Entry, b: &Entry) -> bool {
     a.name == b.name
         && a.file_sha256 == b.file_sha256
         && a.content_sha256 == b.content_sha256
@@ -400,7 +403,7 @@ fn root_of(entries: &[Entry], n: usize) -> Hash {
 }
 
 /// Read and check the head: a checkpoint note validly signed by `key`.
-fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
+pub(super) fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<Head> {
     let what = format!("{}/{CHECKPOINT_FILE}", s.root());
     let Some(o) = pace.io(|| s.get(CHECKPOINT_FILE, super::tiles::MAX_NOTE_FILE))? else {
         return Ok(Head {
@@ -470,7 +473,7 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
 /// head). Else the head was removed or replaced by an older one (a rollback: signing after it
 /// would fork the log under this key), unless another writer published a newer head meanwhile
 /// (`Ok(false)`: read it again).
-fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> Result<bool> {
+pub(super) fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> Result<bool> {
     let h = head.cp.as_ref().map(|c| c.size);
     let Some(m) = largest_checkpoint_file(s, pace, h.is_none())? else {
         return Ok(true);
@@ -491,7 +494,7 @@ fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> R
 }
 
 /// Put `bytes` at `key` unless it holds them already; other bytes there are damage.
-fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> Result<()> {
+pub(super) fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> Result<()> {
     if pace.io(|| store::put_new_or_same(s, key, bytes))? {
         return Ok(());
     }
@@ -502,7 +505,7 @@ fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> R
 }
 
 /// Make the checkpoint files of `cp` (a published head signed by `key`): both deterministic.
-fn complete_checkpoint_files(
+pub(super) fn complete_checkpoint_files(
     s: &dyn Store,
     pace: &Pace,
     cp: &Checkpoint,
@@ -529,6 +532,210 @@ fn complete_checkpoint_files(
     Ok(true)
 }
 
+/// The checkpoint of `n` entries of root `root` after `head`: its origin, `previous` = the
+/// head's size, the time given (or now) but never before the head's (a time given before it
+/// is refused).
+pub(super) fn next_checkpoint(
+    head: Option<&Checkpoint>,
+    n: u64,
+    root: Hash,
+    time: Option<DateTime<Utc>>,
+    key: &SecretKey,
+) -> Result<Checkpoint> {
+    let t = time.unwrap_or_else(Utc::now);
+    let t = DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+    let t = match head {
+        Some(c) if t < c.time && time.is_some() => {
+            return Err(invalid(
+                "the checkpoint time given",
+                format!("{} is before the archive's latest checkpoint ({}); checkpoint times never go backwards", format_sealed(t), format_sealed(c.time)),
+            ))
+        }
+        Some(c) => t.max(c.time),
+        None => t,
+    };
+    Ok(Checkpoint {
+        origin: head.map_or_else(
+            || format!("{ORIGIN_PREFIX}{}", key.key_id()),
+            |c| c.origin.clone(),
+        ),
+        size: n,
+        root,
+        time: t,
+        previous: head.map_or(0, |c| c.size),
+    })
+}
+
+/// Replace the head `head` (read with its version) by the note of `cp` (`If-Match`; created
+/// `If-None-Match` when there was none): whether this writer won.
+pub(super) fn publish_head(
+    s: &dyn Store,
+    pace: &Pace,
+    head: &Head,
+    cp: &Checkpoint,
+    key: &SecretKey,
+) -> Result<bool> {
+    let note = checkpoint_note(cp, key, &[])?;
+    Ok(match &head.version {
+        Some(v) => matches!(
+            pace.io(|| s.put_if_match(CHECKPOINT_FILE, &note, v))?,
+            PutIfMatch::Replaced(_)
+        ),
+        None => matches!(
+            pace.io(|| s.put_new(CHECKPOINT_FILE, &note))?,
+            PutNew::Created(_)
+        ),
+    })
+}
+
+/// Put the bundle of entry `e` (logged, not yet signed) in `bundles/`: one of `ours` (checked
+/// in step 1) from its file, any other writer's from `log/pending/` after checking it as the
+/// local add checks entries after its latest checkpoint; then its pending copy removed. A
+/// bundle already moved is checked where it is.
+pub(super) fn place_bundle(
+    s: &dyn Store,
+    pace: &Pace,
+    e: &Entry,
+    ours: &HashMap<&str, &Given>,
+    limits: &Limits,
+    recovered: &mut Vec<String>,
+) -> Result<()> {
+    let dest = format!("{BUNDLES_DIR}/{}", e.name);
+    let pending = format!("{PENDING_DIR}/{}", e.name);
+    // Ours was checked in step 1; any other entry's bundle is checked here, before
+    // this add signs it.
+    let mine = ours
+        .get(e.name.as_str())
+        .is_some_and(|g| same_entry(&g.entry, e));
+    let bytes = match ours.get(e.name.as_str()) {
+        Some(g) if mine => Some(g.read()?),
+        _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
+            Some(o) => Some(o.bytes),
+            None => None,
+        },
+    };
+    let refuse = |why: String| {
+        invalid(
+            format!("{}/{dest}", s.root()),
+            format!("log entry {} ({}) is not covered by a checkpoint and {why}; refusing to sign it (an audit of the archive gives the details)", e.index, e.name),
+        )
+    };
+    match bytes {
+        Some(b) if hex(&Sha256::digest(&b)) == e.file_sha256 => {
+            if !mine {
+                check_entry_bytes(&format!("{}/{pending}", s.root()), &b, e, limits)
+                    .map_err(refuse)?;
+            }
+            put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
+            if !ours.contains_key(e.name.as_str()) {
+                recovered.push(format!(
+                    "moved {pending} into {BUNDLES_DIR} (entry {})",
+                    e.index
+                ));
+            }
+        }
+        _ => {
+            // Gone from pending (or not the file logged): bundles/ must hold it.
+            let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
+            match here {
+                Some(o) if hex(&Sha256::digest(&o.bytes)) == e.file_sha256 => {
+                    check_entry_bytes(&format!("{}/{dest}", s.root()), &o.bytes, e, limits)
+                        .map_err(refuse)?;
+                }
+                _ => {
+                    return Err(refuse(format!(
+                    "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
+                )))
+                }
+            }
+        }
+    }
+    pace.io(|| s.delete(&pending))
+}
+
+/// Upload one new bundle to `log/pending/NAME` (create-only); a file in `bundles/` under its
+/// name that no entry logs is refused first. `Ok(false)`: a pending copy of the same file was
+/// there and is gone now (another writer logged it: read the log again).
+pub(super) fn upload_pending(
+    s: &dyn Store,
+    pace: &Pace,
+    g: &Given,
+    created: &mut HashSet<String>,
+) -> Result<bool> {
+    let key = format!("{PENDING_DIR}/{}", g.name);
+    let bytes = g.read()?;
+    // A file in bundles/ under this name that no entry logs: refused before
+    // anything is logged (else this entry could never be completed and signed).
+    let dest = format!("{BUNDLES_DIR}/{}", g.name);
+    let squatted = pace.io(|| s.size(&dest))?.is_some()
+        && match store::retry(&pace.backoff, || s.get(&dest, bytes.len() as u64)) {
+            Ok(o) => o.is_some_and(|o| o.bytes != bytes),
+            Err(StoreError::TooLarge { .. }) => true,
+            Err(e) => return Err(store_error(e)),
+        };
+    if squatted {
+        return Err(invalid(
+            g.path.display(),
+            format!("{}/{dest} exists in the archive but not in its log (an audit of the archive reports it)", s.root()),
+        ));
+    }
+    match pace.io(|| s.put_new(&key, &bytes))? {
+        PutNew::Created(_) => {
+            created.insert(g.name.clone());
+        }
+        PutNew::AlreadyExists => {
+            pause_point("pending-exists");
+            let o = pace.io(|| s.get(&key, bytes.len() as u64));
+            if matches!(o, Ok(None)) {
+                // There a moment ago, gone now: another writer adding the same
+                // name logged it and moved it into bundles/ (or gave up): read
+                // the log again.
+                return Ok(false);
+            }
+            if !matches!(o, Ok(Some(ref o)) if o.bytes == bytes) {
+                return Err(invalid(
+                    g.path.display(),
+                    format!("{}/{key} holds another file: this name is being added by another writer, or was left by an interrupted one (docs/STORAGE.md says how to clear it)", s.root()),
+                ));
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Step 1 of an add: every bundle given checked ([`check_given`]), and against the others
+/// given (a name, also in another case or Unicode form, or a content given twice is refused).
+pub(super) fn check_bundles(bundles: &[PathBuf], limits: &Limits) -> Result<Vec<Given>> {
+    if bundles.is_empty() {
+        return Err(invalid("archive add", "no bundle given"));
+    }
+    let mut given: Vec<Given> = Vec::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut contents: HashMap<String, String> = HashMap::new();
+    for b in bundles {
+        let g = check_given(b, limits)?;
+        if let Some(other) = names.insert(name_key(&g.name), b.display().to_string()) {
+            return Err(invalid(
+                b.display(),
+                format!("the same name as {other} (or differing only in case) is given twice"),
+            ));
+        }
+        if let Some(other) =
+            contents.insert(g.entry.content_sha256.clone(), b.display().to_string())
+        {
+            return Err(invalid(
+                b.display(),
+                format!(
+                    "its content (sha256 {}) is given twice (also as {other})",
+                    g.entry.content_sha256
+                ),
+            ));
+        }
+        given.push(g);
+    }
+    Ok(given)
+}
+
 /// Add `bundles` to the archive in `s` and sign a checkpoint with `key`, sequenced with
 /// conditional writes (module documentation), retrying lost races until `wait` has passed.
 /// `time`: the checkpoint's time (default now; never before the head's: with no time given,
@@ -546,9 +753,6 @@ pub fn add_to_store(
     limits: &Limits,
     wait: Duration,
 ) -> Result<StoreAdded> {
-    if bundles.is_empty() {
-        return Err(invalid("archive add", "no bundle given"));
-    }
     let root = s.root();
     let mut pace = Pace {
         start: Instant::now(),
@@ -558,31 +762,9 @@ pub fn add_to_store(
     };
 
     // 1. Every bundle checked here, and against the others given.
-    let mut given: Vec<Given> = Vec::new();
-    {
-        let mut names: HashMap<String, String> = HashMap::new();
-        let mut contents: HashMap<String, String> = HashMap::new();
-        for b in bundles {
-            let g = check_given(b, limits)?;
-            if let Some(other) = names.insert(name_key(&g.name), b.display().to_string()) {
-                return Err(invalid(
-                    b.display(),
-                    format!("the same name as {other} (or differing only in case) is given twice"),
-                ));
-            }
-            if let Some(other) =
-                contents.insert(g.entry.content_sha256.clone(), b.display().to_string())
-            {
-                return Err(invalid(
-                    b.display(),
-                    format!(
-                        "its content (sha256 {}) is given twice (also as {other})",
-                        g.entry.content_sha256
-                    ),
-                ));
-            }
-            given.push(g);
-        }
+    let given = check_bundles(bundles, limits)?;
+    if super::store_seq::is_v3(s, &pace)? {
+        return super::store_seq::add(s, &given, key, time, limits, pace);
     }
 
     // 2-3. Read, decide, append; on a lost race read again.
@@ -659,44 +841,9 @@ pub fn add_to_store(
                 if uploaded.contains(&g.name) {
                     continue;
                 }
-                let key = format!("{PENDING_DIR}/{}", g.name);
-                let bytes = g.read()?;
-                // A file in bundles/ under this name that no entry logs: refused before
-                // anything is logged (else this entry could never be completed and signed).
-                let dest = format!("{BUNDLES_DIR}/{}", g.name);
-                let squatted = pace.io(|| s.size(&dest))?.is_some()
-                    && match store::retry(&pace.backoff, || s.get(&dest, bytes.len() as u64)) {
-                        Ok(o) => o.is_some_and(|o| o.bytes != bytes),
-                        Err(StoreError::TooLarge { .. }) => true,
-                        Err(e) => return Err(store_error(e)),
-                    };
-                if squatted {
-                    return Err(invalid(
-                        g.path.display(),
-                        format!("{root}/{dest} exists in the archive but not in its log (an audit of the archive reports it)"),
-                    ));
-                }
-                match pace.io(|| s.put_new(&key, &bytes))? {
-                    PutNew::Created(_) => {
-                        created.insert(g.name.clone());
-                    }
-                    PutNew::AlreadyExists => {
-                        pause_point("pending-exists");
-                        let o = pace.io(|| s.get(&key, bytes.len() as u64));
-                        if matches!(o, Ok(None)) {
-                            // There a moment ago, gone now: another writer adding the same
-                            // name logged it and moved it into bundles/ (or gave up): read
-                            // the log again.
-                            vanished = Some(g.name.clone());
-                            break;
-                        }
-                        if !matches!(o, Ok(Some(ref o)) if o.bytes == bytes) {
-                            return Err(invalid(
-                                g.path.display(),
-                                format!("{root}/{key} holds another file: this name is being added by another writer, or was left by an interrupted one (docs/STORAGE.md says how to clear it)"),
-                            ));
-                        }
-                    }
+                if !upload_pending(s, &pace, g, &mut created)? {
+                    vanished = Some(g.name.clone());
+                    break;
                 }
                 uploaded.insert(g.name.clone());
             }
@@ -831,57 +978,7 @@ pub fn add_to_store(
             if !placed.insert(e.index) {
                 continue;
             }
-            let dest = format!("{BUNDLES_DIR}/{}", e.name);
-            let pending = format!("{PENDING_DIR}/{}", e.name);
-            // Ours was checked in step 1; any other entry's bundle is checked here, before
-            // this add signs it.
-            let mine = ours
-                .get(e.name.as_str())
-                .is_some_and(|g| same_entry(&g.entry, e));
-            let bytes = match ours.get(e.name.as_str()) {
-                Some(g) if mine => Some(g.read()?),
-                _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
-                    Some(o) => Some(o.bytes),
-                    None => None,
-                },
-            };
-            let refuse = |why: String| {
-                invalid(
-                    format!("{root}/{dest}"),
-                    format!("log entry {} ({}) is not covered by a checkpoint and {why}; refusing to sign it (an audit of the archive gives the details)", e.index, e.name),
-                )
-            };
-            match bytes {
-                Some(b) if hex(&Sha256::digest(&b)) == e.file_sha256 => {
-                    if !mine {
-                        check_entry_bytes(&format!("{root}/{pending}"), &b, e, limits)
-                            .map_err(refuse)?;
-                    }
-                    put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
-                    if !ours.contains_key(e.name.as_str()) {
-                        recovered.push(format!(
-                            "moved {pending} into {BUNDLES_DIR} (entry {})",
-                            e.index
-                        ));
-                    }
-                }
-                _ => {
-                    // Gone from pending (or not the file logged): bundles/ must hold it.
-                    let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
-                    match here {
-                        Some(o) if hex(&Sha256::digest(&o.bytes)) == e.file_sha256 => {
-                            check_entry_bytes(&format!("{root}/{dest}"), &o.bytes, e, limits)
-                                .map_err(refuse)?;
-                        }
-                        _ => {
-                            return Err(refuse(format!(
-                            "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
-                        )))
-                        }
-                    }
-                }
-            }
-            pace.io(|| s.delete(&pending))?;
+            place_bundle(s, &pace, e, &ours, limits, &mut recovered)?;
         }
         // 5. Tiles and entry bundles of the tree of n entries.
         let lines: Vec<String> = log[h as usize..].iter().map(Entry::line).collect();
@@ -901,39 +998,8 @@ pub fn add_to_store(
         }
         crash_point("store-tiled");
         // 6. The checkpoint: the head first.
-        let t = time.unwrap_or_else(Utc::now);
-        let t = DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
-        let t = match &head.cp {
-            Some(c) if t < c.time && time.is_some() => {
-                return Err(invalid(
-                    "the checkpoint time given",
-                    format!("{} is before the archive's latest checkpoint ({}); checkpoint times never go backwards", format_sealed(t), format_sealed(c.time)),
-                ))
-            }
-            Some(c) => t.max(c.time),
-            None => t,
-        };
-        let cp = Checkpoint {
-            origin: head.cp.as_ref().map_or_else(
-                || format!("{ORIGIN_PREFIX}{}", key.key_id()),
-                |c| c.origin.clone(),
-            ),
-            size: n,
-            root: lroot,
-            time: t,
-            previous: h,
-        };
-        let note = checkpoint_note(&cp, key, &[])?;
-        let won = match &head.version {
-            Some(v) => matches!(
-                pace.io(|| s.put_if_match(CHECKPOINT_FILE, &note, v))?,
-                PutIfMatch::Replaced(_)
-            ),
-            None => matches!(
-                pace.io(|| s.put_new(CHECKPOINT_FILE, &note))?,
-                PutNew::Created(_)
-            ),
-        };
+        let cp = next_checkpoint(head.cp.as_ref(), n, lroot, time, key)?;
+        let won = publish_head(s, &pace, &head, &cp, key)?;
         if won {
             crash_point("store-published");
             complete_checkpoint_files(s, &pace, &cp, key)?;
@@ -958,6 +1024,7 @@ pub fn add_to_store(
         key_id: key.key_id(),
         recovered,
         conflicts: pace.conflicts,
+        layout: "v2",
     })
 }
 
