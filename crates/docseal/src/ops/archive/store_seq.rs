@@ -55,8 +55,10 @@ pub(super) fn is_v3(s: &dyn Store, pace: &Pace) -> Result<bool> {
         Err(e) => return Err(store_error(e)),
     };
     if !empty {
-        // Something under log/ but no log: today's v2 code says what is wrong with it.
-        return Ok(false);
+        // Something under log/: a v3 writer creates log/sequence before anything else there,
+        // so it is v3 if log/sequence exists now (created since the first look); else today's
+        // v2 code says what is wrong with it.
+        return Ok(pace.io(|| s.size(SEQUENCE_FILE))?.is_some());
     }
     let first = Sequence {
         start: 0,
