@@ -1231,3 +1231,105 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
         );
     }
 }
+
+/// A v3 archive whose sequence, index, tiles or head were tampered with by someone with write
+/// access to the bucket but not the key: an add refuses (exit 2, one line naming the object,
+/// pointing to the audit) and writes nothing.
+#[test]
+fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() {
+    use docseal::archive::v3::{content_index_path, index_bytes, name_index_path, parse_index};
+    use docseal::archive::v3::Sequence;
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("t", 4);
+    let loc = "s3://docseal-add/hostile3";
+    t.add(loc, &b[..2], &[]).ok();
+    let s = t.w.store("docseal-add", "hostile3");
+    let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+    t.add(loc, &b[2..3], &[]).ok();
+    let e1 = s.get(&name_index_path("t1.zip"), 4096).unwrap().unwrap().bytes;
+    let e1 = parse_index(&e1).unwrap();
+    let e2 = s.get(&name_index_path("t2.zip"), 4096).unwrap().unwrap().bytes;
+    let e2 = parse_index(&e2).unwrap();
+    // t3.zip's entry, as an add would log it.
+    let e3 = docseal::archive::Entry::parse(line_of(&t, &b[3], 3, "t3.zip", |_| {}).as_bytes())
+        .unwrap();
+    let seq = |start: u64, tail: Vec<docseal::archive::Entry>| Sequence { start, tail }.to_bytes();
+    let renamed = |e: &docseal::archive::Entry, index: u64, name: &str| {
+        let mut e = e.clone();
+        e.index = index;
+        e.name = name.into();
+        e
+    };
+    let mut cases: Vec<(Vec<(String, Vec<u8>)>, &str)> = vec![
+        (
+            vec![(name_index_path("t3.zip"), index_bytes(&renamed(&e1, 1, "t3.zip")))],
+            "is not entry 1 of the log",
+        ),
+        (
+            vec![(name_index_path("t3.zip"), index_bytes(&e1))],
+            "not an entry named t3.zip",
+        ),
+        (
+            vec![(name_index_path("t3.zip"), index_bytes(&renamed(&e1, 9, "t3.zip")))],
+            "claims an entry not logged",
+        ),
+        (
+            vec![
+                ("log/sequence".into(), seq(3, vec![renamed(&e2, 3, "t0.zip")])),
+                ("log/pending/t0.zip".into(), std::fs::read(t.env.path(&b[2])).unwrap()),
+            ],
+            "holds entry 0 (t0.zip)",
+        ),
+        (
+            vec![("log/sequence".into(), seq(5, vec![]))],
+            "starts at entry 5 but the latest checkpoint signs 3",
+        ),
+        (
+            vec![("log/sequence".into(), seq(2, vec![]))],
+            "up to 2 entries but the latest checkpoint signs 3",
+        ),
+        (
+            vec![("log/sequence".into(), b"docseal-sequence v4\nstart 3\n".to_vec())],
+            "log/sequence",
+        ),
+        (vec![("log/tile/0/000.p/3".into(), vec![7u8; 96])], "tiles"),
+        (
+            vec![("log/checkpoint".into(), old_head.clone())],
+            "replaced by an older checkpoint",
+        ),
+    ];
+    cases.push((
+        vec![(content_index_path(&e3.content_sha256).unwrap(), index_bytes(&e1))],
+        "of another content",
+    ));
+    let clean = objects(&s);
+    for (objs, says) in cases {
+        for (k, v) in &objs {
+            s.put(k, v).unwrap();
+        }
+        let before = objects(&s);
+        let d = t.add(loc, &b[3..4], &[]).run();
+        assert_eq!(d.code(), 2, "{says}: {}{}", d.stdout(), d.stderr());
+        assert!(d.stderr().contains(says), "{says}: {}", d.stderr());
+        assert!(d.stderr().contains("archive audit"), "{}", d.stderr());
+        assert_eq!(d.stderr().trim().lines().count(), 1, "{}", d.stderr());
+        assert!(objects(&s) == before, "{says}: something was written");
+        for (k, _) in &objs {
+            match clean.get(k) {
+                Some(v) => drop(s.put(k, v).unwrap()),
+                None => s.delete(k).unwrap(),
+            }
+        }
+        assert!(objects(&s) == clean);
+    }
+    // The head removed: refused, nothing published.
+    s.delete("log/checkpoint").unwrap();
+    let d = t.add(loc, &b[3..4], &[]).run();
+    assert_eq!(d.code(), 2, "{}", d.stderr());
+    assert!(d.stderr().contains("log/checkpoint"), "{}", d.stderr());
+    assert!(s.get("log/checkpoint", 1 << 20).unwrap().is_none());
+    s.put("log/checkpoint", &clean["log/checkpoint"]).unwrap();
+    // Untouched again: the add goes through.
+    t.add(loc, &b[3..4], &[]).ok();
+    audit_clean(&t, loc, "hostile3", 4);
+}

@@ -194,6 +194,9 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         if fresh.is_empty() {
             return Ok((None, already, head));
         }
+        if let Some(cp) = &head {
+            check_head_tiles(s, cp)?;
+        }
         let mut vanished = None;
         for g in &fresh {
             if !uploaded.contains(&g.name) {
@@ -225,6 +228,26 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         c.pace
             .conflict(&what, &format!("not logged: {}", names.join(", ")))?;
     }
+}
+
+/// Before sequencing after `cp`: its tiles must be there and give its root, and its partial
+/// entry bundle must be there (the next completion extends them), so that nothing is
+/// sequenced on damaged tiles.
+fn check_head_tiles(s: &dyn Store, cp: &Checkpoint) -> Result<()> {
+    let r = with_tiles(s, cp.size, |t| {
+        let r = t.root(cp.size)?;
+        if !cp.size.is_multiple_of(tlog::TILE_WIDTH) {
+            t.entries(cp.size / tlog::TILE_WIDTH, MAX_ENTRY_LINE)?;
+        }
+        Ok(r)
+    })?;
+    if r != cp.root {
+        return Err(damaged(
+            &format!("{}/log/tile", s.root()),
+            format!("the tiles do not give the root of checkpoint {}", cp.size),
+        ));
+    }
+    Ok(())
 }
 
 /// The sequence of `fresh` after a log of `size` entries.
