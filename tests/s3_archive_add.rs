@@ -1217,16 +1217,17 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
     let (small, large) = (&figures[0], &figures[1]);
     for (a, b) in [(small.1, large.1), (small.2, large.2)] {
         // What may differ: one more tile level, its partial (one-hash, 32-byte) tile read
-        // twice (the head's root checked, then the tree extended); and the entries' index, two
+        // three times (the head's tiles checked before sequencing, then when completing, the
+        // head's root checked and the tree extended); and the entries' index, two
         // decimal digits longer in every line moved: the partial entry bundle read and
         // rewritten (at most 46 lines each way here), the add's own line in log/sequence and
         // its two index objects, the sizes in the checkpoint's files. At this size v2 moved
         // log/entries whole: about 2 x 13 MB.
         let digits = 2;
-        assert!(b.0 <= a.0 + 2, "requests grew: {a:?} -> {b:?}");
-        let lines = 2 * 46 + 2 * 3;
+        assert!(b.0 <= a.0 + 3, "requests grew: {a:?} -> {b:?}");
+        let lines = 3 * 46 + 2 * 3;
         assert!(
-            b.1 <= a.1 + 2 * 32 + digits * (lines + 8),
+            b.1 <= a.1 + 3 * 32 + digits * (lines + 8),
             "bytes grew: {a:?} -> {b:?}"
         );
     }
@@ -1332,4 +1333,75 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
     // Untouched again: the add goes through.
     t.add(loc, &b[3..4], &[]).ok();
     audit_clean(&t, loc, "hostile3", 4);
+}
+
+/// v3: someone with write access to the bucket replaces the tail of `log/sequence` right after
+/// an add sequenced its entry; another add completes that tail and its own. The first add must
+/// not report its bundle archived: the checkpoint past its tail signs another entry there.
+#[test]
+fn attack_s3_v3_tail_replaced_after_sequencing_is_not_reported_archived() {
+    use docseal::archive::v3::Sequence;
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("y", 4);
+    let loc = "s3://docseal-add/replaced3";
+    let s = t.w.store("docseal-add", "replaced3");
+    t.add(loc, &b[..1], &[]).ok();
+    let gate = t.env.path("gate");
+    let a = {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_docseal"));
+        c.current_dir(t.env.path(""))
+            .args(["archive", "add", loc, &b[1], "--key"])
+            .arg(&t.key)
+            .env("DOCSEAL_TEST_S3_ADD_PAUSE", &gate)
+            .env("DOCSEAL_TEST_S3_ADD_PAUSE_AT", "sequenced")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in t.w.env() {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    wait_for(&t.env.path("gate.waiting"));
+    let w = docseal::archive::Entry::parse(line_of(&t, &b[2], 1, "w.zip", |_| {}).as_bytes())
+        .unwrap();
+    s.put(
+        "log/pending/w.zip",
+        &std::fs::read(t.env.path(&b[2])).unwrap(),
+    )
+    .unwrap();
+    let forged = Sequence {
+        start: 1,
+        tail: vec![w],
+    };
+    s.put("log/sequence", &forged.to_bytes()).unwrap();
+    // B signs the log with w.zip at entry 1, then its own at 2.
+    t.add(loc, &b[3..4], &[]).ok();
+    std::fs::write(&gate, b"").unwrap();
+    let o = a.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("does not sign entry 1 (y1.zip)"), "{err}");
+}
+
+/// A local archive laid out as v3 (a copy of a bucket's): a local `archive add` refuses it,
+/// exit 2, one line, nothing written (adds go to the bucket).
+#[test]
+fn issue17_v3_local_add_refuses_a_v3_directory() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("l", 2);
+    t.add("s3://docseal-add/local3", &b[..1], &[]).ok();
+    let dir = t.env.path("local3");
+    let local = docseal::store::LocalStore::new(&dir);
+    for (k, v) in objects(&t.w.store("docseal-add", "local3")) {
+        local.put(&k, &v).unwrap();
+    }
+    let before = objects(&local);
+    let d = t.add("local3", &b[1..2], &[]).run();
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    assert_eq!(d.stderr().trim().lines().count(), 1, "{}", d.stderr());
+    assert!(d.stderr().contains("archive log v3"), "{}", d.stderr());
+    assert!(objects(&local) == before, "something was written");
 }

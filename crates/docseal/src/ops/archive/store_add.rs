@@ -51,13 +51,16 @@ pub const MAX_STORE_ENTRIES_BYTES: u64 = 1 << 30;
 /// store, after its first read of `log/entries`, create `<FILE>.waiting` and wait until
 /// `<FILE>` exists (at most two minutes), so that a test can make another add win the race.
 /// The crash steps of [`super::CRASH_HOOK`] on a store: `store-pending` (bundles uploaded to
-/// `log/pending/`), `store-appended` (after `log/entries` was replaced), `store-tiled` (tiles
+/// `log/pending/`), `store-appended` (after `log/entries` was replaced; on a v3 archive, after
+/// `log/sequence` was), `store-tiled` (tiles written), `store-indexed` (v3: the index objects
 /// written), `store-published` (after `log/checkpoint` was replaced, before
 /// `log/checkpoints/<N>` and its signature).
 pub const PAUSE_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE";
 /// Test hook (never set it in production): where [`PAUSE_HOOK`] pauses: `read` (the default:
-/// after the first read of `log/entries`) or `pending-exists` (after finding a pending copy of
-/// a given name already there, before reading it back).
+/// after the first read of `log/entries`, or of `log/sequence` on a v3 archive),
+/// `pending-exists` (after finding a pending copy of a given name already there, before
+/// reading it back) or, on a v3 archive, `sequenced` (right after `log/sequence` was replaced
+/// with this add's entries, before completing them).
 pub const PAUSE_AT_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE_AT";
 
 /// What [`add_to_store`] did.

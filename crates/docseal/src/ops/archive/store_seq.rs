@@ -220,6 +220,7 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
                 .io(|| s.put_if_match(SEQUENCE_FILE, &bytes, &version))?
         {
             crash_point("store-appended");
+            pause_point("sequenced");
             return Ok((Some(next), already, head));
         }
         // Lost (or a retried request of ours won: read again, and it is found logged).
