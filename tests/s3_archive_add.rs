@@ -1181,7 +1181,7 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
     })
     .unwrap();
     let mut figures = Vec::new();
-    for (k, n) in [300u64, 256 * 257 + 44].into_iter().enumerate() {
+    for n in [300u64, 256 * 257 + 44] {
         let prefix = format!("cost{n}");
         let s = t.w.store("docseal-add", &prefix);
         synthetic_v3(&s, &key, n);
@@ -1208,11 +1208,16 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
         let total = c.total();
         let second = (total.0 - first.0, total.1 - first.1);
         eprintln!(
-            "log of {n} entries: first add {} requests {} bytes, second add {} requests {} bytes; all: {:?}",
-            first.0, first.1, second.0, second.1, c.n.lock().unwrap()
+            "log of {n} entries: first add {} requests {} bytes, second add {} requests {} bytes (bundles of {} and {} bytes, each uploaded twice); both: {:?}",
+            first.0,
+            first.1,
+            second.0,
+            second.1,
+            std::fs::metadata(t.env.path(&b[0])).unwrap().len(),
+            std::fs::metadata(t.env.path(&b[1])).unwrap().len(),
+            c.n.lock().unwrap()
         );
         figures.push((n, first, second));
-        let _ = k;
     }
     let (small, large) = (&figures[0], &figures[1]);
     for (a, b) in [(small.1, large.1), (small.2, large.2)] {
