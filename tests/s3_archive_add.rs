@@ -142,13 +142,27 @@ fn v3_layout(s: &dyn Store) -> Vec<docseal::archive::Entry> {
     use docseal::archive::Entry;
     let seq = s.get("log/sequence", 1 << 30).unwrap().unwrap().bytes;
     let seq = Sequence::parse(&seq).unwrap();
-    assert!(s.size("log/entries").unwrap().is_none(), "v3 with log/entries");
+    assert!(
+        s.size("log/entries").unwrap().is_none(),
+        "v3 with log/entries"
+    );
     let head = head_of(s);
-    assert_eq!(head.size, seq.size(), "the head does not cover the sequence");
-    assert!(s.size(&format!("log/checkpoints/{}", seq.start)).unwrap().is_some() || seq.start == 0);
+    assert_eq!(
+        head.size,
+        seq.size(),
+        "the head does not cover the sequence"
+    );
+    assert!(
+        s.size(&format!("log/checkpoints/{}", seq.start))
+            .unwrap()
+            .is_some()
+            || seq.start == 0
+    );
     let mut tiles = docseal::tlog::Tiles::new(
         |path: &str, max: usize| -> Result<Option<Vec<u8>>, String> {
-            Ok(s.get(&format!("log/{path}"), max as u64).unwrap().map(|o| o.bytes))
+            Ok(s.get(&format!("log/{path}"), max as u64)
+                .unwrap()
+                .map(|o| o.bytes))
         },
         head.size,
     );
@@ -160,24 +174,44 @@ fn v3_layout(s: &dyn Store) -> Vec<docseal::archive::Entry> {
     .unwrap();
     assert_eq!(root, head.root, "the tiles do not give the head's root");
     let entries: Vec<Entry> = lines.iter().map(|l| Entry::parse(l).unwrap()).collect();
-    assert_eq!(&entries[seq.start as usize..], &seq.tail[..], "tail not tiled as sequenced");
+    assert_eq!(
+        &entries[seq.start as usize..],
+        &seq.tail[..],
+        "tail not tiled as sequenced"
+    );
     let mut index = 0;
     for e in &entries {
         let want = index_bytes(e);
-        let n = s.get(&name_index_path(&e.name), 4096).unwrap().map(|o| o.bytes);
+        let n = s
+            .get(&name_index_path(&e.name), 4096)
+            .unwrap()
+            .map(|o| o.bytes);
         assert_eq!(n.as_ref(), Some(&want), "name index of entry {}", e.index);
         let c = content_index_path(&e.content_sha256).unwrap();
         let c = s.get(&c, 4096).unwrap().map(|o| o.bytes);
-        assert_eq!(c.as_ref(), Some(&want), "content index of entry {}", e.index);
+        assert_eq!(
+            c.as_ref(),
+            Some(&want),
+            "content index of entry {}",
+            e.index
+        );
         index += 2;
         let b = s.get(&format!("bundles/{}", e.name), 1 << 30).unwrap();
-        let b = b.unwrap_or_else(|| panic!("bundles/{} missing", e.name)).bytes;
+        let b = b
+            .unwrap_or_else(|| panic!("bundles/{} missing", e.name))
+            .bytes;
         use sha2::Digest;
-        assert_eq!(docseal::metadata::hex(&sha2::Sha256::digest(&b)), e.file_sha256);
+        assert_eq!(
+            docseal::metadata::hex(&sha2::Sha256::digest(&b)),
+            e.file_sha256
+        );
     }
     let listed = objects_under(s, "log/index/");
     assert_eq!(listed.len(), index, "index objects that are no entry's");
-    assert!(objects_under(s, "log/pending/").is_empty(), "pending copies left");
+    assert!(
+        objects_under(s, "log/pending/").is_empty(),
+        "pending copies left"
+    );
     entries
 }
 
@@ -297,7 +331,11 @@ fn eight_writers(t: &T, loc: &str, prefix: &str, all: &[String], before: usize) 
     );
     // minisign checks the latest checkpoint, by its own code.
     if require_tool("minisign") {
-        let cp = s.get(&format!("log/checkpoints/{n}"), 4096).unwrap().unwrap().bytes;
+        let cp = s
+            .get(&format!("log/checkpoints/{n}"), 4096)
+            .unwrap()
+            .unwrap()
+            .bytes;
         let sig = s
             .get(&format!("log/checkpoints/{n}.minisig"), 4096)
             .unwrap()
@@ -325,7 +363,10 @@ fn issue17_eight_concurrent_adds_on_s3_log_each_bundle_once() {
     let loc = seed_v2(&t, "many", &seed);
     eight_writers(&t, &loc, "many", &all, 1);
     let s = t.w.store("docseal-add", "many");
-    assert!(s.size("log/sequence").unwrap().is_none(), "a v2 archive became v3");
+    assert!(
+        s.size("log/sequence").unwrap().is_none(),
+        "a v2 archive became v3"
+    );
 }
 
 #[test]
@@ -1056,7 +1097,11 @@ impl Store for Counting<'_> {
     }
     fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
         let r = self.inner.get(key, max);
-        let len = r.as_ref().ok().and_then(|o| o.as_ref()).map_or(0, |o| o.bytes.len());
+        let len = r
+            .as_ref()
+            .ok()
+            .and_then(|o| o.as_ref())
+            .map_or(0, |o| o.bytes.len());
         self.count("GET", len);
         r
     }
@@ -1156,8 +1201,11 @@ fn synthetic_v3(s: &dyn Store, key: &docseal::SecretKey, n: u64) {
         previous: 0,
     };
     let note = docseal::archive::tiles::checkpoint_note(&cp, key, &[]).unwrap();
-    s.put(&format!("log/checkpoints/{n}.minisig"), cp.sign(key).as_bytes())
-        .unwrap();
+    s.put(
+        &format!("log/checkpoints/{n}.minisig"),
+        cp.sign(key).as_bytes(),
+    )
+    .unwrap();
     s.put(&format!("log/checkpoints/{n}"), cp.body().as_bytes())
         .unwrap();
     s.put("log/checkpoint", &note).unwrap();
@@ -1243,8 +1291,8 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
 /// pointing to the audit) and writes nothing.
 #[test]
 fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() {
-    use docseal::archive::v3::{content_index_path, index_bytes, name_index_path, parse_index};
     use docseal::archive::v3::Sequence;
+    use docseal::archive::v3::{content_index_path, index_bytes, name_index_path, parse_index};
     let Some(t) = T::start() else { return };
     let b = t.bundles("t", 4);
     let loc = "s3://docseal-add/hostile3";
@@ -1252,13 +1300,21 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
     let s = t.w.store("docseal-add", "hostile3");
     let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
     t.add(loc, &b[2..3], &[]).ok();
-    let e1 = s.get(&name_index_path("t1.zip"), 4096).unwrap().unwrap().bytes;
+    let e1 = s
+        .get(&name_index_path("t1.zip"), 4096)
+        .unwrap()
+        .unwrap()
+        .bytes;
     let e1 = parse_index(&e1).unwrap();
-    let e2 = s.get(&name_index_path("t2.zip"), 4096).unwrap().unwrap().bytes;
+    let e2 = s
+        .get(&name_index_path("t2.zip"), 4096)
+        .unwrap()
+        .unwrap()
+        .bytes;
     let e2 = parse_index(&e2).unwrap();
     // t3.zip's entry, as an add would log it.
-    let e3 = docseal::archive::Entry::parse(line_of(&t, &b[3], 3, "t3.zip", |_| {}).as_bytes())
-        .unwrap();
+    let e3 =
+        docseal::archive::Entry::parse(line_of(&t, &b[3], 3, "t3.zip", |_| {}).as_bytes()).unwrap();
     let seq = |start: u64, tail: Vec<docseal::archive::Entry>| Sequence { start, tail }.to_bytes();
     let renamed = |e: &docseal::archive::Entry, index: u64, name: &str| {
         let mut e = e.clone();
@@ -1266,9 +1322,14 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
         e.name = name.into();
         e
     };
-    let mut cases: Vec<(Vec<(String, Vec<u8>)>, &str)> = vec![
+    // (objects planted: key, bytes), what the refusal says.
+    type Case<'a> = (Vec<(String, Vec<u8>)>, &'a str);
+    let mut cases: Vec<Case> = vec![
         (
-            vec![(name_index_path("t3.zip"), index_bytes(&renamed(&e1, 1, "t3.zip")))],
+            vec![(
+                name_index_path("t3.zip"),
+                index_bytes(&renamed(&e1, 1, "t3.zip")),
+            )],
             "is not entry 1 of the log",
         ),
         (
@@ -1276,13 +1337,22 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
             "not an entry named t3.zip",
         ),
         (
-            vec![(name_index_path("t3.zip"), index_bytes(&renamed(&e1, 9, "t3.zip")))],
+            vec![(
+                name_index_path("t3.zip"),
+                index_bytes(&renamed(&e1, 9, "t3.zip")),
+            )],
             "claims an entry not logged",
         ),
         (
             vec![
-                ("log/sequence".into(), seq(3, vec![renamed(&e2, 3, "t0.zip")])),
-                ("log/pending/t0.zip".into(), std::fs::read(t.env.path(&b[2])).unwrap()),
+                (
+                    "log/sequence".into(),
+                    seq(3, vec![renamed(&e2, 3, "t0.zip")]),
+                ),
+                (
+                    "log/pending/t0.zip".into(),
+                    std::fs::read(t.env.path(&b[2])).unwrap(),
+                ),
             ],
             "holds entry 0 (t0.zip)",
         ),
@@ -1295,7 +1365,10 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
             "up to 2 entries but the latest checkpoint signs 3",
         ),
         (
-            vec![("log/sequence".into(), b"docseal-sequence v4\nstart 3\n".to_vec())],
+            vec![(
+                "log/sequence".into(),
+                b"docseal-sequence v4\nstart 3\n".to_vec(),
+            )],
             "log/sequence",
         ),
         (vec![("log/tile/0/000.p/3".into(), vec![7u8; 96])], "tiles"),
@@ -1305,7 +1378,10 @@ fn issue17_v3_tampered_sequence_index_or_tiles_add_refuses_and_writes_nothing() 
         ),
     ];
     cases.push((
-        vec![(content_index_path(&e3.content_sha256).unwrap(), index_bytes(&e1))],
+        vec![(
+            content_index_path(&e3.content_sha256).unwrap(),
+            index_bytes(&e1),
+        )],
         "of another content",
     ));
     let clean = objects(&s);
@@ -1367,8 +1443,8 @@ fn attack_s3_v3_tail_replaced_after_sequencing_is_not_reported_archived() {
         c.spawn().unwrap()
     };
     wait_for(&t.env.path("gate.waiting"));
-    let w = docseal::archive::Entry::parse(line_of(&t, &b[2], 1, "w.zip", |_| {}).as_bytes())
-        .unwrap();
+    let w =
+        docseal::archive::Entry::parse(line_of(&t, &b[2], 1, "w.zip", |_| {}).as_bytes()).unwrap();
     s.put(
         "log/pending/w.zip",
         &std::fs::read(t.env.path(&b[2])).unwrap(),

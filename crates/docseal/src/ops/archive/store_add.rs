@@ -476,7 +476,12 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
 /// head). Else the head was removed or replaced by an older one (a rollback: signing after it
 /// would fork the log under this key), unless another writer published a newer head meanwhile
 /// (`Ok(false)`: read it again).
-pub(super) fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: &Head) -> Result<bool> {
+pub(super) fn head_is_latest(
+    s: &dyn Store,
+    pace: &Pace,
+    key: &SecretKey,
+    head: &Head,
+) -> Result<bool> {
     let h = head.cp.as_ref().map(|c| c.size);
     let Some(m) = largest_checkpoint_file(s, pace, h.is_none())? else {
         return Ok(true);
@@ -497,7 +502,13 @@ pub(super) fn head_is_latest(s: &dyn Store, pace: &Pace, key: &SecretKey, head: 
 }
 
 /// Put `bytes` at `key` unless it holds them already; other bytes there are damage.
-pub(super) fn put_same(s: &dyn Store, pace: &Pace, key: &str, bytes: &[u8], why: &str) -> Result<()> {
+pub(super) fn put_same(
+    s: &dyn Store,
+    pace: &Pace,
+    key: &str,
+    bytes: &[u8],
+    why: &str,
+) -> Result<()> {
     if pace.io(|| store::put_new_or_same(s, key, bytes))? {
         return Ok(());
     }
@@ -629,7 +640,7 @@ pub(super) fn place_bundle(
                 check_entry_bytes(&format!("{}/{pending}", s.root()), &b, e, limits)
                     .map_err(refuse)?;
             }
-            put_same(s, &pace, &dest, &b, &format!("log entry {}", e.index))?;
+            put_same(s, pace, &dest, &b, &format!("log entry {}", e.index))?;
             if !ours.contains_key(e.name.as_str()) {
                 recovered.push(format!(
                     "moved {pending} into {BUNDLES_DIR} (entry {})",
@@ -647,8 +658,8 @@ pub(super) fn place_bundle(
                 }
                 _ => {
                     return Err(refuse(format!(
-                    "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
-                )))
+                        "its bundle is neither in {PENDING_DIR} nor in {BUNDLES_DIR} as logged"
+                    )))
                 }
             }
         }

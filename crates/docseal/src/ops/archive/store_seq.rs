@@ -17,14 +17,14 @@
 //! 7. completes its own tail as in 3.
 
 use super::store_add::{
-    complete_checkpoint_files, head_is_latest,
-    next_checkpoint, pause_point, place_bundle, publish_head, put_same, read_head, same_entry,
-    store_error, upload_pending, with_tiles, Given, Pace, StoreAdded,
+    complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point, place_bundle,
+    publish_head, put_same, read_head, same_entry, store_error, upload_pending, with_tiles, Given,
+    Pace, StoreAdded,
 };
 use super::tiles::CHECKPOINT_FILE;
 use super::v3::{
-    content_index_path, index_bytes, name_index_path, parse_index, Sequence,
-    MAX_INDEX_BYTES, MAX_SEQUENCE_BYTES, MAX_SEQUENCE_ENTRIES, SEQUENCE_FILE,
+    content_index_path, index_bytes, name_index_path, parse_index, Sequence, MAX_INDEX_BYTES,
+    MAX_SEQUENCE_BYTES, MAX_SEQUENCE_ENTRIES, SEQUENCE_FILE,
 };
 use super::{
     crash_point, invalid, name_key, Checkpoint, Entry, ENTRIES_FILE, MAX_ENTRIES_V2,
@@ -188,7 +188,8 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
                     format!("holds the log up to {} entries but the latest checkpoint signs {size} (rolled back, or an index object claims an entry not logged)", seq.size()),
                 ));
             }
-            c.pace.conflict(&format!("{root}/{SEQUENCE_FILE}"), "nothing logged yet")?;
+            c.pace
+                .conflict(&format!("{root}/{SEQUENCE_FILE}"), "nothing logged yet")?;
             continue;
         };
         if fresh.is_empty() {
@@ -215,9 +216,9 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         crash_point("store-pending");
         let next = next_sequence(&root, seq.size(), &fresh)?;
         let bytes = next.to_bytes();
-        if let PutIfMatch::Replaced(_) =
-            c.pace
-                .io(|| s.put_if_match(SEQUENCE_FILE, &bytes, &version))?
+        if let PutIfMatch::Replaced(_) = c
+            .pace
+            .io(|| s.put_if_match(SEQUENCE_FILE, &bytes, &version))?
         {
             crash_point("store-appended");
             pause_point("sequenced");
@@ -323,7 +324,10 @@ fn decide<'a>(c: &Ctx, given: &'a [Given], size: u64) -> Result<Decided<'a>> {
             Found::Entry(e) => {
                 return Err(invalid(
                     g.path.display(),
-                    format!("its content (sha256 {}) is already in the archive: entry {} ({})", e.content_sha256, e.index, e.name),
+                    format!(
+                        "its content (sha256 {}) is already in the archive: entry {} ({})",
+                        e.content_sha256, e.index, e.name
+                    ),
                 ))
             }
             Found::None => fresh.push(g),
@@ -353,7 +357,10 @@ fn lookup(c: &Ctx, path: &str, size: u64) -> Result<Found> {
     if line != e.line().as_bytes() {
         return Err(damaged(
             &what,
-            format!("is not entry {} of the log (an index object planted or altered)", e.index),
+            format!(
+                "is not entry {} of the log (an index object planted or altered)",
+                e.index
+            ),
         ));
     }
     Ok(Found::Entry(e))
@@ -393,8 +400,9 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
                     check_covered(s, seq, cp)?;
                 }
                 if complete_checkpoint_files(s, &c.pace, cp, c.key)? {
-                    c.recovered
-                        .push(format!("wrote checkpoint {h} (published, its files were not)"));
+                    c.recovered.push(format!(
+                        "wrote checkpoint {h} (published, its files were not)"
+                    ));
                 }
             }
             return Ok((head.cp, false));
@@ -410,8 +418,9 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
         }
         if let Some(cp) = &head.cp {
             if complete_checkpoint_files(s, &c.pace, cp, c.key)? {
-                c.recovered
-                    .push(format!("wrote checkpoint {h} (published, its files were not)"));
+                c.recovered.push(format!(
+                    "wrote checkpoint {h} (published, its files were not)"
+                ));
             }
         }
         let cp = complete_tail(c, seq, head.cp.as_ref(), own)?;
@@ -518,7 +527,10 @@ fn check_tail(c: &Ctx, seq: &Sequence) -> Result<()> {
             return Err(damaged(&what, format!("entries {d} and {} have the same name (or names differing only in case or Unicode form)", e.index)));
         }
         if let Some(d) = contents.insert(e.content_sha256.as_str(), e.index) {
-            return Err(damaged(&what, format!("entries {d} and {} log the same content", e.index)));
+            return Err(damaged(
+                &what,
+                format!("entries {d} and {} log the same content", e.index),
+            ));
         }
         let want = index_bytes(e);
         let cpath = content_index_path(&e.content_sha256).unwrap_or_default();
