@@ -16,7 +16,7 @@
 //!    tail; a lost race goes back to 2;
 //! 7. completes its own tail as in 3.
 
-use super::store_add::{
+use super::store_common::{
     complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point, place_bundle,
     publish_head, put_same, read_head, same_entry, store_error, upload_pending, with_tiles, Given,
     Pace, StoreAdded,
