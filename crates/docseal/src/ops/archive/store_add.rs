@@ -2,9 +2,13 @@
 //! with conditional writes only: no lock, no coordinator (`docs/STORAGE.md`, "Adding to an
 //! archive in a bucket"; `docs/FORMAT.md` B.4).
 //!
-//! The archive has exactly the local v2 layout. `log/entries` is the sequencer (replaced with
-//! `If-Match` on its ETag), `log/checkpoint` (the signed note) the head of the checkpoints
-//! (replaced the same way). One add:
+//! [`add_to_store`] checks the bundles given, then goes by the archive's layout: a new archive
+//! (nothing under `log/`) is created as archive log v3 and, like any archive with
+//! `log/sequence`, added to by the v3 sequencer (`store_seq`: the bytes an add moves do not grow
+//! with the log). An archive made before v3 (with `log/entries`) keeps exactly the local v2
+//! layout and is added to as follows. `log/entries` is the sequencer (replaced with `If-Match`
+//! on its ETag), `log/checkpoint` (the signed note) the head of the checkpoints (replaced the
+//! same way). One add:
 //!
 //! 1. checks every bundle given locally (every check but trust, the entry line made);
 //! 2. reads the head and `log/entries`, checks the entries against the head's root and the

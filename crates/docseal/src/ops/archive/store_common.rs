@@ -40,7 +40,7 @@ pub const PAUSE_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE";
 /// with this add's entries, before completing them).
 pub const PAUSE_AT_HOOK: &str = "DOCSEAL_TEST_S3_ADD_PAUSE_AT";
 
-/// What [`add_to_store`] did.
+/// What [`super::store_add::add_to_store`] did.
 #[derive(Debug, Clone)]
 pub struct StoreAdded {
     /// The entries this add appended.
