@@ -5,7 +5,7 @@
 //! audit and proofs run in bounded memory with capped findings; `check-proof` refuses options
 //! that do not apply; names that differ only in case are refused.
 
-mod common;
+use crate::common;
 
 use common::synthetic::{hex_sha256, synthetic_log};
 use common::{require_tool, Done, Env};

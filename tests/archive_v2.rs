@@ -5,7 +5,7 @@
 //! --witness --min-witnesses`; proofs come from the tiles; v1 archives migrate; the v2 vectors
 //! are recomputed.
 
-mod common;
+use crate::common;
 
 use common::synthetic::hex_sha256;
 use common::{require_tool, Done, Env};
@@ -1176,7 +1176,7 @@ fn issue17_audit_of_a_million_entry_v2_log_stays_under_64_mib() {
 }
 
 /// The figures of docs/BENCHMARKS.md ("Archive log v2"): `DOCSEAL_BENCH_BIN=<release docseal>
-/// DOCSEAL_BENCH_ENTRIES=10000000 cargo test --test archive_v2 -- --ignored --nocapture`.
+/// DOCSEAL_BENCH_ENTRIES=10000000 cargo test --test integration archive_v2:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn issue17_bench_audit_of_a_synthetic_v2_log() {

@@ -4,7 +4,7 @@
 //! (docs/SECURITY.md maps the claims to these names); the `issue19_attack_*` tests hold the
 //! four holes a second attacker review found in those fixes.
 
-mod common;
+use crate::common;
 
 use common::{json_codes, json_lines, Done, Env};
 use docseal::bagit;

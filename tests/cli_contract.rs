@@ -2,7 +2,7 @@
 //! item 8 (output a terminal can trust) and issue 20 item 10 (`verify DIR` reports symlinks and
 //! unreadable subdirectories and goes on). Every test runs the real binary.
 
-mod common;
+use crate::common;
 
 use common::{json_lines, require_tool, sample_article, sample_pack_args, Env};
 use std::fs;

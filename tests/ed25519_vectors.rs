@@ -417,7 +417,7 @@ fn issue18_proposal3_vector_pairs_through_the_pair_check_equal_verify_strict() {
 /// `fuzz/fuzz_targets/ed25519_oracle.rs`): every vector above with a 32-byte key and a 64-byte
 /// signature as a raw input, and one signature made by the target for each of the 64 pairs of
 /// small-order components of the key and R, and with a non-canonical S (S + L).
-/// `cargo test --test ed25519_vectors -- --ignored write_ed25519_fuzz_seeds`
+/// `cargo test --test integration ed25519_vectors:: -- --ignored write_ed25519_fuzz_seeds`
 #[test]
 #[ignore]
 fn write_ed25519_fuzz_seeds() {

@@ -3,7 +3,7 @@
 //! the same inputs (as long as the tool version recorded in it is the current one).
 //!
 //! To add a vector: add it to `vectors()`, run
-//! `DOCSEAL_WRITE_VECTORS=1 cargo test --test format_vectors`, and commit the new file.
+//! `DOCSEAL_WRITE_VECTORS=1 cargo test --test integration format_vectors::`, and commit the new file.
 //! Never rewrite an existing vector: old bundles must keep verifying.
 
 use docseal::metadata::Supersedes;

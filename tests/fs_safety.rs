@@ -4,7 +4,7 @@
 //! docs/SECURITY.md ("File-system guarantees").
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use common::Env;
 use std::fs;

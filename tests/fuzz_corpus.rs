@@ -8,7 +8,7 @@
 //! the target's own oracle (docseal's Ed25519 acceptance gives ed25519-dalek `verify_strict`'s
 //! verdict).
 
-mod common;
+use crate::common;
 #[path = "../fuzz/fuzz_targets/ed25519_oracle.rs"]
 mod ed25519_oracle;
 use common::*;

@@ -10,7 +10,7 @@
 //! run it by name) writes it to `fuzz/corpus/verify/` as the fuzzer's seeds, and
 //! `tests/fuzz_corpus.rs` replays those files in CI.
 
-mod common;
+use crate::common;
 use common::*;
 use docseal::bagit::{self, MANIFEST, METADATA, SIGNATURE, TAGMANIFEST, TAGMANIFEST_LISTS};
 use docseal::metadata::Metadata;
@@ -1625,7 +1625,7 @@ fn verify_memory_stays_under_64_mib_on_the_nastiest_inputs() {
 
 /// Write the corpus as the fuzzer's seeds (`fuzz/corpus/verify/`) and the corpus key's public
 /// half (`fuzz/corpus.pub`). Run by name:
-/// `cargo test --test hostile -- --ignored write_fuzz_corpus`.
+/// `cargo test --test integration hostile:: -- --ignored write_fuzz_corpus`.
 #[test]
 #[ignore = "writes fuzz/corpus/verify; run by name to regenerate the seeds"]
 fn write_fuzz_corpus() {

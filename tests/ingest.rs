@@ -1,7 +1,7 @@
 //! Issue 16: sealing what archivists hold (saved pages, WARC captures, text with trailers),
 //! `pack --dry-run`, `cat` and `diff`.
 
-mod common;
+use crate::common;
 
 use common::{repo, sample_article, Env};
 use docseal::ingest::{self, Kind, Source};

@@ -1,7 +1,7 @@
 //! Issue: verify without docseal. The real `minisign`, `sha256sum`, `unzip` and `bagit.py`
 //! accept a bundle and refuse it after a change; the README's commands run literally.
 
-mod common;
+use crate::common;
 use common::*;
 use std::fs;
 use std::process::Command;

@@ -13,7 +13,7 @@
 //! one docseal-made encrypted key is shared by the tests that need one, and at most two such
 //! operations run at once.
 
-mod common;
+use crate::common;
 use base64::Engine as _;
 use common::*;
 use std::collections::BTreeSet;

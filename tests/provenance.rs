@@ -3,7 +3,7 @@
 //! (`archive add|audit|prove|prove-consistency|check-proof`, `verify --archive`), including
 //! every kind of tampering the audit names. The log's test vectors are checked at the end.
 
-mod common;
+use crate::common;
 
 use common::{entries, Done, Env};
 use docseal::archive::Checkpoint;

@@ -3,9 +3,8 @@
 //! they give on the same archive on a disk, and an archive whose bundles were tampered with or
 //! removed in the bucket fails its audit.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common;
+use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;

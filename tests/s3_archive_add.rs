@@ -2,9 +2,8 @@
 //! (SeaweedFS): sequenced with conditional writes only, many writers at once, writers and the
 //! server killed, races lost and retried, and the same bytes as a local archive.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common;
+use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;

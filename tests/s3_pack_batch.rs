@@ -2,9 +2,8 @@
 //! S3-compatible server (SeaweedFS): bundles published with create-only writes, re-runs skip
 //! what is sealed, nothing in the bucket is ever replaced.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common;
+use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;

@@ -2,9 +2,7 @@
 //! (SeaweedFS, tests/common/weed.rs): conditional writes, bounded and ranged reads, listings,
 //! and credentials never shown.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common::weed;
 
 use docseal::store::{
     put_new_or_same, Location, PutIfMatch, PutNew, RangeReader, Store, StoreError,

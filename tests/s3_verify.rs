@@ -1,9 +1,8 @@
 //! `docseal verify s3://BUCKET/PREFIX` (issue 17) on a real S3-compatible server (SeaweedFS):
 //! the same records as verifying the same bundles on a local disk, and no credential shown.
 
-mod common;
-#[path = "common/weed.rs"]
-mod weed;
+use crate::common;
+use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;

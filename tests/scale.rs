@@ -2,7 +2,7 @@
 //! `verify` of a directory (deterministic order, JSON Lines, progress only on a terminal), and
 //! a bundle with an attachment larger than 4 GiB (ZIP64) sealed, verified and extracted.
 
-mod common;
+use crate::common;
 use common::*;
 use std::fs;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Issue: seal and verify articles end to end (keygen, pack, verify, inspect, extract).
 
-mod common;
+use crate::common;
 use common::*;
 use std::fs;
 

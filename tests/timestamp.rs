@@ -4,7 +4,7 @@
 //! Cross-checks both ways: `openssl ts -verify` accepts docseal's stored tokens, and docseal
 //! accepts tokens `openssl ts` made from its `--request-out`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::fs;

@@ -9,7 +9,7 @@
 //! Needs node, tests/web/node_modules (`npm ci --prefix tests/web`), /usr/bin/chromium and
 //! /usr/bin/firefox-esr: skipped without them, a failure when CI is set (.ci/run installs them).
 
-mod common;
+use crate::common;
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
