@@ -164,7 +164,7 @@ say ""
 
 # --- v3: requests and bytes per add at two log sizes ---------------------------------------
 say "v3, one add of one bundle, counted through the store (requests, bytes read and written):"
-(cd "$root" && cargo test --quiet --test s3_archive_add issue17_v3_add_cost_does_not_grow_with_the_log -- --nocapture 2>&1) \
+(cd "$root" && cargo test --quiet --test integration s3_archive_add::issue17_v3_add_cost_does_not_grow_with_the_log -- --nocapture 2>&1) \
   | grep '^log of' | tee -a "$out"
 say ""
 
