@@ -465,7 +465,8 @@ pub struct ArchiveMigrateArgs {
 #[derive(Args, Debug)]
 pub struct ArchiveAddArgs {
     /// The archive directory, or s3://BUCKET/PREFIX (sequenced with conditional writes: many
-    /// hosts may add at once).
+    /// hosts may add at once; a new archive there is laid out as archive log v3, an older one
+    /// keeps its v2 layout). A local directory laid out as v3 is refused: add in its bucket.
     pub archive: PathBuf,
     /// Bundle files to add.
     #[arg(required = true, value_name = "BUNDLE")]

@@ -192,6 +192,7 @@ fn add(a: ArchiveAddArgs) -> Result<u8> {
                 checkpoint: super::s3archive::CheckpointReport::of(&r.checkpoint, r.key_id, true),
                 recovered: &r.recovered,
                 conflicts: 0,
+                layout: None,
             },
         )?;
     }

@@ -169,6 +169,9 @@ pub struct AddReport<'a> {
     pub checkpoint: CheckpointReport,
     pub recovered: &'a [String],
     pub conflicts: u64,
+    /// The archive's log layout (`v2`, `v3`); absent for a local archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<&'static str>,
 }
 
 /// `archive add s3://BUCKET/PREFIX BUNDLE... --key K`: sequenced on the store with
@@ -202,6 +205,7 @@ pub fn add(a: &ArchiveAddArgs, key: &SecretKey, time: Option<DateTime<Utc>>) -> 
                 checkpoint: CheckpointReport::of(&r.checkpoint, r.key_id, r.published),
                 recovered: &r.recovered,
                 conflicts: r.conflicts,
+                layout: Some(r.layout),
             },
         )?;
         return Ok(0);

@@ -187,14 +187,20 @@ pub fn add_wait(
     let label = archive.display().to_string();
     // A v3 log (docs/FORMAT.md C.4) is added to by the object-storage sequencer, never by
     // appending to log/entries (that would fork it).
-    if v3log::is_v3(archive)? {
-        return Err(invalid(
-            &label,
-            "its log is v3 (log/sequence: laid out for object storage); a local add does not extend it",
-        ));
-    }
+    let refuse_v3 = || -> Result<()> {
+        if v3log::is_v3(archive)? {
+            return Err(invalid(
+                &label,
+                "laid out as archive log v3 (log/sequence), for object storage: add to it in its bucket",
+            ));
+        }
+        Ok(())
+    };
+    refuse_v3()?;
     lay_out(archive)?;
     let _lock = Lock::acquire(archive, wait, true)?;
+    // Again under the lock: a migration to v3 may have held it while this add waited.
+    refuse_v3()?;
     let v2 = lay_out_v2(archive)?;
 
     // 1. What an interrupted add left: roll back what was not logged, check the log, then

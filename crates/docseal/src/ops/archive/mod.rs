@@ -28,6 +28,8 @@ mod files;
 mod log;
 mod proof;
 pub mod store_add;
+mod store_common;
+mod store_seq;
 pub mod tiles;
 pub mod v3;
 pub mod v3log;
