@@ -524,8 +524,9 @@ impl<'a> IndexCheck<'a> {
             f.absorb(self.f);
             return Ok(());
         };
-        let fresh = seq.start == 0 && signed.is_empty();
-        if !fresh && !signed.contains(&seq.start) {
+        // Start 0 vouches for nothing (the empty tree): a new archive, or one whose first
+        // add's tail is signed but not yet followed by the next add's sequence.
+        if seq.start != 0 && !signed.contains(&seq.start) {
             f.push(Finding::at(
                 Code::LogSequenceInvalid,
                 SEQUENCE_FILE,
