@@ -1,6 +1,6 @@
 //! Reading an archive log v3 (`docs/FORMAT.md`, "Archive log v3", C.5): the log's entries are
 //! the entry bundles of the tree of `start` entries followed by the tail of `log/sequence`,
-//! exactly the bytes a v2 `log/entries` would hold. [`EntrySource`] gives them as one stream,
+//! exactly the bytes a v2 `log/entries` would hold. `EntrySource` gives them as one stream,
 //! one entry bundle in memory at a time, so every check made on `log/entries` is made the
 //! same way on v3.
 
