@@ -959,3 +959,54 @@ fn issue17_v3_huge_sequence_is_refused_by_its_size_not_read() {
     // Reading up to the bound (134 MB) before refusing would show here.
     assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attacks on the reading side and migration (attack3-read)
+// ---------------------------------------------------------------------------------------------
+
+/// A file or directory under `log/index/` whose name is not UTF-8 was skipped by audit's walk
+/// (its lossy name named nothing): planted objects there audited clean.
+#[cfg(unix)]
+#[test]
+fn attack_v3_audit_reports_index_files_whose_names_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let (d, x) = tampered("a", |a| {
+        let bad = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+        let dir = a.join("log/index/name").join(bad).join("ab");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x"), b"junk\n").unwrap();
+        let c = content(1);
+        let h4 = a.join(format!("log/index/content/{}/{}", &c[..2], &c[2..4]));
+        std::fs::write(h4.join(bad), b"junk\n").unwrap();
+    });
+    assert_eq!(d.code(), 1, "{x:?}");
+    assert_eq!(
+        x.iter()
+            .filter(|c| c.starts_with("log.index_invalid error"))
+            .count(),
+        2,
+        "{x:?}"
+    );
+}
+
+/// Audit's walk of `log/index/` listed each directory whole into memory: a planted directory
+/// of 400,000 empty files took ~50 MB more (millions: gigabytes). Now read as walked.
+#[test]
+fn attack_v3_audit_of_a_huge_planted_index_directory_stays_small() {
+    let env = Env::new();
+    let a = v3_copy(&env, "a");
+    let dir = a.join("log/index/name/00/00");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..400_000u32 {
+        std::fs::File::create(dir.join(format!("{i:0>60}"))).unwrap();
+    }
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let (kib, code, out) = peak_rss(
+        env.dir.path(),
+        Path::new(env!("CARGO_BIN_EXE_docseal")),
+        &["archive", "audit", "a", "--trust", key.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("400000 findings of this kind"), "{out}");
+    assert!(kib < 40 * 1024, "peak RSS {kib} KiB");
+}

@@ -570,83 +570,114 @@ impl<'a> IndexCheck<'a> {
     /// Each well-formed index object under `log/index/` that is not the tail's, at the path its
     /// line gives, for an entry below `start`: its path, key and entry to `each`. With
     /// `report`, the others are findings.
-    // About 80 lines: one walk, each way an object can be wrong checked in order.
     fn each_object(
         &mut self,
         start: u64,
         report: bool,
         each: &mut dyn FnMut(&str, u64, super::Entry),
     ) -> Result<()> {
+        for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+            let os = std::path::PathBuf::from(dir);
+            self.visit(dir, &os, dir, 0, start, report, each)?;
+        }
+        Ok(())
+    }
+
+    /// One file or directory of the walk of [`IndexCheck::each_object`]: `rel` its path under
+    /// the archive as found (`os`: the same, byte for byte, whatever its names are; `rel`
+    /// shows them lossily), `depth` below `dir`. Directories are read as they are walked
+    /// (never listed whole into memory: a planted directory of millions of files costs no
+    /// memory).
+    // About 80 lines: one object, each way it can be wrong checked in order.
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &mut self,
+        dir: &str,
+        os: &Path,
+        rel: &str,
+        depth: usize,
+        start: u64,
+        report: bool,
+        each: &mut dyn FnMut(&str, u64, super::Entry),
+    ) -> Result<()> {
         use crate::format::finding::{Code, Finding};
         let io = |p: &Path, e| crate::format::error::Error::io(p, e);
-        for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
-            let mut todo = vec![(dir.to_string(), 0usize)];
-            while let Some((rel, depth)) = todo.pop() {
-                let p = self.archive.join(&rel);
-                let Ok(m) = std::fs::symlink_metadata(&p) else {
-                    continue;
-                };
-                let mut bad = |why: String, code: Code| {
-                    if report {
-                        self.f.push(Finding::at(code, &rel, why));
-                    }
-                };
-                if m.file_type().is_symlink() {
-                    bad(
-                        "a symbolic link in the archive (never followed)".into(),
-                        Code::ArchiveSymlink,
-                    );
-                    continue;
-                }
-                if depth < 3 && m.is_dir() {
-                    for ent in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
-                        let ent = ent.map_err(|e| io(&p, e))?;
-                        let name = ent.file_name().to_string_lossy().into_owned();
-                        todo.push((format!("{rel}/{name}"), depth + 1));
-                    }
-                    continue;
-                }
-                let inv = Code::LogIndexInvalid;
-                if depth != 3 {
-                    bad(
-                        "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)"
-                            .into(),
-                        inv,
-                    );
-                    continue;
-                }
-                let bytes = match read_limited(&p, super::v3::MAX_INDEX_BYTES) {
-                    Ok(Some(b)) => b,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        bad(format!("cannot be read: {e}"), inv);
-                        continue;
-                    }
-                };
-                let k = object_key(&self.keyed, &rel, &bytes);
-                if self.tail.contains(&k) {
-                    continue;
-                }
-                let e = match super::v3::parse_index(&bytes) {
-                    Ok(e) => e,
-                    Err(why) => {
-                        bad(format!("not an index object: {why}"), inv);
-                        continue;
-                    }
-                };
-                let want = if dir == super::v3::NAME_INDEX_DIR {
-                    Some(super::v3::name_index_path(&e.name))
-                } else {
-                    super::v3::content_index_path(&e.content_sha256)
-                };
-                if want.as_deref() != Some(rel.as_str()) {
-                    bad(format!("holds entry {} ({}), whose index object is elsewhere: planted or moved", e.index, e.name), inv);
-                } else if e.index >= start {
-                    bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
-                } else {
-                    each(&rel, k, e);
-                }
+        let p = self.archive.join(os);
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            return Ok(());
+        };
+        let mut bad = |why: String, code: Code| {
+            if report {
+                self.f.push(Finding::at(code, rel, why));
             }
+        };
+        if m.file_type().is_symlink() {
+            bad(
+                "a symbolic link in the archive (never followed)".into(),
+                Code::ArchiveSymlink,
+            );
+            return Ok(());
+        }
+        if depth < 3 && m.is_dir() {
+            for ent in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
+                let ent = ent.map_err(|e| io(&p, e))?;
+                let name = ent.file_name();
+                let child = format!("{rel}/{}", name.to_string_lossy());
+                self.visit(dir, &os.join(&name), &child, depth + 1, start, report, each)?;
+            }
+            return Ok(());
+        }
+        let inv = Code::LogIndexInvalid;
+        if depth != 3 {
+            bad(
+                "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)".into(),
+                inv,
+            );
+            return Ok(());
+        }
+        if os.to_str() != Some(rel) {
+            bad(
+                "not an index object where one belongs (a name that is not UTF-8)".into(),
+                inv,
+            );
+            return Ok(());
+        }
+        let bytes = match read_limited(&p, super::v3::MAX_INDEX_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                bad(format!("cannot be read: {e}"), inv);
+                return Ok(());
+            }
+        };
+        let k = object_key(&self.keyed, rel, &bytes);
+        if self.tail.contains(&k) {
+            return Ok(());
+        }
+        let e = match super::v3::parse_index(&bytes) {
+            Ok(e) => e,
+            Err(why) => {
+                bad(format!("not an index object: {why}"), inv);
+                return Ok(());
+            }
+        };
+        let want = if dir == super::v3::NAME_INDEX_DIR {
+            Some(super::v3::name_index_path(&e.name))
+        } else {
+            super::v3::content_index_path(&e.content_sha256)
+        };
+        if want.as_deref() != Some(rel) {
+            bad(
+                format!(
+                    "holds entry {} ({}), whose index object is elsewhere: planted or moved",
+                    e.index, e.name
+                ),
+                inv,
+            );
+        } else if e.index >= start {
+            bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
+        } else {
+            each(rel, k, e);
         }
         Ok(())
     }
