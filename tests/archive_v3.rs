@@ -1010,3 +1010,19 @@ fn attack_v3_audit_of_a_huge_planted_index_directory_stays_small() {
     assert!(out.contains("400000 findings of this kind"), "{out}");
     assert!(kib < 40 * 1024, "peak RSS {kib} KiB");
 }
+
+/// An entry bundle that cannot be read (missing): audit named every index object "planted"
+/// (inviting their removal) though they are right; the objects of entries the log could not
+/// be read as far as are now left alone (the entry bundle's finding says why).
+#[test]
+fn attack_v3_unreadable_entry_bundle_does_not_call_the_index_planted() {
+    let (d, x) = tampered("a", |a| {
+        std::fs::remove_file(a.join("log/tile/entries/000.p/3")).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&"log.tiles_invalid error log/tile/entries/000.p/3".to_string()),
+        "{x:?}"
+    );
+    assert!(!has(&x, "log.index_invalid"), "{x:?}");
+}

@@ -427,6 +427,9 @@ pub(super) struct IndexCheck<'a> {
     count: u64,
     /// Keys of the index objects the tail's entries give (they may be written already).
     tail: std::collections::HashSet<u64>,
+    /// How many of the log's entries could be read (objects claiming later ones cannot be
+    /// checked: the entries' own finding says why).
+    read: u64,
     f: super::Sink,
 }
 
@@ -465,6 +468,7 @@ impl<'a> IndexCheck<'a> {
             sum: 0,
             count: 0,
             tail: Default::default(),
+            read: u64::MAX,
             f,
         }
     }
@@ -511,10 +515,11 @@ impl<'a> IndexCheck<'a> {
         Ok(())
     }
 
-    /// After the log: the index walked (every object found must be one an entry gives), the
-    /// sequence's start against the signed checkpoints' sizes `signed`, `log/entries` beside
-    /// `log/sequence`. Findings go to `f`.
-    pub(super) fn finish(mut self, signed: &[u64], f: &mut super::Sink) -> Result<()> {
+    /// After the log (of which `read` entries could be read): the index walked (every object
+    /// found must be one an entry gives), the sequence's start against the signed
+    /// checkpoints' sizes `signed`, `log/entries` beside `log/sequence`. Findings go to `f`.
+    pub(super) fn finish(mut self, signed: &[u64], read: u64, f: &mut super::Sink) -> Result<()> {
+        self.read = read;
         use crate::format::finding::{Code, Finding};
         let Some(seq) = self.seq.take() else {
             return Ok(());
@@ -676,9 +681,10 @@ impl<'a> IndexCheck<'a> {
             );
         } else if e.index >= start {
             bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
-        } else {
+        } else if e.index < self.read {
             each(rel, k, e);
         }
+        // (Else the log could not be read as far as its entry: not checked, not counted.)
         Ok(())
     }
 
