@@ -1026,3 +1026,29 @@ fn attack_v3_unreadable_entry_bundle_does_not_call_the_index_planted() {
     );
     assert!(!has(&x, "log.index_invalid"), "{x:?}");
 }
+
+/// `archive prove` read the content index object through a symbolic link at `<h2>` or
+/// `<h2>/<h4>` (only `log/index` and `log/index/content` were checked): now refused.
+#[cfg(unix)]
+#[test]
+fn attack_v3_prove_never_reads_the_index_through_a_linked_directory() {
+    let c = content(1);
+    for depth in [2usize, 3] {
+        let env = Env::new();
+        let a = v3_copy(&env, "a");
+        let rel = if depth == 2 {
+            format!("log/index/content/{}", &c[..2])
+        } else {
+            format!("log/index/content/{}/{}", &c[..2], &c[2..4])
+        };
+        let out = env.path("elsewhere");
+        std::fs::rename(a.join(&rel), &out).unwrap();
+        std::os::unix::fs::symlink(&out, a.join(&rel)).unwrap();
+        let d = env
+            .cmd()
+            .args(["archive", "prove", "a", &c, "--out", "p.json"])
+            .fails(2);
+        assert!(d.stderr().contains("symbolic link"), "{}", d.stderr());
+        assert!(!env.path("p.json").exists());
+    }
+}

@@ -804,8 +804,13 @@ pub(super) fn entry_by_content(
     let Some(p) = super::v3::content_index_path(content) else {
         return Err(super::not_logged(which, content, label));
     };
-    if !real_dir(archive, "log/index")? || !real_dir(archive, super::v3::CONTENT_INDEX_DIR)? {
-        return Err(super::not_logged(which, content, label));
+    // Every directory on the way is a real one (never through a symbolic link).
+    let h2 = format!("{}/{}", super::v3::CONTENT_INDEX_DIR, &content[..2]);
+    let h4 = format!("{h2}/{}", &content[2..4]);
+    for dir in ["log/index", super::v3::CONTENT_INDEX_DIR, &h2, &h4] {
+        if !real_dir(archive, dir).map_err(|e| damaged(e.to_string()))? {
+            return Err(super::not_logged(which, content, label));
+        }
     }
     let bytes = match read_limited(&archive.join(&p), super::v3::MAX_INDEX_BYTES) {
         Ok(Some(b)) => b,
