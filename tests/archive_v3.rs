@@ -1052,3 +1052,25 @@ fn attack_v3_prove_never_reads_the_index_through_a_linked_directory() {
         assert!(!env.path("p.json").exists());
     }
 }
+
+/// A temporary file an interrupted write of an index object leaves (`.docseal-*.tmp`, where
+/// the file system has no unnamed temp files) was an error (`log.index_invalid`), unlike the
+/// same file anywhere else in the log: now the warning `log.interrupted`.
+#[test]
+fn attack_v3_index_temp_file_of_an_interrupted_write_is_a_warning() {
+    let c = content(1);
+    let (d, x) = tampered("a", |a| {
+        let dir = a.join(format!("log/index/content/{}/{}", &c[..2], &c[2..4]));
+        std::fs::write(dir.join(".docseal-0011223344556677.tmp"), b"0 ab").unwrap();
+    });
+    // (Exit 1 for the vector's own absent bundles: nothing else is found.)
+    assert_eq!(d.code(), 1, "{x:?}");
+    assert_eq!(
+        x,
+        vec![format!(
+            "log.interrupted warning log/index/content/{}/{}/.docseal-0011223344556677.tmp",
+            &c[..2],
+            &c[2..4]
+        )],
+    );
+}

@@ -633,6 +633,24 @@ impl<'a> IndexCheck<'a> {
             return Ok(());
         }
         let inv = Code::LogIndexInvalid;
+        if m.is_file()
+            && os
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(super::is_temp_name)
+        {
+            if report {
+                self.f.push(
+                    Finding::at(
+                        Code::LogInterrupted,
+                        rel,
+                        "a temporary file of an interrupted write of an index object (not an index object; safe to remove)",
+                    )
+                    .warning(),
+                );
+            }
+            return Ok(());
+        }
         if depth != 3 {
             bad(
                 "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)".into(),
