@@ -1074,3 +1074,30 @@ fn attack_v3_index_temp_file_of_an_interrupted_write_is_a_warning() {
         )],
     );
 }
+
+/// `log/sequence` beside `log/entries` with the index not (fully) written: migrate said "v3
+/// already" and removed log/entries, leaving a v3 log without its index. It now writes the
+/// missing index objects first.
+#[test]
+fn attack_v3_migrate_rerun_completes_the_index_before_removing_entries() {
+    let env = Env::new();
+    let a = v2_copy(&env, "a");
+    std::fs::write(a.join("log/sequence"), b"docseal-sequence v3\nstart 3\n").unwrap();
+    env.cmd()
+        .args(["archive", "migrate", "a", "--to", "v3"])
+        .ok();
+    assert!(!a.join("log/entries").exists());
+    let d = audit(&env, &a);
+    assert!(
+        !has(&extra_codes(&d), "log.index_invalid"),
+        "{:?}",
+        extra_codes(&d)
+    );
+    // The same files as the v3 vector.
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    files_under(&a, "log", &mut got);
+    files_under(&repo("tests/vectors/log-v3/archive"), "log", &mut want);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}

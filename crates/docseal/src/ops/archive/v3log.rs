@@ -260,7 +260,13 @@ pub fn migrate_v3_store(store: &dyn Store, copy: &Path) -> Result<MigratedV3> {
     }
     let (latest, n) = migratable_v3(copy, &label, v3)?;
     if v3 {
-        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes.
+        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes,
+        // but only once every entry has both its index objects (the same bytes there are
+        // fine): a sequence beside a log/entries whose index was never written would
+        // otherwise leave a v3 log without its index.
+        if std::fs::symlink_metadata(copy.join(ENTRIES_FILE)).is_ok() {
+            write_index(store, copy, &label)?;
+        }
         store
             .delete(ENTRIES_FILE)
             .map_err(|e| fail(ENTRIES_FILE, e))?;
