@@ -1101,3 +1101,50 @@ fn attack_v3_migrate_rerun_completes_the_index_before_removing_entries() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// A bucket holding both `K` and `K/...` (object storage allows it, a file system not): audit,
+/// prove and verify --archive of it failed with an I/O error (exit 4, as if the disk had
+/// failed) naming the private local copy's temporary path. Now refused (exit 2) by the key.
+#[test]
+fn attack_s3_mirror_of_a_key_that_is_also_a_prefix_is_refused_by_its_key() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let s = w.store("docseal-v3", "clash");
+    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    let obj = name_path("bundle-1.zip");
+    let dir = &obj[..obj.rfind('/').unwrap()];
+    s.put(dir, b"junk\n").unwrap();
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    for args in [
+        &[
+            "archive",
+            "audit",
+            "s3://docseal-v3/clash",
+            "--trust",
+            key.to_str().unwrap(),
+        ][..],
+        &[
+            "archive",
+            "prove",
+            "s3://docseal-v3/clash",
+            &content(1),
+            "--out",
+            "p.json",
+        ][..],
+    ] {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        let d = c.run();
+        assert_eq!(d.code(), 2, "{}", d.stderr());
+        assert!(
+            d.stderr().contains("s3://docseal-v3/clash/log/index/name/")
+                && d.stderr().contains("prefix")
+                && !d.stderr().contains("docseal-s3-archive-"),
+            "{}",
+            d.stderr()
+        );
+    }
+}

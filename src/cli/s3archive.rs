@@ -127,10 +127,24 @@ pub fn renamed<T>(
 fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     // Keys from a listing are checked (no `..`, no empty component) before they are paths.
     let dest: PathBuf = dir.join(key);
+    // An object whose key is also the prefix of other keys (`a` and `a/b`: object storage
+    // allows both, a file system not): a layout no docseal writes, refused by its key (not
+    // an I/O error naming the private copy).
+    let clash = |e: std::io::Error| -> anyhow::Error {
+        use std::io::ErrorKind::{AlreadyExists, IsADirectory, NotADirectory};
+        if matches!(e.kind(), AlreadyExists | NotADirectory | IsADirectory) {
+            return Error::invalid(
+                format!("{}/{key}", s.root()),
+                "an object whose key is also the prefix of other objects' keys (or the other way round): not an archive's layout",
+            )
+            .into();
+        }
+        Error::io(&dest, e).into()
+    };
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(clash)?;
     }
-    let mut out = std::fs::File::create(&dest).map_err(|e| Error::io(&dest, e))?;
+    let mut out = std::fs::File::create(&dest).map_err(clash)?;
     let mut r = RangeReader::new(s, key, size);
     std::io::copy(&mut r, &mut out).map_err(|e| Error::io(format!("{}/{key}", s.root()), e))?;
     Ok(())
