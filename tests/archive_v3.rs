@@ -1148,3 +1148,50 @@ fn attack_s3_mirror_of_a_key_that_is_also_a_prefix_is_refused_by_its_key() {
         );
     }
 }
+
+/// `verify --archive s3://` and `prove-consistency s3://` copied the whole v3 index (two
+/// objects an entry: 2 x 10^9 GETs at the scale) though they never read it; now left
+/// out. Shown by an index no file system can hold (`K` and `K/...`): they do not see it.
+#[test]
+fn attack_s3_verify_archive_and_prove_consistency_do_not_copy_the_index() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (rp, ap, _, v3) = real_archive(&env);
+    let s = w.store("docseal-v3", "noindex");
+    upload(&s, &v3, "");
+    let any = s.list("log/index/name/", None, 1).unwrap().items[0]
+        .key
+        .clone();
+    s.put(&any[..any.rfind('/').unwrap()], b"junk\n").unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    };
+    let arch = std::ffi::OsStr::new("s3://docseal-v3/noindex");
+    let d = run(&[
+        "verify".as_ref(),
+        "in/s1.zip".as_ref(),
+        "--trust".as_ref(),
+        rp.as_os_str(),
+        "--archive-key".as_ref(),
+        ap.as_os_str(),
+        "--archive".as_ref(),
+        arch,
+    ]);
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    assert!(d.stdout().contains("archived by"), "{}", d.stdout());
+    let d = run(&[
+        "archive".as_ref(),
+        "prove-consistency".as_ref(),
+        arch,
+        "--from".as_ref(),
+        "3".as_ref(),
+        "--out".as_ref(),
+        "c.json".as_ref(),
+    ]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+}

@@ -444,7 +444,7 @@ fn prove(a: ArchiveProveArgs) -> Result<u8> {
 }
 
 fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
-    let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
+    let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, false)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
     let p = super::s3archive::renamed(
         mirror.as_ref(),

@@ -41,6 +41,12 @@ impl Mirror {
     /// A copy of the archive at `path` if it is an `s3://` location (`None` for a local path).
     /// Without `bundles`, the objects under `bundles/` are left out (proofs need the log only).
     pub fn of(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
+        Mirror::of_parts(path, bundles, true)
+    }
+
+    /// [`Mirror::of`], without the v3 index (`log/index/`) unless `index`: `verify --archive`
+    /// and `prove-consistency` never read it, and it holds two objects an entry.
+    pub fn of_parts(path: &Path, bundles: bool, index: bool) -> Result<Option<Mirror>> {
         if !store::is_s3(path) {
             return Ok(None);
         }
@@ -58,7 +64,10 @@ impl Mirror {
                 .map_err(|e| store_error(&name, e))?;
             for item in &page.items {
                 any = true;
-                if (!bundles && item.key.starts_with("bundles/")) || item.size > MAX_OBJECT {
+                if (!bundles && item.key.starts_with("bundles/"))
+                    || (!index && item.key.starts_with("log/index/"))
+                    || item.size > MAX_OBJECT
+                {
                     continue;
                 }
                 copy(s.as_ref(), &item.key, item.size, dir.path())?;
