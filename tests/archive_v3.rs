@@ -1195,3 +1195,28 @@ fn attack_s3_verify_archive_and_prove_consistency_do_not_copy_the_index() {
     ]);
     assert_eq!(d.code(), 0, "{}", d.stderr());
 }
+
+/// A `log/sequence` whose tail does not parse (one bad byte in one line) made the whole log
+/// unreadable: every checkpoint "truncated", every bundle "unlisted" (v2 reports such damage
+/// at its line, the rest checked). Now the entries below its start are read and checked;
+/// only the tail is reported.
+#[test]
+fn attack_v3_damaged_tail_still_reads_the_entries_below_start() {
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            b"docseal-sequence v3\nstart 3\ngarbage\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert_eq!(
+        x,
+        vec!["log.sequence_invalid error log/sequence".to_string()]
+    );
+    assert!(
+        d.stdout().contains("from entry 3 on cannot be read"),
+        "{}",
+        d.stdout()
+    );
+}

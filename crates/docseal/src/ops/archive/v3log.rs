@@ -46,6 +46,24 @@ pub fn read_sequence(archive: &Path) -> std::result::Result<Sequence, String> {
     Sequence::parse(&bytes)
 }
 
+/// The start of a `log/sequence` that does not parse as a whole, from its first two lines
+/// alone (its first 64 bytes): the entries below it are in the entry bundles and can be read
+/// all the same. `None` if those lines do not parse either (or it cannot be opened).
+fn start_alone(archive: &Path) -> Option<u64> {
+    let f = super::open_nofollow(&archive.join(SEQUENCE_FILE)).ok()??;
+    let mut head = Vec::new();
+    f.take(64).read_to_end(&mut head).ok()?;
+    let mut lines = head.split(|&b| b == b'\n');
+    if lines.next()? != super::v3::SEQUENCE_MAGIC.as_bytes() {
+        return None;
+    }
+    let start = lines.next()?;
+    // The start line ends in LF within those bytes.
+    lines.next()?;
+    let n = std::str::from_utf8(start.strip_prefix(b"start ")?).ok()?;
+    super::entry::parse_decimal(n).filter(|&n| n <= super::MAX_ENTRIES_V2)
+}
+
 /// Where findings about the log's entries point: `log/entries:LINE` (v1, v2); on v3 the entry
 /// bundle and the entry's place in it (`log/tile/entries/000:5`), or the tail's line in
 /// `log/sequence`.
@@ -65,7 +83,8 @@ impl EntriesAt {
     pub(super) fn of(archive: &Path) -> EntriesAt {
         if is_v3(archive).unwrap_or(false) {
             EntriesAt::V3 {
-                start: read_sequence(archive).map_or(0, |s| s.start),
+                start: read_sequence(archive)
+                    .map_or_else(|_| start_alone(archive).unwrap_or(0), |s| s.start),
             }
         } else {
             EntriesAt::File
@@ -103,6 +122,8 @@ pub(super) struct EntrySource<'a> {
     at: usize,
     tail: Option<Vec<u8>>,
     problem: Option<(String, String)>,
+    /// `log/sequence`'s problem, once the entry bundles below its start are read.
+    tail_problem: Option<(String, String)>,
 }
 
 impl<'a> EntrySource<'a> {
@@ -117,7 +138,13 @@ impl<'a> EntrySource<'a> {
                 }
                 (s.start, Some(tail), None)
             }
-            Err(why) => (0, None, Some((SEQUENCE_FILE.to_string(), why))),
+            // The tail cannot be read; the entries below the start (if its line parses)
+            // can: they are read, then the sequence's problem ends the stream.
+            Err(why) => (
+                start_alone(archive).unwrap_or(0),
+                None,
+                Some((SEQUENCE_FILE.to_string(), why)),
+            ),
         };
         EntrySource {
             tiles: Tiles::new(DiskTiles::new(archive), start),
@@ -126,7 +153,8 @@ impl<'a> EntrySource<'a> {
             buf: Vec::new(),
             at: 0,
             tail,
-            problem,
+            problem: None,
+            tail_problem: problem,
         }
     }
 
@@ -181,7 +209,10 @@ impl<'a> EntrySource<'a> {
                 self.buf = t;
                 !self.buf.is_empty()
             }
-            None => false,
+            None => {
+                self.problem = self.tail_problem.take();
+                false
+            }
         }
     }
 }
