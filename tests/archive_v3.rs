@@ -1220,3 +1220,38 @@ fn attack_v3_damaged_tail_still_reads_the_entries_below_start() {
         d.stdout()
     );
 }
+
+/// The private copy of an `s3://` archive downloaded every object whole (up to 1 TiB each)
+/// before the local reader refused an oversized `log/sequence` or index object by its size:
+/// a planted huge object filled the disk (here: a 1 MiB index object under a 256 KiB file
+/// size limit, `ulimit -f`, made audit die). Now a sparse stand-in one byte over the bound
+/// takes its place: the same finding, nothing downloaded.
+#[cfg(unix)]
+#[test]
+fn attack_s3_oversized_v3_objects_are_not_downloaded_into_the_copy() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let s = w.store("docseal-v3", "huge");
+    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    let obj = name_path("bundle-1.zip");
+    s.put(&obj, &vec![b'x'; 1 << 20]).unwrap();
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let mut c = std::process::Command::new("sh");
+    c.current_dir(env.dir.path())
+        .arg("-c")
+        .arg("ulimit -f 256; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_docseal"))
+        .args(["archive", "audit", "s3://docseal-v3/huge", "--trust"])
+        .arg(&key);
+    for (k, v) in w.env() {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("log.index_invalid: {obj}")) && stdout.contains("larger than"),
+        "{stdout}"
+    );
+}
