@@ -1255,3 +1255,39 @@ fn attack_s3_oversized_v3_objects_are_not_downloaded_into_the_copy() {
         "{stdout}"
     );
 }
+
+/// `archive prove s3://... NAME` (a bundle named as it is in the archive, as on a disk) was
+/// refused, "neither a bundle file, a bundle name in the archive, nor a content digest": the
+/// private copy holds no `bundles/`. That one bundle is now copied too.
+#[test]
+fn attack_s3_prove_by_the_bundles_name_in_the_archive() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (_, _, _, v3) = real_archive(&env);
+    let s = w.store("docseal-v3", "byname");
+    upload(&s, &v3, "");
+    let run = |args: &[&str]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    };
+    let d = run(&[
+        "archive",
+        "prove",
+        "s3://docseal-v3/byname",
+        "s3.zip",
+        "--out",
+        "p.json",
+    ]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    assert!(d.stdout().contains("entry 3 (s3.zip)"), "{}", d.stdout());
+    env.cmd()
+        .args(["archive", "prove", "v3", "s3.zip", "--out", "q.json"])
+        .ok();
+    assert_eq!(
+        std::fs::read(env.path("p.json")).unwrap(),
+        std::fs::read(env.path("q.json")).unwrap()
+    );
+}

@@ -41,12 +41,19 @@ impl Mirror {
     /// A copy of the archive at `path` if it is an `s3://` location (`None` for a local path).
     /// Without `bundles`, the objects under `bundles/` are left out (proofs need the log only).
     pub fn of(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
-        Mirror::of_parts(path, bundles, true)
+        Mirror::of_parts(path, bundles, true, None)
     }
 
     /// [`Mirror::of`], without the v3 index (`log/index/`) unless `index`: `verify --archive`
-    /// and `prove-consistency` never read it, and it holds two objects an entry.
-    pub fn of_parts(path: &Path, bundles: bool, index: bool) -> Result<Option<Mirror>> {
+    /// and `prove-consistency` never read it, and it holds two objects an entry. `bundle`:
+    /// one bundle copied even without `bundles` (`archive prove s3://... NAME`).
+    pub fn of_parts(
+        path: &Path,
+        bundles: bool,
+        index: bool,
+        bundle: Option<&str>,
+    ) -> Result<Option<Mirror>> {
+        let one = bundle.map(|n| format!("bundles/{n}"));
         if !store::is_s3(path) {
             return Ok(None);
         }
@@ -64,7 +71,9 @@ impl Mirror {
                 .map_err(|e| store_error(&name, e))?;
             for item in &page.items {
                 any = true;
-                if (!bundles && item.key.starts_with("bundles/"))
+                if (!bundles
+                    && item.key.starts_with("bundles/")
+                    && one.as_deref() != Some(item.key.as_str()))
                     || (!index && item.key.starts_with("log/index/"))
                     || item.size > MAX_OBJECT
                 {
