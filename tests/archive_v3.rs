@@ -959,3 +959,335 @@ fn issue17_v3_huge_sequence_is_refused_by_its_size_not_read() {
     // Reading up to the bound (134 MB) before refusing would show here.
     assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attacks on the reading side and migration (attack3-read)
+// ---------------------------------------------------------------------------------------------
+
+/// A file or directory under `log/index/` whose name is not UTF-8 was skipped by audit's walk
+/// (its lossy name named nothing): planted objects there audited clean.
+#[cfg(unix)]
+#[test]
+fn attack_v3_audit_reports_index_files_whose_names_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let (d, x) = tampered("a", |a| {
+        let bad = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+        let dir = a.join("log/index/name").join(bad).join("ab");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x"), b"junk\n").unwrap();
+        let c = content(1);
+        let h4 = a.join(format!("log/index/content/{}/{}", &c[..2], &c[2..4]));
+        std::fs::write(h4.join(bad), b"junk\n").unwrap();
+    });
+    assert_eq!(d.code(), 1, "{x:?}");
+    assert_eq!(
+        x.iter()
+            .filter(|c| c.starts_with("log.index_invalid error"))
+            .count(),
+        2,
+        "{x:?}"
+    );
+}
+
+/// Audit's walk of `log/index/` listed each directory whole into memory: a planted directory
+/// of 400,000 empty files took ~50 MB more (millions: gigabytes). Now read as walked.
+#[test]
+fn attack_v3_audit_of_a_huge_planted_index_directory_stays_small() {
+    let env = Env::new();
+    let a = v3_copy(&env, "a");
+    let dir = a.join("log/index/name/00/00");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..400_000u32 {
+        std::fs::File::create(dir.join(format!("{i:0>60}"))).unwrap();
+    }
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let (kib, code, out) = peak_rss(
+        env.dir.path(),
+        Path::new(env!("CARGO_BIN_EXE_docseal")),
+        &["archive", "audit", "a", "--trust", key.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("400000 findings of this kind"), "{out}");
+    assert!(kib < 40 * 1024, "peak RSS {kib} KiB");
+}
+
+/// An entry bundle that cannot be read (missing): audit named every index object "planted"
+/// (inviting their removal) though they are right; the objects of entries the log could not
+/// be read as far as are now left alone (the entry bundle's finding says why).
+#[test]
+fn attack_v3_unreadable_entry_bundle_does_not_call_the_index_planted() {
+    let (d, x) = tampered("a", |a| {
+        std::fs::remove_file(a.join("log/tile/entries/000.p/3")).unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert!(
+        x.contains(&"log.tiles_invalid error log/tile/entries/000.p/3".to_string()),
+        "{x:?}"
+    );
+    assert!(!has(&x, "log.index_invalid"), "{x:?}");
+}
+
+/// `archive prove` read the content index object through a symbolic link at `<h2>` or
+/// `<h2>/<h4>` (only `log/index` and `log/index/content` were checked): now refused.
+#[cfg(unix)]
+#[test]
+fn attack_v3_prove_never_reads_the_index_through_a_linked_directory() {
+    let c = content(1);
+    for depth in [2usize, 3] {
+        let env = Env::new();
+        let a = v3_copy(&env, "a");
+        let rel = if depth == 2 {
+            format!("log/index/content/{}", &c[..2])
+        } else {
+            format!("log/index/content/{}/{}", &c[..2], &c[2..4])
+        };
+        let out = env.path("elsewhere");
+        std::fs::rename(a.join(&rel), &out).unwrap();
+        std::os::unix::fs::symlink(&out, a.join(&rel)).unwrap();
+        let d = env
+            .cmd()
+            .args(["archive", "prove", "a", &c, "--out", "p.json"])
+            .fails(2);
+        assert!(d.stderr().contains("symbolic link"), "{}", d.stderr());
+        assert!(!env.path("p.json").exists());
+    }
+}
+
+/// A temporary file an interrupted write of an index object leaves (`.docseal-*.tmp`, where
+/// the file system has no unnamed temp files) was an error (`log.index_invalid`), unlike the
+/// same file anywhere else in the log: now the warning `log.interrupted`.
+#[test]
+fn attack_v3_index_temp_file_of_an_interrupted_write_is_a_warning() {
+    let c = content(1);
+    let (d, x) = tampered("a", |a| {
+        let dir = a.join(format!("log/index/content/{}/{}", &c[..2], &c[2..4]));
+        std::fs::write(dir.join(".docseal-0011223344556677.tmp"), b"0 ab").unwrap();
+    });
+    // (Exit 1 for the vector's own absent bundles: nothing else is found.)
+    assert_eq!(d.code(), 1, "{x:?}");
+    assert_eq!(
+        x,
+        vec![format!(
+            "log.interrupted warning log/index/content/{}/{}/.docseal-0011223344556677.tmp",
+            &c[..2],
+            &c[2..4]
+        )],
+    );
+}
+
+/// `log/sequence` beside `log/entries` with the index not (fully) written: migrate said "v3
+/// already" and removed log/entries, leaving a v3 log without its index. It now writes the
+/// missing index objects first.
+#[test]
+fn attack_v3_migrate_rerun_completes_the_index_before_removing_entries() {
+    let env = Env::new();
+    let a = v2_copy(&env, "a");
+    std::fs::write(a.join("log/sequence"), b"docseal-sequence v3\nstart 3\n").unwrap();
+    env.cmd()
+        .args(["archive", "migrate", "a", "--to", "v3"])
+        .ok();
+    assert!(!a.join("log/entries").exists());
+    let d = audit(&env, &a);
+    assert!(
+        !has(&extra_codes(&d), "log.index_invalid"),
+        "{:?}",
+        extra_codes(&d)
+    );
+    // The same files as the v3 vector.
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    files_under(&a, "log", &mut got);
+    files_under(&repo("tests/vectors/log-v3/archive"), "log", &mut want);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+/// A bucket holding both `K` and `K/...` (object storage allows it, a file system not): audit,
+/// prove and verify --archive of it failed with an I/O error (exit 4, as if the disk had
+/// failed) naming the private local copy's temporary path. Now refused (exit 2) by the key.
+#[test]
+fn attack_s3_mirror_of_a_key_that_is_also_a_prefix_is_refused_by_its_key() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let s = w.store("docseal-v3", "clash");
+    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    let obj = name_path("bundle-1.zip");
+    let dir = &obj[..obj.rfind('/').unwrap()];
+    s.put(dir, b"junk\n").unwrap();
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    for args in [
+        &[
+            "archive",
+            "audit",
+            "s3://docseal-v3/clash",
+            "--trust",
+            key.to_str().unwrap(),
+        ][..],
+        &[
+            "archive",
+            "prove",
+            "s3://docseal-v3/clash",
+            &content(1),
+            "--out",
+            "p.json",
+        ][..],
+    ] {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        let d = c.run();
+        assert_eq!(d.code(), 2, "{}", d.stderr());
+        assert!(
+            d.stderr().contains("s3://docseal-v3/clash/log/index/name/")
+                && d.stderr().contains("prefix")
+                && !d.stderr().contains("docseal-s3-archive-"),
+            "{}",
+            d.stderr()
+        );
+    }
+}
+
+/// `verify --archive s3://` and `prove-consistency s3://` copied the whole v3 index (two
+/// objects an entry: 2 x 10^9 GETs at the issue's scale) though they never read it; now left
+/// out. Shown by an index no file system can hold (`K` and `K/...`): they do not see it.
+#[test]
+fn attack_s3_verify_archive_and_prove_consistency_do_not_copy_the_index() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (rp, ap, _, v3) = real_archive(&env);
+    let s = w.store("docseal-v3", "noindex");
+    upload(&s, &v3, "");
+    let any = s.list("log/index/name/", None, 1).unwrap().items[0]
+        .key
+        .clone();
+    s.put(&any[..any.rfind('/').unwrap()], b"junk\n").unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    };
+    let arch = std::ffi::OsStr::new("s3://docseal-v3/noindex");
+    let d = run(&[
+        "verify".as_ref(),
+        "in/s1.zip".as_ref(),
+        "--trust".as_ref(),
+        rp.as_os_str(),
+        "--archive-key".as_ref(),
+        ap.as_os_str(),
+        "--archive".as_ref(),
+        arch,
+    ]);
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    assert!(d.stdout().contains("archived by"), "{}", d.stdout());
+    let d = run(&[
+        "archive".as_ref(),
+        "prove-consistency".as_ref(),
+        arch,
+        "--from".as_ref(),
+        "3".as_ref(),
+        "--out".as_ref(),
+        "c.json".as_ref(),
+    ]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+}
+
+/// A `log/sequence` whose tail does not parse (one bad byte in one line) made the whole log
+/// unreadable: every checkpoint "truncated", every bundle "unlisted" (v2 reports such damage
+/// at its line, the rest checked). Now the entries below its start are read and checked;
+/// only the tail is reported.
+#[test]
+fn attack_v3_damaged_tail_still_reads_the_entries_below_start() {
+    let (d, x) = tampered("a", |a| {
+        std::fs::write(
+            a.join("log/sequence"),
+            b"docseal-sequence v3\nstart 3\ngarbage\n",
+        )
+        .unwrap();
+    });
+    assert_eq!(d.code(), 1);
+    assert_eq!(
+        x,
+        vec!["log.sequence_invalid error log/sequence".to_string()]
+    );
+    assert!(
+        d.stdout().contains("from entry 3 on cannot be read"),
+        "{}",
+        d.stdout()
+    );
+}
+
+/// The private copy of an `s3://` archive downloaded every object whole (up to 1 TiB each)
+/// before the local reader refused an oversized `log/sequence` or index object by its size:
+/// a planted huge object filled the disk (here: a 1 MiB index object under a 256 KiB file
+/// size limit, `ulimit -f`, made audit die). Now a sparse stand-in one byte over the bound
+/// takes its place: the same finding, nothing downloaded.
+#[cfg(unix)]
+#[test]
+fn attack_s3_oversized_v3_objects_are_not_downloaded_into_the_copy() {
+    use docseal::store::Store;
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let s = w.store("docseal-v3", "huge");
+    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    let obj = name_path("bundle-1.zip");
+    s.put(&obj, &vec![b'x'; 1 << 20]).unwrap();
+    let key = repo("tests/vectors/log-v1/archive-key.pub");
+    let mut c = std::process::Command::new("sh");
+    c.current_dir(env.dir.path())
+        .arg("-c")
+        .arg("ulimit -f 256; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_docseal"))
+        .args(["archive", "audit", "s3://docseal-v3/huge", "--trust"])
+        .arg(&key);
+    for (k, v) in w.env() {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("log.index_invalid: {obj}")) && stdout.contains("larger than"),
+        "{stdout}"
+    );
+}
+
+/// `archive prove s3://... NAME` (a bundle named as it is in the archive, as on a disk) was
+/// refused, "neither a bundle file, a bundle name in the archive, nor a content digest": the
+/// private copy holds no `bundles/`. That one bundle is now copied too.
+#[test]
+fn attack_s3_prove_by_the_bundles_name_in_the_archive() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (_, _, _, v3) = real_archive(&env);
+    let s = w.store("docseal-v3", "byname");
+    upload(&s, &v3, "");
+    let run = |args: &[&str]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.run()
+    };
+    let d = run(&[
+        "archive",
+        "prove",
+        "s3://docseal-v3/byname",
+        "s3.zip",
+        "--out",
+        "p.json",
+    ]);
+    assert_eq!(d.code(), 0, "{}", d.stderr());
+    assert!(d.stdout().contains("entry 3 (s3.zip)"), "{}", d.stdout());
+    env.cmd()
+        .args(["archive", "prove", "v3", "s3.zip", "--out", "q.json"])
+        .ok();
+    assert_eq!(
+        std::fs::read(env.path("p.json")).unwrap(),
+        std::fs::read(env.path("q.json")).unwrap()
+    );
+}

@@ -482,7 +482,7 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
     // A copy of an archive in object storage lives until every bundle is verified (evidence
     // reads the archived copies).
     let mirror = match &a.archive {
-        Some(arch) => super::s3archive::Mirror::of(arch, true)?,
+        Some(arch) => super::s3archive::Mirror::of_parts(arch, true, false, None)?,
         None => None,
     };
     if let Some(arch) = &a.archive {

@@ -421,7 +421,8 @@ fn migrate_s3(a: &ArchiveMigrateArgs) -> Result<u8> {
 }
 
 fn prove(a: ArchiveProveArgs) -> Result<u8> {
-    let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
+    // The log, and the bundle if one of the archive is named (not a file here).
+    let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, true, Some(&a.bundle))?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
     let p = super::s3archive::renamed(
         mirror.as_ref(),
@@ -445,7 +446,7 @@ fn prove(a: ArchiveProveArgs) -> Result<u8> {
 }
 
 fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
-    let mirror = super::s3archive::Mirror::of(&a.archive, false)?;
+    let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, false, None)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
     let p = super::s3archive::renamed(
         mirror.as_ref(),

@@ -41,6 +41,19 @@ impl Mirror {
     /// A copy of the archive at `path` if it is an `s3://` location (`None` for a local path).
     /// Without `bundles`, the objects under `bundles/` are left out (proofs need the log only).
     pub fn of(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
+        Mirror::of_parts(path, bundles, true, None)
+    }
+
+    /// [`Mirror::of`], without the v3 index (`log/index/`) unless `index`: `verify --archive`
+    /// and `prove-consistency` never read it, and it holds two objects an entry. `bundle`:
+    /// one bundle copied even without `bundles` (`archive prove s3://... NAME`).
+    pub fn of_parts(
+        path: &Path,
+        bundles: bool,
+        index: bool,
+        bundle: Option<&str>,
+    ) -> Result<Option<Mirror>> {
+        let one = bundle.map(|n| format!("bundles/{n}"));
         if !store::is_s3(path) {
             return Ok(None);
         }
@@ -58,7 +71,12 @@ impl Mirror {
                 .map_err(|e| store_error(&name, e))?;
             for item in &page.items {
                 any = true;
-                if (!bundles && item.key.starts_with("bundles/")) || item.size > MAX_OBJECT {
+                if (!bundles
+                    && item.key.starts_with("bundles/")
+                    && one.as_deref() != Some(item.key.as_str()))
+                    || (!index && item.key.starts_with("log/index/"))
+                    || item.size > MAX_OBJECT
+                {
                     continue;
                 }
                 copy(s.as_ref(), &item.key, item.size, dir.path())?;
@@ -127,10 +145,39 @@ pub fn renamed<T>(
 fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     // Keys from a listing are checked (no `..`, no empty component) before they are paths.
     let dest: PathBuf = dir.join(key);
+    // An object whose key is also the prefix of other keys (`a` and `a/b`: object storage
+    // allows both, a file system not): a layout no docseal writes, refused by its key (not
+    // an I/O error naming the private copy).
+    let clash = |e: std::io::Error| -> anyhow::Error {
+        use std::io::ErrorKind::{AlreadyExists, IsADirectory, NotADirectory};
+        if matches!(e.kind(), AlreadyExists | NotADirectory | IsADirectory) {
+            return Error::invalid(
+                format!("{}/{key}", s.root()),
+                "an object whose key is also the prefix of other objects' keys (or the other way round): not an archive's layout",
+            )
+            .into();
+        }
+        Error::io(&dest, e).into()
+    };
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(clash)?;
     }
-    let mut out = std::fs::File::create(&dest).map_err(|e| Error::io(&dest, e))?;
+    let mut out = std::fs::File::create(&dest).map_err(clash)?;
+    // A v3 log object larger than its bound is refused by its size, never read: a sparse file
+    // one byte over the bound stands in for it (nothing downloaded, no disk used; the
+    // finding is the same).
+    let bound = if key == archive::v3::SEQUENCE_FILE {
+        Some(archive::v3::MAX_SEQUENCE_BYTES)
+    } else if key.starts_with("log/index/") {
+        Some(archive::v3::MAX_INDEX_BYTES)
+    } else {
+        None
+    };
+    if bound.is_some_and(|b| size > b) {
+        out.set_len(bound.unwrap_or(size) + 1)
+            .map_err(|e| Error::io(&dest, e))?;
+        return Ok(());
+    }
     let mut r = RangeReader::new(s, key, size);
     std::io::copy(&mut r, &mut out).map_err(|e| Error::io(format!("{}/{key}", s.root()), e))?;
     Ok(())

@@ -106,7 +106,7 @@ pub fn audit_with(
     // v3: the index walked, the sequence's start, a migration left half done.
     if let Some(lc) = &lc {
         let signed: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
-        index.finish(&signed, &mut f)?;
+        index.finish(&signed, lc.n, &mut f)?;
     }
     let LogSummary {
         n,

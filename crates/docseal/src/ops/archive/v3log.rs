@@ -46,6 +46,24 @@ pub fn read_sequence(archive: &Path) -> std::result::Result<Sequence, String> {
     Sequence::parse(&bytes)
 }
 
+/// The start of a `log/sequence` that does not parse as a whole, from its first two lines
+/// alone (its first 64 bytes): the entries below it are in the entry bundles and can be read
+/// all the same. `None` if those lines do not parse either (or it cannot be opened).
+fn start_alone(archive: &Path) -> Option<u64> {
+    let f = super::open_nofollow(&archive.join(SEQUENCE_FILE)).ok()??;
+    let mut head = Vec::new();
+    f.take(64).read_to_end(&mut head).ok()?;
+    let mut lines = head.split(|&b| b == b'\n');
+    if lines.next()? != super::v3::SEQUENCE_MAGIC.as_bytes() {
+        return None;
+    }
+    let start = lines.next()?;
+    // The start line ends in LF within those bytes.
+    lines.next()?;
+    let n = std::str::from_utf8(start.strip_prefix(b"start ")?).ok()?;
+    super::entry::parse_decimal(n).filter(|&n| n <= super::MAX_ENTRIES_V2)
+}
+
 /// Where findings about the log's entries point: `log/entries:LINE` (v1, v2); on v3 the entry
 /// bundle and the entry's place in it (`log/tile/entries/000:5`), or the tail's line in
 /// `log/sequence`.
@@ -65,7 +83,8 @@ impl EntriesAt {
     pub(super) fn of(archive: &Path) -> EntriesAt {
         if is_v3(archive).unwrap_or(false) {
             EntriesAt::V3 {
-                start: read_sequence(archive).map_or(0, |s| s.start),
+                start: read_sequence(archive)
+                    .map_or_else(|_| start_alone(archive).unwrap_or(0), |s| s.start),
             }
         } else {
             EntriesAt::File
@@ -103,6 +122,8 @@ pub(super) struct EntrySource<'a> {
     at: usize,
     tail: Option<Vec<u8>>,
     problem: Option<(String, String)>,
+    /// `log/sequence`'s problem, once the entry bundles below its start are read.
+    tail_problem: Option<(String, String)>,
 }
 
 impl<'a> EntrySource<'a> {
@@ -117,7 +138,13 @@ impl<'a> EntrySource<'a> {
                 }
                 (s.start, Some(tail), None)
             }
-            Err(why) => (0, None, Some((SEQUENCE_FILE.to_string(), why))),
+            // The tail cannot be read; the entries below the start (if its line parses)
+            // can: they are read, then the sequence's problem ends the stream.
+            Err(why) => (
+                start_alone(archive).unwrap_or(0),
+                None,
+                Some((SEQUENCE_FILE.to_string(), why)),
+            ),
         };
         EntrySource {
             tiles: Tiles::new(DiskTiles::new(archive), start),
@@ -126,7 +153,8 @@ impl<'a> EntrySource<'a> {
             buf: Vec::new(),
             at: 0,
             tail,
-            problem,
+            problem: None,
+            tail_problem: problem,
         }
     }
 
@@ -181,7 +209,10 @@ impl<'a> EntrySource<'a> {
                 self.buf = t;
                 !self.buf.is_empty()
             }
-            None => false,
+            None => {
+                self.problem = self.tail_problem.take();
+                false
+            }
         }
     }
 }
@@ -260,7 +291,13 @@ pub fn migrate_v3_store(store: &dyn Store, copy: &Path) -> Result<MigratedV3> {
     }
     let (latest, n) = migratable_v3(copy, &label, v3)?;
     if v3 {
-        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes.
+        // Interrupted after log/sequence was written (or done): v3 wins, log/entries goes,
+        // but only once every entry has both its index objects (the same bytes there are
+        // fine): a sequence beside a log/entries whose index was never written would
+        // otherwise leave a v3 log without its index.
+        if std::fs::symlink_metadata(copy.join(ENTRIES_FILE)).is_ok() {
+            write_index(store, copy, &label)?;
+        }
         store
             .delete(ENTRIES_FILE)
             .map_err(|e| fail(ENTRIES_FILE, e))?;
@@ -427,6 +464,9 @@ pub(super) struct IndexCheck<'a> {
     count: u64,
     /// Keys of the index objects the tail's entries give (they may be written already).
     tail: std::collections::HashSet<u64>,
+    /// How many of the log's entries could be read (objects claiming later ones cannot be
+    /// checked: the entries' own finding says why).
+    read: u64,
     f: super::Sink,
 }
 
@@ -465,6 +505,7 @@ impl<'a> IndexCheck<'a> {
             sum: 0,
             count: 0,
             tail: Default::default(),
+            read: u64::MAX,
             f,
         }
     }
@@ -511,10 +552,11 @@ impl<'a> IndexCheck<'a> {
         Ok(())
     }
 
-    /// After the log: the index walked (every object found must be one an entry gives), the
-    /// sequence's start against the signed checkpoints' sizes `signed`, `log/entries` beside
-    /// `log/sequence`. Findings go to `f`.
-    pub(super) fn finish(mut self, signed: &[u64], f: &mut super::Sink) -> Result<()> {
+    /// After the log (of which `read` entries could be read): the index walked (every object
+    /// found must be one an entry gives), the sequence's start against the signed
+    /// checkpoints' sizes `signed`, `log/entries` beside `log/sequence`. Findings go to `f`.
+    pub(super) fn finish(mut self, signed: &[u64], read: u64, f: &mut super::Sink) -> Result<()> {
+        self.read = read;
         use crate::format::finding::{Code, Finding};
         let Some(seq) = self.seq.take() else {
             return Ok(());
@@ -571,84 +613,134 @@ impl<'a> IndexCheck<'a> {
     /// Each well-formed index object under `log/index/` that is not the tail's, at the path its
     /// line gives, for an entry below `start`: its path, key and entry to `each`. With
     /// `report`, the others are findings.
-    // About 80 lines: one walk, each way an object can be wrong checked in order.
     fn each_object(
         &mut self,
         start: u64,
         report: bool,
         each: &mut dyn FnMut(&str, u64, super::Entry),
     ) -> Result<()> {
+        for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+            let os = std::path::PathBuf::from(dir);
+            self.visit(dir, &os, dir, 0, start, report, each)?;
+        }
+        Ok(())
+    }
+
+    /// One file or directory of the walk of [`IndexCheck::each_object`]: `rel` its path under
+    /// the archive as found (`os`: the same, byte for byte, whatever its names are; `rel`
+    /// shows them lossily), `depth` below `dir`. Directories are read as they are walked
+    /// (never listed whole into memory: a planted directory of millions of files costs no
+    /// memory).
+    // About 80 lines: one object, each way it can be wrong checked in order.
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &mut self,
+        dir: &str,
+        os: &Path,
+        rel: &str,
+        depth: usize,
+        start: u64,
+        report: bool,
+        each: &mut dyn FnMut(&str, u64, super::Entry),
+    ) -> Result<()> {
         use crate::format::finding::{Code, Finding};
         let io = |p: &Path, e| crate::format::error::Error::io(p, e);
-        for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
-            let mut todo = vec![(dir.to_string(), 0usize)];
-            while let Some((rel, depth)) = todo.pop() {
-                let p = self.archive.join(&rel);
-                let Ok(m) = std::fs::symlink_metadata(&p) else {
-                    continue;
-                };
-                let mut bad = |why: String, code: Code| {
-                    if report {
-                        self.f.push(Finding::at(code, &rel, why));
-                    }
-                };
-                if m.file_type().is_symlink() {
-                    bad(
-                        "a symbolic link in the archive (never followed)".into(),
-                        Code::ArchiveSymlink,
-                    );
-                    continue;
-                }
-                if depth < 3 && m.is_dir() {
-                    for ent in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
-                        let ent = ent.map_err(|e| io(&p, e))?;
-                        let name = ent.file_name().to_string_lossy().into_owned();
-                        todo.push((format!("{rel}/{name}"), depth + 1));
-                    }
-                    continue;
-                }
-                let inv = Code::LogIndexInvalid;
-                if depth != 3 {
-                    bad(
-                        "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)"
-                            .into(),
-                        inv,
-                    );
-                    continue;
-                }
-                let bytes = match read_limited(&p, super::v3::MAX_INDEX_BYTES) {
-                    Ok(Some(b)) => b,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        bad(format!("cannot be read: {e}"), inv);
-                        continue;
-                    }
-                };
-                let k = object_key(&self.keyed, &rel, &bytes);
-                if self.tail.contains(&k) {
-                    continue;
-                }
-                let e = match super::v3::parse_index(&bytes) {
-                    Ok(e) => e,
-                    Err(why) => {
-                        bad(format!("not an index object: {why}"), inv);
-                        continue;
-                    }
-                };
-                let want = if dir == super::v3::NAME_INDEX_DIR {
-                    Some(super::v3::name_index_path(&e.name))
-                } else {
-                    super::v3::content_index_path(&e.content_sha256)
-                };
-                if want.as_deref() != Some(rel.as_str()) {
-                    bad(format!("holds entry {} ({}), whose index object is elsewhere: planted or moved", e.index, e.name), inv);
-                } else if e.index >= start {
-                    bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
-                } else {
-                    each(&rel, k, e);
-                }
+        let p = self.archive.join(os);
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            return Ok(());
+        };
+        let mut bad = |why: String, code: Code| {
+            if report {
+                self.f.push(Finding::at(code, rel, why));
             }
+        };
+        if m.file_type().is_symlink() {
+            bad(
+                "a symbolic link in the archive (never followed)".into(),
+                Code::ArchiveSymlink,
+            );
+            return Ok(());
         }
+        if depth < 3 && m.is_dir() {
+            for ent in std::fs::read_dir(&p).map_err(|e| io(&p, e))? {
+                let ent = ent.map_err(|e| io(&p, e))?;
+                let name = ent.file_name();
+                let child = format!("{rel}/{}", name.to_string_lossy());
+                self.visit(dir, &os.join(&name), &child, depth + 1, start, report, each)?;
+            }
+            return Ok(());
+        }
+        let inv = Code::LogIndexInvalid;
+        if m.is_file()
+            && os
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(super::is_temp_name)
+        {
+            if report {
+                self.f.push(
+                    Finding::at(
+                        Code::LogInterrupted,
+                        rel,
+                        "a temporary file of an interrupted write of an index object (not an index object; safe to remove)",
+                    )
+                    .warning(),
+                );
+            }
+            return Ok(());
+        }
+        if depth != 3 {
+            bad(
+                "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)".into(),
+                inv,
+            );
+            return Ok(());
+        }
+        if os.to_str() != Some(rel) {
+            bad(
+                "not an index object where one belongs (a name that is not UTF-8)".into(),
+                inv,
+            );
+            return Ok(());
+        }
+        let bytes = match read_limited(&p, super::v3::MAX_INDEX_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                bad(format!("cannot be read: {e}"), inv);
+                return Ok(());
+            }
+        };
+        let k = object_key(&self.keyed, rel, &bytes);
+        if self.tail.contains(&k) {
+            return Ok(());
+        }
+        let e = match super::v3::parse_index(&bytes) {
+            Ok(e) => e,
+            Err(why) => {
+                bad(format!("not an index object: {why}"), inv);
+                return Ok(());
+            }
+        };
+        let want = if dir == super::v3::NAME_INDEX_DIR {
+            Some(super::v3::name_index_path(&e.name))
+        } else {
+            super::v3::content_index_path(&e.content_sha256)
+        };
+        if want.as_deref() != Some(rel) {
+            bad(
+                format!(
+                    "holds entry {} ({}), whose index object is elsewhere: planted or moved",
+                    e.index, e.name
+                ),
+                inv,
+            );
+        } else if e.index >= start {
+            bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
+        } else if e.index < self.read {
+            each(rel, k, e);
+        }
+        // (Else the log could not be read as far as its entry: not checked, not counted.)
         Ok(())
     }
 
@@ -768,8 +860,13 @@ pub(super) fn entry_by_content(
     let Some(p) = super::v3::content_index_path(content) else {
         return Err(super::not_logged(which, content, label));
     };
-    if !real_dir(archive, "log/index")? || !real_dir(archive, super::v3::CONTENT_INDEX_DIR)? {
-        return Err(super::not_logged(which, content, label));
+    // Every directory on the way is a real one (never through a symbolic link).
+    let h2 = format!("{}/{}", super::v3::CONTENT_INDEX_DIR, &content[..2]);
+    let h4 = format!("{h2}/{}", &content[2..4]);
+    for dir in ["log/index", super::v3::CONTENT_INDEX_DIR, &h2, &h4] {
+        if !real_dir(archive, dir).map_err(|e| damaged(e.to_string()))? {
+            return Err(super::not_logged(which, content, label));
+        }
     }
     let bytes = match read_limited(&archive.join(&p), super::v3::MAX_INDEX_BYTES) {
         Ok(Some(b)) => b,
