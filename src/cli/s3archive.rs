@@ -53,45 +53,47 @@ impl Mirror {
         index: bool,
         bundle: Option<&str>,
     ) -> Result<Option<Mirror>> {
-        let one = bundle.map(|n| format!("bundles/{n}"));
         if !store::is_s3(path) {
             return Ok(None);
         }
         let name = store::safe_display(path);
         let loc = Location::parse(path).map_err(|e| store_error(&name, e))?;
         let s = loc.open().map_err(|e| store_error(&name, e))?;
-        let dir = tempfile::Builder::new()
-            .prefix("docseal-s3-archive-")
-            .tempdir()?;
-        let backoff = store::Backoff::default();
-        let mut after: Option<String> = None;
-        let mut any = false;
-        loop {
-            let page = store::retry(&backoff, || s.list("", after.as_deref(), store::MAX_PAGE))
-                .map_err(|e| store_error(&name, e))?;
-            for item in &page.items {
-                any = true;
-                if (!bundles
-                    && item.key.starts_with("bundles/")
-                    && one.as_deref() != Some(item.key.as_str()))
-                    || (!index && item.key.starts_with("log/index/"))
-                    || item.size > MAX_OBJECT
-                {
-                    continue;
-                }
-                copy(s.as_ref(), &item.key, item.size, dir.path())?;
+        let want = Want {
+            bundles,
+            index,
+            one: bundle.map(|n| format!("bundles/{n}")),
+        };
+        // A consistent copy of a live archive: the log's sequencing point is read before and
+        // after the copy, the log copied before `bundles/`. If nothing was sequenced meanwhile,
+        // what changed is the completion of the entries the copy's log already holds (their
+        // bundles, tiles, index objects, checkpoint): the copy's log is one state of the
+        // archive and every bundle it lists is in the copy. Else copy again.
+        for _ in 0..COPY_ATTEMPTS {
+            let before = sequenced(s.as_ref(), &name)?;
+            let dir = tempfile::Builder::new()
+                .prefix("docseal-s3-archive-")
+                .tempdir()?;
+            let logged = copy_where(s.as_ref(), &name, dir.path(), "", |k| {
+                !k.starts_with("bundles/") && want.takes(k)
+            })?;
+            let filed = copy_where(s.as_ref(), &name, dir.path(), "bundles/", |k| want.takes(k))?;
+            if !logged && !filed {
+                return Err(
+                    Error::invalid(name, "no archive there (no object under this prefix)").into(),
+                );
             }
-            match page.items.last() {
-                Some(last) if page.more => after = Some(last.key.clone()),
-                _ => break,
+            if sequenced(s.as_ref(), &name)? == before {
+                return Ok(Some(Mirror { dir, name }));
             }
         }
-        if !any {
-            return Err(
-                Error::invalid(name, "no archive there (no object under this prefix)").into(),
-            );
-        }
-        Ok(Some(Mirror { dir, name }))
+        Err(Error::io(
+            &name,
+            std::io::Error::other(format!(
+                "the archive's log changed while it was read, {COPY_ATTEMPTS} times (adds are running): try again"
+            )),
+        )
+        .into())
     }
 
     /// Where the copy is.
@@ -141,6 +143,75 @@ pub fn renamed<T>(
     })
 }
 
+/// How many times a copy of a live archive is made before giving up.
+const COPY_ATTEMPTS: usize = 5;
+
+/// Which objects of an archive a copy takes.
+struct Want {
+    bundles: bool,
+    index: bool,
+    /// One bundle taken even without `bundles`.
+    one: Option<String>,
+}
+
+impl Want {
+    fn takes(&self, key: &str) -> bool {
+        (self.bundles || !key.starts_with("bundles/") || self.one.as_deref() == Some(key))
+            && (self.index || !key.starts_with("log/index/"))
+    }
+}
+
+/// What changes when an add sequences entries: `log/sequence` (v3, small: its bytes) and the
+/// size of `log/entries` (v2 and v1: append-only), each `None` when absent.
+fn sequenced(s: &dyn Store, name: &str) -> Result<(Option<Vec<u8>>, Option<u64>)> {
+    let backoff = store::Backoff::default();
+    let seq = match store::retry(&backoff, || {
+        s.get(archive::v3::SEQUENCE_FILE, archive::v3::MAX_SEQUENCE_BYTES)
+    }) {
+        Ok(o) => o.map(|o| o.bytes),
+        // Too large: the copy stands in for it and the audit reports it; its size tells.
+        Err(StoreError::TooLarge { .. }) => {
+            store::retry(&backoff, || s.size(archive::v3::SEQUENCE_FILE))
+                .map_err(|e| store_error(name, e))?
+                .map(|n| n.to_be_bytes().to_vec())
+        }
+        Err(e) => return Err(store_error(name, e)),
+    };
+    let entries = store::retry(&backoff, || s.size(archive::ENTRIES_FILE))
+        .map_err(|e| store_error(name, e))?;
+    Ok((seq, entries))
+}
+
+/// Copy every object of `s` under `prefix` whose key `take`s into `dir`; whether there was
+/// any object under `prefix` (taken or not).
+fn copy_where(
+    s: &dyn Store,
+    name: &str,
+    dir: &Path,
+    prefix: &str,
+    take: impl Fn(&str) -> bool,
+) -> Result<bool> {
+    let backoff = store::Backoff::default();
+    let mut after: Option<String> = None;
+    let mut any = false;
+    loop {
+        let page = store::retry(&backoff, || {
+            s.list(prefix, after.as_deref(), store::MAX_PAGE)
+        })
+        .map_err(|e| store_error(name, e))?;
+        for item in &page.items {
+            any = true;
+            if take(&item.key) && item.size <= MAX_OBJECT {
+                copy(s, &item.key, item.size, dir)?;
+            }
+        }
+        match page.items.last() {
+            Some(last) if page.more => after = Some(last.key.clone()),
+            _ => return Ok(any),
+        }
+    }
+}
+
 /// Copy the object `key` (of `size` bytes) to `dir/key`.
 fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     // Keys from a listing are checked (no `..`, no empty component) before they are paths.
@@ -179,7 +250,21 @@ fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
         return Ok(());
     }
     let mut r = RangeReader::new(s, key, size);
-    std::io::copy(&mut r, &mut out).map_err(|e| Error::io(format!("{}/{key}", s.root()), e))?;
+    if let Err(e) = std::io::copy(&mut r, &mut out) {
+        // Listed, then removed before it was read (an add moving a pending copy into place):
+        // left out, as if listed a moment later; the caller's check of the log's sequencing
+        // point says whether the copy is still one state of the archive.
+        let gone = e
+            .get_ref()
+            .and_then(|x| x.downcast_ref::<StoreError>())
+            .is_some_and(|x| matches!(x, StoreError::NotFound { .. }));
+        if gone {
+            drop(out);
+            std::fs::remove_file(&dest).map_err(|e| Error::io(&dest, e))?;
+            return Ok(());
+        }
+        return Err(Error::io(format!("{}/{key}", s.root()), e).into());
+    }
     Ok(())
 }
 

@@ -468,6 +468,7 @@ pub(super) fn complete_checkpoint_files(
         sig.as_bytes(),
         "this checkpoint's signature",
     )?;
+    super::add::crash_point("store-signed");
     put_same(s, pace, &body_key, cp.body().as_bytes(), "this checkpoint")?;
     Ok(true)
 }

@@ -539,7 +539,7 @@ fn check_note(
 /// The one state an add on object storage leaves when it dies between publishing
 /// `log/checkpoint` and writing `log/checkpoints/<N>` (`docs/FORMAT.md` B.4): the note is a
 /// checkpoint of size N beyond the largest checkpoint file `largest`, with `previous` =
-/// `largest`, no file `<N>` or `<N>.minisig`, a valid note signature by a trusted archive
+/// `largest`, no file `<N>` (its `<N>.minisig` may be there: it is written first), a valid note signature by a trusted archive
 /// key, and the root of the first N entries of `log/entries` and of the tiles. Its size, or
 /// `None` when the note is anything else.
 fn published_ahead(archive: &Path, trust: &Trust, n: &Note, largest: u64) -> Option<u64> {
@@ -547,11 +547,12 @@ fn published_ahead(archive: &Path, trust: &Trust, n: &Note, largest: u64) -> Opt
     if c.size <= largest || c.previous != largest {
         return None;
     }
+    // `<N>` not written yet; `<N>.minisig` may be (an add on a store writes it first, then
+    // `<N>`: one killed between the two, or read between them, leaves it alone; it is
+    // reported by itself as interrupted).
     let dir = archive.join(CHECKPOINTS_DIR);
-    for name in [c.size.to_string(), format!("{}.minisig", c.size)] {
-        if std::fs::symlink_metadata(dir.join(name)).is_ok() {
-            return None;
-        }
+    if std::fs::symlink_metadata(dir.join(c.size.to_string())).is_ok() {
+        return None;
     }
     if !note_signed(trust, &c, n) {
         return None;
