@@ -1485,3 +1485,145 @@ fn issue17_v3_local_add_refuses_a_v3_directory() {
     assert!(d.stderr().contains("archive log v3"), "{}", d.stderr());
     assert!(objects(&local) == before, "something was written");
 }
+
+/// Bundles sealed locally (no server needed): `b/<prefix><i>.zip` under `env`.
+fn sealed_bundles(env: &Env, key: &Path, prefix: &str, count: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(env.path("art")).unwrap();
+    let mut jobs = String::new();
+    for i in 0..count {
+        let art = env.path(&format!("art/{prefix}{i}.txt"));
+        std::fs::write(&art, format!("Article {prefix} number {i}.\n")).unwrap();
+        jobs.push_str(
+            &serde_json::json!({"article": art, "url": "https://e.com/a",
+                "title": format!("{prefix} {i}"), "publisher": "P",
+                "published": "2018-09-11", "created": "2026-11-27T12:00:00Z",
+                "out": format!("{prefix}{i}.zip")})
+            .to_string(),
+        );
+        jobs.push('\n');
+    }
+    let jf = env.path(&format!("{prefix}.jsonl"));
+    std::fs::write(&jf, jobs).unwrap();
+    env.cmd()
+        .args(["pack", "--batch"])
+        .arg(&jf)
+        .arg("--key")
+        .arg(key)
+        .args(["--out-dir", "b"])
+        .ok();
+    (0..count)
+        .map(|i| env.path(&format!("b/{prefix}{i}.zip")))
+        .collect()
+}
+
+/// A server that applies the first conditional replacement of `log/sequence` but answers as
+/// if it had not: the response lost and the retried request refused with 412 (`fail`
+/// false), or a failure that is not retried (`fail`): the ambiguous conditional write.
+#[derive(Debug)]
+struct LostResponse<'a> {
+    inner: &'a dyn Store,
+    lied: std::sync::atomic::AtomicBool,
+    fail: bool,
+}
+
+impl Store for LostResponse<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        let r = self.inner.put_if_match(key, bytes, v)?;
+        if key == "log/sequence" && !self.lied.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if self.fail {
+                return Err(docseal::store::StoreError::Unavailable {
+                    what: key.into(),
+                    detail: "connection reset".into(),
+                    retryable: false,
+                });
+            }
+            return Ok(docseal::store::PutIfMatch::Conflict);
+        }
+        Ok(r)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        self.inner.list(prefix, after, max)
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// An add whose replacement of `log/sequence` was applied but reported lost (an ambiguous
+/// conditional write), with no time left to retry (`--wait 0`), must not delete the pending
+/// copies of the entries it sequenced: else no writer can complete that tail (its bundles
+/// are neither in log/pending/ nor in bundles/) and every later add is refused.
+#[test]
+fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "amb", 5);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path, wait: Duration| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            wait,
+        )
+    };
+    let r = add(&local, &b[0], Duration::from_secs(60)).unwrap();
+    assert_eq!(r.layout, "v3");
+    for (k, fail) in [(1, false), (3, true)] {
+        let lying = LostResponse {
+            inner: &local,
+            lied: false.into(),
+            fail,
+        };
+        // The lying add: either it finds its own entry sequenced (and completes it), or it
+        // fails; either way the archive stays usable and the bundle is not lost.
+        let lied = add(&lying, &b[k], Duration::ZERO);
+        let seq = local.get("log/sequence", 1 << 20).unwrap().unwrap().bytes;
+        let name = format!("amb{k}.zip");
+        assert!(String::from_utf8_lossy(&seq).contains(&name), "{lied:?}");
+        let r = add(&local, &b[k + 1], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("archive wedged after {lied:?}: {e}"));
+        assert_eq!(r.entries[0].index, k as u64 + 1);
+        assert!(local.size(&format!("bundles/{name}")).unwrap().is_some());
+        assert!(local
+            .size(&format!("log/pending/{name}"))
+            .unwrap()
+            .is_none());
+    }
+}

@@ -128,8 +128,16 @@ pub(super) fn add(
         Ok(r) => r,
         Err(e) => {
             // Our own pending copies, never sequenced: removed (another writer's are left).
-            for n in &created {
-                let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+            // One the sequence names now stays: our replacement of it may have been applied
+            // though reported lost (an ambiguous conditional write), or another writer
+            // adding the same file sequenced our copy; its completion needs that copy. The
+            // sequence unreadable: nothing removed.
+            if let Ok((seq, _)) = read_sequence(s, &c.pace) {
+                for n in &created {
+                    if !seq.tail.iter().any(|e| &e.name == n) {
+                        let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+                    }
+                }
             }
             return Err(e);
         }
@@ -224,7 +232,8 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
             pause_point("sequenced");
             return Ok((Some(next), already, head));
         }
-        // Lost (or a retried request of ours won: read again, and it is found logged).
+        // Lost (or a retried request of ours won: read again, and it is found logged; out
+        // of time, its pending copies stay for the next add to complete it).
         let names: Vec<&str> = fresh.iter().map(|g| g.name.as_str()).collect();
         let what = format!("{root}/{SEQUENCE_FILE}");
         c.pace
