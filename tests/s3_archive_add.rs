@@ -1627,3 +1627,49 @@ fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
             .is_none());
     }
 }
+
+/// A bucket writer without the key deletes both index objects of a logged entry; an honest
+/// retried add of that very bundle must not log (and sign) its name and content a second
+/// time: `bundles/NAME` is there though the index holds nothing for the name, which is
+/// damage (refused, nothing sequenced).
+#[test]
+fn attack_s3_v3_deleted_index_objects_do_not_make_an_add_log_twice() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "del", 2);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            &s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    let r = add(&b[0]).unwrap();
+    let e = &r.entries[0];
+    s.delete(&docseal::archive::v3::name_index_path(&e.name))
+        .unwrap();
+    s.delete(&docseal::archive::v3::content_index_path(&e.content_sha256).unwrap())
+        .unwrap();
+    let sequence = s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes;
+    match add(&b[0]) {
+        Ok(r) => panic!("logged again: {:?} {:?}", r.entries, r.already),
+        Err(e) => assert!(e.to_string().contains("index"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes,
+        sequence
+    );
+    assert!(s.get("log/pending/del0.zip", 1 << 20).unwrap().is_none());
+    // Other bundles are added as before.
+    assert_eq!(add(&b[1]).unwrap().entries[0].index, 1);
+}

@@ -27,7 +27,7 @@ use super::v3::{
     MAX_SEQUENCE_BYTES, MAX_SEQUENCE_ENTRIES, SEQUENCE_FILE,
 };
 use super::{
-    crash_point, invalid, name_key, Checkpoint, Entry, ENTRIES_FILE, MAX_ENTRIES_V2,
+    crash_point, invalid, name_key, Checkpoint, Entry, BUNDLES_DIR, ENTRIES_FILE, MAX_ENTRIES_V2,
     MAX_ENTRY_LINE, PENDING_DIR,
 };
 use crate::format::error::Result;
@@ -206,6 +206,21 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         if let Some(cp) = &head {
             check_head_tiles(s, cp)?;
         }
+        if let Some(name) = unindexed_bundle(c, &fresh)? {
+            // bundles/NAME is there though the index holds no entry for its name: placed by
+            // a writer that sequenced it after our read (read again), or, the sequence
+            // unchanged, an index object removed (logging it again would sign its name and
+            // content twice) or a file put there by hand.
+            if read_sequence(s, &c.pace)?.1 == version {
+                return Err(damaged(
+                    &format!("{root}/{BUNDLES_DIR}/{name}"),
+                    format!("exists in the archive but not in its log's index (an index object of {name} removed, or a file put there by hand): not logged again"),
+                ));
+            }
+            c.pace
+                .conflict(&format!("{root}/{SEQUENCE_FILE}"), "nothing logged yet")?;
+            continue;
+        }
         let mut vanished = None;
         for g in &fresh {
             if !uploaded.contains(&g.name) {
@@ -259,6 +274,17 @@ fn check_head_tiles(s: &dyn Store, cp: &Checkpoint) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The first of `fresh` (found in neither index) whose `bundles/NAME` exists.
+fn unindexed_bundle(c: &Ctx, fresh: &[&Given]) -> Result<Option<String>> {
+    for g in fresh {
+        let dest = format!("{BUNDLES_DIR}/{}", g.name);
+        if c.pace.io(|| c.s.size(&dest))?.is_some() {
+            return Ok(Some(g.name.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The sequence of `fresh` after a log of `size` entries.
