@@ -1673,3 +1673,105 @@ fn attack_s3_v3_deleted_index_objects_do_not_make_an_add_log_twice() {
     // Other bundles are added as before.
     assert_eq!(add(&b[1]).unwrap().entries[0].index, 1);
 }
+
+/// A server whose listing of `log/checkpoints/` never ends (each page says more follow, with
+/// ever larger keys; each page counted).
+#[derive(Debug)]
+struct EndlessListing<'a> {
+    inner: &'a dyn Store,
+    pages: std::sync::atomic::AtomicU64,
+}
+
+impl Store for EndlessListing<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        self.inner.put_if_match(key, bytes, v)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        if prefix != "log/checkpoints/" || max == 1 {
+            return self.inner.list(prefix, after, max);
+        }
+        let n = self.pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n > 5_000 {
+            // Far past any bound: stop the test rather than loop for ever.
+            return Err(docseal::store::StoreError::Invalid {
+                what: prefix.into(),
+                problem: "the test's endless listing gave up".into(),
+            });
+        }
+        let items = (0..max as u64)
+            .map(|k| docseal::store::Listed {
+                key: format!("{prefix}x{:020}", n * max as u64 + k),
+                size: 1,
+            })
+            .collect();
+        Ok(docseal::store::Page { items, more: true })
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// A lying server (or a bucket writer filling `log/checkpoints/` with junk) must not make an
+/// add list without end before signing: a listing past what an archive can hold (two files a
+/// checkpoint, at most `MAX_CHECKPOINTS` checkpoints) is refused.
+#[test]
+fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "lst", 2);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&local, &b[0]).unwrap();
+    let endless = EndlessListing {
+        inner: &local,
+        pages: 0.into(),
+    };
+    let e = add(&endless, &b[1]).unwrap_err().to_string();
+    let pages = endless.pages.load(std::sync::atomic::Ordering::SeqCst);
+    let bound = (2 * docseal::archive::MAX_CHECKPOINTS / docseal::store::MAX_PAGE) as u64 + 2;
+    assert!(pages <= bound, "{pages} pages listed: {e}");
+    assert!(e.contains("log/checkpoints"), "{e}");
+}

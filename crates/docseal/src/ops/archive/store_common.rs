@@ -373,7 +373,17 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
     let dir = format!("{CHECKPOINTS_DIR}/");
     let mut largest: Option<u64> = None;
     let mut after: Option<String> = None;
+    // Two files a checkpoint, and a page of slack for anything else there: a listing past
+    // that is a lying server's or junk, never read to its end.
+    let most = 2 * super::MAX_CHECKPOINTS + store::MAX_PAGE;
+    let mut listed = 0usize;
     loop {
+        if listed > most {
+            return Err(invalid(
+                format!("{}/{dir}", s.root()),
+                format!("lists more than {most} objects, more than an archive holds (at most {} checkpoints); refusing to extend it (an audit of the archive gives the details)", super::MAX_CHECKPOINTS),
+            ));
+        }
         let max = if first { 1 } else { store::MAX_PAGE };
         let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
             Ok(p) => p,
@@ -381,6 +391,7 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
             Err(StoreError::NotFound { .. }) => return Ok(largest),
             Err(e) => return Err(store_error(e)),
         };
+        listed += page.items.len();
         for item in &page.items {
             if first {
                 return Ok(Some(0));
