@@ -1775,3 +1775,126 @@ fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
     assert!(pages <= bound, "{pages} pages listed: {e}");
     assert!(e.contains("log/checkpoints"), "{e}");
 }
+
+/// A store that runs `hook` once, right after the first conditional replacement of
+/// `log/sequence` through it succeeded (another party acting between an add's steps 6 and 7).
+struct AfterSequenced<'a> {
+    inner: &'a dyn Store,
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send + 'a>>>,
+}
+
+impl std::fmt::Debug for AfterSequenced<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterSequenced")
+    }
+}
+
+impl Store for AfterSequenced<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        let r = self.inner.put_if_match(key, bytes, v)?;
+        if key == "log/sequence" && matches!(r, docseal::store::PutIfMatch::Replaced(_)) {
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+        }
+        Ok(r)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        self.inner.list(prefix, after, max)
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// v3: a bucket writer replaces an add's tail right after it was sequenced with a tail of the
+/// same length (another bundle at the same index); an honest add of a bundle logged already
+/// completes that tail, publishing a head of exactly the sequence's size. The first add must
+/// not report its bundle archived: that head signs another entry at its index.
+#[test]
+fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
+    use docseal::archive::v3::Sequence;
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "rep", 3);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&scratch).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&local, &b[0]).unwrap();
+    // The forged entry: another bundle's line at index 1.
+    let mut w = add(&docseal::store::LocalStore::new(&scratch), &b[2])
+        .unwrap()
+        .entries[0]
+        .clone();
+    w.index = 1;
+    let hook = || {
+        local
+            .put(
+                &format!("log/pending/{}", w.name),
+                &std::fs::read(&b[2]).unwrap(),
+            )
+            .unwrap();
+        let forged = Sequence {
+            start: 1,
+            tail: vec![w.clone()],
+        };
+        local.put("log/sequence", &forged.to_bytes()).unwrap();
+        // An honest add of a bundle logged already: completes (signs) the forged tail.
+        let r = add(&local, &b[0]).unwrap();
+        assert_eq!(r.checkpoint.size, 2);
+    };
+    let s = AfterSequenced {
+        inner: &local,
+        hook: std::sync::Mutex::new(Some(Box::new(hook))),
+    };
+    match add(&s, &b[1]) {
+        Ok(r) => panic!(
+            "reported archived: {:?} under checkpoint {}",
+            r.entries, r.checkpoint.size
+        ),
+        Err(e) => assert!(e.to_string().contains("does not sign entry 1"), "{e}"),
+    }
+}

@@ -431,7 +431,10 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if h >= seq.size() {
             if let Some(cp) = &head.cp {
-                if h > seq.size() {
+                // Past the tail, or (our own tail) signed by another writer: it must sign
+                // the tail as sequenced (a tail replaced by one of the same length after it
+                // was sequenced gives a head of the very same size).
+                if h > seq.size() || own {
                     check_covered(s, seq, cp)?;
                 }
                 if complete_checkpoint_files(s, &c.pace, cp, c.key)? {
@@ -473,8 +476,9 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
     }
 }
 
-/// A head past the tail of `seq` must sign its entries: the entry bundles of its tiles hold
-/// them at their indices (else they were replaced after they were sequenced).
+/// A head covering the tail of `seq`, signed by another writer, must sign its entries: the
+/// entry bundles of its tiles hold them at their indices (else they were replaced after they
+/// were sequenced).
 fn check_covered(s: &dyn Store, seq: &Sequence, cp: &Checkpoint) -> Result<()> {
     let Some(first) = seq.tail.first() else {
         return Ok(());
