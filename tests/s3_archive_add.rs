@@ -1516,7 +1516,7 @@ fn sealed_bundles(env: &Env, key: &Path, prefix: &str, count: usize) -> Vec<Path
         .collect()
 }
 
-/// A server that applies the first conditional replacement of `log/sequence` but answers as
+/// A server that applies the first conditional replacement of `object` but answers as
 /// if it had not: the response lost and the retried request refused with 412 (`fail`
 /// false), or a failure that is not retried (`fail`): the ambiguous conditional write.
 #[derive(Debug)]
@@ -1524,6 +1524,8 @@ struct LostResponse<'a> {
     inner: &'a dyn Store,
     lied: std::sync::atomic::AtomicBool,
     fail: bool,
+    /// The sequencing object lied about (`log/sequence`, or `log/entries` on v2).
+    object: &'static str,
 }
 
 impl Store for LostResponse<'_> {
@@ -1549,7 +1551,7 @@ impl Store for LostResponse<'_> {
         v: &docseal::store::Version,
     ) -> docseal::store::Result<docseal::store::PutIfMatch> {
         let r = self.inner.put_if_match(key, bytes, v)?;
-        if key == "log/sequence" && !self.lied.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        if key == self.object && !self.lied.swap(true, std::sync::atomic::Ordering::SeqCst) {
             if self.fail {
                 return Err(docseal::store::StoreError::Unavailable {
                     what: key.into(),
@@ -1610,6 +1612,7 @@ fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
             inner: &local,
             lied: false.into(),
             fail,
+            object: "log/sequence",
         };
         // The lying add: either it finds its own entry sequenced (and completes it), or it
         // fails; either way the archive stays usable and the bundle is not lost.
@@ -1619,6 +1622,62 @@ fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
         assert!(String::from_utf8_lossy(&seq).contains(&name), "{lied:?}");
         let r = add(&local, &b[k + 1], Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("archive wedged after {lied:?}: {e}"));
+        assert_eq!(r.entries[0].index, k as u64 + 1);
+        assert!(local.size(&format!("bundles/{name}")).unwrap().is_some());
+        assert!(local
+            .size(&format!("log/pending/{name}"))
+            .unwrap()
+            .is_none());
+    }
+}
+
+/// v2 (`log/entries` the sequencer): as `attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies`.
+#[test]
+fn attack_s3_v2_ambiguous_entries_write_keeps_pending_copies() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "amb", 5);
+    let dir = env.path("arch");
+    // A local add makes a v2 archive (log/entries); the store adds keep it v2.
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path, wait: Duration| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            wait,
+        )
+    };
+    for (k, fail) in [(1, false), (3, true)] {
+        let lying = LostResponse {
+            inner: &local,
+            lied: false.into(),
+            fail,
+            object: "log/entries",
+        };
+        let lied = add(&lying, &b[k], Duration::ZERO);
+        let entries = local.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        let name = format!("amb{k}.zip");
+        assert!(
+            String::from_utf8_lossy(&entries).contains(&name),
+            "{lied:?}"
+        );
+        let r = add(&local, &b[k + 1], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("archive wedged after {lied:?}: {e}"));
+        assert_eq!(r.layout, "v2");
         assert_eq!(r.entries[0].index, k as u64 + 1);
         assert!(local.size(&format!("bundles/{name}")).unwrap().is_some());
         assert!(local

@@ -272,8 +272,19 @@ pub fn add_to_store(
         Ok(r) => r,
         Err(e) => {
             // Our own pending copies, never logged: removed (another writer's are left).
-            for n in &created {
-                let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+            // One log/entries names now stays: our append may have been applied though
+            // reported lost (an ambiguous conditional write), or another writer adding the
+            // same file logged our copy; its completion needs that copy. The log unreadable:
+            // nothing removed.
+            let logged = pace
+                .io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))
+                .and_then(|o| parse_entries(&root, &o.map(|o| o.bytes).unwrap_or_default()));
+            if let Ok(log) = logged {
+                for n in &created {
+                    if !log.iter().any(|e| &e.name == n) {
+                        let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+                    }
+                }
             }
             return Err(e);
         }
