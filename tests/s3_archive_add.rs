@@ -1957,3 +1957,51 @@ fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
         Err(e) => assert!(e.to_string().contains("does not sign entry 1"), "{e}"),
     }
 }
+
+/// A v2 archive in a bucket (log/entries, no index) into which a writer without the key puts
+/// a `log/sequence` (start = the head's size, empty tail): an add must not take it for v3
+/// (with an index that holds nothing, it would log a content logged already, under another
+/// name, and sign it). `log/entries` beside `log/sequence` is a migration not finished:
+/// refused (exit 2) until `archive migrate --to v3` finishes it.
+#[test]
+fn attack_s3_v3_stray_sequence_on_a_v2_archive_is_refused() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "str", 1);
+    let dir = env.path("arch");
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let s = docseal::store::LocalStore::new(&dir);
+    s.put("log/sequence", b"docseal-sequence v3\nstart 1\n")
+        .unwrap();
+    // The same content under another name.
+    let other = env.path("b/other.zip");
+    std::fs::copy(&b[0], &other).unwrap();
+    let r = docseal::archive::store_add::add_to_store(
+        &s,
+        &[other],
+        &key,
+        None,
+        &docseal::Limits::default(),
+        Duration::from_millis(300),
+    );
+    match r {
+        Ok(r) => panic!("logged: {:?} ({})", r.entries, r.layout),
+        Err(e) => assert!(e.to_string().contains("log/entries"), "{e}"),
+    }
+    assert!(s.size("bundles/other.zip").unwrap().is_none());
+    assert!(s.size("log/pending/other.zip").unwrap().is_none());
+    assert_eq!(
+        s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes,
+        b"docseal-sequence v3\nstart 1\n"
+    );
+}

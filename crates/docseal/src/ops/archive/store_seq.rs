@@ -123,6 +123,7 @@ pub(super) fn add(
         recovered: Vec::new(),
         pace,
     };
+    migration_finished(s, &c.pace)?;
     let mut created = HashSet::new();
     let (next, already, head) = match sequence_own(&mut c, given, &mut created) {
         Ok(r) => r,
@@ -164,6 +165,26 @@ pub(super) fn add(
         conflicts: c.pace.conflicts,
         layout: "v3",
     })
+}
+
+/// `log/entries` beside `log/sequence` is a migration to v3 not finished (it removes
+/// `log/entries` last), or a sequence put into a v2 archive by hand: its index may not hold the
+/// log (an add deciding on it would log a name or content logged already). Waited for
+/// (within `--wait`), then refused.
+fn migration_finished(s: &dyn Store, pace: &Pace) -> Result<()> {
+    let mut n = 0;
+    while pace.io(|| s.size(ENTRIES_FILE))?.is_some() {
+        n += 1;
+        let d = pace.backoff.delay(n);
+        if pace.start.elapsed() + d > pace.wait {
+            return Err(damaged(
+                &format!("{}/{ENTRIES_FILE}", s.root()),
+                format!("is beside {SEQUENCE_FILE}: a migration to v3 not finished (migrate it again to finish it), or {SEQUENCE_FILE} put there by hand"),
+            ));
+        }
+        std::thread::sleep(d);
+    }
+    Ok(())
 }
 
 /// Steps 2 to 6: the sequence replaced with this add's new entries as its tail (`None`: all
