@@ -2005,3 +2005,51 @@ fn attack_s3_v3_stray_sequence_on_a_v2_archive_is_refused() {
         b"docseal-sequence v3\nstart 1\n"
     );
 }
+
+/// A bucket writer without the key removes `log/sequence`, the head and every checkpoint file
+/// of a v3 archive, leaving its tiles and index: an add must not take the prefix for a new
+/// archive and sign a first checkpoint under the archive's origin (a fork of the log signed
+/// before); refused as damage, nothing written.
+#[test]
+fn attack_s3_v3_removed_sequence_and_head_is_not_a_new_archive() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "gone", 3);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            &s,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    assert_eq!(add(&b[..2]).unwrap().checkpoint.size, 2);
+    let mut removed = vec!["log/sequence".to_string(), "log/checkpoint".to_string()];
+    for p in ["log/checkpoints/", "log/cosignatures/"] {
+        if let Ok(page) = s.list(p, None, 1000) {
+            removed.extend(page.items.into_iter().map(|i| i.key));
+        }
+    }
+    for k in &removed {
+        s.delete(k).unwrap();
+    }
+    match add(&b[2..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} of a new log ({})",
+            r.checkpoint.size, r.layout
+        ),
+        Err(e) => assert!(e.to_string().contains("log/"), "{e}"),
+    }
+    assert!(s.size("log/checkpoint").unwrap().is_none());
+    assert!(s.size("log/entries").unwrap().is_none());
+    assert!(s.size("log/sequence").unwrap().is_none());
+}

@@ -56,9 +56,28 @@ pub(super) fn is_v3(s: &dyn Store, pace: &Pace) -> Result<bool> {
     };
     if !empty {
         // Something under log/: a v3 writer creates log/sequence before anything else there,
-        // so it is v3 if log/sequence exists now (created since the first look); else today's
-        // v2 code says what is wrong with it.
-        return Ok(pace.io(|| s.size(SEQUENCE_FILE))?.is_some());
+        // so it is v3 if log/sequence exists now (created since the first look). Else only
+        // an earlier release's first add (its pending copies come first) may be under way;
+        // tiles or index objects without a sequencer or a head are a log whose sequencer and
+        // checkpoints were removed: never taken for a new archive (its first checkpoint,
+        // under the same origin, would fork the log signed before).
+        if pace.io(|| s.size(SEQUENCE_FILE))?.is_some() {
+            return Ok(true);
+        }
+        for dir in ["log/tile/", "log/index/"] {
+            let found = match store::retry(&pace.backoff, || s.list(dir, None, 1)) {
+                Ok(p) => !p.items.is_empty(),
+                Err(StoreError::NotFound { .. }) => false,
+                Err(e) => return Err(store_error(e)),
+            };
+            if found {
+                return Err(damaged(
+                    &format!("{}/{dir}", s.root()),
+                    format!("holds a log but neither {SEQUENCE_FILE}, {ENTRIES_FILE} nor {CHECKPOINT_FILE} exists (removed?)"),
+                ));
+            }
+        }
+        return Ok(false);
     }
     let first = Sequence {
         start: 0,
