@@ -2053,3 +2053,76 @@ fn attack_s3_v3_removed_sequence_and_head_is_not_a_new_archive() {
     assert!(s.size("log/entries").unwrap().is_none());
     assert!(s.size("log/sequence").unwrap().is_none());
 }
+
+/// A bucket writer without the key rolls the head back to an older signed note (saved when it
+/// was the head), removes the later checkpoint files, and puts a sequence after the old head
+/// with a tail of its own bundles, longer than what was signed after it (so that the partial
+/// tiles it needs are new names). An add completing that tail would sign a fork of the log
+/// under the archive's key; the entry bundle holding entries past the old head (wider than
+/// the head's) shows the log was larger: refused, nothing signed.
+#[test]
+fn attack_s3_v3_rolled_back_head_and_sequence_is_not_forked() {
+    use docseal::archive::v3::Sequence;
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "fork", 5);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&scratch).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |st: &dyn Store, bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            st,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&s, &b[..1]).unwrap();
+    let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+    assert_eq!(add(&s, &b[1..2]).unwrap().checkpoint.size, 2);
+    // The attacker's two bundles, their entries at 1 and 2.
+    let forged: Vec<_> = add(&docseal::store::LocalStore::new(&scratch), &b[2..4])
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|mut e| {
+            e.index += 1;
+            e
+        })
+        .collect();
+    for (e, f) in forged.iter().zip(&b[2..4]) {
+        s.put(
+            &format!("log/pending/{}", e.name),
+            &std::fs::read(f).unwrap(),
+        )
+        .unwrap();
+    }
+    s.put("log/checkpoint", &old_head).unwrap();
+    for k in ["log/checkpoints/2", "log/checkpoints/2.minisig"] {
+        s.delete(k).unwrap();
+    }
+    let seq = Sequence {
+        start: 1,
+        tail: forged,
+    };
+    s.put("log/sequence", &seq.to_bytes()).unwrap();
+    match add(&s, &b[4..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} after a rolled-back head ({:?})",
+            r.checkpoint.size, r.recovered
+        ),
+        Err(e) => assert!(e.to_string().contains("tile"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+        old_head
+    );
+    assert!(s.size("log/checkpoints/3").unwrap().is_none());
+}
