@@ -2126,3 +2126,74 @@ fn attack_s3_v3_rolled_back_head_and_sequence_is_not_forked() {
     );
     assert!(s.size("log/checkpoints/3").unwrap().is_none());
 }
+
+/// v2 (`log/entries` the sequencer): as `attack_s3_v3_rolled_back_head_and_sequence_is_not_forked`,
+/// with `log/entries` rolled back to the old head's entries and the attacker's appended.
+#[test]
+fn attack_s3_v2_rolled_back_head_and_entries_is_not_forked() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "fork", 5);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |st: &dyn Store, bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            st,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+    let old_entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+    assert_eq!(add(&s, &b[1..2]).unwrap().checkpoint.size, 2);
+    let mut entries = old_entries;
+    for (e, f) in add(&docseal::store::LocalStore::new(&scratch), &b[2..4])
+        .unwrap()
+        .entries
+        .into_iter()
+        .zip(&b[2..4])
+    {
+        let e = docseal::archive::Entry {
+            index: e.index + 1,
+            ..e
+        };
+        s.put(
+            &format!("log/pending/{}", e.name),
+            &std::fs::read(f).unwrap(),
+        )
+        .unwrap();
+        entries.extend_from_slice(e.line().as_bytes());
+        entries.push(b'\n');
+    }
+    s.put("log/checkpoint", &old_head).unwrap();
+    for k in ["log/checkpoints/2", "log/checkpoints/2.minisig"] {
+        s.delete(k).unwrap();
+    }
+    s.put("log/entries", &entries).unwrap();
+    match add(&s, &b[4..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} after a rolled-back head ({})",
+            r.checkpoint.size, r.layout
+        ),
+        Err(e) => assert!(e.to_string().contains("tile"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+        old_head
+    );
+}

@@ -26,9 +26,9 @@
 //!    behind a head writes the same bytes).
 
 use super::store_common::{
-    check_bundles, complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point,
-    place_bundle, publish_head, put_same, read_head, same_entry, upload_pending, with_tiles, Given,
-    Head, Pace,
+    check_bundles, check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint,
+    pause_point, place_bundle, publish_head, put_same, read_head, same_entry, upload_pending,
+    with_tiles, Given, Head, Pace,
 };
 pub use super::store_common::{StoreAdded, PAUSE_AT_HOOK, PAUSE_HOOK};
 use super::tiles::CHECKPOINT_FILE;
@@ -360,6 +360,7 @@ pub fn add_to_store(
         // 5. Tiles and entry bundles of the tree of n entries.
         let lines: Vec<String> = log[h as usize..].iter().map(Entry::line).collect();
         let (files, troot) = with_tiles(s, h, |t| tlog::append(t, &lines, MAX_ENTRY_LINE))?;
+        check_not_larger(s, &pace, h, &lines, &files)?;
         let lroot = root_of(&log, log.len());
         if troot != lroot {
             return Err(invalid(format!("{root}/log/tile"), "the tiles do not give the root of log/entries; refusing to extend them (an audit of the archive gives the details)"));

@@ -17,9 +17,9 @@
 //! 7. completes its own tail as in 3.
 
 use super::store_common::{
-    complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point, place_bundle,
-    publish_head, put_same, read_head, same_entry, store_error, upload_pending, with_tiles, Given,
-    Pace, StoreAdded,
+    check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point,
+    place_bundle, publish_head, put_same, read_head, same_entry, store_error, upload_pending,
+    with_tiles, Given, Pace, StoreAdded,
 };
 use super::tiles::CHECKPOINT_FILE;
 use super::v3::{
@@ -567,7 +567,7 @@ fn complete_tail(
         )),
         _ => Ok(out),
     })?;
-    check_not_larger(s, &c.pace, h, &files)?;
+    check_not_larger(s, &c.pace, h, &lines, &files)?;
     for e in &seq.tail {
         place_bundle(s, &c.pace, e, &c.ours, c.limits, &mut c.recovered)?;
     }
@@ -579,45 +579,6 @@ fn complete_tail(
     write_index(s, &c.pace, &seq.tail)?;
     crash_point("store-indexed");
     next_checkpoint(head, seq.size(), root, c.time, c.key)
-}
-
-/// The log was never larger than its head's `h` entries: the entry bundle holding entry `h`
-/// is not there full, nor partial wider than the head's, but for what this completion writes
-/// itself (this very tail's completion interrupted). Else the head and `log/sequence` were
-/// rolled back, the later checkpoint files removed: signing after them would fork the log.
-/// One HEAD and one LIST (at most 255 partial widths).
-fn check_not_larger(s: &dyn Store, pace: &Pace, h: u64, files: &tlog::TileFiles) -> Result<()> {
-    let w = tlog::TILE_WIDTH;
-    let ours = |p: &str| files.iter().any(|(f, _)| f == p);
-    let full = format!("tile/entries/{}", tlog::index_path(h / w));
-    let mut larger = None;
-    if !ours(&full) && pace.io(|| s.size(&format!("log/{full}")))?.is_some() {
-        larger = Some(full.clone());
-    }
-    let dir = format!("log/{full}.p/");
-    let items = match store::retry(&pace.backoff, || s.list(&dir, None, store::MAX_PAGE)) {
-        Ok(p) => p.items,
-        Err(StoreError::NotFound { .. }) => Vec::new(),
-        Err(e) => return Err(store_error(e)),
-    };
-    for item in items {
-        let wider = item
-            .key
-            .strip_prefix(&dir)
-            .and_then(|x| x.parse::<u64>().ok())
-            .is_some_and(|x| x > h % w);
-        let rel = item.key.strip_prefix("log/").unwrap_or(&item.key);
-        if wider && !ours(rel) {
-            larger = larger.or(Some(rel.to_string()));
-        }
-    }
-    match larger {
-        None => Ok(()),
-        Some(p) => Err(damaged(
-            &format!("{}/log/{p}", s.root()),
-            format!("holds entries past {h}, the size of the latest checkpoint: the head and {SEQUENCE_FILE} were rolled back, or the tiles tampered with; never signed after"),
-        )),
-    }
 }
 
 /// Both index objects of each entry (create-only; the same bytes there already are fine).
