@@ -1488,3 +1488,715 @@ fn issue17_v3_local_add_refuses_a_v3_directory() {
     assert!(d.stderr().contains("archive log v3"), "{}", d.stderr());
     assert!(objects(&local) == before, "something was written");
 }
+
+/// Bundles sealed locally (no server needed): `b/<prefix><i>.zip` under `env`.
+fn sealed_bundles(env: &Env, key: &Path, prefix: &str, count: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(env.path("art")).unwrap();
+    let mut jobs = String::new();
+    for i in 0..count {
+        let art = env.path(&format!("art/{prefix}{i}.txt"));
+        std::fs::write(&art, format!("Article {prefix} number {i}.\n")).unwrap();
+        jobs.push_str(
+            &serde_json::json!({"article": art, "url": "https://e.com/a",
+                "title": format!("{prefix} {i}"), "publisher": "P",
+                "published": "2018-09-11", "created": "2026-11-27T12:00:00Z",
+                "out": format!("{prefix}{i}.zip")})
+            .to_string(),
+        );
+        jobs.push('\n');
+    }
+    let jf = env.path(&format!("{prefix}.jsonl"));
+    std::fs::write(&jf, jobs).unwrap();
+    env.cmd()
+        .args(["pack", "--batch"])
+        .arg(&jf)
+        .arg("--key")
+        .arg(key)
+        .args(["--out-dir", "b"])
+        .ok();
+    (0..count)
+        .map(|i| env.path(&format!("b/{prefix}{i}.zip")))
+        .collect()
+}
+
+/// A server that applies the first conditional replacement of `object` but answers as
+/// if it had not: the response lost and the retried request refused with 412 (`fail`
+/// false), or a failure that is not retried (`fail`): the ambiguous conditional write.
+#[derive(Debug)]
+struct LostResponse<'a> {
+    inner: &'a dyn Store,
+    lied: std::sync::atomic::AtomicBool,
+    fail: bool,
+    /// The sequencing object lied about (`log/sequence`, or `log/entries` on v2).
+    object: &'static str,
+}
+
+impl Store for LostResponse<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        let r = self.inner.put_if_match(key, bytes, v)?;
+        if key == self.object && !self.lied.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if self.fail {
+                return Err(docseal::store::StoreError::Unavailable {
+                    what: key.into(),
+                    detail: "connection reset".into(),
+                    retryable: false,
+                });
+            }
+            return Ok(docseal::store::PutIfMatch::Conflict);
+        }
+        Ok(r)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        self.inner.list(prefix, after, max)
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// An add whose replacement of `log/sequence` was applied but reported lost (an ambiguous
+/// conditional write), with no time left to retry (`--wait 0`), must not delete the pending
+/// copies of the entries it sequenced: else no writer can complete that tail (its bundles
+/// are neither in log/pending/ nor in bundles/) and every later add is refused.
+#[test]
+fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "amb", 5);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path, wait: Duration| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            wait,
+        )
+    };
+    let r = add(&local, &b[0], Duration::from_secs(60)).unwrap();
+    assert_eq!(r.layout, "v3");
+    for (k, fail) in [(1, false), (3, true)] {
+        let lying = LostResponse {
+            inner: &local,
+            lied: false.into(),
+            fail,
+            object: "log/sequence",
+        };
+        // The lying add: either it finds its own entry sequenced (and completes it), or it
+        // fails; either way the archive stays usable and the bundle is not lost.
+        let lied = add(&lying, &b[k], Duration::ZERO);
+        let seq = local.get("log/sequence", 1 << 20).unwrap().unwrap().bytes;
+        let name = format!("amb{k}.zip");
+        assert!(String::from_utf8_lossy(&seq).contains(&name), "{lied:?}");
+        let r = add(&local, &b[k + 1], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("archive wedged after {lied:?}: {e}"));
+        assert_eq!(r.entries[0].index, k as u64 + 1);
+        assert!(local.size(&format!("bundles/{name}")).unwrap().is_some());
+        assert!(local
+            .size(&format!("log/pending/{name}"))
+            .unwrap()
+            .is_none());
+    }
+}
+
+/// v2 (`log/entries` the sequencer): as `attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies`.
+#[test]
+fn attack_s3_v2_ambiguous_entries_write_keeps_pending_copies() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "amb", 5);
+    let dir = env.path("arch");
+    // A local add makes a v2 archive (log/entries); the store adds keep it v2.
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path, wait: Duration| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            wait,
+        )
+    };
+    for (k, fail) in [(1, false), (3, true)] {
+        let lying = LostResponse {
+            inner: &local,
+            lied: false.into(),
+            fail,
+            object: "log/entries",
+        };
+        let lied = add(&lying, &b[k], Duration::ZERO);
+        let entries = local.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+        let name = format!("amb{k}.zip");
+        assert!(
+            String::from_utf8_lossy(&entries).contains(&name),
+            "{lied:?}"
+        );
+        let r = add(&local, &b[k + 1], Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("archive wedged after {lied:?}: {e}"));
+        assert_eq!(r.layout, "v2");
+        assert_eq!(r.entries[0].index, k as u64 + 1);
+        assert!(local.size(&format!("bundles/{name}")).unwrap().is_some());
+        assert!(local
+            .size(&format!("log/pending/{name}"))
+            .unwrap()
+            .is_none());
+    }
+}
+
+/// A bucket writer without the key deletes both index objects of a logged entry; an honest
+/// retried add of that very bundle must not log (and sign) its name and content a second
+/// time: `bundles/NAME` is there though the index holds nothing for the name, which is
+/// damage (refused, nothing sequenced).
+#[test]
+fn attack_s3_v3_deleted_index_objects_do_not_make_an_add_log_twice() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "del", 2);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            &s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    let r = add(&b[0]).unwrap();
+    let e = &r.entries[0];
+    s.delete(&docseal::archive::v3::name_index_path(&e.name))
+        .unwrap();
+    s.delete(&docseal::archive::v3::content_index_path(&e.content_sha256).unwrap())
+        .unwrap();
+    let sequence = s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes;
+    match add(&b[0]) {
+        Ok(r) => panic!("logged again: {:?} {:?}", r.entries, r.already),
+        Err(e) => assert!(e.to_string().contains("index"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes,
+        sequence
+    );
+    assert!(s.get("log/pending/del0.zip", 1 << 20).unwrap().is_none());
+    // Other bundles are added as before.
+    assert_eq!(add(&b[1]).unwrap().entries[0].index, 1);
+}
+
+/// A server whose listing of `log/checkpoints/` never ends (each page says more follow, with
+/// ever larger keys; each page counted).
+#[derive(Debug)]
+struct EndlessListing<'a> {
+    inner: &'a dyn Store,
+    pages: std::sync::atomic::AtomicU64,
+}
+
+impl Store for EndlessListing<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        self.inner.put_if_match(key, bytes, v)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        if prefix != "log/checkpoints/" || max == 1 {
+            return self.inner.list(prefix, after, max);
+        }
+        let n = self.pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n > 5_000 {
+            // Far past any bound: stop the test rather than loop for ever.
+            return Err(docseal::store::StoreError::Invalid {
+                what: prefix.into(),
+                problem: "the test's endless listing gave up".into(),
+            });
+        }
+        let items = (0..max as u64)
+            .map(|k| docseal::store::Listed {
+                key: format!("{prefix}x{:020}", n * max as u64 + k),
+                size: 1,
+            })
+            .collect();
+        Ok(docseal::store::Page { items, more: true })
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// A lying server (or a bucket writer filling `log/checkpoints/` with junk) must not make an
+/// add list without end before signing: a listing past what an archive can hold (two files a
+/// checkpoint, at most `MAX_CHECKPOINTS` checkpoints) is refused.
+#[test]
+fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "lst", 2);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&local, &b[0]).unwrap();
+    let endless = EndlessListing {
+        inner: &local,
+        pages: 0.into(),
+    };
+    let e = add(&endless, &b[1]).unwrap_err().to_string();
+    let pages = endless.pages.load(std::sync::atomic::Ordering::SeqCst);
+    let bound = (2 * docseal::archive::MAX_CHECKPOINTS / docseal::store::MAX_PAGE) as u64 + 2;
+    assert!(pages <= bound, "{pages} pages listed: {e}");
+    assert!(e.contains("log/checkpoints"), "{e}");
+}
+
+/// A store that runs `hook` once, right after the first conditional replacement of
+/// `log/sequence` through it succeeded (another party acting between an add's steps 6 and 7).
+struct AfterSequenced<'a> {
+    inner: &'a dyn Store,
+    hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send + 'a>>>,
+}
+
+impl std::fmt::Debug for AfterSequenced<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterSequenced")
+    }
+}
+
+impl Store for AfterSequenced<'_> {
+    fn root(&self) -> String {
+        self.inner.root()
+    }
+    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
+        self.inner.get(key, max)
+    }
+    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
+        self.inner.get_range(key, offset, len)
+    }
+    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
+        self.inner.size(key)
+    }
+    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
+        self.inner.put_new(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        v: &docseal::store::Version,
+    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
+        let r = self.inner.put_if_match(key, bytes, v)?;
+        if key == "log/sequence" && matches!(r, docseal::store::PutIfMatch::Replaced(_)) {
+            if let Some(hook) = self.hook.lock().unwrap().take() {
+                hook();
+            }
+        }
+        Ok(r)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
+        self.inner.put(key, bytes)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        self.inner.list(prefix, after, max)
+    }
+    fn delete(&self, key: &str) -> docseal::store::Result<()> {
+        self.inner.delete(key)
+    }
+}
+
+/// v3: a bucket writer replaces an add's tail right after it was sequenced with a tail of the
+/// same length (another bundle at the same index); an honest add of a bundle logged already
+/// completes that tail, publishing a head of exactly the sequence's size. The first add must
+/// not report its bundle archived: that head signs another entry at its index.
+#[test]
+fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
+    use docseal::archive::v3::Sequence;
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "rep", 3);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&scratch).unwrap();
+    let local = docseal::store::LocalStore::new(&dir);
+    let add = |s: &dyn Store, bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&local, &b[0]).unwrap();
+    // The forged entry: another bundle's line at index 1.
+    let mut w = add(&docseal::store::LocalStore::new(&scratch), &b[2])
+        .unwrap()
+        .entries[0]
+        .clone();
+    w.index = 1;
+    let hook = || {
+        local
+            .put(
+                &format!("log/pending/{}", w.name),
+                &std::fs::read(&b[2]).unwrap(),
+            )
+            .unwrap();
+        let forged = Sequence {
+            start: 1,
+            tail: vec![w.clone()],
+        };
+        local.put("log/sequence", &forged.to_bytes()).unwrap();
+        // An honest add of a bundle logged already: completes (signs) the forged tail.
+        let r = add(&local, &b[0]).unwrap();
+        assert_eq!(r.checkpoint.size, 2);
+    };
+    let s = AfterSequenced {
+        inner: &local,
+        hook: std::sync::Mutex::new(Some(Box::new(hook))),
+    };
+    match add(&s, &b[1]) {
+        Ok(r) => panic!(
+            "reported archived: {:?} under checkpoint {}",
+            r.entries, r.checkpoint.size
+        ),
+        Err(e) => assert!(e.to_string().contains("does not sign entry 1"), "{e}"),
+    }
+}
+
+/// A v2 archive in a bucket (log/entries, no index) into which a writer without the key puts
+/// a `log/sequence` (start = the head's size, empty tail): an add must not take it for v3
+/// (with an index that holds nothing, it would log a content logged already, under another
+/// name, and sign it). `log/entries` beside `log/sequence` is a migration not finished:
+/// refused (exit 2) until `archive migrate --to v3` finishes it.
+#[test]
+fn attack_s3_v3_stray_sequence_on_a_v2_archive_is_refused() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "str", 1);
+    let dir = env.path("arch");
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let s = docseal::store::LocalStore::new(&dir);
+    s.put("log/sequence", b"docseal-sequence v3\nstart 1\n")
+        .unwrap();
+    // The same content under another name.
+    let other = env.path("b/other.zip");
+    std::fs::copy(&b[0], &other).unwrap();
+    let r = docseal::archive::store_add::add_to_store(
+        &s,
+        &[other],
+        &key,
+        None,
+        &docseal::Limits::default(),
+        Duration::from_millis(300),
+    );
+    match r {
+        Ok(r) => panic!("logged: {:?} ({})", r.entries, r.layout),
+        Err(e) => assert!(e.to_string().contains("log/entries"), "{e}"),
+    }
+    assert!(s.size("bundles/other.zip").unwrap().is_none());
+    assert!(s.size("log/pending/other.zip").unwrap().is_none());
+    assert_eq!(
+        s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes,
+        b"docseal-sequence v3\nstart 1\n"
+    );
+}
+
+/// A bucket writer without the key removes `log/sequence`, the head and every checkpoint file
+/// of a v3 archive, leaving its tiles and index: an add must not take the prefix for a new
+/// archive and sign a first checkpoint under the archive's origin (a fork of the log signed
+/// before); refused as damage, nothing written.
+#[test]
+fn attack_s3_v3_removed_sequence_and_head_is_not_a_new_archive() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "gone", 3);
+    let dir = env.path("arch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            &s,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    assert_eq!(add(&b[..2]).unwrap().checkpoint.size, 2);
+    let mut removed = vec!["log/sequence".to_string(), "log/checkpoint".to_string()];
+    for p in ["log/checkpoints/", "log/cosignatures/"] {
+        if let Ok(page) = s.list(p, None, 1000) {
+            removed.extend(page.items.into_iter().map(|i| i.key));
+        }
+    }
+    for k in &removed {
+        s.delete(k).unwrap();
+    }
+    match add(&b[2..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} of a new log ({})",
+            r.checkpoint.size, r.layout
+        ),
+        Err(e) => assert!(e.to_string().contains("log/"), "{e}"),
+    }
+    assert!(s.size("log/checkpoint").unwrap().is_none());
+    assert!(s.size("log/entries").unwrap().is_none());
+    assert!(s.size("log/sequence").unwrap().is_none());
+}
+
+/// A bucket writer without the key rolls the head back to an older signed note (saved when it
+/// was the head), removes the later checkpoint files, and puts a sequence after the old head
+/// with a tail of its own bundles, longer than what was signed after it (so that the partial
+/// tiles it needs are new names). An add completing that tail would sign a fork of the log
+/// under the archive's key; the entry bundle holding entries past the old head (wider than
+/// the head's) shows the log was larger: refused, nothing signed.
+#[test]
+fn attack_s3_v3_rolled_back_head_and_sequence_is_not_forked() {
+    use docseal::archive::v3::Sequence;
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "fork", 5);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&scratch).unwrap();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |st: &dyn Store, bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            st,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    add(&s, &b[..1]).unwrap();
+    let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+    assert_eq!(add(&s, &b[1..2]).unwrap().checkpoint.size, 2);
+    // The attacker's two bundles, their entries at 1 and 2.
+    let forged: Vec<_> = add(&docseal::store::LocalStore::new(&scratch), &b[2..4])
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|mut e| {
+            e.index += 1;
+            e
+        })
+        .collect();
+    for (e, f) in forged.iter().zip(&b[2..4]) {
+        s.put(
+            &format!("log/pending/{}", e.name),
+            &std::fs::read(f).unwrap(),
+        )
+        .unwrap();
+    }
+    s.put("log/checkpoint", &old_head).unwrap();
+    for k in ["log/checkpoints/2", "log/checkpoints/2.minisig"] {
+        s.delete(k).unwrap();
+    }
+    let seq = Sequence {
+        start: 1,
+        tail: forged,
+    };
+    s.put("log/sequence", &seq.to_bytes()).unwrap();
+    match add(&s, &b[4..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} after a rolled-back head ({:?})",
+            r.checkpoint.size, r.recovered
+        ),
+        Err(e) => assert!(e.to_string().contains("tile"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+        old_head
+    );
+    assert!(s.size("log/checkpoints/3").unwrap().is_none());
+}
+
+/// v2 (`log/entries` the sequencer): as `attack_s3_v3_rolled_back_head_and_sequence_is_not_forked`,
+/// with `log/entries` rolled back to the old head's entries and the attacker's appended.
+#[test]
+fn attack_s3_v2_rolled_back_head_and_entries_is_not_forked() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
+        Err(docseal::Error::invalid("k.key", "encrypted"))
+    })
+    .unwrap();
+    let b = sealed_bundles(&env, &key_path, "fork", 5);
+    let (dir, scratch) = (env.path("arch"), env.path("scratch"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    env.cmd()
+        .args(["archive", "add"])
+        .arg(&dir)
+        .arg(&b[0])
+        .arg("--key")
+        .arg(&key_path)
+        .ok();
+    let s = docseal::store::LocalStore::new(&dir);
+    let add = |st: &dyn Store, bundles: &[PathBuf]| {
+        docseal::archive::store_add::add_to_store(
+            st,
+            bundles,
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(5),
+        )
+    };
+    let old_head = s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes;
+    let old_entries = s.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
+    assert_eq!(add(&s, &b[1..2]).unwrap().checkpoint.size, 2);
+    let mut entries = old_entries;
+    for (e, f) in add(&docseal::store::LocalStore::new(&scratch), &b[2..4])
+        .unwrap()
+        .entries
+        .into_iter()
+        .zip(&b[2..4])
+    {
+        let e = docseal::archive::Entry {
+            index: e.index + 1,
+            ..e
+        };
+        s.put(
+            &format!("log/pending/{}", e.name),
+            &std::fs::read(f).unwrap(),
+        )
+        .unwrap();
+        entries.extend_from_slice(e.line().as_bytes());
+        entries.push(b'\n');
+    }
+    s.put("log/checkpoint", &old_head).unwrap();
+    for k in ["log/checkpoints/2", "log/checkpoints/2.minisig"] {
+        s.delete(k).unwrap();
+    }
+    s.put("log/entries", &entries).unwrap();
+    match add(&s, &b[4..]) {
+        Ok(r) => panic!(
+            "signed checkpoint {} after a rolled-back head ({})",
+            r.checkpoint.size, r.layout
+        ),
+        Err(e) => assert!(e.to_string().contains("tile"), "{e}"),
+    }
+    assert_eq!(
+        s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
+        old_head
+    );
+}

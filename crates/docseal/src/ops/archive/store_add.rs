@@ -26,9 +26,9 @@
 //!    behind a head writes the same bytes).
 
 use super::store_common::{
-    check_bundles, complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point,
-    place_bundle, publish_head, put_same, read_head, same_entry, upload_pending, with_tiles, Given,
-    Head, Pace,
+    check_bundles, check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint,
+    pause_point, place_bundle, publish_head, put_same, read_head, same_entry, upload_pending,
+    with_tiles, Given, Head, Pace,
 };
 pub use super::store_common::{StoreAdded, PAUSE_AT_HOOK, PAUSE_HOOK};
 use super::tiles::CHECKPOINT_FILE;
@@ -272,8 +272,19 @@ pub fn add_to_store(
         Ok(r) => r,
         Err(e) => {
             // Our own pending copies, never logged: removed (another writer's are left).
-            for n in &created {
-                let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+            // One log/entries names now stays: our append may have been applied though
+            // reported lost (an ambiguous conditional write), or another writer adding the
+            // same file logged our copy; its completion needs that copy. The log unreadable:
+            // nothing removed.
+            let logged = pace
+                .io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))
+                .and_then(|o| parse_entries(&root, &o.map(|o| o.bytes).unwrap_or_default()));
+            if let Ok(log) = logged {
+                for n in &created {
+                    if !log.iter().any(|e| &e.name == n) {
+                        let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+                    }
+                }
             }
             return Err(e);
         }
@@ -349,6 +360,7 @@ pub fn add_to_store(
         // 5. Tiles and entry bundles of the tree of n entries.
         let lines: Vec<String> = log[h as usize..].iter().map(Entry::line).collect();
         let (files, troot) = with_tiles(s, h, |t| tlog::append(t, &lines, MAX_ENTRY_LINE))?;
+        check_not_larger(s, &pace, h, &lines, &files)?;
         let lroot = root_of(&log, log.len());
         if troot != lroot {
             return Err(invalid(format!("{root}/log/tile"), "the tiles do not give the root of log/entries; refusing to extend them (an audit of the archive gives the details)"));

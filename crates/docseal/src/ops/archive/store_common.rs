@@ -373,7 +373,17 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
     let dir = format!("{CHECKPOINTS_DIR}/");
     let mut largest: Option<u64> = None;
     let mut after: Option<String> = None;
+    // Two files a checkpoint, and a page of slack for anything else there: a listing past
+    // that is a lying server's or junk, never read to its end.
+    let most = 2 * super::MAX_CHECKPOINTS + store::MAX_PAGE;
+    let mut listed = 0usize;
     loop {
+        if listed > most {
+            return Err(invalid(
+                format!("{}/{dir}", s.root()),
+                format!("lists more than {most} objects, more than an archive holds (at most {} checkpoints); refusing to extend it (an audit of the archive gives the details)", super::MAX_CHECKPOINTS),
+            ));
+        }
         let max = if first { 1 } else { store::MAX_PAGE };
         let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
             Ok(p) => p,
@@ -381,6 +391,7 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
             Err(StoreError::NotFound { .. }) => return Ok(largest),
             Err(e) => return Err(store_error(e)),
         };
+        listed += page.items.len();
         for item in &page.items {
             if first {
                 return Ok(Some(0));
@@ -442,6 +453,66 @@ pub(super) fn put_same(
         format!("{}/{key}", s.root()),
         format!("exists with other bytes than {why}: damaged or tampered with; never overwritten (an audit of the archive gives the details)"),
     ))
+}
+
+/// The log was not rolled back under its head's `h` entries: the entry bundle holding entry
+/// `h`, where there full or partial wider than the head's (but for what this completion
+/// writes itself), holds `lines` (the entries from `h` on, as far as both go). Else the head
+/// and the log (`log/sequence`, `log/entries`) were rolled back and the later checkpoint files
+/// removed: signing after them would fork the log. One HEAD and one LIST (at most 255
+/// partial widths), and a read of each wider entry bundle found.
+pub(super) fn check_not_larger(
+    s: &dyn Store,
+    pace: &Pace,
+    h: u64,
+    lines: &[String],
+    files: &tlog::TileFiles,
+) -> Result<()> {
+    let w = tlog::TILE_WIDTH;
+    let n = h / w;
+    let ours = |p: &str| files.iter().any(|(f, _)| f == p);
+    let full = format!("tile/entries/{}", tlog::index_path(n));
+    // The sizes of the trees whose entry bundle holding entry h is there, wider than the
+    // head's (and not written by this completion).
+    let mut wider = Vec::new();
+    if !ours(&full) && pace.io(|| s.size(&format!("log/{full}")))?.is_some() {
+        wider.push((n + 1) * w);
+    }
+    let dir = format!("log/{full}.p/");
+    let items = match store::retry(&pace.backoff, || s.list(&dir, None, store::MAX_PAGE)) {
+        Ok(p) => p.items,
+        Err(StoreError::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(store_error(e)),
+    };
+    for item in items {
+        let x = item
+            .key
+            .strip_prefix(&dir)
+            .and_then(super::entry::parse_decimal);
+        let rel = item.key.strip_prefix("log/").unwrap_or(&item.key);
+        if let Some(x) = x.filter(|&x| x > h % w && x < w && !ours(rel)) {
+            wider.push(n * w + x);
+        }
+    }
+    for size in wider {
+        // Another writer completing a longer run of the same log meanwhile (v2) wrote the
+        // same lines; a log rolled back under a longer one has other lines there.
+        let got = with_tiles(s, size, |t| t.entries(n, super::MAX_ENTRY_LINE))?;
+        let differs = got
+            .iter()
+            .enumerate()
+            .skip((h % w) as usize)
+            .zip(lines)
+            .any(|((_, a), b)| a.as_slice() != b.as_bytes());
+        if differs {
+            let id = tlog::TileId::holding(None, n * w, size).map(|t| t.path());
+            return Err(invalid(
+                format!("{}/log/{}", s.root(), id.unwrap_or(full)),
+                format!("holds other entries after entry {h} (the latest checkpoint's size) than the log: the head and the log were rolled back, or the tiles tampered with; refusing to extend it (an audit of the archive gives the details)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Make the checkpoint files of `cp` (a published head signed by `key`): both deterministic.

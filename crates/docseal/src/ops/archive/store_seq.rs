@@ -17,9 +17,9 @@
 //! 7. completes its own tail as in 3.
 
 use super::store_common::{
-    complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point, place_bundle,
-    publish_head, put_same, read_head, same_entry, store_error, upload_pending, with_tiles, Given,
-    Pace, StoreAdded,
+    check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point,
+    place_bundle, publish_head, put_same, read_head, same_entry, store_error, upload_pending,
+    with_tiles, Given, Pace, StoreAdded,
 };
 use super::tiles::CHECKPOINT_FILE;
 use super::v3::{
@@ -27,7 +27,7 @@ use super::v3::{
     MAX_SEQUENCE_BYTES, MAX_SEQUENCE_ENTRIES, SEQUENCE_FILE,
 };
 use super::{
-    crash_point, invalid, name_key, Checkpoint, Entry, ENTRIES_FILE, MAX_ENTRIES_V2,
+    crash_point, invalid, name_key, Checkpoint, Entry, BUNDLES_DIR, ENTRIES_FILE, MAX_ENTRIES_V2,
     MAX_ENTRY_LINE, PENDING_DIR,
 };
 use crate::format::error::Result;
@@ -56,9 +56,28 @@ pub(super) fn is_v3(s: &dyn Store, pace: &Pace) -> Result<bool> {
     };
     if !empty {
         // Something under log/: a v3 writer creates log/sequence before anything else there,
-        // so it is v3 if log/sequence exists now (created since the first look); else today's
-        // v2 code says what is wrong with it.
-        return Ok(pace.io(|| s.size(SEQUENCE_FILE))?.is_some());
+        // so it is v3 if log/sequence exists now (created since the first look). Else only
+        // an earlier release's first add (its pending copies come first) may be under way;
+        // tiles or index objects without a sequencer or a head are a log whose sequencer and
+        // checkpoints were removed: never taken for a new archive (its first checkpoint,
+        // under the same origin, would fork the log signed before).
+        if pace.io(|| s.size(SEQUENCE_FILE))?.is_some() {
+            return Ok(true);
+        }
+        for dir in ["log/tile/", "log/index/"] {
+            let found = match store::retry(&pace.backoff, || s.list(dir, None, 1)) {
+                Ok(p) => !p.items.is_empty(),
+                Err(StoreError::NotFound { .. }) => false,
+                Err(e) => return Err(store_error(e)),
+            };
+            if found {
+                return Err(damaged(
+                    &format!("{}/{dir}", s.root()),
+                    format!("holds a log but neither {SEQUENCE_FILE}, {ENTRIES_FILE} nor {CHECKPOINT_FILE} exists (removed?)"),
+                ));
+            }
+        }
+        return Ok(false);
     }
     let first = Sequence {
         start: 0,
@@ -123,13 +142,22 @@ pub(super) fn add(
         recovered: Vec::new(),
         pace,
     };
+    migration_finished(s, &c.pace)?;
     let mut created = HashSet::new();
     let (next, already, head) = match sequence_own(&mut c, given, &mut created) {
         Ok(r) => r,
         Err(e) => {
             // Our own pending copies, never sequenced: removed (another writer's are left).
-            for n in &created {
-                let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+            // One the sequence names now stays: our replacement of it may have been applied
+            // though reported lost (an ambiguous conditional write), or another writer
+            // adding the same file sequenced our copy; its completion needs that copy. The
+            // sequence unreadable: nothing removed.
+            if let Ok((seq, _)) = read_sequence(s, &c.pace) {
+                for n in &created {
+                    if !seq.tail.iter().any(|e| &e.name == n) {
+                        let _ = s.delete(&format!("{PENDING_DIR}/{n}"));
+                    }
+                }
             }
             return Err(e);
         }
@@ -156,6 +184,26 @@ pub(super) fn add(
         conflicts: c.pace.conflicts,
         layout: "v3",
     })
+}
+
+/// `log/entries` beside `log/sequence` is a migration to v3 not finished (it removes
+/// `log/entries` last), or a sequence put into a v2 archive by hand: its index may not hold the
+/// log (an add deciding on it would log a name or content logged already). Waited for
+/// (within `--wait`), then refused.
+fn migration_finished(s: &dyn Store, pace: &Pace) -> Result<()> {
+    let mut n = 0;
+    while pace.io(|| s.size(ENTRIES_FILE))?.is_some() {
+        n += 1;
+        let d = pace.backoff.delay(n);
+        if pace.start.elapsed() + d > pace.wait {
+            return Err(damaged(
+                &format!("{}/{ENTRIES_FILE}", s.root()),
+                format!("is beside {SEQUENCE_FILE}: a migration to v3 not finished (migrate it again to finish it), or {SEQUENCE_FILE} put there by hand"),
+            ));
+        }
+        std::thread::sleep(d);
+    }
+    Ok(())
 }
 
 /// Steps 2 to 6: the sequence replaced with this add's new entries as its tail (`None`: all
@@ -198,6 +246,21 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         if let Some(cp) = &head {
             check_head_tiles(s, cp)?;
         }
+        if let Some(name) = unindexed_bundle(c, &fresh)? {
+            // bundles/NAME is there though the index holds no entry for its name: placed by
+            // a writer that sequenced it after our read (read again), or, the sequence
+            // unchanged, an index object removed (logging it again would sign its name and
+            // content twice) or a file put there by hand.
+            if read_sequence(s, &c.pace)?.1 == version {
+                return Err(damaged(
+                    &format!("{root}/{BUNDLES_DIR}/{name}"),
+                    format!("exists in the archive but not in its log's index (an index object of {name} removed, or a file put there by hand): not logged again"),
+                ));
+            }
+            c.pace
+                .conflict(&format!("{root}/{SEQUENCE_FILE}"), "nothing logged yet")?;
+            continue;
+        }
         let mut vanished = None;
         for g in &fresh {
             if !uploaded.contains(&g.name) {
@@ -224,7 +287,8 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
             pause_point("sequenced");
             return Ok((Some(next), already, head));
         }
-        // Lost (or a retried request of ours won: read again, and it is found logged).
+        // Lost (or a retried request of ours won: read again, and it is found logged; out
+        // of time, its pending copies stay for the next add to complete it).
         let names: Vec<&str> = fresh.iter().map(|g| g.name.as_str()).collect();
         let what = format!("{root}/{SEQUENCE_FILE}");
         c.pace
@@ -250,6 +314,17 @@ fn check_head_tiles(s: &dyn Store, cp: &Checkpoint) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The first of `fresh` (found in neither index) whose `bundles/NAME` exists.
+fn unindexed_bundle(c: &Ctx, fresh: &[&Given]) -> Result<Option<String>> {
+    for g in fresh {
+        let dest = format!("{BUNDLES_DIR}/{}", g.name);
+        if c.pace.io(|| c.s.size(&dest))?.is_some() {
+            return Ok(Some(g.name.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The sequence of `fresh` after a log of `size` entries.
@@ -396,7 +471,10 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if h >= seq.size() {
             if let Some(cp) = &head.cp {
-                if h > seq.size() {
+                // Past the tail, or (our own tail) signed by another writer: it must sign
+                // the tail as sequenced (a tail replaced by one of the same length after it
+                // was sequenced gives a head of the very same size).
+                if h > seq.size() || own {
                     check_covered(s, seq, cp)?;
                 }
                 if complete_checkpoint_files(s, &c.pace, cp, c.key)? {
@@ -438,8 +516,9 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
     }
 }
 
-/// A head past the tail of `seq` must sign its entries: the entry bundles of its tiles hold
-/// them at their indices (else they were replaced after they were sequenced).
+/// A head covering the tail of `seq`, signed by another writer, must sign its entries: the
+/// entry bundles of its tiles hold them at their indices (else they were replaced after they
+/// were sequenced).
 fn check_covered(s: &dyn Store, seq: &Sequence, cp: &Checkpoint) -> Result<()> {
     let Some(first) = seq.tail.first() else {
         return Ok(());
@@ -488,6 +567,7 @@ fn complete_tail(
         )),
         _ => Ok(out),
     })?;
+    check_not_larger(s, &c.pace, h, &lines, &files)?;
     for e in &seq.tail {
         place_bundle(s, &c.pace, e, &c.ours, c.limits, &mut c.recovered)?;
     }
