@@ -73,9 +73,27 @@ impl Weed {
             ports,
             tls,
         };
-        w.spawn();
-        w.wait_ready();
-        Some(w)
+        // A server that does not come up within a minute (a port taken meanwhile by another
+        // test's server: the ports are free when chosen, not reserved) is started again on
+        // fresh ports, twice at most.
+        for attempt in 1..=3 {
+            w.spawn();
+            match w.ready_within(Duration::from_secs(60)) {
+                Ok(()) => return Some(w),
+                Err(last) if attempt == 3 => {
+                    panic!("weed did not become ready ({last}); its log:\n{}", w.log())
+                }
+                Err(_) => {
+                    w.kill();
+                    w.ports = free_ports(9);
+                    w.s3_port = w.ports[6];
+                    if let Some((port, _)) = w.tls.as_mut() {
+                        *port = w.ports[8];
+                    }
+                }
+            }
+        }
+        unreachable!()
     }
 
     fn spawn(&mut self) {
@@ -158,19 +176,26 @@ impl Weed {
     /// Wait until the server stores and reads back an object (buckets are created on the
     /// first write).
     pub fn wait_ready(&self) {
+        if let Err(last) = self.ready_within(Duration::from_secs(120)) {
+            panic!(
+                "weed did not become ready in 120 s ({last}); its log:\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// Wait up to `limit` until an object can be written and read back; the last error.
+    fn ready_within(&self, limit: Duration) -> Result<(), String> {
         use docseal::store::Store;
         let start = Instant::now();
         let s = self.store("ready", "");
         loop {
             let last = match s.put("probe", b"x").and_then(|_| s.get("probe", 10)) {
-                Ok(Some(o)) if o.bytes == b"x" => return,
+                Ok(Some(o)) if o.bytes == b"x" => return Ok(()),
                 other => format!("{other:?}"),
             };
-            if start.elapsed() > Duration::from_secs(120) {
-                panic!(
-                    "weed did not become ready in 120 s ({last}); its log:\n{}",
-                    self.log()
-                );
+            if start.elapsed() > limit {
+                return Err(last);
             }
             std::thread::sleep(Duration::from_millis(250));
         }
