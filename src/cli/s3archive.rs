@@ -65,7 +65,8 @@ impl Mirror {
             one: bundle.map(|n| format!("bundles/{n}")),
         };
         // A consistent copy of a live archive: the log's sequencing point is read before and
-        // after the copy, the log copied before `bundles/`. If nothing was sequenced meanwhile,
+        // after the copy, the head (`log/checkpoint`) before the listing, the log copied before
+        // `bundles/`. If nothing was sequenced meanwhile,
         // what changed is the completion of the entries the copy's log already holds (their
         // bundles, tiles, index objects, checkpoint): the copy's log is one state of the
         // archive and every bundle it lists is in the copy. Else copy again.
@@ -74,9 +75,20 @@ impl Mirror {
             let dir = tempfile::Builder::new()
                 .prefix("docseal-s3-archive-")
                 .tempdir()?;
+            // The head before the listing: the one object an add replaces whose files (tiles,
+            // index) are written before it, so the listing that follows holds them.
+            let head = archive::tiles::CHECKPOINT_FILE;
+            let had_head = match store::retry(&store::Backoff::default(), || s.size(head)) {
+                Ok(Some(n)) if n <= MAX_OBJECT => {
+                    copy(s.as_ref(), head, n, dir.path())?;
+                    true
+                }
+                Ok(_) => false,
+                Err(e) => return Err(store_error(&name, e)),
+            };
             let logged = copy_where(s.as_ref(), &name, dir.path(), "", |k| {
-                !k.starts_with("bundles/") && want.takes(k)
-            })?;
+                k != head && !k.starts_with("bundles/") && want.takes(k)
+            })? || had_head;
             let filed = copy_where(s.as_ref(), &name, dir.path(), "bundles/", |k| want.takes(k))?;
             if !logged && !filed {
                 return Err(
