@@ -66,10 +66,10 @@ impl Mirror {
         };
         // A consistent copy of a live archive: the log's sequencing point is read before and
         // after the copy, the head (`log/checkpoint`) before the listing, the log copied before
-        // `bundles/`. If nothing was sequenced meanwhile,
-        // what changed is the completion of the entries the copy's log already holds (their
-        // bundles, tiles, index objects, checkpoint): the copy's log is one state of the
-        // archive and every bundle it lists is in the copy. Else copy again.
+        // `bundles/`. If nothing was sequenced meanwhile, what changed is the completion of the
+        // entries the copy's log already holds (their bundles, tiles, index objects,
+        // checkpoint): the copy's log is one state of the archive and every bundle it lists is
+        // in the copy. Else copy again.
         for _ in 0..COPY_ATTEMPTS {
             let before = sequenced(s.as_ref(), &name)?;
             let dir = tempfile::Builder::new()
@@ -78,14 +78,7 @@ impl Mirror {
             // The head before the listing: the one object an add replaces whose files (tiles,
             // index) are written before it, so the listing that follows holds them.
             let head = archive::tiles::CHECKPOINT_FILE;
-            let had_head = match store::retry(&store::Backoff::default(), || s.size(head)) {
-                Ok(Some(n)) if n <= MAX_OBJECT => {
-                    copy(s.as_ref(), head, n, dir.path())?;
-                    true
-                }
-                Ok(_) => false,
-                Err(e) => return Err(store_error(&name, e)),
-            };
+            let had_head = copy_head(s.as_ref(), &name, dir.path())?;
             let logged = copy_where(s.as_ref(), &name, dir.path(), "", |k| {
                 k != head && !k.starts_with("bundles/") && want.takes(k)
             })? || had_head;
@@ -153,6 +146,31 @@ pub fn renamed<T>(
         Some(m) => m.rename_error(e),
         None => e,
     })
+}
+
+/// Copy the head `log/checkpoint` (read whole, in one request: it is replaced, never
+/// appended to); whether it exists. One larger than a note may be is copied as listed (the
+/// audit refuses it by its size).
+fn copy_head(s: &dyn Store, name: &str, dir: &Path) -> Result<bool> {
+    let head = archive::tiles::CHECKPOINT_FILE;
+    let backoff = store::Backoff::default();
+    match store::retry(&backoff, || s.get(head, archive::tiles::MAX_NOTE_FILE)) {
+        Ok(None) => Ok(false),
+        Ok(Some(o)) => {
+            let dest = dir.join(head);
+            let parent = dest.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            std::fs::write(&dest, &o.bytes).map_err(|e| Error::io(&dest, e))?;
+            Ok(true)
+        }
+        Err(StoreError::TooLarge { .. }) => {
+            match store::retry(&backoff, || s.size(head)).map_err(|e| store_error(name, e))? {
+                Some(n) if n <= MAX_OBJECT => copy(s, head, n, dir).map(|()| true),
+                _ => Ok(false),
+            }
+        }
+        Err(e) => Err(store_error(name, e)),
+    }
 }
 
 /// How many times a copy of a live archive is made before giving up.
