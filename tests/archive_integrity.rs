@@ -46,10 +46,6 @@ fn codes(d: &Done, severity: &str) -> Vec<String> {
         .collect()
 }
 
-fn secret(p: &Path) -> docseal::minisign::SecretKey {
-    docseal::keyfile::read_secret_key(p, &mut || unreachable!()).unwrap()
-}
-
 fn entry_lines(archive: &Path) -> Vec<String> {
     std::fs::read_to_string(archive.join("log/entries"))
         .unwrap_or_default()
@@ -140,7 +136,7 @@ impl Fixture {
         let dir = archive.join("log/checkpoints");
         let mut cp = Checkpoint::parse(&std::fs::read(dir.join(n.to_string())).unwrap()).unwrap();
         change(&mut cp);
-        let key = secret(&self.archive_key.0);
+        let key = common::secret_key(&self.archive_key.0);
         std::fs::write(dir.join(cp.size.to_string()), cp.body()).unwrap();
         std::fs::write(dir.join(format!("{}.minisig", cp.size)), cp.sign(&key)).unwrap();
     }
@@ -187,7 +183,7 @@ fn issue19_item4_verify_archive_refuses_a_log_audit_refuses() {
     f.add("ins", &["in/b.zip", "in/c.zip"], T3).ok();
     let ins = f.env.path("ins");
     assert_eq!(f.audit("ins", &[]).code(), 0);
-    let key = secret(&f.archive_key.0);
+    let key = common::secret_key(&f.archive_key.0);
     let c1 = Checkpoint::parse(&std::fs::read(ins.join("log/checkpoints/1")).unwrap()).unwrap();
     let forged = Checkpoint {
         origin: c1.origin.clone(),
@@ -344,34 +340,24 @@ fn issue19_item5_add_refuses_to_sign_entries_whose_bundles_do_not_verify() {
 // Issue 19 item 7: findings capped; audit, prove and verify --archive in bounded memory
 // ---------------------------------------------------------------------------------------------
 
-/// Peak RSS (KiB) and exit code of `docseal ARGS`, measured with `/usr/bin/time -f %M`.
+/// Peak RSS (KiB), exit code and stdout of `docseal ARGS`, measured with `/usr/bin/time`.
 fn peak_rss(env: &Env, args: &[&str]) -> (u64, i32, String) {
-    let out = std::process::Command::new("/usr/bin/time")
-        .current_dir(env.dir.path())
-        .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_docseal"))
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let kib = err
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no RSS figure from /usr/bin/time: {err}"));
-    eprintln!("{args:?}: peak RSS {kib} KiB");
-    (
-        kib,
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let bin = Path::new(env!("CARGO_BIN_EXE_docseal"));
+    let m = common::measure(env.dir.path(), bin, args);
+    (m.kib, m.code, m.stdout)
 }
 
 #[test]
 fn issue19_item7_audit_lists_at_most_50_findings_of_a_kind() {
     let env = Env::new();
     let (k, p) = env.keygen("archive");
-    synthetic_log(&env.path("a"), 130, &[100, 130], &secret(&k), false);
+    synthetic_log(
+        &env.path("a"),
+        130,
+        &[100, 130],
+        &common::secret_key(&k),
+        false,
+    );
     let d = env
         .cmd()
         .args(["archive", "audit", "a", "--json", "--trust"])
@@ -409,7 +395,13 @@ fn issue19_item7_a_2pow20_entry_log_is_audited_and_proved_in_under_64_mib() {
     let env = Env::new();
     let (k, p) = env.keygen("archive");
     let n = 1u64 << 20;
-    synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k), false);
+    synthetic_log(
+        &env.path("big"),
+        n,
+        &[1000, n - 1, n],
+        &common::secret_key(&k),
+        false,
+    );
     let p = p.display().to_string();
     let limit = 64 * 1024;
     let (kib, code, out) = peak_rss(&env, &["archive", "audit", "big", "--trust", &p, "--json"]);
@@ -792,7 +784,7 @@ fn issue20_item8_audit_tells_interrupted_from_tampered() {
         Checkpoint::parse(&std::fs::read(f.env.path("arch/log/checkpoints/3")).unwrap()).unwrap();
     std::fs::write(
         t.join("log/checkpoints/3.minisig"),
-        cp.sign(&secret(&other.0)),
+        cp.sign(&common::secret_key(&other.0)),
     )
     .unwrap();
     let a = f.audit("forged", &[]);

@@ -27,10 +27,6 @@ fn codes(d: &Done, severity: &str) -> Vec<String> {
         .collect()
 }
 
-fn secret(p: &Path) -> SecretKey {
-    docseal::keyfile::read_secret_key(p, &mut || unreachable!()).unwrap()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -146,7 +142,7 @@ fn issue17_v2_add_writes_tiles_and_a_signed_note_checkpoint_minisign_still_check
     let note = f.note();
     let body = std::fs::read_to_string(a.join("log/checkpoints/5")).unwrap();
     assert_eq!(note.text, body);
-    let key = secret(&f.archive_key);
+    let key = common::secret_key(&f.archive_key);
     let origin = body.lines().next().unwrap();
     let vk = VerifierKey::new(origin, KeyKind::Ed25519, *key.public_key().verifying_key()).unwrap();
     assert_eq!(note.signatures.len(), 1);
@@ -254,7 +250,7 @@ fn issue17_v2_audit_catches_tampered_or_missing_tiles_and_a_forged_checkpoint_no
     // An older checkpoint at log/checkpoint (an add killed after its note): a warning only.
     std::fs::remove_dir_all(&a).unwrap();
     copy_dir(&pristine, &a);
-    let key = secret(&f.archive_key);
+    let key = common::secret_key(&f.archive_key);
     let body3 = std::fs::read_to_string(a.join("log/checkpoints/3")).unwrap();
     let origin = body3.lines().next().unwrap().to_string();
     let old = Note {
@@ -435,7 +431,7 @@ fn issue17_witness_cosignatures_added_and_counted() {
         .args(["archive", "cosign-checkpoint", "arch", "junk.sig"])
         .fails(2);
     // A checkpoint key is not a witness key (type 0x01).
-    let key = secret(&f3.archive_key);
+    let key = common::secret_key(&f3.archive_key);
     let origin = n.text.lines().next().unwrap();
     let vk = VerifierKey::new(origin, KeyKind::Ed25519, *key.public_key().verifying_key()).unwrap();
     let d = f3
@@ -1024,30 +1020,8 @@ mod vectors {
 
 /// Peak RSS (KiB), wall seconds, exit code and stdout of `BIN ARGS`, with `/usr/bin/time`.
 fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
-    let out = std::process::Command::new("/usr/bin/time")
-        .current_dir(env.dir.path())
-        .args(["-f", "%M %e %U %S"])
-        .arg(bin)
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let last = err.lines().last().unwrap_or("");
-    let mut it = last.split_whitespace();
-    let kib: u64 = it
-        .next()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or_else(|| panic!("no figure from /usr/bin/time: {err}"));
-    let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-    let user: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-    let sys: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
-    eprintln!("{args:?}: peak RSS {kib} KiB, {secs} s wall, {user} s user + {sys} s system CPU");
-    (
-        kib,
-        secs,
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let m = common::measure(env.dir.path(), bin, args);
+    (m.kib, m.secs, m.code, m.stdout)
 }
 
 /// A synthetic v2 log of `n` entries (migrated from v1), audited; and an inclusion proof
@@ -1055,7 +1029,13 @@ fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
 fn audit_synthetic(env: &Env, bin: &Path, n: u64) -> (u64, f64, u64) {
     let (k, p) = env.keygen("archive");
     let direct = n > 1 << 20;
-    common::synthetic::synthetic_log(&env.path("big"), n, &[1000, n - 1, n], &secret(&k), direct);
+    common::synthetic::synthetic_log(
+        &env.path("big"),
+        n,
+        &[1000, n - 1, n],
+        &common::secret_key(&k),
+        direct,
+    );
     let k = k.display().to_string();
     let p = p.display().to_string();
     if !direct {
@@ -1197,7 +1177,7 @@ fn attack_witness_archive_key_is_not_its_own_witness() {
     // The archive operator cosigns its own checkpoint with the archive key under a witness
     // name (type 0x04): an auditor handed that vkey as a "witness" must not count it.
     let f = Fixture::new();
-    let key = secret(&f.archive_key);
+    let key = common::secret_key(&f.archive_key);
     let text = f.note().text;
     let name = "witness.example/self";
     let line = cosign(&key, name, &text, 1_780_000_000);

@@ -664,7 +664,7 @@ fn issue17_local_add_refuses_a_v3_archive_and_writes_nothing() {
 fn issue17_v3_prove_reads_the_index_and_tiles_not_the_whole_log() {
     let env = Env::new();
     let (k, p) = env.keygen("archive");
-    let key = docseal::keyfile::read_secret_key(&k, &mut || unreachable!()).unwrap();
+    let key = common::secret_key(&k);
     let big = env.path("big");
     common::synthetic::synthetic_log(&big, 600, &[300, 600], &key, true);
     common::synthetic::synthetic_to_v3(&big);
@@ -734,34 +734,10 @@ fn issue17_v3_prove_reads_the_index_and_tiles_not_the_whole_log() {
     assert!(!env.path("q.json").exists());
 }
 
-/// Peak RSS (KiB) and exit code of `BIN ARGS` in `dir`, with `/usr/bin/time -v`.
+/// Peak RSS (KiB), exit code and stdout of `BIN ARGS` in `dir`, with `/usr/bin/time`.
 fn peak_rss(dir: &Path, bin: &Path, args: &[&str]) -> (u64, i32, String) {
-    let out = std::process::Command::new("/usr/bin/time")
-        .current_dir(dir)
-        .arg("-v")
-        .arg(bin)
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let kib = err
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no figure from /usr/bin/time -v: {err}"));
-    let wall = err
-        .lines()
-        .find(|l| l.contains("Elapsed (wall clock)"))
-        .unwrap_or("");
-    eprintln!("{args:?}: peak RSS {kib} KiB; {}", wall.trim());
-    (
-        kib,
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let m = common::measure(dir, bin, args);
+    (m.kib, m.code, m.stdout)
 }
 
 /// Audit of a synthetic v3 log of `DOCSEAL_V3_N` entries (default 10^6): peak RSS under 64
@@ -776,7 +752,7 @@ fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {
         .unwrap_or(1_000_000);
     let env = Env::new();
     let (k, p) = env.keygen("archive");
-    let key = docseal::keyfile::read_secret_key(&k, &mut || unreachable!()).unwrap();
+    let key = common::secret_key(&k);
     let big = env.path("big");
     common::synthetic::synthetic_log(&big, n, &[1000, n - 1, n], &key, true);
     common::synthetic::synthetic_to_v3(&big);

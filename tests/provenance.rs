@@ -595,10 +595,6 @@ fn write_lines(archive: &Path, lines: &[String]) {
     std::fs::write(archive.join("log/entries"), s).unwrap();
 }
 
-fn secret(p: &Path) -> docseal::minisign::SecretKey {
-    docseal::keyfile::read_secret_key(p, &mut || unreachable!()).unwrap()
-}
-
 /// Re-sign checkpoint `n` of `archive` after `change`, with `key`.
 fn resign_checkpoint(
     archive: &Path,
@@ -953,8 +949,8 @@ fn audit_names_log_entries_reordered_altered_removed_or_truncated() {
 fn audit_names_checkpoints_altered_forged_removed_or_back_dated() {
     let f = Fixture::new();
     let env = &f.env;
-    let archive_key = secret(&f.archive_key.0);
-    let other_key = secret(&f.editor.0);
+    let archive_key = common::secret_key(&f.archive_key.0);
+    let other_key = common::secret_key(&f.editor.0);
 
     // Altered: the time changed, the signature left as it was.
     let t = f.copy("altered");
@@ -1478,7 +1474,7 @@ fn an_archive_checkpoint_establishes_sealing_before_a_key_was_retired() {
     // A back-dated checkpoint (re-signed by the archive key to say c.zip was there at T1)
     // contradicts checkpoint 2: nothing is taken from the archive.
     let t = f.copy("backdated");
-    resign_checkpoint(&t, 3, &secret(&f.archive_key.0), |c| {
+    resign_checkpoint(&t, 3, &common::secret_key(&f.archive_key.0), |c| {
         c.time = chrono::DateTime::parse_from_rfc3339(T1).unwrap().into()
     });
     let d = env

@@ -5,6 +5,7 @@
 use crate::common;
 use crate::common::weed;
 
+use common::store_hooks::{self, Hooked, Hooks};
 use common::*;
 use docseal::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1079,161 +1080,6 @@ fn attack_s3_entries_replaced_after_append_are_not_reported_archived() {
     }
 }
 
-/// A store that counts the requests made through it and the bytes they move (object bodies
-/// read and written), by kind.
-#[derive(Debug)]
-struct Counting<'a> {
-    inner: &'a dyn Store,
-    n: std::sync::Mutex<BTreeMap<&'static str, (u64, u64)>>,
-}
-
-impl<'a> Counting<'a> {
-    fn new(inner: &'a dyn Store) -> Self {
-        Counting {
-            inner,
-            n: std::sync::Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn count(&self, kind: &'static str, bytes: usize) {
-        let mut n = self.n.lock().unwrap();
-        let e = n.entry(kind).or_default();
-        e.0 += 1;
-        e.1 += bytes as u64;
-    }
-
-    /// (requests, bytes) in all.
-    fn total(&self) -> (u64, u64) {
-        let n = self.n.lock().unwrap();
-        n.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1))
-    }
-}
-
-impl Store for Counting<'_> {
-    fn root(&self) -> String {
-        self.inner.root()
-    }
-    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
-        let r = self.inner.get(key, max);
-        let len = r
-            .as_ref()
-            .ok()
-            .and_then(|o| o.as_ref())
-            .map_or(0, |o| o.bytes.len());
-        self.count("GET", len);
-        r
-    }
-    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
-        let r = self.inner.get_range(key, offset, len);
-        self.count("GET", r.as_ref().map_or(0, Vec::len));
-        r
-    }
-    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
-        self.count("HEAD", 0);
-        self.inner.size(key)
-    }
-    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
-        self.count("PUT", bytes.len());
-        self.inner.put_new(key, bytes)
-    }
-    fn put_if_match(
-        &self,
-        key: &str,
-        bytes: &[u8],
-        v: &docseal::store::Version,
-    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
-        self.count("PUT", bytes.len());
-        self.inner.put_if_match(key, bytes, v)
-    }
-    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
-        self.count("PUT", bytes.len());
-        self.inner.put(key, bytes)
-    }
-    fn list(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        max: usize,
-    ) -> docseal::store::Result<docseal::store::Page> {
-        self.count("LIST", 0);
-        self.inner.list(prefix, after, max)
-    }
-    fn delete(&self, key: &str) -> docseal::store::Result<()> {
-        self.count("DELETE", 0);
-        self.inner.delete(key)
-    }
-}
-
-/// A v3 log of `n` synthetic entries written directly with the library (entry bundles and
-/// tiles, `log/sequence` at `n`, the checkpoint of `n` signed by `key`), for measuring an add
-/// at a size no test could reach by adding. The old entries have no index objects and no
-/// bundles: an add reads neither (it reads the index objects of its own names only, absent
-/// either way).
-fn synthetic_v3(s: &dyn Store, key: &docseal::SecretKey, n: u64) {
-    use docseal::archive::{v3::Sequence, Checkpoint, Entry};
-    use sha2::Digest;
-    let d = |x: String| docseal::metadata::hex(&sha2::Sha256::digest(x.as_bytes()));
-    let lines: Vec<String> = (0..n)
-        .map(|i| {
-            Entry {
-                index: i,
-                content_sha256: d(format!("c{i}")),
-                file_sha256: d(format!("f{i}")),
-                id: format!("urn:docseal:{}", &d(format!("i{i}"))[..32]),
-                supersedes: None,
-                name: format!("synthetic-{i:09}.zip"),
-            }
-            .line()
-        })
-        .collect();
-    let mut made: std::collections::HashMap<String, Vec<u8>> = Default::default();
-    let mut size = 0u64;
-    let mut root = None;
-    for chunk in lines.chunks(4096) {
-        let (files, r) = {
-            let mut t = docseal::tlog::Tiles::new(
-                |p: &str, _: usize| -> Result<Option<Vec<u8>>, String> { Ok(made.get(p).cloned()) },
-                size,
-            );
-            docseal::tlog::append(&mut t, chunk, 2048).unwrap()
-        };
-        made.extend(files);
-        size += chunk.len() as u64;
-        root = Some(r);
-    }
-    let all: Vec<(&String, &Vec<u8>)> = made.iter().collect();
-    std::thread::scope(|sc| {
-        for part in all.chunks(all.len().div_ceil(8)) {
-            sc.spawn(move || {
-                for (p, b) in part {
-                    s.put(&format!("log/{p}"), b).unwrap();
-                }
-            });
-        }
-    });
-    let cp = Checkpoint {
-        origin: format!("docseal-archive/{}", key.key_id()),
-        size: n,
-        root: root.unwrap(),
-        time: chrono::Utc::now() - chrono::Duration::minutes(1),
-        previous: 0,
-    };
-    let note = docseal::archive::tiles::checkpoint_note(&cp, key, &[]).unwrap();
-    s.put(
-        &format!("log/checkpoints/{n}.minisig"),
-        cp.sign(key).as_bytes(),
-    )
-    .unwrap();
-    s.put(&format!("log/checkpoints/{n}"), cp.body().as_bytes())
-        .unwrap();
-    s.put("log/checkpoint", &note).unwrap();
-    let seq = Sequence {
-        start: n,
-        tail: Vec::new(),
-    };
-    s.put("log/sequence", &seq.to_bytes()).unwrap();
-}
-
 /// The point of v3: an add on a bucket reads and writes the same requests and about the same
 /// bytes at a log of 300 entries and at one of 65,836 (219 times larger; the same place in a
 /// tile, 44 entries into an entry bundle, so only the tree's height differs), where v2 moved
@@ -1242,18 +1088,15 @@ fn synthetic_v3(s: &dyn Store, key: &docseal::SecretKey, n: u64) {
 fn issue17_v3_add_cost_does_not_grow_with_the_log() {
     let Some(t) = T::start() else { return };
     let b = t.bundles("cost", 2);
-    let key = docseal::keyfile::read_secret_key(&t.key, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&t.key);
     let mut figures = Vec::new();
     for n in [300u64, 256 * 257 + 44] {
         let prefix = format!("cost{n}");
         let s = t.w.store("docseal-add", &prefix);
-        synthetic_v3(&s, &key, n);
+        common::synthetic::synthetic_v3_store(&s, &key, n);
         // Two adds of one bundle each: the second is measured (the first completes nothing
         // more, but warms nothing either: each add is a separate process in real use).
-        let c = Counting::new(&s);
+        let c = store_hooks::counting(&s);
         let add = |bundle: &str| {
             docseal::archive::store_add::add_to_store(
                 &c,
@@ -1268,10 +1111,10 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
         let r = add(&b[0]);
         assert_eq!(r.layout, "v3");
         assert_eq!(r.entries[0].index, n);
-        let first = c.total();
+        let first = c.hooks.total();
         let r = add(&b[1]);
         assert_eq!(r.entries[0].index, n + 1);
-        let total = c.total();
+        let total = c.hooks.total();
         let second = (total.0 - first.0, total.1 - first.1);
         eprintln!(
             "log of {n} entries: first add {} requests {} bytes, second add {} requests {} bytes (bundles of {} and {} bytes, each uploaded twice); both: {:?}",
@@ -1281,7 +1124,7 @@ fn issue17_v3_add_cost_does_not_grow_with_the_log() {
             second.1,
             std::fs::metadata(t.env.path(&b[0])).unwrap().len(),
             std::fs::metadata(t.env.path(&b[1])).unwrap().len(),
-            c.n.lock().unwrap()
+            c.hooks.by_kind()
         );
         figures.push((n, first, second));
     }
@@ -1538,38 +1381,22 @@ fn sealed_bundles(env: &Env, key: &Path, prefix: &str, count: usize) -> Vec<Path
 /// A server that applies the first conditional replacement of `object` but answers as
 /// if it had not: the response lost and the retried request refused with 412 (`fail`
 /// false), or a failure that is not retried (`fail`): the ambiguous conditional write.
-#[derive(Debug)]
-struct LostResponse<'a> {
-    inner: &'a dyn Store,
+struct LostResponse {
     lied: std::sync::atomic::AtomicBool,
     fail: bool,
     /// The sequencing object lied about (`log/sequence`, or `log/entries` on v2).
     object: &'static str,
 }
 
-impl Store for LostResponse<'_> {
-    fn root(&self) -> String {
-        self.inner.root()
-    }
-    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
-        self.inner.get(key, max)
-    }
-    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
-        self.inner.get_range(key, offset, len)
-    }
-    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
-        self.inner.size(key)
-    }
-    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
-        self.inner.put_new(key, bytes)
-    }
+impl Hooks for LostResponse {
     fn put_if_match(
         &self,
+        inner: &dyn Store,
         key: &str,
         bytes: &[u8],
         v: &docseal::store::Version,
     ) -> docseal::store::Result<docseal::store::PutIfMatch> {
-        let r = self.inner.put_if_match(key, bytes, v)?;
+        let r = inner.put_if_match(key, bytes, v)?;
         if key == self.object && !self.lied.swap(true, std::sync::atomic::Ordering::SeqCst) {
             if self.fail {
                 return Err(docseal::store::StoreError::Unavailable {
@@ -1582,20 +1409,6 @@ impl Store for LostResponse<'_> {
         }
         Ok(r)
     }
-    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
-        self.inner.put(key, bytes)
-    }
-    fn list(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        max: usize,
-    ) -> docseal::store::Result<docseal::store::Page> {
-        self.inner.list(prefix, after, max)
-    }
-    fn delete(&self, key: &str) -> docseal::store::Result<()> {
-        self.inner.delete(key)
-    }
 }
 
 /// An add whose replacement of `log/sequence` was applied but reported lost (an ambiguous
@@ -1606,10 +1419,7 @@ impl Store for LostResponse<'_> {
 fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "amb", 5);
     let dir = env.path("arch");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1627,12 +1437,14 @@ fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
     let r = add(&local, &b[0], Duration::from_secs(60)).unwrap();
     assert_eq!(r.layout, "v3");
     for (k, fail) in [(1, false), (3, true)] {
-        let lying = LostResponse {
-            inner: &local,
-            lied: false.into(),
-            fail,
-            object: "log/sequence",
-        };
+        let lying = Hooked::new(
+            &local,
+            LostResponse {
+                lied: false.into(),
+                fail,
+                object: "log/sequence",
+            },
+        );
         // The lying add: either it finds its own entry sequenced (and completes it), or it
         // fails; either way the archive stays usable and the bundle is not lost.
         let lied = add(&lying, &b[k], Duration::ZERO);
@@ -1655,10 +1467,7 @@ fn attack_s3_v3_ambiguous_sequence_write_keeps_pending_copies() {
 fn attack_s3_v2_ambiguous_entries_write_keeps_pending_copies() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "amb", 5);
     let dir = env.path("arch");
     // A local add makes a v2 archive (log/entries); the store adds keep it v2.
@@ -1681,12 +1490,14 @@ fn attack_s3_v2_ambiguous_entries_write_keeps_pending_copies() {
         )
     };
     for (k, fail) in [(1, false), (3, true)] {
-        let lying = LostResponse {
-            inner: &local,
-            lied: false.into(),
-            fail,
-            object: "log/entries",
-        };
+        let lying = Hooked::new(
+            &local,
+            LostResponse {
+                lied: false.into(),
+                fail,
+                object: "log/entries",
+            },
+        );
         let lied = add(&lying, &b[k], Duration::ZERO);
         let entries = local.get("log/entries", 1 << 20).unwrap().unwrap().bytes;
         let name = format!("amb{k}.zip");
@@ -1714,10 +1525,7 @@ fn attack_s3_v2_ambiguous_entries_write_keeps_pending_copies() {
 fn attack_s3_v3_deleted_index_objects_do_not_make_an_add_log_twice() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "del", 2);
     let dir = env.path("arch");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1754,47 +1562,20 @@ fn attack_s3_v3_deleted_index_objects_do_not_make_an_add_log_twice() {
 
 /// A server whose listing of `log/checkpoints/` never ends (each page says more follow, with
 /// ever larger keys; each page counted).
-#[derive(Debug)]
-struct EndlessListing<'a> {
-    inner: &'a dyn Store,
+struct EndlessListing {
     pages: std::sync::atomic::AtomicU64,
 }
 
-impl Store for EndlessListing<'_> {
-    fn root(&self) -> String {
-        self.inner.root()
-    }
-    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
-        self.inner.get(key, max)
-    }
-    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
-        self.inner.get_range(key, offset, len)
-    }
-    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
-        self.inner.size(key)
-    }
-    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
-        self.inner.put_new(key, bytes)
-    }
-    fn put_if_match(
-        &self,
-        key: &str,
-        bytes: &[u8],
-        v: &docseal::store::Version,
-    ) -> docseal::store::Result<docseal::store::PutIfMatch> {
-        self.inner.put_if_match(key, bytes, v)
-    }
-    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
-        self.inner.put(key, bytes)
-    }
+impl Hooks for EndlessListing {
     fn list(
         &self,
+        inner: &dyn Store,
         prefix: &str,
         after: Option<&str>,
         max: usize,
     ) -> docseal::store::Result<docseal::store::Page> {
         if prefix != "log/checkpoints/" || max == 1 {
-            return self.inner.list(prefix, after, max);
+            return inner.list(prefix, after, max);
         }
         let n = self.pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if n > 5_000 {
@@ -1812,9 +1593,6 @@ impl Store for EndlessListing<'_> {
             .collect();
         Ok(docseal::store::Page { items, more: true })
     }
-    fn delete(&self, key: &str) -> docseal::store::Result<()> {
-        self.inner.delete(key)
-    }
 }
 
 /// A lying server (or a bucket writer filling `log/checkpoints/` with junk) must not make an
@@ -1824,10 +1602,7 @@ impl Store for EndlessListing<'_> {
 fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "lst", 2);
     let dir = env.path("arch");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1843,12 +1618,12 @@ fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
         )
     };
     add(&local, &b[0]).unwrap();
-    let endless = EndlessListing {
-        inner: &local,
-        pages: 0.into(),
-    };
+    let endless = Hooked::new(&local, EndlessListing { pages: 0.into() });
     let e = add(&endless, &b[1]).unwrap_err().to_string();
-    let pages = endless.pages.load(std::sync::atomic::Ordering::SeqCst);
+    let pages = endless
+        .hooks
+        .pages
+        .load(std::sync::atomic::Ordering::SeqCst);
     let bound = (2 * docseal::archive::MAX_CHECKPOINTS / docseal::store::MAX_PAGE) as u64 + 2;
     assert!(pages <= bound, "{pages} pages listed: {e}");
     assert!(e.contains("log/checkpoints"), "{e}");
@@ -1857,59 +1632,24 @@ fn attack_s3_v3_endless_checkpoint_listing_is_refused() {
 /// A store that runs `hook` once, right after the first conditional replacement of
 /// `log/sequence` through it succeeded (another party acting between an add's steps 6 and 7).
 struct AfterSequenced<'a> {
-    inner: &'a dyn Store,
     hook: std::sync::Mutex<Option<Box<dyn FnOnce() + Send + 'a>>>,
 }
 
-impl std::fmt::Debug for AfterSequenced<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AfterSequenced")
-    }
-}
-
-impl Store for AfterSequenced<'_> {
-    fn root(&self) -> String {
-        self.inner.root()
-    }
-    fn get(&self, key: &str, max: u64) -> docseal::store::Result<Option<docseal::store::Object>> {
-        self.inner.get(key, max)
-    }
-    fn get_range(&self, key: &str, offset: u64, len: u64) -> docseal::store::Result<Vec<u8>> {
-        self.inner.get_range(key, offset, len)
-    }
-    fn size(&self, key: &str) -> docseal::store::Result<Option<u64>> {
-        self.inner.size(key)
-    }
-    fn put_new(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::PutNew> {
-        self.inner.put_new(key, bytes)
-    }
+impl Hooks for AfterSequenced<'_> {
     fn put_if_match(
         &self,
+        inner: &dyn Store,
         key: &str,
         bytes: &[u8],
         v: &docseal::store::Version,
     ) -> docseal::store::Result<docseal::store::PutIfMatch> {
-        let r = self.inner.put_if_match(key, bytes, v)?;
+        let r = inner.put_if_match(key, bytes, v)?;
         if key == "log/sequence" && matches!(r, docseal::store::PutIfMatch::Replaced(_)) {
             if let Some(hook) = self.hook.lock().unwrap().take() {
                 hook();
             }
         }
         Ok(r)
-    }
-    fn put(&self, key: &str, bytes: &[u8]) -> docseal::store::Result<docseal::store::Version> {
-        self.inner.put(key, bytes)
-    }
-    fn list(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        max: usize,
-    ) -> docseal::store::Result<docseal::store::Page> {
-        self.inner.list(prefix, after, max)
-    }
-    fn delete(&self, key: &str) -> docseal::store::Result<()> {
-        self.inner.delete(key)
     }
 }
 
@@ -1922,10 +1662,7 @@ fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
     use docseal::archive::v3::Sequence;
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "rep", 3);
     let (dir, scratch) = (env.path("arch"), env.path("scratch"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -1964,10 +1701,12 @@ fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
         let r = add(&local, &b[0]).unwrap();
         assert_eq!(r.checkpoint.size, 2);
     };
-    let s = AfterSequenced {
-        inner: &local,
-        hook: std::sync::Mutex::new(Some(Box::new(hook))),
-    };
+    let s = Hooked::new(
+        &local,
+        AfterSequenced {
+            hook: std::sync::Mutex::new(Some(Box::new(hook))),
+        },
+    );
     match add(&s, &b[1]) {
         Ok(r) => panic!(
             "reported archived: {:?} under checkpoint {}",
@@ -1986,10 +1725,7 @@ fn attack_s3_v3_tail_replaced_same_length_is_not_reported_archived() {
 fn attack_s3_v3_stray_sequence_on_a_v2_archive_is_refused() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "str", 1);
     let dir = env.path("arch");
     env.cmd()
@@ -2033,10 +1769,7 @@ fn attack_s3_v3_stray_sequence_on_a_v2_archive_is_refused() {
 fn attack_s3_v3_removed_sequence_and_head_is_not_a_new_archive() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "gone", 3);
     let dir = env.path("arch");
     std::fs::create_dir_all(&dir).unwrap();
@@ -2084,10 +1817,7 @@ fn attack_s3_v3_rolled_back_head_and_sequence_is_not_forked() {
     use docseal::archive::v3::Sequence;
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "fork", 5);
     let (dir, scratch) = (env.path("arch"), env.path("scratch"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -2152,10 +1882,7 @@ fn attack_s3_v3_rolled_back_head_and_sequence_is_not_forked() {
 fn attack_s3_v2_rolled_back_head_and_entries_is_not_forked() {
     let env = Env::new();
     let (key_path, _) = env.keygen("k");
-    let key = docseal::keyfile::read_secret_key(&key_path, &mut || {
-        Err(docseal::Error::invalid("k.key", "encrypted"))
-    })
-    .unwrap();
+    let key = common::secret_key(&key_path);
     let b = sealed_bundles(&env, &key_path, "fork", 5);
     let (dir, scratch) = (env.path("arch"), env.path("scratch"));
     std::fs::create_dir_all(&scratch).unwrap();

@@ -1,6 +1,7 @@
 //! Shared test helpers: an isolated temp dir and a fluent runner for the real binary.
 #![allow(dead_code)]
 
+pub mod store_hooks;
 pub mod synthetic;
 pub mod weed;
 
@@ -298,4 +299,54 @@ pub fn resign(bundle: &[u8], key: &docseal::minisign::SecretKey) -> Vec<u8> {
             .unwrap()
             .1 = sig.into_bytes();
     })
+}
+
+/// What `/usr/bin/time` measured of one run of a command.
+pub struct Measured {
+    /// Peak RSS, KiB.
+    pub kib: u64,
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+}
+
+/// Run `BIN ARGS` in `dir` under `/usr/bin/time`: peak RSS, wall time, exit code and standard
+/// output (the figures are printed to the test's output too).
+pub fn measure(dir: &Path, bin: &Path, args: &[&str]) -> Measured {
+    let out = Command::new("/usr/bin/time")
+        .current_dir(dir)
+        .args(["-f", "%M %e %U %S"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    let mut it = last.split_whitespace();
+    let kib: u64 = it
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("no figure from /usr/bin/time: {err}"));
+    let mut next = || -> f64 { it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0) };
+    let (secs, user, sys) = (next(), next(), next());
+    eprintln!("{args:?}: peak RSS {kib} KiB, {secs} s wall, {user} s user + {sys} s system CPU");
+    Measured {
+        kib,
+        secs,
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+/// The secret key in the unencrypted key file `p` (as `keygen` writes it in tests).
+pub fn secret_key(p: &Path) -> docseal::minisign::SecretKey {
+    docseal::keyfile::read_secret_key(p, &mut || {
+        Err(docseal::Error::invalid(
+            p.display().to_string(),
+            "encrypted",
+        ))
+    })
+    .unwrap()
 }

@@ -126,3 +126,73 @@ pub fn synthetic_to_v3(archive: &Path) {
     std::fs::write(archive.join(v3::SEQUENCE_FILE), seq.to_bytes()).unwrap();
     std::fs::remove_file(entries).unwrap();
 }
+
+/// A v3 log of `n` synthetic entries written directly with the library (entry bundles and
+/// tiles, `log/sequence` at `n`, the checkpoint of `n` signed by `key`), for measuring an add
+/// at a size no test could reach by adding. The old entries have no index objects and no
+/// bundles: an add reads neither (it reads the index objects of its own names only, absent
+/// either way).
+pub fn synthetic_v3_store(s: &dyn docseal::store::Store, key: &docseal::SecretKey, n: u64) {
+    use docseal::archive::{v3::Sequence, Checkpoint, Entry};
+    use sha2::Digest;
+    let d = |x: String| docseal::metadata::hex(&sha2::Sha256::digest(x.as_bytes()));
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            Entry {
+                index: i,
+                content_sha256: d(format!("c{i}")),
+                file_sha256: d(format!("f{i}")),
+                id: format!("urn:docseal:{}", &d(format!("i{i}"))[..32]),
+                supersedes: None,
+                name: format!("synthetic-{i:09}.zip"),
+            }
+            .line()
+        })
+        .collect();
+    let mut made: std::collections::HashMap<String, Vec<u8>> = Default::default();
+    let mut size = 0u64;
+    let mut root = None;
+    for chunk in lines.chunks(4096) {
+        let (files, r) = {
+            let mut t = docseal::tlog::Tiles::new(
+                |p: &str, _: usize| -> Result<Option<Vec<u8>>, String> { Ok(made.get(p).cloned()) },
+                size,
+            );
+            docseal::tlog::append(&mut t, chunk, 2048).unwrap()
+        };
+        made.extend(files);
+        size += chunk.len() as u64;
+        root = Some(r);
+    }
+    let all: Vec<(&String, &Vec<u8>)> = made.iter().collect();
+    std::thread::scope(|sc| {
+        for part in all.chunks(all.len().div_ceil(8)) {
+            sc.spawn(move || {
+                for (p, b) in part {
+                    s.put(&format!("log/{p}"), b).unwrap();
+                }
+            });
+        }
+    });
+    let cp = Checkpoint {
+        origin: format!("docseal-archive/{}", key.key_id()),
+        size: n,
+        root: root.unwrap(),
+        time: chrono::Utc::now() - chrono::Duration::minutes(1),
+        previous: 0,
+    };
+    let note = docseal::archive::tiles::checkpoint_note(&cp, key, &[]).unwrap();
+    s.put(
+        &format!("log/checkpoints/{n}.minisig"),
+        cp.sign(key).as_bytes(),
+    )
+    .unwrap();
+    s.put(&format!("log/checkpoints/{n}"), cp.body().as_bytes())
+        .unwrap();
+    s.put("log/checkpoint", &note).unwrap();
+    let seq = Sequence {
+        start: n,
+        tail: Vec::new(),
+    };
+    s.put("log/sequence", &seq.to_bytes()).unwrap();
+}
