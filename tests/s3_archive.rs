@@ -302,3 +302,47 @@ fn issue17_audit_of_a_bucket_archive_while_adds_run_sees_one_state() {
     assert_eq!(last.code(), 0, "{}", last.stdout());
     assert_eq!(last.json()["entries"], added);
 }
+
+/// `verify --archive s3://...` copies the log and only the archived bundles it verifies, not
+/// every bundle of the archive (which a billion-entry archive could not afford): an unrelated
+/// object under `bundles/` that no disk could hold (`bundles/zz` beside `bundles/zz/x`), which
+/// a whole copy refuses, is never read. (The archived copy of a bundle verified is read: the
+/// s3:// part of `timestamp::issue14_token_later_than_the_archive_checkpoint_that_logged_it`.)
+#[test]
+fn issue17_verify_with_a_bucket_archive_reads_only_the_bundles_it_verifies() {
+    let Some(t) = setup() else { return };
+    let public = t.public.to_str().unwrap();
+    let s = t.w.store("docseal-arch", "a1");
+    s.put("bundles/zz", b"junk").unwrap();
+    s.put("bundles/zz/x", b"junk").unwrap();
+    let audit = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--trust",
+        public,
+    ]);
+    assert_ne!(audit.code(), 0, "{}", audit.stdout());
+    assert!(
+        audit.stderr().contains("bundles/zz"),
+        "{}{}",
+        audit.stdout(),
+        audit.stderr()
+    );
+    let v = |arch: &str| {
+        t.run(&[
+            "verify",
+            "b1.zip",
+            "--json",
+            "--trust",
+            public,
+            "--archive-key",
+            public,
+            "--archive",
+            arch,
+        ])
+    };
+    let (vr, vl) = (v("s3://docseal-arch/a1"), v("arch"));
+    assert_eq!(vr.code(), 0, "{}{}", vr.stdout(), vr.stderr());
+    assert_eq!(vr.stdout(), vl.stdout());
+}

@@ -2286,6 +2286,38 @@ fn issue14_token_later_than_the_archive_checkpoint_that_logged_it() {
     let (code, r) = v("c.zip", true);
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["timestamps"][0]["trusted"], true, "{r}");
+    // The archive in a bucket (issue 17): `verify --archive s3://...` reads the archived copy
+    // of the bundle it verifies (fetched alone, after the log) and finds the same.
+    let Some(w) = common::weed::Weed::start() else {
+        return;
+    };
+    let with_weed = |mut c: Run| {
+        for (k, val) in w.env() {
+            c = c.env(&k, &val);
+        }
+        c
+    };
+    let arch = "s3://docseal-ts/a";
+    with_weed(env.cmd())
+        .args([
+            "archive", "add", arch, "b.zip", "--time", &hour_ago, "--key",
+        ])
+        .arg(&ak)
+        .ok();
+    let d = with_weed(env.cmd())
+        .args([
+            "verify",
+            "b.zip",
+            "--trust",
+            "T.toml",
+            "--tsa-trust",
+            "ec-root.pem",
+        ])
+        .args(["--json", "--archive", arch])
+        .run();
+    let (mut r, _) = json_lines(&d.stdout());
+    assert_eq!(d.code(), 1, "{}{}", d.stdout(), d.stderr());
+    assert_eq!(finding_codes(&r.remove(0)), ["tsa.after_archive"]);
 }
 
 /// Issue 14, gap 4: `archive audit` checks the checkpoint tokens `archive add --tsa` writes

@@ -482,7 +482,9 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
     // A copy of an archive in object storage lives until every bundle is verified (evidence
     // reads the archived copies).
     let mirror = match &a.archive {
-        Some(arch) => super::s3archive::Mirror::of_parts(arch, true, false, None)?,
+        // Without `bundles/`: the archived copies of the bundles verified are fetched once
+        // the log says which they are (below).
+        Some(arch) => super::s3archive::Mirror::of_parts(arch, false, false, None)?,
         None => None,
     };
     if let Some(arch) = &a.archive {
@@ -517,6 +519,11 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
             mirror.as_ref(),
             docseal::archive::evidence_for(at, &trust, &kept, &interest),
         )?;
+        if let Some(m) = &mirror {
+            let copies = ev.established.values().flatten().map(|c| c.copy.as_path());
+            let known = ev.known.iter().filter_map(|k| k.file.as_deref());
+            m.fetch_bundles(copies.chain(known))?;
+        }
         if !a.quiet {
             for n in &ev.notes {
                 let n = mirror.as_ref().map_or_else(|| n.clone(), |m| m.rename(n));

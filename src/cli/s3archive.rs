@@ -24,6 +24,8 @@ pub struct Mirror {
     dir: tempfile::TempDir,
     /// The archive's `s3://` name.
     name: String,
+    /// The store it was copied from (for the bundles fetched afterwards).
+    store: std::sync::Arc<dyn Store>,
 }
 
 fn store_error(what: &str, e: StoreError) -> anyhow::Error {
@@ -89,7 +91,11 @@ impl Mirror {
                 );
             }
             if sequenced(s.as_ref(), &name)? == before {
-                return Ok(Some(Mirror { dir, name }));
+                return Ok(Some(Mirror {
+                    dir,
+                    name,
+                    store: s,
+                }));
             }
         }
         Err(Error::io(
@@ -99,6 +105,36 @@ impl Mirror {
             )),
         )
         .into())
+    }
+
+    /// Copy into the copy the archived bundles at these paths (`<copy>/bundles/NAME`, names
+    /// from the copy's log; other paths are ignored): `verify --archive` reads the archived
+    /// copies of the bundles it verifies only, so the copy is made without `bundles/` and
+    /// those few are fetched afterwards (a bundle, once in `bundles/`, is never replaced by
+    /// an add). A bundle absent from the store is left absent: the verifier reports it as it
+    /// would on a disk.
+    pub fn fetch_bundles<'p>(&self, paths: impl IntoIterator<Item = &'p Path>) -> Result<()> {
+        let base = self.dir.path().join("bundles");
+        let backoff = store::Backoff::default();
+        let mut names: Vec<&str> = paths
+            .into_iter()
+            .filter(|p| p.parent() == Some(base.as_path()))
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            let key = format!("bundles/{n}");
+            if self.dir.path().join(&key).exists() || store::check_key(&key).is_err() {
+                continue;
+            }
+            let s = self.store.as_ref();
+            match store::retry(&backoff, || s.size(&key)).map_err(|e| store_error(&self.name, e))? {
+                Some(size) if size <= MAX_OBJECT => copy(s, &key, size, self.dir.path())?,
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Where the copy is.
