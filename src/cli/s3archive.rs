@@ -137,6 +137,19 @@ impl Mirror {
     }
 }
 
+/// The store of the archive at `path` if it is an `s3://` location whose log is v3
+/// (`log/sequence` is there: one HEAD): proofs read it in place, without a copy. `None` for
+/// a local path, or a v2 or v1 archive in object storage (read through a [`Mirror`]).
+pub fn v3_store(path: &Path) -> Result<Option<std::sync::Arc<dyn Store>>> {
+    if !store::is_s3(path) {
+        return Ok(None);
+    }
+    let name = store::safe_display(path);
+    let loc = Location::parse(path).map_err(|e| store_error(&name, e))?;
+    let s = loc.open().map_err(|e| store_error(&name, e))?;
+    Ok(archive::is_v3_store(s.as_ref())?.then_some(s))
+}
+
 /// The result of an operation on `mirror`'s copy (if any), its error renamed.
 pub fn renamed<T>(
     mirror: Option<&Mirror>,

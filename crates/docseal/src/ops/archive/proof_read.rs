@@ -1,0 +1,474 @@
+//! Proofs on an archive log v3 (`docs/FORMAT.md`, C.5) in O(log n) reads, written once
+//! against [`LogRead`]: the archive in a local directory ([`DirLog`]) or in object storage
+//! ([`StoreLog`], any [`Store`]). A proof reads the head (`log/checkpoint`), the checkpoint's
+//! two files, the content's index object, `log/sequence`, one entry bundle and one tile per
+//! level and range root; never a listing, never the whole log.
+
+use super::proof::{ConsistencyProof, InclusionProof, SignedNote};
+use super::tiles::{CHECKPOINT_FILE, MAX_NOTE_FILE};
+use super::v3::{Sequence, MAX_SEQUENCE_BYTES, SEQUENCE_FILE};
+use super::{
+    encode_hash, invalid, open_nofollow, read_limited, real_dir, Checkpoint, Entry, AUDIT_HINT,
+    BUNDLES_DIR, CHECKPOINTS_DIR, CONSISTENCY_PROOF, INCLUSION_PROOF, MAX_CHECKPOINT_BYTES,
+    MAX_ENTRY_LINE, MAX_SIGNATURE_BYTES,
+};
+use crate::format::error::{Error, Result};
+use crate::format::merkle::{self, Hash};
+use crate::format::note::Note;
+use crate::format::store::{self, Backoff, RangeReader, Store};
+use crate::format::tlog::{TileError, TileRead, Tiles, TILE_WIDTH};
+use crate::format::zip::Limits;
+use crate::ops::verify::{self, Options};
+use std::path::Path;
+
+/// Read-only access to the files of an archive a proof needs.
+pub(super) trait LogRead {
+    /// The archive, for messages: its path, or its `s3://` location (never a credential).
+    fn label(&self) -> String;
+
+    /// The file `rel` (`log/checkpoint`, `log/tile/0/000`) whole, if it has at most `max`
+    /// bytes (a larger one is an error naming it); `None` if absent.
+    fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>>;
+
+    /// The bundle `bundles/NAME` of the archive, checked (every check but trust) with
+    /// `opts`, and its name for messages; `None` if absent.
+    fn bundle(&self, name: &str, opts: &Options) -> Result<Option<(String, verify::Report)>>;
+}
+
+/// A local archive directory: every directory on the way a real one (never through a
+/// symbolic link), every read bounded.
+pub(super) struct DirLog<'a>(pub(super) &'a Path);
+
+impl LogRead for DirLog<'_> {
+    fn label(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        let mut dir = String::new();
+        if let Some((parents, _)) = rel.rsplit_once('/') {
+            for p in parents.split('/') {
+                if !dir.is_empty() {
+                    dir.push('/');
+                }
+                dir.push_str(p);
+                if !real_dir(self.0, &dir)? {
+                    return Ok(None);
+                }
+            }
+        }
+        let bytes = read_limited(&self.0.join(rel), max)?;
+        if bytes.as_ref().is_some_and(|b| b.len() as u64 > max) {
+            return Err(invalid(
+                self.0.join(rel).display(),
+                format!("larger than {max} bytes"),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    fn bundle(&self, name: &str, opts: &Options) -> Result<Option<(String, verify::Report)>> {
+        let in_archive = self.0.join(BUNDLES_DIR).join(name);
+        if !real_dir(self.0, BUNDLES_DIR)? {
+            return Ok(None);
+        }
+        let Some(mut f) = open_nofollow(&in_archive)? else {
+            return Ok(None);
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let label = in_archive.display().to_string();
+        let r = verify::verify_reader(&label, &mut f, len, None, opts);
+        Ok(Some((label, r)))
+    }
+}
+
+/// An archive in a [`Store`] (object storage): bounded GETs, each retried on transient
+/// failures ([`store::retry`], the default [`Backoff`]).
+pub(super) struct StoreLog<'a>(pub(super) &'a dyn Store);
+
+impl LogRead for StoreLog<'_> {
+    fn label(&self) -> String {
+        self.0.root()
+    }
+
+    fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        store::retry(&Backoff::default(), || self.0.get(rel, max))
+            .map(|o| o.map(|o| o.bytes))
+            .map_err(super::store_common::store_error)
+    }
+
+    fn bundle(&self, name: &str, opts: &Options) -> Result<Option<(String, verify::Report)>> {
+        let key = format!("{BUNDLES_DIR}/{name}");
+        let Some(len) = store::retry(&Backoff::default(), || self.0.size(&key))
+            .map_err(super::store_common::store_error)?
+        else {
+            return Ok(None);
+        };
+        let label = format!("{}/{key}", self.0.root());
+        let mut r = RangeReader::new(self.0, &key, len);
+        let report = verify::verify_reader(&label, &mut r, len, None, opts);
+        Ok(Some((label, report)))
+    }
+}
+
+/// Whether the archive in `store` has a v3 log (`log/sequence` is there): one HEAD.
+pub fn is_v3_store(store: &dyn Store) -> Result<bool> {
+    store::retry(&Backoff::default(), || store.size(SEQUENCE_FILE))
+        .map(|s| s.is_some())
+        .map_err(super::store_common::store_error)
+}
+
+/// A checkpoint read from `log/checkpoints/<N>` and `<N>.minisig`, as a proof carries it.
+#[derive(Clone)]
+struct Signed {
+    cp: Checkpoint,
+    note: SignedNote,
+}
+
+/// The two files of checkpoint `n` (bounded reads), each `None` if absent.
+fn files_of(r: &dyn LogRead, n: u64) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let at = format!("{CHECKPOINTS_DIR}/{n}");
+    let body = r.read(&at, MAX_CHECKPOINT_BYTES)?;
+    if body.is_none() {
+        return Ok((None, None));
+    }
+    Ok((body, r.read(&format!("{at}.minisig"), MAX_SIGNATURE_BYTES)?))
+}
+
+/// Checkpoint `n` from its files: the note parsed strictly, its size that of its file name,
+/// its signature well-formed (whoever checks a proof checks its key).
+fn signed(r: &dyn LogRead, n: u64, body: Vec<u8>, sig: Vec<u8>) -> Result<Signed> {
+    let label = r.label();
+    let at = format!("{CHECKPOINTS_DIR}/{n}");
+    let note = SignedNote {
+        body: String::from_utf8(body).map_err(|_| invalid(&label, format!("{at}: not UTF-8")))?,
+        signature: String::from_utf8(sig)
+            .map_err(|_| invalid(&label, format!("{at}: signature is not UTF-8")))?,
+    };
+    let cp = Checkpoint::parse(note.body.as_bytes())
+        .map_err(|why| invalid(&label, format!("{at}: {why}")))?;
+    if cp.size != n {
+        return Err(invalid(
+            &label,
+            format!("{at}: the file name says {n}, the note {}", cp.size),
+        ));
+    }
+    crate::format::minisign::Signature::parse(note.signature.as_bytes())
+        .map_err(|e| invalid(&label, format!("{at}.minisig: malformed signature: {e}")))?;
+    Ok(Signed { cp, note })
+}
+
+/// Checkpoint `n`: `None` if its note is absent; an error if only its signature is.
+fn checkpoint_at(r: &dyn LogRead, n: u64) -> Result<Option<Signed>> {
+    match files_of(r, n)? {
+        (Some(body), Some(sig)) => signed(r, n, body, sig).map(Some),
+        (Some(_), None) => Err(invalid(
+            r.label(),
+            format!("{CHECKPOINTS_DIR}/{n}.minisig: missing"),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The latest checkpoint, without listing `log/checkpoints/`: the head's (`log/checkpoint`),
+/// whose two files an add writes right after it (`docs/STORAGE.md`); while they are not both
+/// there (an add completing it, or one interrupted there), the one before it (the head's
+/// `previous`), whose files were written before that add sequenced. Else an error: no head,
+/// or neither checkpoint complete.
+fn latest(r: &dyn LogRead) -> Result<Signed> {
+    let label = r.label();
+    let damaged = |rel: &str, why: String| invalid(&label, format!("{rel}: {why} ({AUDIT_HINT})"));
+    let Some(bytes) = r.read(CHECKPOINT_FILE, MAX_NOTE_FILE)? else {
+        return Err(damaged(
+            CHECKPOINT_FILE,
+            "missing: no checkpoint signed yet, or the head removed".into(),
+        ));
+    };
+    let note = Note::parse(&bytes).map_err(|e| damaged(CHECKPOINT_FILE, e.to_string()))?;
+    let head =
+        Checkpoint::parse(note.text.as_bytes()).map_err(|why| damaged(CHECKPOINT_FILE, why))?;
+    let at = |n: u64| format!("{CHECKPOINTS_DIR}/{n}");
+    if let (Some(body), Some(sig)) = files_of(r, head.size)? {
+        let s = signed(r, head.size, body, sig)?;
+        if s.cp != head {
+            return Err(damaged(
+                CHECKPOINT_FILE,
+                format!("signs another tree than {}", at(head.size)),
+            ));
+        }
+        return Ok(s);
+    }
+    if head.previous > 0 {
+        if let (Some(body), Some(sig)) = files_of(r, head.previous)? {
+            return signed(r, head.previous, body, sig);
+        }
+    }
+    Err(invalid(
+        &label,
+        format!(
+            "{}: missing (the head's checkpoint, which an add is completing or left interrupted; the next add completes it), and no earlier checkpoint complete to prove against{} ({AUDIT_HINT})",
+            at(head.size),
+            if head.previous == 0 {
+                String::new()
+            } else {
+                format!(": {} missing too", at(head.previous))
+            },
+        ),
+    ))
+}
+
+/// The checkpoint asked for (`Some(n)`: exactly `n`), or the latest.
+fn checkpoint(r: &dyn LogRead, at: Option<u64>, which: &str) -> Result<Signed> {
+    match at {
+        Some(n) => checkpoint_at(r, n)?
+            .ok_or_else(|| invalid(r.label(), format!("has no checkpoint {n}{which}"))),
+        None => latest(r),
+    }
+}
+
+/// The entry whose content digest is `content`, through the content index, and checked
+/// against the log: the entry bundle (or the tail of `log/sequence`) at its index must hold
+/// exactly that line (else the archive is damaged: refused). O(1) reads.
+fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> Result<Entry> {
+    let label = r.label();
+    let damaged = |why: String| invalid(&label, format!("{why} ({AUDIT_HINT})"));
+    let Some(p) = super::v3::content_index_path(content) else {
+        return Err(super::not_logged(which, content, from));
+    };
+    let Some(bytes) = r.read(&p, super::v3::MAX_INDEX_BYTES)? else {
+        return Err(super::not_logged(which, content, from));
+    };
+    let e = super::v3::parse_index(&bytes).map_err(|why| damaged(format!("{p}: {why}")))?;
+    if e.content_sha256 != content {
+        return Err(damaged(format!(
+            "{p}: holds entry {} of another content",
+            e.index
+        )));
+    }
+    let seq = r
+        .read(SEQUENCE_FILE, MAX_SEQUENCE_BYTES)?
+        .ok_or_else(|| "missing".to_string())
+        .and_then(|b| Sequence::parse(&b))
+        .map_err(|why| damaged(format!("{SEQUENCE_FILE}: {why}")))?;
+    let held = if e.index < seq.start {
+        let mut t = Tiles::new(TileReads::new(r), seq.start);
+        match t.entries(e.index / TILE_WIDTH, MAX_ENTRY_LINE) {
+            Ok(v) => v.get((e.index % TILE_WIDTH) as usize).cloned(),
+            Err(err) => {
+                let why = tile_problem(err);
+                return Err(match t.into_inner().failed {
+                    Some(f) => f,
+                    None => damaged(why),
+                });
+            }
+        }
+    } else {
+        seq.tail
+            .get((e.index - seq.start) as usize)
+            .map(|t| t.line().into_bytes())
+    };
+    if held.as_deref() != Some(e.line().as_bytes()) {
+        return Err(damaged(format!(
+            "{p}: the log does not hold this entry at index {}",
+            e.index
+        )));
+    }
+    Ok(e)
+}
+
+/// The tiles under `log/` of the archive `r` reads, as [`Tiles`] reads them; the first error
+/// that is not about the file itself (storage unavailable, access denied) kept, so that it
+/// is returned as it is (its exit code), not as a tile's problem.
+struct TileReads<'a> {
+    r: &'a dyn LogRead,
+    failed: Option<Error>,
+}
+
+impl<'a> TileReads<'a> {
+    fn new(r: &'a dyn LogRead) -> Self {
+        TileReads { r, failed: None }
+    }
+}
+
+impl TileRead for TileReads<'_> {
+    fn read(&mut self, p: &str, max: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        self.r
+            .read(&format!("log/{p}"), max as u64)
+            .map_err(|e| match e {
+                Error::Invalid { problem, .. } => problem,
+                e => {
+                    let s = e.to_string();
+                    self.failed.get_or_insert(e);
+                    s
+                }
+            })
+    }
+}
+
+/// The error of a tile read of `t` that failed with `e`, naming the archive `label`.
+fn tile_failed(t: Tiles<TileReads<'_>>, e: TileError, label: &str) -> Error {
+    t.into_inner()
+        .failed
+        .unwrap_or_else(|| invalid(label, tile_problem(e)))
+}
+
+/// A tile error as `log/<path>: <problem>`.
+fn tile_problem(e: TileError) -> String {
+    match &e {
+        TileError::Missing(p)
+        | TileError::Malformed { path: p, .. }
+        | TileError::Read { path: p, .. } => {
+            let s = e.to_string();
+            format!(
+                "log/{p}: {}",
+                s.strip_prefix(&format!("{p}: ")).unwrap_or(&s)
+            )
+        }
+        TileError::OutOfRange(_) => format!("log/tile: {e}"),
+    }
+}
+
+/// The roots of these leaf ranges, from the tiles of the tree of `tree` entries.
+fn roots_of(r: &dyn LogRead, ranges: &[(u64, u64)], tree: u64) -> Result<Vec<Hash>> {
+    let mut t = Tiles::new(TileReads::new(r), tree);
+    let mut roots = Vec::with_capacity(ranges.len());
+    for &(a, b) in ranges {
+        match t.range_root(a, b) {
+            Ok(h) => roots.push(h),
+            Err(e) => return Err(tile_failed(t, e, &r.label())),
+        }
+    }
+    Ok(roots)
+}
+
+/// The content digest a prove command is about (a bundle file, a bundle's name in the
+/// archive, a content digest), and the file it was read from (empty for a digest given).
+pub(super) fn content_of(
+    r: &dyn LogRead,
+    which: &str,
+    limits: &Limits,
+) -> Result<(String, String)> {
+    let p = Path::new(which);
+    let opts = Options {
+        limits: limits.clone(),
+        ..Options::default()
+    };
+    let digest_of = |path: &str, rep: verify::Report| {
+        rep.content_sha256.ok_or_else(|| Error::Refused {
+            path: path.into(),
+            summary: "no content digest (its findings say why)".into(),
+        })
+    };
+    if p.is_file() {
+        let label = p.display().to_string();
+        return Ok((digest_of(&label, verify::inspect(p, &opts))?, label));
+    }
+    if super::check_name(which).is_ok() {
+        if let Some((label, rep)) = r.bundle(which, &opts)? {
+            return Ok((digest_of(&label, rep)?, label));
+        }
+    }
+    if crate::profile::metadata::is_hex64(which) {
+        return Ok((which.to_string(), String::new()));
+    }
+    Err(invalid(
+        which,
+        "neither a bundle file, a bundle name in the archive, nor a content digest",
+    ))
+}
+
+/// An inclusion proof of the bundle `which` in the v3 archive `r` reads, against checkpoint
+/// `at` (default the latest).
+pub(super) fn prove_inclusion(
+    r: &dyn LogRead,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    let label = r.label();
+    let s = checkpoint(r, at, "")?;
+    let (content, from) = content_of(r, which, limits)?;
+    let e = entry_by_content(r, which, &content, &from)?;
+    let size = s.cp.size;
+    if e.index >= size {
+        return Err(invalid(
+            &label,
+            match at {
+                Some(_) => format!("checkpoint {size} does not include entry {} yet", e.index),
+                None => format!("no checkpoint includes entry {} yet", e.index),
+            },
+        ));
+    }
+    let ranges = merkle::inclusion_ranges(e.index, size)
+        .ok_or_else(|| invalid(&label, "the entry is outside the tree"))?;
+    let path = roots_of(r, &ranges, size)?;
+    merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &s.cp.root)
+        .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
+    Ok(InclusionProof {
+        docseal_proof: INCLUSION_PROOF.into(),
+        entry: e.line(),
+        inclusion_path: path.iter().map(encode_hash).collect(),
+        checkpoint: s.note,
+    })
+}
+
+/// A consistency proof from checkpoint `from` to checkpoint `to` (default the latest) of the
+/// v3 archive `r` reads.
+pub(super) fn prove_consistency(
+    r: &dyn LogRead,
+    from: u64,
+    to: Option<u64>,
+) -> Result<ConsistencyProof> {
+    let label = r.label();
+    let old = checkpoint(r, Some(from), " (the older checkpoint asked for)")?;
+    let new = checkpoint(r, to, " (the newer checkpoint asked for)")?;
+    let (o, n) = (&old.cp, &new.cp);
+    if to.is_some() && o.size > n.size {
+        return Err(invalid(
+            &label,
+            format!(
+                "checkpoint {} (the older one asked for) is newer than checkpoint {}",
+                o.size, n.size
+            ),
+        ));
+    }
+    // The latest older than the one asked for (a head rolled back): from it to itself, as
+    // the latest of the checkpoints read.
+    let new = if o.size > n.size { old.clone() } else { new };
+    let (o, n) = (&old.cp, &new.cp);
+    let ranges = merkle::consistency_ranges(o.size, n.size)
+        .ok_or_else(|| invalid(&label, "sizes outside the tree"))?;
+    let path = roots_of(r, &ranges, n.size)?;
+    merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &path)
+        .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
+    Ok(ConsistencyProof {
+        docseal_proof: CONSISTENCY_PROOF.into(),
+        old: old.note,
+        new: new.note,
+        consistency_path: path.iter().map(encode_hash).collect(),
+    })
+}
+
+/// An inclusion proof of the bundle `which` (a bundle file, the name of a bundle in the
+/// archive, or a content digest) in the v3 archive in `store` ([`is_v3_store`]), against
+/// checkpoint `at` (default the latest: the head's, or while an add completes it, the one
+/// before), in O(log n) bounded reads, no listing. Errors name the archive by
+/// [`Store::root`].
+pub fn prove_inclusion_store(
+    store: &dyn Store,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    prove_inclusion(&StoreLog(store), which, at, limits)
+}
+
+/// A consistency proof from checkpoint `from` to `to` (default the latest) of the v3 archive
+/// in `store` ([`is_v3_store`]), in O(log n) bounded reads, no listing.
+pub fn prove_consistency_store(
+    store: &dyn Store,
+    from: u64,
+    to: Option<u64>,
+) -> Result<ConsistencyProof> {
+    prove_consistency(&StoreLog(store), from, to)
+}
