@@ -236,7 +236,15 @@ fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> 
         return Err(super::not_logged(which, content, from));
     };
     let Some(bytes) = r.read(&p, super::v3::MAX_INDEX_BYTES)? else {
-        return Err(super::not_logged(which, content, from));
+        let what = if from.is_empty() {
+            format!("content sha256 {content}")
+        } else {
+            format!("{from} (content sha256 {content})")
+        };
+        return Err(invalid(
+            &label,
+            format!("{what} is not in the archive's log (no {p})"),
+        ));
     };
     let e = super::v3::parse_index(&bytes).map_err(|why| damaged(format!("{p}: {why}")))?;
     if e.content_sha256 != content {
