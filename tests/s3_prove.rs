@@ -212,7 +212,7 @@ fn issue17_prove_on_a_v3_bucket_reads_o_log_n_objects() {
     use docseal::archive::{self, v3, Checkpoint};
     let Some(t) = T::start() else { return };
     let key = common::secret_key(&t.key);
-    let trust = docseal::Trust::load_archive_keys(&[t.public.clone()]).unwrap();
+    let trust = docseal::Trust::load_archive_keys(std::slice::from_ref(&t.public)).unwrap();
     let limits = docseal::Limits::default();
     let mut figures = Vec::new();
     for n in [300u64, 256 * 257 + 44] {

@@ -125,8 +125,11 @@ struct Signed {
     note: SignedNote,
 }
 
-/// The two files of checkpoint `n` (bounded reads), each `None` if absent.
-fn files_of(r: &dyn LogRead, n: u64) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+/// A checkpoint's note and signature files, each `None` if absent.
+type Files = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The two files of checkpoint `n` (bounded reads; the signature not read without the note).
+fn files_of(r: &dyn LogRead, n: u64) -> Result<Files> {
     let at = format!("{CHECKPOINTS_DIR}/{n}");
     let body = r.read(&at, MAX_CHECKPOINT_BYTES)?;
     if body.is_none() {
