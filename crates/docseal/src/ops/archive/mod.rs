@@ -44,7 +44,7 @@ pub use evidence::*;
 pub use files::*;
 use log::*;
 pub use proof::*;
-pub use proof_read::{is_v3_store, prove_consistency_store, prove_inclusion_store};
+pub use proof_read::is_v3_store;
 
 use crate::format::error::Error;
 use std::path::Path;

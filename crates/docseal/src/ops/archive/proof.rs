@@ -1,10 +1,12 @@
 //! Proofs: inclusion and consistency proof files, making and checking them, and the checkpoints
 //! an auditor kept.
 
+use super::proof_read::{self, DirLog, LogRead, StoreLog};
 use super::*;
 use crate::format::error::{Error, Result};
 use crate::format::merkle::{self, Hash};
 use crate::format::minisign::Signature;
+use crate::format::store::Store;
 use crate::format::zip::Limits;
 use crate::ops::verify::{self, Options};
 use crate::profile::metadata::{format_sealed, hex};
@@ -131,8 +133,7 @@ pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
 /// Which entry a prove command is about: a bundle file (by its content digest), the name of a
 /// bundle in the archive, or a content digest (v1, v2: by scanning the log).
 pub(super) fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
-    let (content, label) =
-        super::proof_read::content_of(&super::proof_read::DirLog(archive), which, limits)?;
+    let (content, label) = proof_read::content_of(&DirLog(archive), which, limits)?;
     let mut found = None;
     scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
         // The content digest is the second field: parse only the line that has it.
@@ -185,8 +186,7 @@ pub fn prove_inclusion(
 ) -> Result<InclusionProof> {
     // v3: O(log n) reads, the same code as for an archive in object storage.
     if v3log::is_v3(archive)? {
-        let r = super::proof_read::DirLog(archive);
-        return super::proof_read::prove_inclusion(&r, which, at, limits);
+        return v3_inclusion(&DirLog(archive), which, at, limits);
     }
     let sound = proof_log(archive)?.sound;
     let e = find_entry(archive, which, limits)?;
@@ -235,8 +235,7 @@ pub fn prove_inclusion(
 pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
     // v3: O(log n) reads, the same code as for an archive in object storage.
     if v3log::is_v3(archive)? {
-        let r = super::proof_read::DirLog(archive);
-        return super::proof_read::prove_consistency(&r, from, to);
+        return v3_consistency(&DirLog(archive), from, to);
     }
     let sound = proof_log(archive)?.sound;
     let get = |n: u64, which: &str| {
@@ -280,6 +279,64 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
         new: read_note(archive, new.size)?,
         consistency_path: path.iter().map(encode_hash).collect(),
     })
+}
+
+/// [`prove_inclusion`] of a v3 log, read through `r` (a local directory or a store).
+fn v3_inclusion(
+    r: &dyn LogRead,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    let (e, path, s) = proof_read::inclusion(r, which, at, limits)?;
+    Ok(InclusionProof {
+        docseal_proof: INCLUSION_PROOF.into(),
+        entry: e.line(),
+        inclusion_path: path.iter().map(encode_hash).collect(),
+        checkpoint: SignedNote {
+            body: s.body,
+            signature: s.signature,
+        },
+    })
+}
+
+/// [`prove_consistency`] of a v3 log, read through `r` (a local directory or a store).
+fn v3_consistency(r: &dyn LogRead, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
+    let (old, new, path) = proof_read::consistency(r, from, to)?;
+    let note = |s: proof_read::Signed| SignedNote {
+        body: s.body,
+        signature: s.signature,
+    };
+    Ok(ConsistencyProof {
+        docseal_proof: CONSISTENCY_PROOF.into(),
+        old: note(old),
+        new: note(new),
+        consistency_path: path.iter().map(encode_hash).collect(),
+    })
+}
+
+/// An inclusion proof of the bundle `which` (a bundle file, the name of a bundle in the
+/// archive, or a content digest) in the v3 archive in `store` ([`super::is_v3_store`]), against
+/// checkpoint `at` (default the latest: the head's, or while an add completes it, the one
+/// before), in O(log n) bounded reads, no listing. Errors name the archive by
+/// [`Store::root`].
+pub fn prove_inclusion_store(
+    store: &dyn Store,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    v3_inclusion(&StoreLog(store), which, at, limits)
+}
+
+/// A consistency proof from checkpoint `from` to `to` (default the latest) of the v3 archive
+/// in `store` ([`super::is_v3_store`]), in O(log n) bounded reads, no listing.
+pub fn prove_consistency_store(
+    store: &dyn Store,
+    from: u64,
+    to: Option<u64>,
+) -> Result<ConsistencyProof> {
+    v3_consistency(&StoreLog(store), from, to)
 }
 
 /// A checkpoint a proof rests on, as checked.

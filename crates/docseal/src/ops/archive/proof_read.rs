@@ -4,13 +4,11 @@
 //! two files, the content's index object, `log/sequence`, one entry bundle and one tile per
 //! level and range root; never a listing, never the whole log.
 
-use super::proof::{ConsistencyProof, InclusionProof, SignedNote};
 use super::tiles::{CHECKPOINT_FILE, MAX_NOTE_FILE};
 use super::v3::{Sequence, MAX_SEQUENCE_BYTES, SEQUENCE_FILE};
 use super::{
-    encode_hash, invalid, open_nofollow, read_limited, real_dir, Checkpoint, Entry, AUDIT_HINT,
-    BUNDLES_DIR, CHECKPOINTS_DIR, CONSISTENCY_PROOF, INCLUSION_PROOF, MAX_CHECKPOINT_BYTES,
-    MAX_ENTRY_LINE, MAX_SIGNATURE_BYTES,
+    invalid, open_nofollow, read_limited, real_dir, Checkpoint, Entry, AUDIT_HINT, BUNDLES_DIR,
+    CHECKPOINTS_DIR, MAX_CHECKPOINT_BYTES, MAX_ENTRY_LINE, MAX_SIGNATURE_BYTES,
 };
 use crate::format::error::{Error, Result};
 use crate::format::merkle::{self, Hash};
@@ -120,9 +118,13 @@ pub fn is_v3_store(store: &dyn Store) -> Result<bool> {
 
 /// A checkpoint read from `log/checkpoints/<N>` and `<N>.minisig`, as a proof carries it.
 #[derive(Clone)]
-struct Signed {
-    cp: Checkpoint,
-    note: SignedNote,
+pub(super) struct Signed {
+    /// Parsed.
+    pub(super) cp: Checkpoint,
+    /// The note's bytes.
+    pub(super) body: String,
+    /// The signature file's bytes.
+    pub(super) signature: String,
 }
 
 /// A checkpoint's note and signature files, each `None` if absent.
@@ -143,12 +145,10 @@ fn files_of(r: &dyn LogRead, n: u64) -> Result<Files> {
 fn signed(r: &dyn LogRead, n: u64, body: Vec<u8>, sig: Vec<u8>) -> Result<Signed> {
     let label = r.label();
     let at = format!("{CHECKPOINTS_DIR}/{n}");
-    let note = SignedNote {
-        body: String::from_utf8(body).map_err(|_| invalid(&label, format!("{at}: not UTF-8")))?,
-        signature: String::from_utf8(sig)
-            .map_err(|_| invalid(&label, format!("{at}: signature is not UTF-8")))?,
-    };
-    let cp = Checkpoint::parse(note.body.as_bytes())
+    let body = String::from_utf8(body).map_err(|_| invalid(&label, format!("{at}: not UTF-8")))?;
+    let signature = String::from_utf8(sig)
+        .map_err(|_| invalid(&label, format!("{at}: signature is not UTF-8")))?;
+    let cp = Checkpoint::parse(body.as_bytes())
         .map_err(|why| invalid(&label, format!("{at}: {why}")))?;
     if cp.size != n {
         return Err(invalid(
@@ -156,9 +156,13 @@ fn signed(r: &dyn LogRead, n: u64, body: Vec<u8>, sig: Vec<u8>) -> Result<Signed
             format!("{at}: the file name says {n}, the note {}", cp.size),
         ));
     }
-    crate::format::minisign::Signature::parse(note.signature.as_bytes())
+    crate::format::minisign::Signature::parse(signature.as_bytes())
         .map_err(|e| invalid(&label, format!("{at}.minisig: malformed signature: {e}")))?;
-    Ok(Signed { cp, note })
+    Ok(Signed {
+        cp,
+        body,
+        signature,
+    })
 }
 
 /// Checkpoint `n`: `None` if its note is absent; an error if only its signature is.
@@ -388,14 +392,15 @@ pub(super) fn content_of(
     ))
 }
 
-/// An inclusion proof of the bundle `which` in the v3 archive `r` reads, against checkpoint
-/// `at` (default the latest).
-pub(super) fn prove_inclusion(
+/// What an inclusion proof of the bundle `which` in the v3 archive `r` reads holds, against
+/// checkpoint `at` (default the latest): the entry, its audit path (checked against the
+/// checkpoint's root), the checkpoint.
+pub(super) fn inclusion(
     r: &dyn LogRead,
     which: &str,
     at: Option<u64>,
     limits: &Limits,
-) -> Result<InclusionProof> {
+) -> Result<(Entry, Vec<Hash>, Signed)> {
     let label = r.label();
     let s = checkpoint(r, at, "")?;
     let (content, from) = content_of(r, which, limits)?;
@@ -415,21 +420,17 @@ pub(super) fn prove_inclusion(
     let path = roots_of(r, &ranges, size)?;
     merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &s.cp.root)
         .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
-    Ok(InclusionProof {
-        docseal_proof: INCLUSION_PROOF.into(),
-        entry: e.line(),
-        inclusion_path: path.iter().map(encode_hash).collect(),
-        checkpoint: s.note,
-    })
+    Ok((e, path, s))
 }
 
-/// A consistency proof from checkpoint `from` to checkpoint `to` (default the latest) of the
-/// v3 archive `r` reads.
-pub(super) fn prove_consistency(
+/// What a consistency proof from checkpoint `from` to checkpoint `to` (default the latest) of
+/// the v3 archive `r` reads holds: the two checkpoints and the path (checked against both
+/// roots).
+pub(super) fn consistency(
     r: &dyn LogRead,
     from: u64,
     to: Option<u64>,
-) -> Result<ConsistencyProof> {
+) -> Result<(Signed, Signed, Vec<Hash>)> {
     let label = r.label();
     let old = checkpoint(r, Some(from), " (the older checkpoint asked for)")?;
     let new = checkpoint(r, to, " (the newer checkpoint asked for)")?;
@@ -452,34 +453,5 @@ pub(super) fn prove_consistency(
     let path = roots_of(r, &ranges, n.size)?;
     merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &path)
         .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
-    Ok(ConsistencyProof {
-        docseal_proof: CONSISTENCY_PROOF.into(),
-        old: old.note,
-        new: new.note,
-        consistency_path: path.iter().map(encode_hash).collect(),
-    })
-}
-
-/// An inclusion proof of the bundle `which` (a bundle file, the name of a bundle in the
-/// archive, or a content digest) in the v3 archive in `store` ([`is_v3_store`]), against
-/// checkpoint `at` (default the latest: the head's, or while an add completes it, the one
-/// before), in O(log n) bounded reads, no listing. Errors name the archive by
-/// [`Store::root`].
-pub fn prove_inclusion_store(
-    store: &dyn Store,
-    which: &str,
-    at: Option<u64>,
-    limits: &Limits,
-) -> Result<InclusionProof> {
-    prove_inclusion(&StoreLog(store), which, at, limits)
-}
-
-/// A consistency proof from checkpoint `from` to `to` (default the latest) of the v3 archive
-/// in `store` ([`is_v3_store`]), in O(log n) bounded reads, no listing.
-pub fn prove_consistency_store(
-    store: &dyn Store,
-    from: u64,
-    to: Option<u64>,
-) -> Result<ConsistencyProof> {
-    prove_consistency(&StoreLog(store), from, to)
+    Ok((old, new, path))
 }
