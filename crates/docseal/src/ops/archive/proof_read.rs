@@ -55,12 +55,17 @@ impl LogRead for DirLog<'_> {
                 }
             }
         }
-        let bytes = read_limited(&self.0.join(rel), max)?;
+        let path = self.0.join(rel);
+        let too_large = || invalid(path.display(), format!("larger than {max} bytes"));
+        // Refused by its size before a byte is read (a `log/sequence` may be 134 MB).
+        if let Some(f) = open_nofollow(&path)? {
+            if f.metadata().is_ok_and(|m| m.len() > max) {
+                return Err(too_large());
+            }
+        }
+        let bytes = read_limited(&path, max)?;
         if bytes.as_ref().is_some_and(|b| b.len() as u64 > max) {
-            return Err(invalid(
-                self.0.join(rel).display(),
-                format!("larger than {max} bytes"),
-            ));
+            return Err(too_large());
         }
         Ok(bytes)
     }
@@ -117,7 +122,7 @@ pub fn is_v3_store(store: &dyn Store) -> Result<bool> {
 }
 
 /// A checkpoint read from `log/checkpoints/<N>` and `<N>.minisig`, as a proof carries it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(super) struct Signed {
     /// Parsed.
     pub(super) cp: Checkpoint,
@@ -454,4 +459,137 @@ pub(super) fn consistency(
     merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &path)
         .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
     Ok((old, new, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::minisign::{KeyId, SecretKey};
+    use crate::format::store::LocalStore;
+    use sha2::{Digest, Sha256};
+    use std::path::PathBuf;
+
+    /// The v3 test vector (checkpoints 1 and 3, the head 3), copied to `dir` if given.
+    fn vector(dir: Option<&Path>) -> PathBuf {
+        let v = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/log-v3/archive");
+        let Some(dir) = dir else { return v };
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    copy(&e.path(), &to.join(e.file_name()));
+                } else {
+                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+        }
+        copy(&v, dir);
+        dir.to_path_buf()
+    }
+
+    fn content(i: u32) -> String {
+        crate::format::text::hex(&Sha256::digest(format!("content {i}").as_bytes()))
+    }
+
+    fn json(name: &str) -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/vectors/log-v1")
+            .join(name);
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    fn b64(path: &[Hash]) -> Vec<String> {
+        path.iter().map(super::super::encode_hash).collect()
+    }
+
+    /// The one code path reads a directory and a store alike: both give the vectors' proofs.
+    #[test]
+    fn issue17_v3_proofs_through_a_directory_and_a_store_are_the_vectors() {
+        let dir = vector(None);
+        let store = LocalStore::new(&dir);
+        let (d, s) = (DirLog(&dir), StoreLog(&store));
+        let inc = json("inclusion-1-at-3.json");
+        let cons = json("consistency-1-to-3.json");
+        for r in [&d as &dyn LogRead, &s] {
+            for at in [None, Some(3)] {
+                let (e, path, cp) = inclusion(r, &content(1), at, &Limits::default()).unwrap();
+                assert_eq!(e.line(), inc["entry"]);
+                assert_eq!(b64(&path), inc["inclusionPath"].as_array().unwrap().clone());
+                assert_eq!(cp.body, inc["checkpoint"]["body"]);
+                assert_eq!(cp.signature, inc["checkpoint"]["signature"]);
+            }
+            let (old, new, path) = consistency(r, 1, None).unwrap();
+            assert_eq!(
+                b64(&path),
+                cons["consistencyPath"].as_array().unwrap().clone()
+            );
+            assert_eq!(old.body, cons["old"]["body"]);
+            assert_eq!(new.body, cons["new"]["body"]);
+            assert_eq!(new.signature, cons["new"]["signature"]);
+            // Entry 2 is not in checkpoint 1.
+            let e = inclusion(r, &content(2), Some(1), &Limits::default()).unwrap_err();
+            assert!(e.to_string().contains("does not include entry 2"), "{e}");
+        }
+    }
+
+    /// Without a listing: the head's checkpoint; while its files are not both there, the one
+    /// before it; else, or with no head, or with a head that is not its checkpoint, refused.
+    #[test]
+    fn issue17_v3_latest_checkpoint_from_the_head_or_the_one_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = vector(Some(tmp.path()));
+        let store = LocalStore::new(&dir);
+        let (d, s) = (DirLog(&dir), StoreLog(&store));
+        let both = [&d as &dyn LogRead, &s];
+        let latest_size = |r: &dyn LogRead| latest(r).map(|s| s.cp.size);
+        let cps = dir.join(CHECKPOINTS_DIR);
+        for r in both {
+            assert_eq!(latest_size(r).unwrap(), 3);
+        }
+        let sig = std::fs::read(cps.join("3.minisig")).unwrap();
+        std::fs::remove_file(cps.join("3.minisig")).unwrap();
+        for r in both {
+            assert_eq!(latest_size(r).unwrap(), 1);
+            // Exactly 3, asked for: its signature missing is an error.
+            let e = checkpoint(r, Some(3), "").err().unwrap().to_string();
+            assert!(e.contains("log/checkpoints/3.minisig: missing"), "{e}");
+        }
+        std::fs::remove_file(cps.join("1")).unwrap();
+        for r in both {
+            let e = latest_size(r).unwrap_err().to_string();
+            assert!(
+                e.contains("log/checkpoints/3: missing")
+                    && e.contains("log/checkpoints/1 missing too"),
+                "{e}"
+            );
+        }
+        std::fs::write(cps.join("3.minisig"), &sig).unwrap();
+        for r in both {
+            assert_eq!(latest_size(r).unwrap(), 3);
+        }
+        // A head of the same size that is another tree than log/checkpoints/3.
+        let head = std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap();
+        let note = Note::parse(&head).unwrap();
+        let mut other = Checkpoint::parse(note.text.as_bytes()).unwrap();
+        other.root = merkle::leaf_hash(b"another tree");
+        let key = SecretKey::from_seed(&[7; 32], KeyId([1; 8]));
+        let forged = super::super::tiles::checkpoint_note(&other, &key, &[]).unwrap();
+        std::fs::write(dir.join(CHECKPOINT_FILE), forged).unwrap();
+        for r in both {
+            let e = latest_size(r).unwrap_err().to_string();
+            assert!(e.contains("log/checkpoint: signs another tree"), "{e}");
+        }
+        std::fs::remove_file(dir.join(CHECKPOINT_FILE)).unwrap();
+        for r in both {
+            let e = latest_size(r).unwrap_err().to_string();
+            assert!(e.contains("log/checkpoint: missing"), "{e}");
+        }
+        // Objects over their bound: refused by their size.
+        std::fs::write(dir.join(CHECKPOINT_FILE), vec![b'x'; 40_000]).unwrap();
+        for r in both {
+            let e = latest_size(r).unwrap_err().to_string();
+            assert!(e.contains("log/checkpoint") && e.contains("than"), "{e}");
+        }
+    }
 }
