@@ -509,3 +509,68 @@ fn issue17_prove_on_a_v2_bucket_still_proves_through_a_copy() {
         t.check_proof(&format!("{name}-0.json"));
     }
 }
+
+/// Storage failing under a proof (unavailable, access denied) is the storage's error (exit 4:
+/// `Error::Io`), never reported as damage of the archive, also when a tile read fails (no
+/// server needed: the v3 vector in a local store, behind a failing one).
+#[test]
+fn attack_s3_prove_storage_failing_is_not_called_damage() {
+    use common::store_hooks::{Hooked, Hooks};
+    use docseal::store::{Object, Result as SResult, StoreError};
+    struct Failing(&'static str, bool);
+    impl Hooks for Failing {
+        fn get(&self, inner: &dyn Store, key: &str, max: u64) -> SResult<Option<Object>> {
+            if !key.starts_with(self.0) {
+                return inner.get(key, max);
+            }
+            Err(if self.1 {
+                StoreError::Denied {
+                    what: format!("{}/{key}", inner.root()),
+                    detail: "no".into(),
+                }
+            } else {
+                StoreError::Unavailable {
+                    what: format!("{}/{key}", inner.root()),
+                    detail: "connection refused".into(),
+                    retryable: false,
+                }
+            })
+        }
+    }
+    let local = docseal::store::LocalStore::new(&repo("tests/vectors/log-v3/archive"));
+    let c1 = common::synthetic::hex_sha256(b"content 1");
+    let limits = docseal::Limits::default();
+    for prefix in [
+        "log/checkpoint",
+        "log/checkpoints/3",
+        "log/index/",
+        "log/sequence",
+        "log/tile/entries/",
+        "log/tile/0/",
+    ] {
+        for denied in [false, true] {
+            let s = Hooked::new(&local, Failing(prefix, denied));
+            let e = docseal::archive::prove_inclusion_store(&s, &c1, None, &limits).unwrap_err();
+            assert!(
+                matches!(e, docseal::Error::Io { .. }),
+                "{prefix} {denied}: {e:?}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(prefix)
+                    && text.contains(if denied {
+                        "denied"
+                    } else {
+                        "storage unavailable"
+                    }),
+                "{prefix}: {text}"
+            );
+        }
+    }
+    // Through the same store, a proof of the vector.
+    let p = docseal::archive::prove_inclusion_store(&local, &c1, None, &limits).unwrap();
+    assert_eq!(
+        docseal::archive::Proof::Inclusion(p).to_bytes(),
+        std::fs::read(repo("tests/vectors/log-v1/inclusion-1-at-3.json")).unwrap()
+    );
+}
