@@ -122,7 +122,7 @@ pub fn is_v3_store(store: &dyn Store) -> Result<bool> {
 }
 
 /// A checkpoint read from `log/checkpoints/<N>` and `<N>.minisig`, as a proof carries it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) struct Signed {
     /// Parsed.
     pub(super) cp: Checkpoint,
@@ -440,19 +440,21 @@ pub(super) fn consistency(
     let old = checkpoint(r, Some(from), " (the older checkpoint asked for)")?;
     let new = checkpoint(r, to, " (the newer checkpoint asked for)")?;
     let (o, n) = (&old.cp, &new.cp);
-    if to.is_some() && o.size > n.size {
+    if o.size > n.size {
         return Err(invalid(
             &label,
             format!(
-                "checkpoint {} (the older one asked for) is newer than checkpoint {}",
-                o.size, n.size
+                "checkpoint {} (the older one asked for) is newer than checkpoint {}{}",
+                o.size,
+                n.size,
+                if to.is_none() {
+                    format!(" (the latest: {CHECKPOINT_FILE}'s)")
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
-    // The latest older than the one asked for (a head rolled back): from it to itself, as
-    // the latest of the checkpoints read.
-    let new = if o.size > n.size { old.clone() } else { new };
-    let (o, n) = (&old.cp, &new.cp);
     let ranges = merkle::consistency_ranges(o.size, n.size)
         .ok_or_else(|| invalid(&label, "sizes outside the tree"))?;
     let path = roots_of(r, &ranges, n.size)?;
@@ -579,6 +581,17 @@ mod tests {
         for r in both {
             let e = latest_size(r).unwrap_err().to_string();
             assert!(e.contains("log/checkpoint: signs another tree"), "{e}");
+        }
+        // A head rolled back to checkpoint 1: the latest is 1; a proof from 3 to it, refused.
+        let v1 = vector(None).join(CHECKPOINTS_DIR).join("1");
+        std::fs::copy(&v1, cps.join("1")).unwrap();
+        let one = Checkpoint::parse(&std::fs::read(&v1).unwrap()).unwrap();
+        let rolled = super::super::tiles::checkpoint_note(&one, &key, &[]).unwrap();
+        std::fs::write(dir.join(CHECKPOINT_FILE), rolled).unwrap();
+        for r in both {
+            assert_eq!(latest_size(r).unwrap(), 1);
+            let e = consistency(r, 3, None).unwrap_err().to_string();
+            assert!(e.contains("is newer than checkpoint 1 (the latest"), "{e}");
         }
         std::fs::remove_file(dir.join(CHECKPOINT_FILE)).unwrap();
         for r in both {
