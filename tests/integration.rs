@@ -25,6 +25,7 @@ mod provenance;
 mod s3_archive;
 mod s3_archive_add;
 mod s3_pack_batch;
+mod s3_prove;
 mod s3_store;
 mod s3_verify;
 mod scale;

@@ -528,7 +528,8 @@ pub struct ArchiveAuditArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveArgs {
-    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
+    /// The archive directory, or s3://BUCKET/PREFIX (a v3 archive there read in place, a few
+    /// requests; a v2 or v1 one through a temporary local copy).
     pub archive: PathBuf,
     /// The bundle: a bundle file, its name in the archive, or its content sha256.
     pub bundle: String,
@@ -547,7 +548,8 @@ pub struct ArchiveProveArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveProveConsistencyArgs {
-    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
+    /// The archive directory, or s3://BUCKET/PREFIX (a v3 archive there read in place, a few
+    /// requests; a v2 or v1 one through a temporary local copy).
     pub archive: PathBuf,
     /// The earlier checkpoint (its tree size).
     #[arg(long, value_name = "N")]

@@ -421,13 +421,18 @@ fn migrate_s3(a: &ArchiveMigrateArgs) -> Result<u8> {
 }
 
 fn prove(a: ArchiveProveArgs) -> Result<u8> {
-    // The log, and the bundle if one of the archive is named (not a file here).
-    let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, true, Some(&a.bundle))?;
-    let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let p = super::s3archive::renamed(
-        mirror.as_ref(),
-        archive::prove_inclusion(at, &a.bundle, a.checkpoint, &limits(&a.limits)),
-    )?;
+    let p = if let Some(s) = super::s3archive::v3_store(&a.archive)? {
+        // A v3 archive in object storage: read in place, O(log n) requests, no copy.
+        archive::prove_inclusion_store(s.as_ref(), &a.bundle, a.checkpoint, &limits(&a.limits))?
+    } else {
+        // The log, and the bundle if one of the archive is named (not a file here).
+        let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, true, Some(&a.bundle))?;
+        let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+        super::s3archive::renamed(
+            mirror.as_ref(),
+            archive::prove_inclusion(at, &a.bundle, a.checkpoint, &limits(&a.limits)),
+        )?
+    };
     let entry =
         archive::Entry::parse(p.entry.as_bytes()).map_err(|e| Error::invalid("entry", e))?;
     let cp = archive::Checkpoint::parse(p.checkpoint.body.as_bytes())
@@ -446,12 +451,17 @@ fn prove(a: ArchiveProveArgs) -> Result<u8> {
 }
 
 fn prove_consistency(a: ArchiveProveConsistencyArgs) -> Result<u8> {
-    let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, false, None)?;
-    let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
-    let p = super::s3archive::renamed(
-        mirror.as_ref(),
-        archive::prove_consistency(at, a.from, a.to),
-    )?;
+    let p = if let Some(s) = super::s3archive::v3_store(&a.archive)? {
+        // A v3 archive in object storage: read in place, O(log n) requests, no copy.
+        archive::prove_consistency_store(s.as_ref(), a.from, a.to)?
+    } else {
+        let mirror = super::s3archive::Mirror::of_parts(&a.archive, false, false, None)?;
+        let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+        super::s3archive::renamed(
+            mirror.as_ref(),
+            archive::prove_consistency(at, a.from, a.to),
+        )?
+    };
     let new = archive::Checkpoint::parse(p.new.body.as_bytes())
         .map_err(|e| Error::invalid("checkpoint", e))?;
     docseal::atomic::write(&a.out, &Proof::Consistency(p).to_bytes(), a.force)?;

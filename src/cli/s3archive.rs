@@ -1,12 +1,16 @@
 //! Reading an archive in object storage (issue 17): `archive audit|prove|prove-consistency
 //! s3://BUCKET/PREFIX` and `verify ... --archive s3://BUCKET/PREFIX`.
 //!
-//! Until the archive operations run on a [`Store`] themselves, an archive at `s3://` is read
-//! through a private copy: its objects are fetched by ranges (bounded memory) into a temporary
-//! directory laid out as the archive is on a disk (keys as relative paths), and the local
-//! operation runs on it; the copy is removed afterwards. Disk use is the archive's size
-//! (without `bundles/` for proofs). `archive add s3://...` does not use a copy: it runs on the
-//! store itself, sequenced with conditional writes (`docseal::archive::store_add`).
+//! `archive prove` and `prove-consistency` of a v3 archive (`log/sequence` there: [`v3_store`])
+//! run on the store itself, with O(log n) requests and no copy
+//! (`docseal::archive::prove_inclusion_store`, `prove_consistency_store`). Otherwise (audit,
+//! `verify --archive`, proofs of a v2 or v1 archive), until those operations run on a
+//! [`Store`] themselves, an archive at `s3://` is read through a private copy: its objects are
+//! fetched by ranges (bounded memory) into a temporary directory laid out as the archive is on
+//! a disk (keys as relative paths), and the local operation runs on it; the copy is removed
+//! afterwards. Disk use is the archive's size (without `bundles/` for proofs). `archive add
+//! s3://...` does not use a copy: it runs on the store itself, sequenced with conditional
+//! writes (`docseal::archive::store_add`).
 
 use super::args::ArchiveAddArgs;
 use super::load::limits;
@@ -171,6 +175,19 @@ impl Mirror {
             e => e,
         }
     }
+}
+
+/// The store of the archive at `path` if it is an `s3://` location whose log is v3
+/// (`log/sequence` is there: one HEAD): proofs read it in place, without a copy. `None` for
+/// a local path, or a v2 or v1 archive in object storage (read through a [`Mirror`]).
+pub fn v3_store(path: &Path) -> Result<Option<std::sync::Arc<dyn Store>>> {
+    if !store::is_s3(path) {
+        return Ok(None);
+    }
+    let name = store::safe_display(path);
+    let loc = Location::parse(path).map_err(|e| store_error(&name, e))?;
+    let s = loc.open().map_err(|e| store_error(&name, e))?;
+    Ok(archive::is_v3_store(s.as_ref())?.then_some(s))
 }
 
 /// The result of an operation on `mirror`'s copy (if any), its error renamed.

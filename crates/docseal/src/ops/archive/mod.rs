@@ -27,6 +27,7 @@ mod evidence;
 mod files;
 mod log;
 mod proof;
+mod proof_read;
 pub mod store_add;
 mod store_common;
 mod store_seq;
@@ -43,6 +44,7 @@ pub use evidence::*;
 pub use files::*;
 use log::*;
 pub use proof::*;
+pub use proof_read::is_v3_store;
 
 use crate::format::error::Error;
 use std::path::Path;

@@ -1,13 +1,15 @@
 //! Proofs: inclusion and consistency proof files, making and checking them, and the checkpoints
 //! an auditor kept.
 
+use super::proof_read::{self, DirLog, LogRead, StoreLog};
 use super::*;
 use crate::format::error::{Error, Result};
 use crate::format::merkle::{self, Hash};
 use crate::format::minisign::Signature;
+use crate::format::store::Store;
 use crate::format::zip::Limits;
 use crate::ops::verify::{self, Options};
-use crate::profile::metadata::{format_sealed, hex, is_hex64};
+use crate::profile::metadata::{format_sealed, hex};
 use crate::profile::trust::Trust;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -129,13 +131,9 @@ pub(super) fn proof_log(archive: &Path) -> Result<LogCheck> {
 }
 
 /// Which entry a prove command is about: a bundle file (by its content digest), the name of a
-/// bundle in the archive, or a content digest.
+/// bundle in the archive, or a content digest (v1, v2: by scanning the log).
 pub(super) fn find_entry(archive: &Path, which: &str, limits: &Limits) -> Result<Entry> {
-    let (content, label) = content_of(archive, which, limits)?;
-    // v3: through the content index, checked against the log (O(1) reads).
-    if v3log::is_v3(archive)? {
-        return v3log::entry_by_content(archive, which, &content, &label);
-    }
+    let (content, label) = proof_read::content_of(&DirLog(archive), which, limits)?;
     let mut found = None;
     scan_entries(archive, &BTreeSet::new(), &mut |_, _, line| {
         // The content digest is the second field: parse only the line that has it.
@@ -157,45 +155,6 @@ pub(super) fn not_logged(which: &str, content: &str, label: &str) -> Error {
             format!("its content (sha256 {content}) is not in the archive's log"),
         )
     }
-}
-
-/// The content digest a prove command is about, and the file it was read from (empty for a
-/// digest given).
-fn content_of(archive: &Path, which: &str, limits: &Limits) -> Result<(String, String)> {
-    let p = Path::new(which);
-    let opts = Options {
-        limits: limits.clone(),
-        ..Options::default()
-    };
-    let digest_of = |path: &Path, r: verify::Report| {
-        r.content_sha256.ok_or_else(|| Error::Refused {
-            path: path.to_path_buf(),
-            summary: "no content digest (its findings say why)".into(),
-        })
-    };
-    let (content, label) = if p.is_file() {
-        (
-            digest_of(p, verify::inspect(p, &opts))?,
-            p.display().to_string(),
-        )
-    } else if check_name(which).is_ok()
-        && real_dir(archive, BUNDLES_DIR)?
-        && open_nofollow(&archive.join(BUNDLES_DIR).join(which))?.is_some()
-    {
-        let in_archive = archive.join(BUNDLES_DIR).join(which);
-        let mut f = open_nofollow(&in_archive)?.ok_or_else(|| invalid(which, "gone"))?;
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let r = verify::verify_reader(&in_archive.display().to_string(), &mut f, len, None, &opts);
-        (digest_of(&in_archive, r)?, in_archive.display().to_string())
-    } else if is_hex64(which) {
-        (which.to_string(), String::new())
-    } else {
-        return Err(invalid(
-            which,
-            "neither a bundle file, a bundle name in the archive, nor a content digest",
-        ));
-    };
-    Ok((content, label))
 }
 
 /// The roots of these leaf ranges of the log, streamed.
@@ -225,13 +184,11 @@ pub fn prove_inclusion(
     at: Option<u64>,
     limits: &Limits,
 ) -> Result<InclusionProof> {
-    // v3: the checkpoints asked for read alone, not the whole log (the proof is checked
-    // against the signed root below).
-    let sound = if v3log::is_v3(archive)? {
-        v3log::checkpoints_alone(archive, at)?
-    } else {
-        proof_log(archive)?.sound
-    };
+    // v3: O(log n) reads, the same code as for an archive in object storage.
+    if v3log::is_v3(archive)? {
+        return v3_inclusion(&DirLog(archive), which, at, limits);
+    }
+    let sound = proof_log(archive)?.sound;
     let e = find_entry(archive, which, limits)?;
     let sizes: Vec<u64> = sound.iter().map(|(c, _)| c.size).collect();
     let cp = match at {
@@ -276,15 +233,11 @@ pub fn prove_inclusion(
 /// A consistency proof from checkpoint `from` to checkpoint `to` (tree sizes; `to` defaults to
 /// the latest). The log is streamed: memory does not grow with it.
 pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
-    // v3: the two checkpoints read alone (the proof is checked against both roots below).
-    let sound = if v3log::is_v3(archive)? {
-        let mut v = v3log::checkpoints_alone(archive, Some(from))?;
-        v.extend(v3log::checkpoints_alone(archive, to)?);
-        v.sort_by_key(|(c, _)| c.size);
-        v
-    } else {
-        proof_log(archive)?.sound
-    };
+    // v3: O(log n) reads, the same code as for an archive in object storage.
+    if v3log::is_v3(archive)? {
+        return v3_consistency(&DirLog(archive), from, to);
+    }
+    let sound = proof_log(archive)?.sound;
     let get = |n: u64, which: &str| {
         sound
             .iter()
@@ -326,6 +279,64 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
         new: read_note(archive, new.size)?,
         consistency_path: path.iter().map(encode_hash).collect(),
     })
+}
+
+/// [`prove_inclusion`] of a v3 log, read through `r` (a local directory or a store).
+fn v3_inclusion(
+    r: &dyn LogRead,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    let (e, path, s) = proof_read::inclusion(r, which, at, limits)?;
+    Ok(InclusionProof {
+        docseal_proof: INCLUSION_PROOF.into(),
+        entry: e.line(),
+        inclusion_path: path.iter().map(encode_hash).collect(),
+        checkpoint: SignedNote {
+            body: s.body,
+            signature: s.signature,
+        },
+    })
+}
+
+/// [`prove_consistency`] of a v3 log, read through `r` (a local directory or a store).
+fn v3_consistency(r: &dyn LogRead, from: u64, to: Option<u64>) -> Result<ConsistencyProof> {
+    let (old, new, path) = proof_read::consistency(r, from, to)?;
+    let note = |s: proof_read::Signed| SignedNote {
+        body: s.body,
+        signature: s.signature,
+    };
+    Ok(ConsistencyProof {
+        docseal_proof: CONSISTENCY_PROOF.into(),
+        old: note(old),
+        new: note(new),
+        consistency_path: path.iter().map(encode_hash).collect(),
+    })
+}
+
+/// An inclusion proof of the bundle `which` (a bundle file, the name of a bundle in the
+/// archive, or a content digest) in the v3 archive in `store` ([`super::is_v3_store`]), against
+/// checkpoint `at` (default the latest: the head's, or while an add completes it, the one
+/// before), in O(log n) bounded reads, no listing. Errors name the archive by
+/// [`Store::root`].
+pub fn prove_inclusion_store(
+    store: &dyn Store,
+    which: &str,
+    at: Option<u64>,
+    limits: &Limits,
+) -> Result<InclusionProof> {
+    v3_inclusion(&StoreLog(store), which, at, limits)
+}
+
+/// A consistency proof from checkpoint `from` to `to` (default the latest) of the v3 archive
+/// in `store` ([`super::is_v3_store`]), in O(log n) bounded reads, no listing.
+pub fn prove_consistency_store(
+    store: &dyn Store,
+    from: u64,
+    to: Option<u64>,
+) -> Result<ConsistencyProof> {
+    v3_consistency(&StoreLog(store), from, to)
 }
 
 /// A checkpoint a proof rests on, as checked.
