@@ -128,6 +128,10 @@ impl Weed {
             .arg("-s3.port.lance=0")
             .arg(format!("-s3.config={}", d.join("s3.json").display()))
             .arg("-master.telemetry=false")
+            // One master: no election to wait for. With the default (10 s) a restarted server
+            // answered after 14 to 25 s, a fresh one after 9 to 12 s; with 1 s, after 4 to 6 s
+            // (docs/BENCHMARKS.md, "Cold `cargo test`: the third round").
+            .arg("-master.electionTimeout=1s")
             .arg("-volume.max=0")
             .arg("-master.volumeSizeLimitMB=64")
             .current_dir(d)
