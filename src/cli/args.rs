@@ -443,8 +443,8 @@ pub struct ArchiveCosignArgs {
 #[derive(Args, Debug)]
 pub struct ArchiveMigrateArgs {
     /// The archive directory (v1 log; with --to v3, v1 or v2), or with --to v3
-    /// s3://BUCKET/PREFIX (a v2 archive there; no add of a release that reads only v2 may run
-    /// meanwhile).
+    /// s3://BUCKET/PREFIX (a v2 archive there; run no `archive add` on it meanwhile: an add
+    /// that started on v2 can leave the prefix in a state every add refuses).
     pub archive: PathBuf,
     /// The log version to lay the archive out as: v2, or v3 (a v1 log is migrated to v2
     /// first). v3 has no log/entries: a release that reads only v2 refuses it.
