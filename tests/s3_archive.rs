@@ -346,3 +346,190 @@ fn issue17_verify_with_a_bucket_archive_reads_only_the_bundles_it_verifies() {
     assert_eq!(vr.code(), 0, "{}{}", vr.stdout(), vr.stderr());
     assert_eq!(vr.stdout(), vl.stdout());
 }
+
+/// `archive audit s3://...` of a v3 archive copies the log only and reads each bundle from the
+/// bucket in place (ranged reads as the log streams by, nothing kept on the disk), listing
+/// `bundles/` for the unlisted ones: the same findings as an audit of a full local copy, and
+/// objects no disk could hold (`bundles/zz` beside `bundles/zz/x`, which a copy refuses) are
+/// named unlisted like any other.
+#[test]
+fn issue17_audit_of_a_v3_bucket_reads_the_bundles_in_place() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..4 {
+        env.pack_text(
+            &format!("In-place article {i}.\n"),
+            &format!("P{i}"),
+            "2026-11-30T12:00:00Z",
+            &key,
+            &format!("p{i}.zip"),
+            &[],
+        );
+    }
+    let loc = "s3://docseal-inplace/a";
+    let cmd = |args: &[&str]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c
+    };
+    let k = key.to_str().unwrap();
+    cmd(&["archive", "add", loc, "p0.zip", "p1.zip", "--key", k]).ok();
+    cmd(&["archive", "add", loc, "p2.zip", "p3.zip", "--key", k]).ok();
+    let s = w.store("docseal-inplace", "a");
+    assert!(s.size("log/sequence").unwrap().is_some(), "a v3 archive");
+    let p = public.to_str().unwrap();
+    let clean = cmd(&["archive", "audit", loc, "--trust", p]).run();
+    assert_eq!(clean.code(), 0, "{}{}", clean.stdout(), clean.stderr());
+    assert!(clean.stdout().contains("4 entries"), "{}", clean.stdout());
+    // Behind the archive's back: one bit of p1 changed, p2 removed, three objects planted.
+    let mut b = s.get("bundles/p1.zip", 1 << 20).unwrap().unwrap().bytes;
+    let at = b.len() / 2;
+    b[at] ^= 1;
+    s.put("bundles/p1.zip", &b).unwrap();
+    s.delete("bundles/p2.zip").unwrap();
+    let p0 = s.get("bundles/p0.zip", 1 << 20).unwrap().unwrap().bytes;
+    s.put("bundles/junk.zip", &p0).unwrap();
+    s.put("bundles/zz", b"junk").unwrap();
+    s.put("bundles/zz/x", b"junk").unwrap();
+    let findings = |out: &str| -> std::collections::BTreeSet<(String, String)> {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
+    assert_eq!(remote.code(), 1, "{}{}", remote.stdout(), remote.stderr());
+    let got = findings(&remote.stdout());
+    // The same archive on a disk (every object but the one a file system cannot hold).
+    let copy = env.path("copy");
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in &page.items {
+            if item.key == "bundles/zz/x" {
+                continue;
+            }
+            let dest = copy.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            let o = s.get(&item.key, 1 << 30).unwrap().unwrap();
+            std::fs::write(dest, o.bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    let local = env
+        .cmd()
+        .args(["archive", "audit", "copy", "--json", "--trust", p])
+        .run();
+    assert_eq!(local.code(), 1, "{}", local.stdout());
+    let mut want = findings(&local.stdout());
+    want.insert(("archive.bundle_unlisted".into(), "bundles/zz/x".into()));
+    assert_eq!(got, want);
+    for f in [
+        ("archive.bundle_replaced", "bundles/p1.zip"),
+        ("archive.bundle_removed", "bundles/p2.zip"),
+        ("archive.bundle_unlisted", "bundles/junk.zip"),
+        ("archive.bundle_unlisted", "bundles/zz"),
+    ] {
+        assert!(
+            got.contains(&(f.0.to_string(), f.1.to_string())),
+            "{f:?} not in {got:?}"
+        );
+    }
+    assert!(!remote.stdout().contains("/tmp/"), "{}", remote.stdout());
+}
+
+/// An audit in place that lists `bundles/` after an add logged more (the log read first, the
+/// add meanwhile): the newer bundle, whose name index object holds an entry at or past the
+/// entries read, is not called unlisted; a planted one beside it is.
+#[test]
+fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..3 {
+        env.pack_text(
+            &format!("Meanwhile article {i}.\n"),
+            &format!("M{i}"),
+            "2026-11-30T12:00:00Z",
+            &key,
+            &format!("m{i}.zip"),
+            &[],
+        );
+    }
+    let loc = "s3://docseal-meanwhile/a";
+    let add = |b: &str| {
+        let mut c = env
+            .cmd()
+            .args(["archive", "add", loc, b, "--key"])
+            .arg(&key);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c.ok();
+    };
+    add("m0.zip");
+    add("m1.zip");
+    let s = w.store("docseal-meanwhile", "a");
+    // The log as an audit reads it first: every object but bundles/.
+    let copy = env.path("copy");
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
+            let dest = copy.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    // Then an add, and a bundle planted without one.
+    add("m2.zip");
+    let m0 = s.get("bundles/m0.zip", 1 << 20).unwrap().unwrap().bytes;
+    s.put("bundles/planted.zip", &m0).unwrap();
+    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    let r = docseal::archive::audit_with_store_bundles(
+        &copy,
+        &trust,
+        &[],
+        &docseal::Limits::default(),
+        &docseal::archive::tiles::WitnessPolicy::default(),
+        &s,
+    )
+    .unwrap();
+    assert_eq!(r.entries, 2);
+    let errors: Vec<(String, String)> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == docseal::Severity::Error)
+        .map(|f| {
+            (
+                f.code.as_str().to_string(),
+                f.path.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(
+            "archive.bundle_unlisted".to_string(),
+            "bundles/planted.zip".to_string()
+        )]
+    );
+}

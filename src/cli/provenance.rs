@@ -251,12 +251,21 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         )
         .into());
     }
-    // An archive in object storage: audited through a local copy (cli/s3archive.rs).
-    let mirror = super::s3archive::Mirror::of(&a.archive, true)?;
+    // An archive in object storage: audited through a local copy of its log
+    // (cli/s3archive.rs); a v3 archive's bundles are read from the store in place (no copy of
+    // `bundles/`), an older layout's are copied too.
+    let v3 = super::s3archive::v3_store(&a.archive)?;
+    let mirror = super::s3archive::Mirror::of_parts(&a.archive, v3.is_none(), true, None)?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
+    let lim = limits(&a.limits);
     let mut r = super::s3archive::renamed(
         mirror.as_ref(),
-        archive::audit_with(at, &trust, &kept, &limits(&a.limits), &policy),
+        match &v3 {
+            Some(s) => {
+                archive::audit_with_store_bundles(at, &trust, &kept, &lim, &policy, s.as_ref())
+            }
+            None => archive::audit_with(at, &trust, &kept, &lim, &policy),
+        },
     )?;
     if let Some(m) = &mirror {
         r.archive = m.rename(&r.archive);

@@ -8,8 +8,9 @@
 //! [`Store`] themselves, an archive at `s3://` is read through a private copy: its objects are
 //! fetched by ranges (bounded memory) into a temporary directory laid out as the archive is on
 //! a disk (keys as relative paths), and the local operation runs on it; the copy is removed
-//! afterwards. Disk use is the archive's size (without `bundles/` for proofs and for `verify
-//! --archive`, which then fetches the archived copies of the bundles it verifies alone:
+//! afterwards. Disk use is the archive's size (without `bundles/` for proofs, for the audit of
+//! a v3 archive, which reads the bundles from the store in place, and for `verify --archive`,
+//! which then fetches the archived copies of the bundles it verifies alone:
 //! [`Mirror::fetch_bundles`]). `archive add
 //! s3://...` does not use a copy: it runs on the store itself, sequenced with conditional
 //! writes (`docseal::archive::store_add`).

@@ -4,6 +4,7 @@
 use super::*;
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding, Severity};
+use crate::format::store::{self, RangeReader, Store, StoreError};
 use crate::format::zip::Limits;
 use crate::ops::verify::{self, Options};
 use crate::profile::metadata::format_sealed;
@@ -11,7 +12,6 @@ use crate::profile::trust::Trust;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::Seek;
 use std::path::{Path, PathBuf};
 
 /// The latest checkpoint, as summarized in an audit.
@@ -81,6 +81,36 @@ pub fn audit_with(
     limits: &Limits,
     witnesses: &tiles::WitnessPolicy,
 ) -> Result<Audit> {
+    audit_bundles_in(archive, trust, kept, limits, witnesses, None)
+}
+
+/// [`audit_with`] of an archive whose log is in `archive` (a local copy of a v3 archive's log
+/// in object storage, without `bundles/`) and whose bundles are read from `bundles`, the
+/// archive's store, in place: each bundle is streamed through its checks by ranged reads as
+/// the log goes by, and `bundles/` is listed for the bundles no entry names. No bundle is kept
+/// on the disk. A bundle the listing holds but the log read does not, whose name index object
+/// says it was logged after that read (an add running meanwhile), is not called unlisted.
+pub fn audit_with_store_bundles(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+    witnesses: &tiles::WitnessPolicy,
+    bundles: &dyn Store,
+) -> Result<Audit> {
+    audit_bundles_in(archive, trust, kept, limits, witnesses, Some(bundles))
+}
+
+// One function for the whole audit (the order of its steps is the report's): over the usual
+// length by the bundle source's two branches.
+fn audit_bundles_in(
+    archive: &Path,
+    trust: &Trust,
+    kept: &[KeptCheckpoint],
+    limits: &Limits,
+    witnesses: &tiles::WitnessPolicy,
+    in_store: Option<&dyn Store>,
+) -> Result<Audit> {
     let lstat = |rel: &str| std::fs::symlink_metadata(archive.join(rel)).ok();
     if lstat("log").is_none() && lstat(BUNDLES_DIR).is_none() {
         return Err(invalid(
@@ -94,6 +124,7 @@ pub fn audit_with(
     // The log, with each entry's bundle checked as it streams by.
     let keyed = Keyed::new();
     let mut bundles = BundleCheck::new(archive, &keyed, bundles_readable, limits);
+    bundles.store = in_store;
     let mut index = v3log::IndexCheck::new(archive);
     let lc = if log_readable {
         Some(check_log(archive, Some(trust), kept, &mut |e| {
@@ -129,7 +160,9 @@ pub fn audit_with(
     f.absorb(bundle_f);
 
     // Files in bundles/ that no entry names, and what an interrupted add left in log/pending.
-    if bundles_readable && dir.is_dir() {
+    if let Some(s) = in_store {
+        unlisted_in_store(s, &keyed, listed, n, &mut f)?;
+    } else if bundles_readable && dir.is_dir() {
         unlisted_bundles(&dir, &keyed, listed, &mut f)?;
     }
     let listed_pending: BTreeSet<&str> = in_pending.iter().map(|(_, n)| n.as_str()).collect();
@@ -313,6 +346,8 @@ struct BundleCheck<'a> {
     in_pending: Vec<(u64, String)>,
     pending_entries: Vec<Entry>,
     f: Sink,
+    /// The bundles read from this store instead of `dir` ([`audit_with_store_bundles`]).
+    store: Option<&'a dyn Store>,
 }
 
 impl<'a> BundleCheck<'a> {
@@ -331,6 +366,7 @@ impl<'a> BundleCheck<'a> {
             in_pending: Vec::new(),
             pending_entries: Vec::new(),
             f: Sink::default(),
+            store: None,
         }
     }
 
@@ -344,23 +380,14 @@ impl<'a> BundleCheck<'a> {
             return Ok(());
         }
         let at = format!("{BUNDLES_DIR}/{}", e.name);
+        if let Some(s) = self.store {
+            return self.entry_in_store(s, e, at);
+        }
         let p = self.dir.join(&e.name);
         let m = match std::fs::symlink_metadata(&p) {
             Ok(m) => m,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if self.in_pending.len() < 10 * MAX_REPORTED
-                    && std::fs::symlink_metadata(self.pending_dir.join(&e.name))
-                        .is_ok_and(|m| m.is_file())
-                {
-                    self.in_pending.push((e.index, e.name.clone()));
-                    self.pending_entries.push(e.clone());
-                } else {
-                    self.f.push(Finding::at(
-                        Code::ArchiveBundleRemoved,
-                        &at,
-                        format!("log entry {} ({}) is gone from the archive", e.index, e.id),
-                    ));
-                }
+                self.gone(e, &at);
                 return Ok(());
             }
             Err(err) => return Err(Error::io(&p, err)),
@@ -389,13 +416,74 @@ impl<'a> BundleCheck<'a> {
         }
     }
 
+    /// Entry `e`'s bundle is not in `bundles/`: still in `log/pending/` (an interrupted add),
+    /// or gone.
+    fn gone(&mut self, e: &Entry, at: &str) {
+        if self.in_pending.len() < 10 * MAX_REPORTED
+            && std::fs::symlink_metadata(self.pending_dir.join(&e.name)).is_ok_and(|m| m.is_file())
+        {
+            self.in_pending.push((e.index, e.name.clone()));
+            self.pending_entries.push(e.clone());
+        } else {
+            self.f.push(Finding::at(
+                Code::ArchiveBundleRemoved,
+                at,
+                format!("log entry {} ({}) is gone from the archive", e.index, e.id),
+            ));
+        }
+    }
+
+    /// Entry `e`'s bundle read from the store `s` in place (ranged reads, nothing on the
+    /// disk): there, the file logged, valid, holding what the entry says.
+    fn entry_in_store(&mut self, s: &dyn Store, e: &Entry, at: String) -> Result<()> {
+        let label = PathBuf::from(format!("{}/{at}", s.root()));
+        let size = match store::retry(&store::Backoff::default(), || s.size(&at)) {
+            Ok(size) => size,
+            // A name the log holds that is no key of the store's: nothing there to read.
+            Err(StoreError::Invalid { problem, .. }) => {
+                self.f.push(Finding::at(
+                    Code::ArchiveBundleRemoved,
+                    &at,
+                    format!(
+                        "log entry {}: no object can have this name ({problem})",
+                        e.index
+                    ),
+                ));
+                return Ok(());
+            }
+            Err(err) => return Err(super::store_common::store_error(err)),
+        };
+        match size {
+            None => {
+                self.gone(e, &at);
+                Ok(())
+            }
+            Some(len) => {
+                let mut r = RangeReader::new(s, &at, len);
+                self.check_bundle(e, at, &label, &mut r, len)
+            }
+        }
+    }
+
     /// The bundle file of entry `e`, open: its digest against the log's, then verified.
     fn check_file(&mut self, e: &Entry, at: String, p: &Path, mut file: File) -> Result<()> {
-        let sha = sha256_reader(&mut file, p)?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        file.rewind().map_err(|err| Error::io(p, err))?;
-        let report =
-            verify::verify_reader(&p.display().to_string(), &mut file, len, None, &self.opts);
+        self.check_bundle(e, at, p, &mut file, len)
+    }
+
+    /// The bundle of entry `e` (`len` bytes, read from `r`, named `p` in errors): its digest
+    /// against the log's, then verified.
+    fn check_bundle(
+        &mut self,
+        e: &Entry,
+        at: String,
+        p: &Path,
+        r: &mut dyn verify::ReadSeek,
+        len: u64,
+    ) -> Result<()> {
+        let sha = sha256_reader(r, p)?;
+        r.rewind().map_err(|err| Error::io(p, err))?;
+        let report = verify::verify_reader(&p.display().to_string(), r, len, None, &self.opts);
         if sha != e.file_sha256 {
             if self.differs.len() < MAX_REPORTED {
                 self.differs.push(Differs {
@@ -575,6 +663,82 @@ fn unlisted_bundles(
         }
     }
     Ok(())
+}
+
+/// [`unlisted_bundles`] of the store `s`'s `bundles/` (two listings, in bounded pages; keys in
+/// bounded memory). A key the log read (`n` entries) does not name is unlisted unless its
+/// name index object holds an entry at or after `n`: logged by an add since the log was read.
+fn unlisted_in_store(
+    s: &dyn Store,
+    keyed: &Keyed,
+    listed: dups::KeySorter,
+    n: u64,
+    f: &mut Sink,
+) -> Result<()> {
+    let prefix = format!("{BUNDLES_DIR}/");
+    let backoff = store::Backoff::default();
+    let each = |visit: &mut dyn FnMut(&str) -> Result<()>| -> Result<()> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = store::retry(&backoff, || {
+                s.list(&prefix, after.as_deref(), store::MAX_PAGE)
+            })
+            .map_err(super::store_common::store_error)?;
+            for item in &page.items {
+                visit(item.key.strip_prefix(&prefix).unwrap_or(&item.key))?;
+            }
+            match page.items.last() {
+                Some(last) if page.more => after = Some(last.key.clone()),
+                _ => return Ok(()),
+            }
+        }
+    };
+    let mut present = dups::KeySorter::default();
+    each(&mut |name| {
+        present
+            .push(keyed.of(name))
+            .map_err(|e| Error::io(std::env::temp_dir(), e))
+    })?;
+    let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .into_iter()
+        .collect();
+    if unlisted.is_empty() {
+        return Ok(());
+    }
+    let logged_since = |name: &str| -> Result<bool> {
+        let key = v3::name_index_path(name);
+        let got = store::retry(&backoff, || s.get(&key, v3::MAX_INDEX_BYTES));
+        Ok(match got {
+            Ok(Some(o)) => v3::parse_index(&o.bytes)
+                .is_ok_and(|e| e.index >= n && name_key(&e.name) == name_key(name)),
+            Ok(None) | Err(StoreError::TooLarge { .. }) | Err(StoreError::Invalid { .. }) => false,
+            Err(err) => return Err(super::store_common::store_error(err)),
+        })
+    };
+    each(&mut |name| {
+        let at = format!("{BUNDLES_DIR}/{name}");
+        if !unlisted.contains(&keyed.of(name)) {
+            return Ok(());
+        }
+        if is_temp_name(name) {
+            f.push(
+                Finding::at(
+                    Code::LogInterrupted,
+                    at,
+                    "a temporary file of an interrupted add (the next add removes it)",
+                )
+                .warning(),
+            );
+        } else if !logged_since(name)? {
+            f.push(Finding::at(
+                Code::ArchiveBundleUnlisted,
+                at,
+                "in the archive but not in its log (added without an archive add, or its entry was removed)",
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// What an interrupted add left in `log/pending/` besides the bundles of entries
