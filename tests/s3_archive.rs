@@ -504,16 +504,27 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
     let m0 = s.get("bundles/m0.zip", 1 << 20).unwrap().unwrap().bytes;
     s.put("bundles/planted.zip", &m0).unwrap();
     let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    let counted = common::store_hooks::counting(&s);
     let r = docseal::archive::audit_with_store_bundles(
         &copy,
         &trust,
         &[],
         &docseal::Limits::default(),
         &docseal::archive::tiles::WitnessPolicy::default(),
-        &s,
+        &counted,
     )
     .unwrap();
     assert_eq!(r.entries, 2);
+    // What the bundles cost: a HEAD and one ranged GET each (a bundle under one range read is
+    // read once for its digest and its verification), two listings of bundles/ (one page
+    // each here), and the name index object of each listed bundle the log read does not name.
+    let requests = counted.hooks.requests();
+    eprintln!("audit in place, 2 entries, 4 objects in bundles/: {requests:?}");
+    let kinds = counted.hooks.by_kind();
+    assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(2), "{requests:?}");
+    assert_eq!(kinds.get("LIST").map(|k| k.0), Some(2), "{requests:?}");
+    assert_eq!(kinds.get("GET").map(|k| k.0), Some(4), "{requests:?}");
+    assert_eq!(kinds.len(), 3, "{requests:?}");
     let errors: Vec<(String, String)> = r
         .findings
         .iter()
