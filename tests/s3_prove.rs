@@ -595,3 +595,43 @@ fn attack_s3_prove_storage_failing_is_not_called_damage() {
         std::fs::read(repo("tests/vectors/log-v1/inclusion-1-at-3.json")).unwrap()
     );
 }
+
+/// A bucket that does not exist holds no archive: exit 2 with the words of an empty prefix,
+/// as a local path with no archive (not 4, which says the storage failed).
+#[test]
+fn attack_s3_prove_a_missing_bucket_is_no_archive() {
+    let Some(t) = T::start() else { return };
+    let remote = "s3://docseal-no-such-bucket/a";
+    for args in [
+        &["archive", "prove", remote, "in/b1.zip", "--out", "x.json"][..],
+        &[
+            "archive",
+            "prove-consistency",
+            remote,
+            "--from",
+            "1",
+            "--out",
+            "x.json",
+        ],
+        &["archive", "audit", remote, "--trust", "k.pub"],
+        &[
+            "verify",
+            "in/b1.zip",
+            "--trust",
+            "k.pub",
+            "--archive",
+            remote,
+            "--archive-key",
+            "k.pub",
+        ],
+    ] {
+        let d = t.run(args);
+        let err = d.stderr();
+        assert_eq!(d.code(), 2, "{args:?}: {}{err}", d.stdout());
+        assert!(
+            err.contains(remote) && err.contains("no archive there"),
+            "{args:?}: {err}"
+        );
+        assert!(!t.env.path("x.json").exists());
+    }
+}

@@ -37,6 +37,11 @@ pub struct Mirror {
 fn store_error(what: &str, e: StoreError) -> anyhow::Error {
     match e {
         StoreError::Invalid { what, problem } => Error::invalid(what, problem).into(),
+        // Only a listing fails so (an object absent is `None`): the bucket does not exist.
+        // No archive there, as for a prefix with no object (exit 2, not an I/O error).
+        e @ StoreError::NotFound { .. } => {
+            Error::invalid(what, format!("no archive there ({e})")).into()
+        }
         e => Error::io(what, std::io::Error::other(e.to_string())).into(),
     }
 }
