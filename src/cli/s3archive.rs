@@ -246,7 +246,9 @@ struct Want {
 
 impl Want {
     fn takes(&self, key: &str) -> bool {
-        (self.bundles || !key.starts_with("bundles/") || self.one.as_deref() == Some(key))
+        // The copies an add left in `log/pending/` are bundles too: only the audit reads them.
+        let bundle = key.starts_with("bundles/") || key.starts_with("log/pending/");
+        (self.bundles || !bundle || self.one.as_deref() == Some(key))
             && (self.index || !key.starts_with("log/index/"))
     }
 }
@@ -529,6 +531,22 @@ mod tests {
         fn delete(&self, key: &str) -> store::Result<()> {
             self.0.delete(key)
         }
+    }
+
+    /// Without bundles (proofs, `verify --archive`), the pending copies of bundles an add
+    /// left (`log/pending/`, bundles of any size, read by the audit alone) are not copied.
+    #[test]
+    fn attack_s3archive_copy_without_bundles_leaves_pending_copies_out() {
+        let w = |bundles| Want {
+            bundles,
+            index: false,
+            one: Some("bundles/b.zip".into()),
+        };
+        assert!(!w(false).takes("log/pending/huge.zip"));
+        assert!(!w(false).takes("bundles/huge.zip"));
+        assert!(w(false).takes("bundles/b.zip"));
+        assert!(w(false).takes("log/sequence"));
+        assert!(w(true).takes("log/pending/huge.zip"));
     }
 
     /// A hostile bucket's huge objects in the log (a head, a tile, a checkpoint, a key no
