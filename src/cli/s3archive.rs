@@ -179,6 +179,11 @@ impl Mirror {
                 problem: self.rename(&problem),
                 setting,
             },
+            // A bundle of the copy refused (`archive prove s3://... NAME` of a damaged one).
+            Error::Refused { path, summary } => Error::Refused {
+                path: PathBuf::from(self.rename(&path.display().to_string())),
+                summary: self.rename(&summary),
+            },
             e => e,
         }
     }
