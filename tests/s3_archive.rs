@@ -544,3 +544,56 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
         )]
     );
 }
+
+/// `verify --archive s3://...` names an archived bundle it reports (here, the newer version
+/// that supersedes the bundle verified) by its `s3://` location, never by the private copy
+/// (a temporary directory removed when the command ends).
+#[test]
+fn attack_s3read_verify_archive_names_archived_bundles_by_s3() {
+    let Some(t) = setup() else { return };
+    let public = t.public.to_str().unwrap();
+    let key = t.env.path("k.key");
+    t.env.pack_text(
+        "Archived article 1, corrected.\n",
+        "T1c",
+        "2026-11-28T12:00:00Z",
+        &key,
+        "c1.zip",
+        &["--supersedes", "b1.zip"],
+    );
+    let remote = "s3://docseal-arch/sup";
+    let add = t.run(&[
+        "archive",
+        "add",
+        remote,
+        "b1.zip",
+        "c1.zip",
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(add.code(), 0, "{}", add.stderr());
+    for json in [false, true] {
+        let mut args = vec![
+            "verify",
+            "b1.zip",
+            "--trust",
+            public,
+            "--archive-key",
+            public,
+            "--archive",
+            remote,
+        ];
+        if json {
+            args.push("--json");
+        }
+        let d = t.run(&args);
+        let out = format!("{}{}", d.stdout(), d.stderr());
+        assert_eq!(d.code(), 0, "{out}");
+        assert!(
+            out.contains("superseded")
+                && out.contains(&format!("{remote}/bundles/c1.zip"))
+                && !out.contains("docseal-s3-archive-"),
+            "{out}"
+        );
+    }
+}

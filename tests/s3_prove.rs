@@ -595,3 +595,78 @@ fn attack_s3_prove_storage_failing_is_not_called_damage() {
         std::fs::read(repo("tests/vectors/log-v1/inclusion-1-at-3.json")).unwrap()
     );
 }
+
+/// A bucket that does not exist holds no archive: exit 2 with the words of an empty prefix,
+/// as a local path with no archive (not 4, which says the storage failed).
+#[test]
+fn attack_s3_prove_a_missing_bucket_is_no_archive() {
+    let Some(t) = T::start() else { return };
+    let remote = "s3://docseal-no-such-bucket/a";
+    for args in [
+        &["archive", "prove", remote, "in/b1.zip", "--out", "x.json"][..],
+        &[
+            "archive",
+            "prove-consistency",
+            remote,
+            "--from",
+            "1",
+            "--out",
+            "x.json",
+        ],
+        &["archive", "audit", remote, "--trust", "k.pub"],
+        &[
+            "verify",
+            "in/b1.zip",
+            "--trust",
+            "k.pub",
+            "--archive",
+            remote,
+            "--archive-key",
+            "k.pub",
+        ],
+    ] {
+        let d = t.run(args);
+        let err = d.stderr();
+        assert_eq!(d.code(), 2, "{args:?}: {}{err}", d.stdout());
+        assert!(
+            err.contains(remote) && err.contains("no archive there"),
+            "{args:?}: {err}"
+        );
+        assert!(!t.env.path("x.json").exists());
+    }
+}
+
+/// A bundle of a v2 bucket archive (proved through a private copy) that `archive prove` names
+/// and refuses (damaged in the bucket) is named by its `s3://` location, never by the copy.
+#[test]
+fn attack_s3read_refused_bundle_of_a_v2_copy_is_named_by_s3() {
+    let Some(t) = T::start() else { return };
+    t.cmd()
+        .args(["archive", "add", "v2", "in/b0.zip", "in/b1.zip", "--key"])
+        .arg(&t.key)
+        .ok();
+    let s = t.w.store(BUCKET, "v2r");
+    fn up(s: &dyn Store, dir: &Path, rel: &str) {
+        for e in std::fs::read_dir(dir.join(rel)).unwrap() {
+            let e = e.unwrap();
+            let key = format!("{rel}{}", e.file_name().into_string().unwrap());
+            if e.file_type().unwrap().is_dir() {
+                up(s, dir, &format!("{key}/"));
+            } else {
+                s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
+            }
+        }
+    }
+    up(&s, &t.env.path("v2"), "");
+    s.put("bundles/b1.zip", b"not a bundle").unwrap();
+    assert!(s.size("log/sequence").unwrap().is_none());
+    let remote = format!("s3://{BUCKET}/v2r");
+    let d = t.run(&["archive", "prove", &remote, "b1.zip", "--out", "x.json"]);
+    let err = d.stderr();
+    assert_ne!(d.code(), 0, "{}", d.stdout());
+    assert!(
+        err.contains(&format!("{remote}/bundles/b1.zip")) && !err.contains("docseal-s3-archive-"),
+        "{err}"
+    );
+    assert!(!t.env.path("x.json").exists());
+}

@@ -515,7 +515,7 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
         }
         // An archive in object storage: read through a local copy (cli/s3archive.rs).
         let at = mirror.as_ref().map_or(arch.as_path(), |m| m.path());
-        let ev = super::s3archive::renamed(
+        let mut ev = super::s3archive::renamed(
             mirror.as_ref(),
             docseal::archive::evidence_for(at, &trust, &kept, &interest),
         )?;
@@ -523,6 +523,11 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
             let copies = ev.established.values().flatten().map(|c| c.copy.as_path());
             let known = ev.known.iter().filter_map(|k| k.file.as_deref());
             m.fetch_bundles(copies.chain(known))?;
+            // Reports name the archived bundles by the archive's s3:// location, never by the
+            // private copy (removed when the command ends).
+            for k in &mut ev.known {
+                k.label = m.rename(&k.label);
+            }
         }
         if !a.quiet {
             for n in &ev.notes {

@@ -38,6 +38,11 @@ pub struct Mirror {
 fn store_error(what: &str, e: StoreError) -> anyhow::Error {
     match e {
         StoreError::Invalid { what, problem } => Error::invalid(what, problem).into(),
+        // Only a listing fails so (an object absent is `None`): the bucket does not exist.
+        // No archive there, as for a prefix with no object (exit 2, not an I/O error).
+        e @ StoreError::NotFound { .. } => {
+            Error::invalid(what, format!("no archive there ({e})")).into()
+        }
         e => Error::io(what, std::io::Error::other(e.to_string())).into(),
     }
 }
@@ -175,6 +180,11 @@ impl Mirror {
                 problem: self.rename(&problem),
                 setting,
             },
+            // A bundle of the copy refused (`archive prove s3://... NAME` of a damaged one).
+            Error::Refused { path, summary } => Error::Refused {
+                path: PathBuf::from(self.rename(&path.display().to_string())),
+                summary: self.rename(&summary),
+            },
             e => e,
         }
     }
@@ -205,8 +215,8 @@ pub fn renamed<T>(
 }
 
 /// Copy the head `log/checkpoint` (read whole, in one request: it is replaced, never
-/// appended to); whether it exists. One larger than a note may be is copied as listed (the
-/// audit refuses it by its size).
+/// appended to); whether it exists. One larger than a note may be is not downloaded: a sparse
+/// stand-in one byte over its bound (the audit refuses it by its size).
 fn copy_head(s: &dyn Store, name: &str, dir: &Path) -> Result<bool> {
     let head = archive::tiles::CHECKPOINT_FILE;
     let backoff = store::Backoff::default();
@@ -242,7 +252,9 @@ struct Want {
 
 impl Want {
     fn takes(&self, key: &str) -> bool {
-        (self.bundles || !key.starts_with("bundles/") || self.one.as_deref() == Some(key))
+        // The copies an add left in `log/pending/` are bundles too: only the audit reads them.
+        let bundle = key.starts_with("bundles/") || key.starts_with("log/pending/");
+        (self.bundles || !bundle || self.one.as_deref() == Some(key))
             && (self.index || !key.starts_with("log/index/"))
     }
 }
@@ -298,6 +310,33 @@ fn copy_where(
     }
 }
 
+/// Most bytes a reader takes of the archive object `key` (more is refused by the size alone),
+/// `None` where a reader takes any size: a bundle (`bundles/`, `log/pending/`) and a v1 or
+/// v2 `log/entries`. Every other object (the head, checkpoints, cosignatures, timestamp
+/// tokens, and keys no reader reads, such as a hostile `log/junk`) is read whole by a bounded
+/// read of at most [`MAX_SMALL_OBJECT`] bytes, if at all.
+fn bound(key: &str) -> Option<u64> {
+    if key.starts_with("bundles/")
+        || key.starts_with("log/pending/")
+        || key == archive::ENTRIES_FILE
+    {
+        None
+    } else if key == archive::v3::SEQUENCE_FILE {
+        Some(archive::v3::MAX_SEQUENCE_BYTES)
+    } else if key.starts_with("log/index/") {
+        Some(archive::v3::MAX_INDEX_BYTES)
+    } else if key.starts_with("log/tile/") {
+        // An entry bundle: 256 entries, each a 2-byte length and a line; a hash tile less.
+        Some(256 * (2 + archive::MAX_ENTRY_LINE as u64))
+    } else {
+        Some(MAX_SMALL_OBJECT)
+    }
+}
+
+/// The bound of the other log objects: the largest is a timestamp token (64 KiB); the head
+/// and cosignatures are notes (32 KiB), checkpoint files 1 KiB.
+const MAX_SMALL_OBJECT: u64 = 64 << 10;
+
 /// Copy the object `key` (of `size` bytes) to `dir/key`.
 fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     // Keys from a listing are checked (no `..`, no empty component) before they are paths.
@@ -320,19 +359,11 @@ fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(parent).map_err(clash)?;
     }
     let mut out = std::fs::File::create(&dest).map_err(clash)?;
-    // A v3 log object larger than its bound is refused by its size, never read: a sparse file
+    // A log object larger than its bound is refused by its size, never read: a sparse file
     // one byte over the bound stands in for it (nothing downloaded, no disk used; the
     // finding is the same).
-    let bound = if key == archive::v3::SEQUENCE_FILE {
-        Some(archive::v3::MAX_SEQUENCE_BYTES)
-    } else if key.starts_with("log/index/") {
-        Some(archive::v3::MAX_INDEX_BYTES)
-    } else {
-        None
-    };
-    if bound.is_some_and(|b| size > b) {
-        out.set_len(bound.unwrap_or(size) + 1)
-            .map_err(|e| Error::io(&dest, e))?;
+    if let Some(b) = bound(key).filter(|b| size > *b) {
+        out.set_len(b + 1).map_err(|e| Error::io(&dest, e))?;
         return Ok(());
     }
     let mut r = RangeReader::new(s, key, size);
@@ -461,4 +492,116 @@ pub fn add(a: &ArchiveAddArgs, key: &SecretKey, time: Option<DateTime<Utc>>) -> 
         }
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use docseal::store::{LocalStore, Object, Page, PutIfMatch, PutNew, Version};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A store that counts the bytes read from it.
+    #[derive(Debug)]
+    struct Counting<'a>(&'a dyn Store, AtomicU64);
+
+    impl Store for Counting<'_> {
+        fn root(&self) -> String {
+            "s3://bucket/archive".into()
+        }
+        fn get(&self, key: &str, max: u64) -> store::Result<Option<Object>> {
+            let o = self.0.get(key, max)?;
+            let n = o.as_ref().map_or(0, |o| o.bytes.len() as u64);
+            self.1.fetch_add(n, Ordering::Relaxed);
+            Ok(o)
+        }
+        fn get_range(&self, key: &str, offset: u64, len: u64) -> store::Result<Vec<u8>> {
+            let b = self.0.get_range(key, offset, len)?;
+            self.1.fetch_add(b.len() as u64, Ordering::Relaxed);
+            Ok(b)
+        }
+        fn size(&self, key: &str) -> store::Result<Option<u64>> {
+            self.0.size(key)
+        }
+        fn put_new(&self, key: &str, bytes: &[u8]) -> store::Result<PutNew> {
+            self.0.put_new(key, bytes)
+        }
+        fn put_if_match(&self, k: &str, b: &[u8], v: &Version) -> store::Result<PutIfMatch> {
+            self.0.put_if_match(k, b, v)
+        }
+        fn put(&self, key: &str, bytes: &[u8]) -> store::Result<Version> {
+            self.0.put(key, bytes)
+        }
+        fn list(&self, p: &str, after: Option<&str>, max: usize) -> store::Result<Page> {
+            self.0.list(p, after, max)
+        }
+        fn delete(&self, key: &str) -> store::Result<()> {
+            self.0.delete(key)
+        }
+    }
+
+    /// Without bundles (proofs, `verify --archive`), the pending copies of bundles an add
+    /// left (`log/pending/`, bundles of any size, read by the audit alone) are not copied.
+    #[test]
+    fn attack_s3archive_copy_without_bundles_leaves_pending_copies_out() {
+        let w = |bundles| Want {
+            bundles,
+            index: false,
+            one: Some("bundles/b.zip".into()),
+        };
+        assert!(!w(false).takes("log/pending/huge.zip"));
+        assert!(!w(false).takes("bundles/huge.zip"));
+        assert!(w(false).takes("bundles/b.zip"));
+        assert!(w(false).takes("log/sequence"));
+        assert!(w(true).takes("log/pending/huge.zip"));
+    }
+
+    /// A hostile bucket's huge objects in the log (a head, a tile, a checkpoint, a key no
+    /// reader reads) are not downloaded into the private copy `verify --archive` and `audit`
+    /// make: a sparse stand-in one byte over the bound (the reader refuses it by its size);
+    /// bundles and a v2 `log/entries` are copied whole.
+    #[test]
+    fn attack_s3archive_copy_does_not_download_huge_log_objects() {
+        let src = tempfile::tempdir().unwrap();
+        let huge = 4u64 << 20;
+        let hostile = [
+            "log/checkpoint",
+            "log/junk",
+            "log/checkpoints/5",
+            "log/tile/0/000",
+            "log/cosignatures/5",
+        ];
+        let whole = ["log/entries", "bundles/b.zip", "log/pending/b.zip"];
+        for k in hostile.iter().chain(&whole) {
+            let p = src.path().join(k);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, vec![b'x'; huge as usize]).unwrap();
+        }
+        let local = LocalStore::new(src.path());
+        let s = Counting(&local, AtomicU64::new(0));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(copy_head(&s, "n", dir.path()).unwrap());
+        copy_where(&s, "n", dir.path(), "", |k| k != "log/checkpoint").unwrap();
+        for k in hostile {
+            let len = std::fs::metadata(dir.path().join(k)).unwrap().len();
+            assert!(len < 1 << 20 && len == bound(k).unwrap() + 1, "{k}: {len}");
+        }
+        for k in whole {
+            assert_eq!(
+                std::fs::read(dir.path().join(k)).unwrap().len() as u64,
+                huge
+            );
+        }
+        // Only the bundles and log/entries were read (the head: a bounded GET, refused).
+        let read = s.1.load(Ordering::Relaxed);
+        assert!(read <= 3 * huge + (64 << 10), "{read} bytes read");
+        // Every bounded object a reader takes fits its bound.
+        for b in [
+            archive::tiles::MAX_NOTE_FILE,
+            archive::MAX_CHECKPOINT_BYTES,
+            archive::MAX_SIGNATURE_BYTES,
+            64 << 10,
+        ] {
+            assert!(b <= MAX_SMALL_OBJECT);
+        }
+    }
 }

@@ -240,8 +240,14 @@ fn checkpoint(r: &dyn LogRead, at: Option<u64>, which: &str) -> Result<Signed> {
 
 /// The entry whose content digest is `content`, through the content index, and checked
 /// against the log: the entry bundle (or the tail of `log/sequence`) at its index must hold
-/// exactly that line (else the archive is damaged: refused). O(1) reads.
-fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> Result<Entry> {
+/// exactly that line (else the archive is damaged: refused). O(1) reads. The object that held
+/// it (an entry bundle, or `log/sequence`).
+fn entry_by_content(
+    r: &dyn LogRead,
+    which: &str,
+    content: &str,
+    from: &str,
+) -> Result<(Entry, String)> {
     let label = r.label();
     let damaged = |why: String| invalid(&label, format!("{why} ({AUDIT_HINT})"));
     let Some(p) = super::v3::content_index_path(content) else {
@@ -270,10 +276,14 @@ fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> 
         .ok_or_else(|| "missing".to_string())
         .and_then(|b| Sequence::parse(&b))
         .map_err(|why| damaged(format!("{SEQUENCE_FILE}: {why}")))?;
+    let mut at = SEQUENCE_FILE.to_string();
     let held = if e.index < seq.start {
         let mut t = Tiles::new(TileReads::new(r), seq.start);
         match t.entries(e.index / TILE_WIDTH, MAX_ENTRY_LINE) {
-            Ok(v) => v.get((e.index % TILE_WIDTH) as usize).cloned(),
+            Ok(v) => {
+                at = t.into_inner().read.pop().unwrap_or_default();
+                v.get((e.index % TILE_WIDTH) as usize).cloned()
+            }
             Err(err) => {
                 let why = tile_problem(err);
                 return Err(match t.into_inner().failed {
@@ -293,7 +303,7 @@ fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> 
             e.index
         )));
     }
-    Ok(e)
+    Ok((e, at))
 }
 
 /// The tiles under `log/` of the archive `r` reads, as [`Tiles`] reads them; the first error
@@ -302,16 +312,23 @@ fn entry_by_content(r: &dyn LogRead, which: &str, content: &str, from: &str) -> 
 struct TileReads<'a> {
     r: &'a dyn LogRead,
     failed: Option<Error>,
+    /// The tiles read, `log/<path>` (to name them when they do not give a signed root).
+    read: Vec<String>,
 }
 
 impl<'a> TileReads<'a> {
     fn new(r: &'a dyn LogRead) -> Self {
-        TileReads { r, failed: None }
+        TileReads {
+            r,
+            failed: None,
+            read: Vec::new(),
+        }
     }
 }
 
 impl TileRead for TileReads<'_> {
     fn read(&mut self, p: &str, max: usize) -> std::result::Result<Option<Vec<u8>>, String> {
+        self.read.push(format!("log/{p}"));
         self.r
             .read(&format!("log/{p}"), max as u64)
             .map_err(|e| match e {
@@ -348,8 +365,9 @@ fn tile_problem(e: TileError) -> String {
     }
 }
 
-/// The roots of these leaf ranges, from the tiles of the tree of `tree` entries.
-fn roots_of(r: &dyn LogRead, ranges: &[(u64, u64)], tree: u64) -> Result<Vec<Hash>> {
+/// The roots of these leaf ranges, from the tiles of the tree of `tree` entries, and the
+/// tiles read.
+fn roots_of(r: &dyn LogRead, ranges: &[(u64, u64)], tree: u64) -> Result<(Vec<Hash>, Vec<String>)> {
     let mut t = Tiles::new(TileReads::new(r), tree);
     let mut roots = Vec::with_capacity(ranges.len());
     for &(a, b) in ranges {
@@ -358,7 +376,20 @@ fn roots_of(r: &dyn LogRead, ranges: &[(u64, u64)], tree: u64) -> Result<Vec<Has
             Err(e) => return Err(tile_failed(t, e, &r.label())),
         }
     }
-    Ok(roots)
+    Ok((roots, t.into_inner().read))
+}
+
+/// The error when the path read from the tiles does not lead to a checkpoint's signed root:
+/// no proof code is wrong there, the archive is (a tile, an entry bundle or a checkpoint
+/// replaced by well-formed bytes); the objects read named.
+fn not_the_signed_root(label: &str, read: &[&str], cp: u64, err: impl std::fmt::Display) -> Error {
+    invalid(
+        label,
+        format!(
+            "{}: do not lead to the signed root of {CHECKPOINTS_DIR}/{cp} ({err}): one of them is replaced or damaged ({AUDIT_HINT})",
+            read.join(", ")
+        ),
+    )
 }
 
 /// The content digest a prove command is about (a bundle file, a bundle's name in the
@@ -409,7 +440,7 @@ pub(super) fn inclusion(
     let label = r.label();
     let s = checkpoint(r, at, "")?;
     let (content, from) = content_of(r, which, limits)?;
-    let e = entry_by_content(r, which, &content, &from)?;
+    let (e, held_in) = entry_by_content(r, which, &content, &from)?;
     let size = s.cp.size;
     if e.index >= size {
         return Err(invalid(
@@ -422,9 +453,12 @@ pub(super) fn inclusion(
     }
     let ranges = merkle::inclusion_ranges(e.index, size)
         .ok_or_else(|| invalid(&label, "the entry is outside the tree"))?;
-    let path = roots_of(r, &ranges, size)?;
-    merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &s.cp.root)
-        .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
+    let (path, read) = roots_of(r, &ranges, size)?;
+    merkle::verify_inclusion(e.index, size, &e.leaf_hash(), &path, &s.cp.root).map_err(|err| {
+        let mut objects = vec![held_in.as_str()];
+        objects.extend(read.iter().map(String::as_str));
+        not_the_signed_root(&label, &objects, size, err)
+    })?;
     Ok((e, path, s))
 }
 
@@ -457,9 +491,13 @@ pub(super) fn consistency(
     }
     let ranges = merkle::consistency_ranges(o.size, n.size)
         .ok_or_else(|| invalid(&label, "sizes outside the tree"))?;
-    let path = roots_of(r, &ranges, n.size)?;
-    merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &path)
-        .map_err(|err| invalid(&label, format!("internal check failed: {err}")))?;
+    let (path, read) = roots_of(r, &ranges, n.size)?;
+    merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &path).map_err(|err| {
+        let old_cp = format!("{CHECKPOINTS_DIR}/{}", o.size);
+        let mut objects = vec![old_cp.as_str()];
+        objects.extend(read.iter().map(String::as_str));
+        not_the_signed_root(&label, &objects, n.size, err)
+    })?;
     Ok((old, new, path))
 }
 
@@ -603,6 +641,40 @@ mod tests {
         for r in both {
             let e = latest_size(r).unwrap_err().to_string();
             assert!(e.contains("log/checkpoint") && e.contains("than"), "{e}");
+        }
+    }
+
+    /// A hash tile (or a checkpoint) replaced by well-formed bytes of the right size: the
+    /// path does not lead to the signed root. That is damage to the archive, named with the
+    /// objects read, not "internal check failed" (which tells of a bug and names nothing).
+    #[test]
+    fn attack_s3read_replaced_hash_tile_is_named_as_damage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = vector(Some(tmp.path()));
+        let store = LocalStore::new(&dir);
+        let (d, s) = (DirLog(&dir), StoreLog(&store));
+        let tile = dir.join("log/tile/0/000.p/3");
+        let len = std::fs::metadata(&tile).unwrap().len() as usize;
+        std::fs::write(&tile, vec![7u8; len]).unwrap();
+        for r in [&d as &dyn LogRead, &s] {
+            let e = inclusion(r, &content(1), None, &Limits::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !e.contains("internal")
+                    && e.contains("log/tile/0/000.p/3")
+                    && e.contains("log/tile/entries/000.p/3, log/tile/0/000.p/3")
+                    && e.contains("signed root of log/checkpoints/3")
+                    && e.contains(AUDIT_HINT),
+                "{e}"
+            );
+            let e = consistency(r, 1, None).unwrap_err().to_string();
+            assert!(
+                !e.contains("internal")
+                    && e.contains("log/checkpoints/1, log/tile/0/000.p/3")
+                    && e.contains(AUDIT_HINT),
+                "{e}"
+            );
         }
     }
 }
