@@ -597,3 +597,88 @@ fn attack_s3read_verify_archive_names_archived_bundles_by_s3() {
         );
     }
 }
+
+/// An audit in place of a v3 archive whose last add was killed after it sequenced its entry
+/// (the bundle still in `log/pending/`): the pending copy is copied with the log and checked,
+/// so the findings are those of an audit of a full copy (the entry interrupted, not its
+/// bundle gone).
+#[test]
+fn issue17_audit_in_place_checks_the_pending_copies_of_an_interrupted_add() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..2 {
+        env.pack_text(
+            &format!("Pending article {i}.\n"),
+            &format!("Q{i}"),
+            "2026-11-30T12:00:00Z",
+            &key,
+            &format!("q{i}.zip"),
+            &[],
+        );
+    }
+    let loc = "s3://docseal-pending/a";
+    let cmd = |args: &[&str]| {
+        let mut c = env.cmd().args(args);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        c
+    };
+    let k = key.to_str().unwrap();
+    cmd(&["archive", "add", loc, "q0.zip", "--key", k]).ok();
+    let killed = cmd(&["archive", "add", loc, "q1.zip", "--key", k])
+        .env(docseal::archive::CRASH_HOOK, "store-appended")
+        .run();
+    assert_ne!(killed.code(), 0);
+    let s = w.store("docseal-pending", "a");
+    assert!(s.size("log/pending/q1.zip").unwrap().is_some());
+    assert!(s.size("bundles/q1.zip").unwrap().is_none());
+    let p = public.to_str().unwrap();
+    let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
+    let copy = env.path("copy");
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in &page.items {
+            let dest = copy.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    let local = env
+        .cmd()
+        .args(["archive", "audit", "copy", "--json", "--trust", p])
+        .run();
+    assert_eq!(remote.code(), local.code(), "{}", remote.stdout());
+    let findings = |out: &str| -> Vec<(String, String, String)> {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                    f["path"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let got = findings(&remote.stdout());
+    assert_eq!(got, findings(&local.stdout()));
+    assert!(
+        got.iter()
+            .any(|f| f.0 == "log.interrupted" && f.2 == "log/pending/q1.zip"),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|f| f.0 == "archive.bundle_removed"),
+        "{got:?}"
+    );
+}

@@ -67,17 +67,35 @@ impl Mirror {
         index: bool,
         bundle: Option<&str>,
     ) -> Result<Option<Mirror>> {
+        let want = Want {
+            bundles,
+            index,
+            pending: bundles,
+            one: bundle.map(|n| format!("bundles/{n}")),
+        };
+        Mirror::of_want(path, want)
+    }
+
+    /// The copy an audit reads: the log with its index and the pending copies an interrupted
+    /// add left (`log/pending/`, which the audit checks), and `bundles/` only if `bundles`
+    /// (an audit of a v3 archive reads them from the store in place).
+    pub fn for_audit(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
+        let want = Want {
+            bundles,
+            index: true,
+            pending: true,
+            one: None,
+        };
+        Mirror::of_want(path, want)
+    }
+
+    fn of_want(path: &Path, want: Want) -> Result<Option<Mirror>> {
         if !store::is_s3(path) {
             return Ok(None);
         }
         let name = store::safe_display(path);
         let loc = Location::parse(path).map_err(|e| store_error(&name, e))?;
         let s = loc.open().map_err(|e| store_error(&name, e))?;
-        let want = Want {
-            bundles,
-            index,
-            one: bundle.map(|n| format!("bundles/{n}")),
-        };
         // A consistent copy of a live archive: the log's sequencing point is read before and
         // after the copy, the head (`log/checkpoint`) before the listing, the log copied before
         // `bundles/`. If nothing was sequenced meanwhile, what changed is the completion of the
@@ -246,6 +264,8 @@ const COPY_ATTEMPTS: usize = 5;
 struct Want {
     bundles: bool,
     index: bool,
+    /// The pending copies of bundles an interrupted add left (`log/pending/`).
+    pending: bool,
     /// One bundle taken even without `bundles`.
     one: Option<String>,
 }
@@ -253,8 +273,10 @@ struct Want {
 impl Want {
     fn takes(&self, key: &str) -> bool {
         // The copies an add left in `log/pending/` are bundles too: only the audit reads them.
-        let bundle = key.starts_with("bundles/") || key.starts_with("log/pending/");
-        (self.bundles || !bundle || self.one.as_deref() == Some(key))
+        if key.starts_with("log/pending/") {
+            return self.pending;
+        }
+        (self.bundles || !key.starts_with("bundles/") || self.one.as_deref() == Some(key))
             && (self.index || !key.starts_with("log/index/"))
     }
 }
@@ -546,6 +568,7 @@ mod tests {
         let w = |bundles| Want {
             bundles,
             index: false,
+            pending: bundles,
             one: Some("bundles/b.zip".into()),
         };
         assert!(!w(false).takes("log/pending/huge.zip"));
@@ -553,6 +576,16 @@ mod tests {
         assert!(w(false).takes("bundles/b.zip"));
         assert!(w(false).takes("log/sequence"));
         assert!(w(true).takes("log/pending/huge.zip"));
+        // The audit of a v3 archive (bundles read in place) still checks the pending copies.
+        let audit = Want {
+            bundles: false,
+            index: true,
+            pending: true,
+            one: None,
+        };
+        assert!(audit.takes("log/pending/b.zip"));
+        assert!(!audit.takes("bundles/b.zip"));
+        assert!(audit.takes("log/index/name/ab/cd/x"));
     }
 
     /// A hostile bucket's huge objects in the log (a head, a tile, a checkpoint, a key no
