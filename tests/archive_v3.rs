@@ -790,31 +790,13 @@ fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {
     assert!(kib < 64 * 1024, "audit: peak RSS {kib} KiB");
 }
 
-/// Upload every file under `dir/rel` to `s`, keyed by its path relative to `dir`.
-fn upload(s: &dyn docseal::store::Store, dir: &Path, rel: &str) {
-    for e in std::fs::read_dir(dir.join(rel)).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().into_string().unwrap();
-        let key = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        if e.file_type().unwrap().is_dir() {
-            upload(s, dir, &key);
-        } else {
-            s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
-        }
-    }
-}
-
 #[test]
 fn issue17_migrate_to_v3_in_a_bucket_gives_the_v3_vector_and_reads_as_on_disk() {
     use docseal::store::Store;
     let Some(w) = weed::Weed::start() else { return };
     let env = Env::new();
     let s = w.store("docseal-v3", "m1");
-    upload(&s, &repo("tests/vectors/log-v2/archive"), "");
+    weed::upload(&s, &repo("tests/vectors/log-v2/archive"));
     let run = |args: &[&str]| {
         let mut c = env.cmd().args(args);
         for (k, v) in w.env() {
@@ -875,7 +857,7 @@ fn issue17_migrate_to_v3_in_a_bucket_gives_the_v3_vector_and_reads_as_on_disk() 
     );
     // A damaged v2 log in a bucket: refused, nothing written.
     let s2 = w.store("docseal-v3", "m2");
-    upload(&s2, &repo("tests/vectors/log-v2/archive"), "");
+    weed::upload(&s2, &repo("tests/vectors/log-v2/archive"));
     let e = std::fs::read_to_string(repo("tests/vectors/log-v2/archive/log/entries")).unwrap();
     s2.put("log/entries", e.replace("bundle-1", "bundle-6").as_bytes())
         .unwrap();
@@ -1087,7 +1069,7 @@ fn attack_s3_mirror_of_a_key_that_is_also_a_prefix_is_refused_by_its_key() {
     let Some(w) = weed::Weed::start() else { return };
     let env = Env::new();
     let s = w.store("docseal-v3", "clash");
-    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    weed::upload(&s, &repo("tests/vectors/log-v3/archive"));
     let obj = name_path("bundle-1.zip");
     let dir = &obj[..obj.rfind('/').unwrap()];
     s.put(dir, b"junk\n").unwrap();
@@ -1143,7 +1125,7 @@ fn attack_s3_verify_archive_and_prove_consistency_do_not_copy_the_index() {
     let env = Env::new();
     let (rp, ap, _, v3) = real_archive(&env);
     let s = w.store("docseal-v3", "noindex");
-    upload(&s, &v3, "");
+    weed::upload(&s, &v3);
     let any = s.list("log/index/name/", None, 1).unwrap().items[0]
         .key
         .clone();
@@ -1217,7 +1199,7 @@ fn attack_s3_oversized_v3_objects_are_not_downloaded_into_the_copy() {
     let Some(w) = weed::Weed::start() else { return };
     let env = Env::new();
     let s = w.store("docseal-v3", "huge");
-    upload(&s, &repo("tests/vectors/log-v3/archive"), "");
+    weed::upload(&s, &repo("tests/vectors/log-v3/archive"));
     let obj = name_path("bundle-1.zip");
     s.put(&obj, &vec![b'x'; 1 << 20]).unwrap();
     let key = repo("tests/vectors/log-v1/archive-key.pub");
@@ -1249,7 +1231,7 @@ fn attack_s3_prove_by_the_bundles_name_in_the_archive() {
     let env = Env::new();
     let (_, _, _, v3) = real_archive(&env);
     let s = w.store("docseal-v3", "byname");
-    upload(&s, &v3, "");
+    weed::upload(&s, &v3);
     let run = |args: &[&str]| {
         let mut c = env.cmd().args(args);
         for (k, v) in w.env() {

@@ -8,25 +8,6 @@ use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;
-use std::path::Path;
-
-/// Upload every file under `dir` to `s`, keyed by its path relative to `dir`.
-fn upload(s: &dyn Store, dir: &Path, rel: &str) {
-    for e in std::fs::read_dir(dir.join(rel)).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().into_string().unwrap();
-        let key = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        if e.file_type().unwrap().is_dir() {
-            upload(s, dir, &key);
-        } else {
-            s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
-        }
-    }
-}
 
 struct Setup {
     w: weed::Weed,
@@ -71,7 +52,7 @@ fn setup() -> Option<Setup> {
             .arg(&key)
             .ok();
     }
-    upload(&w.store("docseal-arch", "a1"), &env.path("arch"), "");
+    weed::upload(&w.store("docseal-arch", "a1"), &env.path("arch"));
     Some(Setup { w, env, public })
 }
 
@@ -413,23 +394,7 @@ fn issue17_audit_of_a_v3_bucket_reads_the_bundles_in_place() {
     let got = findings(&remote.stdout());
     // The same archive on a disk (every object but the one a file system cannot hold).
     let copy = env.path("copy");
-    let mut after: Option<String> = None;
-    loop {
-        let page = s.list("", after.as_deref(), 1000).unwrap();
-        for item in &page.items {
-            if item.key == "bundles/zz/x" {
-                continue;
-            }
-            let dest = copy.join(&item.key);
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            let o = s.get(&item.key, 1 << 30).unwrap().unwrap();
-            std::fs::write(dest, o.bytes).unwrap();
-        }
-        match page.items.last() {
-            Some(l) if page.more => after = Some(l.key.clone()),
-            _ => break,
-        }
-    }
+    weed::download(&s, &copy, |k| k != "bundles/zz/x");
     let local = env
         .cmd()
         .args(["archive", "audit", "copy", "--json", "--trust", p])
@@ -486,19 +451,7 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
     let s = w.store("docseal-meanwhile", "a");
     // The log as an audit reads it first: every object but bundles/.
     let copy = env.path("copy");
-    let mut after: Option<String> = None;
-    loop {
-        let page = s.list("", after.as_deref(), 1000).unwrap();
-        for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
-            let dest = copy.join(&item.key);
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
-        }
-        match page.items.last() {
-            Some(l) if page.more => after = Some(l.key.clone()),
-            _ => break,
-        }
-    }
+    weed::download(&s, &copy, |k| !k.starts_with("bundles/"));
     // Then an add, and a bundle planted without one.
     add("m2.zip");
     let m0 = s.get("bundles/m0.zip", 1 << 20).unwrap().unwrap().bytes;
@@ -637,19 +590,7 @@ fn issue17_audit_in_place_checks_the_pending_copies_of_an_interrupted_add() {
     let p = public.to_str().unwrap();
     let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
     let copy = env.path("copy");
-    let mut after: Option<String> = None;
-    loop {
-        let page = s.list("", after.as_deref(), 1000).unwrap();
-        for item in &page.items {
-            let dest = copy.join(&item.key);
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
-        }
-        match page.items.last() {
-            Some(l) if page.more => after = Some(l.key.clone()),
-            _ => break,
-        }
-    }
+    weed::download(&s, &copy, |_| true);
     let local = env
         .cmd()
         .args(["archive", "audit", "copy", "--json", "--trust", p])

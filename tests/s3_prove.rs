@@ -89,24 +89,6 @@ impl T {
     }
 }
 
-/// Every object of `s` written under `dir` (the archive as a local directory).
-fn download(s: &dyn Store, dir: &Path) {
-    let mut after: Option<String> = None;
-    loop {
-        let p = s.list("", after.as_deref(), 1000).unwrap();
-        for i in &p.items {
-            let o = s.get(&i.key, 1 << 30).unwrap().unwrap();
-            let dest = dir.join(&i.key);
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::write(dest, o.bytes).unwrap();
-        }
-        match p.items.last() {
-            Some(l) if p.more => after = Some(l.key.clone()),
-            _ => break,
-        }
-    }
-}
-
 /// The content digest of the entry an inclusion proof file is about.
 fn content_of_proof(path: &Path) -> String {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -123,7 +105,7 @@ fn content_of_proof(path: &Path) -> String {
 fn issue17_prove_on_a_v3_bucket_equals_the_proof_from_a_local_copy() {
     let Some(t) = T::start() else { return };
     let s = t.v3_archive("a1");
-    download(&s, &t.env.path("copy"));
+    weed::download(&s, &t.env.path("copy"), |_| true);
     let remote = format!("s3://{BUCKET}/a1");
     // The digest of b2's content, from a proof made locally by its file.
     t.run(&["archive", "prove", "copy", "in/b2.zip", "--out", "d.json"]);
@@ -441,7 +423,7 @@ fn attack_s3_prove_on_a_hostile_v3_bucket_is_refused_clearly() {
         assert_eq!(d.code(), 0, "{}", d.stderr());
         assert!(d.stdout().contains("as of checkpoint 3"), "{}", d.stdout());
         let copy = t.env.path("copy-h");
-        download(&s, &copy);
+        weed::download(&s, &copy, |_| true);
         t.run(&[
             "archive",
             "prove",
@@ -487,28 +469,7 @@ fn issue17_prove_on_a_v2_bucket_still_proves_through_a_copy() {
             .ok();
     }
     let s = t.w.store(BUCKET, "v2");
-    let mut files = Vec::new();
-    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(dir.join(rel)).unwrap() {
-            let e = e.unwrap();
-            let name = e.file_name().into_string().unwrap();
-            let key = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            if e.file_type().unwrap().is_dir() {
-                walk(dir, &key, out);
-            } else {
-                out.push(key);
-            }
-        }
-    }
-    walk(&t.env.path("v2"), "", &mut files);
-    for f in &files {
-        s.put(f, &std::fs::read(t.env.path("v2").join(f)).unwrap())
-            .unwrap();
-    }
+    weed::upload(&s, &t.env.path("v2"));
     assert!(s.size("log/entries").unwrap().is_some());
     assert!(s.size("log/sequence").unwrap().is_none());
     let remote = format!("s3://{BUCKET}/v2");

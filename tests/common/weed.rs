@@ -274,3 +274,43 @@ impl Drop for Weed {
         self.kill();
     }
 }
+
+/// Upload every file under `dir` to `s`, keyed by its path relative to `dir` (an archive on a
+/// disk put into a bucket as it is).
+pub fn upload(s: &dyn docseal::store::Store, dir: &Path) {
+    fn walk(s: &dyn docseal::store::Store, dir: &Path, rel: &str) {
+        for e in std::fs::read_dir(dir.join(rel)).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            let key = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if e.file_type().unwrap().is_dir() {
+                walk(s, dir, &key);
+            } else {
+                s.put(&key, &std::fs::read(e.path()).unwrap()).unwrap();
+            }
+        }
+    }
+    walk(s, dir, "");
+}
+
+/// Download every object of `s` whose key `take`s into `dir`, keys as relative paths (a bucket's
+/// archive as it would be on a disk).
+pub fn download(s: &dyn docseal::store::Store, dir: &Path, take: impl Fn(&str) -> bool) {
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in page.items.iter().filter(|i| take(&i.key)) {
+            let dest = dir.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+}
