@@ -533,3 +533,73 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
         )]
     );
 }
+
+/// Attack (issue 17, audit in place): an add places its bundles in `bundles/` before it writes
+/// their index objects (tiles first). An audit in place whose log was read before that add
+/// sequenced, listing `bundles/` in between (the add here stopped there for good: a crash at
+/// `store-tiled`, the same state as an add still writing its tiles), must not call the
+/// add's bundle unlisted: `log/sequence` holds its entry.
+#[test]
+fn attack_s3audit_bundle_placed_before_its_index_is_not_unlisted() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..3 {
+        env.pack_text(
+            &format!("Placed article {i}.\n"),
+            &format!("Q{i}"),
+            "2026-11-30T12:00:00Z",
+            &key,
+            &format!("q{i}.zip"),
+            &[],
+        );
+    }
+    let loc = "s3://docseal-placed/a";
+    let add = |b: &str, crash: Option<&str>| {
+        let mut c = env
+            .cmd()
+            .args(["archive", "add", loc, b, "--key"])
+            .arg(&key);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        if let Some(step) = crash {
+            c = c.env("DOCSEAL_TEST_ARCHIVE_CRASH", step);
+        }
+        c.run()
+    };
+    add("q0.zip", None);
+    add("q1.zip", None);
+    let s = w.store("docseal-placed", "a");
+    let copy = env.path("copy");
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
+            let dest = copy.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    let crashed = add("q2.zip", Some("store-tiled"));
+    assert_ne!(crashed.code(), 0);
+    assert!(s.size("bundles/q2.zip").unwrap().is_some(), "placed");
+    let npath = docseal::archive::v3::name_index_path("q2.zip");
+    assert!(s.size(&npath).unwrap().is_none(), "not indexed yet");
+    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    let r = docseal::archive::audit_with_store_bundles(
+        &copy,
+        &trust,
+        &[],
+        &docseal::Limits::default(),
+        &docseal::archive::tiles::WitnessPolicy::default(),
+        &s,
+    )
+    .unwrap();
+    assert_eq!(r.entries, 2);
+    assert!(r.ok, "{:?}", r.findings);
+}

@@ -706,7 +706,28 @@ fn unlisted_in_store(
     if unlisted.is_empty() {
         return Ok(());
     }
+    // An add places its bundles in `bundles/` before it writes their index objects, and its
+    // entries leave `log/sequence`'s tail only once both are written: the sequence, read after
+    // the listing that found the bundle, holds its entry, or else its name index object does.
+    let tail: Vec<(String, u64)> = match store::retry(&backoff, || {
+        s.get(v3::SEQUENCE_FILE, v3::MAX_SEQUENCE_BYTES)
+    }) {
+        Ok(Some(o)) => v3::Sequence::parse(&o.bytes)
+            .map(|q| {
+                q.tail
+                    .iter()
+                    .map(|e| (name_key(&e.name), e.index))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Ok(None) | Err(StoreError::TooLarge { .. }) | Err(StoreError::Invalid { .. }) => Vec::new(),
+        Err(err) => return Err(super::store_common::store_error(err)),
+    };
     let logged_since = |name: &str| -> Result<bool> {
+        let k = name_key(name);
+        if tail.iter().any(|(t, i)| *i >= n && *t == k) {
+            return Ok(true);
+        }
         let key = v3::name_index_path(name);
         let got = store::retry(&backoff, || s.get(&key, v3::MAX_INDEX_BYTES));
         Ok(match got {
