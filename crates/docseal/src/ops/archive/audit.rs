@@ -4,7 +4,7 @@
 use super::*;
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding, Severity};
-use crate::format::store::{self, RangeReader, Store, StoreError};
+use crate::format::store::{self, Store, StoreError};
 use crate::format::zip::Limits;
 use crate::ops::verify::{self, Options};
 use crate::profile::metadata::format_sealed;
@@ -459,8 +459,25 @@ impl<'a> BundleCheck<'a> {
                 Ok(())
             }
             Some(len) => {
-                let mut r = RangeReader::new(s, &at, len);
-                self.check_bundle(e, at, &label, &mut r, len)
+                let key = at.clone();
+                let mut r = Pinned::new(s, &key, len);
+                let checked = self.check_bundle(e, at, &label, &mut r, len);
+                // Both passes saw one object of the size first read, and it still has that
+                // size (a bundle is never replaced by an add: anything else is damage).
+                let now = store::retry(&store::Backoff::default(), || s.size(&key))
+                    .map_err(super::store_common::store_error)?;
+                if r.changed || now != Some(len) {
+                    self.f.push(Finding::at(
+                        Code::ArchiveBundleReplaced,
+                        &key,
+                        format!(
+                            "log entry {}: the object changed while the audit read it (replaced in the bucket)",
+                            e.index
+                        ),
+                    ));
+                    return Ok(());
+                }
+                checked
             }
         }
     }
@@ -533,6 +550,87 @@ impl<'a> BundleCheck<'a> {
             self.f.push(Finding::at(Code::LogEntryAltered, &at, why));
         }
         Ok(())
+    }
+}
+
+/// A store object read as a file by an audit's two passes over it (its digest, then its
+/// verification), in chunks of [`store::RANGE_CHUNK`]: each chunk's SHA-256 is kept from its
+/// first read and checked at every later one, so that both passes read the same bytes (an
+/// object replaced between them is `changed`, never a digest of one version and a
+/// verification of another). Memory: one chunk, and 40 bytes for each chunk read.
+struct Pinned<'a> {
+    s: &'a dyn Store,
+    key: &'a str,
+    len: u64,
+    pos: u64,
+    buf: Vec<u8>,
+    /// The chunk in `buf`.
+    at: Option<u64>,
+    seen: HashMap<u64, [u8; 32]>,
+    changed: bool,
+}
+
+impl<'a> Pinned<'a> {
+    fn new(s: &'a dyn Store, key: &'a str, len: u64) -> Self {
+        Pinned {
+            s,
+            key,
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            at: None,
+            seen: HashMap::new(),
+            changed: false,
+        }
+    }
+}
+
+impl std::io::Read for Pinned<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::{Digest, Sha256};
+        if out.is_empty() || self.pos >= self.len {
+            return Ok(0);
+        }
+        let c = self.pos / store::RANGE_CHUNK;
+        if self.at != Some(c) {
+            let from = c * store::RANGE_CHUNK;
+            let want = store::RANGE_CHUNK.min(self.len - from);
+            let bytes = store::retry(&store::Backoff::default(), || {
+                self.s.get_range(self.key, from, want)
+            })
+            .map_err(std::io::Error::other)?;
+            let h: [u8; 32] = Sha256::digest(&bytes).into();
+            if bytes.len() as u64 != want || *self.seen.entry(c).or_insert(h) != h {
+                self.changed = true;
+                return Err(std::io::Error::other(format!(
+                    "{}/{}: changed while it was read",
+                    self.s.root(),
+                    self.key
+                )));
+            }
+            self.buf = bytes;
+            self.at = Some(c);
+        }
+        let start = (self.pos - c * store::RANGE_CHUNK) as usize;
+        let n = out.len().min(self.buf.len() - start);
+        out[..n].copy_from_slice(&self.buf[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Pinned<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let t = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        self.pos = t;
+        Ok(t)
     }
 }
 
