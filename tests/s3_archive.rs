@@ -770,3 +770,62 @@ fn attack_s3audit_bundle_grown_after_its_size_was_read() {
         .any(|f| f.code.as_str() == "archive.bundle_replaced"
             && f.path.as_deref() == Some("bundles/c0.zip")));
 }
+
+/// Attack (issue 17, audit in place): the storage fails under the verification pass of a
+/// bundle (after the digest pass read it whole). The audit fails with an error naming the
+/// `s3://` object (exit 4), not a finding that calls a sound bundle invalid; a bundle removed
+/// between its size and its reads is gone from the archive.
+#[test]
+fn attack_s3audit_storage_failing_mid_bundle_is_an_error_not_a_finding() {
+    let Some((w, _env, copy, trust, _)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    struct Down(std::sync::atomic::AtomicU32);
+    impl common::store_hooks::Hooks for Down {
+        fn get_range(
+            &self,
+            inner: &dyn Store,
+            key: &str,
+            offset: u64,
+            len: u64,
+        ) -> docseal::store::Result<Vec<u8>> {
+            // The digest pass reads it in two ranges (1.5 MiB); the verification's reads
+            // fail.
+            if key != "bundles/c0.zip" {
+                return inner.get_range(key, offset, len);
+            }
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
+                return Err(docseal::store::StoreError::Unavailable {
+                    what: format!("{}/{key}", inner.root()),
+                    detail: "connection refused".into(),
+                    retryable: false,
+                });
+            }
+            inner.get_range(key, offset, len)
+        }
+    }
+    let h = common::store_hooks::Hooked::new(&s, Down(Default::default()));
+    let lim = docseal::Limits::default();
+    let wp = docseal::archive::tiles::WitnessPolicy::default();
+    let r = docseal::archive::audit_with_store_bundles(&copy, &trust, &[], &lim, &wp, &h);
+    let e = match r {
+        Ok(a) => panic!("an audit despite the failure: {:?}", a.findings),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("s3://docseal-pinned/a/bundles/c0.zip") && e.contains("connection refused"),
+        "{e}"
+    );
+    // Removed after its size was read: gone.
+    let r = audit_meddled(&s, &copy, &trust, |inner, n, _| {
+        if n == 0 {
+            inner.delete("bundles/c0.zip").unwrap();
+        }
+    });
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "archive.bundle_removed"
+            && f.path.as_deref() == Some("bundles/c0.zip")));
+}

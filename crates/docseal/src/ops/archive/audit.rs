@@ -462,6 +462,17 @@ impl<'a> BundleCheck<'a> {
                 let key = at.clone();
                 let mut r = Pinned::new(s, &key, len);
                 let checked = self.check_bundle(e, at, &label, &mut r, len);
+                // The store failed under a read (the verification would call the bundle
+                // invalid): an error of the audit, naming the object, not a finding.
+                match r.failed.take() {
+                    // Removed since its size was read: gone, as if listed a moment later.
+                    Some(StoreError::NotFound { .. }) => {
+                        self.gone(e, &key);
+                        return Ok(());
+                    }
+                    Some(err) => return Err(super::store_common::store_error(err)),
+                    None => {}
+                }
                 // Both passes saw one object of the size first read, and it still has that
                 // size (a bundle is never replaced by an add: anything else is damage).
                 let now = store::retry(&store::Backoff::default(), || s.size(&key))
@@ -568,6 +579,8 @@ struct Pinned<'a> {
     at: Option<u64>,
     seen: HashMap<u64, [u8; 32]>,
     changed: bool,
+    /// The store's error under a read, if any.
+    failed: Option<StoreError>,
 }
 
 impl<'a> Pinned<'a> {
@@ -581,6 +594,7 @@ impl<'a> Pinned<'a> {
             at: None,
             seen: HashMap::new(),
             changed: false,
+            failed: None,
         }
     }
 }
@@ -595,10 +609,16 @@ impl std::io::Read for Pinned<'_> {
         if self.at != Some(c) {
             let from = c * store::RANGE_CHUNK;
             let want = store::RANGE_CHUNK.min(self.len - from);
-            let bytes = store::retry(&store::Backoff::default(), || {
+            let bytes = match store::retry(&store::Backoff::default(), || {
                 self.s.get_range(self.key, from, want)
-            })
-            .map_err(std::io::Error::other)?;
+            }) {
+                Ok(b) => b,
+                Err(e) => {
+                    let err = std::io::Error::other(e.to_string());
+                    self.failed = Some(e);
+                    return Err(err);
+                }
+            };
             let h: [u8; 32] = Sha256::digest(&bytes).into();
             if bytes.len() as u64 != want || *self.seen.entry(c).or_insert(h) != h {
                 self.changed = true;
