@@ -829,3 +829,22 @@ fn attack_s3audit_storage_failing_mid_bundle_is_an_error_not_a_finding() {
         .any(|f| f.code.as_str() == "archive.bundle_removed"
             && f.path.as_deref() == Some("bundles/c0.zip")));
 }
+
+/// Attack (issue 17, audit in place): an object planted under `bundles/` with the name of a
+/// local add's temporary file. An add on a bucket never writes nor removes one, so it is not
+/// "removed by the next add" (a warning, exit 0): it is unlisted.
+#[test]
+fn attack_s3audit_temp_named_object_in_a_bucket_is_unlisted() {
+    let Some((w, _env, copy, trust, other)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    s.put("bundles/.docseal-hidden.tmp", &other).unwrap();
+    let r = audit_meddled(&s, &copy, &trust, |_, _, _| {});
+    assert!(!r.ok, "{:?}", r.findings);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "archive.bundle_unlisted"
+            && f.path.as_deref() == Some("bundles/.docseal-hidden.tmp")));
+}

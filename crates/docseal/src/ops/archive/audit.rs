@@ -861,14 +861,13 @@ fn unlisted_in_store(
             return Ok(());
         }
         if is_temp_name(name) {
-            f.push(
-                Finding::at(
-                    Code::LogInterrupted,
-                    at,
-                    "a temporary file of an interrupted add (the next add removes it)",
-                )
-                .warning(),
-            );
+            // An add on a store writes no temporary object and removes none: planted, or a
+            // local archive's leftover uploaded with it. Either way no add removes it.
+            f.push(Finding::at(
+                Code::ArchiveBundleUnlisted,
+                at,
+                "named like a temporary file of an interrupted local add, but in a bucket, where no add writes or removes one: in the archive but not in its log (remove it by hand)",
+            ));
         } else if !logged_since(name)? {
             f.push(Finding::at(
                 Code::ArchiveBundleUnlisted,
