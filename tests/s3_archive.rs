@@ -8,6 +8,7 @@ use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;
+use std::path::Path;
 
 struct Setup {
     w: weed::Weed,
@@ -468,13 +469,14 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
     )
     .unwrap();
     assert_eq!(r.entries, 2);
-    // What the bundles cost: a HEAD and one ranged GET each (a bundle under one range read is
-    // read once for its digest and its verification), two listings of bundles/ (one page
-    // each here), and the name index object of each listed bundle the log read does not name.
+    // What the bundles cost: a HEAD before and after, and one ranged GET each (a bundle under
+    // one range read is read once for its digest and its verification), two listings of
+    // bundles/ (one page each here), `log/sequence` once (its tail holds m2, logged after the
+    // log was read), and the name index object of a listed bundle neither names (planted).
     let requests = counted.hooks.requests();
     eprintln!("audit in place, 2 entries, 4 objects in bundles/: {requests:?}");
     let kinds = counted.hooks.by_kind();
-    assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(2), "{requests:?}");
+    assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(4), "{requests:?}");
     assert_eq!(kinds.get("LIST").map(|k| k.0), Some(2), "{requests:?}");
     assert_eq!(kinds.get("GET").map(|k| k.0), Some(4), "{requests:?}");
     assert_eq!(kinds.len(), 3, "{requests:?}");
@@ -622,4 +624,319 @@ fn issue17_audit_in_place_checks_the_pending_copies_of_an_interrupted_add() {
         !got.iter().any(|f| f.0 == "archive.bundle_removed"),
         "{got:?}"
     );
+}
+
+/// Attack (issue 17, audit in place): an add places its bundles in `bundles/` before it writes
+/// their index objects (tiles first). An audit in place whose log was read before that add
+/// sequenced, listing `bundles/` in between (the add here stopped there for good: a crash at
+/// `store-tiled`, the same state as an add still writing its tiles), must not call the
+/// add's bundle unlisted: `log/sequence` holds its entry.
+#[test]
+fn attack_s3audit_bundle_placed_before_its_index_is_not_unlisted() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    for i in 0..3 {
+        env.pack_text(
+            &format!("Placed article {i}.\n"),
+            &format!("Q{i}"),
+            "2026-11-30T12:00:00Z",
+            &key,
+            &format!("q{i}.zip"),
+            &[],
+        );
+    }
+    let loc = "s3://docseal-placed/a";
+    let add = |b: &str, crash: Option<&str>| {
+        let mut c = env
+            .cmd()
+            .args(["archive", "add", loc, b, "--key"])
+            .arg(&key);
+        for (k, v) in w.env() {
+            c = c.env(&k, &v);
+        }
+        if let Some(step) = crash {
+            c = c.env("DOCSEAL_TEST_ARCHIVE_CRASH", step);
+        }
+        c.run()
+    };
+    add("q0.zip", None);
+    add("q1.zip", None);
+    let s = w.store("docseal-placed", "a");
+    let copy = env.path("copy");
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list("", after.as_deref(), 1000).unwrap();
+        for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
+            let dest = copy.join(&item.key);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+        }
+        match page.items.last() {
+            Some(l) if page.more => after = Some(l.key.clone()),
+            _ => break,
+        }
+    }
+    let crashed = add("q2.zip", Some("store-tiled"));
+    assert_ne!(crashed.code(), 0);
+    assert!(s.size("bundles/q2.zip").unwrap().is_some(), "placed");
+    let npath = docseal::archive::v3::name_index_path("q2.zip");
+    assert!(s.size(&npath).unwrap().is_none(), "not indexed yet");
+    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    let r = docseal::archive::audit_with_store_bundles(
+        &copy,
+        &trust,
+        &[],
+        &docseal::Limits::default(),
+        &docseal::archive::tiles::WitnessPolicy::default(),
+        &s,
+    )
+    .unwrap();
+    assert_eq!(r.entries, 2);
+    assert!(r.ok, "{:?}", r.findings);
+}
+
+/// A v3 archive in a bucket whose one bundle (`c0.zip`, co-signed by `x` after `k` sealed it)
+/// was added; the log copied as an audit in place reads it first. Returns the store's weed,
+/// the env, the copy, the trust and the same bundle co-signed by `y` instead (same size,
+/// valid, same identity and content: another file).
+fn cosigned_archive() -> Option<(weed::Weed, Env, std::path::PathBuf, docseal::Trust, Vec<u8>)> {
+    let w = weed::Weed::start()?;
+    let env = Env::new();
+    let (key, public) = env.keygen("k");
+    let (x, _) = env.keygen("x");
+    let (y, _) = env.keygen("y");
+    // Larger than one ranged read (1 MiB): the two passes read it in several.
+    let mut big = vec![0u8; 3 << 19];
+    let mut r = 0x9e37_79b9_7f4a_7c15u64;
+    for b in big.iter_mut() {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        *b = r as u8;
+    }
+    std::fs::write(env.path("big.bin"), &big).unwrap();
+    env.pack_text(
+        "Co-signed.\n",
+        "C",
+        "2026-11-30T12:00:00Z",
+        &key,
+        "c0.zip",
+        &["--attach", "big.bin"],
+    );
+    std::fs::copy(env.path("c0.zip"), env.path("cy.zip")).unwrap();
+    env.cmd().args(["cosign", "c0.zip", "--key"]).arg(&x).ok();
+    env.cmd().args(["cosign", "cy.zip", "--key"]).arg(&y).ok();
+    let (a, b) = (
+        std::fs::read(env.path("c0.zip")).unwrap(),
+        std::fs::read(env.path("cy.zip")).unwrap(),
+    );
+    assert!(a.len() == b.len() && a != b);
+    let mut c = env
+        .cmd()
+        .args(["archive", "add", "s3://docseal-pinned/a", "c0.zip", "--key"])
+        .arg(&key);
+    for (k, v) in w.env() {
+        c = c.env(&k, &v);
+    }
+    c.ok();
+    let s = w.store("docseal-pinned", "a");
+    let copy = env.path("copy");
+    let page = s.list("", None, 1000).unwrap();
+    for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
+        let dest = copy.join(&item.key);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+    }
+    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    Some((w, env, copy, trust, b))
+}
+
+/// What a writer without the key does to `bundles/c0.zip` during an audit in place, right
+/// before each ranged read of it (`n`: the reads so far, `ended`: whether one reached the
+/// object's end, i.e. the digest pass is over).
+struct Meddle<F: Fn(&dyn Store, u32, bool) + Send + Sync> {
+    n: std::sync::Mutex<(u32, bool)>,
+    f: F,
+}
+
+impl<F: Fn(&dyn Store, u32, bool) + Send + Sync> common::store_hooks::Hooks for Meddle<F> {
+    fn get_range(
+        &self,
+        inner: &dyn Store,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> docseal::store::Result<Vec<u8>> {
+        if key != "bundles/c0.zip" {
+            return inner.get_range(key, offset, len);
+        }
+        let mut n = self.n.lock().unwrap();
+        (self.f)(inner, n.0, n.1);
+        let size = inner.size(key)?;
+        let r = inner.get_range(key, offset, len)?;
+        n.0 += 1;
+        n.1 |= size == Some(offset + r.len() as u64);
+        Ok(r)
+    }
+}
+
+fn audit_meddled(
+    s: &dyn Store,
+    copy: &Path,
+    trust: &docseal::Trust,
+    f: impl Fn(&dyn Store, u32, bool) + Send + Sync,
+) -> docseal::archive::Audit {
+    let h = common::store_hooks::Hooked::new(
+        s,
+        Meddle {
+            n: std::sync::Mutex::new((0, false)),
+            f,
+        },
+    );
+    docseal::archive::audit_with_store_bundles(
+        copy,
+        trust,
+        &[],
+        &docseal::Limits::default(),
+        &docseal::archive::tiles::WitnessPolicy::default(),
+        &h,
+    )
+    .unwrap()
+}
+
+/// Attack (issue 17, audit in place): the bundle replaced in the bucket between the audit's
+/// digest pass and its verification pass (by another valid file of the same size: the bundle
+/// co-signed by someone else). The digest of one version and the verification of another
+/// must not make an audit pass that an audit of the bucket as it now is fails.
+#[test]
+fn attack_s3audit_bundle_replaced_between_digest_and_verify() {
+    let Some((w, env, copy, trust, other)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    let once = std::sync::atomic::AtomicBool::new(false);
+    let r = audit_meddled(&s, &copy, &trust, |inner, _, ended| {
+        if ended && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            inner.put("bundles/c0.zip", &other).unwrap();
+        }
+    });
+    let replaced: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code.as_str() == "archive.bundle_replaced")
+        .collect();
+    assert!(!r.ok && !replaced.is_empty(), "{:?}", r.findings);
+    // The audit of a full copy of the bucket as it now is fails too.
+    let full = env.path("full");
+    let page = s.list("", None, 1000).unwrap();
+    for item in &page.items {
+        let dest = full.join(&item.key);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
+    }
+    let l = docseal::archive::audit(&full, &trust, &[], &docseal::Limits::default()).unwrap();
+    assert!(!l.ok);
+}
+
+/// Attack (issue 17, audit in place): bytes appended to the bundle in the bucket after the
+/// audit read its size (its reads, bounded by that size, see the logged file whole): the
+/// object the bucket holds is not the one logged, and the audit must say so.
+#[test]
+fn attack_s3audit_bundle_grown_after_its_size_was_read() {
+    let Some((w, _env, copy, trust, _)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    let r = audit_meddled(&s, &copy, &trust, |inner, n, _| {
+        if n == 0 {
+            let mut b = inner.get("bundles/c0.zip", 1 << 30).unwrap().unwrap().bytes;
+            b.extend_from_slice(b"appended behind the archive's back");
+            inner.put("bundles/c0.zip", &b).unwrap();
+        }
+    });
+    assert!(!r.ok, "{:?}", r.findings);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "archive.bundle_replaced"
+            && f.path.as_deref() == Some("bundles/c0.zip")));
+}
+
+/// Attack (issue 17, audit in place): the storage fails under the verification pass of a
+/// bundle (after the digest pass read it whole). The audit fails with an error naming the
+/// `s3://` object (exit 4), not a finding that calls a sound bundle invalid; a bundle removed
+/// between its size and its reads is gone from the archive.
+#[test]
+fn attack_s3audit_storage_failing_mid_bundle_is_an_error_not_a_finding() {
+    let Some((w, _env, copy, trust, _)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    struct Down(std::sync::atomic::AtomicU32);
+    impl common::store_hooks::Hooks for Down {
+        fn get_range(
+            &self,
+            inner: &dyn Store,
+            key: &str,
+            offset: u64,
+            len: u64,
+        ) -> docseal::store::Result<Vec<u8>> {
+            // The digest pass reads it in two ranges (1.5 MiB); the verification's reads
+            // fail.
+            if key != "bundles/c0.zip" {
+                return inner.get_range(key, offset, len);
+            }
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
+                return Err(docseal::store::StoreError::Unavailable {
+                    what: format!("{}/{key}", inner.root()),
+                    detail: "connection refused".into(),
+                    retryable: false,
+                });
+            }
+            inner.get_range(key, offset, len)
+        }
+    }
+    let h = common::store_hooks::Hooked::new(&s, Down(Default::default()));
+    let lim = docseal::Limits::default();
+    let wp = docseal::archive::tiles::WitnessPolicy::default();
+    let r = docseal::archive::audit_with_store_bundles(&copy, &trust, &[], &lim, &wp, &h);
+    let e = match r {
+        Ok(a) => panic!("an audit despite the failure: {:?}", a.findings),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("s3://docseal-pinned/a/bundles/c0.zip") && e.contains("connection refused"),
+        "{e}"
+    );
+    // Removed after its size was read: gone.
+    let r = audit_meddled(&s, &copy, &trust, |inner, n, _| {
+        if n == 0 {
+            inner.delete("bundles/c0.zip").unwrap();
+        }
+    });
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "archive.bundle_removed"
+            && f.path.as_deref() == Some("bundles/c0.zip")));
+}
+
+/// Attack (issue 17, audit in place): an object planted under `bundles/` with the name of a
+/// local add's temporary file. An add on a bucket never writes nor removes one, so it is not
+/// "removed by the next add" (a warning, exit 0): it is unlisted.
+#[test]
+fn attack_s3audit_temp_named_object_in_a_bucket_is_unlisted() {
+    let Some((w, _env, copy, trust, other)) = cosigned_archive() else {
+        return;
+    };
+    let s = w.store("docseal-pinned", "a");
+    s.put("bundles/.docseal-hidden.tmp", &other).unwrap();
+    let r = audit_meddled(&s, &copy, &trust, |_, _, _| {});
+    assert!(!r.ok, "{:?}", r.findings);
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.code.as_str() == "archive.bundle_unlisted"
+            && f.path.as_deref() == Some("bundles/.docseal-hidden.tmp")));
 }

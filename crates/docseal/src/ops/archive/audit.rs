@@ -4,7 +4,7 @@
 use super::*;
 use crate::format::error::{Error, Result};
 use crate::format::finding::{Code, Finding, Severity};
-use crate::format::store::{self, RangeReader, Store, StoreError};
+use crate::format::store::{self, Store, StoreError};
 use crate::format::zip::Limits;
 use crate::ops::verify::{self, Options};
 use crate::profile::metadata::format_sealed;
@@ -459,8 +459,36 @@ impl<'a> BundleCheck<'a> {
                 Ok(())
             }
             Some(len) => {
-                let mut r = RangeReader::new(s, &at, len);
-                self.check_bundle(e, at, &label, &mut r, len)
+                let key = at.clone();
+                let mut r = Pinned::new(s, &key, len);
+                let checked = self.check_bundle(e, at, &label, &mut r, len);
+                // The store failed under a read (the verification would call the bundle
+                // invalid): an error of the audit, naming the object, not a finding.
+                match r.failed.take() {
+                    // Removed since its size was read: gone, as if listed a moment later.
+                    Some(StoreError::NotFound { .. }) => {
+                        self.gone(e, &key);
+                        return Ok(());
+                    }
+                    Some(err) => return Err(super::store_common::store_error(err)),
+                    None => {}
+                }
+                // Both passes saw one object of the size first read, and it still has that
+                // size (a bundle is never replaced by an add: anything else is damage).
+                let now = store::retry(&store::Backoff::default(), || s.size(&key))
+                    .map_err(super::store_common::store_error)?;
+                if r.changed || now != Some(len) {
+                    self.f.push(Finding::at(
+                        Code::ArchiveBundleReplaced,
+                        &key,
+                        format!(
+                            "log entry {}: the object changed while the audit read it (replaced in the bucket)",
+                            e.index
+                        ),
+                    ));
+                    return Ok(());
+                }
+                checked
             }
         }
     }
@@ -533,6 +561,96 @@ impl<'a> BundleCheck<'a> {
             self.f.push(Finding::at(Code::LogEntryAltered, &at, why));
         }
         Ok(())
+    }
+}
+
+/// A store object read as a file by an audit's two passes over it (its digest, then its
+/// verification), in chunks of [`store::RANGE_CHUNK`]: each chunk's SHA-256 is kept from its
+/// first read and checked at every later one, so that both passes read the same bytes (an
+/// object replaced between them is `changed`, never a digest of one version and a
+/// verification of another). Memory: one chunk, and 40 bytes for each chunk read.
+struct Pinned<'a> {
+    s: &'a dyn Store,
+    key: &'a str,
+    len: u64,
+    pos: u64,
+    buf: Vec<u8>,
+    /// The chunk in `buf`.
+    at: Option<u64>,
+    seen: HashMap<u64, [u8; 32]>,
+    changed: bool,
+    /// The store's error under a read, if any.
+    failed: Option<StoreError>,
+}
+
+impl<'a> Pinned<'a> {
+    fn new(s: &'a dyn Store, key: &'a str, len: u64) -> Self {
+        Pinned {
+            s,
+            key,
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            at: None,
+            seen: HashMap::new(),
+            changed: false,
+            failed: None,
+        }
+    }
+}
+
+impl std::io::Read for Pinned<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::{Digest, Sha256};
+        if out.is_empty() || self.pos >= self.len {
+            return Ok(0);
+        }
+        let c = self.pos / store::RANGE_CHUNK;
+        if self.at != Some(c) {
+            let from = c * store::RANGE_CHUNK;
+            let want = store::RANGE_CHUNK.min(self.len - from);
+            let bytes = match store::retry(&store::Backoff::default(), || {
+                self.s.get_range(self.key, from, want)
+            }) {
+                Ok(b) => b,
+                Err(e) => {
+                    let err = std::io::Error::other(e.to_string());
+                    self.failed = Some(e);
+                    return Err(err);
+                }
+            };
+            let h: [u8; 32] = Sha256::digest(&bytes).into();
+            if bytes.len() as u64 != want || *self.seen.entry(c).or_insert(h) != h {
+                self.changed = true;
+                return Err(std::io::Error::other(format!(
+                    "{}/{}: changed while it was read",
+                    self.s.root(),
+                    self.key
+                )));
+            }
+            self.buf = bytes;
+            self.at = Some(c);
+        }
+        let start = (self.pos - c * store::RANGE_CHUNK) as usize;
+        let n = out.len().min(self.buf.len() - start);
+        out[..n].copy_from_slice(&self.buf[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Pinned<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let t = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        self.pos = t;
+        Ok(t)
     }
 }
 
@@ -706,7 +824,28 @@ fn unlisted_in_store(
     if unlisted.is_empty() {
         return Ok(());
     }
+    // An add places its bundles in `bundles/` before it writes their index objects, and its
+    // entries leave `log/sequence`'s tail only once both are written: the sequence, read after
+    // the listing that found the bundle, holds its entry, or else its name index object does.
+    let tail: Vec<(String, u64)> = match store::retry(&backoff, || {
+        s.get(v3::SEQUENCE_FILE, v3::MAX_SEQUENCE_BYTES)
+    }) {
+        Ok(Some(o)) => v3::Sequence::parse(&o.bytes)
+            .map(|q| {
+                q.tail
+                    .iter()
+                    .map(|e| (name_key(&e.name), e.index))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Ok(None) | Err(StoreError::TooLarge { .. }) | Err(StoreError::Invalid { .. }) => Vec::new(),
+        Err(err) => return Err(super::store_common::store_error(err)),
+    };
     let logged_since = |name: &str| -> Result<bool> {
+        let k = name_key(name);
+        if tail.iter().any(|(t, i)| *i >= n && *t == k) {
+            return Ok(true);
+        }
         let key = v3::name_index_path(name);
         let got = store::retry(&backoff, || s.get(&key, v3::MAX_INDEX_BYTES));
         Ok(match got {
@@ -722,14 +861,13 @@ fn unlisted_in_store(
             return Ok(());
         }
         if is_temp_name(name) {
-            f.push(
-                Finding::at(
-                    Code::LogInterrupted,
-                    at,
-                    "a temporary file of an interrupted add (the next add removes it)",
-                )
-                .warning(),
-            );
+            // An add on a store writes no temporary object and removes none: planted, or a
+            // local archive's leftover uploaded with it. Either way no add removes it.
+            f.push(Finding::at(
+                Code::ArchiveBundleUnlisted,
+                at,
+                "named like a temporary file of an interrupted local add, but in a bucket, where no add writes or removes one: in the archive but not in its log (remove it by hand)",
+            ));
         } else if !logged_since(name)? {
             f.push(Finding::at(
                 Code::ArchiveBundleUnlisted,
