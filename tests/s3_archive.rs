@@ -8,7 +8,7 @@ use crate::common::weed;
 
 use common::*;
 use docseal::store::Store;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 struct Setup {
     w: weed::Weed,
@@ -208,39 +208,122 @@ fn issue17_bundles_tampered_or_removed_in_the_bucket_fail_the_audit() {
 /// log copied before `bundles/`), so a live archive audits clean, never with a checkpoint, a
 /// sequence or a bundle of another moment (`log.sequence_invalid`, `archive.bundle_removed`,
 /// `archive.bundle_unlisted` were reported by copies mixing two states).
-#[test]
-fn issue17_audit_of_a_bucket_archive_while_adds_run_sees_one_state() {
-    let Some(w) = weed::Weed::start() else { return };
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
-    let n = 40;
-    for i in 0..n {
-        env.pack_text(
-            &format!("Live article {i}.\n"),
-            &format!("L{i}"),
-            "2026-11-30T12:00:00Z",
-            &key,
-            &format!("l{i}.zip"),
-            &[],
-        );
+/// A SeaweedFS server, a key `k`, `n` bundles `{stem}0.zip`... sealed with it, and the location
+/// of an archive on the server (`s3://BUCKET/a`, made by the test's adds): what the tests of
+/// an archive in a bucket start from.
+struct Bucket {
+    w: weed::Weed,
+    env: Env,
+    key: PathBuf,
+    public: PathBuf,
+    bucket: &'static str,
+}
+
+impl Bucket {
+    fn start(bucket: &'static str, stem: &str, n: usize) -> Option<Bucket> {
+        let w = weed::Weed::start()?;
+        let env = Env::new();
+        let (key, public) = env.keygen("k");
+        for i in 0..n {
+            env.pack_text(
+                &format!("Article {i} of {stem}.\n"),
+                &format!("{stem}{i}"),
+                "2026-11-30T12:00:00Z",
+                &key,
+                &format!("{stem}{i}.zip"),
+                &[],
+            );
+        }
+        Some(Bucket {
+            w,
+            env,
+            key,
+            public,
+            bucket,
+        })
     }
-    let loc = "s3://docseal-live/a";
-    let cmd = |args: &[&str]| {
-        let mut c = env.cmd().args(args);
-        for (k, v) in w.env() {
+
+    /// `s3://BUCKET/a`.
+    fn loc(&self) -> String {
+        format!("s3://{}/a", self.bucket)
+    }
+
+    /// `docseal ARGS` with the server's variables.
+    fn cmd(&self, args: &[&str]) -> Run {
+        let mut c = self.env.cmd().args(args);
+        for (k, v) in self.w.env() {
             c = c.env(&k, &v);
         }
         c
+    }
+
+    /// `docseal archive add s3://BUCKET/a BUNDLES --key k`.
+    fn add(&self, bundles: &[&str]) -> Run {
+        let loc = self.loc();
+        self.cmd(&["archive", "add", &loc])
+            .args(bundles)
+            .arg("--key")
+            .arg(&self.key)
+    }
+
+    fn store(&self) -> docseal::store::S3Store {
+        self.w.store(self.bucket, "a")
+    }
+
+    /// The archive's log as an audit in place copies it (every object but `bundles/`), in
+    /// `copy/`.
+    fn log_copy(&self) -> PathBuf {
+        let copy = self.env.path("copy");
+        weed::download(&self.store(), &copy, |k| !k.starts_with("bundles/"));
+        copy
+    }
+
+    /// The trust an audit takes: `k` as the archive key.
+    fn trust(&self) -> docseal::Trust {
+        docseal::Trust::load_archive_keys(std::slice::from_ref(&self.public)).unwrap()
+    }
+}
+
+/// The library's audit of the log in `copy` with the bundles read in place from `s` (default
+/// limits, no witnesses).
+fn audit_in_place(copy: &Path, trust: &docseal::Trust, s: &dyn Store) -> docseal::archive::Audit {
+    docseal::archive::audit_with_store_bundles(
+        copy,
+        trust,
+        &[],
+        &docseal::Limits::default(),
+        &docseal::archive::tiles::WitnessPolicy::default(),
+        s,
+    )
+    .unwrap()
+}
+
+/// The findings of an `audit --json` output: (code, severity, path).
+fn findings_of(out: &str) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_str(out).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn issue17_audit_of_a_bucket_archive_while_adds_run_sees_one_state() {
+    let n = 40;
+    let Some(t) = Bucket::start("docseal-live", "l", n) else {
+        return;
     };
-    cmd(&[
-        "archive",
-        "add",
-        loc,
-        "l0.zip",
-        "--key",
-        key.to_str().unwrap(),
-    ])
-    .ok();
+    let (loc, public) = (t.loc(), &t.public);
+    let cmd = |args: &[&str]| t.cmd(args);
+    t.add(&["l0.zip"]).ok();
     // Adds run until four audits are done (or the bundles run out); each audit races them.
     let done = std::sync::atomic::AtomicBool::new(false);
     let added = std::sync::atomic::AtomicUsize::new(1);
@@ -251,14 +334,14 @@ fn issue17_audit_of_a_bucket_archive_while_adds_run_sees_one_state() {
                     break;
                 }
                 let b = format!("l{i}.zip");
-                cmd(&["archive", "add", loc, &b, "--key", key.to_str().unwrap()]).ok();
+                t.add(&[&b]).ok();
                 added.store(i + 1, std::sync::atomic::Ordering::SeqCst);
             }
         });
         let mut audits = Vec::new();
         for _ in 0..4 {
-            let d = cmd(&["archive", "audit", loc, "--json", "--trust"])
-                .arg(&public)
+            let d = cmd(&["archive", "audit", &loc, "--json", "--trust"])
+                .arg(public)
                 .run();
             audits.push((d.code(), d.stdout(), d.stderr()));
         }
@@ -278,8 +361,8 @@ fn issue17_audit_of_a_bucket_archive_while_adds_run_sees_one_state() {
             assert_ne!(f["severity"], "error", "{out}");
         }
     }
-    let last = cmd(&["archive", "audit", loc, "--json", "--trust"])
-        .arg(&public)
+    let last = cmd(&["archive", "audit", &loc, "--json", "--trust"])
+        .arg(public)
         .run();
     assert_eq!(last.code(), 0, "{}", last.stdout());
     assert_eq!(last.json()["entries"], added);
@@ -336,33 +419,17 @@ fn issue17_verify_with_a_bucket_archive_reads_only_the_bundles_it_verifies() {
 /// named unlisted like any other.
 #[test]
 fn issue17_audit_of_a_v3_bucket_reads_the_bundles_in_place() {
-    let Some(w) = weed::Weed::start() else { return };
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
-    for i in 0..4 {
-        env.pack_text(
-            &format!("In-place article {i}.\n"),
-            &format!("P{i}"),
-            "2026-11-30T12:00:00Z",
-            &key,
-            &format!("p{i}.zip"),
-            &[],
-        );
-    }
-    let loc = "s3://docseal-inplace/a";
-    let cmd = |args: &[&str]| {
-        let mut c = env.cmd().args(args);
-        for (k, v) in w.env() {
-            c = c.env(&k, &v);
-        }
-        c
+    let Some(t) = Bucket::start("docseal-inplace", "p", 4) else {
+        return;
     };
-    let k = key.to_str().unwrap();
-    cmd(&["archive", "add", loc, "p0.zip", "p1.zip", "--key", k]).ok();
-    cmd(&["archive", "add", loc, "p2.zip", "p3.zip", "--key", k]).ok();
-    let s = w.store("docseal-inplace", "a");
+    let (env, loc) = (&t.env, t.loc());
+    let loc = loc.as_str();
+    let cmd = |args: &[&str]| t.cmd(args);
+    t.add(&["p0.zip", "p1.zip"]).ok();
+    t.add(&["p2.zip", "p3.zip"]).ok();
+    let s = t.store();
     assert!(s.size("log/sequence").unwrap().is_some(), "a v3 archive");
-    let p = public.to_str().unwrap();
+    let p = t.public.to_str().unwrap();
     let clean = cmd(&["archive", "audit", loc, "--trust", p]).run();
     assert_eq!(clean.code(), 0, "{}{}", clean.stdout(), clean.stderr());
     assert!(clean.stdout().contains("4 entries"), "{}", clean.stdout());
@@ -377,17 +444,9 @@ fn issue17_audit_of_a_v3_bucket_reads_the_bundles_in_place() {
     s.put("bundles/zz", b"junk").unwrap();
     s.put("bundles/zz/x", b"junk").unwrap();
     let findings = |out: &str| -> std::collections::BTreeSet<(String, String)> {
-        let v: serde_json::Value = serde_json::from_str(out).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["code"].as_str().unwrap().to_string(),
-                    f["path"].as_str().unwrap_or("").to_string(),
-                )
-            })
+        findings_of(out)
+            .into_iter()
+            .map(|(c, _, p)| (c, p))
             .collect()
     };
     let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
@@ -423,51 +482,21 @@ fn issue17_audit_of_a_v3_bucket_reads_the_bundles_in_place() {
 /// entries read, is not called unlisted; a planted one beside it is.
 #[test]
 fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
-    let Some(w) = weed::Weed::start() else { return };
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
-    for i in 0..3 {
-        env.pack_text(
-            &format!("Meanwhile article {i}.\n"),
-            &format!("M{i}"),
-            "2026-11-30T12:00:00Z",
-            &key,
-            &format!("m{i}.zip"),
-            &[],
-        );
-    }
-    let loc = "s3://docseal-meanwhile/a";
-    let add = |b: &str| {
-        let mut c = env
-            .cmd()
-            .args(["archive", "add", loc, b, "--key"])
-            .arg(&key);
-        for (k, v) in w.env() {
-            c = c.env(&k, &v);
-        }
-        c.ok();
+    let Some(t) = Bucket::start("docseal-meanwhile", "m", 3) else {
+        return;
     };
-    add("m0.zip");
-    add("m1.zip");
-    let s = w.store("docseal-meanwhile", "a");
+    t.add(&["m0.zip"]).ok();
+    t.add(&["m1.zip"]).ok();
+    let s = t.store();
     // The log as an audit reads it first: every object but bundles/.
-    let copy = env.path("copy");
-    weed::download(&s, &copy, |k| !k.starts_with("bundles/"));
+    let copy = t.log_copy();
     // Then an add, and a bundle planted without one.
-    add("m2.zip");
+    t.add(&["m2.zip"]).ok();
     let m0 = s.get("bundles/m0.zip", 1 << 20).unwrap().unwrap().bytes;
     s.put("bundles/planted.zip", &m0).unwrap();
-    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
+    let trust = t.trust();
     let counted = common::store_hooks::counting(&s);
-    let r = docseal::archive::audit_with_store_bundles(
-        &copy,
-        &trust,
-        &[],
-        &docseal::Limits::default(),
-        &docseal::archive::tiles::WitnessPolicy::default(),
-        &counted,
-    )
-    .unwrap();
+    let r = audit_in_place(&copy, &trust, &counted);
     assert_eq!(r.entries, 2);
     // What the bundles cost: a HEAD before and after, and one ranged GET each (a bundle under
     // one range read is read once for its digest and its verification), two listings of
@@ -559,62 +588,32 @@ fn attack_s3read_verify_archive_names_archived_bundles_by_s3() {
 /// bundle gone).
 #[test]
 fn issue17_audit_in_place_checks_the_pending_copies_of_an_interrupted_add() {
-    let Some(w) = weed::Weed::start() else { return };
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
-    for i in 0..2 {
-        env.pack_text(
-            &format!("Pending article {i}.\n"),
-            &format!("Q{i}"),
-            "2026-11-30T12:00:00Z",
-            &key,
-            &format!("q{i}.zip"),
-            &[],
-        );
-    }
-    let loc = "s3://docseal-pending/a";
-    let cmd = |args: &[&str]| {
-        let mut c = env.cmd().args(args);
-        for (k, v) in w.env() {
-            c = c.env(&k, &v);
-        }
-        c
+    let Some(t) = Bucket::start("docseal-pending", "q", 2) else {
+        return;
     };
-    let k = key.to_str().unwrap();
-    cmd(&["archive", "add", loc, "q0.zip", "--key", k]).ok();
-    let killed = cmd(&["archive", "add", loc, "q1.zip", "--key", k])
+    let loc = t.loc();
+    t.add(&["q0.zip"]).ok();
+    let killed = t
+        .add(&["q1.zip"])
         .env(docseal::archive::CRASH_HOOK, "store-appended")
         .run();
     assert_ne!(killed.code(), 0);
-    let s = w.store("docseal-pending", "a");
+    let s = t.store();
     assert!(s.size("log/pending/q1.zip").unwrap().is_some());
     assert!(s.size("bundles/q1.zip").unwrap().is_none());
-    let p = public.to_str().unwrap();
-    let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
-    let copy = env.path("copy");
-    weed::download(&s, &copy, |_| true);
-    let local = env
+    let p = t.public.to_str().unwrap();
+    let remote = t
+        .cmd(&["archive", "audit", &loc, "--json", "--trust", p])
+        .run();
+    weed::download(&s, &t.env.path("copy"), |_| true);
+    let local = t
+        .env
         .cmd()
         .args(["archive", "audit", "copy", "--json", "--trust", p])
         .run();
     assert_eq!(remote.code(), local.code(), "{}", remote.stdout());
-    let findings = |out: &str| -> Vec<(String, String, String)> {
-        let v: serde_json::Value = serde_json::from_str(out).unwrap();
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["code"].as_str().unwrap().to_string(),
-                    f["severity"].as_str().unwrap().to_string(),
-                    f["path"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    };
-    let got = findings(&remote.stdout());
-    assert_eq!(got, findings(&local.stdout()));
+    let got = findings_of(&remote.stdout());
+    assert_eq!(got, findings_of(&local.stdout()));
     assert!(
         got.iter()
             .any(|f| f.0 == "log.interrupted" && f.2 == "log/pending/q1.zip"),
@@ -633,65 +632,22 @@ fn issue17_audit_in_place_checks_the_pending_copies_of_an_interrupted_add() {
 /// add's bundle unlisted: `log/sequence` holds its entry.
 #[test]
 fn attack_s3audit_bundle_placed_before_its_index_is_not_unlisted() {
-    let Some(w) = weed::Weed::start() else { return };
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
-    for i in 0..3 {
-        env.pack_text(
-            &format!("Placed article {i}.\n"),
-            &format!("Q{i}"),
-            "2026-11-30T12:00:00Z",
-            &key,
-            &format!("q{i}.zip"),
-            &[],
-        );
-    }
-    let loc = "s3://docseal-placed/a";
-    let add = |b: &str, crash: Option<&str>| {
-        let mut c = env
-            .cmd()
-            .args(["archive", "add", loc, b, "--key"])
-            .arg(&key);
-        for (k, v) in w.env() {
-            c = c.env(&k, &v);
-        }
-        if let Some(step) = crash {
-            c = c.env("DOCSEAL_TEST_ARCHIVE_CRASH", step);
-        }
-        c.run()
+    let Some(t) = Bucket::start("docseal-placed", "q", 3) else {
+        return;
     };
-    add("q0.zip", None);
-    add("q1.zip", None);
-    let s = w.store("docseal-placed", "a");
-    let copy = env.path("copy");
-    let mut after: Option<String> = None;
-    loop {
-        let page = s.list("", after.as_deref(), 1000).unwrap();
-        for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
-            let dest = copy.join(&item.key);
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
-        }
-        match page.items.last() {
-            Some(l) if page.more => after = Some(l.key.clone()),
-            _ => break,
-        }
-    }
-    let crashed = add("q2.zip", Some("store-tiled"));
+    t.add(&["q0.zip"]).ok();
+    t.add(&["q1.zip"]).ok();
+    let s = t.store();
+    let copy = t.log_copy();
+    let crashed = t
+        .add(&["q2.zip"])
+        .env(docseal::archive::CRASH_HOOK, "store-tiled")
+        .run();
     assert_ne!(crashed.code(), 0);
     assert!(s.size("bundles/q2.zip").unwrap().is_some(), "placed");
     let npath = docseal::archive::v3::name_index_path("q2.zip");
     assert!(s.size(&npath).unwrap().is_none(), "not indexed yet");
-    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
-    let r = docseal::archive::audit_with_store_bundles(
-        &copy,
-        &trust,
-        &[],
-        &docseal::Limits::default(),
-        &docseal::archive::tiles::WitnessPolicy::default(),
-        &s,
-    )
-    .unwrap();
+    let r = audit_in_place(&copy, &t.trust(), &s);
     assert_eq!(r.entries, 2);
     assert!(r.ok, "{:?}", r.findings);
 }
@@ -700,10 +656,9 @@ fn attack_s3audit_bundle_placed_before_its_index_is_not_unlisted() {
 /// was added; the log copied as an audit in place reads it first. Returns the store's weed,
 /// the env, the copy, the trust and the same bundle co-signed by `y` instead (same size,
 /// valid, same identity and content: another file).
-fn cosigned_archive() -> Option<(weed::Weed, Env, std::path::PathBuf, docseal::Trust, Vec<u8>)> {
-    let w = weed::Weed::start()?;
-    let env = Env::new();
-    let (key, public) = env.keygen("k");
+fn cosigned_archive() -> Option<(Bucket, PathBuf, docseal::Trust, Vec<u8>)> {
+    let t = Bucket::start("docseal-pinned", "c", 0)?;
+    let (env, key) = (&t.env, &t.key);
     let (x, _) = env.keygen("x");
     let (y, _) = env.keygen("y");
     // Larger than one ranged read (1 MiB): the two passes read it in several.
@@ -720,7 +675,7 @@ fn cosigned_archive() -> Option<(weed::Weed, Env, std::path::PathBuf, docseal::T
         "Co-signed.\n",
         "C",
         "2026-11-30T12:00:00Z",
-        &key,
+        key,
         "c0.zip",
         &["--attach", "big.bin"],
     );
@@ -732,24 +687,10 @@ fn cosigned_archive() -> Option<(weed::Weed, Env, std::path::PathBuf, docseal::T
         std::fs::read(env.path("cy.zip")).unwrap(),
     );
     assert!(a.len() == b.len() && a != b);
-    let mut c = env
-        .cmd()
-        .args(["archive", "add", "s3://docseal-pinned/a", "c0.zip", "--key"])
-        .arg(&key);
-    for (k, v) in w.env() {
-        c = c.env(&k, &v);
-    }
-    c.ok();
-    let s = w.store("docseal-pinned", "a");
-    let copy = env.path("copy");
-    let page = s.list("", None, 1000).unwrap();
-    for item in page.items.iter().filter(|i| !i.key.starts_with("bundles/")) {
-        let dest = copy.join(&item.key);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, s.get(&item.key, 1 << 30).unwrap().unwrap().bytes).unwrap();
-    }
-    let trust = docseal::Trust::load_archive_keys(&[public]).unwrap();
-    Some((w, env, copy, trust, b))
+    t.add(&["c0.zip"]).ok();
+    let copy = t.log_copy();
+    let trust = t.trust();
+    Some((t, copy, trust, b))
 }
 
 /// What a writer without the key does to `bundles/c0.zip` during an audit in place, right
@@ -794,15 +735,7 @@ fn audit_meddled(
             f,
         },
     );
-    docseal::archive::audit_with_store_bundles(
-        copy,
-        trust,
-        &[],
-        &docseal::Limits::default(),
-        &docseal::archive::tiles::WitnessPolicy::default(),
-        &h,
-    )
-    .unwrap()
+    audit_in_place(copy, trust, &h)
 }
 
 /// Attack (issue 17, audit in place): the bundle replaced in the bucket between the audit's
@@ -811,10 +744,10 @@ fn audit_meddled(
 /// must not make an audit pass that an audit of the bucket as it now is fails.
 #[test]
 fn attack_s3audit_bundle_replaced_between_digest_and_verify() {
-    let Some((w, env, copy, trust, other)) = cosigned_archive() else {
+    let Some((t, copy, trust, other)) = cosigned_archive() else {
         return;
     };
-    let s = w.store("docseal-pinned", "a");
+    let s = t.store();
     let once = std::sync::atomic::AtomicBool::new(false);
     let r = audit_meddled(&s, &copy, &trust, |inner, _, ended| {
         if ended && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
@@ -828,7 +761,7 @@ fn attack_s3audit_bundle_replaced_between_digest_and_verify() {
         .collect();
     assert!(!r.ok && !replaced.is_empty(), "{:?}", r.findings);
     // The audit of a full copy of the bucket as it now is fails too.
-    let full = env.path("full");
+    let full = t.env.path("full");
     let page = s.list("", None, 1000).unwrap();
     for item in &page.items {
         let dest = full.join(&item.key);
@@ -844,10 +777,10 @@ fn attack_s3audit_bundle_replaced_between_digest_and_verify() {
 /// object the bucket holds is not the one logged, and the audit must say so.
 #[test]
 fn attack_s3audit_bundle_grown_after_its_size_was_read() {
-    let Some((w, _env, copy, trust, _)) = cosigned_archive() else {
+    let Some((t, copy, trust, _)) = cosigned_archive() else {
         return;
     };
-    let s = w.store("docseal-pinned", "a");
+    let s = t.store();
     let r = audit_meddled(&s, &copy, &trust, |inner, n, _| {
         if n == 0 {
             let mut b = inner.get("bundles/c0.zip", 1 << 30).unwrap().unwrap().bytes;
@@ -869,10 +802,10 @@ fn attack_s3audit_bundle_grown_after_its_size_was_read() {
 /// between its size and its reads is gone from the archive.
 #[test]
 fn attack_s3audit_storage_failing_mid_bundle_is_an_error_not_a_finding() {
-    let Some((w, _env, copy, trust, _)) = cosigned_archive() else {
+    let Some((t, copy, trust, _)) = cosigned_archive() else {
         return;
     };
-    let s = w.store("docseal-pinned", "a");
+    let s = t.store();
     struct Down(std::sync::atomic::AtomicU32);
     impl common::store_hooks::Hooks for Down {
         fn get_range(
@@ -927,10 +860,10 @@ fn attack_s3audit_storage_failing_mid_bundle_is_an_error_not_a_finding() {
 /// "removed by the next add" (a warning, exit 0): it is unlisted.
 #[test]
 fn attack_s3audit_temp_named_object_in_a_bucket_is_unlisted() {
-    let Some((w, _env, copy, trust, other)) = cosigned_archive() else {
+    let Some((t, copy, trust, other)) = cosigned_archive() else {
         return;
     };
-    let s = w.store("docseal-pinned", "a");
+    let s = t.store();
     s.put("bundles/.docseal-hidden.tmp", &other).unwrap();
     let r = audit_meddled(&s, &copy, &trust, |_, _, _| {});
     assert!(!r.ok, "{:?}", r.findings);
