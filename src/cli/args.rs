@@ -306,7 +306,8 @@ pub struct VerifyArgs {
     /// An archive whose log establishes when bundles existed (for keys revoked later), and
     /// whose bundles count for supersedes checks; its checkpoint key must be an archive key
     /// (--archive-key, or role = "archive" in a --trust file). s3://BUCKET/PREFIX: an archive in
-    /// object storage (read through a temporary local copy).
+    /// object storage (its log read through a temporary local copy, then only the archived
+    /// copies of the bundles verified fetched).
     #[arg(long, value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
     /// An archive key (PATH.pub, a trust file or a directory of them): it vouches for the
@@ -495,7 +496,8 @@ pub struct ArchiveAddArgs {
 
 #[derive(Args, Debug)]
 pub struct ArchiveAuditArgs {
-    /// The archive directory, or s3://BUCKET/PREFIX (read through a temporary local copy).
+    /// The archive directory, or s3://BUCKET/PREFIX (its log read through a temporary local
+    /// copy; a v3 archive's bundles read in place, a v2 or v1 one's copied too).
     pub archive: PathBuf,
     /// The archive's public key (or a trust file); repeat for several. Required. A `.pub`
     /// file is taken as an archive key; of a trust file, only keys with `role = "archive"`
