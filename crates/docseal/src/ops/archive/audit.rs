@@ -232,7 +232,7 @@ fn log_summary(
             size: cp.size,
             root: encode_hash(&cp.root),
             time: format_sealed(cp.time),
-            signer: Some(signer.clone()),
+            signer: Some(signer.to_string()),
         })
     });
     if let Some(lc) = lc {
