@@ -1591,7 +1591,11 @@ impl Hooks for EndlessListing {
                 size: 1,
             })
             .collect();
-        Ok(docseal::store::Page { items, more: true })
+        Ok(docseal::store::Page {
+            items,
+            more: true,
+            stray: Vec::new(),
+        })
     }
 }
 
