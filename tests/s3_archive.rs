@@ -501,11 +501,12 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
     // What the bundles cost: a HEAD before and after, and one ranged GET each (a bundle under
     // one range read is read once for its digest and its verification), two listings of
     // bundles/ (one page each here), `log/sequence` once (its tail holds m2, logged after the
-    // log was read), and the name index object of a listed bundle neither names (planted).
+    // log was read), and the name index object of a listed bundle neither names (planted);
+    // and one HEAD of `bundles` (an object so named beside `bundles/` is reported).
     let requests = counted.hooks.requests();
     eprintln!("audit in place, 2 entries, 4 objects in bundles/: {requests:?}");
     let kinds = counted.hooks.by_kind();
-    assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(4), "{requests:?}");
+    assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(5), "{requests:?}");
     assert_eq!(kinds.get("LIST").map(|k| k.0), Some(2), "{requests:?}");
     assert_eq!(kinds.get("GET").map(|k| k.0), Some(4), "{requests:?}");
     assert_eq!(kinds.len(), 3, "{requests:?}");
@@ -888,10 +889,13 @@ fn attack_hlist_control_character_names_are_unlisted_not_a_refused_listing() {
     };
     t.add(&["h0.zip", "h1.zip"]).ok();
     let s = t.store();
+    // And a directory marker (SeaweedFS keeps `bundles/d/` as one; it refuses `.` and `..`
+    // components and names over 1,024 bytes, and makes `bundles//x` `bundles/x`).
     let planted = [
         "bundles/\u{1}evil",
         "bundles/e\u{1b}[2J.zip",
         "bundles/z\nq.zip",
+        "bundles/d/",
     ];
     for name in planted {
         s.put_named(name, b"planted").unwrap();
@@ -949,13 +953,13 @@ fn attack_hlist_control_character_names_are_unlisted_not_a_refused_listing() {
             "{name:?} not unlisted: {got:?}"
         );
     }
-    assert_eq!(got.len(), 4, "{got:?}");
-    // An add beside them works, and the audit after it finds the same four.
+    assert_eq!(got.len(), 5, "{got:?}");
+    // An add beside them works, and the audit after it finds the same five.
     t.add(&["h2.zip"]).ok();
     let after_add = t
         .cmd(&["archive", "audit", &loc, "--json", "--trust", public])
         .run();
-    assert_eq!(findings_of(&after_add.stdout()).len(), 4);
+    assert_eq!(findings_of(&after_add.stdout()).len(), 5);
     // `verify s3://` of the prefix: the bundles verified, the planted `*.zip` reported
     // unreadable (escaped), not the whole listing refused.
     let v = t
@@ -1223,4 +1227,84 @@ fn attack_hlist_out_of_order_listing_is_still_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("out of order"), "{e}");
+}
+
+/// Attack (hlist, issue 17): bundles whose names hold characters object_store writes
+/// percent-encoded (`é`, `~`: `caf%C3%A9%7E...`). The listing gave the encoded name, which
+/// no entry names, so the audit in place called each logged bundle unlisted (and a key so
+/// listed could not be read back). Now the listing decodes a name to the key written there:
+/// the archive audits clean, in place and through `verify --archive`.
+#[test]
+fn attack_hlist_percent_encoded_bundle_names_audit_clean() {
+    let Some(t) = Bucket::start("docseal-hl-enc", "caf\u{e9}~ ", 2) else {
+        return;
+    };
+    let names = ["caf\u{e9}~ 0.zip", "caf\u{e9}~ 1.zip"];
+    t.add(&names).ok();
+    let s = t.store();
+    let listed = s.list("bundles/", None, 10).unwrap();
+    let keys: Vec<&str> = listed.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, names.map(|n| format!("bundles/{n}")));
+    assert!(listed.stray.is_empty(), "{listed:?}");
+    let (loc, public) = (t.loc(), t.public.to_str().unwrap());
+    let d = t.cmd(&["archive", "audit", &loc, "--trust", public]).run();
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    assert!(d.stdout().contains("2 entries"), "{}", d.stdout());
+    // A planted object of such a name is unlisted under its own name.
+    s.put("bundles/\u{e9}t\u{e9}+x.zip", b"planted").unwrap();
+    let j = t
+        .cmd(&["archive", "audit", &loc, "--json", "--trust", public])
+        .run();
+    let got = findings_of(&j.stdout());
+    assert_eq!(
+        got,
+        [(
+            "archive.bundle_unlisted".to_string(),
+            "error".to_string(),
+            "bundles/\u{e9}t\u{e9}+x.zip".to_string()
+        )]
+    );
+}
+
+/// Attack (hlist, issue 17): the same planted names in a v2 archive in a bucket, audited
+/// through a full copy: the copy cannot hold them (no file has such a name) and its listing
+/// was refused (exit 2); now they are reported unlisted beside the copy's findings.
+#[test]
+fn attack_hlist_control_character_names_in_a_v2_bucket_are_unlisted() {
+    let Some(t) = setup() else { return };
+    let s = t.w.store("docseal-arch", "a1");
+    assert!(s.size("log/sequence").unwrap().is_none(), "a v2 archive");
+    s.put_named("bundles/\u{1b}]0;owned\u{7}.zip", b"planted")
+        .unwrap();
+    let public = t.public.to_str().unwrap();
+    let d = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--json",
+        "--trust",
+        public,
+    ]);
+    assert_eq!(d.code(), 1, "{}{}", d.stdout(), d.stderr());
+    assert_eq!(
+        findings_of(&d.stdout()),
+        [(
+            "archive.bundle_unlisted".to_string(),
+            "error".to_string(),
+            "bundles/\u{1b}]0;owned\u{7}.zip".to_string()
+        )]
+    );
+    let text = t.run(&[
+        "archive",
+        "audit",
+        "s3://docseal-arch/a1",
+        "--trust",
+        public,
+    ]);
+    assert_eq!(text.code(), 1);
+    assert!(
+        text.stdout().contains("\\u{1b}]0;owned\\u{7}.zip") && !text.stdout().contains('\u{1b}'),
+        "{}",
+        text.stdout()
+    );
 }

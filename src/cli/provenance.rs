@@ -272,6 +272,18 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         for f in &mut r.findings {
             f.message = m.rename(&f.message);
         }
+        // Objects under `bundles/` no file can be named as (not in the copy): unlisted, as
+        // the audit in place of a v3 archive reports them.
+        if v3.is_none() {
+            for name in m.strays() {
+                r.findings.push(docseal::finding::Finding::at(
+                    docseal::finding::Code::ArchiveBundleUnlisted,
+                    name.clone(),
+                    "in the archive but not in its log, under a name no bundle can have (a control character, an empty or `.` component, a trailing `/`): planted by hand (remove it by hand)",
+                ));
+                r.ok = false;
+            }
+        }
     }
     output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {

@@ -33,6 +33,9 @@ pub struct Mirror {
     name: String,
     /// The store it was copied from (for the bundles fetched afterwards).
     store: std::sync::Arc<dyn Store>,
+    /// Objects under `bundles/` whose names are no key (`Page::stray`): not copied (no
+    /// file can have the name), reported by the audit of the copy ([`Mirror::strays`]).
+    strays: Vec<String>,
 }
 
 fn store_error(what: &str, e: StoreError) -> anyhow::Error {
@@ -112,12 +115,25 @@ impl Mirror {
             let head = archive::tiles::CHECKPOINT_FILE;
             let had_head = copy_head(s.as_ref(), &name, dir.path())?;
             let most = most_objects(&before);
-            let logged = copy_where(s.as_ref(), &name, dir.path(), "", most, |k| {
-                k != head && !k.starts_with("bundles/") && want.takes(k)
-            })? || had_head;
-            let filed = copy_where(s.as_ref(), &name, dir.path(), "bundles/", most, |k| {
-                want.takes(k)
-            })?;
+            let mut strays = Vec::new();
+            let logged = copy_where(
+                s.as_ref(),
+                &name,
+                dir.path(),
+                "",
+                most,
+                &mut Vec::new(),
+                |k| k != head && !k.starts_with("bundles/") && want.takes(k),
+            )? || had_head;
+            let filed = copy_where(
+                s.as_ref(),
+                &name,
+                dir.path(),
+                "bundles/",
+                most,
+                &mut strays,
+                |k| want.takes(k),
+            )?;
             if !logged && !filed {
                 return Err(
                     Error::invalid(name, "no archive there (no object under this prefix)").into(),
@@ -128,6 +144,7 @@ impl Mirror {
                     dir,
                     name,
                     store: s,
+                    strays,
                 }));
             }
         }
@@ -168,6 +185,12 @@ impl Mirror {
             }
         }
         Ok(())
+    }
+
+    /// The names under `bundles/` the copy listed that are no key (at most 1,000): objects
+    /// there, in no log, that the copy cannot hold.
+    pub fn strays(&self) -> &[String] {
+        &self.strays
     }
 
     /// Where the copy is.
@@ -331,13 +354,15 @@ fn most_objects(sequenced: &(Option<Vec<u8>>, Option<u64>)) -> u64 {
 }
 
 /// Copy every object of `s` under `prefix` whose key `take`s into `dir`; whether there was
-/// any object under `prefix` (taken or not). More than `most` objects listed: refused.
+/// any object under `prefix` (taken or not). More than `most` objects listed: refused. The
+/// names that are no key (never copied) are kept in `strays`, 1,000 at most.
 fn copy_where(
     s: &dyn Store,
     name: &str,
     dir: &Path,
     prefix: &str,
     most: u64,
+    strays: &mut Vec<String>,
     take: impl Fn(&str) -> bool,
 ) -> Result<bool> {
     let backoff = store::Backoff::default();
@@ -357,6 +382,9 @@ fn copy_where(
             )
             .into());
         }
+        any |= !page.stray.is_empty();
+        let room = 1000usize.saturating_sub(strays.len());
+        strays.extend(page.stray.iter().take(room).cloned());
         for item in &page.items {
             any = true;
             if take(&item.key) && item.size <= MAX_OBJECT {
@@ -651,7 +679,10 @@ mod tests {
         let s = Counting(&local, AtomicU64::new(0));
         let dir = tempfile::tempdir().unwrap();
         assert!(copy_head(&s, "n", dir.path()).unwrap());
-        copy_where(&s, "n", dir.path(), "", u64::MAX, |k| k != "log/checkpoint").unwrap();
+        copy_where(&s, "n", dir.path(), "", u64::MAX, &mut Vec::new(), |k| {
+            k != "log/checkpoint"
+        })
+        .unwrap();
         for k in hostile {
             let len = std::fs::metadata(dir.path().join(k)).unwrap().len();
             assert!(len < 1 << 20 && len == bound(k).unwrap() + 1, "{k}: {len}");

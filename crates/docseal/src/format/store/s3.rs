@@ -101,7 +101,8 @@ fn decode_key(name: &str) -> Option<String> {
         let p = percent_encoding::percent_decode_str(part)
             .decode_utf8()
             .ok()?;
-        if PathPart::from(p.as_ref()).as_ref() != part {
+        // `%2F` is no `/` of a key: `a%2Fb` is one part, which no key's `a/b` is written as.
+        if p.contains('/') || PathPart::from(p.as_ref()).as_ref() != part {
             return None;
         }
         if n > 0 {
@@ -111,6 +112,39 @@ fn decode_key(name: &str) -> Option<String> {
     }
     check_key(&key).ok()?;
     Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_hlist_names_decode_only_to_the_key_written_there() {
+        for key in [
+            "bundles/a.zip",
+            "bundles/caf\u{e9} ~%41.zip",
+            "log/index/name/ab/cd/x",
+        ] {
+            assert_eq!(decode_key(&encode_key(key)).as_deref(), Some(key), "{key}");
+        }
+        assert_eq!(encode_key("bundles/"), "bundles/");
+        // Names no key is written as: raw characters object_store encodes, a `/` encoded in
+        // a part, `.` components, control characters, empty parts, lower-case escapes.
+        for name in [
+            "bundles/a~b",
+            "bundles/caf\u{e9}.zip",
+            "bundles/a%2Fb.zip",
+            "bundles/%2E",
+            "bundles/%01x",
+            "bundles/\u{1}x",
+            "bundles//x",
+            "bundles/x/",
+            "bundles/caf%c3%a9.zip",
+            "bundles/%FF.zip",
+        ] {
+            assert_eq!(decode_key(name), None, "{name:?}");
+        }
+    }
 }
 
 /// One reply of `ListObjectsV2`, as far as a listing reads it.
@@ -375,8 +409,9 @@ impl S3Store {
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("url"));
         let mut keys = Vec::with_capacity(x.contents.len());
         for c in x.contents {
+            // Encoded as a form is (AWS and SeaweedFS alike): `+` is a space, `%2B` a `+`.
             let key = if url_encoded {
-                percent_encoding::percent_decode_str(&c.key)
+                percent_encoding::percent_decode_str(&c.key.replace('+', " "))
                     .decode_utf8()
                     .map_err(|_| bad("a name that is not UTF-8"))?
                     .into_owned()
