@@ -954,12 +954,21 @@ fn attack_hlist_control_character_names_are_unlisted_not_a_refused_listing() {
         );
     }
     assert_eq!(got.len(), 5, "{got:?}");
-    // An add beside them works, and the audit after it finds the same five.
+    // One in `log/checkpoints/`, which an add lists before it signs: the add works beside
+    // it (its listing was refused too), and the audit after it finds the same five and this
+    // one, an unexpected object in the log.
+    s.put_named("log/checkpoints/\u{1}9", b"planted").unwrap();
     t.add(&["h2.zip"]).ok();
     let after_add = t
         .cmd(&["archive", "audit", &loc, "--json", "--trust", public])
         .run();
-    assert_eq!(findings_of(&after_add.stdout()).len(), 5);
+    let got_after = findings_of(&after_add.stdout());
+    assert_eq!(got_after.len(), 6, "{got_after:?}");
+    assert!(got_after.contains(&(
+        "log.malformed".to_string(),
+        "error".to_string(),
+        "log/checkpoints/\u{1}9".to_string()
+    )));
     // `verify s3://` of the prefix: the bundles verified, the planted `*.zip` reported
     // unreadable (escaped), not the whole listing refused.
     let v = t

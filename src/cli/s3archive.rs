@@ -33,8 +33,8 @@ pub struct Mirror {
     name: String,
     /// The store it was copied from (for the bundles fetched afterwards).
     store: std::sync::Arc<dyn Store>,
-    /// Objects under `bundles/` whose names are no key (`Page::stray`): not copied (no
-    /// file can have the name), reported by the audit of the copy ([`Mirror::strays`]).
+    /// Objects whose names are no key (`Page::stray`): not copied (no file can have the
+    /// name), reported by the audit of the copy ([`Mirror::strays`]).
     strays: Vec<String>,
 }
 
@@ -116,15 +116,9 @@ impl Mirror {
             let had_head = copy_head(s.as_ref(), &name, dir.path())?;
             let most = most_objects(&before);
             let mut strays = Vec::new();
-            let logged = copy_where(
-                s.as_ref(),
-                &name,
-                dir.path(),
-                "",
-                most,
-                &mut Vec::new(),
-                |k| k != head && !k.starts_with("bundles/") && want.takes(k),
-            )? || had_head;
+            let logged = copy_where(s.as_ref(), &name, dir.path(), "", most, &mut strays, |k| {
+                k != head && !k.starts_with("bundles/") && want.takes(k)
+            })? || had_head;
             let filed = copy_where(
                 s.as_ref(),
                 &name,
@@ -187,8 +181,8 @@ impl Mirror {
         Ok(())
     }
 
-    /// The names under `bundles/` the copy listed that are no key (at most 1,000): objects
-    /// there, in no log, that the copy cannot hold.
+    /// The names the copy listed that are no key (at most 1,000 under `bundles/` and 1,000
+    /// elsewhere): objects there, in no log, that the copy cannot hold.
     pub fn strays(&self) -> &[String] {
         &self.strays
     }
@@ -383,8 +377,10 @@ fn copy_where(
             .into());
         }
         any |= !page.stray.is_empty();
+        // Those under `bundles/` are kept from its own listing.
         let room = 1000usize.saturating_sub(strays.len());
-        strays.extend(page.stray.iter().take(room).cloned());
+        let mine = |k: &&String| prefix == "bundles/" || !k.starts_with("bundles/");
+        strays.extend(page.stray.iter().filter(mine).take(room).cloned());
         for item in &page.items {
             any = true;
             if take(&item.key) && item.size <= MAX_OBJECT {
