@@ -1236,13 +1236,40 @@ fn attack_hlist_out_of_order_listing_is_still_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("out of order"), "{e}");
+    // A page said to be truncated that holds nothing; names that are no key, forever: both
+    // refused (after 100 pages of the latter), never an endless loop.
+    let lying = |url: String| {
+        let vars = [
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "AKFAKE"),
+            ("AWS_SECRET_ACCESS_KEY", "fake-secret"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ALLOW_HTTP", "true"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        docseal::store::S3Store::from_vars("docseal-lying", "a", vars).unwrap()
+    };
+    let empty = lying(fake_s3(|_, _| list_reply(&[], true)));
+    let e = empty.list("bundles/", None, 10).unwrap_err().to_string();
+    assert!(e.contains("held no name"), "{e}");
+    let strays = lying(fake_s3(|_, after| {
+        let from = after
+            .and_then(|a| a.strip_prefix("a/bundles/\u{1}"))
+            .map_or(0, |n| n.parse::<u64>().unwrap() + 1);
+        let keys: Vec<String> = (from..from + 1000)
+            .map(|n| format!("a/bundles/%01{n:012}"))
+            .collect();
+        list_reply(&keys, true)
+    }));
+    let e = strays.list("bundles/", None, 10).unwrap_err().to_string();
+    assert!(e.contains("no key") && !e.contains('\u{1}'), "{e}");
 }
 
 /// Attack (hlist, issue 17): bundles whose names hold characters object_store writes
 /// percent-encoded (`é`, `~`: `caf%C3%A9%7E...`). The listing gave the encoded name, which
 /// no entry names, so the audit in place called each logged bundle unlisted (and a key so
 /// listed could not be read back). Now the listing decodes a name to the key written there:
-/// the archive audits clean, in place and through `verify --archive`.
+/// the archive audits clean in place, and a planted object is unlisted under its own name.
 #[test]
 fn attack_hlist_percent_encoded_bundle_names_audit_clean() {
     let Some(t) = Bucket::start("docseal-hl-enc", "caf\u{e9}~ ", 2) else {
