@@ -308,19 +308,20 @@ impl S3Store {
         })
     }
 
+    // Over 80 lines: one request in order, its URL, signature, bounded read of the reply and
+    // the mapping of its status to an error.
     /// One `ListObjectsV2` request (`encoding-type=url`): up to [`MAX_PAGE`] names under
     /// `prefix` after `start_after` (names in the bucket, [`encode_key`]), decoded, with no
     /// check of their order (the caller's).
     async fn list_raw(&self, what: &str, prefix: &str, after: Option<&str>) -> Result<RawPage> {
         let what = what.to_owned();
-        let start_after = after;
         let q = |v: &str| percent_encoding::utf8_percent_encode(v, QUERY).to_string();
         let mut url = format!(
             "{}?list-type=2&encoding-type=url&max-keys={MAX_PAGE}&prefix={}",
             self.lister.bucket_url,
             q(prefix)
         );
-        if let Some(a) = start_after {
+        if let Some(a) = after {
             url.push_str(&format!("&start-after={}", q(a)));
         }
         let mut req = HttpRequest::new(HttpRequestBody::empty());
@@ -328,16 +329,16 @@ impl S3Store {
             .parse()
             .map_err(|e| StoreError::invalid(&what, format!("listing request: {e}")))?;
         if self.lister.sign {
-            let cred = self
-                .inner
-                .credentials()
-                .get_credential()
-                .await
-                .map_err(|e| self.error(prefix, e))?;
+            let denied = |e: object_store::Error| StoreError::Denied {
+                what: what.clone(),
+                detail: redact(&self.secrets, format!("listing: {e:.300}")),
+            };
+            let cred = self.inner.credentials().get_credential().await;
+            let cred = cred.map_err(denied)?;
             AwsAuthorizer::new(&cred, "s3", &self.lister.region)
                 .with_request_payer(self.lister.request_payer)
                 .try_authorize(&mut req, None)
-                .map_err(|e| self.error(prefix, e))?;
+                .map_err(denied)?;
         }
         let unavailable = |detail: String| StoreError::Unavailable {
             what: what.clone(),
@@ -397,35 +398,43 @@ impl S3Store {
                 _ => unavailable(detail),
             });
         }
-        let bad = |p: &str| StoreError::invalid(&what, format!("listing refused: {p}"));
-        let text = std::str::from_utf8(&body).map_err(|_| bad("a reply that is not UTF-8"))?;
-        let x: ListXml = quick_xml::de::from_str(text)
-            .map_err(|e| bad(&format!("a reply that is no listing ({e:.120})")))?;
-        if x.contents.len() > MAX_PAGE {
-            return Err(bad("more names than asked for"));
-        }
-        let url_encoded = x
-            .encoding_type
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("url"));
-        let mut keys = Vec::with_capacity(x.contents.len());
-        for c in x.contents {
-            // Encoded as a form is (AWS and SeaweedFS alike): `+` is a space, `%2B` a `+`.
-            let key = if url_encoded {
-                percent_encoding::percent_decode_str(&c.key.replace('+', " "))
-                    .decode_utf8()
-                    .map_err(|_| bad("a name that is not UTF-8"))?
-                    .into_owned()
-            } else {
-                c.key
-            };
-            keys.push((key, c.size));
-        }
-        Ok(RawPage {
-            keys,
-            truncated: x.is_truncated,
-        })
+        parse_list(&what, &body)
     }
+}
 
+/// A `ListObjectsV2` reply (`what`: the listing, for errors): at most [`MAX_PAGE`] names,
+/// each decoded when the reply says they are url-encoded.
+fn parse_list(what: &str, body: &[u8]) -> Result<RawPage> {
+    let bad = |p: &str| StoreError::invalid(what, format!("listing refused: {p}"));
+    let text = std::str::from_utf8(body).map_err(|_| bad("a reply that is not UTF-8"))?;
+    let x: ListXml = quick_xml::de::from_str(text)
+        .map_err(|e| bad(&format!("a reply that is no listing ({e:.120})")))?;
+    if x.contents.len() > MAX_PAGE {
+        return Err(bad("more names than asked for"));
+    }
+    let url_encoded = x
+        .encoding_type
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("url"));
+    let mut keys = Vec::with_capacity(x.contents.len());
+    for c in x.contents {
+        // Encoded as a form is (AWS and SeaweedFS alike): `+` is a space, `%2B` a `+`.
+        let key = if url_encoded {
+            percent_encoding::percent_decode_str(&c.key.replace('+', " "))
+                .decode_utf8()
+                .map_err(|_| bad("a name that is not UTF-8"))?
+                .into_owned()
+        } else {
+            c.key
+        };
+        keys.push((key, c.size));
+    }
+    Ok(RawPage {
+        keys,
+        truncated: x.is_truncated,
+    })
+}
+
+impl S3Store {
     fn path(&self, key: &str) -> Result<ObjPath> {
         check_key(key)
             .map_err(|p| StoreError::invalid(format!("{}: key {:.80}", self.root(), key), p))?;
