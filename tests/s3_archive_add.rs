@@ -1999,6 +1999,7 @@ impl Hooks for ManyCheckpoints {
                 .take(max)
                 .map(|key| docseal::store::Listed { key, size: 1 })
                 .collect(),
+            stray: Vec::new(),
         })
     }
 }
