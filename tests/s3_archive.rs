@@ -1344,3 +1344,46 @@ fn attack_hlist_control_character_names_in_a_v2_bucket_are_unlisted() {
         text.stdout()
     );
 }
+
+/// Attack (hlist, issue 17): names a server may list that no key is: longer than 1,024 bytes
+/// (SeaweedFS refuses those, another server may not), a `..` component written encoded
+/// (`%2E%2E`), a directory marker, an encoded `/` inside a part. Each is a stray of the page
+/// (listed, never addressed), the keys beside it items, and none is an error.
+#[test]
+fn attack_hlist_names_no_key_can_be_are_strays_not_errors() {
+    let url = fake_s3(|_, _| {
+        let long = format!("a/bundles/{}", "l".repeat(2000));
+        list_reply(
+            &[
+                "a/bundles/%2E%2E/x".into(),
+                "a/bundles/a%252Fb.zip".into(),
+                "a/bundles/d/".into(),
+                long,
+                "a/bundles/ok.zip".into(),
+            ],
+            false,
+        )
+    });
+    let vars = [
+        ("AWS_ENDPOINT_URL", url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKFAKE"),
+        ("AWS_SECRET_ACCESS_KEY", "fake-secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let s = docseal::store::S3Store::from_vars("docseal-lying", "a", vars).unwrap();
+    let p = s.list("bundles/", None, 10).unwrap();
+    let items: Vec<&str> = p.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(items, ["bundles/ok.zip"]);
+    assert_eq!(
+        p.stray,
+        [
+            "bundles/../x".to_string(),
+            "bundles/a%2Fb.zip".to_string(),
+            "bundles/d/".to_string(),
+            format!("bundles/{}", "l".repeat(2000)),
+        ]
+    );
+    assert!(!p.more);
+}
