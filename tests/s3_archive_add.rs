@@ -1591,7 +1591,11 @@ impl Hooks for EndlessListing {
                 size: 1,
             })
             .collect();
-        Ok(docseal::store::Page { items, more: true })
+        Ok(docseal::store::Page {
+            items,
+            more: true,
+            stray: Vec::new(),
+        })
     }
 }
 
@@ -1995,6 +1999,7 @@ impl Hooks for ManyCheckpoints {
                 .take(max)
                 .map(|key| docseal::store::Listed { key, size: 1 })
                 .collect(),
+            stray: Vec::new(),
         })
     }
 }
