@@ -10,8 +10,7 @@ use crate::profile::trust::{Reason, Trust};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use sha2::Digest as _;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A checkpoint: the archive operator's signed statement that the log's first `size` entries
@@ -229,10 +228,9 @@ pub(super) struct CheckpointFile {
 /// The checkpoints of an archive, by size, and any other files beside them.
 #[derive(Debug, Default)]
 pub(super) struct Checkpoints {
-    /// Each size with a checkpoint file, and the SHA-256 of its note when it parsed (notes are
-    /// canonical: the same checkpoint is the same bytes). Not the checkpoint itself: a log
-    /// holds up to [`MAX_CHECKPOINTS`] of them, and this stays 48 bytes or so each.
-    pub(super) files: BTreeMap<u64, Option<[u8; 32]>>,
+    /// Each size with a checkpoint file, ascending. Only the size: a log holds up to
+    /// [`MAX_CHECKPOINTS`] of them (the checkpoints that count are kept by the caller).
+    pub(super) files: Vec<u64>,
     /// Temporary files of an interrupted add.
     pub(super) temp: Vec<String>,
     /// Names of files that are neither `<N>`, `<N>.minisig` nor a temporary file.
@@ -309,11 +307,7 @@ pub(super) fn read_checkpoints(
         };
         let cf = CheckpointFile { parsed };
         each(size, body.as_deref(), signature.as_deref(), &cf);
-        let digest = match (&cf.parsed, &body) {
-            (Ok(_), Some(b)) => Some(<[u8; 32]>::from(sha2::Sha256::digest(b))),
-            _ => None,
-        };
-        out.files.insert(size, digest);
+        out.files.push(size);
     }
     Ok(out)
 }

@@ -7,7 +7,6 @@ use crate::format::merkle::{self, CompactRange, Hash};
 use crate::format::minisign::Signature;
 use crate::profile::metadata::format_sealed;
 use crate::profile::trust::Trust;
-use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -64,6 +63,8 @@ fn scan_lines(
     each: &mut EachLine<'_>,
 ) -> Result<Scan> {
     let mut out = Scan::default();
+    // Sized once: a map growing by doubling holds both tables while it moves.
+    out.roots.reserve(want.len());
     let max = max_entries(archive);
     let mut cr = CompactRange::new();
     let mut wanted = want.iter().copied().filter(|&s| s > 0).peekable();
@@ -233,7 +234,7 @@ pub(super) fn check_log(
     // Checkpoints: signatures first (they do not need the entries).
     let (cps, sound, orphan_sig) = read_sound_checkpoints(archive, trust, &mut f)?;
     // The entries, streamed once.
-    let mut want: BTreeSet<u64> = cps.files.keys().copied().collect();
+    let mut want: BTreeSet<u64> = cps.files.iter().copied().collect();
     want.extend(kept.iter().map(|k| k.checkpoint.size));
     let keyed = Keyed::new();
     let at = v3log::EntriesAt::of(archive);
@@ -251,7 +252,7 @@ pub(super) fn check_log(
         cps.files.is_empty(),
         &mut f,
     );
-    check_kept(kept, trust, &sound, roots, &cps.files, n, &mut f);
+    check_kept(archive, kept, trust, &sound, roots, &cps.files, n, &mut f);
     // Duplicate names and contents, and the names in an altered range: a second pass, only
     // when needed.
     check_duplicates(archive, &at, &keyed, keys, altered_range, &mut f)?;
@@ -325,10 +326,12 @@ fn read_sound_checkpoints(
             Err(finding) => f.push(finding),
         }
     })?;
+    // Grown by doubling: up to half of it unused, for as long as the log is checked.
+    sound.shrink_to_fit();
     other_checkpoint_files(archive, &cps, f);
     // A signature without its note is what an add interrupted between the two leaves, but only
     // for the largest size of all; any other is a checkpoint removed.
-    let largest = cps.files.keys().next_back().copied();
+    let largest = cps.files.last().copied();
     if let Some((size, _)) = &orphan_sig {
         if Some(*size) != largest {
             f.push(Finding::at(
@@ -542,11 +545,7 @@ fn check_roots(
 }
 
 /// The chain of checkpoints: origin, previous, time.
-fn check_chain(
-    sound: &[(Checkpoint, Arc<str>)],
-    files: &BTreeMap<u64, Option<[u8; 32]>>,
-    f: &mut Sink,
-) {
+fn check_chain(sound: &[(Checkpoint, Arc<str>)], files: &[u64], f: &mut Sink) {
     for (i, (cp, _)) in sound.iter().enumerate() {
         let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
         if let Some((first, _)) = sound.first() {
@@ -561,9 +560,9 @@ fn check_chain(
                 ));
             }
         }
-        let expected = files.range(..cp.size).next_back().map_or(0, |(s, _)| *s);
+        let expected = before(files, cp.size);
         if cp.previous != expected {
-            if cp.previous > 0 && !files.contains_key(&cp.previous) {
+            if cp.previous > 0 && files.binary_search(&cp.previous).is_err() {
                 f.push(Finding::at(
                     Code::LogCheckpointMissing,
                     format!("{CHECKPOINTS_DIR}/{}", cp.previous),
@@ -605,7 +604,7 @@ fn check_chain(
 /// is one this log's next add can complete.
 fn check_orphan(
     orphan_sig: OrphanSignature,
-    files: &BTreeMap<u64, Option<[u8; 32]>>,
+    files: &[u64],
     roots: &HashMap<u64, Hash>,
     trust: Option<&Trust>,
     f: &mut Sink,
@@ -613,7 +612,7 @@ fn check_orphan(
     let mut orphan = None;
     if let Some((size, sig)) = orphan_sig {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
-        let previous = files.range(..size).next_back().map_or(0, |(s, _)| *s);
+        let previous = before(files, size);
         let rebuilt = roots
             .get(&size)
             .and_then(|r| rebuild_checkpoint(&sig, *r, previous))
@@ -683,12 +682,21 @@ fn check_signed(
 }
 
 /// Checkpoints the auditor kept: signature, log, root against the entries, the archive's copy.
+/// The size of the checkpoint file before `size` (0: none), in `files` (ascending).
+fn before(files: &[u64], size: u64) -> u64 {
+    let i = files.partition_point(|&s| s < size);
+    i.checked_sub(1).map_or(0, |i| files[i])
+}
+
+// Eight arguments: the kept checkpoints checked against every part of the log check.
+#[allow(clippy::too_many_arguments)]
 fn check_kept(
+    archive: &Path,
     kept: &[KeptCheckpoint],
     trust: Option<&Trust>,
     sound: &[(Checkpoint, Arc<str>)],
     roots: &HashMap<u64, Hash>,
-    files: &BTreeMap<u64, Option<[u8; 32]>>,
+    files: &[u64],
     n: u64,
     f: &mut Sink,
 ) {
@@ -739,20 +747,30 @@ fn check_kept(
             )),
             Some(_) => {}
         }
-        match files.get(&cp.size) {
+        // Notes are canonical: the same checkpoint is the same bytes (read again: only the
+        // sizes of the checkpoint files are kept).
+        let file = match files.binary_search(&cp.size) {
+            Err(_) => None,
+            Ok(_) => Some(
+                read_limited(
+                    &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
+                    MAX_CHECKPOINT_BYTES,
+                )
+                .ok()
+                .flatten(),
+            ),
+        };
+        match file {
             None => f.push(Finding::at(
                 Code::LogCheckpointMissing,
                 format!("{CHECKPOINTS_DIR}/{}", cp.size),
                 format!("checkpoint {}, which you kept ({at}), is gone", cp.size),
             )),
-            // Notes are canonical: the same checkpoint is the same bytes.
-            Some(d) if *d != Some(<[u8; 32]>::from(sha2::Sha256::digest(cp.body().as_bytes()))) => {
-                f.push(Finding::at(
-                    Code::LogCheckpointInconsistent,
-                    format!("{CHECKPOINTS_DIR}/{}", cp.size),
-                    format!("differs from the checkpoint {} you kept ({at})", cp.size),
-                ))
-            }
+            Some(b) if b.as_deref() != Some(cp.body().as_bytes()) => f.push(Finding::at(
+                Code::LogCheckpointInconsistent,
+                format!("{CHECKPOINTS_DIR}/{}", cp.size),
+                format!("differs from the checkpoint {} you kept ({at})", cp.size),
+            )),
             Some(_) => {}
         }
     }
