@@ -7,6 +7,12 @@
 //! - versions are ETags;
 //! - reads are bounded: [`Store::get`] asks for the object's first `max_len + 1` bytes only.
 //!
+//! Time is bounded too: one storage operation (a method of [`Store`], object_store's own
+//! retries included) that takes longer than the deadline ([`DEADLINE_VAR`], default
+//! [`DEFAULT_DEADLINE`]) fails as [`StoreError::Unavailable`] that is not retryable, and every
+//! later operation of the same store fails at once (an endpoint that accepts connections and
+//! never answers costs one deadline, not one per request and retry).
+//!
 //! Configuration comes from the environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ALLOW_HTTP`, ...). The
 //! credentials are never printed: this store's `Debug` shows only the location, and error
@@ -23,7 +29,17 @@ use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// The environment variable that sets the deadline of one storage operation, in seconds
+/// (a positive number, decimals allowed; default [`DEFAULT_DEADLINE`]).
+pub const DEADLINE_VAR: &str = "DOCSEAL_S3_DEADLINE";
+
+/// The longest one storage operation may take by default, object_store's retries included:
+/// the request timeout docseal always had.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A store in `s3://BUCKET/PREFIX`.
 pub struct S3Store {
@@ -33,6 +49,12 @@ pub struct S3Store {
     rt: tokio::runtime::Runtime,
     /// Credential values, to be sure no error detail shows them.
     secrets: Vec<String>,
+    /// The deadline of one operation ([`DEADLINE_VAR`]).
+    deadline: Duration,
+    /// The endpoint for messages: scheme, host and port only.
+    endpoint: String,
+    /// Set once an operation missed its deadline: later ones are not tried.
+    stalled: AtomicBool,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -69,7 +91,7 @@ impl S3Store {
     ) -> Result<S3Store> {
         let vars: Vec<(String, String)> = vars
             .into_iter()
-            .filter(|(k, _)| k.starts_with("AWS_"))
+            .filter(|(k, _)| k.starts_with("AWS_") || k == DEADLINE_VAR)
             .collect();
         let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let root = if prefix.is_empty() {
@@ -85,7 +107,18 @@ impl S3Store {
                 "AWS_ENDPOINT_URL is a plain-http endpoint: set AWS_ALLOW_HTTP=true to use it",
             ));
         }
-        let builder = builder_of(bucket, &vars);
+        let deadline = deadline_of(var(DEADLINE_VAR).as_deref())
+            .map_err(|p| StoreError::invalid(DEADLINE_VAR, p))?;
+        let endpoint = var("AWS_ENDPOINT_URL")
+            .and_then(|e| url::Url::parse(&e).ok())
+            .map_or_else(
+                || "the S3 endpoint".to_string(),
+                |u| {
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    format!("{}://{}{port}", u.scheme(), u.host_str().unwrap_or(""))
+                },
+            );
+        let builder = builder_of(bucket, &vars, deadline);
         let redact = |s: String| redact(&secrets, s);
         let inner = builder.build().map_err(|e| {
             StoreError::invalid(
@@ -107,7 +140,63 @@ impl S3Store {
             inner,
             rt,
             secrets,
+            deadline,
+            endpoint,
+            stalled: AtomicBool::new(false),
         })
+    }
+
+    /// Run one storage operation within the deadline. `Err`: it missed the deadline now or
+    /// an earlier one did (not retryable); `Ok`: what object_store said.
+    fn run<T>(
+        &self,
+        key: &str,
+        op: impl Future<Output = std::result::Result<T, object_store::Error>>,
+    ) -> Result<std::result::Result<T, object_store::Error>> {
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(self.stalled_error(key, true));
+        }
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(self.deadline, op).await })
+        {
+            Ok(Err(e)) if is_timeout(&e) => Err(self.stalled_error(key, false)),
+            Ok(r) => Ok(r),
+            Err(_) => Err(self.stalled_error(key, false)),
+        }
+    }
+
+    /// [`S3Store::run`] for an operation whose errors are already typed.
+    fn run_typed<T>(&self, key: &str, op: impl Future<Output = Result<T>>) -> Result<T> {
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(self.stalled_error(key, true));
+        }
+        self.rt
+            .block_on(async { tokio::time::timeout(self.deadline, op).await })
+            .unwrap_or_else(|_| Err(self.stalled_error(key, false)))
+    }
+
+    /// The error of an operation that missed its deadline (`before`: an earlier one did);
+    /// later operations are not tried.
+    fn stalled_error(&self, key: &str, before: bool) -> StoreError {
+        self.stalled.store(true, Ordering::Relaxed);
+        let secs = self.deadline.as_secs_f64();
+        let detail = if before {
+            format!(
+                "not asked: {} did not answer within {secs} s earlier in this command ({DEADLINE_VAR})",
+                self.endpoint
+            )
+        } else {
+            format!(
+                "{} did not answer within {secs} s ({DEADLINE_VAR}); not retried",
+                self.endpoint
+            )
+        };
+        StoreError::Unavailable {
+            what: self.what(key),
+            detail: redact(&self.secrets, detail),
+            retryable: false,
+        }
     }
 
     fn path(&self, key: &str) -> Result<ObjPath> {
@@ -131,6 +220,9 @@ impl S3Store {
     /// A typed error, with no credential in it.
     fn error(&self, key: &str, e: object_store::Error) -> StoreError {
         use object_store::Error as E;
+        if is_timeout(&e) {
+            return self.stalled_error(key, false);
+        }
         let what = self.what(key);
         let text = e.to_string();
         // The first line, without the server's XML body, and the innermost cause where the
@@ -191,6 +283,33 @@ impl S3Store {
     }
 }
 
+/// Whether `e` is a request that timed out (connecting, or waiting for the reply).
+fn is_timeout(e: &object_store::Error) -> bool {
+    let mut c: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = c {
+        if let Some(h) = x.downcast_ref::<object_store::client::HttpError>() {
+            if h.kind() == object_store::client::HttpErrorKind::Timeout {
+                return true;
+            }
+        }
+        c = x.source();
+    }
+    false
+}
+
+/// The deadline `value` of [`DEADLINE_VAR`] gives (seconds; [`DEFAULT_DEADLINE`] if unset).
+fn deadline_of(value: Option<&str>) -> std::result::Result<Duration, String> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_DEADLINE);
+    };
+    match v.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{v:.20}: not a number of seconds from 0 (excluded) to 86400"
+        )),
+    }
+}
+
 /// The text of the last error in `e`'s chain of sources ("" when it has none).
 fn innermost_cause(e: &dyn std::error::Error) -> String {
     let mut c = match e.source() {
@@ -227,9 +346,9 @@ fn secrets_of(var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     secrets
 }
 
-/// The S3 client builder for `bucket`: bounded retries and timeouts, then the `AWS_*`
-/// variables `vars`.
-fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
+/// The S3 client builder for `bucket`: bounded retries and timeouts (a request within
+/// `deadline`), then the `AWS_*` variables `vars`.
+fn builder_of(bucket: &str, vars: &[(String, String)], deadline: Duration) -> AmazonS3Builder {
     // Bounded retries inside object_store (connection errors, 5xx, 429); the callers
     // retry again with [`super::retry`] where they can.
     let retry = RetryConfig {
@@ -244,8 +363,8 @@ fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
     // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
     // options without being overwritten.
     let client = ClientOptions::new()
-        .with_timeout(Duration::from_secs(60))
-        .with_connect_timeout(Duration::from_secs(5));
+        .with_timeout(deadline)
+        .with_connect_timeout(deadline.min(Duration::from_secs(5)));
     let mut builder = AmazonS3Builder::new()
         .with_retry(retry)
         .with_client_options(client);
@@ -288,7 +407,7 @@ impl Store for S3Store {
             range: Some(GetRange::Bounded(0..max_len.saturating_add(1))),
             ..Default::default()
         };
-        let r = self.rt.block_on(async {
+        let r = self.run(key, async {
             let res = self.inner.get_opts(&path, opts).await?;
             let size = res.meta.size;
             let etag = res.meta.e_tag.clone();
@@ -298,7 +417,8 @@ impl Store for S3Store {
             // Read as it comes, and stop past the size announced: a server sending more than
             // it said is not followed.
             let mut stream = res.into_stream();
-            let mut bytes = Vec::with_capacity(size as usize);
+            // Room for what came, never for what the server claims (at most 1 MiB ahead).
+            let mut bytes = Vec::with_capacity(size.min(1 << 20) as usize);
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
                 if bytes.len() as u64 + chunk.len() as u64 > size {
@@ -307,7 +427,7 @@ impl Store for S3Store {
                 bytes.extend_from_slice(&chunk);
             }
             Ok((size, etag, Some(bytes), false))
-        });
+        })?;
         match r {
             Ok((_, _, None, true)) => Err(StoreError::invalid(
                 self.what(key),
@@ -360,7 +480,7 @@ impl Store for S3Store {
             return Ok(Vec::new());
         }
         let end = offset.saturating_add(len).min(size);
-        let r = self.rt.block_on(self.inner.get_range(&path, offset..end));
+        let r = self.run(key, self.inner.get_range(&path, offset..end))?;
         match r {
             Ok(b) if b.len() as u64 == end - offset => Ok(b.to_vec()),
             Ok(b) => Err(StoreError::Unavailable {
@@ -374,7 +494,7 @@ impl Store for S3Store {
 
     fn size(&self, key: &str) -> Result<Option<u64>> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.head(&path)) {
+        match self.run(key, self.inner.head(&path))? {
             Ok(m) => Ok(Some(m.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(key, e)),
@@ -388,7 +508,7 @@ impl Store for S3Store {
             ..Default::default()
         };
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+        match self.run(key, self.inner.put_opts(&path, payload, opts))? {
             Ok(r) => Ok(PutNew::Created(Version(r.e_tag.unwrap_or_default()))),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(PutNew::AlreadyExists),
             Err(e) => Err(self.error(key, e)),
@@ -405,7 +525,7 @@ impl Store for S3Store {
             ..Default::default()
         };
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+        match self.run(key, self.inner.put_opts(&path, payload, opts))? {
             Ok(r) => Ok(PutIfMatch::Replaced(Version(r.e_tag.unwrap_or_default()))),
             Err(object_store::Error::Precondition { .. })
             | Err(object_store::Error::NotFound { .. }) => Ok(PutIfMatch::Conflict),
@@ -416,7 +536,7 @@ impl Store for S3Store {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<Version> {
         let path = self.path(key)?;
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put(&path, payload)) {
+        match self.run(key, self.inner.put(&path, payload))? {
             Ok(r) => Ok(Version(r.e_tag.unwrap_or_default())),
             Err(e) => Err(self.error(key, e)),
         }
@@ -440,7 +560,7 @@ impl Store for S3Store {
             format!("{}/", self.prefix)
         };
         let what = self.root();
-        let r: std::result::Result<Page, StoreError> = self.rt.block_on(async {
+        let r: std::result::Result<Page, StoreError> = self.run_typed(prefix, async {
             let mut stream = match after {
                 Some(a) => {
                     check_key(a).map_err(|p| StoreError::invalid(&what, p))?;
@@ -481,7 +601,7 @@ impl Store for S3Store {
 
     fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.delete(&path)) {
+        match self.run(key, self.inner.delete(&path))? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error(key, e)),
         }
@@ -491,7 +611,7 @@ impl Store for S3Store {
 impl S3Store {
     fn get_empty(&self, key: &str) -> Result<Option<Object>> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.head(&path)) {
+        match self.run(key, self.inner.head(&path))? {
             Ok(m) if m.size == 0 => Ok(Some(Object {
                 bytes: Vec::new(),
                 version: Version(m.e_tag.unwrap_or_default()),
