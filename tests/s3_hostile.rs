@@ -389,3 +389,80 @@ fn attack_hfetch_slow_but_working_server_still_works() {
     // Each request waited: the proxy was in the way.
     assert!(took >= Duration::from_secs(4), "{took:?}");
 }
+
+/// `--out s3://...` (and every other path docseal writes) was taken as a local path: a
+/// directory named `s3:` appeared. Now refused before anything is read or written: exit 2,
+/// one line naming the flag and the location.
+#[test]
+fn attack_hfetch_out_to_s3_is_refused_not_a_local_directory() {
+    let env = Env::new();
+    let (key, public) = key_and_bundle(&env);
+    let (key, public) = (key.to_str().unwrap(), public.to_str().unwrap());
+    let article = env.path("b.zip.txt");
+    let article = article.to_str().unwrap();
+    let commands: [&[&str]; 9] = [
+        &[
+            "pack",
+            article,
+            "--url",
+            SAMPLE_URL,
+            "--title",
+            "T",
+            "--publisher",
+            "P",
+            "--published",
+            "2018-09-11",
+            "--key",
+            key,
+            "--out",
+            "s3://bkt/x.zip",
+        ],
+        &[
+            "archive",
+            "prove",
+            "s3://bkt/a",
+            "b.zip",
+            "--out",
+            "s3://bkt/p.json",
+        ],
+        &[
+            "archive",
+            "prove-consistency",
+            "arch",
+            "--from",
+            "1",
+            "--out",
+            "s3://bkt/c.json",
+        ],
+        &[
+            "extract",
+            "b.zip",
+            "--trust",
+            public,
+            "--out",
+            "s3://bkt/dir",
+        ],
+        &["web", "--out", "s3://bkt/page.html", "--trust", public],
+        &["timestamp", "b.zip", "--request-out", "s3://bkt/r.tsq"],
+        &["keygen", "s3://bkt/k", "--no-passphrase"],
+        &["key", "trust", "s3://bkt/t.toml", public, "--name", "n"],
+        &[
+            "key",
+            "revoke",
+            "s3://bkt/t.toml",
+            "n",
+            "--reason",
+            "retired",
+        ],
+    ];
+    for args in commands {
+        let d = env.cmd().args(args).fails(2);
+        let err = d.stderr();
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("s3://bkt/") && err.contains("cannot be in s3://"),
+            "{args:?}: {err}"
+        );
+        assert!(!env.path("s3:").exists(), "{args:?} made a directory s3:");
+    }
+}
