@@ -466,3 +466,54 @@ fn attack_hfetch_out_to_s3_is_refused_not_a_local_directory() {
         assert!(!env.path("s3:").exists(), "{args:?} made a directory s3:");
     }
 }
+
+/// An endpoint answering with a redirect to another host (here another port) had the request
+/// followed there, without its signature, and that host's answer read as the object's. Now
+/// no redirect is followed: the other host gets no request, and the command fails at once
+/// with one line saying the endpoint redirected (exit 2: not the bucket's endpoint).
+#[test]
+fn attack_hfetch_redirect_to_another_host_is_not_followed() {
+    let other = Hostile::start(|c, _| {
+        let body = "<html><body>not S3</body></html>";
+        let _ = c.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"e\"\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        true
+    });
+    let to = other.url();
+    let h = Hostile::start(move |c, head| {
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let _ = c.write_all(
+            format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}{path}\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        );
+        true
+    });
+    let env = Env::new();
+    let (_, public) = key_and_bundle(&env);
+    let public = public.to_str().unwrap();
+    let vars = s3_env(&h.url(), Some("5"));
+    for (args, want) in [
+        (
+            &["archive", "audit", "s3://bkt/arch", "--trust", public][..],
+            2,
+        ),
+        (&["verify", "s3://bkt/p/x.zip", "--trust", public][..], 4),
+    ] {
+        let (code, text, _) =
+            run_within(env.path("").as_path(), args, &vars, Duration::from_secs(60))
+                .expect("still running after 60 s");
+        assert_eq!(code, want, "{args:?}: {text}");
+        assert!(
+            text.contains("answered with a redirect (HTTP 307), which docseal does not follow"),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains(SECRET) && !text.contains(ACCESS), "{text}");
+    }
+    assert!(h.requests() >= 2);
+    assert_eq!(other.requests(), 0, "a redirect was followed");
+}

@@ -269,6 +269,14 @@ impl S3Store {
             Some(401 | 403) => StoreError::Denied { what, detail },
             Some(404) => StoreError::NotFound { what },
             Some(409 | 412) => StoreError::Conflict { what },
+            // A redirect, not followed ([`NoRedirects`]): the endpoint is not the bucket's.
+            Some(s) if (300..400).contains(&s) => StoreError::Invalid {
+                what,
+                problem: format!(
+                    "{} answered with a redirect (HTTP {s}), which docseal does not follow: set AWS_ENDPOINT_URL (and AWS_REGION) to the endpoint that serves the bucket",
+                    self.endpoint
+                ),
+            },
             Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
                 what,
                 problem: detail,
@@ -367,13 +375,63 @@ fn builder_of(bucket: &str, vars: &[(String, String)], deadline: Duration) -> Am
         .with_connect_timeout(deadline.min(Duration::from_secs(5)));
     let mut builder = AmazonS3Builder::new()
         .with_retry(retry)
-        .with_client_options(client);
+        .with_client_options(client)
+        .with_http_connector(NoRedirects { deadline });
     for (k, v) in vars {
         if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
             builder = builder.with_config(key, v);
         }
     }
     builder.with_bucket_name(bucket)
+}
+
+/// The HTTP client of the store: object_store's (reqwest, its TLS and HTTP/2 features), built
+/// as object_store builds it from the options the `AWS_*` variables set, but that follows no
+/// redirect: an endpoint answering 3xx to another host (or port) would otherwise have the
+/// request sent there, without its signature, and its answer read as the object's (a 3xx is a
+/// failed request instead). Timeouts are the store's deadline's.
+#[derive(Debug)]
+struct NoRedirects {
+    deadline: Duration,
+}
+
+impl object_store::client::HttpConnector for NoRedirects {
+    fn connect(&self, o: &ClientOptions) -> object_store::Result<object_store::client::HttpClient> {
+        use object_store::ClientConfigKey as K;
+        let on = |k: K| o.get_config_value(&k).is_some_and(|v| v == "true");
+        let fail = |e: reqwest::Error| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(e),
+        };
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.deadline)
+            .connect_timeout(self.deadline.min(Duration::from_secs(5)))
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .no_deflate()
+            .https_only(!on(K::AllowHttp));
+        if let Some(url) = o.get_config_value(&K::ProxyUrl) {
+            let mut proxy = reqwest::Proxy::all(url).map_err(fail)?;
+            if let Some(ex) = o.get_config_value(&K::ProxyExcludes) {
+                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&ex));
+            }
+            b = b.proxy(proxy);
+        }
+        if on(K::AllowInvalidCertificates) {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if on(K::Http1Only) {
+            b = b.http1_only();
+        }
+        if on(K::Http2Only) {
+            b = b.http2_prior_knowledge();
+        }
+        Ok(object_store::client::HttpClient::new(
+            b.build().map_err(fail)?,
+        ))
+    }
 }
 
 /// The HTTP status in an object_store error's text ("... status code: 403 Forbidden ...").
