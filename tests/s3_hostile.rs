@@ -517,3 +517,138 @@ fn attack_hfetch_redirect_to_another_host_is_not_followed() {
     assert!(h.requests() >= 2);
     assert_eq!(other.requests(), 0, "a redirect was followed");
 }
+
+/// The deadline does not stop the retries of answers that say "try again": HTTP 503 (and
+/// 5xx, 429) are still retried, by object_store and by docseal, so a server that fails its
+/// first requests then answers is read (here: it then says there is nothing, exit 2 "no
+/// archive there", not a storage failure).
+#[test]
+fn attack_hfetch_5xx_is_still_retried_under_a_deadline() {
+    let failing = Arc::new(AtomicUsize::new(6));
+    let left = failing.clone();
+    let h = Hostile::start(move |c, _| {
+        let busy = left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        let status = if busy {
+            "503 Service Unavailable"
+        } else {
+            "404 Not Found"
+        };
+        let _ = c.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+        true
+    });
+    let env = Env::new();
+    let (_, public) = key_and_bundle(&env);
+    let args = [
+        "archive",
+        "audit",
+        "s3://bkt/arch",
+        "--trust",
+        public.to_str().unwrap(),
+    ];
+    let vars = s3_env(&h.url(), Some("5"));
+    let (code, text, _) = run_within(
+        env.path("").as_path(),
+        &args,
+        &vars,
+        Duration::from_secs(120),
+    )
+    .expect("still running after 120 s");
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("no archive there"), "{text}");
+    assert_eq!(failing.load(Ordering::Relaxed), 0);
+    assert!(h.requests() > 6);
+}
+
+/// `verify s3://B/P` of an object claiming 50 GB, past the bundle limits: refused by its
+/// size (`limit.bundle_size`) with none of it downloaded but the first bounded GET's; the S3
+/// store reserves no memory by the size the server claims.
+#[test]
+fn attack_hfetch_verify_s3_of_a_huge_object_reads_none_of_it() {
+    let huge: u64 = 50 << 30;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let out = sent.clone();
+    let h = Hostile::start(move |c, head| {
+        let meta = "ETag: \"e\"\r\nLast-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n";
+        if head.starts_with("GET /bkt?") {
+            // The listing: one object, the huge one.
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>bkt</Name><Prefix>p/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>p/huge.zip</Key><LastModified>2026-12-01T00:00:00.000Z</LastModified><ETag>\"e\"</ETag><Size>{huge}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"
+            );
+            let _ = c.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            return true;
+        }
+        if head.starts_with("HEAD ") {
+            let _ = c.write_all(
+                format!("HTTP/1.1 200 OK\r\n{meta}Content-Length: {huge}\r\n\r\n").as_bytes(),
+            );
+            return true;
+        }
+        let range = head.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("range: bytes=")
+                .map(str::to_owned)
+        });
+        let Some((a, b)) = range.as_deref().and_then(|r| r.trim().split_once('-')) else {
+            return false;
+        };
+        let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap_or(huge - 1));
+        let b = b.min(huge - 1);
+        let _ = c.write_all(
+            format!(
+                "HTTP/1.1 206 Partial Content\r\n{meta}Content-Range: bytes {a}-{b}/{huge}\r\nContent-Length: {}\r\n\r\n",
+                b - a + 1
+            )
+            .as_bytes(),
+        );
+        let chunk = vec![0u8; 64 << 10];
+        let mut left = b - a + 1;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            if c.write_all(&chunk[..n]).is_err() {
+                return false;
+            }
+            out.fetch_add(n, Ordering::Relaxed);
+            left -= n as u64;
+        }
+        true
+    });
+    let env = Env::new();
+    let (_, public) = key_and_bundle(&env);
+    let args = [
+        "verify",
+        "s3://bkt/p",
+        "--trust",
+        public.to_str().unwrap(),
+        "--max-entries",
+        "20",
+        "--max-total-size",
+        "100000",
+    ];
+    let vars = s3_env(&h.url(), Some("10"));
+    let (code, text, _) = run_within(
+        env.path("").as_path(),
+        &args,
+        &vars,
+        Duration::from_secs(120),
+    )
+    .expect("still running after 120 s");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("limit.bundle_size") && text.contains("s3://bkt/p/huge.zip"),
+        "{text}"
+    );
+    // At most the first bounded GET (1 MiB + 1) was sent, none of it kept.
+    assert!(
+        sent.load(Ordering::Relaxed) <= (1 << 20) + 1,
+        "{} bytes sent",
+        sent.load(Ordering::Relaxed)
+    );
+}

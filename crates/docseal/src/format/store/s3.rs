@@ -417,6 +417,10 @@ impl object_store::client::HttpConnector for NoRedirects {
             if let Some(ex) = o.get_config_value(&K::ProxyExcludes) {
                 proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&ex));
             }
+            if let Some(pem) = o.get_config_value(&K::ProxyCaCertificate) {
+                let ca = reqwest::tls::Certificate::from_pem(pem.as_bytes()).map_err(fail)?;
+                b = b.tls_certs_merge(std::iter::once(ca));
+            }
             b = b.proxy(proxy);
         }
         if on(K::AllowInvalidCertificates) {
