@@ -686,3 +686,38 @@ impl S3Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `DOCSEAL_S3_DEADLINE` is a positive number of seconds, at most a day; anything else
+    /// is refused naming the variable (never a credential), not taken for the default.
+    #[test]
+    fn attack_hfetch_deadline_is_parsed_strictly() {
+        assert_eq!(deadline_of(None).unwrap(), DEFAULT_DEADLINE);
+        assert_eq!(
+            deadline_of(Some("2.5")).unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(deadline_of(Some(" 3 ")).unwrap(), Duration::from_secs(3));
+        for bad in ["0", "-1", "soon", "", "NaN", "inf", "1e9"] {
+            assert!(deadline_of(Some(bad)).is_err(), "{bad:?}");
+        }
+        let e = S3Store::from_vars(
+            "bkt",
+            "p",
+            [
+                (DEADLINE_VAR.to_string(), "soon".to_string()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "top-secret-value".into()),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("DOCSEAL_S3_DEADLINE: soon: not a number"),
+            "{e}"
+        );
+        assert!(!e.contains("top-secret-value"), "{e}");
+    }
+}
