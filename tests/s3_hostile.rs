@@ -652,3 +652,75 @@ fn attack_hfetch_verify_s3_of_a_huge_object_reads_none_of_it() {
         sent.load(Ordering::Relaxed)
     );
 }
+
+/// A listing page answered with gigabytes: object_store reads a page whole into memory, so a
+/// 512 MiB reply cost a `verify s3://` 2.1 GB of peak RSS (and a larger one all the memory
+/// there is). Now every reply body is bounded (by the range asked for, else 16 MiB), whether
+/// its `Content-Length` says so at once or a chunked body runs on: refused as a one-line error
+/// naming the endpoint, after at most the bound (exit 2 for an audit, `io.read` for verify).
+#[test]
+fn attack_hfetch_endless_listing_reply_is_cut_at_its_bound() {
+    for chunked in [false, true] {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let out = sent.clone();
+        let h = Hostile::start(move |c, req| {
+            if !req.contains("list-type=2") {
+                let _ = c.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                return true;
+            }
+            let head = if chunked {
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_string()
+            } else {
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 4u64 << 30)
+            };
+            if c.write_all(head.as_bytes()).is_err() {
+                return false;
+            }
+            let junk = vec![b'a'; 1 << 16];
+            for _ in 0..(1 << 16) {
+                let ok = if chunked {
+                    c.write_all(format!("{:x}\r\n", junk.len()).as_bytes())
+                        .is_ok()
+                        && c.write_all(&junk).is_ok()
+                        && c.write_all(b"\r\n").is_ok()
+                } else {
+                    c.write_all(&junk).is_ok()
+                };
+                if !ok {
+                    return false;
+                }
+                out.fetch_add(junk.len(), Ordering::Relaxed);
+            }
+            false
+        });
+        let env = Env::new();
+        let (_, public) = key_and_bundle(&env);
+        let args = [
+            "archive",
+            "audit",
+            "s3://bkt/arch",
+            "--trust",
+            public.to_str().unwrap(),
+        ];
+        let vars = s3_env(&h.url(), Some("30"));
+        let (code, text, _) = run_within(
+            env.path("").as_path(),
+            &args,
+            &vars,
+            Duration::from_secs(60),
+        )
+        .expect("still running after 60 s");
+        assert_eq!(code, 2, "chunked {chunked}: {text}");
+        assert_eq!(text.trim().lines().count(), 1, "{text}");
+        assert!(
+            text.contains(&format!(
+                "{}: the reply is longer than the 16777216 bytes asked for",
+                h.url()
+            )),
+            "chunked {chunked}: {text}"
+        );
+        // At most the bound and what the sockets buffer.
+        let n = sent.load(Ordering::Relaxed);
+        assert!(n < 32 << 20, "chunked {chunked}: {n} bytes sent");
+    }
+}

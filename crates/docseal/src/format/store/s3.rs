@@ -223,6 +223,12 @@ impl S3Store {
         if is_timeout(&e) {
             return self.stalled_error(key, false);
         }
+        if let Some(t) = find_in::<ReplyTooLong>(&e) {
+            return StoreError::Invalid {
+                what: self.what(key),
+                problem: format!("{}: {t}", self.endpoint),
+            };
+        }
         let what = self.what(key);
         let text = e.to_string();
         // The first line, without the server's XML body, and the innermost cause where the
@@ -289,6 +295,18 @@ impl S3Store {
             },
         }
     }
+}
+
+/// The first error of type `T` in `e`'s chain of sources.
+fn find_in<T: std::error::Error + 'static>(e: &object_store::Error) -> Option<&T> {
+    let mut c: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = c {
+        if let Some(t) = x.downcast_ref::<T>() {
+            return Some(t);
+        }
+        c = x.source();
+    }
+    None
 }
 
 /// Whether `e` is a request that timed out (connecting, or waiting for the reply).
@@ -432,9 +450,134 @@ impl object_store::client::HttpConnector for NoRedirects {
         if on(K::Http2Only) {
             b = b.http2_prior_knowledge();
         }
-        Ok(object_store::client::HttpClient::new(
+        Ok(object_store::client::HttpClient::new(Bounded(
             b.build().map_err(fail)?,
-        ))
+        )))
+    }
+}
+
+/// The longest reply body taken to a request that does not ask for a bounded range (a page
+/// of a listing: 1,000 keys of at most 1 KiB and their metadata; an error; credentials).
+const MAX_REPLY: u64 = 16 << 20;
+
+/// A reply body longer than docseal asked for: refused as it comes ([`Bounded`]).
+#[derive(Debug)]
+struct ReplyTooLong {
+    max: u64,
+}
+
+impl std::fmt::Display for ReplyTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the reply is longer than the {} bytes asked for; not read further",
+            self.max
+        )
+    }
+}
+
+impl std::error::Error for ReplyTooLong {}
+
+/// The boxed future of [`Bounded`]'s `call`.
+type Reply<'b> = std::pin::Pin<
+    Box<
+        dyn Future<
+                Output = std::result::Result<
+                    object_store::client::HttpResponse,
+                    object_store::client::HttpError,
+                >,
+            > + Send
+            + 'b,
+    >,
+>;
+
+/// The HTTP client, every reply body bounded: by the range asked for (`Range: bytes=A-B`), else
+/// by [`MAX_REPLY`]. object_store reads some replies whole into memory (a listing page, a
+/// ranged GET); a hostile endpoint answering with gigabytes (its `Content-Length`, or a
+/// chunked body that never ends) is cut at the bound, not held.
+#[derive(Debug)]
+struct Bounded(reqwest::Client);
+
+impl object_store::client::HttpService for Bounded {
+    fn call<'a, 'b>(&'a self, req: object_store::client::HttpRequest) -> Reply<'b>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        // A HEAD's Content-Length is the object's size, not a body's.
+        let head = req.method() == "HEAD";
+        let max = req
+            .headers()
+            .get("range")
+            .and_then(|r| r.to_str().ok())
+            .and_then(range_len)
+            .unwrap_or(MAX_REPLY);
+        Box::pin(async move {
+            let resp = object_store::client::HttpService::call(&self.0, req).await?;
+            let claimed = resp
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if !head && claimed.is_some_and(|n| n > max) {
+                return Err(too_long(max));
+            }
+            let (parts, body) = resp.into_parts();
+            let body = LimitedBody {
+                body,
+                left: max,
+                max,
+            };
+            let body = object_store::client::HttpResponseBody::new(body);
+            Ok(object_store::client::HttpResponse::from_parts(parts, body))
+        })
+    }
+}
+
+fn too_long(max: u64) -> object_store::client::HttpError {
+    object_store::client::HttpError::new(
+        object_store::client::HttpErrorKind::Decode,
+        ReplyTooLong { max },
+    )
+}
+
+/// The bytes `Range: bytes=A-B` asks for, `None` for any other form.
+fn range_len(range: &str) -> Option<u64> {
+    let (a, b) = range.strip_prefix("bytes=")?.split_once('-')?;
+    let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
+    b.checked_sub(a)?.checked_add(1)
+}
+
+/// A reply body that fails once more than `max` bytes came (`left` of them to come).
+struct LimitedBody {
+    body: object_store::client::HttpResponseBody,
+    left: u64,
+    max: u64,
+}
+
+impl http_body::Body for LimitedBody {
+    type Data = bytes::Bytes;
+    type Error = object_store::client::HttpError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<bytes::Bytes>, Self::Error>>>
+    {
+        let r = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(f))) = &r {
+            let n = f.data_ref().map_or(0, |d| d.len() as u64);
+            if n > self.left {
+                self.left = 0;
+                return std::task::Poll::Ready(Some(Err(too_long(self.max))));
+            }
+            self.left -= n;
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
     }
 }
 
