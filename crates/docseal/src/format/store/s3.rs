@@ -491,9 +491,9 @@ type Reply<'b> = std::pin::Pin<
     >,
 >;
 
-/// The HTTP client, every reply body bounded: by the range asked for (`Range: bytes=A-B`), else
-/// by [`MAX_REPLY`]. object_store reads some replies whole into memory (a listing page, a
-/// ranged GET); a hostile endpoint answering with gigabytes (its `Content-Length`, or a
+/// The HTTP client, every reply body bounded: a success by the range asked for (`Range:
+/// bytes=A-B`), else (and an error's) by [`MAX_REPLY`]. object_store reads some replies whole
+/// into memory (a listing page, a ranged GET); a hostile endpoint answering with gigabytes (its `Content-Length`, or a
 /// chunked body that never ends) is cut at the bound, not held.
 #[derive(Debug)]
 struct Bounded(reqwest::Client);
@@ -514,6 +514,12 @@ impl object_store::client::HttpService for Bounded {
             .unwrap_or(MAX_REPLY);
         Box::pin(async move {
             let resp = object_store::client::HttpService::call(&self.0, req).await?;
+            // An error's body (a 404's XML) is not the range asked for.
+            let max = if resp.status().is_success() {
+                max
+            } else {
+                MAX_REPLY
+            };
             let claimed = resp
                 .headers()
                 .get("content-length")
