@@ -493,8 +493,8 @@ type Reply<'b> = std::pin::Pin<
 
 /// The HTTP client, every reply body bounded: a success by the range asked for (`Range:
 /// bytes=A-B`), else (and an error's) by [`MAX_REPLY`]. object_store reads some replies whole
-/// into memory (a listing page, a ranged GET); a hostile endpoint answering with gigabytes (its `Content-Length`, or a
-/// chunked body that never ends) is cut at the bound, not held.
+/// into memory (a listing page, a ranged GET); a hostile endpoint answering with gigabytes
+/// (its `Content-Length`, or a chunked body that never ends) is cut at the bound, not held.
 #[derive(Debug)]
 struct Bounded(reqwest::Client);
 
