@@ -1029,13 +1029,16 @@ fn measure(env: &Env, bin: &Path, args: &[&str]) -> (u64, f64, i32, String) {
 fn audit_synthetic(env: &Env, bin: &Path, n: u64) -> (u64, f64, u64) {
     let (k, p) = env.keygen("archive");
     let direct = n > 1 << 20;
-    common::synthetic::synthetic_log(
-        &env.path("big"),
-        n,
-        &[1000, n - 1, n],
-        &common::secret_key(&k),
-        direct,
-    );
+    // DOCSEAL_BENCH_EVERY=K: a checkpoint every K entries (and n), as many adds of K bundles
+    // make (K = n / 100,000: the most checkpoints a log holds).
+    let sizes: Vec<u64> = match std::env::var("DOCSEAL_BENCH_EVERY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(k) => (k..n).step_by(k as usize).chain([n]).collect(),
+        None => vec![1000, n - 1, n],
+    };
+    common::synthetic::synthetic_log(&env.path("big"), n, &sizes, &common::secret_key(&k), direct);
     let k = k.display().to_string();
     let p = p.display().to_string();
     if !direct {
@@ -1156,7 +1159,8 @@ fn issue17_audit_of_a_million_entry_v2_log_stays_under_64_mib() {
 }
 
 /// The figures of docs/BENCHMARKS.md ("Archive log v2"): `DOCSEAL_BENCH_BIN=<release docseal>
-/// DOCSEAL_BENCH_ENTRIES=10000000 cargo test --test integration archive_v2:: -- --ignored --nocapture`.
+/// DOCSEAL_BENCH_ENTRIES=10000000 cargo test --test integration archive_v2:: -- --ignored --nocapture`
+/// (with `DOCSEAL_BENCH_EVERY=100`: 100,000 checkpoints, the most a log holds).
 #[test]
 #[ignore]
 fn issue17_bench_audit_of_a_synthetic_v2_log() {

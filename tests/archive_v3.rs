@@ -743,18 +743,22 @@ fn peak_rss(dir: &Path, bin: &Path, args: &[&str]) -> (u64, i32, String) {
 /// Audit of a synthetic v3 log of `DOCSEAL_V3_N` entries (default 10^6): peak RSS under 64
 /// MiB. Heavy (two index files an entry: about 8 GB of disk at 10^6 on a 4 KiB-block file
 /// system), so run by hand: `cargo test --test integration archive_v3:: -- --ignored audit_of_a_synthetic`.
+/// Checkpoints at 1,000, n - 1 and n; with `DOCSEAL_V3_EVERY=K`, one every K entries and n
+/// (`DOCSEAL_V3_N=100000 DOCSEAL_V3_EVERY=1`: the most checkpoints a log holds, one an add).
 #[test]
 #[ignore]
 fn issue17_audit_of_a_synthetic_v3_log_stays_under_64_mib() {
-    let n: u64 = std::env::var("DOCSEAL_V3_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let n: u64 = var("DOCSEAL_V3_N").unwrap_or(1_000_000);
+    let sizes: Vec<u64> = match var("DOCSEAL_V3_EVERY") {
+        Some(k) => (k..n).step_by(k as usize).chain([n]).collect(),
+        None => vec![1000, n - 1, n],
+    };
     let env = Env::new();
     let (k, p) = env.keygen("archive");
     let key = common::secret_key(&k);
     let big = env.path("big");
-    common::synthetic::synthetic_log(&big, n, &[1000, n - 1, n], &key, true);
+    common::synthetic::synthetic_log(&big, n, &sizes, &key, true);
     common::synthetic::synthetic_to_v3(&big);
     let bin = std::env::var_os("DOCSEAL_BIN")
         .map(PathBuf::from)

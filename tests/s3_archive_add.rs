@@ -1591,7 +1591,11 @@ impl Hooks for EndlessListing {
                 size: 1,
             })
             .collect();
-        Ok(docseal::store::Page { items, more: true })
+        Ok(docseal::store::Page {
+            items,
+            more: true,
+            stray: Vec::new(),
+        })
     }
 }
 
@@ -1942,4 +1946,119 @@ fn attack_s3_v2_rolled_back_head_and_entries_is_not_forked() {
         s.get("log/checkpoint", 1 << 20).unwrap().unwrap().bytes,
         old_head
     );
+}
+
+/// `log/checkpoints/` with made-up checkpoint names (`1` to `fake`, each `<N>` and
+/// `<N>.minisig`) besides the real ones: a listing as of an archive of that many adds,
+/// without writing 2 * `fake` objects. Every other request goes to the store.
+struct ManyCheckpoints {
+    /// The made-up keys, sorted.
+    fake: Vec<String>,
+}
+
+impl ManyCheckpoints {
+    fn new(fake: u64) -> Self {
+        let mut keys: Vec<String> = (1..=fake)
+            .flat_map(|n| {
+                [
+                    format!("log/checkpoints/{n}"),
+                    format!("log/checkpoints/{n}.minisig"),
+                ]
+            })
+            .collect();
+        keys.sort_unstable();
+        ManyCheckpoints { fake: keys }
+    }
+}
+
+impl Hooks for ManyCheckpoints {
+    fn list(
+        &self,
+        inner: &dyn Store,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> docseal::store::Result<docseal::store::Page> {
+        if prefix != "log/checkpoints/" {
+            return inner.list(prefix, after, max);
+        }
+        let real = match inner.list(prefix, after, max) {
+            Ok(p) => p,
+            Err(docseal::store::StoreError::NotFound { .. }) => Default::default(),
+            Err(e) => return Err(e),
+        };
+        let from = after.map_or(0, |a| self.fake.partition_point(|k| k.as_str() <= a));
+        let fake = &self.fake[from..(from + max).min(self.fake.len())];
+        let mut keys: BTreeSet<String> = fake.iter().cloned().collect();
+        keys.extend(real.items.iter().map(|i| i.key.clone()));
+        let more = real.more || from + max < self.fake.len() || keys.len() > max;
+        Ok(docseal::store::Page {
+            more,
+            items: keys
+                .into_iter()
+                .take(max)
+                .map(|key| docseal::store::Listed { key, size: 1 })
+                .collect(),
+            stray: Vec::new(),
+        })
+    }
+}
+
+/// Every reader refuses an archive with more than `MAX_CHECKPOINTS` (100,000) checkpoints,
+/// one an add: an add on a store that would sign one more is refused before it logs anything
+/// (v3: before sequencing; v2: before appending), so no writer makes an archive no audit or
+/// `verify --archive` reads. The add that makes the 100,000th passes.
+#[test]
+fn issue17_store_add_past_the_checkpoint_limit_is_refused_before_logging() {
+    let env = Env::new();
+    let (key_path, _) = env.keygen("k");
+    let key = common::secret_key(&key_path);
+    let b = sealed_bundles(&env, &key_path, "cap", 4);
+    let max = docseal::archive::MAX_CHECKPOINTS as u64;
+    let n = max + 10;
+    let add = |s: &dyn Store, bundle: &Path| {
+        docseal::archive::store_add::add_to_store(
+            s,
+            &[bundle.to_path_buf()],
+            &key,
+            None,
+            &docseal::Limits::default(),
+            Duration::from_secs(60),
+        )
+    };
+    // v3: a synthetic log of n entries with one real checkpoint (n).
+    let dir3 = env.path("v3");
+    std::fs::create_dir_all(&dir3).unwrap();
+    let local3 = docseal::store::LocalStore::new(&dir3);
+    common::synthetic::synthetic_v3_store(&local3, &key, n);
+    // v2: the same, with log/entries.
+    let dir2 = env.path("v2");
+    common::synthetic::synthetic_log(&dir2, n, &[n], &key, true);
+    let local2 = docseal::store::LocalStore::new(&dir2);
+    for (layout, local) in [("v3", &local3), ("v2", &local2)] {
+        // One real checkpoint and `max - 2` made up: the add makes the 100,000th.
+        let s = Hooked::new(local as &dyn Store, ManyCheckpoints::new(max - 2));
+        let r = add(&s, &b[0]).unwrap_or_else(|e| panic!("{layout}: {e}"));
+        assert_eq!((r.layout, r.entries[0].index), (layout, n), "{layout}");
+        assert!(local
+            .size(&format!("log/checkpoints/{}", n + 1))
+            .unwrap()
+            .is_some());
+        // Now max checkpoints: the next add is refused, and nothing is logged or left.
+        let before = objects(local);
+        let e = add(&s, &b[1]).expect_err(layout).to_string();
+        assert!(
+            e.contains("log/checkpoints/: holds 100000 checkpoints, the most an archive log holds"),
+            "{layout}: {e}"
+        );
+        assert_eq!(
+            objects(local),
+            before,
+            "{layout}: the refused add wrote something"
+        );
+        // One checkpoint fewer: it passes again (the count is exact, not a guess).
+        let s = Hooked::new(local as &dyn Store, ManyCheckpoints::new(max - 3));
+        let r = add(&s, &b[1]).unwrap_or_else(|e| panic!("{layout}: {e}"));
+        assert_eq!(r.entries[0].index, n + 1, "{layout}");
+    }
 }

@@ -272,6 +272,30 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
         for f in &mut r.findings {
             f.message = m.rename(&f.message);
         }
+        // Objects no file can be named as (not in the copy): under `bundles/` unlisted (as the
+        // audit in place of a v3 archive reports them itself), under `log/` an unexpected
+        // file in the log (as on a disk); elsewhere ignored, as on a disk.
+        use docseal::finding::{Code, Finding};
+        let why = "under a name no file of an archive can have (a control character, an empty or `.` component, a trailing `/`): planted by hand (remove it by hand)";
+        for name in m.strays() {
+            let f = if name.starts_with("bundles/") && v3.is_none() {
+                Finding::at(
+                    Code::ArchiveBundleUnlisted,
+                    name.clone(),
+                    format!("in the archive but not in its log, {why}"),
+                )
+            } else if name.starts_with("log/") {
+                Finding::at(
+                    Code::LogMalformed,
+                    name.clone(),
+                    format!("an unexpected object in the log, {why}"),
+                )
+            } else {
+                continue;
+            };
+            r.findings.push(f);
+            r.ok = false;
+        }
     }
     output::set_earned(if r.ok { 0 } else { super::EXIT_FAILED });
     if a.json {

@@ -33,6 +33,9 @@ pub struct Mirror {
     name: String,
     /// The store it was copied from (for the bundles fetched afterwards).
     store: std::sync::Arc<dyn Store>,
+    /// Objects whose names are no key (`Page::stray`): not copied (no file can have the
+    /// name), reported by the audit of the copy ([`Mirror::strays`]).
+    strays: Vec<String>,
 }
 
 fn store_error(what: &str, e: StoreError) -> anyhow::Error {
@@ -111,10 +114,20 @@ impl Mirror {
             // index) are written before it, so the listing that follows holds them.
             let head = archive::tiles::CHECKPOINT_FILE;
             let had_head = copy_head(s.as_ref(), &name, dir.path())?;
-            let logged = copy_where(s.as_ref(), &name, dir.path(), "", |k| {
+            let most = most_objects(&before);
+            let mut strays = Vec::new();
+            let logged = copy_where(s.as_ref(), &name, dir.path(), "", most, &mut strays, |k| {
                 k != head && !k.starts_with("bundles/") && want.takes(k)
             })? || had_head;
-            let filed = copy_where(s.as_ref(), &name, dir.path(), "bundles/", |k| want.takes(k))?;
+            let filed = copy_where(
+                s.as_ref(),
+                &name,
+                dir.path(),
+                "bundles/",
+                most,
+                &mut strays,
+                |k| want.takes(k),
+            )?;
             if !logged && !filed {
                 return Err(
                     Error::invalid(name, "no archive there (no object under this prefix)").into(),
@@ -125,6 +138,7 @@ impl Mirror {
                     dir,
                     name,
                     store: s,
+                    strays,
                 }));
             }
         }
@@ -194,6 +208,12 @@ impl Mirror {
             }
         }
         Ok(notes)
+    }
+
+    /// The names the copy listed that are no key (at most 1,000 under `bundles/` and 1,000
+    /// elsewhere): objects there, in no log, that the copy cannot hold.
+    pub fn strays(&self) -> &[String] {
+        &self.strays
     }
 
     /// Where the copy is.
@@ -331,23 +351,65 @@ fn sequenced(s: &dyn Store, name: &str) -> Result<(Option<Vec<u8>>, Option<u64>)
     Ok((seq, entries))
 }
 
+/// Objects an archive holds beyond [`OBJECTS_PER_ENTRY`] an entry (the head, the sequence, a
+/// few files an interrupted add left, objects planted by hand).
+const MAX_SPARE_OBJECTS: u64 = archive::MAX_UNLOGGED_BUNDLES;
+
+/// Objects an archive holds an entry at most: its bundle (and a pending copy), two index
+/// objects, its checkpoint's files (one add an entry at worst: checkpoint, signature,
+/// cosignature, token) and a share of the tiles.
+const OBJECTS_PER_ENTRY: u64 = 8;
+
+/// The most objects a copy lists under one prefix for the log whose sequencing point is
+/// `sequenced` ([`sequenced`]: the v3 sequence's size, or a v2 or v1 `log/entries` of that
+/// many bytes, 64 bytes an entry at least): a listing past it (a server whose listing never
+/// ends) is refused, not copied to the disk without end.
+fn most_objects(sequenced: &(Option<Vec<u8>>, Option<u64>)) -> u64 {
+    let v3 = sequenced
+        .0
+        .as_deref()
+        .and_then(|b| archive::v3::Sequence::parse(b).ok())
+        .map_or(0, |q| q.size());
+    let v2 = sequenced.1.unwrap_or(0) / 64;
+    v3.max(v2)
+        .saturating_mul(OBJECTS_PER_ENTRY)
+        .saturating_add(MAX_SPARE_OBJECTS)
+}
+
 /// Copy every object of `s` under `prefix` whose key `take`s into `dir`; whether there was
-/// any object under `prefix` (taken or not).
+/// any object under `prefix` (taken or not). More than `most` objects listed: refused. The
+/// names that are no key (never copied) are kept in `strays`, 1,000 at most.
 fn copy_where(
     s: &dyn Store,
     name: &str,
     dir: &Path,
     prefix: &str,
+    most: u64,
+    strays: &mut Vec<String>,
     take: impl Fn(&str) -> bool,
 ) -> Result<bool> {
     let backoff = store::Backoff::default();
     let mut after: Option<String> = None;
     let mut any = false;
+    let mut listed: u64 = 0;
     loop {
         let page = store::retry(&backoff, || {
             s.list(prefix, after.as_deref(), store::MAX_PAGE)
         })
         .map_err(|e| store_error(name, e))?;
+        listed = listed.saturating_add((page.items.len() + page.stray.len()) as u64);
+        if listed > most {
+            return Err(Error::invalid(
+                format!("{name}/{prefix}"),
+                format!("listing refused: more than {most} objects, more than the archive's log can account for (a listing that never ends?)"),
+            )
+            .into());
+        }
+        any |= !page.stray.is_empty();
+        // Those under `bundles/` are kept from its own listing.
+        let room = 1000usize.saturating_sub(strays.len());
+        let mine = |k: &&String| prefix == "bundles/" || !k.starts_with("bundles/");
+        strays.extend(page.stray.iter().filter(mine).take(room).cloned());
         for item in &page.items {
             any = true;
             if take(&item.key) && item.size <= MAX_OBJECT {
@@ -646,6 +708,7 @@ mod tests {
             dir: tempfile::tempdir().unwrap(),
             name: "s3://bucket/archive".into(),
             store: counting.clone(),
+            strays: Vec::new(),
         };
         let at = |n: &str| m.path().join("bundles").join(n);
         let (p_ok, p_bad, p_big, p_gone) =
@@ -732,7 +795,10 @@ mod tests {
         let s = Counting(&local, AtomicU64::new(0));
         let dir = tempfile::tempdir().unwrap();
         assert!(copy_head(&s, "n", dir.path()).unwrap());
-        copy_where(&s, "n", dir.path(), "", |k| k != "log/checkpoint").unwrap();
+        copy_where(&s, "n", dir.path(), "", u64::MAX, &mut Vec::new(), |k| {
+            k != "log/checkpoint"
+        })
+        .unwrap();
         for k in hostile {
             let len = std::fs::metadata(dir.path().join(k)).unwrap().len();
             assert!(len < 1 << 20 && len == bound(k).unwrap() + 1, "{k}: {len}");

@@ -28,6 +28,7 @@ pub fn synthetic_log(archive: &Path, n: u64, sizes: &[u64], key: &SecretKey, v2:
     let origin = format!("docseal-archive/{}", key.key_id());
     let mut line = String::new();
     let mut chunk: Vec<String> = Vec::new();
+    let sizes: std::collections::HashSet<u64> = sizes.iter().copied().collect();
     if v2 {
         std::fs::create_dir_all(archive.join("log/tile")).unwrap();
     }

@@ -83,6 +83,17 @@ pub fn discover(path: &Path) -> Found {
                     found.bundles.push(object_name(&bucket, &item.key));
                 }
             }
+            // A `*.zip` whose name is no key (a control character, ...): there, unreadable.
+            for name in page.stray.iter().filter(|n| n.ends_with(".zip")) {
+                found.problems.push(Report::failed(
+                    object_name(&bucket, name).display().to_string(),
+                    true,
+                    Finding::new(
+                        Code::IoRead,
+                        "a name no object can be read by (a control character, an empty or `.` component): not verified".to_string(),
+                    ),
+                ));
+            }
             match page.items.last() {
                 Some(last) if page.more => after = Some(last.key.clone()),
                 _ => return Ok(()),

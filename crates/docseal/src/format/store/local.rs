@@ -334,7 +334,11 @@ impl Store for LocalStore {
             (self.root.join(dir_rel), format!("{dir_rel}/"))
         };
         let more = self.walk(&dir, &rel, prefix, after, &mut items, max)?;
-        Ok(Page { items, more })
+        Ok(Page {
+            items,
+            more,
+            stray: Vec::new(),
+        })
     }
 
     fn delete(&self, key: &str) -> Result<()> {

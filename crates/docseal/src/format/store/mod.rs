@@ -173,13 +173,20 @@ pub struct Listed {
     pub size: u64,
 }
 
-/// One page of a listing: keys in increasing byte order, all after the `after` asked for.
+/// One page of a listing: keys in increasing order (as the store orders them: byte order of
+/// the keys it holds), all after the `after` asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {
     /// The objects.
     pub items: Vec<Listed>,
     /// Whether more may follow (ask again with `after` = the last key).
     pub more: bool,
+    /// Objects listed among `items` (after `after`, up to the last item, or to the end when
+    /// nothing more follows) whose names are no key ([`check_key`]: a control character, an
+    /// empty or `.` component, a trailing `/`, ...): no operation can address them, but they
+    /// are there. Their names as the store holds them, relative to its root, raw (print them
+    /// with [`escape_key`]); at most [`MAX_PAGE`] a page.
+    pub stray: Vec<String>,
 }
 
 /// An archive's or a bundle directory's storage. Synchronous for callers; every method is
@@ -209,9 +216,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<Version>;
 
     /// Up to `max` (at most [`MAX_PAGE`]) objects whose keys start with `prefix`, after the
-    /// key `after` (from the first when `None`), in increasing order. A listing that breaks
-    /// the rules (a key outside the prefix, too long, not after the previous one) is
-    /// [`StoreError::Invalid`].
+    /// key `after` (from the first when `None`), in increasing order. Objects whose names are
+    /// no key are not items but [`Page::stray`]. A listing that breaks the rules (a key
+    /// outside the prefix, not after the previous one) is [`StoreError::Invalid`].
     fn list(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Page>;
 
     /// Remove `key` (absent: nothing to do).
@@ -248,30 +255,63 @@ pub fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// Check one page of a listing against the rules of [`Store::list`] (by byte order); used by
-/// the S3 backend on
-/// what the server returned.
+/// Check one page of a listing against the rules of [`Store::list`] (by byte order): every
+/// item a key ([`check_key`]), and [`check_order`].
 pub fn check_page(what: &str, prefix: &str, after: Option<&str>, page: &Page) -> Result<()> {
-    let mut last = after;
     for item in &page.items {
+        check_key(&item.key).map_err(|p| {
+            StoreError::invalid(
+                what,
+                format!("listing refused: {p}: {}", escape_key(&item.key)),
+            )
+        })?;
+    }
+    check_order(
+        what,
+        prefix,
+        after,
+        page.items.iter().map(|i| i.key.as_str()),
+    )
+}
+
+/// Check the names a server listed, as it listed them: each starts with `prefix` and comes
+/// after `after` and the one before it, in byte order (a server going back or repeating
+/// itself, looping forever, is refused). The S3 backend checks each page so, on the names
+/// the bucket holds.
+pub fn check_order<'k>(
+    what: &str,
+    prefix: &str,
+    after: Option<&str>,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Result<()> {
+    let mut last = after;
+    for key in keys {
         let bad =
             |problem: String| StoreError::invalid(what, format!("listing refused: {problem}"));
-        check_key(&item.key).map_err(|p| bad(format!("{p}: {:.80}", item.key)))?;
-        if !item.key.starts_with(prefix) {
+        if !key.starts_with(prefix) {
             return Err(bad(format!(
-                "key {:.80} outside the prefix asked for",
-                item.key
+                "key {} outside the prefix asked for",
+                escape_key(key)
             )));
         }
-        if last.is_some_and(|l| item.key.as_str() <= l) {
+        if last.is_some_and(|l| key <= l) {
             return Err(bad(format!(
-                "key {:.80} out of order (not after the previous one)",
-                item.key
+                "key {} out of order (not after the previous one)",
+                escape_key(key)
             )));
         }
-        last = Some(&item.key);
+        last = Some(key);
     }
     Ok(())
+}
+
+/// A name from a listing as it may be printed in a message: control and bidirectional
+/// characters escaped ([`crate::format::path::display`]), cut at 80 characters (then `...`).
+pub fn escape_key(key: &str) -> String {
+    match key.char_indices().nth(80) {
+        Some((at, _)) => format!("{}...", crate::format::path::display(&key[..at])),
+        None => crate::format::path::display(key),
+    }
 }
 
 /// [`Store::put_new`], treating an object that exists with exactly `bytes` as created (a
@@ -651,6 +691,7 @@ mod tests {
                 })
                 .collect(),
             more: true,
+            stray: Vec::new(),
         };
         check_page("s", "b/", None, &page(&["b/1", "b/2"])).unwrap();
         // Outside the prefix, repeated or going back (a server looping forever), bad keys.

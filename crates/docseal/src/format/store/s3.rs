@@ -19,12 +19,13 @@
 //! details have any credential value found in them replaced by `[redacted]`.
 
 use super::{
-    check_key, check_page, check_prefix, Listed, Object, Page, PutIfMatch, PutNew, Result, Store,
-    StoreError, Version, MAX_PAGE,
+    check_key, check_order, check_prefix, escape_key, Listed, Object, Page, PutIfMatch, PutNew,
+    Result, Store, StoreError, Version, MAX_PAGE,
 };
 use futures_util::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::path::Path as ObjPath;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::client::{HttpClient, HttpConnector, HttpRequest, HttpRequestBody};
+use object_store::path::{Path as ObjPath, PathPart};
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig, UpdateVersion,
@@ -55,6 +56,144 @@ pub struct S3Store {
     endpoint: String,
     /// Set once an operation missed its deadline: later ones are not tried.
     stalled: AtomicBool,
+    /// What this store's own listing requests need.
+    lister: Lister,
+}
+
+/// Listings are requested here, not by object_store: it lists without `encoding-type=url`,
+/// so a key holding a control character comes back with U+FFFD in its place (an XML 1.0
+/// document cannot hold the character) and out of the bucket's order, or as `&#xA;`, which
+/// object_store refuses, failing the whole listing; and its keys are parsed, not decoded. A
+/// planted object so named refused every listing of its prefix (issue 17).
+struct Lister {
+    /// The client object_store made (same TLS, proxy and timeout options).
+    http: HttpClient,
+    /// `ENDPOINT/BUCKET`, or the endpoint itself with virtual-hosted-style requests.
+    bucket_url: String,
+    region: String,
+    sign: bool,
+    request_payer: bool,
+}
+
+/// Keeps the HTTP client object_store builds its S3 client with (the last one it connects):
+/// docseal's ([`NoRedirects`], with this deadline).
+#[derive(Debug, Clone, Default)]
+struct Capture(
+    std::sync::Arc<std::sync::Mutex<Option<HttpClient>>>,
+    Duration,
+);
+
+impl HttpConnector for Capture {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let c = NoRedirects { deadline: self.1 }.connect(options)?;
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(c.clone());
+        }
+        Ok(c)
+    }
+}
+
+/// Most bytes of one listing reply (1,000 keys of 1,024 bytes each percent-encoded, and
+/// their XML, are under 4 MiB).
+const MAX_LIST_BODY: usize = 8 << 20;
+
+/// Most pages of names that are no key read in a row by one [`Store::list`] before the
+/// listing is refused (each page is [`MAX_PAGE`] names).
+const MAX_STRAY_RUNS: usize = 100;
+
+/// The characters left as they are in a query value (SigV4's unreserved set).
+const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `key` as object_store names it in the bucket: each `/`-separated part percent-encoded as
+/// `Path::from` does (a prefix's trailing `/` kept).
+fn encode_key(key: &str) -> String {
+    key.split('/')
+        .map(|p| PathPart::from(p).as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The key whose name in the bucket is `name` ([`encode_key`]), if `name` is one object_store
+/// makes of a key ([`check_key`]): else the object is none this store can address.
+fn decode_key(name: &str) -> Option<String> {
+    let mut key = String::with_capacity(name.len());
+    for (n, part) in name.split('/').enumerate() {
+        let p = percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .ok()?;
+        // `%2F` is no `/` of a key: `a%2Fb` is one part, which no key's `a/b` is written as.
+        if p.contains('/') || PathPart::from(p.as_ref()).as_ref() != part {
+            return None;
+        }
+        if n > 0 {
+            key.push('/');
+        }
+        key.push_str(&p);
+    }
+    check_key(&key).ok()?;
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attack_hlist_names_decode_only_to_the_key_written_there() {
+        for key in [
+            "bundles/a.zip",
+            "bundles/caf\u{e9} ~%41.zip",
+            "log/index/name/ab/cd/x",
+        ] {
+            assert_eq!(decode_key(&encode_key(key)).as_deref(), Some(key), "{key}");
+        }
+        assert_eq!(encode_key("bundles/"), "bundles/");
+        // Names no key is written as: raw characters object_store encodes, a `/` encoded in
+        // a part, `.` components, control characters, empty parts, lower-case escapes.
+        for name in [
+            "bundles/a~b",
+            "bundles/caf\u{e9}.zip",
+            "bundles/a%2Fb.zip",
+            "bundles/%2E",
+            "bundles/%01x",
+            "bundles/\u{1}x",
+            "bundles//x",
+            "bundles/x/",
+            "bundles/caf%c3%a9.zip",
+            "bundles/%FF.zip",
+        ] {
+            assert_eq!(decode_key(name), None, "{name:?}");
+        }
+    }
+}
+
+/// One reply of `ListObjectsV2`, as far as a listing reads it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListXml {
+    #[serde(default)]
+    contents: Vec<ContentsXml>,
+    #[serde(default)]
+    is_truncated: bool,
+    #[serde(default)]
+    encoding_type: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContentsXml {
+    key: String,
+    size: u64,
+}
+
+/// One reply: the names (as the bucket holds them, whole) and sizes, and whether more follow.
+struct RawPage {
+    keys: Vec<(String, u64)>,
+    truncated: bool,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -119,6 +258,9 @@ impl S3Store {
                 },
             );
         let builder = builder_of(bucket, &vars, deadline);
+        let (lister_of, captured) = lister_parts(&builder, bucket);
+        let captured = Capture(captured.0, deadline);
+        let builder = builder.with_http_connector(captured.clone());
         let redact = |s: String| redact(&secrets, s);
         let inner = builder.build().map_err(|e| {
             StoreError::invalid(
@@ -134,6 +276,13 @@ impl S3Store {
                 detail: format!("cannot start the I/O runtime: {e}"),
                 retryable: false,
             })?;
+        let http = captured.0.lock().ok().and_then(|mut c| c.take());
+        let Some(http) = http else {
+            return Err(StoreError::invalid(
+                &root,
+                "S3 configuration: no HTTP client",
+            ));
+        };
         Ok(S3Store {
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
@@ -143,6 +292,7 @@ impl S3Store {
             deadline,
             endpoint,
             stalled: AtomicBool::new(false),
+            lister: lister_of(http),
         })
     }
 
@@ -199,6 +349,195 @@ impl S3Store {
         }
     }
 
+    /// Write `bytes` at `name` in the bucket (under the store's prefix), the name as the
+    /// server is to hold it, not encoded as a key is: the tests plant objects whose names no
+    /// key can have (control characters, empty components, a trailing `/`).
+    #[cfg(feature = "test-support")]
+    pub fn put_named(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        const PATH: &percent_encoding::AsciiSet = &QUERY.remove(b'/');
+        let full = if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        };
+        let url = format!(
+            "{}/{}",
+            self.lister.bucket_url,
+            percent_encoding::utf8_percent_encode(&full, PATH)
+        );
+        let what = self.what(name);
+        let mut req = HttpRequest::new(HttpRequestBody::from(bytes.to_vec()));
+        *req.method_mut() = "PUT"
+            .parse()
+            .map_err(|_| StoreError::invalid(&what, "PUT"))?;
+        *req.uri_mut() = url
+            .parse()
+            .map_err(|e| StoreError::invalid(&what, format!("{e}")))?;
+        self.rt.block_on(async {
+            let cred = self
+                .inner
+                .credentials()
+                .get_credential()
+                .await
+                .map_err(|e| self.error(name, e))?;
+            AwsAuthorizer::new(&cred, "s3", &self.lister.region)
+                .try_authorize(&mut req, None)
+                .map_err(|e| self.error(name, e))?;
+            let res = self
+                .lister
+                .http
+                .execute(req)
+                .await
+                .map_err(|e| StoreError::Unavailable {
+                    what: what.clone(),
+                    detail: e.to_string(),
+                    retryable: false,
+                })?;
+            match res.status().is_success() {
+                true => Ok(()),
+                false => Err(StoreError::invalid(&what, format!("PUT: {}", res.status()))),
+            }
+        })
+    }
+
+    // Over 80 lines: one request in order, its URL, signature, bounded read of the reply and
+    // the mapping of its status to an error.
+    /// One `ListObjectsV2` request (`encoding-type=url`): up to [`MAX_PAGE`] names under
+    /// `prefix` after `start_after` (names in the bucket, [`encode_key`]), decoded, with no
+    /// check of their order (the caller's).
+    async fn list_raw(&self, what: &str, prefix: &str, after: Option<&str>) -> Result<RawPage> {
+        let what = what.to_owned();
+        let q = |v: &str| percent_encoding::utf8_percent_encode(v, QUERY).to_string();
+        let mut url = format!(
+            "{}?list-type=2&encoding-type=url&max-keys={MAX_PAGE}&prefix={}",
+            self.lister.bucket_url,
+            q(prefix)
+        );
+        if let Some(a) = after {
+            url.push_str(&format!("&start-after={}", q(a)));
+        }
+        let mut req = HttpRequest::new(HttpRequestBody::empty());
+        *req.uri_mut() = url
+            .parse()
+            .map_err(|e| StoreError::invalid(&what, format!("listing request: {e}")))?;
+        if self.lister.sign {
+            let denied = |e: object_store::Error| StoreError::Denied {
+                what: what.clone(),
+                detail: redact(&self.secrets, format!("listing: {e:.300}")),
+            };
+            let cred = self.inner.credentials().get_credential().await;
+            let cred = cred.map_err(denied)?;
+            AwsAuthorizer::new(&cred, "s3", &self.lister.region)
+                .with_request_payer(self.lister.request_payer)
+                .try_authorize(&mut req, None)
+                .map_err(denied)?;
+        }
+        let unavailable = |detail: String| StoreError::Unavailable {
+            what: what.clone(),
+            detail: redact(&self.secrets, detail),
+            retryable: true,
+        };
+        // The innermost cause too (a transport error says "error sending request" and hides
+        // why: an untrusted certificate, a refused connection).
+        let failed = |e: &dyn std::error::Error| {
+            let cause = innermost_cause(e);
+            let cause: String = cause
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            unavailable(format!("listing: {e} ({cause})"))
+        };
+        let res =
+            self.lister
+                .http
+                .execute(req)
+                .await
+                .map_err(|e| match find_in::<ReplyTooLong>(&e) {
+                    Some(t) => StoreError::invalid(&what, format!("{}: {t}", self.endpoint)),
+                    None => failed(&e),
+                })?;
+        let status = res.status();
+        let mut body = Vec::new();
+        let mut stream = res.into_body().bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| failed(&e))?;
+            if body.len() + chunk.len() > MAX_LIST_BODY {
+                return Err(StoreError::invalid(
+                    &what,
+                    format!("listing refused: a reply of more than {MAX_LIST_BODY} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            let text = String::from_utf8_lossy(&body);
+            let code = text
+                .split_once("<Code>")
+                .and_then(|(_, r)| r.split_once("</Code>"))
+                .map_or("", |(c, _)| c);
+            let code: String = code.chars().take(80).collect();
+            let detail = redact(
+                &self.secrets,
+                format!("listing: HTTP status {status} {code}"),
+            );
+            return Err(match status.as_u16() {
+                401 | 403 => StoreError::Denied { what, detail },
+                404 => StoreError::NotFound { what },
+                // A redirect, not followed ([`NoRedirects`]).
+                s if (300..400).contains(&s) => StoreError::Invalid {
+                    what,
+                    problem: format!(
+                        "{} answered with a redirect (HTTP {s}), which docseal does not follow: set AWS_ENDPOINT_URL (and AWS_REGION) to the endpoint that serves the bucket",
+                        self.endpoint
+                    ),
+                },
+                s if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
+                    what,
+                    problem: detail,
+                },
+                _ => unavailable(detail),
+            });
+        }
+        parse_list(&what, &body)
+    }
+}
+
+/// A `ListObjectsV2` reply (`what`: the listing, for errors): at most [`MAX_PAGE`] names,
+/// each decoded when the reply says they are url-encoded.
+fn parse_list(what: &str, body: &[u8]) -> Result<RawPage> {
+    let bad = |p: &str| StoreError::invalid(what, format!("listing refused: {p}"));
+    let text = std::str::from_utf8(body).map_err(|_| bad("a reply that is not UTF-8"))?;
+    let x: ListXml = quick_xml::de::from_str(text)
+        .map_err(|e| bad(&format!("a reply that is no listing ({e:.120})")))?;
+    if x.contents.len() > MAX_PAGE {
+        return Err(bad("more names than asked for"));
+    }
+    let url_encoded = x
+        .encoding_type
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("url"));
+    let mut keys = Vec::with_capacity(x.contents.len());
+    for c in x.contents {
+        // Encoded as a form is (AWS and SeaweedFS alike): `+` is a space, `%2B` a `+`.
+        let key = if url_encoded {
+            percent_encoding::percent_decode_str(&c.key.replace('+', " "))
+                .decode_utf8()
+                .map_err(|_| bad("a name that is not UTF-8"))?
+                .into_owned()
+        } else {
+            c.key
+        };
+        keys.push((key, c.size));
+    }
+    Ok(RawPage {
+        keys,
+        truncated: x.is_truncated,
+    })
+}
+
+impl S3Store {
     fn path(&self, key: &str) -> Result<ObjPath> {
         check_key(key)
             .map_err(|p| StoreError::invalid(format!("{}: key {:.80}", self.root(), key), p))?;
@@ -298,7 +637,9 @@ impl S3Store {
 }
 
 /// The first error of type `T` in `e`'s chain of sources.
-fn find_in<T: std::error::Error + 'static>(e: &object_store::Error) -> Option<&T> {
+fn find_in<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut c: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(x) = c {
         if let Some(t) = x.downcast_ref::<T>() {
@@ -393,8 +734,7 @@ fn builder_of(bucket: &str, vars: &[(String, String)], deadline: Duration) -> Am
         .with_connect_timeout(deadline.min(Duration::from_secs(5)));
     let mut builder = AmazonS3Builder::new()
         .with_retry(retry)
-        .with_client_options(client)
-        .with_http_connector(NoRedirects { deadline });
+        .with_client_options(client);
     for (k, v) in vars {
         if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
             builder = builder.with_config(key, v);
@@ -587,6 +927,38 @@ impl http_body::Body for LimitedBody {
     }
 }
 
+/// What [`Lister`] needs from the builder's configuration, and the connector that will keep
+/// the HTTP client `build` makes.
+fn lister_parts(
+    builder: &AmazonS3Builder,
+    bucket: &str,
+) -> (impl FnOnce(HttpClient) -> Lister, Capture) {
+    let cfg = |k: AmazonS3ConfigKey| builder.get_config_value(&k);
+    let is_true = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let region = cfg(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+    let endpoint = cfg(AmazonS3ConfigKey::S3Endpoint).or(cfg(AmazonS3ConfigKey::Endpoint));
+    // As object_store makes it (its `bucket_endpoint`).
+    let bucket_url = match (
+        endpoint,
+        is_true(cfg(AmazonS3ConfigKey::VirtualHostedStyleRequest)),
+    ) {
+        (Some(e), true) => e,
+        (Some(e), false) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+    };
+    let sign = !is_true(cfg(AmazonS3ConfigKey::SkipSignature));
+    let request_payer = is_true(cfg(AmazonS3ConfigKey::RequestPayer));
+    let of = move |http| Lister {
+        http,
+        bucket_url,
+        region,
+        sign,
+        request_payer,
+    };
+    (of, Capture::default())
+}
+
 /// The HTTP status in an object_store error's text ("... status code: 403 Forbidden ...").
 fn http_status(text: &str) -> Option<u16> {
     let (_, rest) = text.split_once("status code: ")?;
@@ -755,59 +1127,78 @@ impl Store for S3Store {
 
     fn list(&self, prefix: &str, after: Option<&str>, max: usize) -> Result<Page> {
         check_prefix(prefix).map_err(|p| StoreError::invalid(self.root(), p))?;
+        if let Some(a) = after {
+            check_key(a).map_err(|p| StoreError::invalid(self.root(), p))?;
+        }
         let max = max.clamp(1, MAX_PAGE);
-        // object_store lists by `/`-separated components: list the deepest directory the
-        // prefix names and keep the keys that start with the prefix.
-        let (dir, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
-        let base = match (self.prefix.is_empty(), dir.is_empty()) {
-            (true, true) => None,
-            (true, false) => Some(ObjPath::from(dir)),
-            (false, true) => Some(ObjPath::from(self.prefix.as_str())),
-            (false, false) => Some(ObjPath::from(format!("{}/{dir}", self.prefix))),
-        };
+        let what = self.root();
+        // Names in the bucket: the store's prefix and the key as object_store encodes them
+        // (`Path::from`: `%`, `~`, non-ASCII, ... percent-encoded), which is where every
+        // object this store writes is.
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
-            format!("{}/", self.prefix)
+            format!("{}/", encode_key(&self.prefix))
         };
-        let what = self.root();
-        let r: std::result::Result<Page, StoreError> = self.run_typed(prefix, async {
-            let mut stream = match after {
-                Some(a) => {
-                    check_key(a).map_err(|p| StoreError::invalid(&what, p))?;
-                    self.inner
-                        .list_with_offset(base.as_ref(), &self.obj_path(a))
+        let want = format!("{strip}{}", encode_key(prefix));
+        let mut cursor = after.map(|a| format!("{strip}{}", encode_key(a)));
+        let named = self.what(prefix);
+        let mut page = Page::default();
+        // Strays after the last item: listed again by the next page (which starts after it).
+        let mut pending: Vec<String> = Vec::new();
+        let mut runs = 0;
+        loop {
+            let raw = self.run_typed(prefix, self.list_raw(&named, &want, cursor.as_deref()))?;
+            let names = raw.keys.iter().map(|(k, _)| k.as_str());
+            check_order(&what, &want, cursor.as_deref(), names)?;
+            for (full, size) in &raw.keys {
+                let name = &full[strip.len()..];
+                match decode_key(name).filter(|k| k.starts_with(prefix)) {
+                    Some(key) => {
+                        if page.items.len() == max {
+                            page.more = true;
+                            return Ok(page);
+                        }
+                        page.stray.append(&mut pending);
+                        page.items.push(Listed { key, size: *size });
+                    }
+                    None if page.stray.len() + pending.len() < MAX_PAGE => {
+                        pending.push(name.to_owned())
+                    }
+                    None => {}
                 }
-                None => self.inner.list(base.as_ref()),
-            };
-            let mut page = Page::default();
-            while let Some(item) = stream.next().await {
-                let meta = item.map_err(|e| self.error(prefix, e))?;
-                let full = meta.location.as_ref();
-                let Some(key) = full.strip_prefix(strip.as_str()) else {
+            }
+            if !raw.truncated {
+                page.stray.append(&mut pending);
+                return Ok(page);
+            }
+            if !page.items.is_empty() {
+                // Its trailing strays come again after its last item.
+                page.more = true;
+                return Ok(page);
+            }
+            // Nothing but strays so far: on, from the last name listed.
+            runs += 1;
+            if runs > MAX_STRAY_RUNS {
+                return Err(StoreError::invalid(
+                    &what,
+                    format!(
+                        "listing refused: more than {} names in a row under {} that are no key",
+                        MAX_STRAY_RUNS * MAX_PAGE,
+                        escape_key(prefix)
+                    ),
+                ));
+            }
+            match raw.keys.last() {
+                Some((k, _)) => cursor = Some(k.clone()),
+                None => {
                     return Err(StoreError::invalid(
                         &what,
-                        format!("listing refused: key {full:.80} outside the prefix"),
-                    ));
-                };
-                if !key.starts_with(prefix) {
-                    // Within the directory but not the prefix: `bundles/a` for `bundles/b`.
-                    continue;
+                        "listing refused: a page said to be truncated held no name",
+                    ))
                 }
-                if page.items.len() == max {
-                    page.more = true;
-                    break;
-                }
-                page.items.push(Listed {
-                    key: key.to_owned(),
-                    size: meta.size,
-                });
             }
-            Ok(page)
-        });
-        let page = r?;
-        check_page(&what, prefix, after, &page)?;
-        Ok(page)
+        }
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -837,7 +1228,7 @@ impl S3Store {
 }
 
 #[cfg(test)]
-mod tests {
+mod deadline_tests {
     use super::*;
 
     /// `DOCSEAL_S3_DEADLINE` is a positive number of seconds, at most a day; anything else

@@ -232,7 +232,7 @@ fn log_summary(
             size: cp.size,
             root: encode_hash(&cp.root),
             time: format_sealed(cp.time),
-            signer: Some(signer.clone()),
+            signer: Some(signer.to_string()),
         })
     });
     if let Some(lc) = lc {
@@ -783,6 +783,10 @@ fn unlisted_bundles(
     Ok(())
 }
 
+/// How many objects under `bundles/` an audit in place accepts beyond one an entry of the
+/// log it read (docs/SECURITY.md, "Archives in a bucket").
+pub const MAX_UNLOGGED_BUNDLES: u64 = 100_000;
+
 /// [`unlisted_bundles`] of the store `s`'s `bundles/` (two listings, in bounded pages; keys in
 /// bounded memory). A key the log read (`n` entries) does not name is unlisted unless its
 /// name index object holds an entry at or after `n`: logged by an add since the log was read.
@@ -795,15 +799,44 @@ fn unlisted_in_store(
 ) -> Result<()> {
     let prefix = format!("{BUNDLES_DIR}/");
     let backoff = store::Backoff::default();
-    let each = |visit: &mut dyn FnMut(&str) -> Result<()>| -> Result<()> {
+    // An object named `bundles` itself, beside the keys under `bundles/`: no add writes one,
+    // and no file system holds both (a copy of the bucket on a disk is refused for it).
+    if store::retry(&backoff, || s.size(BUNDLES_DIR))
+        .map_err(super::store_common::store_error)?
+        .is_some()
+    {
+        f.push(Finding::at(
+            Code::ArchiveBundleUnlisted,
+            BUNDLES_DIR,
+            "an object named `bundles` beside the bundles under `bundles/`: in the archive but not in its log, in a layout no add writes (a copy on a disk cannot hold both; remove it by hand)",
+        ));
+    }
+    // The most names a listing of `bundles/` may give for a log of `n` entries: one bundle an
+    // entry, and [`MAX_UNLOGGED_BUNDLES`] more (planted, or added since the log was read).
+    // A listing past it (a server whose listing never ends) is refused before it fills a disk.
+    let most = n.saturating_add(MAX_UNLOGGED_BUNDLES);
+    // Each name under `bundles/`, and whether it is a key (else a stray: no key, so no
+    // bundle, has its name).
+    let each = |visit: &mut dyn FnMut(&str, bool) -> Result<()>| -> Result<()> {
         let mut after: Option<String> = None;
+        let mut seen: u64 = 0;
         loop {
             let page = store::retry(&backoff, || {
                 s.list(&prefix, after.as_deref(), store::MAX_PAGE)
             })
             .map_err(super::store_common::store_error)?;
+            seen = seen.saturating_add((page.items.len() + page.stray.len()) as u64);
+            if seen > most {
+                return Err(invalid(
+                    format!("{}/{prefix}", s.root()),
+                    format!("listing refused: more than {most} objects for a log of {n} entries (at most {MAX_UNLOGGED_BUNDLES} more than its entries; a listing that never ends?)"),
+                ));
+            }
             for item in &page.items {
-                visit(item.key.strip_prefix(&prefix).unwrap_or(&item.key))?;
+                visit(item.key.strip_prefix(&prefix).unwrap_or(&item.key), true)?;
+            }
+            for name in &page.stray {
+                visit(name.strip_prefix(&prefix).unwrap_or(name), false)?;
             }
             match page.items.last() {
                 Some(last) if page.more => after = Some(last.key.clone()),
@@ -812,16 +845,21 @@ fn unlisted_in_store(
         }
     };
     let mut present = dups::KeySorter::default();
-    each(&mut |name| {
-        present
+    let mut strays = false;
+    each(&mut |name, key| match key {
+        true => present
             .push(keyed.of(name))
-            .map_err(|e| Error::io(std::env::temp_dir(), e))
+            .map_err(|e| Error::io(std::env::temp_dir(), e)),
+        false => {
+            strays = true;
+            Ok(())
+        }
     })?;
     let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
         .map_err(|e| Error::io(std::env::temp_dir(), e))?
         .into_iter()
         .collect();
-    if unlisted.is_empty() {
+    if unlisted.is_empty() && !strays {
         return Ok(());
     }
     // An add places its bundles in `bundles/` before it writes their index objects, and its
@@ -855,8 +893,16 @@ fn unlisted_in_store(
             Err(err) => return Err(super::store_common::store_error(err)),
         })
     };
-    each(&mut |name| {
+    each(&mut |name, key| {
         let at = format!("{BUNDLES_DIR}/{name}");
+        if !key {
+            f.push(Finding::at(
+                Code::ArchiveBundleUnlisted,
+                at,
+                "in the archive but not in its log, under a name no bundle can have (a control character, an empty or `.` component, a trailing `/`): planted by hand (remove it by hand)",
+            ));
+            return Ok(());
+        }
         if !unlisted.contains(&keyed.of(name)) {
             return Ok(());
         }

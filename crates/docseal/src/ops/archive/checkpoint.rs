@@ -10,6 +10,7 @@ use crate::profile::trust::{Reason, Trust};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -228,7 +229,10 @@ pub(super) struct CheckpointFile {
 /// The checkpoints of an archive, by size, and any other files beside them.
 #[derive(Debug, Default)]
 pub(super) struct Checkpoints {
-    pub(super) files: BTreeMap<u64, CheckpointFile>,
+    /// Each size with a checkpoint file, and the SHA-256 of its note when it parsed (notes are
+    /// canonical: the same checkpoint is the same bytes). Not the checkpoint itself: a log
+    /// holds up to [`MAX_CHECKPOINTS`] of them, and this stays 48 bytes or so each.
+    pub(super) files: BTreeMap<u64, Option<[u8; 32]>>,
     /// Temporary files of an interrupted add.
     pub(super) temp: Vec<String>,
     /// Names of files that are neither `<N>`, `<N>.minisig` nor a temporary file.
@@ -305,7 +309,11 @@ pub(super) fn read_checkpoints(
         };
         let cf = CheckpointFile { parsed };
         each(size, body.as_deref(), signature.as_deref(), &cf);
-        out.files.insert(size, cf);
+        let digest = match (&cf.parsed, &body) {
+            (Ok(_), Some(b)) => Some(<[u8; 32]>::from(sha2::Sha256::digest(b))),
+            _ => None,
+        };
+        out.files.insert(size, digest);
     }
     Ok(out)
 }

@@ -7,9 +7,11 @@ use crate::format::merkle::{self, CompactRange, Hash};
 use crate::format::minisign::Signature;
 use crate::profile::metadata::format_sealed;
 use crate::profile::trust::Trust;
+use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// What reading `log/entries` found besides its lines.
 #[derive(Debug, Default)]
@@ -204,7 +206,7 @@ pub(super) struct LogCheck {
     pub(super) files: usize,
     /// The complete checkpoints that count (signed by a trusted key; with no trust given, all
     /// with a signature), in size order, with who signed them.
-    pub(super) sound: Vec<(Checkpoint, String)>,
+    pub(super) sound: Vec<(Checkpoint, Arc<str>)>,
     /// An interrupted add's checkpoint signature without its note: the checkpoint rebuilt.
     pub(super) orphan: Option<Checkpoint>,
     /// Every problem found with the log.
@@ -263,7 +265,7 @@ pub(super) fn check_log(
 }
 
 /// The checkpoints that count, in size order, with who signed them.
-type SoundCheckpoints = Vec<(Checkpoint, String)>;
+type SoundCheckpoints = Vec<(Checkpoint, Arc<str>)>;
 
 /// A checkpoint's signature (bytes of `log/checkpoints/<N>.minisig` without its note).
 type OrphanSignature = Option<(u64, Vec<u8>)>;
@@ -277,6 +279,8 @@ fn read_sound_checkpoints(
     f: &mut Sink,
 ) -> Result<(Checkpoints, SoundCheckpoints, OrphanSignature)> {
     let mut sound: SoundCheckpoints = Vec::new();
+    // One signer's name is kept once, not once a checkpoint (up to MAX_CHECKPOINTS of them).
+    let mut signers: Vec<Arc<str>> = Vec::new();
     let mut orphan_sig: OrphanSignature = None;
     let cps = read_checkpoints(archive, &mut |size, body, sig, cf| {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
@@ -307,7 +311,17 @@ fn read_sound_checkpoints(
             }
         };
         match signer_of(cp, body, sig, trust, &at) {
-            Ok(signer) => sound.push((cp.clone(), signer)),
+            Ok(signer) => {
+                let signer = match signers.iter().find(|s| ***s == *signer) {
+                    Some(s) => s.clone(),
+                    None if signers.len() < 64 => {
+                        signers.push(Arc::from(signer));
+                        signers[signers.len() - 1].clone()
+                    }
+                    None => Arc::from(signer),
+                };
+                sound.push((cp.clone(), signer))
+            }
             Err(finding) => f.push(finding),
         }
     })?;
@@ -493,7 +507,7 @@ type AlteredRange = Option<(u64, u64, String)>;
 /// Roots against the log: truncation reported; the first checkpoint whose range does not hash
 /// returned (named once the entries' names are known).
 fn check_roots(
-    sound: &[(Checkpoint, String)],
+    sound: &[(Checkpoint, Arc<str>)],
     roots: &HashMap<u64, Hash>,
     n: u64,
     f: &mut Sink,
@@ -529,8 +543,8 @@ fn check_roots(
 
 /// The chain of checkpoints: origin, previous, time.
 fn check_chain(
-    sound: &[(Checkpoint, String)],
-    files: &BTreeMap<u64, CheckpointFile>,
+    sound: &[(Checkpoint, Arc<str>)],
+    files: &BTreeMap<u64, Option<[u8; 32]>>,
     f: &mut Sink,
 ) {
     for (i, (cp, _)) in sound.iter().enumerate() {
@@ -591,7 +605,7 @@ fn check_chain(
 /// is one this log's next add can complete.
 fn check_orphan(
     orphan_sig: OrphanSignature,
-    files: &BTreeMap<u64, CheckpointFile>,
+    files: &BTreeMap<u64, Option<[u8; 32]>>,
     roots: &HashMap<u64, Hash>,
     trust: Option<&Trust>,
     f: &mut Sink,
@@ -641,7 +655,7 @@ fn check_orphan(
 fn check_signed(
     at: &v3log::EntriesAt,
     orphan: Option<&Checkpoint>,
-    sound: &[(Checkpoint, String)],
+    sound: &[(Checkpoint, Arc<str>)],
     n: u64,
     no_files: bool,
     f: &mut Sink,
@@ -672,9 +686,9 @@ fn check_signed(
 fn check_kept(
     kept: &[KeptCheckpoint],
     trust: Option<&Trust>,
-    sound: &[(Checkpoint, String)],
+    sound: &[(Checkpoint, Arc<str>)],
     roots: &HashMap<u64, Hash>,
-    files: &BTreeMap<u64, CheckpointFile>,
+    files: &BTreeMap<u64, Option<[u8; 32]>>,
     n: u64,
     f: &mut Sink,
 ) {
@@ -731,12 +745,14 @@ fn check_kept(
                 format!("{CHECKPOINTS_DIR}/{}", cp.size),
                 format!("checkpoint {}, which you kept ({at}), is gone", cp.size),
             )),
-            // Notes are canonical: the same parse is the same bytes.
-            Some(cf) if cf.parsed.as_ref().ok() != Some(cp) => f.push(Finding::at(
-                Code::LogCheckpointInconsistent,
-                format!("{CHECKPOINTS_DIR}/{}", cp.size),
-                format!("differs from the checkpoint {} you kept ({at})", cp.size),
-            )),
+            // Notes are canonical: the same checkpoint is the same bytes.
+            Some(d) if *d != Some(<[u8; 32]>::from(sha2::Sha256::digest(cp.body().as_bytes()))) => {
+                f.push(Finding::at(
+                    Code::LogCheckpointInconsistent,
+                    format!("{CHECKPOINTS_DIR}/{}", cp.size),
+                    format!("differs from the checkpoint {} you kept ({at})", cp.size),
+                ))
+            }
             Some(_) => {}
         }
     }

@@ -366,12 +366,17 @@ pub(super) fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<H
     })
 }
 
-/// The largest size `N` of the files `log/checkpoints/<N>` and `<N>.minisig` listed (a full
-/// listing: two keys a checkpoint, at most [`super::MAX_CHECKPOINTS`] checkpoints); with
-/// `first`, only whether there is any (`Some(0)`).
-fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Option<u64>> {
+/// The checkpoint files listed under `log/checkpoints/`: the largest size `N` of the files
+/// `<N>` and `<N>.minisig`, and how many sizes have one (a full listing: two keys a checkpoint,
+/// at most [`super::MAX_CHECKPOINTS`] checkpoints, plus a page of slack); with `first`, only
+/// whether there is any (`Some(0)`, one size). The keys come sorted, so the two files of one
+/// size are next to each other (`12`, `12.minisig`, `120`): sizes are counted without keeping
+/// them.
+fn list_checkpoint_files(s: &dyn Store, pace: &Pace, first: bool) -> Result<(Option<u64>, usize)> {
     let dir = format!("{CHECKPOINTS_DIR}/");
     let mut largest: Option<u64> = None;
+    let mut count = 0usize;
+    let mut last: Option<u64> = None;
     let mut after: Option<String> = None;
     // Two files a checkpoint, and a page of slack for anything else there: a listing past
     // that is a lying server's or junk, never read to its end.
@@ -388,23 +393,27 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
         let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
             Ok(p) => p,
             // Nothing under the prefix (a new archive).
-            Err(StoreError::NotFound { .. }) => return Ok(largest),
+            Err(StoreError::NotFound { .. }) => return Ok((largest, count)),
             Err(e) => return Err(store_error(e)),
         };
         listed += page.items.len();
         for item in &page.items {
             if first {
-                return Ok(Some(0));
+                return Ok((Some(0), 1));
             }
             let name = &item.key[dir.len()..];
             let n = super::entry::parse_decimal(name.strip_suffix(".minisig").unwrap_or(name));
             if let Some(n) = n {
                 largest = Some(largest.map_or(n, |l| l.max(n)));
+                if last != Some(n) {
+                    count += 1;
+                    last = Some(n);
+                }
             }
         }
         match page.items.last() {
             Some(last) if page.more => after = Some(last.key.clone()),
-            _ => return Ok(largest),
+            _ => return Ok((largest, count)),
         }
     }
 }
@@ -412,22 +421,25 @@ fn largest_checkpoint_file(s: &dyn Store, pace: &Pace, first: bool) -> Result<Op
 /// The head must be the latest checkpoint: no checkpoint file larger than it (or any, with no
 /// head). Else the head was removed or replaced by an older one (a rollback: signing after it
 /// would fork the log under this key), unless another writer published a newer head meanwhile
-/// (`Ok(false)`: read it again).
+/// (`Ok(None)`: read it again). `Some(n)`: the head is the latest, and the archive holds `n`
+/// checkpoints, the head's counted even when its files are not written yet.
 pub(super) fn head_is_latest(
     s: &dyn Store,
     pace: &Pace,
     key: &SecretKey,
     head: &Head,
-) -> Result<bool> {
+) -> Result<Option<usize>> {
     let h = head.cp.as_ref().map(|c| c.size);
-    let Some(m) = largest_checkpoint_file(s, pace, h.is_none())? else {
-        return Ok(true);
+    let (largest, count) = list_checkpoint_files(s, pace, h.is_none())?;
+    let Some(m) = largest else {
+        return Ok(Some(usize::from(h.is_some())));
     };
-    if h.is_some_and(|h| m <= h) {
-        return Ok(true);
+    if let Some(h) = h.filter(|&h| m <= h) {
+        // The head's files are written after it is published: counted if not listed yet.
+        return Ok(Some(count + usize::from(m < h)));
     }
     if read_head(s, pace, key)?.version != head.version {
-        return Ok(false);
+        return Ok(None);
     }
     Err(invalid(
         format!("{}/{CHECKPOINT_FILE}", s.root()),
@@ -435,6 +447,23 @@ pub(super) fn head_is_latest(
             None => format!("is missing but {CHECKPOINTS_DIR}/ has checkpoints (removed, or a v1 archive, to migrate to v2 first)"),
             Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint)"),
         } + "; refusing to extend it (an audit of the archive gives the details)",
+    ))
+}
+
+/// An add that would sign a checkpoint past [`super::MAX_CHECKPOINTS`] (`held`: the archive's
+/// checkpoints now) is refused before it logs anything: every reader refuses an archive with
+/// more (docs/FORMAT.md, C.1), so such an archive could no longer be audited or used as
+/// evidence.
+pub(super) fn room_for_a_checkpoint(s: &dyn Store, held: usize) -> Result<()> {
+    if held < super::MAX_CHECKPOINTS {
+        return Ok(());
+    }
+    Err(invalid(
+        format!("{}/{CHECKPOINTS_DIR}/", s.root()),
+        format!(
+            "holds {held} checkpoints, the most an archive log holds ({} checkpoints, one an add): this archive takes no more adds, nothing was logged (docs/FORMAT.md, C.1)",
+            super::MAX_CHECKPOINTS
+        ),
     ))
 }
 
