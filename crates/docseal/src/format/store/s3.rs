@@ -329,6 +329,11 @@ impl S3Store {
     /// The error of an operation that missed its deadline (`before`: an earlier one did);
     /// later operations are not tried.
     fn stalled_error(&self, key: &str, before: bool) -> StoreError {
+        self.stalled_at(self.what(key), before)
+    }
+
+    /// [`S3Store::stalled_error`] of the object or listing `what`.
+    fn stalled_at(&self, what: String, before: bool) -> StoreError {
         self.stalled.store(true, Ordering::Relaxed);
         let secs = self.deadline.as_secs_f64();
         let detail = if before {
@@ -343,7 +348,7 @@ impl S3Store {
             )
         };
         StoreError::Unavailable {
-            what: self.what(key),
+            what,
             detail: redact(&self.secrets, detail),
             retryable: false,
         }
@@ -457,13 +462,22 @@ impl S3Store {
                 .await
                 .map_err(|e| match find_in::<ReplyTooLong>(&e) {
                     Some(t) => StoreError::invalid(&what, format!("{}: {t}", self.endpoint)),
+                    None if e.kind() == object_store::client::HttpErrorKind::Timeout => {
+                        self.stalled_at(what.clone(), false)
+                    }
                     None => failed(&e),
                 })?;
         let status = res.status();
         let mut body = Vec::new();
         let mut stream = res.into_body().bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| failed(&e))?;
+            let chunk = chunk.map_err(|e| match find_in::<ReplyTooLong>(&e) {
+                Some(t) => StoreError::invalid(&what, format!("{}: {t}", self.endpoint)),
+                None if e.kind() == object_store::client::HttpErrorKind::Timeout => {
+                    self.stalled_at(what.clone(), false)
+                }
+                None => failed(&e),
+            })?;
             if body.len() + chunk.len() > MAX_LIST_BODY {
                 return Err(StoreError::invalid(
                     &what,
@@ -730,7 +744,7 @@ fn builder_of(bucket: &str, vars: &[(String, String)], deadline: Duration) -> Am
     // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
     // options without being overwritten.
     let client = ClientOptions::new()
-        .with_timeout(deadline)
+        .with_timeout(deadline + Duration::from_secs(1))
         .with_connect_timeout(deadline.min(Duration::from_secs(5)));
     let mut builder = AmazonS3Builder::new()
         .with_retry(retry)
@@ -763,7 +777,7 @@ impl object_store::client::HttpConnector for NoRedirects {
         };
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.deadline)
+            .timeout(self.deadline + Duration::from_secs(1))
             .connect_timeout(self.deadline.min(Duration::from_secs(5)))
             .no_gzip()
             .no_brotli()
