@@ -24,6 +24,7 @@ mod layering;
 mod provenance;
 mod s3_archive;
 mod s3_archive_add;
+mod s3_hostile;
 mod s3_pack_batch;
 mod s3_prove;
 mod s3_store;

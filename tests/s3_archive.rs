@@ -875,6 +875,52 @@ fn attack_s3audit_temp_named_object_in_a_bucket_is_unlisted() {
             && f.path.as_deref() == Some("bundles/.docseal-hidden.tmp")));
 }
 
+/// `verify --archive s3://` fetched an archived copy whole, whatever its size: a bucket writer
+/// replacing `bundles/NAME` with a huge object cost that download and disk before the digest
+/// rejected it. Now an archived copy larger than the largest bundle the limits allow is not
+/// fetched at all, one that is not the file its log entry names is noted; both name the
+/// `s3://` object, and neither lends an archive time.
+#[test]
+fn attack_hfetch_verify_archive_refuses_an_archived_copy_past_the_bundle_limit() {
+    let Some(t) = setup() else { return };
+    let public = t.public.to_str().unwrap();
+    let s = t.w.store("docseal-arch", "a1");
+    s.put("bundles/b0.zip", &vec![b'x'; 3 << 20]).unwrap();
+    let b0 = std::fs::read(t.env.path("b0.zip")).unwrap();
+    s.put("bundles/b1.zip", &b0).unwrap();
+    let v = t.run(&[
+        "verify",
+        "b0.zip",
+        "b1.zip",
+        "--trust",
+        public,
+        "--archive-key",
+        public,
+        "--archive",
+        "s3://docseal-arch/a1",
+        "--max-entries",
+        "20",
+        "--max-total-size",
+        "200000",
+    ]);
+    let err = v.stderr();
+    assert_eq!(v.code(), 0, "{}{err}", v.stdout());
+    assert!(
+        err.contains("s3://docseal-arch/a1/bundles/b0.zip: 3145728 bytes, more than the")
+            && err.contains("not fetched, no archive time from it"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "s3://docseal-arch/a1/bundles/b1.zip: not the file its archive log entry names"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("docseal-s3-archive-"),
+        "the private copy is named: {err}"
+    );
+}
 /// Attack (hlist, issue 17): objects planted under `bundles/` whose names hold control
 /// characters (`\x01`, an escape sequence, a line break) and a U+202E. SeaweedFS lists such a
 /// name without `encoding-type=url` with U+FFFD in place of the character (out of the bucket's

@@ -89,6 +89,7 @@ pub enum KeyCommand {
     /// Add a public key to a trust file (created if missing).
     Trust {
         /// The trust file (TOML).
+        #[arg(value_parser = LocalOut)]
         trust_file: PathBuf,
         /// The public key file to trust.
         public_key: PathBuf,
@@ -110,6 +111,7 @@ pub enum KeyCommand {
     /// Revoke a key in a trust file: retired (orderly) or compromised.
     Revoke {
         /// The trust file (TOML).
+        #[arg(value_parser = LocalOut)]
         trust_file: PathBuf,
         /// The key: its name in the trust file, or its 16-digit key id.
         key: String,
@@ -130,6 +132,7 @@ pub enum KeyCommand {
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
     /// Base path: writes PATH.key and PATH.pub; neither may exist.
+    #[arg(value_parser = LocalOut)]
     pub path: PathBuf,
     /// Leave the secret key unencrypted (as `minisign -G -W`).
     #[arg(long, conflicts_with = "passphrase_file")]
@@ -183,7 +186,8 @@ pub struct PackArgs {
     #[arg(
         long,
         value_name = "BUNDLE.zip",
-        required_unless_present_any = ["batch", "dry_run"]
+        required_unless_present_any = ["batch", "dry_run"],
+        value_parser = LocalOut
     )]
     pub out: Option<PathBuf>,
     /// Print the metadata that would be sealed, each field with its source (flag, json-ld,
@@ -350,7 +354,7 @@ pub struct ExtractArgs {
     #[arg(long = "trust", value_name = "PATH.pub", required = true)]
     pub trust: Vec<PathBuf>,
     /// Directory to write the files under (must not exist or be empty, unless --force).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = LocalOut)]
     pub out: PathBuf,
     /// Write into a non-empty directory, replacing files of the same name.
     #[arg(long)]
@@ -539,7 +543,7 @@ pub struct ArchiveProveArgs {
     #[arg(long, value_name = "N")]
     pub checkpoint: Option<u64>,
     /// The proof file to write.
-    #[arg(long, value_name = "PROOF.json")]
+    #[arg(long, value_name = "PROOF.json", value_parser = LocalOut)]
     pub out: PathBuf,
     /// Replace --out if it exists.
     #[arg(long)]
@@ -560,7 +564,7 @@ pub struct ArchiveProveConsistencyArgs {
     #[arg(long, value_name = "M")]
     pub to: Option<u64>,
     /// The proof file to write.
-    #[arg(long, value_name = "PROOF.json")]
+    #[arg(long, value_name = "PROOF.json", value_parser = LocalOut)]
     pub out: PathBuf,
     /// Replace --out if it exists.
     #[arg(long)]
@@ -591,6 +595,36 @@ pub struct ArchiveCheckProofArgs {
 }
 
 /// `--threads N`: 1 to [`docseal::batch::MAX_THREADS`] (more is a usage error, exit 2).
+/// A path docseal writes (`--out` and the like): a local path. `s3://...` is refused before
+/// anything is written (it would otherwise be taken as a local directory named `s3:`): only
+/// `pack --batch --out-dir` and `archive add|migrate` write to object storage.
+#[derive(Clone, Debug)]
+pub struct LocalOut;
+
+impl clap::builder::TypedValueParser for LocalOut {
+    type Value = PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<PathBuf, clap::Error> {
+        if docseal::store::is_s3(std::path::Path::new(value)) {
+            let name = arg.map_or_else(|| "the output".to_string(), |a| a.to_string());
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "{name}: {}: a file docseal writes cannot be in s3:// (only pack --batch --out-dir and archive add and migrate write to object storage); give a local path\n",
+                    docseal::store::safe_display(std::path::Path::new(value))
+                ),
+            )
+            .with_cmd(cmd));
+        }
+        Ok(PathBuf::from(value))
+    }
+}
+
 fn threads_parser() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new()
         .range(1..=docseal::batch::MAX_THREADS as u64)
@@ -620,7 +654,7 @@ pub struct TimestampArgs {
     #[arg(long = "tsa", value_name = "URL")]
     pub tsa: Vec<String>,
     /// Write the request (DER TimeStampReq) to FILE instead of asking a TSA (one bundle).
-    #[arg(long, value_name = "FILE.tsq", conflicts_with_all = ["tsa", "reply"])]
+    #[arg(long, value_name = "FILE.tsq", conflicts_with_all = ["tsa", "reply"], value_parser = LocalOut)]
     pub request_out: Option<PathBuf>,
     /// Check a TSA's reply (DER TimeStampResp, or a bare token) obtained elsewhere and add its
     /// token (one bundle).
@@ -643,7 +677,7 @@ pub struct TimestampArgs {
 #[derive(Args, Debug)]
 pub struct WebArgs {
     /// The page to write (one self-contained HTML file).
-    #[arg(long, value_name = "FILE.html")]
+    #[arg(long, value_name = "FILE.html", value_parser = LocalOut)]
     pub out: PathBuf,
     /// A trusted public key (minisign .pub) or trust file (TOML) to pin in the page; repeat for
     /// several. Read exactly as `docseal verify --trust` reads it.

@@ -520,9 +520,19 @@ pub fn verify(a: VerifyArgs) -> Result<u8> {
             docseal::archive::evidence_for(at, &trust, &kept, &interest),
         )?;
         if let Some(m) = &mirror {
-            let copies = ev.established.values().flatten().map(|c| c.copy.as_path());
-            let known = ev.known.iter().filter_map(|k| k.file.as_deref());
-            m.fetch_bundles(copies.chain(known))?;
+            let copies = ev
+                .established
+                .values()
+                .flatten()
+                .map(|c| (c.copy.as_path(), Some(c.file_sha256)));
+            let known = ev
+                .known
+                .iter()
+                .filter_map(|k| k.file.as_deref())
+                .map(|f| (f, None));
+            let max = verify::max_bundle_size(&opts.limits);
+            let notes = m.fetch_bundles(copies.chain(known), max)?;
+            ev.notes.extend(notes);
             // Reports name the archived bundles by the archive's s3:// location, never by the
             // private copy (removed when the command ends).
             for k in &mut ev.known {

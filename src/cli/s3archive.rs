@@ -152,33 +152,62 @@ impl Mirror {
     }
 
     /// Copy into the copy the archived bundles at these paths (`<copy>/bundles/NAME`, names
-    /// from the copy's log; other paths are ignored): `verify --archive` reads the archived
-    /// copies of the bundles it verifies only, so the copy is made without `bundles/` and
-    /// those few are fetched afterwards (a bundle, once in `bundles/`, is never replaced by
-    /// an add). A bundle absent from the store is left absent: the verifier reports it as it
-    /// would on a disk.
-    pub fn fetch_bundles<'p>(&self, paths: impl IntoIterator<Item = &'p Path>) -> Result<()> {
+    /// from the copy's log; other paths are ignored), each with the SHA-256 its log entry
+    /// names when known: `verify --archive` reads the archived copies of the bundles it
+    /// verifies only, so the copy is made without `bundles/` and those few are fetched
+    /// afterwards (a bundle, once in `bundles/`, is never replaced by an add). A bundle absent
+    /// from the store is left absent: the verifier reports it as it would on a disk.
+    ///
+    /// Bounded (a bucket writer may replace an archived copy with any object): one larger than
+    /// `max` (the largest bundle the limits allow) is not fetched at all, and one is read by
+    /// ranges into the copy, never more than its size said, its SHA-256 computed as it comes.
+    /// Returns a note for each copy left out or not the file its entry names (it lends no
+    /// archive time either way), naming the `s3://` object.
+    pub fn fetch_bundles<'p>(
+        &self,
+        paths: impl IntoIterator<Item = (&'p Path, Option<[u8; 32]>)>,
+        max: u64,
+    ) -> Result<Vec<String>> {
         let base = self.dir.path().join("bundles");
         let backoff = store::Backoff::default();
-        let mut names: Vec<&str> = paths
-            .into_iter()
-            .filter(|p| p.parent() == Some(base.as_path()))
-            .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        for n in names {
+        let mut wanted: std::collections::BTreeMap<&str, Option<[u8; 32]>> = Default::default();
+        for (p, digest) in paths {
+            if p.parent() != Some(base.as_path()) {
+                continue;
+            }
+            if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
+                let d = wanted.entry(n).or_default();
+                *d = d.or(digest);
+            }
+        }
+        let mut notes = Vec::new();
+        for (n, digest) in wanted {
             let key = format!("bundles/{n}");
             if self.dir.path().join(&key).exists() || store::check_key(&key).is_err() {
                 continue;
             }
             let s = self.store.as_ref();
-            match store::retry(&backoff, || s.size(&key)).map_err(|e| store_error(&self.name, e))? {
-                Some(size) if size <= MAX_OBJECT => copy(s, &key, size, self.dir.path())?,
-                _ => {}
+            let object = format!("{}/{key}", s.root());
+            let size = match store::retry(&backoff, || s.size(&key))
+                .map_err(|e| store_error(&self.name, e))?
+            {
+                Some(size) => size,
+                None => continue,
+            };
+            if size > max {
+                notes.push(format!(
+                    "{object}: {size} bytes, more than the {max} a bundle may have under the limits: not fetched, no archive time from it"
+                ));
+                continue;
+            }
+            let got = fetch_hashed(s, &key, size, self.dir.path())?;
+            if got.is_some_and(|got| digest.is_some_and(|d| d != got)) {
+                notes.push(format!(
+                    "{object}: not the file its archive log entry names (its SHA-256 differs): no archive time from it"
+                ));
             }
         }
-        Ok(())
+        Ok(notes)
     }
 
     /// The names the copy listed that are no key (at most 1,000 under `bundles/` and 1,000
@@ -469,6 +498,43 @@ fn copy(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Copy the bundle `key` (of `size` bytes, as its store said) to `dir/key` by ranges, at most
+/// `size` bytes whatever the server sends; its SHA-256 (`None`: removed meanwhile, left out).
+fn fetch_hashed(s: &dyn Store, key: &str, size: u64, dir: &Path) -> Result<Option<[u8; 32]>> {
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let dest = dir.join(key);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let mut out = std::fs::File::create(&dest).map_err(|e| Error::io(&dest, e))?;
+    let mut r = RangeReader::new(s, key, size);
+    let mut sha = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                drop(out);
+                std::fs::remove_file(&dest).map_err(|e| Error::io(&dest, e))?;
+                let gone = e
+                    .get_ref()
+                    .and_then(|x| x.downcast_ref::<StoreError>())
+                    .is_some_and(|x| matches!(x, StoreError::NotFound { .. }));
+                if gone {
+                    return Ok(None);
+                }
+                return Err(Error::io(format!("{}/{key}", s.root()), e).into());
+            }
+        };
+        sha.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| Error::io(&dest, e))?;
+    }
+    Ok(Some(sha.finalize().into()))
+}
+
 /// A checkpoint in `archive add --json`.
 #[derive(serde::Serialize)]
 pub struct CheckpointReport {
@@ -621,6 +687,60 @@ mod tests {
         fn delete(&self, key: &str) -> store::Result<()> {
             self.0.delete(key)
         }
+    }
+
+    /// `verify --archive s3://`: an archived copy a bucket writer replaced with an object
+    /// larger than any bundle the limits allow is not fetched at all (a note names the
+    /// object); one that is not the file its log entry names is fetched (as a disk copy would
+    /// be read) with a note; the copy's size bounds what is read, never the claim.
+    #[test]
+    fn attack_hfetch_verify_archive_does_not_fetch_an_oversized_archived_copy() {
+        use sha2::Digest;
+        let src = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(src.path().join("bundles")).unwrap();
+        let ok = vec![b'o'; 1000];
+        std::fs::write(src.path().join("bundles/ok.zip"), &ok).unwrap();
+        std::fs::write(src.path().join("bundles/bad.zip"), vec![b'b'; 1000]).unwrap();
+        std::fs::write(src.path().join("bundles/big.zip"), vec![b'x'; 4 << 20]).unwrap();
+        let local: &'static LocalStore = Box::leak(Box::new(LocalStore::new(src.path())));
+        let counting = std::sync::Arc::new(Counting(local, AtomicU64::new(0)));
+        let m = Mirror {
+            dir: tempfile::tempdir().unwrap(),
+            name: "s3://bucket/archive".into(),
+            store: counting.clone(),
+            strays: Vec::new(),
+        };
+        let at = |n: &str| m.path().join("bundles").join(n);
+        let (p_ok, p_bad, p_big, p_gone) =
+            (at("ok.zip"), at("bad.zip"), at("big.zip"), at("gone.zip"));
+        let sha: [u8; 32] = sha2::Sha256::digest(&ok).into();
+        let notes = m
+            .fetch_bundles(
+                [
+                    (p_big.as_path(), Some([1; 32])),
+                    (p_ok.as_path(), Some(sha)),
+                    (p_ok.as_path(), None),
+                    (p_bad.as_path(), Some(sha)),
+                    (p_gone.as_path(), Some(sha)),
+                ],
+                2 << 20,
+            )
+            .unwrap();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("s3://bucket/archive/bundles/bad.zip: ")
+                && notes[0].contains("SHA-256 differs"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with("s3://bucket/archive/bundles/big.zip: 4194304 bytes")
+                && notes[1].contains("not fetched"),
+            "{notes:?}"
+        );
+        assert!(!p_big.exists() && !p_gone.exists());
+        assert_eq!(std::fs::read(&p_ok).unwrap(), ok);
+        assert_eq!(std::fs::read(&p_bad).unwrap().len(), 1000);
+        assert_eq!(counting.1.load(Ordering::Relaxed), 2000, "bytes read");
     }
 
     /// Without bundles (proofs, `verify --archive`), the pending copies of bundles an add

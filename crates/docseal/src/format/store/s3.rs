@@ -7,6 +7,12 @@
 //! - versions are ETags;
 //! - reads are bounded: [`Store::get`] asks for the object's first `max_len + 1` bytes only.
 //!
+//! Time is bounded too: one storage operation (a method of [`Store`], object_store's own
+//! retries included) that takes longer than the deadline ([`DEADLINE_VAR`], default
+//! [`DEFAULT_DEADLINE`]) fails as [`StoreError::Unavailable`] that is not retryable, and every
+//! later operation of the same store fails at once (an endpoint that accepts connections and
+//! never answers costs one deadline, not one per request and retry).
+//!
 //! Configuration comes from the environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ALLOW_HTTP`, ...). The
 //! credentials are never printed: this store's `Debug` shows only the location, and error
@@ -18,15 +24,23 @@ use super::{
 };
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
-use object_store::client::{
-    HttpClient, HttpConnector, HttpRequest, HttpRequestBody, ReqwestConnector,
-};
+use object_store::client::{HttpClient, HttpConnector, HttpRequest, HttpRequestBody};
 use object_store::path::{Path as ObjPath, PathPart};
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode,
     PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// The environment variable that sets the deadline of one storage operation, in seconds
+/// (a positive number, decimals allowed; default [`DEFAULT_DEADLINE`]).
+pub const DEADLINE_VAR: &str = "DOCSEAL_S3_DEADLINE";
+
+/// The longest one storage operation may take by default, object_store's retries included:
+/// the request timeout docseal always had.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A store in `s3://BUCKET/PREFIX`.
 pub struct S3Store {
@@ -36,6 +50,12 @@ pub struct S3Store {
     rt: tokio::runtime::Runtime,
     /// Credential values, to be sure no error detail shows them.
     secrets: Vec<String>,
+    /// The deadline of one operation ([`DEADLINE_VAR`]).
+    deadline: Duration,
+    /// The endpoint for messages: scheme, host and port only.
+    endpoint: String,
+    /// Set once an operation missed its deadline: later ones are not tried.
+    stalled: AtomicBool,
     /// What this store's own listing requests need.
     lister: Lister,
 }
@@ -55,13 +75,17 @@ struct Lister {
     request_payer: bool,
 }
 
-/// Keeps the HTTP client object_store builds its S3 client with (the last one it connects).
+/// Keeps the HTTP client object_store builds its S3 client with (the last one it connects):
+/// docseal's ([`NoRedirects`], with this deadline).
 #[derive(Debug, Clone, Default)]
-struct Capture(std::sync::Arc<std::sync::Mutex<Option<HttpClient>>>);
+struct Capture(
+    std::sync::Arc<std::sync::Mutex<Option<HttpClient>>>,
+    Duration,
+);
 
 impl HttpConnector for Capture {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let c = ReqwestConnector::default().connect(options)?;
+        let c = NoRedirects { deadline: self.1 }.connect(options)?;
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(c.clone());
         }
@@ -206,7 +230,7 @@ impl S3Store {
     ) -> Result<S3Store> {
         let vars: Vec<(String, String)> = vars
             .into_iter()
-            .filter(|(k, _)| k.starts_with("AWS_"))
+            .filter(|(k, _)| k.starts_with("AWS_") || k == DEADLINE_VAR)
             .collect();
         let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let root = if prefix.is_empty() {
@@ -222,8 +246,20 @@ impl S3Store {
                 "AWS_ENDPOINT_URL is a plain-http endpoint: set AWS_ALLOW_HTTP=true to use it",
             ));
         }
-        let builder = builder_of(bucket, &vars);
+        let deadline = deadline_of(var(DEADLINE_VAR).as_deref())
+            .map_err(|p| StoreError::invalid(DEADLINE_VAR, p))?;
+        let endpoint = var("AWS_ENDPOINT_URL")
+            .and_then(|e| url::Url::parse(&e).ok())
+            .map_or_else(
+                || "the S3 endpoint".to_string(),
+                |u| {
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    format!("{}://{}{port}", u.scheme(), u.host_str().unwrap_or(""))
+                },
+            );
+        let builder = builder_of(bucket, &vars, deadline);
         let (lister_of, captured) = lister_parts(&builder, bucket);
+        let captured = Capture(captured.0, deadline);
         let builder = builder.with_http_connector(captured.clone());
         let redact = |s: String| redact(&secrets, s);
         let inner = builder.build().map_err(|e| {
@@ -253,8 +289,69 @@ impl S3Store {
             inner,
             rt,
             secrets,
+            deadline,
+            endpoint,
+            stalled: AtomicBool::new(false),
             lister: lister_of(http),
         })
+    }
+
+    /// Run one storage operation within the deadline. `Err`: it missed the deadline now or
+    /// an earlier one did (not retryable); `Ok`: what object_store said.
+    fn run<T>(
+        &self,
+        key: &str,
+        op: impl Future<Output = std::result::Result<T, object_store::Error>>,
+    ) -> Result<std::result::Result<T, object_store::Error>> {
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(self.stalled_error(key, true));
+        }
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(self.deadline, op).await })
+        {
+            Ok(Err(e)) if is_timeout(&e) => Err(self.stalled_error(key, false)),
+            Ok(r) => Ok(r),
+            Err(_) => Err(self.stalled_error(key, false)),
+        }
+    }
+
+    /// [`S3Store::run`] for an operation whose errors are already typed.
+    fn run_typed<T>(&self, key: &str, op: impl Future<Output = Result<T>>) -> Result<T> {
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(self.stalled_error(key, true));
+        }
+        self.rt
+            .block_on(async { tokio::time::timeout(self.deadline, op).await })
+            .unwrap_or_else(|_| Err(self.stalled_error(key, false)))
+    }
+
+    /// The error of an operation that missed its deadline (`before`: an earlier one did);
+    /// later operations are not tried.
+    fn stalled_error(&self, key: &str, before: bool) -> StoreError {
+        self.stalled_at(self.what(key), before)
+    }
+
+    /// [`S3Store::stalled_error`] of the object or listing `what`.
+    fn stalled_at(&self, what: String, before: bool) -> StoreError {
+        self.stalled.store(true, Ordering::Relaxed);
+        let secs = self.deadline.as_secs_f64();
+        let detail = if before {
+            format!(
+                "not asked: {} did not answer within {secs} s earlier in this command ({DEADLINE_VAR})",
+                self.endpoint
+            )
+        } else {
+            format!(
+                "{} did not answer within {secs} s ({DEADLINE_VAR}); not retried",
+                self.endpoint
+            )
+        };
+        StoreError::Unavailable {
+            what,
+            detail: redact(&self.secrets, detail),
+            retryable: false,
+        }
     }
 
     /// Write `bytes` at `name` in the bucket (under the store's prefix), the name as the
@@ -358,17 +455,29 @@ impl S3Store {
                 .collect();
             unavailable(format!("listing: {e} ({cause})"))
         };
-        let res = self
-            .lister
-            .http
-            .execute(req)
-            .await
-            .map_err(|e| failed(&e))?;
+        let res =
+            self.lister
+                .http
+                .execute(req)
+                .await
+                .map_err(|e| match find_in::<ReplyTooLong>(&e) {
+                    Some(t) => StoreError::invalid(&what, format!("{}: {t}", self.endpoint)),
+                    None if e.kind() == object_store::client::HttpErrorKind::Timeout => {
+                        self.stalled_at(what.clone(), false)
+                    }
+                    None => failed(&e),
+                })?;
         let status = res.status();
         let mut body = Vec::new();
         let mut stream = res.into_body().bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| failed(&e))?;
+            let chunk = chunk.map_err(|e| match find_in::<ReplyTooLong>(&e) {
+                Some(t) => StoreError::invalid(&what, format!("{}: {t}", self.endpoint)),
+                None if e.kind() == object_store::client::HttpErrorKind::Timeout => {
+                    self.stalled_at(what.clone(), false)
+                }
+                None => failed(&e),
+            })?;
             if body.len() + chunk.len() > MAX_LIST_BODY {
                 return Err(StoreError::invalid(
                     &what,
@@ -391,6 +500,14 @@ impl S3Store {
             return Err(match status.as_u16() {
                 401 | 403 => StoreError::Denied { what, detail },
                 404 => StoreError::NotFound { what },
+                // A redirect, not followed ([`NoRedirects`]).
+                s if (300..400).contains(&s) => StoreError::Invalid {
+                    what,
+                    problem: format!(
+                        "{} answered with a redirect (HTTP {s}), which docseal does not follow: set AWS_ENDPOINT_URL (and AWS_REGION) to the endpoint that serves the bucket",
+                        self.endpoint
+                    ),
+                },
                 s if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
                     what,
                     problem: detail,
@@ -456,6 +573,15 @@ impl S3Store {
     /// A typed error, with no credential in it.
     fn error(&self, key: &str, e: object_store::Error) -> StoreError {
         use object_store::Error as E;
+        if is_timeout(&e) {
+            return self.stalled_error(key, false);
+        }
+        if let Some(t) = find_in::<ReplyTooLong>(&e) {
+            return StoreError::Invalid {
+                what: self.what(key),
+                problem: format!("{}: {t}", self.endpoint),
+            };
+        }
         let what = self.what(key);
         let text = e.to_string();
         // The first line, without the server's XML body, and the innermost cause where the
@@ -502,6 +628,14 @@ impl S3Store {
             Some(401 | 403) => StoreError::Denied { what, detail },
             Some(404) => StoreError::NotFound { what },
             Some(409 | 412) => StoreError::Conflict { what },
+            // A redirect, not followed ([`NoRedirects`]): the endpoint is not the bucket's.
+            Some(s) if (300..400).contains(&s) => StoreError::Invalid {
+                what,
+                problem: format!(
+                    "{} answered with a redirect (HTTP {s}), which docseal does not follow: set AWS_ENDPOINT_URL (and AWS_REGION) to the endpoint that serves the bucket",
+                    self.endpoint
+                ),
+            },
             Some(s) if (400..500).contains(&s) && s != 408 && s != 429 => StoreError::Invalid {
                 what,
                 problem: detail,
@@ -513,6 +647,47 @@ impl S3Store {
                 retryable: true,
             },
         }
+    }
+}
+
+/// The first error of type `T` in `e`'s chain of sources.
+fn find_in<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut c: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = c {
+        if let Some(t) = x.downcast_ref::<T>() {
+            return Some(t);
+        }
+        c = x.source();
+    }
+    None
+}
+
+/// Whether `e` is a request that timed out (connecting, or waiting for the reply).
+fn is_timeout(e: &object_store::Error) -> bool {
+    let mut c: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = c {
+        if let Some(h) = x.downcast_ref::<object_store::client::HttpError>() {
+            if h.kind() == object_store::client::HttpErrorKind::Timeout {
+                return true;
+            }
+        }
+        c = x.source();
+    }
+    false
+}
+
+/// The deadline `value` of [`DEADLINE_VAR`] gives (seconds; [`DEFAULT_DEADLINE`] if unset).
+fn deadline_of(value: Option<&str>) -> std::result::Result<Duration, String> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_DEADLINE);
+    };
+    match v.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{v:.20}: not a number of seconds from 0 (excluded) to 86400"
+        )),
     }
 }
 
@@ -552,9 +727,9 @@ fn secrets_of(var: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     secrets
 }
 
-/// The S3 client builder for `bucket`: bounded retries and timeouts, then the `AWS_*`
-/// variables `vars`.
-fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
+/// The S3 client builder for `bucket`: bounded retries and timeouts (a request within
+/// `deadline`), then the `AWS_*` variables `vars`.
+fn builder_of(bucket: &str, vars: &[(String, String)], deadline: Duration) -> AmazonS3Builder {
     // Bounded retries inside object_store (connection errors, 5xx, 429); the callers
     // retry again with [`super::retry`] where they can.
     let retry = RetryConfig {
@@ -569,8 +744,8 @@ fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
     // Timeouts first: the variables (AWS_ALLOW_HTTP, ...) then set the other client
     // options without being overwritten.
     let client = ClientOptions::new()
-        .with_timeout(Duration::from_secs(60))
-        .with_connect_timeout(Duration::from_secs(5));
+        .with_timeout(deadline + Duration::from_secs(1))
+        .with_connect_timeout(deadline.min(Duration::from_secs(5)));
     let mut builder = AmazonS3Builder::new()
         .with_retry(retry)
         .with_client_options(client);
@@ -580,6 +755,190 @@ fn builder_of(bucket: &str, vars: &[(String, String)]) -> AmazonS3Builder {
         }
     }
     builder.with_bucket_name(bucket)
+}
+
+/// The HTTP client of the store: object_store's (reqwest, its TLS and HTTP/2 features), built
+/// as object_store builds it from the options the `AWS_*` variables set, but that follows no
+/// redirect: an endpoint answering 3xx to another host (or port) would otherwise have the
+/// request sent there, without its signature, and its answer read as the object's (a 3xx is a
+/// failed request instead). Timeouts are the store's deadline's.
+#[derive(Debug)]
+struct NoRedirects {
+    deadline: Duration,
+}
+
+impl object_store::client::HttpConnector for NoRedirects {
+    fn connect(&self, o: &ClientOptions) -> object_store::Result<object_store::client::HttpClient> {
+        use object_store::ClientConfigKey as K;
+        let on = |k: K| o.get_config_value(&k).is_some_and(|v| v == "true");
+        let fail = |e: reqwest::Error| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(e),
+        };
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.deadline + Duration::from_secs(1))
+            .connect_timeout(self.deadline.min(Duration::from_secs(5)))
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .no_deflate()
+            .https_only(!on(K::AllowHttp));
+        if let Some(url) = o.get_config_value(&K::ProxyUrl) {
+            let mut proxy = reqwest::Proxy::all(url).map_err(fail)?;
+            if let Some(ex) = o.get_config_value(&K::ProxyExcludes) {
+                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(&ex));
+            }
+            if let Some(pem) = o.get_config_value(&K::ProxyCaCertificate) {
+                let ca = reqwest::tls::Certificate::from_pem(pem.as_bytes()).map_err(fail)?;
+                b = b.tls_certs_merge(std::iter::once(ca));
+            }
+            b = b.proxy(proxy);
+        }
+        if on(K::AllowInvalidCertificates) {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if on(K::Http1Only) {
+            b = b.http1_only();
+        }
+        if on(K::Http2Only) {
+            b = b.http2_prior_knowledge();
+        }
+        Ok(object_store::client::HttpClient::new(Bounded(
+            b.build().map_err(fail)?,
+        )))
+    }
+}
+
+/// The longest reply body taken to a request that does not ask for a bounded range (a page
+/// of a listing: 1,000 keys of at most 1 KiB and their metadata; an error; credentials).
+const MAX_REPLY: u64 = 16 << 20;
+
+/// A reply body longer than docseal asked for: refused as it comes ([`Bounded`]).
+#[derive(Debug)]
+struct ReplyTooLong {
+    max: u64,
+}
+
+impl std::fmt::Display for ReplyTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the reply is longer than the {} bytes asked for; not read further",
+            self.max
+        )
+    }
+}
+
+impl std::error::Error for ReplyTooLong {}
+
+/// The boxed future of [`Bounded`]'s `call`.
+type Reply<'b> = std::pin::Pin<
+    Box<
+        dyn Future<
+                Output = std::result::Result<
+                    object_store::client::HttpResponse,
+                    object_store::client::HttpError,
+                >,
+            > + Send
+            + 'b,
+    >,
+>;
+
+/// The HTTP client, every reply body bounded: a success by the range asked for (`Range:
+/// bytes=A-B`), else (and an error's) by [`MAX_REPLY`]. object_store reads some replies whole
+/// into memory (a listing page, a ranged GET); a hostile endpoint answering with gigabytes
+/// (its `Content-Length`, or a chunked body that never ends) is cut at the bound, not held.
+#[derive(Debug)]
+struct Bounded(reqwest::Client);
+
+impl object_store::client::HttpService for Bounded {
+    fn call<'a, 'b>(&'a self, req: object_store::client::HttpRequest) -> Reply<'b>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        // A HEAD's Content-Length is the object's size, not a body's.
+        let head = req.method() == "HEAD";
+        let max = req
+            .headers()
+            .get("range")
+            .and_then(|r| r.to_str().ok())
+            .and_then(range_len)
+            .unwrap_or(MAX_REPLY);
+        Box::pin(async move {
+            let resp = object_store::client::HttpService::call(&self.0, req).await?;
+            // An error's body (a 404's XML) is not the range asked for.
+            let max = if resp.status().is_success() {
+                max
+            } else {
+                MAX_REPLY
+            };
+            let claimed = resp
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if !head && claimed.is_some_and(|n| n > max) {
+                return Err(too_long(max));
+            }
+            let (parts, body) = resp.into_parts();
+            let body = LimitedBody {
+                body,
+                left: max,
+                max,
+            };
+            let body = object_store::client::HttpResponseBody::new(body);
+            Ok(object_store::client::HttpResponse::from_parts(parts, body))
+        })
+    }
+}
+
+fn too_long(max: u64) -> object_store::client::HttpError {
+    object_store::client::HttpError::new(
+        object_store::client::HttpErrorKind::Decode,
+        ReplyTooLong { max },
+    )
+}
+
+/// The bytes `Range: bytes=A-B` asks for, `None` for any other form.
+fn range_len(range: &str) -> Option<u64> {
+    let (a, b) = range.strip_prefix("bytes=")?.split_once('-')?;
+    let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
+    b.checked_sub(a)?.checked_add(1)
+}
+
+/// A reply body that fails once more than `max` bytes came (`left` of them to come).
+struct LimitedBody {
+    body: object_store::client::HttpResponseBody,
+    left: u64,
+    max: u64,
+}
+
+impl http_body::Body for LimitedBody {
+    type Data = bytes::Bytes;
+    type Error = object_store::client::HttpError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<bytes::Bytes>, Self::Error>>>
+    {
+        let r = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(f))) = &r {
+            let n = f.data_ref().map_or(0, |d| d.len() as u64);
+            if n > self.left {
+                self.left = 0;
+                return std::task::Poll::Ready(Some(Err(too_long(self.max))));
+            }
+            self.left -= n;
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
 }
 
 /// What [`Lister`] needs from the builder's configuration, and the connector that will keep
@@ -645,7 +1004,7 @@ impl Store for S3Store {
             range: Some(GetRange::Bounded(0..max_len.saturating_add(1))),
             ..Default::default()
         };
-        let r = self.rt.block_on(async {
+        let r = self.run(key, async {
             let res = self.inner.get_opts(&path, opts).await?;
             let size = res.meta.size;
             let etag = res.meta.e_tag.clone();
@@ -655,7 +1014,8 @@ impl Store for S3Store {
             // Read as it comes, and stop past the size announced: a server sending more than
             // it said is not followed.
             let mut stream = res.into_stream();
-            let mut bytes = Vec::with_capacity(size as usize);
+            // Room for what came, never for what the server claims (at most 1 MiB ahead).
+            let mut bytes = Vec::with_capacity(size.min(1 << 20) as usize);
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
                 if bytes.len() as u64 + chunk.len() as u64 > size {
@@ -664,7 +1024,7 @@ impl Store for S3Store {
                 bytes.extend_from_slice(&chunk);
             }
             Ok((size, etag, Some(bytes), false))
-        });
+        })?;
         match r {
             Ok((_, _, None, true)) => Err(StoreError::invalid(
                 self.what(key),
@@ -717,7 +1077,7 @@ impl Store for S3Store {
             return Ok(Vec::new());
         }
         let end = offset.saturating_add(len).min(size);
-        let r = self.rt.block_on(self.inner.get_range(&path, offset..end));
+        let r = self.run(key, self.inner.get_range(&path, offset..end))?;
         match r {
             Ok(b) if b.len() as u64 == end - offset => Ok(b.to_vec()),
             Ok(b) => Err(StoreError::Unavailable {
@@ -731,7 +1091,7 @@ impl Store for S3Store {
 
     fn size(&self, key: &str) -> Result<Option<u64>> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.head(&path)) {
+        match self.run(key, self.inner.head(&path))? {
             Ok(m) => Ok(Some(m.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(key, e)),
@@ -745,7 +1105,7 @@ impl Store for S3Store {
             ..Default::default()
         };
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+        match self.run(key, self.inner.put_opts(&path, payload, opts))? {
             Ok(r) => Ok(PutNew::Created(Version(r.e_tag.unwrap_or_default()))),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(PutNew::AlreadyExists),
             Err(e) => Err(self.error(key, e)),
@@ -762,7 +1122,7 @@ impl Store for S3Store {
             ..Default::default()
         };
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put_opts(&path, payload, opts)) {
+        match self.run(key, self.inner.put_opts(&path, payload, opts))? {
             Ok(r) => Ok(PutIfMatch::Replaced(Version(r.e_tag.unwrap_or_default()))),
             Err(object_store::Error::Precondition { .. })
             | Err(object_store::Error::NotFound { .. }) => Ok(PutIfMatch::Conflict),
@@ -773,7 +1133,7 @@ impl Store for S3Store {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<Version> {
         let path = self.path(key)?;
         let payload = PutPayload::from(bytes.to_vec());
-        match self.rt.block_on(self.inner.put(&path, payload)) {
+        match self.run(key, self.inner.put(&path, payload))? {
             Ok(r) => Ok(Version(r.e_tag.unwrap_or_default())),
             Err(e) => Err(self.error(key, e)),
         }
@@ -802,9 +1162,7 @@ impl Store for S3Store {
         let mut pending: Vec<String> = Vec::new();
         let mut runs = 0;
         loop {
-            let raw = self
-                .rt
-                .block_on(self.list_raw(&named, &want, cursor.as_deref()))?;
+            let raw = self.run_typed(prefix, self.list_raw(&named, &want, cursor.as_deref()))?;
             let names = raw.keys.iter().map(|(k, _)| k.as_str());
             check_order(&what, &want, cursor.as_deref(), names)?;
             for (full, size) in &raw.keys {
@@ -859,7 +1217,7 @@ impl Store for S3Store {
 
     fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.delete(&path)) {
+        match self.run(key, self.inner.delete(&path))? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.error(key, e)),
         }
@@ -869,7 +1227,7 @@ impl Store for S3Store {
 impl S3Store {
     fn get_empty(&self, key: &str) -> Result<Option<Object>> {
         let path = self.path(key)?;
-        match self.rt.block_on(self.inner.head(&path)) {
+        match self.run(key, self.inner.head(&path))? {
             Ok(m) if m.size == 0 => Ok(Some(Object {
                 bytes: Vec::new(),
                 version: Version(m.e_tag.unwrap_or_default()),
@@ -880,5 +1238,40 @@ impl S3Store {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(key, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    /// `DOCSEAL_S3_DEADLINE` is a positive number of seconds, at most a day; anything else
+    /// is refused naming the variable (never a credential), not taken for the default.
+    #[test]
+    fn attack_hfetch_deadline_is_parsed_strictly() {
+        assert_eq!(deadline_of(None).unwrap(), DEFAULT_DEADLINE);
+        assert_eq!(
+            deadline_of(Some("2.5")).unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(deadline_of(Some(" 3 ")).unwrap(), Duration::from_secs(3));
+        for bad in ["0", "-1", "soon", "", "NaN", "inf", "1e9"] {
+            assert!(deadline_of(Some(bad)).is_err(), "{bad:?}");
+        }
+        let e = S3Store::from_vars(
+            "bkt",
+            "p",
+            [
+                (DEADLINE_VAR.to_string(), "soon".to_string()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "top-secret-value".into()),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("DOCSEAL_S3_DEADLINE: soon: not a number"),
+            "{e}"
+        );
+        assert!(!e.contains("top-secret-value"), "{e}");
     }
 }

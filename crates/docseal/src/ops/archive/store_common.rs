@@ -650,10 +650,7 @@ pub(super) fn place_bundle(
         .is_some_and(|g| same_entry(&g.entry, e));
     let bytes = match ours.get(e.name.as_str()) {
         Some(g) if mine => Some(g.read()?),
-        _ => match pace.io(|| s.get(&pending, verify::max_bundle_size(limits)))? {
-            Some(o) => Some(o.bytes),
-            None => None,
-        },
+        _ => read_logged(s, pace, &pending, e, limits)?,
     };
     let refuse = |why: String| {
         invalid(
@@ -677,10 +674,9 @@ pub(super) fn place_bundle(
         }
         _ => {
             // Gone from pending (or not the file logged): bundles/ must hold it.
-            let here = pace.io(|| s.get(&dest, verify::max_bundle_size(limits)))?;
-            match here {
-                Some(o) if hex(&Sha256::digest(&o.bytes)) == e.file_sha256 => {
-                    check_entry_bytes(&format!("{}/{dest}", s.root()), &o.bytes, e, limits)
+            match read_logged(s, pace, &dest, e, limits)? {
+                Some(b) => {
+                    check_entry_bytes(&format!("{}/{dest}", s.root()), &b, e, limits)
                         .map_err(refuse)?;
                 }
                 _ => {
@@ -692,6 +688,62 @@ pub(super) fn place_bundle(
         }
     }
     pace.io(|| s.delete(&pending))
+}
+
+/// Objects up to this size are read whole at once by [`read_logged`].
+const READ_WHOLE: u64 = 1 << 20;
+
+/// The object `key` whole if it is the file entry `e` logs (its SHA-256); `None` when it is
+/// absent, larger than any bundle the limits allow, or another file. One larger than
+/// [`READ_WHOLE`] is hashed by ranges first (bounded memory) and read whole only if it is the
+/// logged file: an object a bucket writer put in `log/pending/` or `bundles/` is never held
+/// in memory, whatever its size.
+fn read_logged(
+    s: &dyn Store,
+    pace: &Pace,
+    key: &str,
+    e: &Entry,
+    limits: &Limits,
+) -> Result<Option<Vec<u8>>> {
+    let max = verify::max_bundle_size(limits);
+    let logged = |b: &[u8]| hex(&Sha256::digest(b)) == e.file_sha256;
+    match store::retry(&pace.backoff, || s.get(key, READ_WHOLE.min(max))) {
+        Ok(o) => return Ok(o.map(|o| o.bytes).filter(|b| logged(b))),
+        Err(StoreError::TooLarge { .. }) => {}
+        Err(e) => return Err(store_error(e)),
+    }
+    let Some(size) = pace.io(|| s.size(key))?.filter(|n| *n <= max) else {
+        return Ok(None);
+    };
+    let mut r = store::RangeReader::new(s, key, size);
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match std::io::Read::read(&mut r, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => sha.update(&buf[..n]),
+            Err(x) if x.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(x) => {
+                let gone = x
+                    .get_ref()
+                    .and_then(|x| x.downcast_ref::<StoreError>())
+                    .is_some_and(|x| matches!(x, StoreError::NotFound { .. }));
+                if gone {
+                    return Ok(None);
+                }
+                return Err(Error::io(format!("{}/{key}", s.root()), x));
+            }
+        }
+    }
+    if hex(&sha.finalize()) != e.file_sha256 {
+        return Ok(None);
+    }
+    match store::retry(&pace.backoff, || s.get(key, size)) {
+        Ok(o) => Ok(o.map(|o| o.bytes).filter(|b| logged(b))),
+        // Replaced meanwhile by a larger object: not the logged file.
+        Err(StoreError::TooLarge { .. }) => Ok(None),
+        Err(e) => Err(store_error(e)),
+    }
 }
 
 /// Upload one new bundle to `log/pending/NAME` (create-only); a file in `bundles/` under its
@@ -775,4 +827,102 @@ pub(super) fn check_bundles(bundles: &[PathBuf], limits: &Limits) -> Result<Vec<
         given.push(g);
     }
     Ok(given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::store::{LocalStore, Object, Page};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A store that counts the bytes of whole reads ([`Store::get`]) apart from ranges.
+    #[derive(Debug)]
+    struct Whole<'a>(&'a dyn Store, AtomicU64);
+
+    impl Store for Whole<'_> {
+        fn root(&self) -> String {
+            "s3://bucket/archive".into()
+        }
+        fn get(&self, key: &str, max: u64) -> store::Result<Option<Object>> {
+            let o = self.0.get(key, max)?;
+            let n = o.as_ref().map_or(0, |o| o.bytes.len() as u64);
+            self.1.fetch_add(n, Ordering::Relaxed);
+            Ok(o)
+        }
+        fn get_range(&self, key: &str, offset: u64, len: u64) -> store::Result<Vec<u8>> {
+            self.0.get_range(key, offset, len)
+        }
+        fn size(&self, key: &str) -> store::Result<Option<u64>> {
+            self.0.size(key)
+        }
+        fn put_new(&self, key: &str, bytes: &[u8]) -> store::Result<PutNew> {
+            self.0.put_new(key, bytes)
+        }
+        fn put_if_match(&self, k: &str, b: &[u8], v: &Version) -> store::Result<PutIfMatch> {
+            self.0.put_if_match(k, b, v)
+        }
+        fn put(&self, key: &str, bytes: &[u8]) -> store::Result<Version> {
+            self.0.put(key, bytes)
+        }
+        fn list(&self, p: &str, after: Option<&str>, max: usize) -> store::Result<Page> {
+            self.0.list(p, after, max)
+        }
+        fn delete(&self, key: &str) -> store::Result<()> {
+            self.0.delete(key)
+        }
+    }
+
+    /// `archive add s3://` completing another writer's entry read its pending copy (or the
+    /// copy in `bundles/`) whole into memory, up to the largest bundle the limits allow (64
+    /// GiB by default), whatever object a bucket writer put there. Now one over 1 MiB is
+    /// hashed by ranges first and read whole only when it is the file the entry logs.
+    #[test]
+    fn attack_hfetch_add_never_reads_a_hostile_pending_copy_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalStore::new(dir.path());
+        let logged = vec![b'L'; 3 << 20];
+        local.put("log/pending/a.zip", &logged).unwrap();
+        local
+            .put("log/pending/b.zip", &vec![b'X'; 5 << 20])
+            .unwrap();
+        local
+            .put("log/pending/c.zip", b"small, not logged")
+            .unwrap();
+        let entry = |name: &str| Entry {
+            index: 0,
+            content_sha256: "0".repeat(64),
+            file_sha256: hex(&Sha256::digest(&logged)),
+            id: "urn:docseal:x".into(),
+            supersedes: None,
+            name: name.into(),
+        };
+        let pace = Pace {
+            start: Instant::now(),
+            wait: Duration::from_secs(1),
+            backoff: Backoff::default(),
+            conflicts: 0,
+        };
+        let limits = Limits::default();
+        let s = Whole(&local, AtomicU64::new(0));
+        for (key, whole) in [
+            ("log/pending/b.zip", false),
+            ("log/pending/c.zip", false),
+            ("log/pending/gone.zip", false),
+            ("log/pending/a.zip", true),
+        ] {
+            let before = s.1.load(Ordering::Relaxed);
+            let r = read_logged(&s, &pace, key, &entry("a.zip"), &limits).unwrap();
+            assert_eq!(r.as_deref() == Some(&logged[..]), whole, "{key}");
+            let read = s.1.load(Ordering::Relaxed) - before;
+            if whole {
+                assert_eq!(read, logged.len() as u64, "{key}");
+            } else {
+                assert!(read <= 1 << 20, "{key}: {read} bytes read whole");
+            }
+        }
+        // Past the limits: not read at all, even by ranges.
+        let tiny = Limits::new(10, 1000, 1000);
+        let r = read_logged(&s, &pace, "log/pending/a.zip", &entry("a.zip"), &tiny).unwrap();
+        assert!(r.is_none());
+    }
 }
