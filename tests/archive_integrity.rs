@@ -1012,3 +1012,33 @@ fn issue17_add_waits_for_the_lock_and_gives_up_after_wait_seconds() {
     assert_eq!(d.code(), 0, "{}", d.stderr());
     assert_eq!(entry_lines(&f.env.path("arch")).len(), 4);
 }
+
+/// An archive stripped to its head (every checkpoint, entry and tile removed, `log/checkpoint`
+/// left, or a head of garbage alone) is not an empty archive that audits OK: the head says
+/// the log signed checkpoints, and none is there (`log.checkpoint_missing`, exit 1).
+#[test]
+fn attack_head_without_any_checkpoint_is_not_an_ok_archive() {
+    let f = Fixture::new();
+    assert_eq!(f.audit("arch", &[]).code(), 0);
+    let stripped = f.copy("stripped");
+    for p in ["log/checkpoints", "log/tile", "bundles"] {
+        std::fs::remove_dir_all(stripped.join(p)).unwrap();
+    }
+    std::fs::create_dir(stripped.join("log/checkpoints")).unwrap();
+    std::fs::remove_file(stripped.join("log/entries")).unwrap();
+    let garbage = f.env.path("garbage");
+    std::fs::create_dir_all(garbage.join("log")).unwrap();
+    std::fs::write(garbage.join("log/checkpoint"), "garbage\n").unwrap();
+    for a in ["stripped", "garbage"] {
+        let d = f.audit(a, &[]);
+        assert_eq!(d.code(), 1, "{a}: {}", d.stdout());
+        assert!(
+            codes(&d, "error").contains(&"log.checkpoint_missing".to_string()),
+            "{a}: {}",
+            d.stdout()
+        );
+    }
+    // A new, empty archive (no head) still audits OK.
+    std::fs::create_dir_all(f.env.path("empty/log")).unwrap();
+    assert_eq!(f.audit("empty", &[]).code(), 0);
+}

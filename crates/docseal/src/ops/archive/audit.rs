@@ -235,6 +235,18 @@ fn log_summary(
             signer: Some(signer.to_string()),
         })
     });
+    // A head with no checkpoint file beside it: every checkpoint (and with them, as a rule,
+    // the entries) removed; the head says the log signed some. Not an empty archive.
+    if lc.is_some()
+        && files == 0
+        && std::fs::symlink_metadata(archive.join(tiles::CHECKPOINT_FILE)).is_ok()
+    {
+        f.push(Finding::at(
+            Code::LogCheckpointMissing,
+            CHECKPOINTS_DIR,
+            format!("holds no checkpoint, but {} is there (the head of a log that signed some): removed", tiles::CHECKPOINT_FILE),
+        ));
+    }
     if let Some(lc) = lc {
         let cp = lc.sound.last().map(|(c, _)| c);
         let sizes: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();

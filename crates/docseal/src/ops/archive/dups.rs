@@ -1,5 +1,5 @@
 //! Many 64-bit keys in bounded memory, for audits of logs of any size: keys are buffered,
-//! sorted runs of [`RUN_KEYS`] spill to anonymous temporary files, and the runs are merged into
+//! sorted runs of [`RUN_KEYS`] spill to one anonymous temporary file, and the runs are merged into
 //! one sorted stream at the end. Used to find duplicate names and contents, and files no
 //! entry lists, in a log of 10^7 entries and more without holding its keys in memory.
 
