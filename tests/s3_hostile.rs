@@ -467,6 +467,37 @@ fn attack_hfetch_out_to_s3_is_refused_not_a_local_directory() {
     }
 }
 
+/// `archive add s3:/bkt/arc` (one slash) wrote an archive into a local directory named `s3:`
+/// and said it logged the bundle, and `S3://` did the same: a mistyped location is now
+/// refused (exit 2, one line) by every command, before anything is written; `./s3:` still
+/// names that local directory.
+#[test]
+fn attack_att6_mistyped_s3_location_writes_no_local_directory() {
+    let env = Env::new();
+    let (key, public) = key_and_bundle(&env);
+    let (key, public) = (key.to_str().unwrap(), public.to_str().unwrap());
+    let commands: [&[&str]; 5] = [
+        &["archive", "add", "s3:/bkt/arc", "b.zip", "--key", key],
+        &["archive", "add", "S3://bkt/arc", "b.zip", "--key", key],
+        &["archive", "audit", "s3:/bkt/arc", "--trust", public],
+        &["keygen", "s3:/bkt/k", "--no-passphrase"],
+        &["extract", "b.zip", "--trust", public, "--out", "S3:/bkt/d"],
+    ];
+    for args in commands {
+        let d = env.cmd().args(args).fails(2);
+        let err = d.stderr();
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("s3:"), "{args:?}: {err}");
+        for dir in ["s3:", "S3:"] {
+            assert!(!env.path(dir).exists(), "{args:?} made a directory {dir}");
+        }
+    }
+    env.cmd()
+        .args(["archive", "add", "./s3:/bkt/arc", "b.zip", "--key", key])
+        .ok();
+    assert!(env.path("s3:/bkt/arc/bundles/b.zip").exists());
+}
+
 /// An endpoint answering with a redirect to another host (here another port) had the request
 /// followed there, without its signature, and that host's answer read as the object's. Now
 /// no redirect is followed: the other host gets no request, and the command fails at once
