@@ -346,6 +346,143 @@ fn slow_proxy(to: u16, delay: Duration) -> (u16, Arc<AtomicBool>) {
     (port, stop)
 }
 
+/// A TCP proxy to `to` that passes everything on but the `stall`-th `PUT` request (counted
+/// over all connections from 1): held unanswered until stopped, either not passed on (`done`
+/// false) or passed on and done, its reply held.
+fn stalling_proxy(to: u16, stall: usize, done: bool) -> (u16, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let halt = stop.clone();
+    let puts = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        while !halt.load(Ordering::Relaxed) {
+            let Ok((client, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            client.set_nonblocking(false).unwrap();
+            let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (puts, halt) = (puts.clone(), halt.clone());
+            let held = Arc::new(AtomicBool::new(false));
+            let hold = held.clone();
+            let wait = halt.clone();
+            std::thread::spawn(move || {
+                let mut b = vec![0u8; 1 << 16];
+                while let Ok(n) = c_in.read(&mut b) {
+                    if n == 0 {
+                        break;
+                    }
+                    if b[..n].starts_with(b"PUT /")
+                        && puts.fetch_add(1, Ordering::Relaxed) + 1 == stall
+                    {
+                        hold.store(true, Ordering::Relaxed);
+                        if !done {
+                            while !halt.load(Ordering::Relaxed) {
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            return;
+                        }
+                    }
+                    if s_out.write_all(&b[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let mut b = vec![0u8; 1 << 16];
+                while let Ok(n) = s_in.read(&mut b) {
+                    if n == 0 {
+                        break;
+                    }
+                    if held.load(Ordering::Relaxed) {
+                        while !wait.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        return;
+                    }
+                    if c_out.write_all(&b[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (port, stop)
+}
+
+/// An `archive add s3://` whose storage stops answering at each of its writes in turn (the
+/// k-th PUT held unanswered, not done or done) gives up within `DOCSEAL_S3_DEADLINE`, exit 4,
+/// one line naming the deadline; the next add (storage answering again) completes or adds, a
+/// further add appends after it, and the archive audits clean: nothing half-written stays in
+/// the way.
+#[test]
+fn attack_att6_deadline_missed_at_each_write_of_an_add_then_adds_complete() {
+    let Some(w) = weed::Weed::start() else { return };
+    let env = Env::new();
+    let (key, public) = key_and_bundle(&env);
+    env.pack_text(
+        "Second.\n",
+        "T2",
+        "2026-11-27T12:00:00Z",
+        &key,
+        "b2.zip",
+        &[],
+    );
+    let (key, public) = (key.to_str().unwrap(), public.to_str().unwrap());
+    let port = w
+        .env()
+        .iter()
+        .find(|(k, _)| k == "AWS_ENDPOINT_URL")
+        .and_then(|(_, v)| v.rsplit(':').next()?.parse::<u16>().ok())
+        .unwrap();
+    let dir = env.path("");
+    let direct = w.env();
+    let run = |args: &[&str], vars: &[(String, String)]| {
+        run_within(&dir, args, vars, Duration::from_secs(60)).expect("still running after 60 s")
+    };
+    let mut stalled = 0;
+    for (k, done) in (1..40).flat_map(|k| [(k, false), (k, true)]) {
+        let loc = format!("s3://docseal-stall/k{k}{done}");
+        let (proxy, stop) = stalling_proxy(port, k, done);
+        let mut vars = direct.clone();
+        for (n, v) in &mut vars {
+            if n == "AWS_ENDPOINT_URL" {
+                *v = format!("http://127.0.0.1:{proxy}");
+            }
+        }
+        vars.push(("DOCSEAL_S3_DEADLINE".into(), "1".into()));
+        let (code, text, took) = run(&["archive", "add", &loc, "b.zip", "--key", key], &vars);
+        stop.store(true, Ordering::Relaxed);
+        if code == 0 {
+            // Fewer PUTs than k: the add never stalled.
+            assert!(text.contains("as entry 0"), "{text}");
+            break;
+        }
+        stalled += 1;
+        assert_eq!(code, 4, "PUT {k}: {text}");
+        assert!(text.contains("DOCSEAL_S3_DEADLINE"), "PUT {k}: {text}");
+        assert_eq!(text.trim().lines().count(), 1, "PUT {k}: {text}");
+        assert!(took < Duration::from_secs(20), "PUT {k}: {took:?}");
+        let (code, text, _) = run(&["archive", "add", &loc, "b.zip", "--key", key], &direct);
+        assert_eq!(code, 0, "PUT {k}, then again: {text}");
+        let (code, text, _) = run(&["archive", "add", &loc, "b2.zip", "--key", key], &direct);
+        assert_eq!(code, 0, "PUT {k}, then b2: {text}");
+        assert!(text.contains("as entry 1"), "PUT {k}, then b2: {text}");
+        let (code, text, _) = run(&["archive", "audit", &loc, "--trust", public], &direct);
+        assert_eq!(code, 0, "PUT {k}, audit: {text}");
+        assert!(text.contains("2 entries"), "PUT {k}, audit: {text}");
+    }
+    assert!(stalled >= 10, "only {stalled} PUTs stalled");
+}
+
 /// A genuinely slow but working server (2 s before each request reaches it) still works:
 /// the deadline bounds one operation, not the command, and a slow answer is not a missed
 /// deadline (here 3 s; the default is 60 s).
@@ -465,6 +602,37 @@ fn attack_hfetch_out_to_s3_is_refused_not_a_local_directory() {
         );
         assert!(!env.path("s3:").exists(), "{args:?} made a directory s3:");
     }
+}
+
+/// `archive add s3:/bkt/arc` (one slash) wrote an archive into a local directory named `s3:`
+/// and said it logged the bundle, and `S3://` did the same: a mistyped location is now
+/// refused (exit 2, one line) by every command, before anything is written; `./s3:` still
+/// names that local directory.
+#[test]
+fn attack_att6_mistyped_s3_location_writes_no_local_directory() {
+    let env = Env::new();
+    let (key, public) = key_and_bundle(&env);
+    let (key, public) = (key.to_str().unwrap(), public.to_str().unwrap());
+    let commands: [&[&str]; 5] = [
+        &["archive", "add", "s3:/bkt/arc", "b.zip", "--key", key],
+        &["archive", "add", "S3://bkt/arc", "b.zip", "--key", key],
+        &["archive", "audit", "s3:/bkt/arc", "--trust", public],
+        &["keygen", "s3:/bkt/k", "--no-passphrase"],
+        &["extract", "b.zip", "--trust", public, "--out", "S3:/bkt/d"],
+    ];
+    for args in commands {
+        let d = env.cmd().args(args).fails(2);
+        let err = d.stderr();
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("s3:"), "{args:?}: {err}");
+        for dir in ["s3:", "S3:"] {
+            assert!(!env.path(dir).exists(), "{args:?} made a directory {dir}");
+        }
+    }
+    env.cmd()
+        .args(["archive", "add", "./s3:/bkt/arc", "b.zip", "--key", key])
+        .ok();
+    assert!(env.path("s3:/bkt/arc/bundles/b.zip").exists());
 }
 
 /// An endpoint answering with a redirect to another host (here another port) had the request

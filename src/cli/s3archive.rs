@@ -298,8 +298,9 @@ fn copy_head(s: &dyn Store, name: &str, dir: &Path) -> Result<bool> {
         }
         Err(StoreError::TooLarge { .. }) => {
             match store::retry(&backoff, || s.size(head)).map_err(|e| store_error(name, e))? {
-                Some(n) if n <= MAX_OBJECT => copy(s, head, n, dir).map(|()| true),
-                _ => Ok(false),
+                // Any size: a stand-in one byte over its bound is what is copied.
+                Some(n) => copy(s, head, n, dir).map(|()| true),
+                None => Ok(false),
             }
         }
         Err(e) => Err(store_error(name, e)),
@@ -412,9 +413,20 @@ fn copy_where(
         strays.extend(page.stray.iter().filter(mine).take(room).cloned());
         for item in &page.items {
             any = true;
-            if take(&item.key) && item.size <= MAX_OBJECT {
-                copy(s, &item.key, item.size, dir)?;
+            if !take(&item.key) {
+                continue;
             }
+            // Past the most an object is copied (a bundle, a pending copy, a v2 log/entries
+            // are copied whole): refused, not left out of the copy (a bundle left out is one
+            // the audit of the copy never sees, unlisted or not).
+            if item.size > MAX_OBJECT && bound(&item.key).is_none() {
+                return Err(Error::invalid(
+                    format!("{}/{}", s.root(), item.key),
+                    format!("listed at {} bytes, more than the {MAX_OBJECT} an archive object is copied at: not an archive docseal reads", item.size),
+                )
+                .into());
+            }
+            copy(s, &item.key, item.size, dir)?;
         }
         match page.items.last() {
             Some(last) if page.more => after = Some(last.key.clone()),
@@ -687,6 +699,99 @@ mod tests {
         fn delete(&self, key: &str) -> store::Result<()> {
             self.0.delete(key)
         }
+    }
+
+    /// A store whose listing and HEAD say every object under `bundles/` (and the head) has
+    /// more than [`MAX_OBJECT`] bytes, as a lying server (or a planted multi-terabyte object)
+    /// does.
+    #[derive(Debug)]
+    struct Huge<'a>(&'a dyn Store);
+
+    impl Store for Huge<'_> {
+        fn root(&self) -> String {
+            "s3://bucket/archive".into()
+        }
+        fn get(&self, key: &str, max: u64) -> store::Result<Option<Object>> {
+            match self.size(key)? {
+                Some(n) if n > max => Err(store::StoreError::TooLarge {
+                    what: key.into(),
+                    size: n,
+                    max,
+                }),
+                _ => self.0.get(key, max),
+            }
+        }
+        fn get_range(&self, key: &str, offset: u64, len: u64) -> store::Result<Vec<u8>> {
+            self.0.get_range(key, offset, len)
+        }
+        fn size(&self, key: &str) -> store::Result<Option<u64>> {
+            let big = key.starts_with("bundles/") || key == archive::tiles::CHECKPOINT_FILE;
+            Ok(self
+                .0
+                .size(key)?
+                .map(|n| if big { MAX_OBJECT + 1 } else { n }))
+        }
+        fn put_new(&self, key: &str, bytes: &[u8]) -> store::Result<PutNew> {
+            self.0.put_new(key, bytes)
+        }
+        fn put_if_match(&self, k: &str, b: &[u8], v: &Version) -> store::Result<PutIfMatch> {
+            self.0.put_if_match(k, b, v)
+        }
+        fn put(&self, key: &str, bytes: &[u8]) -> store::Result<Version> {
+            self.0.put(key, bytes)
+        }
+        fn list(&self, p: &str, after: Option<&str>, max: usize) -> store::Result<Page> {
+            let mut page = self.0.list(p, after, max)?;
+            for i in &mut page.items {
+                i.size = self.size(&i.key)?.unwrap_or(i.size);
+            }
+            Ok(page)
+        }
+        fn delete(&self, key: &str) -> store::Result<()> {
+            self.0.delete(key)
+        }
+    }
+
+    /// An object listed past [`MAX_OBJECT`] was left out of the copy: a planted
+    /// `bundles/evil.zip` so listed was never seen by the audit of a v2 bucket (through its
+    /// copy), which passed where the audit of the same archive on a disk reports it unlisted;
+    /// and a head so large was taken for none. Now the bundle refuses the copy, naming the
+    /// object, and the head is copied as a stand-in one byte over its bound.
+    #[test]
+    fn attack_att6_object_listed_past_the_copy_limit_is_not_left_out() {
+        let src = tempfile::tempdir().unwrap();
+        for k in ["bundles/evil.zip", "log/checkpoint", "log/entries"] {
+            let p = src.path().join(k);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let local = LocalStore::new(src.path());
+        let s = Huge(&local);
+        let dir = tempfile::tempdir().unwrap();
+        assert!(copy_head(&s, "n", dir.path()).unwrap());
+        let head = std::fs::metadata(dir.path().join("log/checkpoint")).unwrap();
+        assert_eq!(head.len(), bound("log/checkpoint").unwrap() + 1);
+        let e = copy_where(
+            &s,
+            "n",
+            dir.path(),
+            "bundles/",
+            u64::MAX,
+            &mut Vec::new(),
+            |_| true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("s3://bucket/archive/bundles/evil.zip: listed at 1099511627777 bytes"),
+            "{e}"
+        );
+        // Log objects of any listed size are copied (bounded ones as stand-ins).
+        copy_where(&s, "n", dir.path(), "", u64::MAX, &mut Vec::new(), |k| {
+            !k.starts_with("bundles/") && k != "log/checkpoint"
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(dir.path().join("log/entries")).unwrap(), b"x");
     }
 
     /// `verify --archive s3://`: an archived copy a bucket writer replaced with an object

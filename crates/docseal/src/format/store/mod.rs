@@ -422,9 +422,12 @@ impl fmt::Display for Location {
 /// The scheme that names an S3 location.
 pub const S3_SCHEME: &str = "s3://";
 
-/// Whether `s` names an S3 location (starts with `s3://`), valid or not.
+/// Whether `s` names an S3 location, valid or not: it starts with `s3://`, or with `s3:` in
+/// any case (`s3:/b/p`, `S3://b`: a mistyped location, refused by [`Location::parse`], never
+/// taken for a local directory named `s3:`; `./s3:` names that directory).
 pub fn is_s3(s: &Path) -> bool {
-    s.to_str().is_some_and(|s| s.starts_with(S3_SCHEME))
+    s.to_str()
+        .is_some_and(|s| s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("s3:")))
 }
 
 /// `s` for messages: an `s3://` location with anything before an `@` in its bucket part
@@ -467,9 +470,15 @@ impl Location {
     /// location never holds a credential (`user:secret@` is refused: they come from the
     /// environment), a query or a fragment.
     pub fn parse(s: &Path) -> Result<Location> {
-        let Some(text) = s.to_str().filter(|t| t.starts_with(S3_SCHEME)) else {
+        let Some(text) = s.to_str().filter(|_| is_s3(s)) else {
             return Ok(Location::Local(s.to_path_buf()));
         };
+        if !text.starts_with(S3_SCHEME) {
+            return Err(StoreError::invalid(
+                "s3:// location",
+                "not spelled s3://BUCKET/PREFIX (lowercase s3, two slashes); a local directory named s3: is ./s3:",
+            ));
+        }
         let rest = &text[S3_SCHEME.len()..];
         // Never echo what may be a credential: name only the scheme and bucket part checked.
         let what = "s3:// location";
@@ -652,6 +661,29 @@ mod tests {
             "s3://bkt/a?x=1",
         ] {
             assert!(Location::parse(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+
+    /// `s3:/bkt/arc` (one slash: the same path components as `s3://bkt/arc`) and `S3://bkt`
+    /// were local paths: `archive add s3:/bkt/arc` wrote an archive into a local directory
+    /// named `s3:` and said it logged the bundle. Now they are mistyped locations, refused;
+    /// `./s3:/bkt` is still that local directory.
+    #[test]
+    fn attack_att6_mistyped_s3_location_is_not_a_local_directory() {
+        for bad in ["s3:/bkt/arc", "S3://bkt/arc", "s3:bkt", "s3:", "S3:/x"] {
+            assert!(is_s3(Path::new(bad)), "{bad}");
+            let e = Location::parse(Path::new(bad)).unwrap_err().to_string();
+            assert!(
+                e.starts_with("s3:// location: not spelled s3://BUCKET/PREFIX"),
+                "{bad}: {e}"
+            );
+        }
+        for local in ["./s3:/bkt", "s3", "s3x:/y", "dir/s3://x"] {
+            assert!(!is_s3(Path::new(local)), "{local}");
+            assert_eq!(
+                Location::parse(Path::new(local)).unwrap(),
+                Location::Local(PathBuf::from(local))
+            );
         }
     }
 

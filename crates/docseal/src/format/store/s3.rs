@@ -524,6 +524,11 @@ impl S3Store {
 fn parse_list(what: &str, body: &[u8]) -> Result<RawPage> {
     let bad = |p: &str| StoreError::invalid(what, format!("listing refused: {p}"));
     let text = std::str::from_utf8(body).map_err(|_| bad("a reply that is not UTF-8"))?;
+    // Any other document (`<Error>`, a proxy's page) parsed as one with no names and not
+    // truncated: an empty listing, in which an audit in place found no unlisted bundle.
+    if !is_listing(text) {
+        return Err(bad("a reply that is no listing (not a ListBucketResult)"));
+    }
     let x: ListXml = quick_xml::de::from_str(text)
         .map_err(|e| bad(&format!("a reply that is no listing ({e:.120})")))?;
     if x.contents.len() > MAX_PAGE {
@@ -549,6 +554,63 @@ fn parse_list(what: &str, body: &[u8]) -> Result<RawPage> {
         keys,
         truncated: x.is_truncated,
     })
+}
+
+/// Whether the XML document `text` is a `ListBucketResult` (its root element, after any
+/// XML declaration, processing instruction, comment or whitespace).
+fn is_listing(text: &str) -> bool {
+    let mut t = text.trim_start_matches('\u{feff}');
+    loop {
+        t = t.trim_start();
+        let (open, close) = if t.starts_with("<?") {
+            ("<?", "?>")
+        } else if t.starts_with("<!--") {
+            ("<!--", "-->")
+        } else {
+            break;
+        };
+        match t[open.len()..].find(close) {
+            Some(i) => t = &t[open.len() + i + close.len()..],
+            None => return false,
+        }
+    }
+    t.strip_prefix("<ListBucketResult")
+        .is_some_and(|r| r.starts_with(|c: char| c == '>' || c == '/' || c.is_ascii_whitespace()))
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+
+    /// A 200 reply to a listing that is another XML document (an `<Error>`, a proxy's page)
+    /// was parsed as a listing with no names: an empty `bundles/`, so an audit in place
+    /// reported no unlisted bundle. Now it is refused as no listing; real replies (with a
+    /// declaration, a namespace, a comment) are read.
+    #[test]
+    fn attack_att6_a_reply_that_is_no_listing_is_not_an_empty_listing() {
+        for bad in [
+            "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code></Error>",
+            "<html><body>Welcome</body></html>",
+            "<ListBucketResultX></ListBucketResultX>",
+            "",
+            "<?xml version=\"1.0\"",
+        ] {
+            let e = parse_list("s3://b/p", bad.as_bytes()).err();
+            let e = e.map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("a reply that is no listing"), "{bad}: {e}");
+        }
+        for good in [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Contents><Key>p/a</Key><Size>1</Size></Contents><IsTruncated>false</IsTruncated></ListBucketResult>",
+            "<!-- x --><ListBucketResult><Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>",
+        ] {
+            let page = parse_list("s3://b/p", good.as_bytes()).unwrap();
+            assert_eq!(page.keys, [("p/a".to_string(), 1)]);
+        }
+        assert!(parse_list("s3://b/p", b"<ListBucketResult/>")
+            .unwrap()
+            .keys
+            .is_empty());
+    }
 }
 
 impl S3Store {
