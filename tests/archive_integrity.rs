@@ -1042,3 +1042,37 @@ fn attack_head_without_any_checkpoint_is_not_an_ok_archive() {
     std::fs::create_dir_all(f.env.path("empty/log")).unwrap();
     assert_eq!(f.audit("empty", &[]).code(), 0);
 }
+
+/// A checkpoint file that cannot be read (a FIFO, a directory in its place) is a finding among
+/// the others (`log.malformed` naming it, exit 1), not the end of the audit (exit 2 with no
+/// report); `verify --archive` refuses such an archive as a whole, as any damaged log.
+#[test]
+fn attack_unreadable_checkpoint_file_is_a_finding_not_the_end_of_the_audit() {
+    let f = Fixture::new();
+    let fifo = f.copy("fifo");
+    std::fs::remove_file(fifo.join("log/checkpoints/1")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(fifo.join("log/checkpoints/1"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let dir = f.copy("dir");
+    std::fs::remove_file(dir.join("log/checkpoints/2.minisig")).unwrap();
+    std::fs::create_dir(dir.join("log/checkpoints/2.minisig")).unwrap();
+    for (a, at) in [
+        ("fifo", "log/checkpoints/1"),
+        ("dir", "log/checkpoints/2.minisig"),
+    ] {
+        let d = f.audit(a, &[]);
+        assert_eq!(d.code(), 1, "{a}: {}{}", d.stdout(), d.stderr());
+        let v: serde_json::Value = serde_json::from_str(&d.stdout()).unwrap();
+        let named = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "log.malformed" && x["path"].as_str() == Some(at));
+        assert!(named, "{a}: {}", d.stdout());
+        assert_eq!(v["entries"], 3, "{a}: the entries are still read");
+        assert_eq!(f.verify(a, &[]).code(), 2, "{a}");
+    }
+}

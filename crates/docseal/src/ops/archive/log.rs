@@ -381,6 +381,16 @@ fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
             "not a checkpoint file (<N> or <N>.minisig)",
         ));
     }
+    for (s, why) in &cps.unreadable {
+        // A name already reported as not a checkpoint file (a FIFO, a directory) once.
+        if !cps.stray.contains(s) {
+            f.push(Finding::at(
+                Code::LogMalformed,
+                format!("{CHECKPOINTS_DIR}/{s}"),
+                format!("cannot be read: {why}"),
+            ));
+        }
+    }
 }
 
 /// Who signed checkpoint `cp` (file `at`), as [`check_log`] counts it: with `trust`, a trusted
