@@ -193,6 +193,37 @@ fn key_and_bundle(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
     (key, public)
 }
 
+/// `docseal COMMAND --trust PUB EXTRA` against the endpoint `url` with
+/// `DOCSEAL_S3_DEADLINE=deadline`, in a new directory with a key pair and `b.zip`
+/// ([`key_and_bundle`]): its exit code and output; a panic if it still runs after `limit`
+/// seconds.
+fn run_against(
+    url: &str,
+    deadline: &str,
+    command: &[&str],
+    extra: &[&str],
+    limit: u64,
+) -> (i32, String) {
+    let env = Env::new();
+    let (_, public) = key_and_bundle(&env);
+    let public = public.to_str().unwrap();
+    let args: Vec<&str> = command
+        .iter()
+        .copied()
+        .chain(["--trust", public])
+        .chain(extra.iter().copied())
+        .collect();
+    let vars = s3_env(url, Some(deadline));
+    let (code, text, _) = run_within(
+        env.path("").as_path(),
+        &args,
+        &vars,
+        Duration::from_secs(limit),
+    )
+    .unwrap_or_else(|| panic!("{args:?}: still running after {limit} s"));
+    (code, text)
+}
+
 /// An endpoint that accepts connections and never answers held every command for about 10
 /// minutes (a 60 s request timeout, retried by object_store and again by docseal, ten
 /// times). Now one storage operation gives up after `DOCSEAL_S3_DEADLINE` (1 s here), is not
@@ -280,22 +311,7 @@ fn attack_hfetch_one_byte_a_second_is_cut_by_the_deadline() {
         }
         false
     });
-    let env = Env::new();
-    let (_, public) = key_and_bundle(&env);
-    let vars = s3_env(&h.url(), Some("2"));
-    let args = [
-        "verify",
-        "s3://bkt/p/x.zip",
-        "--trust",
-        public.to_str().unwrap(),
-    ];
-    let (code, text, _) = run_within(
-        env.path("").as_path(),
-        &args,
-        &vars,
-        Duration::from_secs(40),
-    )
-    .expect("still running after 40 s");
+    let (code, text) = run_against(&h.url(), "2", &["verify", "s3://bkt/p/x.zip"], &[], 40);
     assert_eq!(code, 4, "{text}");
     assert!(text.contains("s3://bkt/p/x.zip"), "{text}");
     assert!(
@@ -661,20 +677,11 @@ fn attack_hfetch_redirect_to_another_host_is_not_followed() {
         );
         true
     });
-    let env = Env::new();
-    let (_, public) = key_and_bundle(&env);
-    let public = public.to_str().unwrap();
-    let vars = s3_env(&h.url(), Some("5"));
     for (args, want) in [
-        (
-            &["archive", "audit", "s3://bkt/arch", "--trust", public][..],
-            2,
-        ),
-        (&["verify", "s3://bkt/p/x.zip", "--trust", public][..], 4),
+        (&["archive", "audit", "s3://bkt/arch"][..], 2),
+        (&["verify", "s3://bkt/p/x.zip"][..], 4),
     ] {
-        let (code, text, _) =
-            run_within(env.path("").as_path(), args, &vars, Duration::from_secs(60))
-                .expect("still running after 60 s");
+        let (code, text) = run_against(&h.url(), "5", args, &[], 60);
         assert_eq!(code, want, "{args:?}: {text}");
         assert!(
             text.contains("answered with a redirect (HTTP 307), which docseal does not follow"),
@@ -706,23 +713,13 @@ fn attack_hfetch_5xx_is_still_retried_under_a_deadline() {
         let _ = c.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
         true
     });
-    let env = Env::new();
-    let (_, public) = key_and_bundle(&env);
-    let args = [
-        "archive",
-        "audit",
-        "s3://bkt/arch",
-        "--trust",
-        public.to_str().unwrap(),
-    ];
-    let vars = s3_env(&h.url(), Some("5"));
-    let (code, text, _) = run_within(
-        env.path("").as_path(),
-        &args,
-        &vars,
-        Duration::from_secs(120),
-    )
-    .expect("still running after 120 s");
+    let (code, text) = run_against(
+        &h.url(),
+        "5",
+        &["archive", "audit", "s3://bkt/arch"],
+        &[],
+        120,
+    );
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("no archive there"), "{text}");
     assert_eq!(failing.load(Ordering::Relaxed), 0);
@@ -788,26 +785,13 @@ fn attack_hfetch_verify_s3_of_a_huge_object_reads_none_of_it() {
         }
         true
     });
-    let env = Env::new();
-    let (_, public) = key_and_bundle(&env);
-    let args = [
-        "verify",
-        "s3://bkt/p",
-        "--trust",
-        public.to_str().unwrap(),
-        "--max-entries",
-        "20",
-        "--max-total-size",
-        "100000",
-    ];
-    let vars = s3_env(&h.url(), Some("10"));
-    let (code, text, _) = run_within(
-        env.path("").as_path(),
-        &args,
-        &vars,
-        Duration::from_secs(120),
-    )
-    .expect("still running after 120 s");
+    let (code, text) = run_against(
+        &h.url(),
+        "10",
+        &["verify", "s3://bkt/p"],
+        &["--max-entries", "20", "--max-total-size", "100000"],
+        120,
+    );
     assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("limit.bundle_size") && text.contains("s3://bkt/p/huge.zip"),
@@ -861,23 +845,13 @@ fn attack_hfetch_endless_listing_reply_is_cut_at_its_bound() {
             }
             false
         });
-        let env = Env::new();
-        let (_, public) = key_and_bundle(&env);
-        let args = [
-            "archive",
-            "audit",
-            "s3://bkt/arch",
-            "--trust",
-            public.to_str().unwrap(),
-        ];
-        let vars = s3_env(&h.url(), Some("30"));
-        let (code, text, _) = run_within(
-            env.path("").as_path(),
-            &args,
-            &vars,
-            Duration::from_secs(60),
-        )
-        .expect("still running after 60 s");
+        let (code, text) = run_against(
+            &h.url(),
+            "30",
+            &["archive", "audit", "s3://bkt/arch"],
+            &[],
+            60,
+        );
         assert_eq!(code, 2, "chunked {chunked}: {text}");
         assert_eq!(text.trim().lines().count(), 1, "{text}");
         // Cut by the reply bound (16 MiB) or, first, by the listing's own (8 MiB).

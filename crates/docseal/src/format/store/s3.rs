@@ -446,13 +446,6 @@ impl S3Store {
         // why: an untrusted certificate, a refused connection).
         let failed = |e: &dyn std::error::Error| {
             let cause = innermost_cause(e);
-            let cause: String = cause
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect();
             unavailable(format!("listing: {e} ({cause})"))
         };
         let res =
@@ -655,13 +648,6 @@ impl S3Store {
             let mut t: String = t.lines().next().unwrap_or("").chars().take(300).collect();
             let cause = innermost_cause(&e);
             if !cause.is_empty() && !t.contains(&cause) {
-                let cause: String = cause
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .chars()
-                    .take(200)
-                    .collect();
                 t = format!("{t} ({cause})");
             }
             redact(&self.secrets, t)
@@ -753,7 +739,8 @@ fn deadline_of(value: Option<&str>) -> std::result::Result<Duration, String> {
     }
 }
 
-/// The text of the last error in `e`'s chain of sources ("" when it has none).
+/// The first line (at most 200 characters) of the last error in `e`'s chain of sources ("" when
+/// it has none).
 fn innermost_cause(e: &dyn std::error::Error) -> String {
     let mut c = match e.source() {
         Some(c) => c,
@@ -763,6 +750,12 @@ fn innermost_cause(e: &dyn std::error::Error) -> String {
         c = next;
     }
     c.to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// The credential values among the variables (`var` gives a variable's value), to be kept
