@@ -1076,3 +1076,140 @@ fn attack_unreadable_checkpoint_file_is_a_finding_not_the_end_of_the_audit() {
         assert_eq!(f.verify(a, &[]).code(), 2, "{a}");
     }
 }
+
+/// A checkpoint an entry, past the 100,000 checkpoints a log held before (every reader kept
+/// them in memory, and refused more): audit counts and checks them all, proofs are made from
+/// any of them, a local add extends the log; and every check of the chain still fires on
+/// checkpoints far into it (past the records an audit keeps in memory, so read back from its
+/// temporary file): a root that does not hash, a checkpoint removed, one back-dated, the log
+/// truncated under the last ones.
+#[test]
+fn issue17_more_checkpoints_than_the_old_limit_are_checked_proved_and_added_to() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let key = common::secret_key(&k);
+    let n = 100_010u64;
+    let sizes: Vec<u64> = (1..=n).collect();
+    synthetic_log(&env.path("a"), n, &sizes, &key, false);
+    let p = p.display().to_string();
+    let audit = || {
+        env.cmd()
+            .args(["archive", "audit", "a", "--json", "--trust", &p])
+            .run()
+    };
+    let d = audit();
+    assert_eq!(d.code(), 1, "{}", d.stdout());
+    assert_eq!(d.json()["checkpoints"], n);
+    assert_eq!(d.json()["latest"]["size"], n);
+    let mut errors = codes(&d, "error");
+    errors.dedup();
+    assert_eq!(errors, vec!["archive.bundle_removed"], "{}", d.stdout());
+
+    // Proofs against checkpoints deep in the log.
+    let digest = hex_sha256(b"content 5");
+    env.cmd()
+        .args(["archive", "prove", "a", &digest, "--checkpoint", "60000"])
+        .args(["--out", "p.json"])
+        .ok();
+    let proof = std::fs::read_to_string(env.path("p.json")).unwrap();
+    assert!(proof.contains("\\n60000\\n"), "{proof}");
+    env.cmd()
+        .args(["archive", "check-proof", "p.json", "--trust", &p])
+        .ok();
+    let late = hex_sha256(b"content 70000");
+    let d = env
+        .cmd()
+        .args(["archive", "prove", "a", &late, "--checkpoint", "60000"])
+        .args(["--out", "q.json"])
+        .run();
+    assert_eq!(d.code(), 2);
+    assert!(
+        d.stderr().contains("the first that does is 70001"),
+        "{}",
+        d.stderr()
+    );
+    env.cmd()
+        .args([
+            "archive",
+            "prove-consistency",
+            "a",
+            "--from",
+            "50000",
+            "--to",
+            "90000",
+        ])
+        .args(["--out", "c.json"])
+        .ok();
+    env.cmd()
+        .args(["archive", "check-proof", "c.json", "--trust", &p])
+        .ok();
+
+    // A local add past 100,000 checkpoints (refused before).
+    let (rk, _) = env.keygen("reporter");
+    env.pack_sample(&rk, "s.zip");
+    let k = k.display().to_string();
+    env.cmd()
+        .args(["archive", "add", "a", "s.zip", "--key", &k])
+        .ok();
+    let d = audit();
+    assert_eq!(d.json()["checkpoints"], n + 1, "{}", d.stdout());
+    let mut errors = codes(&d, "error");
+    errors.dedup();
+    assert_eq!(errors, vec!["archive.bundle_removed"], "{}", d.stdout());
+
+    // Damage far into the chain.
+    let dir = env.path("a/log/checkpoints");
+    let resign = |size: u64, edit: &dyn Fn(&mut Checkpoint)| {
+        let mut cp =
+            Checkpoint::parse(&std::fs::read(dir.join(size.to_string())).unwrap()).unwrap();
+        edit(&mut cp);
+        std::fs::write(dir.join(size.to_string()), cp.body()).unwrap();
+        std::fs::write(dir.join(format!("{size}.minisig")), cp.sign(&key)).unwrap();
+    };
+    resign(60_000, &|cp| cp.root = [7u8; 32]);
+    resign(90_000, &|cp| {
+        cp.time = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    });
+    for f in ["80000", "80000.minisig"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    let entries = entry_lines(&env.path("a"));
+    let kept: String = entries[..entries.len() - 6]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(env.path("a/log/entries"), kept).unwrap();
+    let d = audit();
+    assert_eq!(d.code(), 1);
+    let at = |code: &str| -> Vec<String> {
+        d.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .filter_map(|f| f["path"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(
+        at("log.entry_altered"),
+        vec!["log/checkpoints/60000"],
+        "{}",
+        d.stdout()
+    );
+    assert_eq!(
+        at("log.checkpoint_missing"),
+        vec!["log/checkpoints/80000"],
+        "{}",
+        d.stdout()
+    );
+    assert_eq!(
+        at("log.checkpoint_inconsistent"),
+        vec!["log/checkpoints/90000"],
+        "{}",
+        d.stdout()
+    );
+    let truncated: Vec<String> = (n - 4..=n + 1)
+        .map(|s| format!("log/checkpoints/{s}"))
+        .collect();
+    assert_eq!(at("log.truncated"), truncated, "{}", d.stdout());
+}

@@ -232,7 +232,7 @@ struct AddState {
     /// Complete entry lines in the log.
     count: u64,
     /// Checkpoint files.
-    files: usize,
+    files: u64,
     /// The latest checkpoint (with its note just written, if it had none).
     latest: Option<Checkpoint>,
     /// Its size (0 without one): the entries from there on are signed by this add.
@@ -365,7 +365,7 @@ fn read_log(archive: &Path, bundles: &[PathBuf], label: &str) -> Result<LogRead>
     // The size signed last is known only after the pass: keep the entries after the largest
     // checkpoint file (at most those of one interrupted add are expected).
     let mut largest_file = 0u64;
-    read_checkpoints(archive, &mut |size, _, _, _| {
+    read_checkpoints(archive, &mut |size, _, _, _, _| {
         largest_file = largest_file.max(size)
     })?;
     let lc = check_log(archive, None, &[], &mut |e| {

@@ -136,8 +136,7 @@ fn audit_bundles_in(
     };
     // v3: the index walked, the sequence's start, a migration left half done.
     if let Some(lc) = &lc {
-        let signed: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
-        index.finish(&signed, lc.n, &mut f)?;
+        index.finish(&lc.sound, lc.n, &mut f)?;
     }
     let LogSummary {
         n,
@@ -188,7 +187,7 @@ fn audit_bundles_in(
         archive: archive.display().to_string(),
         ok: !findings.iter().any(|x| x.severity == Severity::Error),
         entries: n as usize,
-        checkpoints: files,
+        checkpoints: usize::try_from(files).unwrap_or(usize::MAX),
         latest,
         findings,
         timestamps: stamped.tokens,
@@ -200,7 +199,7 @@ struct LogSummary {
     /// Entries.
     n: u64,
     /// Checkpoint files.
-    files: usize,
+    files: u64,
     /// The size of the latest checkpoint signed (0 if none).
     signed: u64,
     latest: Option<CheckpointSummary>,
@@ -249,8 +248,7 @@ fn log_summary(
     }
     if let Some(lc) = lc {
         let cp = lc.sound.last().map(|(c, _)| c);
-        let sizes: Vec<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
-        if tiles::audit_v2(archive, trust, cp, &sizes, witnesses, f)? {
+        if tiles::audit_v2(archive, trust, cp, &lc.sound, witnesses, f)? {
             if let Some(cp) = cp.filter(|_| !witnesses.witnesses.is_empty()) {
                 witness::check_witnesses(archive, trust, cp, &cp.body(), witnesses, f);
             }

@@ -10,7 +10,6 @@ use crate::profile::trust::{Reason, Trust};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
 use std::path::Path;
 
 /// A checkpoint: the archive operator's signed statement that the log's first `size` entries
@@ -226,11 +225,11 @@ pub(super) struct CheckpointFile {
 }
 
 /// The checkpoints of an archive, by size, and any other files beside them.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Checkpoints {
-    /// Each size with a checkpoint file, ascending. Only the size: a log holds up to
-    /// [`MAX_CHECKPOINTS`] of them (the checkpoints that count are kept by the caller).
-    pub(super) files: Vec<u64>,
+    /// Each size with a checkpoint file, ascending, kept in a temporary file past a few
+    /// thousand: a log may hold a checkpoint an entry.
+    pub(super) files: super::dups::Sizes,
     /// Temporary files of an interrupted add.
     pub(super) temp: Vec<String>,
     /// Names of files that are neither `<N>`, `<N>.minisig` nor a temporary file.
@@ -243,8 +242,9 @@ pub(super) struct Checkpoints {
 
 /// What [`read_checkpoints`] calls for each checkpoint size: its body and signature (if
 /// present), and the file as checked.
+/// The last argument: the sizes of the checkpoint files before this one.
 pub(super) type EachCheckpoint<'a> =
-    dyn FnMut(u64, Option<&[u8]>, Option<&[u8]>, &CheckpointFile) + 'a;
+    dyn FnMut(u64, Option<&[u8]>, Option<&[u8]>, &CheckpointFile, &super::dups::Sizes) + 'a;
 
 /// List `ARCHIVE/log/checkpoints` (a missing directory has no checkpoints), reading each
 /// checkpoint and signature in turn; `each` sees the bytes of each (body, signature) before
@@ -259,7 +259,11 @@ pub(super) fn read_checkpoints(
     }
     let dir = archive.join(CHECKPOINTS_DIR);
     let rd = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut sizes: BTreeSet<u64> = BTreeSet::new();
+    // The sizes, sorted in bounded memory (a directory lists in no order, and may hold a
+    // checkpoint an entry).
+    let mut sizes = super::dups::KeySorter::default();
+    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+    let mut listed = 0u64;
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(&dir, e))?;
         let name = ent.file_name().to_string_lossy().into_owned();
@@ -272,24 +276,32 @@ pub(super) fn read_checkpoints(
         } else {
             match parse_decimal(&n) {
                 Some(size) if ft.is_file() && size > 0 => {
-                    sizes.insert(size);
+                    sizes.push(size).map_err(spill)?;
+                    listed += 1;
                 }
                 _ => out.stray.push(name),
             }
         }
-        if sizes.len() > MAX_CHECKPOINTS
-            || out.stray.len() + out.temp.len() + out.links.len() > MAX_CHECKPOINTS
+        if listed > 2 * MAX_CHECKPOINTS
+            || out.stray.len() + out.temp.len() + out.links.len() > MAX_OTHER_FILES
         {
             return Err(invalid(
                 dir.display(),
-                format!("holds more than {MAX_CHECKPOINTS} checkpoints or other files"),
+                format!("holds more than {MAX_CHECKPOINTS} checkpoints or {MAX_OTHER_FILES} other files"),
             ));
         }
     }
     out.stray.sort();
     out.temp.sort();
     out.links.sort();
-    for size in sizes {
+    // `<N>` and `<N>.minisig` give one size twice.
+    let mut last = None;
+    for size in sizes.sorted().map_err(spill)? {
+        let size = size.map_err(spill)?;
+        if last == Some(size) {
+            continue;
+        }
+        last = Some(size);
         let body_path = dir.join(size.to_string());
         let sig_path = dir.join(format!("{size}.minisig"));
         // A file that cannot be read (not a regular file, too large) is a finding among the
@@ -317,8 +329,8 @@ pub(super) fn read_checkpoints(
             }),
         };
         let cf = CheckpointFile { parsed };
-        each(size, body.as_deref(), signature.as_deref(), &cf);
-        out.files.push(size);
+        each(size, body.as_deref(), signature.as_deref(), &cf, &out.files);
+        out.files.push(size).map_err(spill)?;
     }
     Ok(out)
 }

@@ -212,6 +212,191 @@ pub fn missing_from(have: KeySorter, known: KeySorter, cap: usize) -> std::io::R
     Ok(out)
 }
 
+/// Records of `N` bytes appended in order and read back by index, in memory up to
+/// [`RECORDS_IN_MEMORY`] bytes, then in one anonymous temporary file: what an audit keeps for
+/// each checkpoint (an archive log may hold one checkpoint an entry, 10^9 and more), without
+/// memory growing with their number.
+pub struct Records<const N: usize> {
+    mem: Vec<u8>,
+    file: Option<std::fs::File>,
+    /// Records in the file (then `mem` holds those appended after them, not yet written).
+    in_file: u64,
+}
+
+/// Bytes of records kept in memory before they go to a temporary file (256 KiB).
+pub const RECORDS_IN_MEMORY: usize = 256 << 10;
+
+impl<const N: usize> Default for Records<N> {
+    fn default() -> Self {
+        Records {
+            mem: Vec::new(),
+            file: None,
+            in_file: 0,
+        }
+    }
+}
+
+impl<const N: usize> Records<N> {
+    /// How many records.
+    pub fn len(&self) -> u64 {
+        self.in_file + (self.mem.len() / N) as u64
+    }
+
+    /// No record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One more record, after the others.
+    pub fn push(&mut self, r: &[u8; N]) -> std::io::Result<()> {
+        self.mem.extend_from_slice(r);
+        if self.mem.len() >= RECORDS_IN_MEMORY {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile()?);
+        }
+        if let Some(f) = &self.file {
+            f.write_all_at(&self.mem, self.in_file * N as u64)?;
+        }
+        self.in_file += (self.mem.len() / N) as u64;
+        self.mem.clear();
+        Ok(())
+    }
+
+    /// Record `i` (`None` past the end).
+    pub fn get(&self, i: u64) -> std::io::Result<Option<[u8; N]>> {
+        let mut r = [0u8; N];
+        if i < self.in_file {
+            if let Some(f) = &self.file {
+                f.read_exact_at(&mut r, i * N as u64)?;
+                return Ok(Some(r));
+            }
+        }
+        let at = (i - self.in_file) as usize * N;
+        match self.mem.get(at..at + N) {
+            Some(b) => {
+                r.copy_from_slice(b);
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The last record.
+    pub fn last(&self) -> std::io::Result<Option<[u8; N]>> {
+        match self.len() {
+            0 => Ok(None),
+            n => self.get(n - 1),
+        }
+    }
+
+    /// The first index whose record fails `pred` (records ascending by what `pred` looks at:
+    /// `pred` holds for a prefix), by binary search.
+    pub fn partition_point(&self, mut pred: impl FnMut(&[u8; N]) -> bool) -> std::io::Result<u64> {
+        let (mut lo, mut hi) = (0u64, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.get(mid)? {
+                Some(r) if pred(&r) => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Every record, in order (read a block at a time).
+    pub fn iter(&self) -> RecordIter<'_, N> {
+        RecordIter {
+            of: self,
+            next: 0,
+            block: Vec::new(),
+            block_at: 0,
+        }
+    }
+}
+
+/// The records of [`Records::iter`].
+pub struct RecordIter<'a, const N: usize> {
+    of: &'a Records<N>,
+    next: u64,
+    block: Vec<u8>,
+    block_at: u64,
+}
+
+impl<const N: usize> Iterator for RecordIter<'_, N> {
+    type Item = std::io::Result<[u8; N]>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.next;
+        if i >= self.of.len() {
+            return None;
+        }
+        self.next += 1;
+        if i >= self.of.in_file {
+            return self.of.get(i).transpose();
+        }
+        let per = (64 << 10) / N.max(1);
+        if i < self.block_at || i >= self.block_at + (self.block.len() / N) as u64 {
+            let n = (self.of.in_file - i).min(per as u64) as usize;
+            self.block.resize(n * N, 0);
+            if let Some(f) = &self.of.file {
+                if let Err(e) = f.read_exact_at(&mut self.block, i * N as u64) {
+                    return Some(Err(e));
+                }
+            }
+            self.block_at = i;
+        }
+        let at = (i - self.block_at) as usize * N;
+        let mut r = [0u8; N];
+        r.copy_from_slice(&self.block[at..at + N]);
+        Some(Ok(r))
+    }
+}
+
+/// Distinct sizes, ascending, in [`Records`]: the checkpoint files of a log.
+#[derive(Default)]
+pub struct Sizes(Records<8>);
+
+impl Sizes {
+    /// One more size, larger than the last.
+    pub fn push(&mut self, s: u64) -> std::io::Result<()> {
+        self.0.push(&s.to_le_bytes())
+    }
+    /// How many.
+    pub fn len(&self) -> u64 {
+        self.0.len()
+    }
+    /// None.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The largest.
+    pub fn last(&self) -> std::io::Result<Option<u64>> {
+        Ok(self.0.last()?.map(u64::from_le_bytes))
+    }
+    /// The largest size below `s` (`None`: none).
+    pub fn before(&self, s: u64) -> std::io::Result<Option<u64>> {
+        let i = self.0.partition_point(|r| u64::from_le_bytes(*r) < s)?;
+        match i {
+            0 => Ok(None),
+            i => Ok(self.0.get(i - 1)?.map(u64::from_le_bytes)),
+        }
+    }
+    /// Whether `s` is one of them.
+    pub fn contains(&self, s: u64) -> std::io::Result<bool> {
+        let i = self.0.partition_point(|r| u64::from_le_bytes(*r) < s)?;
+        Ok(self.0.get(i)?.map(u64::from_le_bytes) == Some(s))
+    }
+    /// Every size, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = std::io::Result<u64>> + '_ {
+        self.0.iter().map(|r| r.map(u64::from_le_bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +446,48 @@ mod tests {
             want.sort_unstable();
             assert_eq!(got, want);
         }
+    }
+
+    /// Records spilled to their file and the ones still in memory read back alike, by index,
+    /// in order and by binary search.
+    #[test]
+    fn issue17_records_past_memory_read_back_in_order() {
+        let mut s = Sizes::default();
+        let n = (RECORDS_IN_MEMORY / 8) as u64 * 2 + 77;
+        for i in 0..n {
+            s.push(3 * i + 1).unwrap();
+        }
+        assert!(s.0.file.is_some() && !s.0.mem.is_empty());
+        assert_eq!(s.len(), n);
+        assert_eq!(s.last().unwrap(), Some(3 * (n - 1) + 1));
+        for (i, v) in s.iter().enumerate() {
+            assert_eq!(v.unwrap(), 3 * i as u64 + 1);
+        }
+        for probe in [
+            0u64,
+            1,
+            2,
+            4,
+            3 * (n - 1),
+            3 * (n - 1) + 1,
+            3 * n + 9,
+            3 * 131_072 + 1,
+        ] {
+            let want: Vec<u64> = (0..n).map(|i| 3 * i + 1).collect();
+            assert_eq!(
+                s.contains(probe).unwrap(),
+                want.binary_search(&probe).is_ok(),
+                "{probe}"
+            );
+            let before = want.iter().copied().rfind(|&v| v < probe);
+            assert_eq!(s.before(probe).unwrap(), before, "{probe}");
+        }
+        let empty = Sizes::default();
+        assert_eq!(
+            (empty.last().unwrap(), empty.before(5).unwrap()),
+            (None, None)
+        );
+        assert!(!empty.contains(0).unwrap() && empty.iter().next().is_none());
     }
 
     #[test]

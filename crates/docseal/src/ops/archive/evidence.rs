@@ -114,24 +114,25 @@ pub fn evidence_for(
     // The checkpoints that count are known before the entries are read: each entry goes to
     // the first that covers it as it streams by.
     let mut ev = Evidence::default();
-    let sizes = counted_checkpoints(archive, trust, &mut ev)?;
+    let counted = counted_checkpoints(archive, trust, &mut ev)?;
     // For each archive key, the first of its checkpoints that includes the entry: the time
     // that key vouches for (a key never vouches for its own signatures, so every archive key
-    // is kept, not only the earliest).
-    let mut distinct: Vec<[u8; 32]> = sizes.iter().map(|s| s.2).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let mut next = vec![0usize; distinct.len()];
+    // is kept, not only the earliest). One cursor a key, each going once through the
+    // counted checkpoints as the entries stream by.
+    let mut next: Vec<_> = counted
+        .keys
+        .iter()
+        .map(|_| counted.recs.iter().peekable())
+        .collect();
     let mut pos = 0u64;
     let bundles = archive.join(BUNDLES_DIR);
     let lc = check_log(archive, Some(trust), kept, &mut |e| {
         let i = pos;
         pos += 1;
-        if sizes.last().is_none_or(|s| s.0 <= i) || !interest.wants(e) {
+        if counted.largest.is_none_or(|s| s <= i) || !interest.wants(e) {
             return Ok(());
         }
-        establish(e, i, &sizes, &distinct, &mut next, &bundles, &mut ev);
-        Ok(())
+        establish(e, i, &counted.keys, &mut next, &bundles, &mut ev)
     })?;
     if let Some(bad) = lc.sink.first_error(&[Code::LogCheckpointUntrusted]) {
         return Err(tampered(bad.to_string()));
@@ -148,7 +149,7 @@ pub fn evidence_for(
             u.message
         ));
     }
-    if sizes.is_empty() {
+    if counted.largest.is_none() {
         let mut why =
             "no checkpoint is signed by a trusted archive key that may vouch for it (a key trusted in the archive role: role = \"archive\" in a trust file)".to_string();
         if let Some(n) = ev.notes.first() {
@@ -156,54 +157,127 @@ pub fn evidence_for(
         }
         return Err(invalid(&label, why));
     }
-    ev.checkpoints = lc.sound.len();
+    ev.checkpoints = usize::try_from(lc.sound.len()).unwrap_or(usize::MAX);
     Ok(ev)
 }
 
-/// A counted checkpoint: size, time, and the archive key that signed it.
-type Counted = (u64, DateTime<Utc>, [u8; 32]);
+/// A counted checkpoint as a fixed record: size, time (seconds, nanoseconds), and the archive
+/// key that signed it.
+const COUNTED: usize = 8 + 8 + 4 + 32;
 
-/// The counted checkpoints, in size order (see [`Counted`]); a checkpoint signed by a key
-/// trusted only to sign bundles is noted in `ev`.
-fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Result<Vec<Counted>> {
-    // The counted checkpoints, in size order: (size, time, the archive key that signed it).
+fn counted_bytes(size: u64, time: DateTime<Utc>, key: &[u8; 32]) -> [u8; COUNTED] {
+    let mut b = [0u8; COUNTED];
+    b[..8].copy_from_slice(&size.to_le_bytes());
+    b[8..16].copy_from_slice(&time.timestamp().to_le_bytes());
+    b[16..20].copy_from_slice(&time.timestamp_subsec_nanos().to_le_bytes());
+    b[20..].copy_from_slice(key);
+    b
+}
+
+fn counted_size(b: &[u8; COUNTED]) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(x)
+}
+
+fn counted_time(b: &[u8; COUNTED]) -> DateTime<Utc> {
+    let (mut s, mut n) = ([0u8; 8], [0u8; 4]);
+    s.copy_from_slice(&b[8..16]);
+    n.copy_from_slice(&b[16..20]);
+    // Written above from a parsed checkpoint's time: always in range.
+    DateTime::from_timestamp(i64::from_le_bytes(s), u32::from_le_bytes(n)).unwrap_or_default()
+}
+
+/// The counted checkpoints, in size order, as records (in memory, then in a temporary file: a
+/// log may hold a checkpoint an entry); the distinct archive keys that signed them; the
+/// largest size.
+struct Counted {
+    recs: dups::Records<COUNTED>,
+    keys: Vec<[u8; 32]>,
+    largest: Option<u64>,
+}
+
+/// Most notes about checkpoints not counted (then one saying how many).
+const MAX_NOTES: usize = 50;
+
+/// The counted checkpoints (see [`Counted`]); a checkpoint signed by a key trusted only to
+/// sign bundles is noted in `ev`.
+fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Result<Counted> {
     // Only a key trusted in the archive role vouches for checkpoints here.
-    let mut sizes: Vec<Counted> = Vec::new();
-    read_checkpoints(archive, &mut |size, body, sig, cf| {
+    let mut out = Counted {
+        recs: dups::Records::default(),
+        keys: Vec::new(),
+        largest: None,
+    };
+    let mut failed: Option<std::io::Error> = None;
+    let mut not_counted = 0usize;
+    read_checkpoints(archive, &mut |size, body, sig, cf, _| {
         if let (Some(body), Some(sig), Ok(cp)) = (body, sig, &cf.parsed) {
             if let Signer::Trusted { key_id, .. } = check_signature(cp, body, sig, trust) {
                 match trust.find(key_id).filter(|k| k.archive) {
-                    Some(k) => sizes.push((cp.size, cp.time, k.public_bytes())),
-                    None => ev.notes.push(format!(
-                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (it counts only in the archive role: role = \"archive\" in a trust file)"
-                    )),
+                    Some(k) => {
+                        let key = k.public_bytes();
+                        if let Err(e) = out.recs.push(&counted_bytes(cp.size, cp.time, &key)) {
+                            failed.get_or_insert(e);
+                        }
+                        if !out.keys.contains(&key) {
+                            out.keys.push(key);
+                        }
+                        out.largest = Some(cp.size);
+                    }
+                    None => {
+                        not_counted += 1;
+                        if not_counted <= MAX_NOTES {
+                            ev.notes.push(format!(
+                                "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (it counts only in the archive role: role = \"archive\" in a trust file)"
+                            ));
+                        }
+                    }
                 }
             }
         }
     })?;
-    Ok(sizes)
+    if let Some(e) = failed {
+        return Err(Error::io(std::env::temp_dir(), e));
+    }
+    if not_counted > MAX_NOTES {
+        ev.notes.push(format!(
+            "{not_counted} checkpoints in all not counted for that reason; the first {MAX_NOTES} are listed"
+        ));
+    }
+    Ok(out)
 }
 
-/// Entry `e` (at position `i`) in `ev`: for each archive key (`distinct`), the time of the
-/// first of its checkpoints (`sizes`; `next`: where each key's search stands) that includes
-/// it, and the bundle as a known one.
+/// Entry `e` (at position `i`) in `ev`: for each archive key (`keys`), the time of the first
+/// of its checkpoints (`next[d]`: the cursor of key `d` in the counted checkpoints, going
+/// forward only) that includes it, and the bundle as a known one.
 fn establish(
     e: &Entry,
     i: u64,
-    sizes: &[Counted],
-    distinct: &[[u8; 32]],
-    next: &mut [usize],
+    keys: &[[u8; 32]],
+    next: &mut [std::iter::Peekable<dups::RecordIter<'_, COUNTED>>],
     bundles: &Path,
     ev: &mut Evidence,
-) {
+) -> Result<()> {
     let file = crate::profile::bagit::parse_hex32(&e.file_sha256);
     let copies = ev.established.entry(e.content_sha256.clone()).or_default();
-    for (d, key) in distinct.iter().enumerate() {
-        let j = &mut next[d];
-        while *j < sizes.len() && (sizes[*j].2 != *key || sizes[*j].0 <= i) {
-            *j += 1;
-        }
-        let (Some(&(_, time, _)), Some(file)) = (sizes.get(*j), file) else {
+    for (d, key) in keys.iter().enumerate() {
+        let cursor = &mut next[d];
+        let found = loop {
+            match cursor.peek() {
+                None => break None,
+                Some(Err(_)) => {
+                    if let Some(Err(err)) = cursor.next() {
+                        return Err(Error::io(std::env::temp_dir(), err));
+                    }
+                }
+                Some(Ok(r)) if r[20..] != key[..] || counted_size(r) <= i => {
+                    cursor.next();
+                }
+                Some(Ok(r)) => break Some(counted_time(r)),
+            }
+        };
+        let (Some(time), Some(file)) = (found, file) else {
             continue;
         };
         copies.push(crate::ops::verify::ArchivedCopy {
@@ -224,4 +298,5 @@ fn establish(
             e.index
         ),
     });
+    Ok(())
 }

@@ -7,6 +7,7 @@ use crate::format::merkle::{self, CompactRange, Hash};
 use crate::format::minisign::Signature;
 use crate::profile::metadata::format_sealed;
 use crate::profile::trust::Trust;
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -39,11 +40,37 @@ pub(super) fn scan_entries(
     want: &BTreeSet<u64>,
     each: &mut EachLine<'_>,
 ) -> Result<Scan> {
+    let mut roots = HashMap::new();
+    let mut out = scan_entries_at(
+        archive,
+        &mut want.iter().copied(),
+        &mut |size, r| {
+            roots.insert(size, *r);
+            Ok(())
+        },
+        each,
+    )?;
+    out.roots = roots;
+    Ok(out)
+}
+
+/// What [`scan_entries_at`] calls with the root of the first `size` entries, for each size
+/// asked for that the log reaches.
+pub(super) type AtRoot<'a> = dyn FnMut(u64, &Hash) -> Result<()> + 'a;
+
+/// [`scan_entries`] with the sizes asked for streamed (`want`, ascending; 0 and repeats
+/// ignored) and each root given to `at_root` as the stream reaches it, not kept.
+pub(super) fn scan_entries_at(
+    archive: &Path,
+    want: &mut dyn Iterator<Item = u64>,
+    at_root: &mut AtRoot<'_>,
+    each: &mut EachLine<'_>,
+) -> Result<Scan> {
     let path = archive.join(ENTRIES_FILE);
     // v3: the entry bundles and the tail of log/sequence, as log/entries would hold them.
     if v3log::is_v3(archive)? {
         let mut r = v3log::EntrySource::open(archive);
-        let mut out = scan_lines(archive, &mut r, &path, want, each)?;
+        let mut out = scan_lines(archive, &mut r, &path, want, at_root, each)?;
         out.source_problem = r.problem().cloned();
         return Ok(out);
     }
@@ -51,23 +78,22 @@ pub(super) fn scan_entries(
         return Ok(Scan::default());
     };
     let mut r = BufReader::with_capacity(64 << 10, f);
-    scan_lines(archive, &mut r, &path, want, each)
+    scan_lines(archive, &mut r, &path, want, at_root, each)
 }
 
-/// [`scan_entries`] over the entry lines `r` gives (`path`: where errors point).
+/// [`scan_entries_at`] over the entry lines `r` gives (`path`: where errors point).
 fn scan_lines(
     archive: &Path,
     r: &mut dyn BufRead,
     path: &Path,
-    want: &BTreeSet<u64>,
+    want: &mut dyn Iterator<Item = u64>,
+    at_root: &mut AtRoot<'_>,
     each: &mut EachLine<'_>,
 ) -> Result<Scan> {
     let mut out = Scan::default();
-    // Sized once: a map growing by doubling holds both tables while it moves.
-    out.roots.reserve(want.len());
     let max = max_entries(archive);
     let mut cr = CompactRange::new();
-    let mut wanted = want.iter().copied().filter(|&s| s > 0).peekable();
+    let mut wanted = want.filter(|&s| s > 0).peekable();
     let mut buf = Vec::with_capacity(512);
     loop {
         buf.clear();
@@ -96,9 +122,11 @@ fn scan_lines(
         let line = &buf[..buf.len() - 1];
         let leaf = merkle::leaf_hash(line);
         cr.push(leaf);
-        while wanted.peek() == Some(&cr.size()) {
-            out.roots.insert(cr.size(), cr.root());
-            wanted.next();
+        // Sizes below this one were passed (repeats, or out of order): skipped.
+        while wanted.peek().is_some_and(|&s| s <= cr.size()) {
+            if wanted.next() == Some(cr.size()) {
+                at_root(cr.size(), &cr.root())?;
+            }
         }
         each(out.lines, &leaf, line)?;
         out.lines += 1;
@@ -198,16 +226,129 @@ pub(super) fn duplicates(v: dups::KeySorter, cap: usize) -> Result<BTreeSet<u64>
         .collect())
 }
 
+/// A checkpoint that counts, as [`check_log`] keeps it after reading: a fixed record of what
+/// the checks and the proofs need (its origin and signer are kept for the latest only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Rec {
+    pub(super) size: u64,
+    pub(super) previous: u64,
+    pub(super) time: DateTime<Utc>,
+    pub(super) root: Hash,
+}
+
+/// Bytes of a [`Rec`]: size, previous, seconds, nanoseconds, root.
+const REC: usize = 8 + 8 + 8 + 4 + 32;
+
+impl Rec {
+    pub(super) fn of(cp: &Checkpoint) -> Self {
+        Rec {
+            size: cp.size,
+            previous: cp.previous,
+            time: cp.time,
+            root: cp.root,
+        }
+    }
+    fn to_bytes(self) -> [u8; REC] {
+        let mut b = [0u8; REC];
+        b[..8].copy_from_slice(&self.size.to_le_bytes());
+        b[8..16].copy_from_slice(&self.previous.to_le_bytes());
+        b[16..24].copy_from_slice(&self.time.timestamp().to_le_bytes());
+        b[24..28].copy_from_slice(&self.time.timestamp_subsec_nanos().to_le_bytes());
+        b[28..].copy_from_slice(&self.root);
+        b
+    }
+    fn from_bytes(b: &[u8; REC]) -> Self {
+        let u = |r: std::ops::Range<usize>| {
+            let mut x = [0u8; 8];
+            x[..r.len()].copy_from_slice(&b[r]);
+            u64::from_le_bytes(x)
+        };
+        let mut root = [0u8; 32];
+        root.copy_from_slice(&b[28..]);
+        Rec {
+            size: u(0..8),
+            previous: u(8..16),
+            // Written above from a parsed checkpoint's time: always in range.
+            time: DateTime::from_timestamp(u(16..24) as i64, u(24..28) as u32).unwrap_or_default(),
+            root,
+        }
+    }
+}
+
+fn spilled(e: std::io::Error) -> Error {
+    Error::io(std::env::temp_dir(), e)
+}
+
+/// The checkpoints that count, in size order (see [`check_log`]): fixed records in
+/// [`dups::Records`] (in memory up to 256 KiB, then in a temporary file: a log may hold a
+/// checkpoint an entry), and the latest one whole, with who signed it.
+#[derive(Default)]
+pub(super) struct Sound {
+    recs: dups::Records<REC>,
+    last: Option<(Checkpoint, Arc<str>)>,
+    first_origin: Option<String>,
+}
+
+impl Sound {
+    fn push(&mut self, cp: &Checkpoint, signer: Arc<str>) -> Result<()> {
+        self.recs.push(&Rec::of(cp).to_bytes()).map_err(spilled)?;
+        self.first_origin.get_or_insert_with(|| cp.origin.clone());
+        self.last = Some((cp.clone(), signer));
+        Ok(())
+    }
+    /// How many.
+    pub(super) fn len(&self) -> u64 {
+        self.recs.len()
+    }
+    /// The latest (largest), with who signed it.
+    pub(super) fn last(&self) -> Option<&(Checkpoint, Arc<str>)> {
+        self.last.as_ref()
+    }
+    /// Every one, in size order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = Result<Rec>> + '_ {
+        self.recs
+            .iter()
+            .map(|r| r.map(|b| Rec::from_bytes(&b)).map_err(spilled))
+    }
+    /// Their sizes, ascending.
+    pub(super) fn sizes(&self) -> impl Iterator<Item = Result<u64>> + '_ {
+        self.iter().map(|r| r.map(|r| r.size))
+    }
+    /// The first whose size is at least `size`.
+    fn at_least(&self, size: u64) -> Result<Option<Rec>> {
+        let i = self
+            .recs
+            .partition_point(|b| Rec::from_bytes(b).size < size)
+            .map_err(spilled)?;
+        Ok(self
+            .recs
+            .get(i)
+            .map_err(spilled)?
+            .map(|b| Rec::from_bytes(&b)))
+    }
+    /// The one of size `size`.
+    pub(super) fn get(&self, size: u64) -> Result<Option<Rec>> {
+        Ok(self.at_least(size)?.filter(|r| r.size == size))
+    }
+    /// Whether one has size `size`.
+    pub(super) fn contains(&self, size: u64) -> Result<bool> {
+        Ok(self.get(size)?.is_some())
+    }
+    /// The first larger than `size` (the first to include entry `size`).
+    pub(super) fn first_above(&self, size: u64) -> Result<Option<u64>> {
+        Ok(self.at_least(size.saturating_add(1))?.map(|r| r.size))
+    }
+}
+
 /// The log as checked.
-#[derive(Debug)]
 pub(super) struct LogCheck {
     /// Complete entry lines.
     pub(super) n: u64,
     /// Checkpoint files (by size).
-    pub(super) files: usize,
+    pub(super) files: u64,
     /// The complete checkpoints that count (signed by a trusted key; with no trust given, all
-    /// with a signature), in size order, with who signed them.
-    pub(super) sound: Vec<(Checkpoint, Arc<str>)>,
+    /// with a signature), in size order, the latest with who signed it.
+    pub(super) sound: Sound,
     /// An interrupted add's checkpoint signature without its note: the checkpoint rebuilt.
     pub(super) orphan: Option<Checkpoint>,
     /// Every problem found with the log.
@@ -222,8 +363,9 @@ pub(super) struct LogCheck {
 /// With `trust`, only checkpoints validly signed by a key usable at their time count (others
 /// are `log.checkpoint_untrusted`); without, every checkpoint with a signature counts (its
 /// signature is checked by whoever checks the proof). `each` sees every well-formed entry, in
-/// order, while the log is streamed once; memory does not grow with the log but for 16 bytes
-/// an entry.
+/// order, while the log is streamed once; memory grows neither with the log nor with its
+/// checkpoints (each is checked in turn, then kept as a fixed record in a temporary file; the
+/// entries' keys are sorted in spilled runs).
 pub(super) fn check_log(
     archive: &Path,
     trust: Option<&Trust>,
@@ -231,19 +373,65 @@ pub(super) fn check_log(
     each: &mut dyn FnMut(&Entry) -> Result<()>,
 ) -> Result<LogCheck> {
     let mut f = Sink::default();
-    // Checkpoints: signatures first (they do not need the entries).
-    let (cps, sound, orphan_sig) = read_sound_checkpoints(archive, trust, &mut f)?;
-    // The entries, streamed once.
-    let mut want: BTreeSet<u64> = cps.files.iter().copied().collect();
-    want.extend(kept.iter().map(|k| k.checkpoint.size));
+    // Checkpoints: signatures and their chain first (they do not need the entries).
+    let (cps, sound, orphan_sig, chain) = read_sound_checkpoints(archive, trust, &mut f)?;
+    // The entries, streamed once; each checkpoint's root compared as the stream reaches its
+    // size.
+    let mut kept_sizes: Vec<u64> = kept.iter().map(|k| k.checkpoint.size).collect();
+    kept_sizes.sort_unstable();
+    kept_sizes.dedup();
+    let orphan_size = orphan_sig.as_ref().map(|(s, _)| *s);
+    let mut kept_roots: HashMap<u64, Hash> = HashMap::new();
+    let mut orphan_root = None;
+    let mut roots = RootCheck::default();
+    let mut want = Want::new(cps.files.iter(), kept_sizes.iter().copied());
+    let mut next_sound = sound.iter().peekable();
     let keyed = Keyed::new();
     let at = v3log::EntriesAt::of(archive);
-    let (scan, keys) = stream_entries(archive, &at, &want, &keyed, each, &mut f)?;
+    let (scan, keys) = stream_entries(
+        archive,
+        &at,
+        &mut want,
+        &mut |size, r| {
+            if kept_sizes.binary_search(&size).is_ok() {
+                kept_roots.insert(size, *r);
+            }
+            if orphan_size == Some(size) {
+                orphan_root = Some(*r);
+            }
+            while let Some(rec) =
+                next_sound.next_if(|x| x.as_ref().map_or(true, |x| x.size <= size))
+            {
+                let rec = rec?;
+                if rec.size == size {
+                    roots.check(&rec, r);
+                }
+            }
+            Ok(())
+        },
+        &keyed,
+        each,
+        &mut f,
+    )?;
+    if let Some(e) = want.failed.take() {
+        return Err(spilled(e));
+    }
     let n = scan.lines;
-    let roots = &scan.roots;
-    let altered_range = check_roots(&sound, roots, n, &mut f);
-    check_chain(&sound, &cps.files, &mut f);
-    let orphan = check_orphan(orphan_sig, &cps.files, roots, trust, &mut f);
+    // The checkpoints past the entries read.
+    for rec in next_sound {
+        let rec = rec?;
+        f.push(Finding::at(
+            Code::LogTruncated,
+            format!("{CHECKPOINTS_DIR}/{}", rec.size),
+            format!(
+                "covers {} entries, but the log has only {n}: entries were removed from its end",
+                rec.size
+            ),
+        ));
+    }
+    let altered_range = roots.altered_range;
+    f.absorb(chain);
+    let orphan = check_orphan(orphan_sig, &cps.files, orphan_root, trust, &mut f)?;
     check_signed(
         &at,
         orphan.as_ref(),
@@ -252,7 +440,16 @@ pub(super) fn check_log(
         cps.files.is_empty(),
         &mut f,
     );
-    check_kept(archive, kept, trust, &sound, roots, &cps.files, n, &mut f);
+    check_kept(
+        archive,
+        kept,
+        trust,
+        &sound,
+        &kept_roots,
+        &cps.files,
+        n,
+        &mut f,
+    )?;
     // Duplicate names and contents, and the names in an altered range: a second pass, only
     // when needed.
     check_duplicates(archive, &at, &keyed, keys, altered_range, &mut f)?;
@@ -265,25 +462,101 @@ pub(super) fn check_log(
     })
 }
 
-/// The checkpoints that count, in size order, with who signed them.
-type SoundCheckpoints = Vec<(Checkpoint, Arc<str>)>;
+/// The sizes whose roots [`check_log`] compares: the checkpoint files' and the kept
+/// checkpoints', merged, ascending, without repeats (an error reading the files' is kept for
+/// after the stream).
+struct Want<A: Iterator<Item = std::io::Result<u64>>, B: Iterator<Item = u64>> {
+    files: std::iter::Peekable<A>,
+    kept: std::iter::Peekable<B>,
+    failed: Option<std::io::Error>,
+}
+
+impl<A: Iterator<Item = std::io::Result<u64>>, B: Iterator<Item = u64>> Want<A, B> {
+    fn new(files: A, kept: B) -> Self {
+        Want {
+            files: files.peekable(),
+            kept: kept.peekable(),
+            failed: None,
+        }
+    }
+}
+
+impl<A: Iterator<Item = std::io::Result<u64>>, B: Iterator<Item = u64>> Iterator for Want<A, B> {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        let file = match self.files.peek() {
+            Some(Ok(s)) => Some(*s),
+            Some(Err(_)) => {
+                if let Some(Err(e)) = self.files.next() {
+                    self.failed = Some(e);
+                }
+                return None;
+            }
+            None => None,
+        };
+        let kept = self.kept.peek().copied();
+        let next = match (file, kept) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => return None,
+        };
+        if file == Some(next) {
+            self.files.next();
+        }
+        if kept == Some(next) {
+            self.kept.next();
+        }
+        Some(next)
+    }
+}
+
+/// The checkpoints that count, compared with the roots of the entries as the stream reaches
+/// their sizes: the first range of entries a checkpoint fails to hash.
+#[derive(Default)]
+struct RootCheck {
+    good_before: u64,
+    failing: bool,
+    altered_range: AlteredRange,
+}
+
+impl RootCheck {
+    fn check(&mut self, rec: &Rec, root: &Hash) {
+        if *root != rec.root {
+            if !self.failing && self.altered_range.is_none() {
+                self.altered_range = Some((
+                    self.good_before,
+                    rec.size,
+                    format!("{CHECKPOINTS_DIR}/{}", rec.size),
+                ));
+            }
+            self.failing = true;
+        } else {
+            self.failing = false;
+            self.good_before = rec.size;
+        }
+    }
+}
 
 /// A checkpoint's signature (bytes of `log/checkpoints/<N>.minisig` without its note).
 type OrphanSignature = Option<(u64, Vec<u8>)>;
 
 /// Read `log/checkpoints`: the checkpoints that count, with who signed them (see
 /// [`check_log`]), and a signature left without its note by an interrupted add (only for the
-/// largest size); everything else found there is reported.
+/// largest size); everything else found there is reported in `f`, the chain of the
+/// checkpoints that count (origin, `previous`, time order) in the sink returned.
 fn read_sound_checkpoints(
     archive: &Path,
     trust: Option<&Trust>,
     f: &mut Sink,
-) -> Result<(Checkpoints, SoundCheckpoints, OrphanSignature)> {
-    let mut sound: SoundCheckpoints = Vec::new();
-    // One signer's name is kept once, not once a checkpoint (up to MAX_CHECKPOINTS of them).
-    let mut signers: Vec<Arc<str>> = Vec::new();
+) -> Result<(Checkpoints, Sound, OrphanSignature, Sink)> {
+    let mut sound = Sound::default();
+    let mut chain = Sink::default();
+    let mut first_origin: Option<String> = None;
+    let mut prev_time: Option<(u64, DateTime<Utc>)> = None;
+    let mut failed: Option<Error> = None;
     let mut orphan_sig: OrphanSignature = None;
-    let cps = read_checkpoints(archive, &mut |size, body, sig, cf| {
+    let cps = read_checkpoints(archive, &mut |size, body, sig, cf, before| {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
         let (body, sig) = match (body, sig) {
             (Some(b), Some(s)) => (b, s),
@@ -313,25 +586,23 @@ fn read_sound_checkpoints(
         };
         match signer_of(cp, body, sig, trust, &at) {
             Ok(signer) => {
-                let signer = match signers.iter().find(|s| ***s == *signer) {
-                    Some(s) => s.clone(),
-                    None if signers.len() < 64 => {
-                        signers.push(Arc::from(signer));
-                        signers[signers.len() - 1].clone()
-                    }
-                    None => Arc::from(signer),
-                };
-                sound.push((cp.clone(), signer))
+                let checked =
+                    check_chain(cp, before, &mut first_origin, &mut prev_time, &mut chain)
+                        .and_then(|()| sound.push(cp, Arc::from(signer)));
+                if let Err(e) = checked {
+                    failed.get_or_insert(e);
+                }
             }
             Err(finding) => f.push(finding),
         }
     })?;
-    // Grown by doubling: up to half of it unused, for as long as the log is checked.
-    sound.shrink_to_fit();
+    if let Some(e) = failed {
+        return Err(e);
+    }
     other_checkpoint_files(archive, &cps, f);
     // A signature without its note is what an add interrupted between the two leaves, but only
     // for the largest size of all; any other is a checkpoint removed.
-    let largest = cps.files.last().copied();
+    let largest = cps.files.last().map_err(spilled)?;
     if let Some((size, _)) = &orphan_sig {
         if Some(*size) != largest {
             f.push(Finding::at(
@@ -342,7 +613,7 @@ fn read_sound_checkpoints(
             orphan_sig = None;
         }
     }
-    Ok((cps, sound, orphan_sig))
+    Ok((cps, sound, orphan_sig, chain))
 }
 
 /// What `log/checkpoints` (and `log/pending`) hold besides checkpoints: symbolic links,
@@ -434,7 +705,8 @@ struct EntryKeys {
 fn stream_entries(
     archive: &Path,
     at: &v3log::EntriesAt,
-    want: &BTreeSet<u64>,
+    want: &mut dyn Iterator<Item = u64>,
+    at_root: &mut AtRoot<'_>,
     keyed: &Keyed,
     each: &mut dyn FnMut(&Entry) -> Result<()>,
     f: &mut Sink,
@@ -446,7 +718,7 @@ fn stream_entries(
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
-    let scan = scan_entries(archive, want, &mut |pos, _leaf, line| {
+    let scan = scan_entries_at(archive, want, at_root, &mut |pos, _leaf, line| {
         let e = match Entry::parse(line) {
             Ok(e) => e,
             Err(why) => {
@@ -517,115 +789,85 @@ fn stream_entries(
 /// bad one, at that checkpoint's file.
 type AlteredRange = Option<(u64, u64, String)>;
 
-/// Roots against the log: truncation reported; the first checkpoint whose range does not hash
-/// returned (named once the entries' names are known).
-fn check_roots(
-    sound: &[(Checkpoint, Arc<str>)],
-    roots: &HashMap<u64, Hash>,
-    n: u64,
+/// The chain of the checkpoints that count, one at a time in size order: `cp`'s origin against
+/// the first's, its `previous` against the checkpoint file before it (`before`: the sizes of
+/// the files before it), its time against the one before it that counts.
+fn check_chain(
+    cp: &Checkpoint,
+    before: &dups::Sizes,
+    first_origin: &mut Option<String>,
+    prev_time: &mut Option<(u64, DateTime<Utc>)>,
     f: &mut Sink,
-) -> AlteredRange {
-    let mut good_before: u64 = 0;
-    let mut failing = false;
-    let mut altered_range: Option<(u64, u64, String)> = None;
-    for (cp, _) in sound {
-        let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
-        match roots.get(&cp.size) {
-            None => f.push(Finding::at(
-                Code::LogTruncated,
+) -> Result<()> {
+    let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
+    match first_origin {
+        None => *first_origin = Some(cp.origin.clone()),
+        Some(first) if *first != cp.origin => f.push(Finding::at(
+            Code::LogCheckpointInconsistent,
+            &at,
+            format!(
+                "origin {:?} differs from the first checkpoint's {:?}",
+                cp.origin, first
+            ),
+        )),
+        Some(_) => {}
+    }
+    let expected = before.last().map_err(spilled)?.unwrap_or(0);
+    if cp.previous != expected {
+        // `previous` is below the size (parsed so), so every file it may name is listed.
+        if cp.previous > 0 && !before.contains(cp.previous).map_err(spilled)? {
+            f.push(Finding::at(
+                Code::LogCheckpointMissing,
+                format!("{CHECKPOINTS_DIR}/{}", cp.previous),
+                format!(
+                    "checkpoint {} names checkpoint {} as the one before it, and it is gone",
+                    cp.size, cp.previous
+                ),
+            ));
+        } else {
+            f.push(Finding::at(
+                Code::LogCheckpointInconsistent,
                 &at,
                 format!(
-                    "covers {} entries, but the log has only {n}: entries were removed from its end",
-                    cp.size
+                    "names checkpoint {} as the one before it, but the one before it is checkpoint {expected} (inserted?)",
+                    cp.previous
                 ),
-            )),
-            Some(r) if *r != cp.root => {
-                if !failing && altered_range.is_none() {
-                    altered_range = Some((good_before, cp.size, at));
-                }
-                failing = true;
-            }
-            Some(_) => {
-                failing = false;
-                good_before = cp.size;
-            }
+            ));
         }
     }
-    altered_range
-}
-
-/// The chain of checkpoints: origin, previous, time.
-fn check_chain(sound: &[(Checkpoint, Arc<str>)], files: &[u64], f: &mut Sink) {
-    for (i, (cp, _)) in sound.iter().enumerate() {
-        let at = format!("{CHECKPOINTS_DIR}/{}", cp.size);
-        if let Some((first, _)) = sound.first() {
-            if cp.origin != first.origin {
-                f.push(Finding::at(
-                    Code::LogCheckpointInconsistent,
-                    &at,
-                    format!(
-                        "origin {:?} differs from the first checkpoint's {:?}",
-                        cp.origin, first.origin
-                    ),
-                ));
-            }
-        }
-        let expected = before(files, cp.size);
-        if cp.previous != expected {
-            if cp.previous > 0 && files.binary_search(&cp.previous).is_err() {
-                f.push(Finding::at(
-                    Code::LogCheckpointMissing,
-                    format!("{CHECKPOINTS_DIR}/{}", cp.previous),
-                    format!(
-                        "checkpoint {} names checkpoint {} as the one before it, and it is gone",
-                        cp.size, cp.previous
-                    ),
-                ));
-            } else {
-                f.push(Finding::at(
-                    Code::LogCheckpointInconsistent,
-                    &at,
-                    format!(
-                        "names checkpoint {} as the one before it, but the one before it is checkpoint {expected} (inserted?)",
-                        cp.previous
-                    ),
-                ));
-            }
-        }
-        if i > 0 {
-            let b = &sound[i - 1].0;
-            if cp.time < b.time {
-                f.push(Finding::at(
-                    Code::LogCheckpointInconsistent,
-                    &at,
-                    format!(
-                        "dated {}, before checkpoint {} ({}): back-dated",
-                        format_sealed(cp.time),
-                        b.size,
-                        format_sealed(b.time)
-                    ),
-                ));
-            }
+    if let Some((size, time)) = *prev_time {
+        if cp.time < time {
+            f.push(Finding::at(
+                Code::LogCheckpointInconsistent,
+                &at,
+                format!(
+                    "dated {}, before checkpoint {size} ({}): back-dated",
+                    format_sealed(cp.time),
+                    format_sealed(time)
+                ),
+            ));
         }
     }
+    *prev_time = Some((cp.size, cp.time));
+    Ok(())
 }
 
-/// The interrupted add's signature: its checkpoint rebuilt and checked; the checkpoint if it
-/// is one this log's next add can complete.
+/// The interrupted add's signature: its checkpoint rebuilt (`root`: the entries' root at its
+/// size, if the log reaches it) and checked; the checkpoint if it is one this log's next add
+/// can complete.
 fn check_orphan(
     orphan_sig: OrphanSignature,
-    files: &[u64],
-    roots: &HashMap<u64, Hash>,
+    files: &dups::Sizes,
+    root: Option<Hash>,
     trust: Option<&Trust>,
     f: &mut Sink,
-) -> Option<Checkpoint> {
+) -> Result<Option<Checkpoint>> {
     let mut orphan = None;
     if let Some((size, sig)) = orphan_sig {
         let at = format!("{CHECKPOINTS_DIR}/{size}");
-        let previous = before(files, size);
-        let rebuilt = roots
-            .get(&size)
-            .and_then(|r| rebuild_checkpoint(&sig, *r, previous))
+        let previous = files.before(size).map_err(spilled)?.unwrap_or(0);
+        let rebuilt = root
+            .and_then(|r| rebuild_checkpoint(&sig, r, previous))
             .filter(|cp| cp.size == size);
         let ok = match (&rebuilt, trust) {
             (None, _) => Err(
@@ -657,14 +899,14 @@ fn check_orphan(
             )),
         }
     }
-    orphan
+    Ok(orphan)
 }
 
 /// Entries no checkpoint signs (the latest being `orphan`, if any, else the last sound one).
 fn check_signed(
     at: &v3log::EntriesAt,
     orphan: Option<&Checkpoint>,
-    sound: &[(Checkpoint, Arc<str>)],
+    sound: &Sound,
     n: u64,
     no_files: bool,
     f: &mut Sink,
@@ -692,24 +934,19 @@ fn check_signed(
 }
 
 /// Checkpoints the auditor kept: signature, log, root against the entries, the archive's copy.
-/// The size of the checkpoint file before `size` (0: none), in `files` (ascending).
-fn before(files: &[u64], size: u64) -> u64 {
-    let i = files.partition_point(|&s| s < size);
-    i.checked_sub(1).map_or(0, |i| files[i])
-}
-
 // Eight arguments: the kept checkpoints checked against every part of the log check.
 #[allow(clippy::too_many_arguments)]
 fn check_kept(
     archive: &Path,
     kept: &[KeptCheckpoint],
     trust: Option<&Trust>,
-    sound: &[(Checkpoint, Arc<str>)],
+    sound: &Sound,
     roots: &HashMap<u64, Hash>,
-    files: &[u64],
+    files: &dups::Sizes,
     n: u64,
     f: &mut Sink,
-) {
+) -> Result<()> {
+    let first_origin = sound.first_origin.as_ref();
     for k in kept {
         let cp = &k.checkpoint;
         let at = k.label.clone();
@@ -725,18 +962,16 @@ fn check_kept(
                 Signer::Trusted { .. } => {}
             }
         }
-        if let Some((first, _)) = sound.first() {
-            if first.origin != cp.origin {
-                f.push(Finding::at(
-                    Code::LogCheckpointInconsistent,
-                    &at,
-                    format!(
-                        "kept checkpoint is of log {:?}, this archive's is {:?}",
-                        cp.origin, first.origin
-                    ),
-                ));
-                continue;
-            }
+        if let Some(first) = first_origin.filter(|o| **o != cp.origin) {
+            f.push(Finding::at(
+                Code::LogCheckpointInconsistent,
+                &at,
+                format!(
+                    "kept checkpoint is of log {:?}, this archive's is {first:?}",
+                    cp.origin
+                ),
+            ));
+            continue;
         }
         match roots.get(&cp.size) {
             None => f.push(Finding::at(
@@ -759,9 +994,9 @@ fn check_kept(
         }
         // Notes are canonical: the same checkpoint is the same bytes (read again: only the
         // sizes of the checkpoint files are kept).
-        let file = match files.binary_search(&cp.size) {
-            Err(_) => None,
-            Ok(_) => Some(
+        let file = match files.contains(cp.size).map_err(spilled)? {
+            false => None,
+            true => Some(
                 read_limited(
                     &archive.join(CHECKPOINTS_DIR).join(cp.size.to_string()),
                     MAX_CHECKPOINT_BYTES,
@@ -784,6 +1019,7 @@ fn check_kept(
             Some(_) => {}
         }
     }
+    Ok(())
 }
 
 /// Duplicate names (also differing only in case) and contents, and the names in an altered

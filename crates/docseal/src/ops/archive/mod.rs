@@ -76,8 +76,12 @@ fn max_entries(archive: &Path) -> u64 {
         MAX_ENTRIES as u64
     }
 }
-/// Most checkpoints a log may hold.
-pub const MAX_CHECKPOINTS: usize = 100_000;
+/// Most checkpoints a log may hold: one a size, so as many as entries (before this release,
+/// 100,000; readers keep none of them in memory, docs/FORMAT.md C.1).
+pub const MAX_CHECKPOINTS: u64 = MAX_ENTRIES_V2;
+/// Most files in `log/checkpoints/` that are not checkpoints (temporary files, strays, links)
+/// an audit lists by name.
+pub const MAX_OTHER_FILES: usize = 100_000;
 /// Largest checkpoint note.
 pub const MAX_CHECKPOINT_BYTES: u64 = 1024;
 /// Largest checkpoint signature (docseal's are about 400 bytes).

@@ -190,21 +190,21 @@ pub fn prove_inclusion(
     }
     let sound = proof_log(archive)?.sound;
     let e = find_entry(archive, which, limits)?;
-    let sizes: Vec<u64> = sound.iter().map(|(c, _)| c.size).collect();
+    let latest = |sound: &Sound| {
+        sound
+            .last()
+            .map(|(c, _)| Rec::of(c))
+            .ok_or_else(|| invalid(archive.display(), "has no checkpoint"))
+    };
     let cp = match at {
         Some(n) => sound
-            .iter()
-            .find(|(c, _)| c.size == n)
-            .map(|(c, _)| c)
+            .get(n)?
             .ok_or_else(|| invalid(archive.display(), format!("has no checkpoint {n}")))?,
-        None => sound
-            .last()
-            .map(|(c, _)| c)
-            .ok_or_else(|| invalid(archive.display(), "has no checkpoint"))?,
+        None => latest(&sound)?,
     };
     let size = cp.size;
     if e.index >= size {
-        let first = sizes.iter().find(|s| **s > e.index);
+        let first = sound.first_above(e.index)?;
         return Err(invalid(
             archive.display(),
             match first {
@@ -239,23 +239,19 @@ pub fn prove_consistency(archive: &Path, from: u64, to: Option<u64>) -> Result<C
     }
     let sound = proof_log(archive)?.sound;
     let get = |n: u64, which: &str| {
-        sound
-            .iter()
-            .find(|(c, _)| c.size == n)
-            .map(|(c, _)| c)
-            .ok_or_else(|| {
-                invalid(
-                    archive.display(),
-                    format!("has no checkpoint {n} (the {which} checkpoint asked for)"),
-                )
-            })
+        sound.get(n)?.ok_or_else(|| {
+            invalid(
+                archive.display(),
+                format!("has no checkpoint {n} (the {which} checkpoint asked for)"),
+            )
+        })
     };
     let old = get(from, "older")?;
     let new = match to {
         Some(n) => get(n, "newer")?,
         None => sound
             .last()
-            .map(|(c, _)| c)
+            .map(|(c, _)| Rec::of(c))
             .ok_or_else(|| invalid(archive.display(), "has no checkpoint"))?,
     };
     if old.size > new.size {

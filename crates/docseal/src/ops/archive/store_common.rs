@@ -380,7 +380,7 @@ fn list_checkpoint_files(s: &dyn Store, pace: &Pace, first: bool) -> Result<(Opt
     let mut after: Option<String> = None;
     // Two files a checkpoint, and a page of slack for anything else there: a listing past
     // that is a lying server's or junk, never read to its end.
-    let most = 2 * super::MAX_CHECKPOINTS + store::MAX_PAGE;
+    let most = 2 * super::MAX_CHECKPOINTS as usize + store::MAX_PAGE;
     let mut listed = 0usize;
     loop {
         if listed > most {
@@ -455,7 +455,7 @@ pub(super) fn head_is_latest(
 /// more (docs/FORMAT.md, C.1), so such an archive could no longer be audited or used as
 /// evidence.
 pub(super) fn room_for_a_checkpoint(s: &dyn Store, held: usize) -> Result<()> {
-    if held < super::MAX_CHECKPOINTS {
+    if held < super::MAX_CHECKPOINTS as usize {
         return Ok(());
     }
     Err(invalid(

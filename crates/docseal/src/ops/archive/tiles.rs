@@ -238,13 +238,18 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
     let mut done = 0u64;
     let mut root = crate::format::merkle::empty_root();
     let mut failed: Option<Error> = None;
+    let mut next_size = sizes.sizes().peekable();
     super::scan_entries(archive, &BTreeSet::new(), &mut |pos, _, line| {
         if failed.is_some() || pos >= latest.size {
             return Ok(());
         }
         chunk.push(String::from_utf8_lossy(line).into_owned());
         // Partial tiles at every checkpoint's size, as adds would have made them.
-        if chunk.len() >= MIGRATE_CHUNK || sizes.contains(&(pos + 1)) {
+        let mut at_size = false;
+        while let Some(s) = next_size.next_if(|s| s.as_ref().map_or(true, |&s| s <= pos + 1)) {
+            at_size |= s? == pos + 1;
+        }
+        if chunk.len() >= MIGRATE_CHUNK || at_size {
             match extend_in(archive, MIGRATING, done, &chunk) {
                 Ok(r) => root = r,
                 Err(e) => failed = Some(e),
@@ -281,7 +286,7 @@ pub fn migrate(archive: &Path, key: &SecretKey, wait: std::time::Duration) -> Re
 /// The log of `archive` (`label`) as checked before a migration with `key`: its latest
 /// checkpoint signed by `key`, and the sizes of its checkpoints; refused if damaged or with
 /// entries after that checkpoint.
-fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoint, BTreeSet<u64>)> {
+fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoint, super::Sound)> {
     let me = Trust::new(vec![crate::profile::trust::TrustedKey::archive(
         key.public_key(),
     )]);
@@ -306,8 +311,7 @@ fn migratable(archive: &Path, label: &str, key: &SecretKey) -> Result<(Checkpoin
             "has entries after its latest checkpoint (an interrupted add): the next add completes them; migrate after it",
         ));
     }
-    let sizes: BTreeSet<u64> = lc.sound.iter().map(|(c, _)| c.size).collect();
-    Ok((latest.clone(), sizes))
+    Ok((latest.clone(), lc.sound))
 }
 
 /// The note key name and signer of an archive's checkpoints: the origin, the archive key.
@@ -380,7 +384,7 @@ pub(super) fn audit_v2(
     archive: &Path,
     trust: &Trust,
     latest: Option<&Checkpoint>,
-    sizes: &[u64],
+    sizes: &super::Sound,
     policy: &WitnessPolicy,
     f: &mut Sink,
 ) -> Result<bool> {
@@ -417,7 +421,7 @@ pub(super) fn audit_v2(
             TILE_DIR,
             format!("{why} (tree of {} entries)", cp.size),
         ));
-    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes) {
+    } else if let Some(why) = check_older_partial_tiles(archive, cp.size, sizes)? {
         f.push(Finding::at(Code::LogTilesInvalid, TILE_DIR, why));
     }
     Ok(true)
@@ -580,11 +584,19 @@ fn note_signed(trust: &Trust, c: &Checkpoint, n: &Note) -> bool {
 /// The partial tiles and entry bundles left for the trees of older checkpoints (`sizes`) must
 /// be prefixes of the latest tree's tiles (checked above against its root): a tile client of
 /// an older tree reads them. Absent ones are allowed (tlog-tiles lets them be deleted).
-fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Option<String> {
+fn check_older_partial_tiles(
+    archive: &Path,
+    latest: u64,
+    sizes: &super::Sound,
+) -> Result<Option<String>> {
     let mut reader = DiskTiles::new(archive);
     let levels = std::iter::once(None).chain((0..8u8).map(Some));
     let levels: Vec<Option<u8>> = levels.collect();
-    for &s in sizes.iter().filter(|&&s| s < latest) {
+    for s in sizes.sizes() {
+        let s = s?;
+        if s >= latest {
+            break;
+        }
         for &level in &levels {
             let shift = u32::from(level.unwrap_or(0)) * tlog::TILE_HEIGHT;
             let count = if shift >= 64 { 0 } else { s >> shift };
@@ -601,7 +613,7 @@ fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Opti
             let old_bytes = match reader.read(&old.path(), max) {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,
-                Err(e) => return Some(format!("{}: {e} (tree of {s} entries)", old.path())),
+                Err(e) => return Ok(Some(format!("{}: {e} (tree of {s} entries)", old.path()))),
             };
             let ok = match reader.read(&new.path(), max) {
                 // Exactly the first `width` hashes, or entries (each length-prefixed).
@@ -609,15 +621,15 @@ fn check_older_partial_tiles(archive: &Path, latest: u64, sizes: &[u64]) -> Opti
                 _ => false,
             };
             if !ok {
-                return Some(format!(
+                return Ok(Some(format!(
                     "{} (the tree of checkpoint {s}) is not the start of {} (the latest tree's)",
                     old.path(),
                     new.path()
-                ));
+                )));
             }
         }
     }
-    None
+    Ok(None)
 }
 
 /// The length of the first `width` hashes of a hash tile, or entries of an entry bundle.

@@ -555,7 +555,12 @@ impl<'a> IndexCheck<'a> {
     /// After the log (of which `read` entries could be read): the index walked (every object
     /// found must be one an entry gives), the sequence's start against the signed
     /// checkpoints' sizes `signed`, `log/entries` beside `log/sequence`. Findings go to `f`.
-    pub(super) fn finish(mut self, signed: &[u64], read: u64, f: &mut super::Sink) -> Result<()> {
+    pub(super) fn finish(
+        mut self,
+        signed: &super::Sound,
+        read: u64,
+        f: &mut super::Sink,
+    ) -> Result<()> {
         self.read = read;
         use crate::format::finding::{Code, Finding};
         let Some(seq) = self.seq.take() else {
@@ -568,7 +573,7 @@ impl<'a> IndexCheck<'a> {
         };
         // Start 0 vouches for nothing (the empty tree): a new archive, or one whose first
         // add's tail is signed but not yet followed by the next add's sequence.
-        if seq.start != 0 && !signed.contains(&seq.start) {
+        if seq.start != 0 && !signed.contains(seq.start)? {
             f.push(Finding::at(
                 Code::LogSequenceInvalid,
                 SEQUENCE_FILE,
