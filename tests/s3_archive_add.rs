@@ -2120,7 +2120,7 @@ fn issue17_v3_add_lists_checkpoints_in_a_bounded_number_of_requests() {
     let local = docseal::store::LocalStore::new(&dir);
     common::synthetic::synthetic_v3_store(&local, &key, n);
     let mut got = Vec::new();
-    for (bundle, fake) in b.iter().zip([10u64, 200_000, 100_000]) {
+    for (bundle, fake) in b.iter().zip([10u64, 99_990, 200_000]) {
         let (lists, all) = lists_of_an_add(&local, &key, bundle, fake);
         eprintln!(
             "issue17 lists: {fake} checkpoints: {lists} LIST requests ({all} requests in all)"
@@ -2129,10 +2129,10 @@ fn issue17_v3_add_lists_checkpoints_in_a_bounded_number_of_requests() {
     }
     // Two window checks of at most 24 LISTs each (docs/STORAGE.md), and a few more LISTs
     // of an add; a few pages of the whole directory would already be more.
-    for (fake, lists) in [10, 200_000, 100_000].iter().zip(&got) {
+    for (fake, lists) in [10, 99_990, 200_000].iter().zip(&got) {
         assert!(*lists <= 64, "{fake} checkpoints: {lists} LISTs");
     }
-    assert!(got[1] <= got[0] + 50, "{got:?}");
+    assert!(got[2] <= got[0] + 50, "{got:?}");
     assert!(got[2].abs_diff(got[1]) <= 4, "{got:?}");
 }
 
