@@ -2190,3 +2190,55 @@ fn issue17_v3_rolled_back_head_is_refused_across_the_window() {
     let r = add_one(&s, &key, &b[0]).unwrap();
     assert_eq!(r.checkpoint.size, h + 1);
 }
+
+/// The window check on a real server: its LISTs of a prefix block after a key (S3
+/// `prefix` and `start-after`, keys in byte order) find the successor of a rolled-back head
+/// on SeaweedFS as on a local store. A v3 log of 600 entries with a checkpoint file for every
+/// size below (1,200 keys: more than one page, so the blocks are listed): a head whose
+/// successor is kept at 601 or at 66,136 (head + 65,536, five digits) is refused, exit 2,
+/// nothing logged; without it, the add passes.
+#[test]
+fn issue17_v3_window_check_on_a_real_server() {
+    let Some(t) = T::start() else { return };
+    let b = t.bundles("win", 1);
+    let loc = "s3://docseal-add/window";
+    let s = t.w.store("docseal-add", "window");
+    let key = common::secret_key(&t.key);
+    let h = 600u64;
+    common::synthetic::synthetic_v3_store(&s, &key, h);
+    let keys: Vec<String> = (1..h)
+        .flat_map(|n| {
+            [
+                format!("log/checkpoints/{n}"),
+                format!("log/checkpoints/{n}.minisig"),
+            ]
+        })
+        .collect();
+    std::thread::scope(|sc| {
+        for part in keys.chunks(keys.len().div_ceil(8)) {
+            let s = &s;
+            sc.spawn(move || {
+                for k in part {
+                    s.put(k, b"an earlier checkpoint").unwrap();
+                }
+            });
+        }
+    });
+    let seq = s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes;
+    for m in [h + 1, h + 65_536] {
+        let k = format!("log/checkpoints/{m}.minisig");
+        s.put(&k, b"kept from before the rollback").unwrap();
+        let d = t.add(loc, &b, &[]).run();
+        assert_eq!(d.code(), 2, "{m}: {}{}", d.stdout(), d.stderr());
+        let says = format!("signs {h} entries but log/checkpoints/{m} is larger");
+        assert!(d.stderr().contains(&says), "{m}: {}", d.stderr());
+        assert_eq!(s.get("log/sequence", 1 << 20).unwrap().unwrap().bytes, seq);
+        s.delete(&k).unwrap();
+    }
+    let d = t.add(loc, &b, &["--json"]).run();
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    assert!(s
+        .size(&format!("log/checkpoints/{}", h + 1))
+        .unwrap()
+        .is_some());
+}
