@@ -27,8 +27,8 @@
 
 use super::store_common::{
     check_bundles, check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint,
-    pause_point, place_bundle, publish_head, put_same, read_head, room_for_a_checkpoint,
-    same_entry, upload_pending, with_tiles, Given, Head, Pace,
+    pause_point, place_bundle, publish_head, put_same, read_head, same_entry, upload_pending,
+    with_tiles, Given, Head, Look, Pace,
 };
 pub use super::store_common::{StoreAdded, PAUSE_AT_HOOK, PAUSE_HOOK};
 use super::tiles::CHECKPOINT_FILE;
@@ -140,7 +140,8 @@ pub fn add_to_store(
         let mut first = true;
         loop {
             let head = read_head(s, &pace, key)?;
-            if head.cp.is_none() && head_is_latest(s, &pace, key, &head)?.is_none() {
+            let look = Look::Listing { entries: 0 };
+            if head.cp.is_none() && !head_is_latest(s, &pace, key, &head, look)? {
                 continue;
             }
             let got = pace.io(|| s.get(ENTRIES_FILE, MAX_STORE_ENTRIES_BYTES))?;
@@ -201,11 +202,12 @@ pub fn add_to_store(
             if fresh.is_empty() {
                 return Ok((log, Vec::new(), already));
             }
-            // Its entries need one more checkpoint: refused before they are appended (a
-            // writer racing this one may still sign one more; completing refuses past that).
-            match head_is_latest(s, &pace, key, &head)? {
-                Some(held) => room_for_a_checkpoint(s, held)?,
-                None => continue,
+            // A head rolled back is refused before anything is appended after it.
+            let look = Look::Listing {
+                entries: log.len() as u64,
+            };
+            if !head_is_latest(s, &pace, key, &head, look)? {
+                continue;
             }
             // The new bundles wait in log/pending/ before they are logged.
             let mut vanished: Option<String> = None;
@@ -304,13 +306,13 @@ pub fn add_to_store(
     let mut placed: HashSet<u64> = HashSet::new();
     let (checkpoint, published) = loop {
         let head = read_head(s, &pace, key)?;
-        let Some(held) = head_is_latest(s, &pace, key, &head)? else {
+        if !head_is_latest(s, &pace, key, &head, Look::Listing { entries: n })? {
             pace.conflict(
                 &format!("{root}/{CHECKPOINT_FILE}"),
                 "the head kept changing while it was checked",
             )?;
             continue;
-        };
+        }
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if let Some(c) = &head.cp {
             if c.size > n {
@@ -356,9 +358,6 @@ pub fn add_to_store(
                 break (c.clone(), false);
             }
         }
-        // A race past the check before appending: the entries stay unsigned (audit warns,
-        // `log.unsigned_entries`) rather than the archive holding more than any reader reads.
-        room_for_a_checkpoint(s, held)?;
         // 4. Bundles of the entries after the head.
         for e in &log[h as usize..] {
             if !placed.insert(e.index) {

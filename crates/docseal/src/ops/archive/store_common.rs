@@ -366,80 +366,224 @@ pub(super) fn read_head(s: &dyn Store, pace: &Pace, key: &SecretKey) -> Result<H
     })
 }
 
-/// The checkpoint files listed under `log/checkpoints/`: the largest size `N` of the files
-/// `<N>` and `<N>.minisig`, and how many sizes have one (a full listing: two keys a checkpoint,
-/// at most [`super::MAX_CHECKPOINTS`] checkpoints, plus a page of slack); with `first`, only
-/// whether there is any (`Some(0)`, one size). The keys come sorted, so the two files of one
-/// size are next to each other (`12`, `12.minisig`, `120`): sizes are counted without keeping
-/// them.
-fn list_checkpoint_files(s: &dyn Store, pace: &Pace, first: bool) -> Result<(Option<u64>, usize)> {
+/// v2: the largest size `N` of the checkpoint files `<N>` and `<N>.minisig` listed under
+/// `log/checkpoints/`, from a full listing of at most `most` keys (a listing past that is a
+/// lying server's or junk, never read to its end); with `first`, only whether there is any
+/// (`Some(0)`: one key listed).
+fn list_checkpoint_files(
+    s: &dyn Store,
+    pace: &Pace,
+    first: bool,
+    most: u64,
+) -> Result<Option<u64>> {
     let dir = format!("{CHECKPOINTS_DIR}/");
     let mut largest: Option<u64> = None;
-    let mut count = 0usize;
-    let mut last: Option<u64> = None;
     let mut after: Option<String> = None;
-    // Two files a checkpoint, and a page of slack for anything else there: a listing past
-    // that is a lying server's or junk, never read to its end.
-    let most = 2 * super::MAX_CHECKPOINTS as usize + store::MAX_PAGE;
-    let mut listed = 0usize;
+    let mut listed = 0u64;
     loop {
         if listed > most {
             return Err(invalid(
                 format!("{}/{dir}", s.root()),
-                format!("lists more than {most} objects, more than an archive holds (at most {} checkpoints); refusing to extend it (an audit of the archive gives the details)", super::MAX_CHECKPOINTS),
+                format!("lists more than {most} objects, more than the checkpoint files of this log (two a checkpoint, at most one checkpoint an entry); refusing to extend it (an audit of the archive gives the details)"),
             ));
         }
         let max = if first { 1 } else { store::MAX_PAGE };
         let page = match store::retry(&pace.backoff, || s.list(&dir, after.as_deref(), max)) {
             Ok(p) => p,
             // Nothing under the prefix (a new archive).
-            Err(StoreError::NotFound { .. }) => return Ok((largest, count)),
+            Err(StoreError::NotFound { .. }) => return Ok(largest),
             Err(e) => return Err(store_error(e)),
         };
-        listed += page.items.len();
+        listed += page.items.len() as u64;
         for item in &page.items {
             if first {
-                return Ok((Some(0), 1));
+                return Ok(Some(0));
             }
-            let name = &item.key[dir.len()..];
-            let n = super::entry::parse_decimal(name.strip_suffix(".minisig").unwrap_or(name));
-            if let Some(n) = n {
+            if let Some(n) = checkpoint_size(&item.key[dir.len()..]) {
                 largest = Some(largest.map_or(n, |l| l.max(n)));
-                if last != Some(n) {
-                    count += 1;
-                    last = Some(n);
-                }
             }
         }
         match page.items.last() {
             Some(last) if page.more => after = Some(last.key.clone()),
-            _ => return Ok((largest, count)),
+            _ => return Ok(largest),
         }
     }
 }
 
+/// The size `N` a checkpoint file's name `<N>` or `<N>.minisig` gives (decimal, no leading
+/// zero); `None` for any other name.
+fn checkpoint_size(name: &str) -> Option<u64> {
+    super::entry::parse_decimal(name.strip_suffix(".minisig").unwrap_or(name))
+}
+
+/// Most entries one checkpoint after another adds in a v3 log: one tail, one add's entries
+/// (docs/FORMAT.md, C.2). The successor of a v3 checkpoint of size `h` has a size in
+/// `h + 1 ..= h + WINDOW`.
+const WINDOW: u64 = super::v3::MAX_SEQUENCE_ENTRIES as u64;
+
+/// The widest block of [`window_blocks`]: `10^MAX_LEVEL` numbers. A block's prefix also
+/// lists the shorter numbers starting with it (at most `1 + 10 + ... + 10^(MAX_LEVEL - 1)` =
+/// 1,111, two keys each: three pages), and a wider block would list ten times more.
+const MAX_LEVEL: u32 = 4;
+
+/// Pages one block's listing may take (three at most for a log's checkpoint files, see
+/// [`MAX_LEVEL`]): past that, junk or a lying server, refused.
+const MAX_BLOCK_PAGES: usize = 4;
+
+/// One LIST of [`window_blocks`]: the numbers of one length whose decimal form starts with
+/// `prefix` followed by `level` digits, from `start` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Block {
+    /// The decimal prefix (at least 1: no leading zero).
+    pub(super) prefix: u64,
+    /// How many digits follow it.
+    pub(super) level: u32,
+    /// The first number of the block that is in the window: the block's first
+    /// (`prefix * 10^level`), or, for the block holding the window's start `lo`, `lo` (the
+    /// block is then listed after the key of `lo - 1`: the numbers of its length before `lo`
+    /// sort before that key).
+    pub(super) start: u64,
+}
+
+impl Block {
+    /// The block's first number.
+    pub(super) fn first(&self) -> u64 {
+        self.prefix.saturating_mul(10u64.pow(self.level))
+    }
+
+    /// The block's last number.
+    #[cfg(test)]
+    fn end(&self) -> u64 {
+        self.first().saturating_add(10u64.pow(self.level) - 1)
+    }
+}
+
+/// The decimal prefix blocks whose numbers cover `lo..=hi` (`1 <= lo`), in increasing order,
+/// disjoint: the numbers of each length apart (`10^(L-1) ..= 10^L - 1`), each cut into blocks
+/// of `10^level` numbers, `level` = min([`MAX_LEVEL`], L - 1), so that all the numbers of a
+/// block have one length and its prefix lists few shorter ones. The first block may start
+/// inside (at `lo`); the last may end past `hi` (a number there is larger too).
+pub(super) fn window_blocks(lo: u64, hi: u64) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut a = lo.max(1);
+    while a <= hi {
+        let len = a.ilog10() + 1;
+        let last_of_len = 10u64.checked_pow(len).map_or(u64::MAX, |p| p - 1);
+        let end = last_of_len.min(hi);
+        let level = (len - 1).min(MAX_LEVEL);
+        let unit = 10u64.pow(level);
+        for prefix in a / unit..=end / unit {
+            out.push(Block {
+                prefix,
+                level,
+                start: (prefix * unit).max(a),
+            });
+        }
+        if end >= hi {
+            break;
+        }
+        a = end + 1;
+    }
+    out
+}
+
+/// v3: a checkpoint file larger than the head's size `h` whose size is at most
+/// `h + `[`WINDOW`] (where the successor of a rolled-back head lies; one beyond may be found
+/// too). A bounded number of LISTs whatever the number of checkpoints: one page of the whole
+/// of `log/checkpoints/` (a small archive's whole listing), else one listing of at most
+/// [`MAX_BLOCK_PAGES`] pages for each of the few prefix blocks of the window
+/// ([`window_blocks`]), stopping at the first name larger than `h`.
+fn larger_in_window(s: &dyn Store, pace: &Pace, h: u64) -> Result<Option<u64>> {
+    let dir = format!("{CHECKPOINTS_DIR}/");
+    let larger = |page: &store::Page| {
+        page.items
+            .iter()
+            .filter_map(|i| i.key.strip_prefix(&dir).and_then(checkpoint_size))
+            .find(|&n| n > h)
+    };
+    let list = |prefix: &str, after: Option<&str>| match store::retry(&pace.backoff, || {
+        s.list(prefix, after, store::MAX_PAGE)
+    }) {
+        Ok(p) => Ok(Some(p)),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(store_error(e)),
+    };
+    let Some(page) = list(&dir, None)? else {
+        return Ok(None);
+    };
+    if let Some(n) = larger(&page) {
+        return Ok(Some(n));
+    }
+    if !page.more {
+        return Ok(None);
+    }
+    let head_key = format!("{dir}{h}");
+    for b in window_blocks(h.saturating_add(1), h.saturating_add(WINDOW)) {
+        let prefix = format!("{dir}{}", b.prefix);
+        // The block holding the head's size: its numbers up to the head's sort before the
+        // head's key (one length), skipped.
+        let mut after = (b.start > b.first()).then(|| head_key.clone());
+        for pages in 0.. {
+            if pages == MAX_BLOCK_PAGES {
+                return Err(invalid(
+                    format!("{}/{prefix}", s.root()),
+                    format!("lists more than {} objects, more than a log's checkpoint files under one prefix; refusing to extend it (an audit of the archive gives the details)", MAX_BLOCK_PAGES * store::MAX_PAGE),
+                ));
+            }
+            let Some(page) = list(&prefix, after.as_deref())? else {
+                break;
+            };
+            if let Some(n) = larger(&page) {
+                return Ok(Some(n));
+            }
+            match page.items.last() {
+                Some(last) if page.more => after = Some(last.key.clone()),
+                _ => break,
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Where [`head_is_latest`] looks for a checkpoint file larger than the head.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Look {
+    /// v2: the whole listing of `log/checkpoints/`, bounded by the log of this many entries
+    /// (two keys a checkpoint, at most one checkpoint an entry, and a page of slack).
+    Listing { entries: u64 },
+    /// v3: the window where the head's successor lies ([`larger_in_window`]).
+    Window,
+}
+
 /// The head must be the latest checkpoint: no checkpoint file larger than it (or any, with no
-/// head). Else the head was removed or replaced by an older one (a rollback: signing after it
-/// would fork the log under this key), unless another writer published a newer head meanwhile
-/// (`Ok(None)`: read it again). `Some(n)`: the head is the latest, and the archive holds `n`
-/// checkpoints, the head's counted even when its files are not written yet.
+/// head: the first key listed). Else the head was removed or replaced by an older one (a
+/// rollback: signing after it would fork the log under this key), unless another writer
+/// published a newer head meanwhile (`Ok(false)`: read it again). Where a larger one is looked
+/// for: `look`.
 pub(super) fn head_is_latest(
     s: &dyn Store,
     pace: &Pace,
     key: &SecretKey,
     head: &Head,
-) -> Result<Option<usize>> {
+    look: Look,
+) -> Result<bool> {
     let h = head.cp.as_ref().map(|c| c.size);
-    let (largest, count) = list_checkpoint_files(s, pace, h.is_none())?;
-    let Some(m) = largest else {
-        return Ok(Some(usize::from(h.is_some())));
+    let larger = match (h, look) {
+        (None, _) => list_checkpoint_files(s, pace, true, 1)?,
+        (Some(h), Look::Listing { entries }) => {
+            let most = entries
+                .max(h)
+                .saturating_mul(2)
+                .saturating_add(store::MAX_PAGE as u64);
+            list_checkpoint_files(s, pace, false, most)?.filter(|&m| m > h)
+        }
+        (Some(h), Look::Window) => larger_in_window(s, pace, h)?,
     };
-    if let Some(h) = h.filter(|&h| m <= h) {
-        // The head's files are written after it is published: counted if not listed yet.
-        return Ok(Some(count + usize::from(m < h)));
-    }
+    let Some(m) = larger else {
+        return Ok(true);
+    };
     if read_head(s, pace, key)?.version != head.version {
-        return Ok(None);
+        return Ok(false);
     }
     Err(invalid(
         format!("{}/{CHECKPOINT_FILE}", s.root()),
@@ -447,23 +591,6 @@ pub(super) fn head_is_latest(
             None => format!("is missing but {CHECKPOINTS_DIR}/ has checkpoints (removed, or a v1 archive, to migrate to v2 first)"),
             Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint)"),
         } + "; refusing to extend it (an audit of the archive gives the details)",
-    ))
-}
-
-/// An add that would sign a checkpoint past [`super::MAX_CHECKPOINTS`] (`held`: the archive's
-/// checkpoints now) is refused before it logs anything: every reader refuses an archive with
-/// more (docs/FORMAT.md, C.1), so such an archive could no longer be audited or used as
-/// evidence.
-pub(super) fn room_for_a_checkpoint(s: &dyn Store, held: usize) -> Result<()> {
-    if held < super::MAX_CHECKPOINTS as usize {
-        return Ok(());
-    }
-    Err(invalid(
-        format!("{}/{CHECKPOINTS_DIR}/", s.root()),
-        format!(
-            "holds {held} checkpoints, the most an archive log holds ({} checkpoints, one an add): this archive takes no more adds, nothing was logged (docs/FORMAT.md, C.1)",
-            super::MAX_CHECKPOINTS
-        ),
     ))
 }
 
@@ -924,5 +1051,283 @@ mod tests {
         let tiny = Limits::new(10, 1000, 1000);
         let r = read_logged(&s, &pace, "log/pending/a.zip", &entry("a.zip"), &tiny).unwrap();
         assert!(r.is_none());
+    }
+
+    /// The window after the head of size `h`.
+    fn window(h: u64) -> Vec<Block> {
+        window_blocks(h + 1, h + WINDOW)
+    }
+
+    /// What the blocks promise, checked by numbers: in order, disjoint and contiguous from
+    /// `lo` on, past `hi` by less than a block, each of one length, level at most
+    /// [`MAX_LEVEL`], only the first starting inside.
+    fn check_blocks(lo: u64, hi: u64, blocks: &[Block]) {
+        let digits = |n: u64| n.to_string().len();
+        assert!(!blocks.is_empty(), "{lo}..={hi}");
+        assert_eq!(blocks[0].start, lo, "{lo}..={hi}");
+        for (i, b) in blocks.iter().enumerate() {
+            assert!(b.prefix >= 1 && b.level <= MAX_LEVEL, "{lo}: {b:?}");
+            assert_eq!(
+                digits(b.first()),
+                digits(b.end()),
+                "{lo}: {b:?} spans two lengths"
+            );
+            assert_eq!(digits(b.first()), digits(b.prefix) + b.level as usize);
+            assert!(b.start >= b.first() && b.start <= b.end(), "{lo}: {b:?}");
+            if i > 0 {
+                assert_eq!(b.start, b.first(), "{lo}: {b:?} starts inside");
+                assert_eq!(
+                    b.start,
+                    blocks[i - 1].end() + 1,
+                    "{lo}: gap or overlap at {b:?}"
+                );
+            }
+        }
+        let last = blocks.last().unwrap();
+        assert!(last.end() >= hi, "{lo}..={hi}: ends at {}", last.end());
+        assert!(
+            last.end() - hi < 10u64.pow(last.level),
+            "{lo}..={hi}: ends at {}, past a block further",
+            last.end()
+        );
+    }
+
+    /// The blocks' listings, by the strings a store lists, against a brute force over every
+    /// number around the window: a number is listed by exactly one block (its key starts with
+    /// the block's prefix, has the block's length and, in the first block, sorts after the
+    /// key of `lo - 1`) if and only if it is in the window or past it in the last block.
+    fn brute_force(h: u64) {
+        let (lo, hi) = (h + 1, h + WINDOW);
+        let blocks = window(h);
+        let end = blocks.last().unwrap().end();
+        let head = h.to_string();
+        for n in h.saturating_sub(2_000)..=end + 2_000 {
+            let key = n.to_string();
+            let listed: Vec<&Block> = blocks
+                .iter()
+                .filter(|b| {
+                    let p = b.prefix.to_string();
+                    key.starts_with(&p)
+                        && key.len() == p.len() + b.level as usize
+                        && (b.start == b.first() || key.as_str() > head.as_str())
+                })
+                .collect();
+            let want = usize::from(n >= lo && n <= end);
+            assert_eq!(listed.len(), want, "h {h}: {n} listed by {listed:?}");
+            if n >= lo && n <= hi {
+                assert_eq!(want, 1);
+            }
+        }
+    }
+
+    /// issue 17: the prefix blocks of the window after a v3 head, over many head sizes: the
+    /// union is exactly the window (and at most one block past it), the blocks disjoint, of
+    /// one length each, and few; at a power of ten (99,990: 99,991..99,999 then 100,000 on),
+    /// a new archive (0) and around many others.
+    #[test]
+    fn issue17_window_blocks_cover_the_window_exactly() {
+        let mut most = 0;
+        let mut hs: Vec<u64> = (0..3_000).chain((0..400_000).step_by(997)).collect();
+        for k in 1..19 {
+            let p = 10u64.pow(k);
+            for d in [0, 1, 2, 10, WINDOW - 1, WINDOW, WINDOW + 1] {
+                hs.extend([p.saturating_sub(d), p + d]);
+            }
+        }
+        hs.extend([99_990, u64::MAX - WINDOW - 1, 10u64.pow(19) - 5]);
+        for &h in &hs {
+            let blocks = window(h);
+            check_blocks(h + 1, h + WINDOW, &blocks);
+            most = most.max(blocks.len());
+            if h >= 100_000 {
+                assert!(blocks.len() <= 8, "h {h}: {} blocks", blocks.len());
+            }
+        }
+        // A new archive's window (1..=65,536) holds the most: 9 blocks of each length below
+        // five digits, 6 of five.
+        assert_eq!(window(0).len(), 42);
+        assert!(most <= 42, "{most} blocks");
+        assert_eq!(
+            window(99_990),
+            [(9, 4, 99_991)]
+                .into_iter()
+                .chain((10..=16).map(|p| (p, 4, p * 10_000)))
+                .map(|(prefix, level, start)| Block {
+                    prefix,
+                    level,
+                    start
+                })
+                .collect::<Vec<_>>()
+        );
+        for h in [
+            0, 5, 9, 99, 1_000, 34_463, 34_464, 99_990, 99_999, 123_456, 999_999,
+        ] {
+            brute_force(h);
+        }
+        // An interval of its own (any lo >= 1).
+        for (lo, hi) in [
+            (1, 1),
+            (1, 9),
+            (10, 10),
+            (7, 12),
+            (95, 1_005),
+            (99_999, 100_000),
+        ] {
+            check_blocks(lo, hi, &window_blocks(lo, hi));
+        }
+    }
+
+    /// An in-memory store of the keys given, listing as stores do (byte order, `after`,
+    /// pages of `max`); LISTs counted, and the pages of each prefix.
+    #[derive(Debug, Default)]
+    struct Listing {
+        keys: std::collections::BTreeSet<String>,
+        lists: AtomicU64,
+        most_pages: std::sync::Mutex<HashMap<String, u64>>,
+    }
+
+    impl Store for Listing {
+        fn root(&self) -> String {
+            "s3://bucket/archive".into()
+        }
+        fn get(&self, _: &str, _: u64) -> store::Result<Option<Object>> {
+            Ok(None)
+        }
+        fn get_range(&self, _: &str, _: u64, _: u64) -> store::Result<Vec<u8>> {
+            Ok(Vec::new())
+        }
+        fn size(&self, _: &str) -> store::Result<Option<u64>> {
+            Ok(None)
+        }
+        fn put_new(&self, _: &str, _: &[u8]) -> store::Result<PutNew> {
+            Ok(PutNew::AlreadyExists)
+        }
+        fn put_if_match(&self, _: &str, _: &[u8], _: &Version) -> store::Result<PutIfMatch> {
+            Ok(PutIfMatch::Conflict)
+        }
+        fn put(&self, k: &str, _: &[u8]) -> store::Result<Version> {
+            Err(StoreError::invalid(k, "read-only"))
+        }
+        fn list(&self, p: &str, after: Option<&str>, max: usize) -> store::Result<Page> {
+            self.lists.fetch_add(1, Ordering::Relaxed);
+            *self.most_pages.lock().unwrap().entry(p.into()).or_default() += 1;
+            let from = after.unwrap_or(p);
+            let mut items: Vec<store::Listed> = self
+                .keys
+                .range::<str, _>((std::ops::Bound::Excluded(from), std::ops::Bound::Unbounded))
+                .take_while(|k| k.starts_with(p))
+                .take(max + 1)
+                .map(|k| store::Listed {
+                    key: k.clone(),
+                    size: 1,
+                })
+                .collect();
+            let more = items.len() > max;
+            items.truncate(max);
+            Ok(Page {
+                items,
+                more,
+                stray: Vec::new(),
+            })
+        }
+        fn delete(&self, _: &str) -> store::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `log/checkpoints/` of a dense v3 log: both files of every size `1..=h`, and of `extra`.
+    fn dense(h: u64, extra: &[u64]) -> Listing {
+        let mut keys = std::collections::BTreeSet::new();
+        for n in (1..=h).chain(extra.iter().copied()) {
+            keys.insert(format!("{CHECKPOINTS_DIR}/{n}"));
+            keys.insert(format!("{CHECKPOINTS_DIR}/{n}.minisig"));
+        }
+        Listing {
+            keys,
+            ..Listing::default()
+        }
+    }
+
+    fn pace() -> Pace {
+        Pace {
+            start: Instant::now(),
+            wait: Duration::from_secs(1),
+            backoff: Backoff::default(),
+            conflicts: 0,
+        }
+    }
+
+    /// issue 17: the window check on a log with a checkpoint file for every size up to the
+    /// head's (the most a log has): a larger checkpoint at the window's start, its middle, its
+    /// end or across a power of ten is found; none is `None`; one just past the last block is
+    /// not looked for on a log larger than a page (documented); and the LISTs are few (at most
+    /// 3 pages a block, 30 in all) whatever the head's size.
+    #[test]
+    fn issue17_window_check_finds_the_successor_in_few_lists() {
+        let p = pace();
+        for h in [
+            0, 7, 450, 600, 9_999, 34_464, 99_990, 99_999, 123_456, 234_567,
+        ] {
+            let mut lists = Vec::new();
+            let w = window(h);
+            let past = w.last().unwrap().end() + 1;
+            // Past the window: found by the first page of a small log, or by a block of
+            // another length whose prefix it has, else not looked for.
+            let far = if h <= 450 {
+                Some(past)
+            } else if h >= 99_990 {
+                None
+            } else {
+                larger_in_window(&dense(h, &[past]), &p, h).unwrap()
+            };
+            for (planted, found) in [
+                (None, None),
+                (Some(h + 1), Some(h + 1)),
+                (Some(h + WINDOW), Some(h + WINDOW)),
+                (Some(h + WINDOW / 2), Some(h + WINDOW / 2)),
+                (Some(past), far),
+            ] {
+                let s = dense(h, planted.as_slice());
+                let got = larger_in_window(&s, &p, h).unwrap();
+                assert_eq!(got, found, "h {h}, planted {planted:?}");
+                let n = s.lists.load(Ordering::Relaxed);
+                let pages = s.most_pages.lock().unwrap().values().copied().max();
+                assert!(
+                    pages.unwrap_or(0) <= 3,
+                    "h {h}: {pages:?} pages of one prefix"
+                );
+                assert!(n <= 30, "h {h}, planted {planted:?}: {n} LISTs");
+                lists.push(n);
+            }
+            // Small logs: one page of the whole directory.
+            if h <= 450 {
+                assert_eq!(lists[0], 1, "h {h}");
+            }
+        }
+        // Across a power of ten: 100,000 after 99,990.
+        let s = dense(99_990, &[100_000]);
+        assert_eq!(larger_in_window(&s, &p, 99_990).unwrap(), Some(100_000));
+    }
+
+    /// Junk under one prefix (names no checkpoint has, with no end) is refused after a few
+    /// pages, naming the prefix; junk in small amounts is skipped.
+    #[test]
+    fn issue17_window_check_refuses_endless_junk_under_a_prefix() {
+        let p = pace();
+        let mut s = dense(50_000, &[]);
+        for i in 0..5_000 {
+            s.keys.insert(format!("{CHECKPOINTS_DIR}/5x{i:06}"));
+        }
+        let e = larger_in_window(&s, &p, 50_000).unwrap_err().to_string();
+        assert!(
+            e.contains("log/checkpoints/5: lists more than 4000 objects"),
+            "{e}"
+        );
+        let mut s = dense(50_000, &[]);
+        for i in 0..500 {
+            s.keys.insert(format!("{CHECKPOINTS_DIR}/5x{i:06}"));
+            s.keys.insert(format!("{CHECKPOINTS_DIR}/06{i}"));
+        }
+        assert_eq!(larger_in_window(&s, &p, 50_000).unwrap(), None);
     }
 }

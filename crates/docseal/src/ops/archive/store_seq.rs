@@ -18,8 +18,8 @@
 
 use super::store_common::{
     check_not_larger, complete_checkpoint_files, head_is_latest, next_checkpoint, pause_point,
-    place_bundle, publish_head, put_same, read_head, room_for_a_checkpoint, same_entry,
-    store_error, upload_pending, with_tiles, Given, Pace, StoreAdded,
+    place_bundle, publish_head, put_same, read_head, same_entry, store_error, upload_pending,
+    with_tiles, Given, Look, Pace, StoreAdded,
 };
 use super::tiles::CHECKPOINT_FILE;
 use super::v3::{
@@ -116,8 +116,6 @@ struct Ctx<'a> {
     ours: HashMap<&'a str, &'a Given>,
     recovered: Vec<String>,
     pace: Pace,
-    /// The checkpoints the archive holds, as the last [`settle`] found them.
-    checkpoints: usize,
 }
 
 /// Add `given` (checked) to the v3 archive in `s` (module documentation).
@@ -143,7 +141,6 @@ pub(super) fn add(
         ours: given.iter().map(|g| (g.name.as_str(), g)).collect(),
         recovered: Vec::new(),
         pace,
-        checkpoints: 0,
     };
     migration_finished(s, &c.pace)?;
     let mut created = HashSet::new();
@@ -249,9 +246,6 @@ fn sequence_own(c: &mut Ctx, given: &[Given], created: &mut HashSet<String>) -> 
         if let Some(cp) = &head {
             check_head_tiles(s, cp)?;
         }
-        // Its tail will be signed by one more checkpoint: refused here, before it is
-        // sequenced (sequences are serialized, so the count cannot be overtaken).
-        room_for_a_checkpoint(s, c.checkpoints)?;
         if let Some(name) = unindexed_bundle(c, &fresh)? {
             // bundles/NAME is there though the index holds no entry for its name: placed by
             // a writer that sequenced it after our read (read again), or, the sequence
@@ -468,13 +462,12 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
     let root = s.root();
     loop {
         let head = read_head(s, &c.pace, c.key)?;
-        let Some(held) = head_is_latest(s, &c.pace, c.key, &head)? else {
+        if !head_is_latest(s, &c.pace, c.key, &head, Look::Window)? {
             let what = format!("{root}/{CHECKPOINT_FILE}");
             c.pace
                 .conflict(&what, "the head kept changing while it was checked")?;
             continue;
-        };
-        c.checkpoints = held;
+        }
         let h = head.cp.as_ref().map_or(0, |c| c.size);
         if h >= seq.size() {
             if let Some(cp) = &head.cp {
@@ -510,7 +503,6 @@ fn settle(c: &mut Ctx, seq: &Sequence, own: bool) -> Result<(Option<Checkpoint>,
         }
         let cp = complete_tail(c, seq, head.cp.as_ref(), own)?;
         if publish_head(s, &c.pace, &head, &cp, c.key)? {
-            c.checkpoints += 1;
             crash_point("store-published");
             complete_checkpoint_files(s, &c.pace, &cp, c.key)?;
             return Ok((Some(cp), true));
