@@ -1433,3 +1433,100 @@ fn attack_hlist_names_no_key_can_be_are_strays_not_errors() {
     );
     assert!(!p.more);
 }
+
+/// The audit of a v3 archive in a bucket checks its index in place (no copy of its two objects
+/// an entry: 2 x 10^7 files for a 10^7-entry log, more than a disk of 16.7 million inodes
+/// holds): the library audit of a copy without `log/index/` finds the index clean through the
+/// store, and each damage done to the index in the bucket gives the findings the same damage
+/// gives on a disk (an object removed, one holding other bytes, a valid one copied to another
+/// path, junk at a directory's depth, a name no key can have).
+#[test]
+fn issue17_audit_of_a_v3_bucket_checks_its_index_in_place() {
+    let Some(t) = Bucket::start("docseal-index", "p", 4) else {
+        return;
+    };
+    let (env, loc) = (&t.env, t.loc());
+    let loc = loc.as_str();
+    let cmd = |args: &[&str]| t.cmd(args);
+    t.add(&["p0.zip", "p1.zip"]).ok();
+    t.add(&["p2.zip", "p3.zip"]).ok();
+    let s = t.store();
+    assert!(s.size("log/sequence").unwrap().is_some(), "a v3 archive");
+    let p = t.public.to_str().unwrap();
+    let trust = t.trust();
+    // A copy without the index: the index is read from the bucket.
+    let copy = env.path("noindex");
+    weed::download(&s, &copy, |k| {
+        !k.starts_with("log/index/") && !k.starts_with("bundles/")
+    });
+    let a = audit_in_place(&copy, &trust, &s);
+    assert!(a.ok, "{:?}", a.findings);
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let clean = cmd(&["archive", "audit", loc, "--trust", p]).run();
+    assert_eq!(clean.code(), 0, "{}{}", clean.stdout(), clean.stderr());
+
+    // Damage behind the archive's back.
+    let objects: Vec<String> = {
+        let mut v = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = s.list("log/index/", after.as_deref(), 1000).unwrap();
+            v.extend(page.items.iter().map(|i| i.key.clone()));
+            match page.items.last() {
+                Some(l) if page.more => after = Some(l.key.clone()),
+                _ => break,
+            }
+        }
+        v
+    };
+    assert_eq!(objects.len(), 8, "{objects:?}");
+    let names: Vec<&String> = objects.iter().filter(|k| k.contains("/name/")).collect();
+    let contents: Vec<&String> = objects.iter().filter(|k| k.contains("/content/")).collect();
+    s.delete(names[0]).unwrap();
+    s.put(contents[1], b"junk\n").unwrap();
+    let valid = s.get(names[2], 4096).unwrap().unwrap().bytes;
+    let moved =
+        "log/index/name/00/00/0000000000000000000000000000000000000000000000000000000000000000";
+    s.put(moved, &valid).unwrap();
+    s.put("log/index/name/ab/junk", b"junk").unwrap();
+    let findings = |out: &str| -> std::collections::BTreeSet<(String, String)> {
+        findings_of(out)
+            .into_iter()
+            .filter(|(c, _, _)| c.starts_with("log."))
+            .map(|(c, _, p)| (c, p))
+            .collect()
+    };
+    let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
+    assert_eq!(remote.code(), 1, "{}{}", remote.stdout(), remote.stderr());
+    let got = findings(&remote.stdout());
+    let local_copy = env.path("copy");
+    weed::download(&s, &local_copy, |_| true);
+    let local = env
+        .cmd()
+        .args(["archive", "audit", "copy", "--json", "--trust", p])
+        .run();
+    assert_eq!(local.code(), 1, "{}", local.stdout());
+    assert_eq!(got, findings(&local.stdout()), "{}", remote.stdout());
+    for path in [
+        names[0].as_str(),
+        contents[1].as_str(),
+        moved,
+        "log/index/name/ab/junk",
+    ] {
+        assert!(
+            got.contains(&("log.index_invalid".to_string(), path.to_string())),
+            "{path} not in {got:?}"
+        );
+    }
+    // A name no key can have under the index: a finding naming it, not a refused listing.
+    s.put_named("log/index/content/ab/cd/x\u{1}y", b"junk")
+        .unwrap();
+    let remote = cmd(&["archive", "audit", loc, "--json", "--trust", p]).run();
+    assert_eq!(remote.code(), 1, "{}{}", remote.stdout(), remote.stderr());
+    let got = findings(&remote.stdout());
+    assert!(
+        got.iter()
+            .any(|(c, p)| c == "log.index_invalid" && p.starts_with("log/index/content/ab/cd/x")),
+        "{got:?}"
+    );
+}

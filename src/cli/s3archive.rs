@@ -79,13 +79,14 @@ impl Mirror {
         Mirror::of_want(path, want)
     }
 
-    /// The copy an audit reads: the log with its index and the pending copies an interrupted
-    /// add left (`log/pending/`, which the audit checks), and `bundles/` only if `bundles`
-    /// (an audit of a v3 archive reads them from the store in place).
+    /// The copy an audit reads: the log and the pending copies an interrupted add left
+    /// (`log/pending/`, which the audit checks), and `bundles/` and the v3 index only if
+    /// `bundles` (an audit of a v3 archive reads its bundles and its index from the store in
+    /// place: the index holds two objects an entry, which a disk may not have the inodes for).
     pub fn for_audit(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
         let want = Want {
             bundles,
-            index: true,
+            index: bundles,
             pending: true,
             one: None,
         };

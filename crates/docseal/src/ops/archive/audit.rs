@@ -126,6 +126,7 @@ fn audit_bundles_in(
     let mut bundles = BundleCheck::new(archive, &keyed, bundles_readable, limits);
     bundles.store = in_store;
     let mut index = v3log::IndexCheck::new(archive);
+    index.store = in_store;
     let lc = if log_readable {
         Some(check_log(archive, Some(trust), kept, &mut |e| {
             index.entry(e)?;

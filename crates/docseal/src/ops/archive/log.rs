@@ -196,6 +196,7 @@ impl Sink {
 
 /// A keyed 64-bit hash (random key per run: no input can be made to collide on purpose), to
 /// find duplicates among a million entries in 8 bytes each.
+#[derive(Clone)]
 pub(super) struct Keyed(std::collections::hash_map::RandomState);
 
 impl Keyed {

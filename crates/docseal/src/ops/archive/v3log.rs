@@ -462,13 +462,30 @@ pub(super) struct IndexCheck<'a> {
     /// them.
     sum: u64,
     count: u64,
-    /// Keys of the index objects the tail's entries give (they may be written already).
+    /// In a store: the same, of the objects that hold exactly their entry's line only (`sum`
+    /// and `count` also have those with other bytes, whose names the walk lists).
+    sum_ok: u64,
+    count_ok: u64,
+    /// Keys of the index objects the tail's entries give (they may be written already), as
+    /// [`IndexCheck::key`] gives them (in a store, of their paths) and of their paths and
+    /// bytes.
     tail: std::collections::HashSet<u64>,
+    tail_full: std::collections::HashSet<u64>,
     /// How many of the log's entries could be read (objects claiming later ones cannot be
     /// checked: the entries' own finding says why).
     read: u64,
+    /// The index read from this store in place instead of under `archive` (an audit of a v3
+    /// archive in a bucket: no copy of its two objects an entry). Then the objects the entries
+    /// give are read (two GETs an entry), the walk only lists names (their keys are of the
+    /// path alone: each object at an entry's path was compared byte for byte when its entry
+    /// went by), and objects are read in the walk only when it finds names no entry gives.
+    pub(super) store: Option<&'a dyn Store>,
     f: super::Sink,
 }
+
+/// Most objects under `log/index/` beyond two an entry read (planted, or written by an add
+/// since the log was read) before a listing in place is refused as one that never ends.
+const MAX_UNINDEXED_OBJECTS: u64 = 100_000;
 
 impl<'a> IndexCheck<'a> {
     /// The checks for `archive` (nothing is checked unless its log is v3).
@@ -504,9 +521,44 @@ impl<'a> IndexCheck<'a> {
             keyed: super::Keyed::new(),
             sum: 0,
             count: 0,
+            sum_ok: 0,
+            count_ok: 0,
             tail: Default::default(),
+            tail_full: Default::default(),
             read: u64::MAX,
+            store: None,
             f,
+        }
+    }
+
+    /// The key an object found at `path` with `bytes` is summed under: of its path and bytes
+    /// on a disk, of its path alone in a store (see [`IndexCheck::store`]).
+    fn key(&self, path: &str, bytes: &[u8]) -> u64 {
+        match self.store {
+            Some(_) => object_key(&self.keyed, path, b""),
+            None => object_key(&self.keyed, path, bytes),
+        }
+    }
+
+    /// The index object at `path` (at most [`super::v3::MAX_INDEX_BYTES`]): `Ok(None)` if
+    /// absent, `Ok(Err(why))` if it cannot be read as one (a finding); a store that fails is
+    /// the audit's error.
+    fn read_object(&self, path: &str) -> Result<std::result::Result<Option<Vec<u8>>, String>> {
+        use crate::format::store::{self, StoreError};
+        let Some(s) = self.store else {
+            return Ok(
+                read_limited(&self.archive.join(path), super::v3::MAX_INDEX_BYTES)
+                    .map_err(|e| e.to_string()),
+            );
+        };
+        match store::retry(&store::Backoff::default(), || {
+            s.get(path, super::v3::MAX_INDEX_BYTES)
+        }) {
+            Ok(o) => Ok(Ok(o.map(|o| o.bytes))),
+            Err(e @ (StoreError::TooLarge { .. } | StoreError::Invalid { .. })) => {
+                Ok(Err(e.to_string()))
+            }
+            Err(e) => Err(super::store_common::store_error(e)),
         }
     }
 
@@ -529,18 +581,29 @@ impl<'a> IndexCheck<'a> {
             super::v3::content_index_path(&e.content_sha256),
         ];
         for p in paths.into_iter().flatten() {
-            let k = object_key(&self.keyed, &p, &bytes);
+            let k = self.key(&p, &bytes);
             if e.index >= start {
                 self.tail.insert(k);
+                self.tail_full.insert(object_key(&self.keyed, &p, &bytes));
                 continue;
             }
-            let problem = match read_limited(&self.archive.join(&p), super::v3::MAX_INDEX_BYTES) {
+            let problem = match self.read_object(&p)? {
                 Ok(Some(b)) if b == bytes => {
                     self.sum = self.sum.wrapping_add(k);
                     self.count += 1;
+                    self.sum_ok = self.sum_ok.wrapping_add(k);
+                    self.count_ok += 1;
                     continue;
                 }
-                Ok(Some(_)) => format!("holds other bytes than entry {}'s line", e.index),
+                Ok(Some(_)) => {
+                    // In a store, the walk finds this name and sums it (the path alone):
+                    // counted here too, as reported.
+                    if self.store.is_some() {
+                        self.sum = self.sum.wrapping_add(k);
+                        self.count += 1;
+                    }
+                    format!("holds other bytes than entry {}'s line", e.index)
+                }
                 Ok(None) => format!(
                     "missing: entry {} ({}) has no index object here",
                     e.index, e.name
@@ -605,6 +668,35 @@ impl<'a> IndexCheck<'a> {
     /// does not hold at that index: named by a second walk reading the entries' bundles).
     fn walk(&mut self, start: u64) -> Result<()> {
         let (mut sum, mut n) = (0u64, 0u64);
+        let mut ignore = |_: &str, _: u64, _| {};
+        if self.store.is_some() {
+            // Names only: each object an entry gives was read when its entry went by.
+            let mut add = |k: u64| {
+                sum = sum.wrapping_add(k);
+                n += 1;
+            };
+            for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+                self.visit_store(dir, start, true, Some(&mut add), &mut ignore)?;
+            }
+            if n != self.count || sum != self.sum {
+                // Names no entry gives: every object read and checked, as on a disk (the
+                // well-formed ones summed again), then those that claim an entry the log
+                // holds otherwise named.
+                let keyed = self.keyed.clone();
+                let (mut sum, mut n) = (0u64, 0u64);
+                let mut add = |rel: &str, _: u64, _| {
+                    sum = sum.wrapping_add(object_key(&keyed, rel, b""));
+                    n += 1;
+                };
+                for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+                    self.visit_store(dir, start, true, None, &mut add)?;
+                }
+                if n != self.count_ok || sum != self.sum_ok {
+                    self.name_planted(start)?;
+                }
+            }
+            return Ok(());
+        }
         self.each_object(start, true, &mut |_, k, _| {
             sum = sum.wrapping_add(k);
             n += 1;
@@ -625,10 +717,110 @@ impl<'a> IndexCheck<'a> {
         each: &mut dyn FnMut(&str, u64, super::Entry),
     ) -> Result<()> {
         for dir in [super::v3::NAME_INDEX_DIR, super::v3::CONTENT_INDEX_DIR] {
+            if self.store.is_some() {
+                self.visit_store(dir, start, report, None, each)?;
+                continue;
+            }
             let os = std::path::PathBuf::from(dir);
             self.visit(dir, &os, dir, 0, start, report, each)?;
         }
         Ok(())
+    }
+
+    /// [`IndexCheck::each_object`] of the store's `dir` in place: its names listed in pages
+    /// (bounded by the log: two an entry read and [`MAX_UNINDEXED_OBJECTS`] more), and each
+    /// object read and checked as on a disk; with `names`, nothing is read: each name at the
+    /// depth of an index object, but the tail's, goes to `names` as the key of its path alone.
+    fn visit_store(
+        &mut self,
+        dir: &str,
+        start: u64,
+        report: bool,
+        mut names: Option<&mut dyn FnMut(u64)>,
+        each: &mut dyn FnMut(&str, u64, super::Entry),
+    ) -> Result<()> {
+        use crate::format::finding::{Code, Finding};
+        use crate::format::store::{self, StoreError};
+        let Some(s) = self.store else {
+            return Ok(());
+        };
+        let backoff = store::Backoff::default();
+        let prefix = format!("{dir}/");
+        // One object an entry under each of the two directories.
+        let most = self
+            .read
+            .min(start)
+            .saturating_add(self.tail.len() as u64)
+            .saturating_add(MAX_UNINDEXED_OBJECTS);
+        let mut after: Option<String> = None;
+        let mut seen = 0u64;
+        loop {
+            let page = match store::retry(&backoff, || {
+                s.list(&prefix, after.as_deref(), store::MAX_PAGE)
+            }) {
+                Ok(p) => p,
+                Err(StoreError::NotFound { .. }) => return Ok(()),
+                Err(e) => return Err(super::store_common::store_error(e)),
+            };
+            seen = seen.saturating_add((page.items.len() + page.stray.len()) as u64);
+            if seen > most {
+                return Err(invalid(
+                    format!("{}/{prefix}", s.root()),
+                    format!("listing refused: more than {most} objects for a log of {} entries read (a listing that never ends?)", self.read.min(start)),
+                ));
+            }
+            if report {
+                for name in &page.stray {
+                    self.f.push(Finding::at(
+                        Code::LogIndexInvalid,
+                        crate::format::store::escape_key(name),
+                        "not an index object where one belongs (a name no key can have: planted by hand)",
+                    ));
+                }
+            }
+            for item in &page.items {
+                let rel = item.key.as_str();
+                let depth = rel[prefix.len()..].split('/').count();
+                if depth != 3 {
+                    if report {
+                        self.f.push(Finding::at(
+                            Code::LogIndexInvalid,
+                            rel,
+                            "not an index object where one belongs (the index is <dir>/<h2>/<h4>/<h>)",
+                        ));
+                    }
+                    continue;
+                }
+                if let Some(names) = names.as_mut() {
+                    let k = self.key(rel, b"");
+                    if !self.tail.contains(&k) {
+                        names(k);
+                        continue;
+                    }
+                    // A name the tail gives: its entry was not read from the index (the tail
+                    // may not be indexed yet), so the object is read here.
+                }
+                let bytes = match self.read_object(rel)? {
+                    Ok(Some(b)) => b,
+                    Ok(None) => continue,
+                    Err(why) => {
+                        if report {
+                            self.f.push(Finding::at(
+                                Code::LogIndexInvalid,
+                                rel,
+                                format!("cannot be read: {why}"),
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                self.found(dir, rel, &bytes, start, report, each);
+            }
+            match page.items.last() {
+                Some(last) if page.more => after = Some(last.key.clone()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// One file or directory of the walk of [`IndexCheck::each_object`]: `rel` its path under
@@ -716,15 +908,39 @@ impl<'a> IndexCheck<'a> {
                 return Ok(());
             }
         };
-        let k = object_key(&self.keyed, rel, &bytes);
-        if self.tail.contains(&k) {
-            return Ok(());
+        self.found(dir, rel, &bytes, start, report, each);
+        Ok(())
+    }
+
+    /// An object found at `rel` under `dir` at the depth of an index object, with `bytes`:
+    /// one the tail gives is skipped; else it must parse, be at the path its own line gives,
+    /// and claim an entry below `start`; then it goes to `each` (if the log could be read as
+    /// far as its entry). With `report`, each way it is wrong is a finding.
+    fn found(
+        &mut self,
+        dir: &str,
+        rel: &str,
+        bytes: &[u8],
+        start: u64,
+        report: bool,
+        each: &mut dyn FnMut(&str, u64, super::Entry),
+    ) {
+        use crate::format::finding::{Code, Finding};
+        let inv = Code::LogIndexInvalid;
+        let k = object_key(&self.keyed, rel, bytes);
+        if self.tail_full.contains(&k) {
+            return;
         }
-        let e = match super::v3::parse_index(&bytes) {
+        let mut bad = |why: String, code: Code| {
+            if report {
+                self.f.push(Finding::at(code, rel, why));
+            }
+        };
+        let e = match super::v3::parse_index(bytes) {
             Ok(e) => e,
             Err(why) => {
                 bad(format!("not an index object: {why}"), inv);
-                return Ok(());
+                return;
             }
         };
         let want = if dir == super::v3::NAME_INDEX_DIR {
@@ -746,7 +962,6 @@ impl<'a> IndexCheck<'a> {
             each(rel, k, e);
         }
         // (Else the log could not be read as far as its entry: not checked, not counted.)
-        Ok(())
     }
 
     /// Some well-formed index objects claim entries the log holds otherwise: name them (at
