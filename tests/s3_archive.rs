@@ -503,12 +503,17 @@ fn issue17_audit_in_place_does_not_call_a_bundle_added_meanwhile_unlisted() {
     // bundles/ (one page each here), `log/sequence` once (its tail holds m2, logged after the
     // log was read), and the name index object of a listed bundle neither names (planted);
     // and one HEAD of `bundles` (an object so named beside `bundles/` is reported).
+    // What the index costs, read in place: the two objects of entry 0 (below the start), the
+    // names of `log/index/name/` and `content/` listed and the tail's two objects read (entry
+    // 1: its objects are not compared as an entry goes by); m2's names, which no entry read
+    // gives, make the walk read every object (3 + 3) and `log/sequence` once (m2 logged since
+    // the log was read: not a finding).
     let requests = counted.hooks.requests();
     eprintln!("audit in place, 2 entries, 4 objects in bundles/: {requests:?}");
     let kinds = counted.hooks.by_kind();
     assert_eq!(kinds.get("HEAD").map(|k| k.0), Some(5), "{requests:?}");
-    assert_eq!(kinds.get("LIST").map(|k| k.0), Some(2), "{requests:?}");
-    assert_eq!(kinds.get("GET").map(|k| k.0), Some(4), "{requests:?}");
+    assert_eq!(kinds.get("LIST").map(|k| k.0), Some(2 + 4), "{requests:?}");
+    assert_eq!(kinds.get("GET").map(|k| k.0), Some(4 + 11), "{requests:?}");
     assert_eq!(kinds.len(), 3, "{requests:?}");
     let errors: Vec<(String, String)> = r
         .findings
@@ -1489,6 +1494,14 @@ fn issue17_audit_of_a_v3_bucket_checks_its_index_in_place() {
         "log/index/name/00/00/0000000000000000000000000000000000000000000000000000000000000000";
     s.put(moved, &valid).unwrap();
     s.put("log/index/name/ab/junk", b"junk").unwrap();
+    // A well-formed object at its own path for an entry the log never held (999).
+    let line = String::from_utf8(valid.clone()).unwrap();
+    let mut fake = docseal::archive::Entry::parse(line.trim_end().as_bytes()).unwrap();
+    fake.index = 999;
+    fake.name = "never.zip".into();
+    let beyond = docseal::archive::v3::name_index_path(&fake.name);
+    s.put(&beyond, &docseal::archive::v3::index_bytes(&fake))
+        .unwrap();
     let findings = |out: &str| -> std::collections::BTreeSet<(String, String)> {
         findings_of(out)
             .into_iter()
@@ -1512,6 +1525,7 @@ fn issue17_audit_of_a_v3_bucket_checks_its_index_in_place() {
         contents[1].as_str(),
         moved,
         "log/index/name/ab/junk",
+        beyond.as_str(),
     ] {
         assert!(
             got.contains(&("log.index_invalid".to_string(), path.to_string())),

@@ -466,6 +466,9 @@ pub(super) struct IndexCheck<'a> {
     /// and `count` also have those with other bytes, whose names the walk lists).
     sum_ok: u64,
     count_ok: u64,
+    /// In a store: the size of the log when `log/sequence` was read again (see
+    /// [`IndexCheck::logged_since`]).
+    now: Option<u64>,
     /// Keys of the index objects the tail's entries give (they may be written already), as
     /// [`IndexCheck::key`] gives them (in a store, of their paths) and of their paths and
     /// bytes.
@@ -525,6 +528,7 @@ impl<'a> IndexCheck<'a> {
             count_ok: 0,
             tail: Default::default(),
             tail_full: Default::default(),
+            now: None,
             read: u64::MAX,
             store: None,
             f,
@@ -538,6 +542,34 @@ impl<'a> IndexCheck<'a> {
             Some(_) => object_key(&self.keyed, path, b""),
             None => object_key(&self.keyed, path, bytes),
         }
+    }
+
+    /// In a store, an object at an entry's path found wrong (reported by the entry): the walk
+    /// lists its name and sums it (the path alone), so it is counted here too.
+    fn reported_here(&mut self, k: u64) {
+        if self.store.is_some() {
+            self.sum = self.sum.wrapping_add(k);
+            self.count += 1;
+        }
+    }
+
+    /// In a store, whether the log holds entry `index` now (read after the log this audit
+    /// checks: an add since then logged it and wrote its index objects). `log/sequence` is
+    /// read once.
+    fn logged_since(&mut self, index: u64) -> bool {
+        use crate::format::store;
+        let Some(s) = self.store else {
+            return false;
+        };
+        let size = *self.now.get_or_insert_with(|| {
+            match store::retry(&store::Backoff::default(), || {
+                s.get(SEQUENCE_FILE, MAX_SEQUENCE_BYTES)
+            }) {
+                Ok(Some(o)) => Sequence::parse(&o.bytes).map_or(0, |q| q.size()),
+                _ => 0,
+            }
+        });
+        index < size
     }
 
     /// The index object at `path` (at most [`super::v3::MAX_INDEX_BYTES`]): `Ok(None)` if
@@ -596,19 +628,17 @@ impl<'a> IndexCheck<'a> {
                     continue;
                 }
                 Ok(Some(_)) => {
-                    // In a store, the walk finds this name and sums it (the path alone):
-                    // counted here too, as reported.
-                    if self.store.is_some() {
-                        self.sum = self.sum.wrapping_add(k);
-                        self.count += 1;
-                    }
+                    self.reported_here(k);
                     format!("holds other bytes than entry {}'s line", e.index)
                 }
                 Ok(None) => format!(
                     "missing: entry {} ({}) has no index object here",
                     e.index, e.name
                 ),
-                Err(err) => format!("entry {}'s index object cannot be read: {err}", e.index),
+                Err(err) => {
+                    self.reported_here(k);
+                    format!("entry {}'s index object cannot be read: {err}", e.index)
+                }
             };
             self.f.push(Finding::at(Code::LogIndexInvalid, &p, problem));
         }
@@ -931,16 +961,21 @@ impl<'a> IndexCheck<'a> {
         if self.tail_full.contains(&k) {
             return;
         }
-        let mut bad = |why: String, code: Code| {
-            if report {
-                self.f.push(Finding::at(code, rel, why));
-            }
-        };
         let e = match super::v3::parse_index(bytes) {
             Ok(e) => e,
             Err(why) => {
-                bad(format!("not an index object: {why}"), inv);
+                if report {
+                    self.f
+                        .push(Finding::at(inv, rel, format!("not an index object: {why}")));
+                }
                 return;
+            }
+        };
+        // Past the entries read, in a store: logged since the log was read?
+        let since = e.index >= self.read.max(start) && self.logged_since(e.index);
+        let mut bad = |why: String, code: Code| {
+            if report {
+                self.f.push(Finding::at(code, rel, why));
             }
         };
         let want = if dir == super::v3::NAME_INDEX_DIR {
@@ -956,6 +991,9 @@ impl<'a> IndexCheck<'a> {
                 ),
                 inv,
             );
+        } else if since {
+            // An add since the log was read (in a store, read in place after it): checked
+            // by the next audit.
         } else if e.index >= start {
             bad(format!("claims entry {}, which the log does not hold below its start ({start}) nor in its tail", e.index), inv);
         } else if e.index < self.read {
