@@ -760,7 +760,9 @@ impl<'a> IndexCheck<'a> {
     /// [`IndexCheck::each_object`] of the store's `dir` in place: its names listed in pages
     /// (bounded by the log: two an entry read and [`MAX_UNINDEXED_OBJECTS`] more), and each
     /// object read and checked as on a disk; with `names`, nothing is read: each name at the
-    /// depth of an index object, but the tail's, goes to `names` as the key of its path alone.
+    /// depth of an index object, but the tail's, goes to `names` as the key of its path alone
+    /// (that walk reports, with `report`, the names at another depth and those no key can have;
+    /// a walk that reads reports what it reads).
     fn visit_store(
         &mut self,
         dir: &str,
@@ -799,7 +801,9 @@ impl<'a> IndexCheck<'a> {
                     format!("listing refused: more than {most} objects for a log of {} entries read (a listing that never ends?)", self.read.min(start)),
                 ));
             }
-            if report {
+            // Names are reported once, by the walk that lists names only.
+            let report_names = report && names.is_some();
+            if report_names {
                 for name in &page.stray {
                     self.f.push(Finding::at(
                         Code::LogIndexInvalid,
@@ -812,7 +816,7 @@ impl<'a> IndexCheck<'a> {
                 let rel = item.key.as_str();
                 let depth = rel[prefix.len()..].split('/').count();
                 if depth != 3 {
-                    if report {
+                    if report_names {
                         self.f.push(Finding::at(
                             Code::LogIndexInvalid,
                             rel,
