@@ -1213,3 +1213,28 @@ fn issue17_more_checkpoints_than_the_old_limit_are_checked_proved_and_added_to()
     let d = verify();
     assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
 }
+
+/// Two checkpoint notes removed, their signatures left: the one that is not the largest is a
+/// checkpoint removed (`log.checkpoint_missing`), as it is when it is the only one; the
+/// largest's signature alone no longer hides it (before, the second signature without its
+/// note replaced the first, and the audit passed with two warnings).
+#[test]
+fn attack_att7_two_notes_removed_is_not_an_interrupted_add() {
+    let f = Fixture::new();
+    let one = f.copy("one");
+    std::fs::remove_file(one.join("log/checkpoints/1")).unwrap();
+    let two = f.copy("two");
+    for n in ["1", "3"] {
+        std::fs::remove_file(two.join("log/checkpoints").join(n)).unwrap();
+    }
+    for a in ["one", "two"] {
+        let d = f.audit(a, &[]);
+        assert_eq!(d.code(), 1, "{a}: {}{}", d.stdout(), d.stderr());
+        let v: serde_json::Value = serde_json::from_str(&d.stdout()).unwrap();
+        let named = v["findings"].as_array().unwrap().iter().any(|x| {
+            x["code"] == "log.checkpoint_missing" && x["path"].as_str() == Some("log/checkpoints/1")
+        });
+        assert!(named, "{a}: {}", d.stdout());
+        assert_eq!(f.verify(a, &[]).code(), 2, "{a}");
+    }
+}

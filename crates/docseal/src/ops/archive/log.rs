@@ -561,7 +561,14 @@ fn read_sound_checkpoints(
         let (body, sig) = match (body, sig) {
             (Some(b), Some(s)) => (b, s),
             (None, Some(s)) => {
-                orphan_sig = Some((size, s.to_vec()));
+                // Sizes come ascending: an earlier one is not the largest, so a note removed.
+                if let Some((gone, _)) = orphan_sig.replace((size, s.to_vec())) {
+                    f.push(Finding::at(
+                        Code::LogCheckpointMissing,
+                        format!("{CHECKPOINTS_DIR}/{gone}"),
+                        format!("{gone}.minisig is there but checkpoint {gone} is gone"),
+                    ));
+                }
                 return;
             }
             (_, None) => {
