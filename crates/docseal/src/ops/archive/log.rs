@@ -660,8 +660,9 @@ fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
         ));
     }
     for (s, why) in &cps.unreadable {
-        // A name already reported as not a checkpoint file (a FIFO, a directory) once.
-        if !cps.stray.contains(s) {
+        // A name already reported as not a checkpoint file (a FIFO, a directory) once (`stray`
+        // is sorted: up to MAX_OTHER_FILES names, looked up once an unreadable file).
+        if cps.stray.binary_search(s).is_err() {
             f.push(Finding::at(
                 Code::LogMalformed,
                 format!("{CHECKPOINTS_DIR}/{s}"),
