@@ -1238,3 +1238,32 @@ fn attack_att7_two_notes_removed_is_not_an_interrupted_add() {
         assert_eq!(f.verify(a, &[]).code(), 2, "{a}");
     }
 }
+
+/// More than 100,000 files that are not checkpoints in `log/checkpoints/` end the audit (exit
+/// 2) with one line naming the directory and that bound, not "more than 1099511627776
+/// checkpoints" (the checkpoints' bound, which a few strays are far from); `verify --archive`
+/// refuses the archive the same way.
+#[test]
+fn attack_att7_too_many_strays_are_named_as_strays() {
+    let f = Fixture::new();
+    let a = f.copy("strays");
+    for i in 0..=100_000 {
+        std::fs::File::create(a.join(format!("log/checkpoints/x{i}"))).unwrap();
+    }
+    let d = f.audit("strays", &[]);
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    let e = d.stderr();
+    assert!(
+        e.contains("strays/log/checkpoints: holds more than 100000 files that are not checkpoints")
+            && !e.contains("1099511627776")
+            && e.trim().lines().count() == 1,
+        "{e}"
+    );
+    let v = f.verify("strays", &[]);
+    assert_eq!(v.code(), 2, "{}", v.stderr());
+    assert!(
+        v.stderr().contains("100000 files that are not checkpoints"),
+        "{}",
+        v.stderr()
+    );
+}
