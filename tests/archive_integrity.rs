@@ -1267,3 +1267,39 @@ fn attack_att7_too_many_strays_are_named_as_strays() {
         v.stderr()
     );
 }
+
+/// `verify --archive` notes at most 50 checkpoints it does not count (here signed by a key
+/// trusted only to sign bundles), then says how many in all: the other 8 are not passed over
+/// in silence (before, the 51st to 58th went unmentioned).
+#[test]
+fn attack_att7_verify_archive_says_how_many_checkpoints_it_did_not_count() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let (rk, rp) = env.keygen("reporter");
+    let key = common::secret_key(&k);
+    let reporter = common::secret_key(&rk);
+    let sizes: Vec<u64> = (1..=60).collect();
+    synthetic_log(&env.path("a"), 60, &sizes, &key, false);
+    let dir = env.path("a/log/checkpoints");
+    for size in 2..=59u64 {
+        let cp = Checkpoint::parse(&std::fs::read(dir.join(size.to_string())).unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{size}.minisig")), cp.sign(&reporter)).unwrap();
+    }
+    env.pack_sample(&rk, "s.zip");
+    let d = env
+        .cmd()
+        .args(["verify", "s.zip", "--trust"])
+        .arg(&rp)
+        .arg("--archive-key")
+        .arg(&p)
+        .args(["--archive", "a"])
+        .run();
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    let e = d.stderr();
+    let listed = e.lines().filter(|l| l.contains("not counted: key")).count();
+    assert_eq!(listed, 50, "{e}");
+    assert!(
+        e.contains("58 checkpoints in all not counted; the first 50 are listed"),
+        "{e}"
+    );
+}
