@@ -1303,3 +1303,50 @@ fn attack_att7_verify_archive_says_how_many_checkpoints_it_did_not_count() {
         "{e}"
     );
 }
+
+/// Readers spill checkpoint records and sizes to anonymous temporary files (in `TMPDIR`): with
+/// `TMPDIR` unusable, audit, prove and `verify --archive` of a log of 5,000 checkpoints (past
+/// the records kept in memory) stop with one line naming that directory, exit 4 (I/O), no
+/// panic, and prove writes no proof.
+#[test]
+fn attack_att7_unusable_tmpdir_is_one_line_exit_4() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let key = common::secret_key(&k);
+    let sizes: Vec<u64> = (1..=5_000).collect();
+    synthetic_log(&env.path("a"), 5_000, &sizes, &key, false);
+    let (rk, rp) = env.keygen("reporter");
+    env.pack_sample(&rk, "s.zip");
+    let gone = env.path("no-such-tmp");
+    let tmp = gone.display().to_string();
+    let digest = hex_sha256(b"content 5");
+    let runs: [Vec<String>; 3] = [
+        vec!["archive", "audit", "a", "--trust", &p.display().to_string()],
+        vec!["archive", "prove", "a", &digest, "--out", "p.json"],
+        vec![
+            "verify",
+            "s.zip",
+            "--trust",
+            &rp.display().to_string(),
+            "--archive-key",
+            &p.display().to_string(),
+            "--archive",
+            "a",
+        ],
+    ]
+    .map(|v| v.iter().map(|s| s.to_string()).collect());
+    for args in &runs {
+        let d = env.cmd().args(args).env("TMPDIR", &tmp).run();
+        assert_eq!(d.code(), 4, "{args:?}: {}{}", d.stdout(), d.stderr());
+        let e = d.stderr();
+        assert!(
+            e.trim().lines().count() == 1 && e.contains(&tmp) && !e.contains("panicked"),
+            "{args:?}: {e}"
+        );
+    }
+    assert!(!env.path("p.json").exists());
+    // With it usable, the same commands run.
+    env.cmd()
+        .args(["archive", "prove", "a", &digest, "--out", "p.json"])
+        .ok();
+}
