@@ -660,15 +660,21 @@ fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
         ));
     }
     for (s, why) in &cps.unreadable {
-        // A name already reported as not a checkpoint file (a FIFO, a directory) once (`stray`
-        // is sorted: up to MAX_OTHER_FILES names, looked up once an unreadable file).
-        if cps.stray.binary_search(s).is_err() {
-            f.push(Finding::at(
-                Code::LogMalformed,
-                format!("{CHECKPOINTS_DIR}/{s}"),
-                format!("cannot be read: {why}"),
-            ));
-        }
+        f.push(Finding::at(
+            Code::LogMalformed,
+            format!("{CHECKPOINTS_DIR}/{s}"),
+            format!("cannot be read: {why}"),
+        ));
+    }
+    // Past the ones kept: counted only (none of them would be listed).
+    if cps.unreadable_more > 0 {
+        let c = f
+            .counts
+            .entry(Code::LogMalformed)
+            .or_insert((0, Severity::Error));
+        c.0 =
+            c.0.saturating_add(usize::try_from(cps.unreadable_more).unwrap_or(usize::MAX));
+        c.1 = Severity::Error;
     }
 }
 
