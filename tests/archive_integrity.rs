@@ -1213,3 +1213,140 @@ fn issue17_more_checkpoints_than_the_old_limit_are_checked_proved_and_added_to()
     let d = verify();
     assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
 }
+
+/// Two checkpoint notes removed, their signatures left: the one that is not the largest is a
+/// checkpoint removed (`log.checkpoint_missing`), as it is when it is the only one; the
+/// largest's signature alone no longer hides it (before, the second signature without its
+/// note replaced the first, and the audit passed with two warnings).
+#[test]
+fn attack_att7_two_notes_removed_is_not_an_interrupted_add() {
+    let f = Fixture::new();
+    let one = f.copy("one");
+    std::fs::remove_file(one.join("log/checkpoints/1")).unwrap();
+    let two = f.copy("two");
+    for n in ["1", "3"] {
+        std::fs::remove_file(two.join("log/checkpoints").join(n)).unwrap();
+    }
+    for a in ["one", "two"] {
+        let d = f.audit(a, &[]);
+        assert_eq!(d.code(), 1, "{a}: {}{}", d.stdout(), d.stderr());
+        let v: serde_json::Value = serde_json::from_str(&d.stdout()).unwrap();
+        let named = v["findings"].as_array().unwrap().iter().any(|x| {
+            x["code"] == "log.checkpoint_missing" && x["path"].as_str() == Some("log/checkpoints/1")
+        });
+        assert!(named, "{a}: {}", d.stdout());
+        assert_eq!(f.verify(a, &[]).code(), 2, "{a}");
+    }
+}
+
+/// More than 100,000 files that are not checkpoints in `log/checkpoints/` end the audit (exit
+/// 2) with one line naming the directory and that bound, not "more than 1099511627776
+/// checkpoints" (the checkpoints' bound, which a few strays are far from); `verify --archive`
+/// refuses the archive the same way.
+#[test]
+fn attack_att7_too_many_strays_are_named_as_strays() {
+    let f = Fixture::new();
+    let a = f.copy("strays");
+    for i in 0..=100_000 {
+        std::fs::File::create(a.join(format!("log/checkpoints/x{i}"))).unwrap();
+    }
+    let d = f.audit("strays", &[]);
+    assert_eq!(d.code(), 2, "{}{}", d.stdout(), d.stderr());
+    let e = d.stderr();
+    assert!(
+        e.contains("strays/log/checkpoints: holds more than 100000 files that are not checkpoints")
+            && !e.contains("1099511627776")
+            && e.trim().lines().count() == 1,
+        "{e}"
+    );
+    let v = f.verify("strays", &[]);
+    assert_eq!(v.code(), 2, "{}", v.stderr());
+    assert!(
+        v.stderr().contains("100000 files that are not checkpoints"),
+        "{}",
+        v.stderr()
+    );
+}
+
+/// `verify --archive` notes at most 50 checkpoints it does not count (here signed by a key
+/// trusted only to sign bundles), then says how many in all: the other 8 are not passed over
+/// in silence (before, the 51st to 58th went unmentioned).
+#[test]
+fn attack_att7_verify_archive_says_how_many_checkpoints_it_did_not_count() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let (rk, rp) = env.keygen("reporter");
+    let key = common::secret_key(&k);
+    let reporter = common::secret_key(&rk);
+    let sizes: Vec<u64> = (1..=60).collect();
+    synthetic_log(&env.path("a"), 60, &sizes, &key, false);
+    let dir = env.path("a/log/checkpoints");
+    for size in 2..=59u64 {
+        let cp = Checkpoint::parse(&std::fs::read(dir.join(size.to_string())).unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{size}.minisig")), cp.sign(&reporter)).unwrap();
+    }
+    env.pack_sample(&rk, "s.zip");
+    let d = env
+        .cmd()
+        .args(["verify", "s.zip", "--trust"])
+        .arg(&rp)
+        .arg("--archive-key")
+        .arg(&p)
+        .args(["--archive", "a"])
+        .run();
+    assert_eq!(d.code(), 0, "{}{}", d.stdout(), d.stderr());
+    let e = d.stderr();
+    let listed = e.lines().filter(|l| l.contains("not counted: key")).count();
+    assert_eq!(listed, 50, "{e}");
+    assert!(
+        e.contains("58 checkpoints in all not counted; the first 50 are listed"),
+        "{e}"
+    );
+}
+
+/// Readers spill checkpoint records and sizes to anonymous temporary files (in `TMPDIR`): with
+/// `TMPDIR` unusable, audit, prove and `verify --archive` of a log of 5,000 checkpoints (past
+/// the records kept in memory) stop with one line naming that directory, exit 4 (I/O), no
+/// panic, and prove writes no proof.
+#[test]
+fn attack_att7_unusable_tmpdir_is_one_line_exit_4() {
+    let env = Env::new();
+    let (k, p) = env.keygen("archive");
+    let key = common::secret_key(&k);
+    let sizes: Vec<u64> = (1..=5_000).collect();
+    synthetic_log(&env.path("a"), 5_000, &sizes, &key, false);
+    let (rk, rp) = env.keygen("reporter");
+    env.pack_sample(&rk, "s.zip");
+    let gone = env.path("no-such-tmp");
+    let tmp = gone.display().to_string();
+    let digest = hex_sha256(b"content 5");
+    let runs: [Vec<String>; 3] = [
+        vec!["archive", "audit", "a", "--trust", &p.display().to_string()],
+        vec!["archive", "prove", "a", &digest, "--out", "p.json"],
+        vec![
+            "verify",
+            "s.zip",
+            "--trust",
+            &rp.display().to_string(),
+            "--archive-key",
+            &p.display().to_string(),
+            "--archive",
+            "a",
+        ],
+    ]
+    .map(|v| v.iter().map(|s| s.to_string()).collect());
+    for args in &runs {
+        let d = env.cmd().args(args).env("TMPDIR", &tmp).run();
+        assert_eq!(d.code(), 4, "{args:?}: {}{}", d.stdout(), d.stderr());
+        let e = d.stderr();
+        assert!(
+            e.trim().lines().count() == 1 && e.contains(&tmp) && !e.contains("panicked"),
+            "{args:?}: {e}"
+        );
+    }
+    assert!(!env.path("p.json").exists());
+    // With it usable, the same commands run.
+    env.cmd()
+        .args(["archive", "prove", "a", &digest, "--out", "p.json"])
+        .ok();
+}

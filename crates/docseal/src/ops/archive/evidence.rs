@@ -149,6 +149,17 @@ pub fn evidence_for(
             u.message
         ));
     }
+    // The sink lists the first MAX_REPORTED of a code: say how many were not counted in all.
+    if let Some((n, _)) = lc
+        .sink
+        .counts
+        .get(&Code::LogCheckpointUntrusted)
+        .filter(|(n, _)| *n > MAX_REPORTED)
+    {
+        ev.notes.push(format!(
+            "{n} checkpoints in all not counted; the first {MAX_REPORTED} are listed"
+        ));
+    }
     if counted.largest.is_none() {
         let mut why =
             "no checkpoint is signed by a trusted archive key that may vouch for it (a key trusted in the archive role: role = \"archive\" in a trust file)".to_string();

@@ -562,7 +562,14 @@ fn read_sound_checkpoints(
         let (body, sig) = match (body, sig) {
             (Some(b), Some(s)) => (b, s),
             (None, Some(s)) => {
-                orphan_sig = Some((size, s.to_vec()));
+                // Sizes come ascending: an earlier one is not the largest, so a note removed.
+                if let Some((gone, _)) = orphan_sig.replace((size, s.to_vec())) {
+                    f.push(Finding::at(
+                        Code::LogCheckpointMissing,
+                        format!("{CHECKPOINTS_DIR}/{gone}"),
+                        format!("{gone}.minisig is there but checkpoint {gone} is gone"),
+                    ));
+                }
                 return;
             }
             (_, None) => {
@@ -654,14 +661,21 @@ fn other_checkpoint_files(archive: &Path, cps: &Checkpoints, f: &mut Sink) {
         ));
     }
     for (s, why) in &cps.unreadable {
-        // A name already reported as not a checkpoint file (a FIFO, a directory) once.
-        if !cps.stray.contains(s) {
-            f.push(Finding::at(
-                Code::LogMalformed,
-                format!("{CHECKPOINTS_DIR}/{s}"),
-                format!("cannot be read: {why}"),
-            ));
-        }
+        f.push(Finding::at(
+            Code::LogMalformed,
+            format!("{CHECKPOINTS_DIR}/{s}"),
+            format!("cannot be read: {why}"),
+        ));
+    }
+    // Past the ones kept: counted only (none of them would be listed).
+    if cps.unreadable_more > 0 {
+        let c = f
+            .counts
+            .entry(Code::LogMalformed)
+            .or_insert((0, Severity::Error));
+        c.0 =
+            c.0.saturating_add(usize::try_from(cps.unreadable_more).unwrap_or(usize::MAX));
+        c.1 = Severity::Error;
     }
 }
 
