@@ -589,7 +589,7 @@ pub(super) fn head_is_latest(
         format!("{}/{CHECKPOINT_FILE}", s.root()),
         match h {
             None => format!("is missing but {CHECKPOINTS_DIR}/ has checkpoints (removed, or a v1 archive, to migrate to v2 first)"),
-            Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint)"),
+            Some(h) => format!("signs {h} entries but {CHECKPOINTS_DIR}/{m} is larger (replaced by an older checkpoint, or a file put there by hand)"),
         } + "; refusing to extend it (an audit of the archive gives the details)",
     ))
 }
