@@ -255,7 +255,7 @@ fn audit(a: ArchiveAuditArgs) -> Result<u8> {
     // (cli/s3archive.rs); a v3 archive's bundles are read from the store in place (no copy of
     // `bundles/`), an older layout's are copied too.
     let v3 = super::s3archive::v3_store(&a.archive)?;
-    let mirror = super::s3archive::Mirror::for_audit(&a.archive, v3.is_none())?;
+    let mirror = super::s3archive::Mirror::for_audit(&a.archive, v3.is_some())?;
     let at = mirror.as_ref().map_or(a.archive.as_path(), |m| m.path());
     let lim = limits(&a.limits);
     let mut r = super::s3archive::renamed(

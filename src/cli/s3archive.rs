@@ -80,13 +80,13 @@ impl Mirror {
     }
 
     /// The copy an audit reads: the log and the pending copies an interrupted add left
-    /// (`log/pending/`, which the audit checks), and `bundles/` and the v3 index only if
-    /// `bundles` (an audit of a v3 archive reads its bundles and its index from the store in
+    /// (`log/pending/`, which the audit checks), and `bundles/` and the v3 index unless
+    /// `in_place` (an audit of a v3 archive reads its bundles and its index from the store in
     /// place: the index holds two objects an entry, which a disk may not have the inodes for).
-    pub fn for_audit(path: &Path, bundles: bool) -> Result<Option<Mirror>> {
+    pub fn for_audit(path: &Path, in_place: bool) -> Result<Option<Mirror>> {
         let want = Want {
-            bundles,
-            index: bundles,
+            bundles: !in_place,
+            index: !in_place,
             pending: true,
             one: None,
         };

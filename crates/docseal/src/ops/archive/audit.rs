@@ -386,7 +386,7 @@ impl<'a> BundleCheck<'a> {
     fn entry(&mut self, e: &Entry) -> Result<()> {
         self.listed
             .push(self.keyed.of(&e.name))
-            .map_err(|err| Error::io(std::env::temp_dir(), err))?;
+            .map_err(super::spilled)?;
         if !self.readable {
             return Ok(());
         }
@@ -756,12 +756,10 @@ fn unlisted_bundles(
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(dir, e))?;
         let name = ent.file_name().to_string_lossy().into_owned();
-        present
-            .push(keyed.of(&name))
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        present.push(keyed.of(&name)).map_err(super::spilled)?;
     }
     let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .map_err(super::spilled)?
         .into_iter()
         .collect();
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -858,16 +856,14 @@ fn unlisted_in_store(
     let mut present = dups::KeySorter::default();
     let mut strays = false;
     each(&mut |name, key| match key {
-        true => present
-            .push(keyed.of(name))
-            .map_err(|e| Error::io(std::env::temp_dir(), e)),
+        true => present.push(keyed.of(name)).map_err(super::spilled),
         false => {
             strays = true;
             Ok(())
         }
     })?;
     let unlisted: BTreeSet<u64> = dups::missing_from(present, listed, 100_000)
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?
+        .map_err(super::spilled)?
         .into_iter()
         .collect();
     if unlisted.is_empty() && !strays {

@@ -265,7 +265,7 @@ pub(super) fn read_checkpoints(
     // The sizes, sorted in bounded memory (a directory lists in no order, and may hold a
     // checkpoint an entry).
     let mut sizes = super::dups::KeySorter::default();
-    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+    let spill = super::spilled;
     let mut listed = 0u64;
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(&dir, e))?;

@@ -357,6 +357,23 @@ impl<const N: usize> Iterator for RecordIter<'_, N> {
     }
 }
 
+/// A time in a record: seconds and nanoseconds, little-endian (12 bytes).
+pub fn time_bytes(t: &chrono::DateTime<chrono::Utc>) -> [u8; 12] {
+    let mut b = [0u8; 12];
+    b[..8].copy_from_slice(&t.timestamp().to_le_bytes());
+    b[8..].copy_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+    b
+}
+
+/// The time [`time_bytes`] wrote (written from a parsed checkpoint's time: always in range).
+pub fn time_of(b: &[u8; 12]) -> chrono::DateTime<chrono::Utc> {
+    let (mut s, mut n) = ([0u8; 8], [0u8; 4]);
+    s.copy_from_slice(&b[..8]);
+    n.copy_from_slice(&b[8..]);
+    chrono::DateTime::from_timestamp(i64::from_le_bytes(s), u32::from_le_bytes(n))
+        .unwrap_or_default()
+}
+
 /// Distinct sizes, ascending, in [`Records`]: the checkpoint files of a log.
 #[derive(Default)]
 pub struct Sizes(Records<8>);

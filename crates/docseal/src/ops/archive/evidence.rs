@@ -179,8 +179,7 @@ const COUNTED: usize = 8 + 8 + 4 + 32;
 fn counted_bytes(size: u64, time: DateTime<Utc>, key: &[u8; 32]) -> [u8; COUNTED] {
     let mut b = [0u8; COUNTED];
     b[..8].copy_from_slice(&size.to_le_bytes());
-    b[8..16].copy_from_slice(&time.timestamp().to_le_bytes());
-    b[16..20].copy_from_slice(&time.timestamp_subsec_nanos().to_le_bytes());
+    b[8..20].copy_from_slice(&dups::time_bytes(&time));
     b[20..].copy_from_slice(key);
     b
 }
@@ -192,11 +191,9 @@ fn counted_size(b: &[u8; COUNTED]) -> u64 {
 }
 
 fn counted_time(b: &[u8; COUNTED]) -> DateTime<Utc> {
-    let (mut s, mut n) = ([0u8; 8], [0u8; 4]);
-    s.copy_from_slice(&b[8..16]);
-    n.copy_from_slice(&b[16..20]);
-    // Written above from a parsed checkpoint's time: always in range.
-    DateTime::from_timestamp(i64::from_le_bytes(s), u32::from_le_bytes(n)).unwrap_or_default()
+    let mut t = [0u8; 12];
+    t.copy_from_slice(&b[8..20]);
+    dups::time_of(&t)
 }
 
 /// The counted checkpoints, in size order, as records (in memory, then in a temporary file: a
@@ -208,9 +205,6 @@ struct Counted {
     largest: Option<u64>,
 }
 
-/// Most notes about checkpoints not counted (then one saying how many).
-const MAX_NOTES: usize = 50;
-
 /// The counted checkpoints (see [`Counted`]); a checkpoint signed by a key trusted only to
 /// sign bundles is noted in `ev`.
 fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Result<Counted> {
@@ -221,7 +215,6 @@ fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Resu
         largest: None,
     };
     let mut failed: Option<std::io::Error> = None;
-    let mut not_counted = 0usize;
     read_checkpoints(archive, &mut |size, body, sig, cf, _| {
         if let (Some(body), Some(sig), Ok(cp)) = (body, sig, &cf.parsed) {
             if let Signer::Trusted { key_id, .. } = check_signature(cp, body, sig, trust) {
@@ -236,25 +229,15 @@ fn counted_checkpoints(archive: &Path, trust: &Trust, ev: &mut Evidence) -> Resu
                         }
                         out.largest = Some(cp.size);
                     }
-                    None => {
-                        not_counted += 1;
-                        if not_counted <= MAX_NOTES {
-                            ev.notes.push(format!(
-                                "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (it counts only in the archive role: role = \"archive\" in a trust file)"
-                            ));
-                        }
-                    }
+                    None => ev.notes.push(format!(
+                        "log/checkpoints/{size} not counted: key {key_id} is trusted to sign bundles, not as an archive key (it counts only in the archive role: role = \"archive\" in a trust file)"
+                    )),
                 }
             }
         }
     })?;
     if let Some(e) = failed {
-        return Err(Error::io(std::env::temp_dir(), e));
-    }
-    if not_counted > MAX_NOTES {
-        ev.notes.push(format!(
-            "{not_counted} checkpoints in all not counted for that reason; the first {MAX_NOTES} are listed"
-        ));
+        return Err(spilled(e));
     }
     Ok(out)
 }
@@ -279,7 +262,7 @@ fn establish(
                 None => break None,
                 Some(Err(_)) => {
                     if let Some(Err(err)) = cursor.next() {
-                        return Err(Error::io(std::env::temp_dir(), err));
+                        return Err(spilled(err));
                     }
                 }
                 Some(Ok(r)) if r[20..] != key[..] || counted_size(r) <= i => {

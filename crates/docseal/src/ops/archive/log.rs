@@ -221,10 +221,7 @@ pub(super) fn name_key(name: &str) -> String {
 
 /// The keys that occur more than once (at most `cap`).
 pub(super) fn duplicates(v: dups::KeySorter, cap: usize) -> Result<BTreeSet<u64>> {
-    Ok(v.duplicates(cap)
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?
-        .into_iter()
-        .collect())
+    Ok(v.duplicates(cap).map_err(spilled)?.into_iter().collect())
 }
 
 /// A checkpoint that counts, as [`check_log`] keeps it after reading: a fixed record of what
@@ -253,8 +250,7 @@ impl Rec {
         let mut b = [0u8; REC];
         b[..8].copy_from_slice(&self.size.to_le_bytes());
         b[8..16].copy_from_slice(&self.previous.to_le_bytes());
-        b[16..24].copy_from_slice(&self.time.timestamp().to_le_bytes());
-        b[24..28].copy_from_slice(&self.time.timestamp_subsec_nanos().to_le_bytes());
+        b[16..28].copy_from_slice(&dups::time_bytes(&self.time));
         b[28..].copy_from_slice(&self.root);
         b
     }
@@ -264,19 +260,20 @@ impl Rec {
             x[..r.len()].copy_from_slice(&b[r]);
             u64::from_le_bytes(x)
         };
-        let mut root = [0u8; 32];
+        let (mut root, mut time) = ([0u8; 32], [0u8; 12]);
         root.copy_from_slice(&b[28..]);
+        time.copy_from_slice(&b[16..28]);
         Rec {
             size: u(0..8),
             previous: u(8..16),
-            // Written above from a parsed checkpoint's time: always in range.
-            time: DateTime::from_timestamp(u(16..24) as i64, u(24..28) as u32).unwrap_or_default(),
+            time: dups::time_of(&time),
             root,
         }
     }
 }
 
-fn spilled(e: std::io::Error) -> Error {
+/// An error of the temporary files a reader spills to.
+pub(super) fn spilled(e: std::io::Error) -> Error {
     Error::io(std::env::temp_dir(), e)
 }
 
@@ -729,7 +726,7 @@ fn stream_entries(
     // Keys of names and contents, spilled to temporary files beyond a million (bounded memory).
     let mut name_keys = dups::KeySorter::default();
     let mut content_keys = dups::KeySorter::default();
-    let spill = |e: std::io::Error| Error::io(std::env::temp_dir(), e);
+    let spill = spilled;
     // Index fields: kept only once one is not its position (u32::MAX: a malformed line).
     let mut indices: Option<Vec<u32>> = None;
     let mut misplaced: Vec<(u64, u64, String)> = Vec::new();
